@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Warnings are errors in CI (`.ci/run` passes -warnings-as-errors); the language mode is Swift 6
+// (strict concurrency) for every target through the tools version.
+let package = Package(
+    name: "rbscan",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rbscan", targets: ["rbscan"]),
+        .library(name: "RBScan", targets: ["RBScan"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // System-library shims (see docs/NATIVE-DEPS notes in each module map).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+
+        // Model, rule/baseline loading, FileTree, check protocol and the engine.
+        .target(name: "RBCore", dependencies: [
+            "COpenSSL",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // Built-in check plugins, one per file, registered in BuiltinChecks.all.
+        .target(name: "RBChecks", dependencies: ["RBCore", "CLibXML2"]),
+        // Reporters: SARIF 2.1.0, JSON, text.
+        .target(name: "RBReport", dependencies: ["RBCore"]),
+        // The library the CLI drives: target resolution, scan sessions, rule lint/test.
+        .target(name: "RBScan", dependencies: ["RBCore", "RBChecks", "RBReport"]),
+        // Thin CLI: parses arguments, calls RBScan, maps the outcome to an exit code.
+        .executableTarget(name: "rbscan", dependencies: [
+            "RBScan",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Helpers shared by the test targets (temp dirs, fixture trees, golden files).
+        .target(name: "RBTestSupport", dependencies: ["RBCore"], path: "Sources/RBTestSupport"),
+
+        .testTarget(name: "RBCoreTests", dependencies: ["RBCore", "RBTestSupport"]),
+        .testTarget(name: "RBChecksTests", dependencies: ["RBChecks", "RBCore", "RBTestSupport"]),
+        .testTarget(name: "RBReportTests", dependencies: ["RBReport", "RBScan", "RBTestSupport"],
+                    resources: [.copy("Golden")]),
+        .testTarget(name: "RBScanTests", dependencies: ["RBScan", "rbscan", "RBTestSupport"]),
+    ]
+)

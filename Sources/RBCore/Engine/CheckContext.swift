@@ -1,0 +1,93 @@
+import Synchronization
+
+/// A target of a scan, resolved: what it is and how checks see it.
+public struct ScanTarget: Sendable {
+    /// What the user typed (`rootfs/`, `device.xml`).
+    public var spec: String
+    public var kind: TargetKind
+    /// The tree of a firmware or config target.
+    public var tree: (any FileTree)?
+    /// A short, unique name used as the SARIF `uriBaseId` (`ROOTFS`, `DEVICE_XML`).
+    public var baseID: String
+    /// The absolute host location of the tree's root, as a `file://` URI ending in `/`.
+    public var baseURI: String?
+    /// The container chain from the file given to the tree (`fw.bin` → uImage → squashfs@0x40);
+    /// a plain directory has none.
+    public var containers: [String]
+
+    public init(spec: String, kind: TargetKind, tree: (any FileTree)?, baseID: String, baseURI: String?,
+                containers: [String] = []) {
+        self.spec = spec
+        self.kind = kind
+        self.tree = tree
+        self.baseID = baseID
+        self.baseURI = baseURI
+        self.containers = containers
+    }
+}
+
+/// Collects diagnostics from concurrent checks.
+public final class DiagnosticSink: Sendable {
+    private let storage = Mutex<[Diagnostic]>([])
+    public init() {}
+    public func report(_ diagnostic: Diagnostic) { storage.withLock { $0.append(diagnostic) } }
+    public var all: [Diagnostic] { storage.withLock { $0 } }
+}
+
+/// What a check gets: the target, its tree, limits and a place for per-file problems.
+public struct CheckContext: Sendable {
+    public let target: ScanTarget
+    public let limits: ScanLimits
+    public let ruleID: String
+    let sink: DiagnosticSink
+
+    public init(target: ScanTarget, limits: ScanLimits, ruleID: String, sink: DiagnosticSink) {
+        self.target = target
+        self.limits = limits
+        self.ruleID = ruleID
+        self.sink = sink
+    }
+
+    public var kind: TargetKind { target.kind }
+    public var tree: (any FileTree)? { target.tree }
+
+    /// Records a problem that kept the check from looking at something (exit code 3).
+    public func report(_ message: String, path: String? = nil, code: String = "check.incomplete") {
+        sink.report(Diagnostic(.error, .check, code: code, message,
+                               at: path.map { SourceLocation(file: target.spec + ":" + $0) } ?? SourceLocation(file: target.spec),
+                               rule: ruleID))
+    }
+
+    /// The regular files a rule's path patterns select. For a config-file target the one file is
+    /// selected when its name matches a pattern's last component (`**/*.xml` selects `device.xml`).
+    public func files(matching globs: [Glob], excluding excluded: [Glob] = []) -> [FileEntry] {
+        guard let tree else { return [] }
+        if kind == .config {
+            return tree.index.entries.filter { entry in
+                entry.type == .file && globs.contains { $0.matchesBasename(String(entry.name)) }
+            }
+        }
+        return tree.regularFiles(matching: globs, excluding: excluded)
+    }
+
+    /// Reads a file within the limits; a failure is reported and gives nil.
+    public func read(_ entry: FileEntry) -> FileContent? {
+        guard let tree else { return nil }
+        do {
+            let content = try tree.read(entry, limit: limits.maxFileBytes)
+            if content.truncated {
+                report("only the first \(limits.maxFileBytes) bytes were read", path: entry.path, code: "check.file-truncated")
+            }
+            return content
+        } catch {
+            report("\(error)", path: entry.path, code: "check.unreadable-file")
+            return nil
+        }
+    }
+
+    /// Reads a text file: nil for binary content (NUL in the first 8 KiB) or a read failure.
+    public func readText(_ entry: FileEntry) -> String? {
+        guard let content = read(entry), !content.looksBinary else { return nil }
+        return content.text
+    }
+}

@@ -1,0 +1,68 @@
+/// Runs the selected rules on the targets: concurrently, bounded by `jobs`, over one shared tree
+/// per target, with output in a deterministic order whatever the scheduling.
+public struct Engine: Sendable {
+    public let rules: [Rule]
+    public let jobs: Int
+    public let limits: ScanLimits
+
+    public init(rules: [Rule], jobs: Int, limits: ScanLimits = ScanLimits()) {
+        self.rules = rules.filter(\.enabled)
+        self.jobs = max(1, jobs)
+        self.limits = limits
+    }
+
+    /// The findings and run diagnostics of one scan.
+    public struct Outcome: Sendable {
+        public var findings: [Finding]
+        public var diagnostics: [Diagnostic]
+        /// The rules that ran on at least one target, by ID.
+        public var rulesRun: [Rule]
+    }
+
+    public func scan(_ targets: [ScanTarget]) async -> Outcome {
+        let sink = DiagnosticSink()
+        var work: [(targetIndex: Int, rule: Rule)] = []
+        for (t, target) in targets.enumerated() {
+            for diagnostic in target.tree?.indexDiagnostics ?? [] { sink.report(diagnostic) }
+            for rule in rules where rule.applies(to: target.kind) { work.append((t, rule)) }
+        }
+        let limits = self.limits
+        var findings: [Finding] = []
+        await withTaskGroup(of: [Finding].self) { group in
+            var next = 0
+            func addNext() {
+                guard next < work.count else { return }
+                let (t, rule) = work[next]
+                let target = targets[t]
+                next += 1
+                group.addTask {
+                    let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
+                    do {
+                        let observations = try await rule.check.run(in: context)
+                        return observations.map { Engine.finding(from: $0, rule: rule, targetIndex: t) }
+                    } catch {
+                        sink.report(Diagnostic(.error, .check, code: "check.failed",
+                                               "\(rule.checkID) could not complete: \(error)",
+                                               at: SourceLocation(file: target.spec), rule: rule.id))
+                        return []
+                    }
+                }
+            }
+            for _ in 0..<min(jobs, work.count) { addNext() }
+            for await batch in group {
+                findings += batch
+                addNext()
+            }
+        }
+        findings.sort(by: Finding.deterministicOrder)
+        let ran = Set(work.map(\.rule.id))
+        let diagnostics = sink.all.sorted { ($0.ruleID ?? "", $0.location?.description ?? "", $0.message) < ($1.ruleID ?? "", $1.location?.description ?? "", $1.message) }
+        return Outcome(findings: findings, diagnostics: diagnostics, rulesRun: rules.filter { ran.contains($0.id) })
+    }
+
+    static func finding(from observation: Observation, rule: Rule, targetIndex: Int) -> Finding {
+        Finding(ruleID: rule.id, status: observation.status, severity: observation.severity ?? rule.severity,
+                category: rule.category, message: observation.message, targetIndex: targetIndex,
+                location: observation.location, evidence: observation.evidence)
+    }
+}

@@ -1,0 +1,214 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A `FileTree` over a directory on the host (an extracted root filesystem) or over one host file
+/// (a config-file target).
+///
+/// Safety: the tree is walked once with `openat`/`fstatat` relative to directory descriptors and
+/// never follows a link while walking. Content is read with `openat(O_NOFOLLOW)` from the root's
+/// descriptor and accepted only when the opened file's device and inode are the ones indexed, so
+/// neither a link in the tree nor one swapped in during the scan can make rbscan read a host file.
+/// Links are resolved by `FileTree.resolve`, inside the root (chroot semantics).
+public final class DirectoryTree: FileTree {
+    public let displayName: String
+    public let hasMetadata = true
+    public let index: PathIndex
+    public let indexDiagnostics: [Diagnostic]
+    /// The host path of the root directory.
+    public let hostRoot: String
+    private let rootFD: Int32
+    private let identities: [String: FileIdentity]
+
+    struct FileIdentity: Sendable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    /// Indexes the directory `path`.
+    public init(directory path: String, limits: ScanLimits = ScanLimits()) throws(FileTreeError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw FileTreeError(.unreadable, path: path, "cannot open directory: \(DirectoryTree.errnoText())")
+        }
+        var walker = Walker(limits: limits)
+        var rootStat = stat()
+        fstat(fd, &rootStat)
+        walker.entries.append(FileEntry(path: "", type: .directory, mode: UInt32(rootStat.st_mode) & 0o7777,
+                                        uid: rootStat.st_uid, gid: rootStat.st_gid, mtime: Int64(rootStat.st_mtim.tv_sec)))
+        walker.walk(directoryFD: fd, relative: "", depth: 0)
+        self.rootFD = fd
+        self.hostRoot = path
+        self.displayName = path
+        self.index = PathIndex(walker.entries)
+        self.identities = walker.identities
+        self.indexDiagnostics = walker.diagnostics
+    }
+
+    /// A tree holding exactly one host file, under its base name: a config-file target.
+    public init(file path: String) throws(FileTreeError) {
+        let slash = path.lastIndex(of: "/")
+        let parent = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let fd = open(parent.isEmpty ? "/" : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw FileTreeError(.unreadable, path: path, "cannot open the directory of the file: \(DirectoryTree.errnoText())")
+        }
+        var st = stat()
+        guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+            let text = DirectoryTree.errnoText()
+            close(fd)
+            throw FileTreeError(.unreadable, path: path, "cannot stat: \(text)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw FileTreeError(.notRegularFile, path: path, "not a regular file")
+        }
+        rootFD = fd
+        hostRoot = parent
+        displayName = path
+        index = PathIndex([
+            FileEntry(path: "", type: .directory, mode: 0o755),
+            Walker.entry(path: name, stat: st, linkTarget: nil),
+        ])
+        identities = [name: FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))]
+        indexDiagnostics = []
+    }
+
+    deinit { close(rootFD) }
+
+    public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
+        guard entry.type == .file, let identity = identities[entry.path] else {
+            throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the index")
+        }
+        let fd = openat(rootFD, entry.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else {
+            throw FileTreeError(.unreadable, path: entry.path, "cannot open: \(DirectoryTree.errnoText())")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
+              UInt64(st.st_dev) == identity.device, UInt64(st.st_ino) == identity.inode else {
+            throw FileTreeError(.changedDuringScan, path: entry.path,
+                                "the file changed during the scan (not the indexed inode); not read")
+        }
+        let wanted = min(limit, Int(st.st_size))
+        var bytes = [UInt8](repeating: 0, count: wanted)
+        var filled = 0
+        while filled < wanted {
+            let n = bytes.withUnsafeMutableBytes { buffer in
+                Glibc.read(fd, buffer.baseAddress! + filled, wanted - filled)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileTreeError(.unreadable, path: entry.path, "read failed: \(DirectoryTree.errnoText())")
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        if filled < wanted { bytes.removeSubrange(filled...) }
+        return FileContent(bytes: bytes, truncated: Int(st.st_size) > limit)
+    }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+
+    /// The one-pass walk: `readdir` + `fstatat(AT_SYMLINK_NOFOLLOW)` relative to each directory's
+    /// descriptor, never following links.
+    struct Walker {
+        let limits: ScanLimits
+        var entries: [FileEntry] = []
+        var identities: [String: FileIdentity] = [:]
+        var diagnostics: [Diagnostic] = []
+        private var limitReported = false
+
+        init(limits: ScanLimits) { self.limits = limits }
+
+        static func entry(path: String, stat st: stat, linkTarget: String?) -> FileEntry {
+            let type: FileType
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: type = .directory
+            case S_IFLNK: type = .symlink
+            case S_IFCHR: type = .charDevice
+            case S_IFBLK: type = .blockDevice
+            case S_IFIFO: type = .fifo
+            case S_IFSOCK: type = .socket
+            default: type = .file
+            }
+            return FileEntry(path: path, type: type, mode: UInt32(st.st_mode) & 0o7777, uid: st.st_uid,
+                             gid: st.st_gid, size: UInt64(max(0, st.st_size)), linkTarget: linkTarget,
+                             mtime: Int64(st.st_mtim.tv_sec))
+        }
+
+        mutating func walk(directoryFD: Int32, relative: String, depth: Int) {
+            guard depth <= limits.maxDepth else {
+                diagnostics.append(Diagnostic(.error, .check, code: "tree.depth-limit",
+                    "directory nesting deeper than \(limits.maxDepth); not indexed below this point",
+                    at: SourceLocation(file: relative)))
+                return
+            }
+            let dupFD = dup(directoryFD)
+            guard dupFD >= 0, let dir = fdopendir(dupFD) else {
+                if dupFD >= 0 { close(dupFD) }
+                diagnostics.append(Diagnostic(.error, .check, code: "tree.unreadable-directory",
+                    "cannot list directory: \(DirectoryTree.errnoText())", at: SourceLocation(file: relative.isEmpty ? "." : relative)))
+                return
+            }
+            var names: [String] = []
+            while let item = readdir(dir) {
+                let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
+                    String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(dir)
+            names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+
+            for name in names {
+                guard entries.count < limits.maxEntries else {
+                    if !limitReported {
+                        limitReported = true
+                        diagnostics.append(Diagnostic(.error, .check, code: "tree.entry-limit",
+                            "more than \(limits.maxEntries) entries; the rest is not indexed",
+                            at: SourceLocation(file: relative.isEmpty ? "." : relative)))
+                    }
+                    return
+                }
+                let path = relative.isEmpty ? name : relative + "/" + name
+                var st = stat()
+                guard fstatat(directoryFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    diagnostics.append(Diagnostic(.error, .check, code: "tree.unreadable-entry",
+                        "cannot stat: \(DirectoryTree.errnoText())", at: SourceLocation(file: path)))
+                    continue
+                }
+                var linkTarget: String?
+                if (st.st_mode & S_IFMT) == S_IFLNK {
+                    var buffer = [CChar](repeating: 0, count: 4097)
+                    let n = readlinkat(directoryFD, name, &buffer, 4096)
+                    if n >= 0 {
+                        linkTarget = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    }
+                }
+                entries.append(Walker.entry(path: path, stat: st, linkTarget: linkTarget))
+                switch st.st_mode & S_IFMT {
+                case S_IFREG:
+                    identities[path] = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+                case S_IFDIR:
+                    let child = openat(directoryFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    if child < 0 {
+                        diagnostics.append(Diagnostic(.error, .check, code: "tree.unreadable-directory",
+                            "cannot open directory: \(DirectoryTree.errnoText())", at: SourceLocation(file: path)))
+                        continue
+                    }
+                    walk(directoryFD: child, relative: path, depth: depth + 1)
+                    close(child)
+                default:
+                    break
+                }
+            }
+        }
+    }
+}

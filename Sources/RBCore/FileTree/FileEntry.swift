@@ -1,0 +1,98 @@
+/// The type of a file-system entry, as every reader reports it.
+public enum FileType: String, Codable, Sendable {
+    case file, directory, symlink, charDevice, blockDevice, fifo, socket
+}
+
+/// One entry of a `FileTree`, with the metadata the image kept.
+public struct FileEntry: Hashable, Sendable {
+    /// Path inside the root: relative, `/`-separated, no leading slash; the root itself is "".
+    public var path: String
+    public var type: FileType
+    /// Permission bits including setuid (0o4000), setgid (0o2000) and sticky (0o1000).
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var size: UInt64
+    /// The target of a symlink, exactly as stored (may be absolute or contain `..`).
+    public var linkTarget: String?
+    /// Modification time, seconds since the epoch.
+    public var mtime: Int64
+
+    public init(path: String, type: FileType, mode: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0,
+                size: UInt64 = 0, linkTarget: String? = nil, mtime: Int64 = 0) {
+        self.path = path
+        self.type = type
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.size = size
+        self.linkTarget = linkTarget
+        self.mtime = mtime
+    }
+
+    /// The last path component.
+    public var name: Substring {
+        guard let slash = path.lastIndex(of: "/") else { return Substring(path) }
+        return path[path.index(after: slash)...]
+    }
+
+    /// `0755`-style octal text of the permission bits.
+    public var octalMode: String {
+        let text = String(mode & 0o7777, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - text.count)) + text
+    }
+}
+
+/// The bytes of a file, up to a limit.
+public struct FileContent: Sendable {
+    public var bytes: [UInt8]
+    /// True when the file was longer than the limit and `bytes` holds only its start.
+    public var truncated: Bool
+
+    public init(bytes: [UInt8], truncated: Bool = false) {
+        self.bytes = bytes
+        self.truncated = truncated
+    }
+
+    /// Heuristic used by text checks: a NUL byte in the first 8 KiB means binary.
+    public var looksBinary: Bool { bytes.prefix(8192).contains(0) }
+
+    /// The content as text (invalid UTF-8 repaired).
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// Bounds on everything an attacker controls in a scanned tree.
+public struct ScanLimits: Sendable, Hashable {
+    /// Bytes read from one file; the rest is not read and a note says so.
+    public var maxFileBytes: Int = 64 << 20
+    /// Entries indexed in one tree.
+    public var maxEntries: Int = 2_000_000
+    /// Directory nesting depth.
+    public var maxDepth: Int = 256
+    /// Symlinks followed while resolving one path (Linux uses 40).
+    public var maxSymlinkHops: Int = 40
+    /// Characters of one line that text checks look at.
+    public var maxLineLength: Int = 64 << 10
+
+    public init() {}
+}
+
+/// An error reading a tree, with the path and (for images) the offset concerned.
+public struct FileTreeError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case notFound, unreadable, notRegularFile, changedDuringScan, limitExceeded, outsideRoot
+    }
+    public var code: Code
+    public var path: String
+    public var message: String
+    public var offset: Int?
+
+    public init(_ code: Code, path: String, _ message: String, offset: Int? = nil) {
+        self.code = code
+        self.path = path
+        self.message = message
+        self.offset = offset
+    }
+
+    public var description: String { "\(path): \(message)" }
+}

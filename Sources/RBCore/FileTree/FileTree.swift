@@ -1,0 +1,132 @@
+/// The single way checks see files: a read-only tree with metadata, one path index per scan and
+/// lazy content reads. Directories, single config files and (later) every image format are
+/// `FileTree`s; checks never know which.
+public protocol FileTree: Sendable {
+    /// What the tree was made from, for humans (`rootfs/`, `device.xml`).
+    var displayName: String { get }
+    /// False when the source did not keep inode metadata (modes, owners): metadata-dependent
+    /// checks then report not-applicable, never pass.
+    var hasMetadata: Bool { get }
+    /// Every entry, indexed once.
+    var index: PathIndex { get }
+    /// Problems met while indexing (an unreadable directory, a limit reached). Non-empty means the
+    /// tree is incomplete and the scan says so.
+    var indexDiagnostics: [Diagnostic] { get }
+    /// Reads at most `limit` bytes of the regular file `entry` (already resolved, not a link).
+    func read(_ entry: FileEntry, limit: Int) throws -> FileContent
+}
+
+extension FileTree {
+    /// Resolves `path` with chroot semantics: absolute link targets start again at the tree's root
+    /// and `..` at the root stays there, so no link can reach anything outside the tree. Returns
+    /// nil for a dangling path or a link loop.
+    public func resolve(_ path: String, followFinalLink: Bool = true, maxHops: Int = 40) -> FileEntry? {
+        var resolved: [Substring] = []
+        var pending: [Substring] = path.split(separator: "/", omittingEmptySubsequences: true).reversed()
+        var hops = 0
+        while let component = pending.popLast() {
+            if component == "." { continue }
+            if component == ".." {
+                if !resolved.isEmpty { resolved.removeLast() }
+                continue
+            }
+            let candidate = (resolved + [component]).joined(separator: "/")
+            guard let entry = index.entry(at: candidate) else { return nil }
+            if entry.type == .symlink, followFinalLink || !pending.isEmpty {
+                hops += 1
+                guard hops <= maxHops, let target = entry.linkTarget else { return nil }
+                if target.hasPrefix("/") { resolved.removeAll() }
+                pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).reversed())
+                continue
+            }
+            if !pending.isEmpty, entry.type != .directory { return nil }
+            resolved.append(component)
+        }
+        return index.entry(at: resolved.joined(separator: "/"))
+    }
+
+    /// The regular files that `globs` select, with links resolved inside the root and each file
+    /// given once (under its resolved path), in path order.
+    public func regularFiles(matching globs: [Glob], excluding excluded: [Glob] = []) -> [FileEntry] {
+        var seen = Set<String>()
+        var result: [FileEntry] = []
+        for entry in index.entries(matching: globs) where !excluded.contains(where: { $0.matches(entry.path) }) {
+            let target: FileEntry?
+            switch entry.type {
+            case .file: target = entry
+            case .symlink: target = resolve(entry.path)
+            default: target = nil
+            }
+            guard let file = target, file.type == .file, seen.insert(file.path).inserted else { continue }
+            result.append(file)
+        }
+        return result.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+    }
+}
+
+/// Every entry of a tree, sorted by path bytes, with an exact-path map and glob look-ups that
+/// only visit the literal directory a pattern starts with.
+public struct PathIndex: Sendable {
+    public let entries: [FileEntry]
+    private let positions: [String: Int]
+
+    public init(_ unsorted: [FileEntry]) {
+        let sorted = unsorted.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        entries = sorted
+        var positions = [String: Int](minimumCapacity: sorted.count)
+        for (i, entry) in sorted.enumerated() { positions[entry.path] = i }
+        self.positions = positions
+    }
+
+    public var count: Int { entries.count }
+
+    public func entry(at path: String) -> FileEntry? {
+        positions[path].map { entries[$0] }
+    }
+
+    /// Entries whose path matches any of `globs`, in path order, each once.
+    public func entries(matching globs: [Glob]) -> [FileEntry] {
+        var hits = Set<Int>()
+        for glob in globs {
+            for (segments, prefix) in zip(glob.alternatives, glob.literalPrefixes) {
+                let range = self.range(under: prefix)
+                let single = Glob.Alternative(segments)
+                for i in range where single.matches(entries[i].path) { hits.insert(i) }
+            }
+        }
+        return hits.sorted().map { entries[$0] }
+    }
+
+    /// Positions of `prefix` itself and everything below it.
+    func range(under prefix: String) -> Range<Int> {
+        if prefix.isEmpty { return 0..<entries.count }
+        let start = lowerBound(prefix)
+        let below = Array((prefix + "/").utf8)
+        var end = start
+        if end < entries.count, entries[end].path == prefix { end += 1 }
+        end = max(end, lowerBound(prefix + "/"))
+        while end < entries.count, entries[end].path.utf8.starts(with: below) { end += 1 }
+        return start..<end
+    }
+
+    private func lowerBound(_ key: String) -> Int {
+        var low = 0, high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            if entries[mid].path.utf8.lexicographicallyPrecedes(key.utf8) { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}
+
+extension Glob {
+    /// One brace alternative of a glob, matched on its own.
+    struct Alternative {
+        let segments: [Segment]
+        init(_ segments: [Segment]) { self.segments = segments }
+        func matches(_ path: String) -> Bool {
+            let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+            return Glob.matchSegments(segments[...], components[...])
+        }
+    }
+}

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A path pattern over tree-relative paths.
+///
+/// - `*`, `?` and `[...]` match within one path component (through `fnmatch(3)`), and do match
+///   names that start with a dot: a scanner must not skip hidden files.
+/// - `**` as a whole component matches zero or more components.
+/// - `{a,b}` alternatives are expanded first (nesting allowed).
+/// - A leading `/` is ignored: `/etc/passwd` and `etc/passwd` are the same pattern.
+public struct Glob: Hashable, Sendable, CustomStringConvertible {
+    enum Segment: Hashable, Sendable {
+        case literal(String)
+        case pattern(String)
+        case globstar
+    }
+
+    public let pattern: String
+    /// One segment list per brace alternative.
+    let alternatives: [[Segment]]
+
+    public init(_ pattern: String) throws(GlobError) {
+        self.pattern = pattern
+        var trimmed = Substring(pattern)
+        while trimmed.hasPrefix("/") { trimmed = trimmed.dropFirst() }
+        guard !trimmed.isEmpty else { throw GlobError(pattern: pattern, message: "empty pattern") }
+        let expanded = try Glob.expandBraces(String(trimmed), pattern: pattern)
+        alternatives = expanded.map { alternative in
+            alternative.split(separator: "/", omittingEmptySubsequences: true).compactMap { part -> Segment? in
+                if part == "**" { return .globstar }
+                if part == "." { return nil }
+                if part.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" || $0 == "\\" }) {
+                    return .pattern(String(part))
+                }
+                return .literal(String(part))
+            }
+        }
+    }
+
+    public var description: String { pattern }
+
+    /// The leading literal directory of each alternative (`etc/init.d` for `etc/init.d/S*`):
+    /// the index only looks below it.
+    var literalPrefixes: [String] {
+        alternatives.map { segments in
+            var parts: [String] = []
+            for segment in segments {
+                guard case .literal(let text) = segment else { break }
+                parts.append(text)
+            }
+            return parts.joined(separator: "/")
+        }
+    }
+
+    /// Whether `path` (tree-relative) matches.
+    public func matches(_ path: String) -> Bool {
+        let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        return alternatives.contains { Glob.matchSegments($0[...], components[...]) }
+    }
+
+    /// Whether the last path component `name` matches the pattern's last segment; used to decide
+    /// whether a single config file is one a rule is written for.
+    public func matchesBasename(_ name: String) -> Bool {
+        alternatives.contains { segments in
+            guard let last = segments.last else { return false }
+            switch last {
+            case .globstar: return true
+            case .literal(let text): return text == name
+            case .pattern(let text): return fnmatch(text, name, 0) == 0
+            }
+        }
+    }
+
+    static func matchSegments(_ segments: ArraySlice<Segment>, _ components: ArraySlice<String>) -> Bool {
+        guard let first = segments.first else { return components.isEmpty }
+        switch first {
+        case .globstar:
+            let rest = segments.dropFirst()
+            var tail = components
+            while true {
+                if matchSegments(rest, tail) { return true }
+                if tail.isEmpty { return false }
+                tail = tail.dropFirst()
+            }
+        case .literal(let text):
+            guard let component = components.first, component == text else { return false }
+            return matchSegments(segments.dropFirst(), components.dropFirst())
+        case .pattern(let text):
+            guard let component = components.first, fnmatch(text, component, 0) == 0 else { return false }
+            return matchSegments(segments.dropFirst(), components.dropFirst())
+        }
+    }
+
+    static func expandBraces(_ text: String, pattern: String) throws(GlobError) -> [String] {
+        let chars = Array(text)
+        guard let open = chars.firstIndex(of: "{") else { return [text] }
+        var depth = 0
+        var close: Int?
+        var commas: [Int] = []
+        for i in open..<chars.count {
+            switch chars[i] {
+            case "{": depth += 1
+            case "}":
+                depth -= 1
+                if depth == 0 { close = i }
+            case "," where depth == 1: commas.append(i)
+            default: break
+            }
+            if close != nil { break }
+        }
+        guard let close else { throw GlobError(pattern: pattern, message: "unbalanced '{'") }
+        let head = String(chars[..<open])
+        let tail = String(chars[(close + 1)...])
+        let bounds = [open] + commas + [close]
+        var results: [String] = []
+        for k in 0..<(bounds.count - 1) {
+            let option = String(chars[(bounds[k] + 1)..<bounds[k + 1]])
+            results += try expandBraces(head + option + tail, pattern: pattern)
+        }
+        return results
+    }
+}
+
+/// A pattern that cannot be compiled.
+public struct GlobError: Error, Sendable, CustomStringConvertible {
+    public var pattern: String
+    public var message: String
+    public var description: String { "invalid path pattern '\(pattern)': \(message)" }
+}

@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Small host-file helpers for rbscan's own inputs (rule packs, baselines), without Foundation.
+public enum HostFiles {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var path: String
+        public var message: String
+        public var description: String { "\(path): \(message)" }
+    }
+
+    /// What `path` is on the host, following links (the user named it).
+    public enum Kind: Sendable { case directory, regularFile, other, missing }
+
+    public static func kind(of path: String) -> Kind {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return .missing }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: return .directory
+        case S_IFREG: return .regularFile
+        default: return .other
+        }
+    }
+
+    /// Names in a directory, sorted.
+    public static func list(directory: String) throws(Failure) -> [String] {
+        guard let dir = opendir(directory) else {
+            throw Failure(path: directory, message: String(cString: strerror(errno)))
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let item = readdir(dir) {
+            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Reads a text file (at most `limit` bytes; rule files are small).
+    public static func readText(_ path: String, limit: Int = 16 << 20) throws(Failure) -> String {
+        guard let file = fopen(path, "rb") else {
+            throw Failure(path: path, message: String(cString: strerror(errno)))
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, file)
+            if n > 0 { bytes += buffer[0..<n] }
+            if n < buffer.count { break }
+            if bytes.count > limit { throw Failure(path: path, message: "larger than \(limit) bytes") }
+        }
+        if ferror(file) != 0 { throw Failure(path: path, message: "read error") }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

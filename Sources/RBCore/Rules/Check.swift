@@ -1,0 +1,82 @@
+/// A check plugin: one Swift type per check, behind this protocol, registered in one explicit
+/// list (`BuiltinChecks.all` in RBChecks). Rules bind an ID and metadata to a check and its
+/// options, so several rules can share one check.
+public protocol Check: Sendable {
+    /// The options a rule gives in its `options:` mapping; decoded strictly (unknown keys are errors).
+    associatedtype Options: Decodable & Sendable
+
+    /// Stable check ID, `family.name` (`file.regex`, `xml.xpath`).
+    static var id: String { get }
+    /// One line for `rbscan rules list` and docs.
+    static var summary: String { get }
+    /// The target kinds the check can look at.
+    static var targetKinds: Set<TargetKind> { get }
+
+    /// Validates the options once, at load time (compile patterns, check ranges); throws
+    /// `CheckOptionError` naming the offending option.
+    init(options: Options) throws(CheckOptionError)
+
+    /// Runs on one target. Per-file problems go to `context.report`; a thrown error means the
+    /// check could not complete on this target.
+    func run(in context: CheckContext) async throws -> [Observation]
+}
+
+/// An invalid option value; `key` names the option so the loader can point at its line.
+public struct CheckOptionError: Error, Sendable, CustomStringConvertible {
+    public var key: String?
+    public var message: String
+    public init(key: String? = nil, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+    public var description: String { (key.map { "option '\($0)': " } ?? "") + message }
+}
+
+/// The explicit, immutable set of check types a run knows.
+public struct CheckRegistry: Sendable {
+    public let types: [any Check.Type]
+    private let byID: [String: any Check.Type]
+
+    public init(_ types: [any Check.Type]) {
+        var byID: [String: any Check.Type] = [:]
+        for type in types {
+            precondition(byID[type.id] == nil, "check id \(type.id) registered twice")
+            byID[type.id] = type
+        }
+        self.types = types
+        self.byID = byID
+    }
+
+    public func type(for id: String) -> (any Check.Type)? { byID[id] }
+    public var ids: [String] { types.map { $0.id }.sorted() }
+
+    /// Decodes `options` for the check `id` and builds it. Errors name the file, line and column.
+    public func instantiate(_ id: String, options: CapturedNode?, decoder: NodeDecoder) throws(DiagnosticError) -> any Check {
+        guard let type = byID[id] else {
+            throw DiagnosticError(Diagnostic(.error, .configuration, code: "rule.unknown-check",
+                                             "unknown check '\(id)' (known: \(ids.joined(separator: ", ")))"))
+        }
+        return try CheckRegistry.make(type, options: options, decoder: decoder)
+    }
+
+    private static func make<C: Check>(_ type: C.Type, options: CapturedNode?,
+                                       decoder: NodeDecoder) throws(DiagnosticError) -> any Check {
+        let decoded: C.Options
+        if let options {
+            decoded = try decoder.decode(C.Options.self, from: options.node, basePath: options.codingPath)
+        } else {
+            decoded = try decoder.decode(C.Options.self, from: .mapping(.init([])))
+        }
+        do {
+            return try C(options: decoded)
+        } catch {
+            var mark = options?.node.mark
+            if let key = error.key, case .mapping(let mapping)? = options?.node,
+               let keyNode = mapping.keys.first(where: { $0.scalar?.string == key }) {
+                mark = keyNode.mark
+            }
+            throw DiagnosticError(Diagnostic(.error, .configuration, code: "rule.bad-option", error.description,
+                                             at: SourceLocation(file: decoder.file, line: mark?.line, column: mark?.column)))
+        }
+    }
+}

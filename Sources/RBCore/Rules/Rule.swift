@@ -1,0 +1,148 @@
+/// A rule: a stable ID and the metadata people read, bound to one check with its options.
+public struct Rule: Sendable {
+    public let id: String
+    public let title: String
+    public let category: Category
+    /// The severity after the baseline's override, if any.
+    public var severity: Severity
+    public let description: String
+    public let rationale: String?
+    public let remediation: String
+    public let references: [String]
+    public let targets: [TargetKind]
+    public let checkID: String
+    public let check: any Check
+    public let examples: RuleExamples
+    /// Where the rule is defined (`Rules/system.yaml:12:5`).
+    public let source: SourceLocation
+    /// The pack (file) it belongs to.
+    public let pack: String
+    /// False when the baseline disables it.
+    public var enabled: Bool = true
+
+    public init(id: String, title: String, category: Category, severity: Severity, description: String,
+                rationale: String?, remediation: String, references: [String], targets: [TargetKind],
+                checkID: String, check: any Check, examples: RuleExamples, source: SourceLocation, pack: String) {
+        self.id = id
+        self.title = title
+        self.category = category
+        self.severity = severity
+        self.description = description
+        self.rationale = rationale
+        self.remediation = remediation
+        self.references = references
+        self.targets = targets
+        self.checkID = checkID
+        self.check = check
+        self.examples = examples
+        self.source = source
+        self.pack = pack
+    }
+
+    /// Whether the rule runs on a target of `kind`.
+    public func applies(to kind: TargetKind) -> Bool { targets.contains(kind) }
+}
+
+/// The `examples:` of a rule: trees or config texts that must fail and must pass.
+public struct RuleExamples: Decodable, Sendable {
+    public var fail: [RuleExample]
+    public var pass: [RuleExample]
+
+    public init(fail: [RuleExample] = [], pass: [RuleExample] = []) {
+        self.fail = fail
+        self.pass = pass
+    }
+
+    enum CodingKeys: String, CodingKey { case fail, pass }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        fail = try container.decodeIfPresent([RuleExample].self, forKey: .fail) ?? []
+        pass = try container.decodeIfPresent([RuleExample].self, forKey: .pass) ?? []
+    }
+}
+
+/// One example: a small file tree (`files:`) or one config text (`config:`).
+public struct RuleExample: Decodable, Sendable {
+    /// Path → content or `{content, mode, uid, gid, link, type}`.
+    public var files: [String: ExampleFile]?
+    public var config: ExampleConfig?
+    /// For fail examples: the exact number of failing results expected (optional).
+    public var findings: Int?
+    /// For fail examples: the line the (first) finding must point at (optional).
+    public var line: Int?
+    public var note: String?
+    /// Where the example is written, for `rules test` messages.
+    public var source: SourceLocation?
+
+    enum CodingKeys: String, CodingKey { case files, config, findings, line, note }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        files = try container.decodeIfPresent([String: ExampleFile].self, forKey: .files)
+        config = try container.decodeIfPresent(ExampleConfig.self, forKey: .config)
+        findings = try container.decodeIfPresent(Int.self, forKey: .findings)
+        line = try container.decodeIfPresent(Int.self, forKey: .line)
+        note = try container.decodeIfPresent(String.self, forKey: .note)
+        if (files == nil) == (config == nil) {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "an example has exactly one of 'files' (a tree) or 'config' (a config text)"))
+        }
+    }
+
+    /// The target kind the example stands for.
+    public var kind: TargetKind { config != nil ? .config : .firmware }
+
+    /// The example as a tree.
+    public func tree() -> MemoryTree {
+        if let config {
+            return MemoryTree(name: config.name, items: [config.name: .file(config.content)])
+        }
+        var items: [String: MemoryTree.Item] = [:]
+        for (path, file) in files ?? [:] { items[path] = file.item }
+        return MemoryTree(name: "example", items: items)
+    }
+}
+
+/// A config text example: the file name decides which rules' path patterns it matches.
+public struct ExampleConfig: Decodable, Sendable {
+    public var name: String
+    public var content: String
+}
+
+/// A file in an example tree: a string is its content; a mapping gives metadata.
+public struct ExampleFile: Decodable, Sendable {
+    public var item: MemoryTree.Item
+
+    enum CodingKeys: String, CodingKey { case content, mode, uid, gid, link, type }
+
+    public init(from decoder: any Decoder) throws {
+        if let text = try? decoder.singleValueContainer().decode(String.self) {
+            item = .file(text)
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let content = try container.decodeIfPresent(String.self, forKey: .content) ?? ""
+        let link = try container.decodeIfPresent(String.self, forKey: .link)
+        var type = link != nil ? FileType.symlink : .file
+        if let raw = try container.decodeIfPresent(String.self, forKey: .type) {
+            guard let parsed = FileType(rawValue: raw) else {
+                throw DecodingError.dataCorruptedError(forKey: .type, in: container,
+                    debugDescription: "'\(raw)' is not a file type (file, directory, symlink, charDevice, blockDevice, fifo, socket)")
+            }
+            type = parsed
+        }
+        var mode: UInt32?
+        if let raw = try container.decodeIfPresent(String.self, forKey: .mode) {
+            guard let parsed = UInt32(raw, radix: 8), parsed <= 0o7777 else {
+                throw DecodingError.dataCorruptedError(forKey: .mode, in: container,
+                    debugDescription: "'\(raw)' is not an octal mode such as 0644 or 4755")
+            }
+            mode = parsed
+        }
+        item = MemoryTree.Item(type: type, content: Array(content.utf8), mode: mode,
+                               uid: try container.decodeIfPresent(UInt32.self, forKey: .uid) ?? 0,
+                               gid: try container.decodeIfPresent(UInt32.self, forKey: .gid) ?? 0,
+                               linkTarget: link)
+    }
+}

@@ -25,7 +25,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
-        .target(name: "RBChecks", dependencies: ["RBCore", "CLibXML2"]),
+        .target(name: "RBChecks", dependencies: ["RBCore", "CLibXML2", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
         .target(name: "RBReport", dependencies: ["RBCore"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.

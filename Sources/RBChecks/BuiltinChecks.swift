@@ -1,0 +1,18 @@
+import RBCore
+
+/// Every built-in check, registered explicitly (Swift has no runtime discovery). A test fails
+/// when a `Check` type in this module is missing here.
+public enum BuiltinChecks {
+    public static let all: [any Check.Type] = [
+        ForbiddenFileCheck.self,
+        RequiredFileCheck.self,
+        FileModeCheck.self,
+        RegexCheck.self,
+        KeyValueCheck.self,
+        XPathCheck.self,
+        JSONPathCheck.self,
+        YAMLPathCheck.self,
+    ]
+
+    public static let registry = CheckRegistry(all)
+}

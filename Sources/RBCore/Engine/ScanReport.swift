@@ -1,0 +1,67 @@
+/// rbscan's version, reported in every output.
+public enum RBScanVersion {
+    public static let current = "0.1.0"
+    public static let informationURI = "https://github.com/rbscan/rbscan"
+}
+
+/// The exit codes (a contract, see DESIGN.md), decided in one place: `ExitStatus.decide`.
+public enum ExitStatus: Int32, Codable, Sendable {
+    /// No failing finding at or above the gate.
+    case ok = 0
+    /// The gate failed.
+    case gateFailed = 1
+    /// Usage error, invalid rule/baseline file, unreadable or unrecognised target.
+    case usage = 2
+    /// The scan ran but some checks could not complete (listed in the output).
+    case incomplete = 3
+
+    /// Configuration and target errors win (2), then incomplete checks (3), then the gate.
+    public static func decide(findings: [Finding], diagnostics: [Diagnostic], gate: GateThreshold) -> ExitStatus {
+        let errors = diagnostics.filter { $0.level == .error }
+        if errors.contains(where: { $0.domain == .configuration || $0.domain == .target }) { return .usage }
+        if !errors.isEmpty { return .incomplete }
+        return gatingFindings(findings, gate: gate).isEmpty ? .ok : .gateFailed
+    }
+
+    /// The findings that count for the gate: failing results at or above the threshold.
+    public static func gatingFindings(_ findings: [Finding], gate: GateThreshold) -> [Finding] {
+        findings.filter { $0.status == .fail && gate.trips($0.severity) }
+    }
+}
+
+/// Everything one run produced, handed to the reporters.
+public struct ScanReport: Sendable {
+    public var targets: [ScanTarget]
+    /// The rules that ran, sorted by ID; a finding's rule index is its position here.
+    public var rules: [Rule]
+    public var findings: [Finding]
+    public var diagnostics: [Diagnostic]
+    public var baselineID: String
+    public var gate: GateThreshold
+    /// ISO 8601 UTC start and end times; nil in golden tests.
+    public var startTime: String?
+    public var endTime: String?
+    public var commandLine: String?
+
+    public init(targets: [ScanTarget], rules: [Rule], findings: [Finding], diagnostics: [Diagnostic],
+                baselineID: String, gate: GateThreshold, startTime: String? = nil, endTime: String? = nil,
+                commandLine: String? = nil) {
+        self.targets = targets
+        self.rules = rules.sorted { $0.id < $1.id }
+        self.findings = findings.sorted(by: Finding.deterministicOrder)
+        self.diagnostics = diagnostics
+        self.baselineID = baselineID
+        self.gate = gate
+        self.startTime = startTime
+        self.endTime = endTime
+        self.commandLine = commandLine
+    }
+
+    public var exitStatus: ExitStatus { ExitStatus.decide(findings: findings, diagnostics: diagnostics, gate: gate) }
+    public var gatingFindings: [Finding] { ExitStatus.gatingFindings(findings, gate: gate) }
+
+    /// Position of each rule ID in `rules`.
+    public var ruleIndex: [String: Int] {
+        Dictionary(uniqueKeysWithValues: rules.enumerated().map { ($1.id, $0) })
+    }
+}

@@ -1,0 +1,133 @@
+import RBCore
+
+/// rbscan's own findings document (`--format json`), versioned by `schemaVersion`; the same
+/// content as SARIF in a friendlier shape. Documented in docs/json-format.md.
+public struct JSONReporter: Reporter {
+    public static let name = "json"
+    public static let fileExtensions = ["json"]
+    /// Bumped on any incompatible change of the document's shape.
+    public static let schemaVersion = 1
+
+    public init() {}
+
+    public func render(_ report: ScanReport, color: Bool) throws -> String {
+        try JSONOutput.encode(Self.document(for: report))
+    }
+
+    static func document(for report: ScanReport) -> Document {
+        var bySeverity = Dictionary(uniqueKeysWithValues: Severity.allCases.map { ($0.rawValue, 0) })
+        var byCategory: [String: Int] = [:]
+        var byStatus = ["fail": 0, "review": 0, "notApplicable": 0]
+        for finding in report.findings {
+            byStatus[finding.status.rawValue, default: 0] += 1
+            guard finding.status == .fail else { continue }
+            bySeverity[finding.severity.rawValue, default: 0] += 1
+            byCategory[finding.category.rawValue, default: 0] += 1
+        }
+        let status = report.exitStatus
+        let summary = Summary(findings: report.findings.count, byStatus: byStatus, bySeverity: bySeverity,
+                              byCategory: byCategory, gate: report.gatingFindings.isEmpty ? "passed" : "failed",
+                              gatingFindings: report.gatingFindings.count, exitCode: Int(status.rawValue))
+        return Document(
+            schemaVersion: schemaVersion,
+            tool: Tool(name: "rbscan", version: RBScanVersion.current),
+            startTime: report.startTime, endTime: report.endTime,
+            baseline: BaselineInfo(id: report.baselineID, failOn: report.gate.description),
+            summary: summary,
+            targets: report.targets.enumerated().map { i, target in
+                Target(index: i, spec: target.spec, kind: target.kind.rawValue, baseId: target.baseID,
+                       uri: target.baseURI, containers: target.containers)
+            },
+            rules: report.rules.map { rule in
+                RuleInfo(id: rule.id, title: rule.title, category: rule.category.rawValue,
+                         categoryTitle: rule.category.title, severity: rule.severity.rawValue,
+                         description: rule.description.trimmingWhitespace().description,
+                         rationale: rule.rationale?.trimmingWhitespace().description,
+                         remediation: rule.remediation.trimmingWhitespace().description,
+                         references: rule.references, check: rule.checkID, pack: rule.pack)
+            },
+            findings: report.findings.map { finding in
+                FindingInfo(ruleId: finding.ruleID, status: finding.status.rawValue, severity: finding.severity.rawValue,
+                            category: finding.category.rawValue, message: finding.message, target: finding.targetIndex,
+                            path: finding.location.path, line: finding.location.line, fingerprint: finding.fingerprint,
+                            gating: finding.status == .fail && report.gate.trips(finding.severity),
+                            evidence: EvidenceInfo(key: finding.evidence.key, snippet: finding.evidence.snippet,
+                                                   facts: finding.evidence.facts))
+            },
+            diagnostics: report.diagnostics.map { d in
+                DiagnosticInfo(level: d.level.rawValue, domain: d.domain.rawValue, code: d.code, message: d.message,
+                               location: d.location?.description, ruleId: d.ruleID)
+            })
+    }
+
+    struct Document: Encodable {
+        var schemaVersion: Int
+        var tool: Tool
+        var startTime: String?
+        var endTime: String?
+        var baseline: BaselineInfo
+        var summary: Summary
+        var targets: [Target]
+        var rules: [RuleInfo]
+        var findings: [FindingInfo]
+        var diagnostics: [DiagnosticInfo]
+    }
+    struct Tool: Encodable { var name: String; var version: String }
+    struct BaselineInfo: Encodable { var id: String; var failOn: String }
+    struct Summary: Encodable {
+        var findings: Int
+        var byStatus: [String: Int]
+        var bySeverity: [String: Int]
+        var byCategory: [String: Int]
+        var gate: String
+        var gatingFindings: Int
+        var exitCode: Int
+    }
+    struct Target: Encodable {
+        var index: Int
+        var spec: String
+        var kind: String
+        var baseId: String
+        var uri: String?
+        var containers: [String]
+    }
+    struct RuleInfo: Encodable {
+        var id: String
+        var title: String
+        var category: String
+        var categoryTitle: String
+        var severity: String
+        var description: String
+        var rationale: String?
+        var remediation: String
+        var references: [String]
+        var check: String
+        var pack: String
+    }
+    struct FindingInfo: Encodable {
+        var ruleId: String
+        var status: String
+        var severity: String
+        var category: String
+        var message: String
+        var target: Int
+        var path: String
+        var line: Int?
+        var fingerprint: String
+        var gating: Bool
+        var evidence: EvidenceInfo
+    }
+    struct EvidenceInfo: Encodable {
+        var key: String
+        var snippet: String?
+        var facts: [String: String]
+    }
+    struct DiagnosticInfo: Encodable {
+        var level: String
+        var domain: String
+        var code: String
+        var message: String
+        var location: String?
+        var ruleId: String?
+    }
+}

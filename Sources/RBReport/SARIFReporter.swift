@@ -1,0 +1,211 @@
+import RBCore
+
+/// SARIF 2.1.0, typed: one `Encodable` struct per SARIF object, keys sorted.
+///
+/// One run per invocation; `tool.driver.rules` holds every rule that ran (with
+/// `security-severity`); results carry `ruleIndex`, a `kind`, a `level`, a relative
+/// `artifactLocation` with the target's `uriBaseId`, a region when a line is known, and
+/// `partialFingerprints` that survive rebuilds. Run diagnostics are
+/// `invocations[0].toolExecutionNotifications`.
+public struct SARIFReporter: Reporter {
+    public static let name = "sarif"
+    public static let fileExtensions = ["sarif", "sarif.json"]
+    public static let schemaURI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    /// The key of rbscan's fingerprint in `partialFingerprints` (versioned with its recipe).
+    public static let fingerprintKey = "rbscanFingerprint/v1"
+
+    public init() {}
+
+    public func render(_ report: ScanReport, color: Bool) throws -> String {
+        try JSONOutput.encode(Self.log(for: report))
+    }
+
+    static func log(for report: ScanReport) -> Log {
+        let indexes = report.ruleIndex
+        let rules = report.rules.map { rule in
+            ReportingDescriptor(
+                id: rule.id, name: pascalName(rule.title),
+                shortDescription: Message(text: rule.title),
+                fullDescription: Message(text: rule.description.trimmingWhitespace().description),
+                help: MultiformatMessage(text: rule.remediation.trimmingWhitespace().description,
+                                         markdown: helpMarkdown(rule)),
+                defaultConfiguration: ReportingConfiguration(level: rule.severity.sarifLevel),
+                properties: RuleProperties(tags: ["security", rule.category.title, "RB-\(rule.category.rawValue)"],
+                                           securitySeverity: rule.severity.securitySeverity,
+                                           severity: rule.severity.rawValue, category: rule.category.rawValue,
+                                           references: rule.references.isEmpty ? nil : rule.references,
+                                           check: rule.checkID))
+        }
+        let results = report.findings.map { finding -> Result in
+            let target = report.targets[finding.targetIndex]
+            let isEndpoint = target.kind == .endpoint
+            let path = finding.location.path
+            let artifact = ArtifactLocation(uri: isEndpoint ? path : (path.isEmpty ? "." : URIPath.encode(path)),
+                                            uriBaseId: isEndpoint ? nil : target.baseID)
+            let region = finding.location.line.map {
+                Region(startLine: max(1, $0), startColumn: finding.location.column,
+                       snippet: finding.evidence.snippet.map { ArtifactContent(text: $0) })
+            }
+            let facts = finding.evidence.facts.isEmpty ? nil : finding.evidence.facts
+            return Result(
+                ruleId: finding.ruleID, ruleIndex: indexes[finding.ruleID] ?? 0,
+                kind: finding.status.sarifKind,
+                level: finding.status == .fail ? finding.severity.sarifLevel : "none",
+                message: Message(text: finding.message),
+                locations: [ResultLocation(physicalLocation: PhysicalLocation(artifactLocation: artifact, region: region))],
+                partialFingerprints: [fingerprintKey: finding.fingerprint],
+                properties: ResultProperties(severity: finding.severity.rawValue, category: finding.category.rawValue,
+                                             target: target.spec, evidenceKey: finding.evidence.key, facts: facts))
+        }
+        var baseIDs: [String: ArtifactLocationBase] = [:]
+        var artifacts: [Artifact] = []
+        for target in report.targets where target.kind != .endpoint {
+            if let uri = target.baseURI {
+                baseIDs[target.baseID] = ArtifactLocationBase(uri: uri, description: Message(text: target.spec))
+            }
+            artifacts.append(Artifact(location: ArtifactLocation(uri: ".", uriBaseId: target.baseID),
+                                      description: Message(text: target.spec), roles: ["analysisTarget"],
+                                      properties: ArtifactProperties(kind: target.kind.rawValue,
+                                                                     containers: target.containers.isEmpty ? nil : target.containers)))
+        }
+        for target in report.targets where target.kind == .endpoint {
+            artifacts.append(Artifact(location: ArtifactLocation(uri: target.spec, uriBaseId: nil),
+                                      description: Message(text: target.spec), roles: ["analysisTarget"],
+                                      properties: ArtifactProperties(kind: target.kind.rawValue, containers: nil)))
+        }
+        let notifications = report.diagnostics.map { diagnostic in
+            Notification(level: diagnostic.level.rawValue, message: Message(text: diagnostic.description),
+                         descriptor: ReportingDescriptorReference(id: diagnostic.code),
+                         associatedRule: diagnostic.ruleID.flatMap { id in indexes[id].map { ReportingDescriptorReference(id: id, index: $0) } })
+        }
+        let status = report.exitStatus
+        let invocation = Invocation(executionSuccessful: status == .ok || status == .gateFailed,
+                                    exitCode: Int(status.rawValue), commandLine: report.commandLine,
+                                    startTimeUtc: report.startTime, endTimeUtc: report.endTime,
+                                    toolExecutionNotifications: notifications.isEmpty ? nil : notifications)
+        let driver = ToolComponent(name: "rbscan", version: RBScanVersion.current, semanticVersion: RBScanVersion.current,
+                                   informationUri: RBScanVersion.informationURI, rules: rules)
+        let run = Run(tool: Tool(driver: driver), invocations: [invocation],
+                      originalUriBaseIds: baseIDs.isEmpty ? nil : baseIDs, artifacts: artifacts, results: results,
+                      properties: RunProperties(baseline: report.baselineID, failOn: report.gate.description))
+        return Log(schema: schemaURI, version: "2.1.0", runs: [run])
+    }
+
+    static func pascalName(_ title: String) -> String {
+        title.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+    }
+
+    static func helpMarkdown(_ rule: Rule) -> String {
+        var text = "**\(rule.id): \(rule.title)**\n\n\(rule.remediation.trimmingWhitespace())"
+        if let rationale = rule.rationale { text += "\n\n*Why:* \(rationale.trimmingWhitespace())" }
+        if !rule.references.isEmpty { text += "\n\nReferences: " + rule.references.joined(separator: "; ") }
+        return text
+    }
+
+    // MARK: SARIF objects
+
+    struct Log: Encodable {
+        var schema: String
+        var version: String
+        var runs: [Run]
+        enum CodingKeys: String, CodingKey { case schema = "$schema", version, runs }
+    }
+    struct Run: Encodable {
+        var tool: Tool
+        var invocations: [Invocation]
+        var originalUriBaseIds: [String: ArtifactLocationBase]?
+        var artifacts: [Artifact]
+        var results: [Result]
+        var properties: RunProperties
+    }
+    struct RunProperties: Encodable { var baseline: String; var failOn: String }
+    struct Tool: Encodable { var driver: ToolComponent }
+    struct ToolComponent: Encodable {
+        var name: String
+        var version: String
+        var semanticVersion: String
+        var informationUri: String
+        var rules: [ReportingDescriptor]
+    }
+    struct ReportingDescriptor: Encodable {
+        var id: String
+        var name: String
+        var shortDescription: Message
+        var fullDescription: Message
+        var help: MultiformatMessage
+        var defaultConfiguration: ReportingConfiguration
+        var properties: RuleProperties
+    }
+    struct RuleProperties: Encodable {
+        var tags: [String]
+        var securitySeverity: String
+        var severity: String
+        var category: String
+        var references: [String]?
+        var check: String
+        enum CodingKeys: String, CodingKey {
+            case tags, securitySeverity = "security-severity", severity, category, references, check
+        }
+    }
+    struct ReportingConfiguration: Encodable { var level: String }
+    struct Message: Encodable { var text: String }
+    struct MultiformatMessage: Encodable { var text: String; var markdown: String }
+    struct Invocation: Encodable {
+        var executionSuccessful: Bool
+        var exitCode: Int
+        var commandLine: String?
+        var startTimeUtc: String?
+        var endTimeUtc: String?
+        var toolExecutionNotifications: [Notification]?
+    }
+    struct Notification: Encodable {
+        var level: String
+        var message: Message
+        var descriptor: ReportingDescriptorReference
+        var associatedRule: ReportingDescriptorReference?
+    }
+    struct ReportingDescriptorReference: Encodable {
+        var id: String
+        var index: Int?
+    }
+    struct ArtifactLocationBase: Encodable { var uri: String; var description: Message }
+    struct Artifact: Encodable {
+        var location: ArtifactLocation
+        var description: Message
+        var roles: [String]
+        var properties: ArtifactProperties
+    }
+    struct ArtifactProperties: Encodable { var kind: String; var containers: [String]? }
+    struct ArtifactLocation: Encodable { var uri: String; var uriBaseId: String? }
+    struct Result: Encodable {
+        var ruleId: String
+        var ruleIndex: Int
+        var kind: String
+        var level: String
+        var message: Message
+        var locations: [ResultLocation]
+        var partialFingerprints: [String: String]
+        var properties: ResultProperties
+    }
+    struct ResultProperties: Encodable {
+        var severity: String
+        var category: String
+        var target: String
+        var evidenceKey: String
+        var facts: [String: String]?
+    }
+    struct ResultLocation: Encodable { var physicalLocation: PhysicalLocation }
+    struct PhysicalLocation: Encodable { var artifactLocation: ArtifactLocation; var region: Region? }
+    struct Region: Encodable { var startLine: Int; var startColumn: Int?; var snippet: ArtifactContent? }
+    struct ArtifactContent: Encodable { var text: String }
+}
+
+extension FindingStatus {
+    var sarifKind: String {
+        switch self {
+        case .fail: "fail"
+        case .review: "review"
+        case .notApplicable: "notApplicable"
+        }
+    }
+}

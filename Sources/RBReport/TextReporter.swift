@@ -1,0 +1,78 @@
+import RBCore
+
+/// The human summary: counts by severity and category, then the findings, then diagnostics and
+/// the gate's verdict. Colour only when asked (the CLI asks on a terminal without NO_COLOR).
+public struct TextReporter: Reporter {
+    public static let name = "text"
+    public static let fileExtensions = ["txt"]
+
+    public init() {}
+
+    public func render(_ report: ScanReport, color: Bool) throws -> String {
+        func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+        func severityLabel(_ finding: Finding) -> String {
+            let label: String
+            switch finding.status {
+            case .fail: label = finding.severity.rawValue.uppercased()
+            case .review: label = "REVIEW"
+            case .notApplicable: label = "N/A"
+            }
+            let padded = label.padding(8)
+            guard finding.status == .fail else { return paint(padded, "2") }
+            switch finding.severity {
+            case .critical: return paint(padded, "1;35")
+            case .high: return paint(padded, "1;31")
+            case .medium: return paint(padded, "33")
+            case .low: return paint(padded, "36")
+            case .info: return paint(padded, "2")
+            }
+        }
+        var out = "rbscan \(RBScanVersion.current) · baseline \(report.baselineID) · gate: \(report.gate)\n"
+        for (i, target) in report.targets.enumerated() {
+            let count = report.findings.filter { $0.targetIndex == i }.count
+            out += "target \(target.spec) (\(target.kind.rawValue)" + (target.containers.isEmpty ? "" : ", " + target.containers.joined(separator: " → ")) + "): \(count) result(s)\n"
+        }
+        out += "\n"
+        let multiTarget = report.targets.count > 1
+        for finding in report.findings {
+            var place = finding.location.path.isEmpty ? "." : finding.location.path
+            if let line = finding.location.line { place += ":\(line)" }
+            if multiTarget { place = report.targets[finding.targetIndex].spec + " " + place }
+            out += "\(severityLabel(finding)) \(finding.ruleID.padding(12)) \(place)\n"
+            out += "         \(finding.message)\n"
+        }
+        if !report.findings.isEmpty { out += "\n" }
+        let failed = report.findings.filter { $0.status == .fail }
+        let bySeverity = Severity.allCases.reversed().map { severity in
+            "\(severity.rawValue) \(failed.filter { $0.severity == severity }.count)"
+        }
+        out += "Summary: \(failed.count) failed (\(bySeverity.joined(separator: ", ")))"
+        let reviews = report.findings.filter { $0.status == .review }.count
+        let notApplicable = report.findings.filter { $0.status == .notApplicable }.count
+        out += ", \(reviews) to review, \(notApplicable) not applicable; \(report.rules.count) rules run\n"
+        let categories = Category.allCases.compactMap { category -> String? in
+            let n = failed.filter { $0.category == category }.count
+            return n == 0 ? nil : "\(category.rawValue) \(n)"
+        }
+        if !categories.isEmpty { out += "By category: \(categories.joined(separator: ", "))\n" }
+        if !report.diagnostics.isEmpty {
+            out += "\nDiagnostics (\(report.diagnostics.count)):\n"
+            for diagnostic in report.diagnostics { out += "  \(diagnostic)\n" }
+        }
+        let gating = report.gatingFindings.count
+        let status = report.exitStatus
+        switch status {
+        case .ok: out += paint("Gate passed", "32") + ": no failing finding at or above \(report.gate) (exit 0)\n"
+        case .gateFailed: out += paint("Gate FAILED", "1;31") + ": \(gating) failing finding(s) at or above \(report.gate) (exit 1)\n"
+        case .usage: out += paint("Scan not valid", "1;31") + ": configuration or target errors above (exit 2)\n"
+        case .incomplete: out += paint("Scan INCOMPLETE", "1;33") + ": some checks could not complete, see diagnostics (exit 3)\n"
+        }
+        return out
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,112 @@
+import RBChecks
+import RBCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Loads rules and the baseline, resolves targets, runs the engine: one `rbscan scan`.
+public struct ScanSession {
+    public struct Options: Sendable {
+        public var targets: [String]
+        public var baseline: String?
+        public var ruleDirectories: [String]
+        public var failOn: GateThreshold?
+        public var jobs: Int
+        public var limits: ScanLimits
+        public var commandLine: String?
+
+        public init(targets: [String], baseline: String? = nil, ruleDirectories: [String] = [],
+                    failOn: GateThreshold? = nil, jobs: Int? = nil, limits: ScanLimits = ScanLimits(),
+                    commandLine: String? = nil) {
+            self.targets = targets
+            self.baseline = baseline
+            self.ruleDirectories = ruleDirectories
+            self.failOn = failOn
+            self.jobs = jobs ?? ScanSession.coreCount
+            self.limits = limits
+            self.commandLine = commandLine
+        }
+    }
+
+    public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// The rules and baseline a run uses, or the configuration diagnostics that stop it.
+    public struct Configuration: Sendable {
+        public var rules: [Rule]
+        public var baseline: Baseline?
+        public var packs: [RulePack]
+        public var diagnostics: [Diagnostic]
+        public var isValid: Bool { !diagnostics.contains { $0.level == .error } }
+    }
+
+    /// Loads `--rules` directories (default: the shipped `Rules/`) and the baseline.
+    public static func configuration(ruleDirectories: [String], baseline: String?,
+                                     registry: CheckRegistry = BuiltinChecks.registry) -> Configuration {
+        var diagnostics: [Diagnostic] = []
+        var directories = ruleDirectories
+        if directories.isEmpty {
+            if let shipped = Resources.defaultRulesDirectory {
+                directories = [shipped]
+            } else {
+                diagnostics.append(Diagnostic(.error, .configuration, code: "rules.not-found",
+                    "cannot find the shipped Rules/ directory; pass --rules DIR or set RBSCAN_HOME"))
+            }
+        }
+        let (packs, loadDiagnostics) = RuleLoader(registry: registry).load(directories: directories)
+        diagnostics += loadDiagnostics
+        var loadedBaseline: Baseline?
+        if let path = Resources.baselinePath(baseline) {
+            do {
+                loadedBaseline = try Baseline.load(file: path)
+            } catch {
+                diagnostics += error.diagnostics
+            }
+        } else {
+            diagnostics.append(Diagnostic(.error, .configuration, code: "baseline.not-found",
+                "cannot find baseline '\(baseline ?? Resources.defaultBaselineName)'; pass --baseline FILE or set RBSCAN_HOME"))
+        }
+        var rules: [Rule] = []
+        if let loadedBaseline {
+            let (selected, baselineDiagnostics) = loadedBaseline.apply(to: packs)
+            rules = selected
+            diagnostics += baselineDiagnostics
+        }
+        return Configuration(rules: rules, baseline: loadedBaseline, packs: packs, diagnostics: diagnostics)
+    }
+
+    public static func run(_ options: Options, registry: CheckRegistry = BuiltinChecks.registry) async -> ScanReport {
+        let start = Timestamp.now()
+        let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
+                                          registry: registry)
+        let gate = options.failOn ?? configuration.baseline?.failOn ?? .severity(.high)
+        let baselineID = configuration.baseline?.id ?? "none"
+        guard configuration.isValid else {
+            return ScanReport(targets: [], rules: [], findings: [], diagnostics: configuration.diagnostics,
+                              baselineID: baselineID, gate: gate, startTime: start, endTime: Timestamp.now(),
+                              commandLine: options.commandLine)
+        }
+        let (targets, targetDiagnostics) = TargetResolver(limits: options.limits).resolve(options.targets)
+        let engine = Engine(rules: configuration.rules, jobs: options.jobs, limits: options.limits)
+        let outcome = await engine.scan(targets)
+        return ScanReport(targets: targets, rules: outcome.rulesRun, findings: outcome.findings,
+                          diagnostics: configuration.diagnostics + targetDiagnostics + outcome.diagnostics,
+                          baselineID: baselineID, gate: gate, startTime: start, endTime: Timestamp.now(),
+                          commandLine: options.commandLine)
+    }
+}
+
+/// ISO 8601 UTC timestamps without Foundation's formatter cost.
+enum Timestamp {
+    static func now() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = time_t(ts.tv_sec)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let millis = Int(ts.tv_nsec / 1_000_000)
+        let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)Z"
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import RBCore
+import RBReport
+import RBScan
+
+struct Scan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Scan targets against the baseline.",
+        discussion: """
+        TARGET: a directory (an extracted root filesystem) or a file (a device config file). \
+        --format and --output pair up in order: `--format sarif --output r.sarif --format json \
+        --output r.json`. An --output without its --format takes the format from its extension; \
+        '-' is standard output. The text summary goes to standard output unless a report does.
+        """)
+
+    @Argument(help: "Targets: directories (root filesystems) or config files.")
+    var targets: [String]
+
+    @Option(help: "Baseline name (in Baselines/) or file.")
+    var baseline: String?
+
+    @Option(name: .customLong("rules"), help: "A rules directory (repeatable); default: the shipped Rules/.")
+    var ruleDirectories: [String] = []
+
+    @Option(name: .customLong("format"), help: "Report format: \(Reporters.names.joined(separator: ", ")) (repeatable).")
+    var formats: [String] = []
+
+    @Option(name: .customLong("output"), help: "Report file for the --format in the same position (repeatable).")
+    var outputs: [String] = []
+
+    @Option(name: .customLong("fail-on"), help: "Gate threshold: critical, high, medium, low, info or never (default: the baseline's).")
+    var failOn: String?
+
+    @Option(help: "Checks run concurrently (default: the number of cores).")
+    var jobs: Int?
+
+    @Option(name: .customLong("max-file-size"), help: "Bytes read from one file at most (default 64 MiB).")
+    var maxFileSize: Int?
+
+    func validate() throws {
+        if let failOn, GateThreshold(rawValue: failOn) == nil {
+            throw ValidationError("--fail-on must be one of critical, high, medium, low, info, never")
+        }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let maxFileSize, maxFileSize < 1 { throw ValidationError("--max-file-size must be positive") }
+        _ = try plan()
+    }
+
+    /// Pairs formats with outputs; nil output = standard output.
+    func plan() throws -> [(reporter: any Reporter, output: String?)] {
+        var plan: [(any Reporter, String?)] = []
+        for i in 0..<max(formats.count, outputs.count) {
+            let output = i < outputs.count ? outputs[i] : nil
+            let reporter: (any Reporter)?
+            if i < formats.count {
+                guard let named = Reporters.named(formats[i]) else {
+                    throw ValidationError("unknown format '\(formats[i])' (known: \(Reporters.names.joined(separator: ", ")))")
+                }
+                reporter = named
+            } else if let output, output != "-" {
+                reporter = Reporters.forFile(output)
+                if reporter == nil { throw ValidationError("cannot tell the format of '\(output)' from its name; add --format") }
+            } else {
+                throw ValidationError("--output - needs a --format")
+            }
+            plan.append((reporter!, output == "-" ? nil : output))
+        }
+        if plan.filter({ $0.1 == nil }).count > 1 { throw ValidationError("only one report can go to standard output") }
+        if !plan.contains(where: { $0.1 == nil }) { plan.append((TextReporter(), nil)) }
+        return plan
+    }
+
+    func run() async throws {
+        var limits = ScanLimits()
+        if let maxFileSize { limits.maxFileBytes = maxFileSize }
+        let options = ScanSession.Options(
+            targets: targets, baseline: baseline, ruleDirectories: ruleDirectories,
+            failOn: failOn.flatMap(GateThreshold.init(rawValue:)), jobs: jobs, limits: limits,
+            commandLine: CommandLine.arguments.joined(separator: " "))
+        let report = await ScanSession.run(options)
+        let status = report.exitStatus
+        if report.targets.isEmpty && status == .usage {
+            for diagnostic in report.diagnostics { Output.stderr("\(diagnostic)\n") }
+            Output.stderr("rbscan: nothing scanned (exit 2)\n")
+            throw ExitCode(status.rawValue)
+        }
+        let plan = try plan()
+        for (reporter, output) in plan {
+            let color = output == nil && type(of: reporter).name == TextReporter.name && Output.colorAllowed
+            let text = try reporter.render(report, color: color)
+            if let output {
+                do {
+                    try Output.writeFile(output, text)
+                } catch {
+                    Output.stderr("rbscan: \(error)\n")
+                    throw ExitCode(ExitStatus.usage.rawValue)
+                }
+            } else {
+                Output.stdout(text)
+            }
+        }
+        if let toStdout = plan.first(where: { $0.output == nil }), type(of: toStdout.reporter).name != TextReporter.name {
+            // A machine-readable report took standard output: diagnostics still reach a human.
+            for diagnostic in report.diagnostics { Output.stderr("\(diagnostic)\n") }
+        }
+        throw ExitCode(status.rawValue)
+    }
+}

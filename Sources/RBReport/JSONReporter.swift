@@ -44,7 +44,7 @@ public struct JSONReporter: Reporter {
                          description: rule.description.trimmingWhitespace().description,
                          rationale: rule.rationale?.trimmingWhitespace().description,
                          remediation: rule.remediation.trimmingWhitespace().description,
-                         references: rule.references, check: rule.checkID, pack: rule.pack)
+                         references: rule.references, check: rule.checkIDs, pack: rule.pack)
             },
             findings: report.findings.map { finding in
                 FindingInfo(ruleId: finding.ruleID, status: finding.status.rawValue, severity: finding.severity.rawValue,

@@ -34,7 +34,7 @@ public struct SARIFReporter: Reporter {
                                            securitySeverity: rule.severity.securitySeverity,
                                            severity: rule.severity.rawValue, category: rule.category.rawValue,
                                            references: rule.references.isEmpty ? nil : rule.references,
-                                           check: rule.checkID))
+                                           check: rule.checkIDs))
         }
         let results = report.findings.map { finding -> Result in
             let target = report.targets[finding.targetIndex]

@@ -41,7 +41,7 @@ public struct RuleTester {
                 let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
                 let observations: [Observation]
                 do {
-                    observations = try await rule.check.run(in: context)
+                    observations = try await rule.run(in: context)
                 } catch {
                     problems.append("\(name): the check threw: \(error)")
                     continue

@@ -106,7 +106,7 @@ struct Rules: AsyncParsableCommand {
             text += "Severity:    \(selected?.severity.rawValue ?? rule.severity.rawValue)"
             if let selected, selected.severity != rule.severity { text += " (baseline override; pack says \(rule.severity.rawValue))" }
             text += "\nTargets:     \(rule.targets.map(\.rawValue).joined(separator: ", "))\n"
-            text += "Check:       \(rule.checkID)\n"
+            text += "Check:       \(rule.checkIDs)\n"
             text += "Defined at:  \(rule.source)\n"
             text += "In baseline: " + (selected == nil ? "no" : selected!.enabled ? "yes" : "disabled") + "\n\n"
             text += "Description:\n\(rule.description.trimmingWhitespace().indented())\n\n"

@@ -8,9 +8,9 @@ import RBCore
 /// present, else the first blank). Quotes around values are removed. By default the last
 /// occurrence in a file is the effective one (`occurrence: each` judges every occurrence).
 public struct KeyValueCheck: Check {
-    public enum Format: String, Decodable, Sendable { case auto, equals, space, colon, shell, ini }
-    public enum Missing: String, Decodable, Sendable { case pass, fail, review }
-    public enum Occurrence: String, Decodable, Sendable { case last, each }
+    public enum Format: String, NamedValue, Sendable { case auto, equals, space, colon, shell, ini }
+    public enum Missing: String, NamedValue, Sendable { case pass, fail, review }
+    public enum Occurrence: String, NamedValue, Sendable { case last, each }
 
     public struct Options: Decodable, Sendable {
         var paths: [String]

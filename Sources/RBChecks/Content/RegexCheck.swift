@@ -8,7 +8,7 @@ import RBCore
 /// (no NTP client started anywhere). Comment markers are blanked before matching, so a
 /// commented-out line never matches. Binary files are skipped unless `binary: true`.
 public struct RegexCheck: Check {
-    public enum Expect: String, Decodable, Sendable { case absent, present }
+    public enum Expect: String, NamedValue, Sendable { case absent, present }
 
     public struct Options: Decodable, Sendable {
         var paths: [String]
@@ -60,20 +60,23 @@ public struct RegexCheck: Check {
         var observations: [Observation] = []
         var anyMatch = false
         for entry in context.files(matching: paths, excluding: exclude) {
-            guard let content = context.read(entry) else { continue }
-            if content.looksBinary && !binary { continue }
+            guard let content = binary ? context.read(entry) : context.readUnlessBinary(entry) else { continue }
             let original = TextLines(content.text)
-            let prepared = comments.isEmpty ? original.lines : original.lines.map { TextLines.stripComment($0, markers: comments) }
+            // Comments are blanked line by line, then the whole text is matched at once: one
+            // regex pass per file, with `^`/`$` anchoring at lines.
+            let prepared = comments.isEmpty ? content.text
+                : original.lines.map { TextLines.stripComment($0, markers: comments) }.joined(separator: "\n")
+            let matches = regex.matches(in: prepared)
+            if matches.isEmpty { continue }
+            anyMatch = true
+            if expect == .present { break }
+            let lineStarts = LineIndex(prepared)
             var seenLines = Set<Int>()
-            for (number, line) in prepared.enumerated() {
-                let text = line.count > context.limits.maxLineLength ? String(line.prefix(context.limits.maxLineLength)) : String(line)
-                guard let groups = regex.firstMatch(in: text) else { continue }
-                anyMatch = true
-                if expect == .present { break }
-                guard seenLines.insert(number).inserted else { continue }
-                observations.append(observation(entry: entry, line: number + 1, raw: original.lines[number], groups: groups))
+            for match in matches {
+                let line = lineStarts.line(atUTF16Offset: match.range.location)
+                guard seenLines.insert(line).inserted, line - 1 < original.lines.count else { continue }
+                observations.append(observation(entry: entry, line: line, raw: original.lines[line - 1], groups: match.groups))
             }
-            if anyMatch && expect == .present { break }
         }
         if expect == .present && !anyMatch {
             var location = patterns[0]

@@ -6,7 +6,7 @@ import RBCore
 /// Numbers compare as numbers when both sides parse as numbers (`0x10`, `1e3` too), otherwise
 /// as strings. `matches` / `notMatches` take a regular expression (ICU syntax).
 public struct Expectation: Decodable, Sendable, CustomStringConvertible {
-    public enum Op: String, Decodable, Sendable, CaseIterable {
+    public enum Op: String, NamedValue, Sendable {
         case eq, ne, lt, le, gt, ge, `in`, notIn, matches, notMatches
     }
 
@@ -107,7 +107,7 @@ public struct Expectation: Decodable, Sendable, CustomStringConvertible {
 }
 
 /// How a structured check judges what its selector found.
-public enum AssertionMode: String, Decodable, Sendable {
+public enum AssertionMode: String, NamedValue, Sendable {
     /// Each selected item is a finding (`//telnetd[enabled='true']`).
     case forbid
     /// Finding when nothing is selected.

@@ -72,3 +72,25 @@ struct TextLines {
         return line
     }
 }
+
+/// Maps UTF-16 offsets (what Foundation's regex reports) to 1-based line numbers.
+struct LineIndex {
+    private var starts: [Int] = [0]
+
+    init(_ text: String) {
+        var offset = 0
+        for unit in text.utf16 {
+            offset += 1
+            if unit == 10 { starts.append(offset) }
+        }
+    }
+
+    func line(atUTF16Offset offset: Int) -> Int {
+        var low = 0, high = starts.count
+        while low < high {
+            let mid = (low + high) / 2
+            if starts[mid] <= offset { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}

@@ -86,8 +86,25 @@ public struct CheckContext: Sendable {
     }
 
     /// Reads a text file: nil for binary content (NUL in the first 8 KiB) or a read failure.
+    /// Only the first 8 KiB of a binary file is read.
     public func readText(_ entry: FileEntry) -> String? {
-        guard let content = read(entry), !content.looksBinary else { return nil }
+        guard let content = readUnlessBinary(entry) else { return nil }
         return content.text
+    }
+
+    /// Reads a file unless its first 8 KiB hold a NUL byte (then nil, having read only those).
+    public func readUnlessBinary(_ entry: FileEntry) -> FileContent? {
+        guard let tree else { return nil }
+        if entry.size > 8192 {
+            do {
+                let head = try tree.read(entry, limit: 8192)
+                if head.looksBinary { return nil }
+            } catch {
+                report("\(error)", path: entry.path, code: "check.unreadable-file")
+                return nil
+            }
+        }
+        guard let content = read(entry), !content.looksBinary else { return nil }
+        return content
     }
 }

@@ -38,11 +38,11 @@ public struct Engine: Sendable {
                 group.addTask {
                     let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
                     do {
-                        let observations = try await rule.check.run(in: context)
+                        let observations = try await rule.run(in: context)
                         return observations.map { Engine.finding(from: $0, rule: rule, targetIndex: t) }
                     } catch {
                         sink.report(Diagnostic(.error, .check, code: "check.failed",
-                                               "\(rule.checkID) could not complete: \(error)",
+                                               "\(rule.checkIDs) could not complete: \(error)",
                                                at: SourceLocation(file: target.spec), rule: rule.id))
                         return []
                     }

@@ -9,9 +9,11 @@ public struct Rule: Sendable {
     public let rationale: String?
     public let remediation: String
     public let references: [String]
+    /// The target kinds of all implementations together.
     public let targets: [TargetKind]
-    public let checkID: String
-    public let check: any Check
+    /// How the rule is checked: one check per target kind or several (a firmware regex and a
+    /// config XPath for the same requirement).
+    public let implementations: [RuleImplementation]
     public let examples: RuleExamples
     /// Where the rule is defined (`Rules/system.yaml:12:5`).
     public let source: SourceLocation
@@ -21,8 +23,8 @@ public struct Rule: Sendable {
     public var enabled: Bool = true
 
     public init(id: String, title: String, category: Category, severity: Severity, description: String,
-                rationale: String?, remediation: String, references: [String], targets: [TargetKind],
-                checkID: String, check: any Check, examples: RuleExamples, source: SourceLocation, pack: String) {
+                rationale: String?, remediation: String, references: [String],
+                implementations: [RuleImplementation], examples: RuleExamples, source: SourceLocation, pack: String) {
         self.id = id
         self.title = title
         self.category = category
@@ -31,9 +33,12 @@ public struct Rule: Sendable {
         self.rationale = rationale
         self.remediation = remediation
         self.references = references
-        self.targets = targets
-        self.checkID = checkID
-        self.check = check
+        var kinds: [TargetKind] = []
+        for implementation in implementations {
+            for kind in implementation.targets where !kinds.contains(kind) { kinds.append(kind) }
+        }
+        self.targets = kinds
+        self.implementations = implementations
         self.examples = examples
         self.source = source
         self.pack = pack
@@ -41,6 +46,44 @@ public struct Rule: Sendable {
 
     /// Whether the rule runs on a target of `kind`.
     public func applies(to kind: TargetKind) -> Bool { targets.contains(kind) }
+
+    /// The implementations that run on a target of `kind`.
+    public func implementations(for kind: TargetKind) -> [RuleImplementation] {
+        implementations.filter { $0.targets.contains(kind) }
+    }
+
+    /// The check IDs, for humans (`file.regex, xml.xpath`).
+    public var checkIDs: String { implementations.map(\.checkID).joined(separator: ", ") }
+
+    /// Runs every implementation for the target's kind and returns their observations, each
+    /// with the implementation's severity where it sets one.
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        var observations: [Observation] = []
+        for implementation in implementations(for: context.kind) {
+            var batch = try await implementation.check.run(in: context)
+            if let severity = implementation.severity {
+                for i in batch.indices where batch[i].severity == nil { batch[i].severity = severity }
+            }
+            observations += batch
+        }
+        return observations
+    }
+}
+
+/// One way a rule is checked: a check with its options, on some target kinds.
+public struct RuleImplementation: Sendable {
+    public let checkID: String
+    public let check: any Check
+    public let targets: [TargetKind]
+    /// Overrides the rule's severity for results of this implementation.
+    public let severity: Severity?
+
+    public init(checkID: String, check: any Check, targets: [TargetKind], severity: Severity? = nil) {
+        self.checkID = checkID
+        self.check = check
+        self.targets = targets
+        self.severity = severity
+    }
 }
 
 /// The `examples:` of a rule: trees or config texts that must fail and must pass.

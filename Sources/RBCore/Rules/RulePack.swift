@@ -16,7 +16,8 @@ struct RulePackDocument: Decodable {
     var version: Int
     var pack: String
     var title: String
-    var rules: [RuleDocument]
+    /// Each rule is decoded on its own, so one broken rule does not hide the others' errors.
+    var rules: [CapturedNode]
 }
 
 struct RuleDocument: Decodable {
@@ -28,10 +29,20 @@ struct RuleDocument: Decodable {
     var rationale: String?
     var remediation: String
     var references: [String]?
-    var targets: [TargetKind]
-    var check: String
+    /// Single-check form: `targets`, `check`, `options`.
+    var targets: [TargetKind]?
+    var check: String?
     var options: CapturedNode?
+    /// Several-check form: a list of `{check, targets, options, severity}`.
+    var checks: [ImplementationDocument]?
     var examples: RuleExamples?
+}
+
+struct ImplementationDocument: Decodable {
+    var check: String
+    var targets: [TargetKind]
+    var options: CapturedNode?
+    var severity: Severity?
 }
 
 /// Loads rule packs from directories. Every problem becomes a diagnostic naming file:line:column;
@@ -115,42 +126,87 @@ public struct RuleLoader {
         } else {
             ruleNodes = []
         }
-        for (i, doc) in document.rules.enumerated() {
+        for (i, captured) in document.rules.enumerated() {
             let node = i < ruleNodes.count ? ruleNodes[i] : root
+            let doc: RuleDocument
+            do {
+                doc = try decoder.decode(RuleDocument.self, from: captured.node, basePath: captured.codingPath)
+            } catch {
+                diagnostics += error.diagnostics
+                continue
+            }
             let location = SourceLocation(file: file, line: node.mark?.line, column: node.mark?.column)
             var ruleProblems: [Diagnostic] = []
-            guard let category = RuleID.category(of: doc.id) else {
-                diagnostics.append(Diagnostic(.error, .configuration, code: "rule.bad-id",
+            let category = doc.category
+            if let idCategory = RuleID.category(of: doc.id) {
+                if idCategory != doc.category {
+                    ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.category-mismatch",
+                        "category \(doc.category.rawValue) does not match the ID's \(idCategory.rawValue)",
+                        at: markLocation(file, nodeMark(node, "category")), rule: doc.id))
+                }
+            } else {
+                ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.bad-id",
                     "rule ID '\(doc.id)' is outside the scheme RB-<CAT>-<NNN> (CAT: \(Category.allCases.map(\.rawValue).joined(separator: ", ")))",
                     at: markLocation(file, nodeMark(node, "id"))))
-                continue
             }
-            if category != doc.category {
-                ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.category-mismatch",
-                    "category \(doc.category.rawValue) does not match the ID's \(category.rawValue)",
-                    at: markLocation(file, nodeMark(node, "category")), rule: doc.id))
-            }
-            if doc.targets.isEmpty {
-                ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.no-targets",
-                    "targets is empty", at: markLocation(file, nodeMark(node, "targets")), rule: doc.id))
-            }
-            let check: any Check
-            do {
-                check = try registry.instantiate(doc.check, options: doc.options, decoder: decoder)
-            } catch {
-                diagnostics += ruleProblems + error.diagnostics.map { diagnostic in
-                    var d = diagnostic
-                    d.ruleID = doc.id
-                    if d.location == nil || d.location?.line == nil { d.location = markLocation(file, nodeMark(node, "check")) }
-                    return d
+            var parts: [(doc: ImplementationDocument, node: Node)] = []
+            if let check = doc.check {
+                if doc.checks != nil {
+                    ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.check-and-checks",
+                        "give either check/targets/options or checks, not both",
+                        at: markLocation(file, nodeMark(node, "checks")), rule: doc.id))
                 }
+                guard let targets = doc.targets else {
+                    diagnostics += ruleProblems + [Diagnostic(.error, .configuration, code: "yaml.missing-key",
+                        "missing required key 'targets'", at: location, rule: doc.id)]
+                    continue
+                }
+                parts.append((ImplementationDocument(check: check, targets: targets, options: doc.options, severity: nil), node))
+            } else if let checks = doc.checks {
+                if doc.targets != nil || doc.options != nil {
+                    ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.check-and-checks",
+                        "with checks, targets and options go inside each entry",
+                        at: markLocation(file, nodeMark(node, doc.targets != nil ? "targets" : "options")), rule: doc.id))
+                }
+                var entryNodes: [Node] = []
+                if case .mapping(let m) = node, case .sequence(let seq)? = m["checks"] { entryNodes = Array(seq) }
+                for (k, entry) in checks.enumerated() { parts.append((entry, k < entryNodes.count ? entryNodes[k] : node)) }
+                if checks.isEmpty {
+                    ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.no-check",
+                        "checks is empty", at: markLocation(file, nodeMark(node, "checks")), rule: doc.id))
+                }
+            } else {
+                diagnostics.append(Diagnostic(.error, .configuration, code: "yaml.missing-key",
+                    "missing required key 'check' (or 'checks')", at: location, rule: doc.id))
                 continue
             }
-            let unsupported = doc.targets.filter { !type(of: check).targetKinds.contains($0) }
-            if !unsupported.isEmpty {
-                ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.target-unsupported",
-                    "check \(doc.check) cannot run on \(unsupported.map(\.rawValue).joined(separator: ", "))",
-                    at: markLocation(file, nodeMark(node, "targets")), rule: doc.id))
+            var implementations: [RuleImplementation] = []
+            for (part, partNode) in parts {
+                if part.targets.isEmpty {
+                    ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.no-targets",
+                        "targets is empty", at: markLocation(file, nodeMark(partNode, "targets")), rule: doc.id))
+                    continue
+                }
+                let check: any Check
+                do {
+                    check = try registry.instantiate(part.check, options: part.options, decoder: decoder)
+                } catch {
+                    ruleProblems += error.diagnostics.map { diagnostic in
+                        var d = diagnostic
+                        d.ruleID = doc.id
+                        if d.location?.line == nil { d.location = markLocation(file, nodeMark(partNode, "check")) }
+                        return d
+                    }
+                    continue
+                }
+                let unsupported = part.targets.filter { !type(of: check).targetKinds.contains($0) }
+                if !unsupported.isEmpty {
+                    ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.target-unsupported",
+                        "check \(part.check) cannot run on \(unsupported.map(\.rawValue).joined(separator: ", "))",
+                        at: markLocation(file, nodeMark(partNode, "targets")), rule: doc.id))
+                }
+                implementations.append(RuleImplementation(checkID: part.check, check: check, targets: part.targets,
+                                                          severity: part.severity))
             }
             var examples = doc.examples ?? RuleExamples()
             attachSources(&examples, ruleNode: node, file: file)
@@ -160,8 +216,8 @@ public struct RuleLoader {
             }
             rules.append(Rule(id: doc.id, title: doc.title, category: category, severity: doc.severity,
                               description: doc.description, rationale: doc.rationale, remediation: doc.remediation,
-                              references: doc.references ?? [], targets: doc.targets, checkID: doc.check,
-                              check: check, examples: examples, source: location, pack: document.pack))
+                              references: doc.references ?? [], implementations: implementations,
+                              examples: examples, source: location, pack: document.pack))
         }
         return (RulePack(id: document.pack, title: document.title, file: file, rules: rules), diagnostics)
     }

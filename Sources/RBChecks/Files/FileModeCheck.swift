@@ -5,7 +5,7 @@ import RBCore
 ///
 /// An entry is a finding when every predicate given holds: `anyBits` (mode has at least one of
 /// these bits), `allBits` (has all), `withoutBits` (has none of these; e.g. no sticky bit),
-/// `owners` / `notOwners` (uid), `contentMatches` (a regex over the file's first bytes), and it is
+/// `owners` / `notOwners` (uid), `contentMatches` / `contentNotMatches` (a regex over the file's content), and it is
 /// not on the `allow` list. Trees that lost their metadata give one not-applicable result, never
 /// a pass.
 public struct FileModeCheck: Check {
@@ -20,6 +20,8 @@ public struct FileModeCheck: Check {
         var owners: [UInt32]?
         var notOwners: [UInt32]?
         var contentMatches: String?
+        /// Skip files whose content matches (e.g. BusyBox, reported by a separate rule part).
+        var contentNotMatches: String?
         /// Allowed paths (globs): never a finding.
         var allow: [String]?
         /// Finding message; `{path}`, `{mode}`, `{uid}`, `{gid}`, `{type}` are filled in.
@@ -40,6 +42,7 @@ public struct FileModeCheck: Check {
     let owners: Set<UInt32>?
     let notOwners: Set<UInt32>?
     let content: Regex?
+    let contentExcluded: Regex?
     let message: String
 
     public init(options: Options) throws(CheckOptionError) {
@@ -67,6 +70,11 @@ public struct FileModeCheck: Check {
         } else {
             content = nil
         }
+        if let pattern = options.contentNotMatches {
+            do { contentExcluded = try Regex(pattern) } catch { throw CheckOptionError(key: "contentNotMatches", error.description) }
+        } else {
+            contentExcluded = nil
+        }
         message = options.message ?? "{path} has mode {mode} (uid {uid})"
     }
 
@@ -85,10 +93,12 @@ public struct FileModeCheck: Check {
             if let owners, !owners.contains(entry.uid) { continue }
             if let notOwners, notOwners.contains(entry.uid) { continue }
             if exclude.contains(where: { $0.matches(entry.path) }) || allow.contains(where: { $0.matches(entry.path) }) { continue }
-            if let content {
+            if content != nil || contentExcluded != nil {
                 guard entry.type == .file, let bytes = context.read(entry) else { continue }
                 // Binary content is fine: invalid UTF-8 is repaired, ASCII markers survive.
-                if content.firstMatch(in: bytes.text) == nil { continue }
+                let text = bytes.text
+                if let content, content.firstMatch(in: text) == nil { continue }
+                if let contentExcluded, contentExcluded.firstMatch(in: text) != nil { continue }
             }
             let values = ["path": entry.path, "mode": entry.octalMode, "uid": String(entry.uid),
                           "gid": String(entry.gid), "type": entry.type.rawValue]

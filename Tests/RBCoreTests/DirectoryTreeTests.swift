@@ -1,0 +1,107 @@
+import Foundation
+import RBCore
+import RBTestSupport
+import Testing
+
+@Suite("DirectoryTree and chroot-safe link resolution")
+struct DirectoryTreeTests {
+    @Test func keepsMetadata() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try FixtureWriter.write([
+            "bin/busybox": .file("BusyBox v1.36", mode: 0o4755),
+            "bin/sh": .symlink("busybox"),
+            "tmp": .directory(mode: 0o1777),
+            "etc/passwd": .file("root:x:0:0::/root:/bin/sh\n"),
+        ], into: dir.path)
+        chmod(dir.url("bin/busybox"), 0o4755)
+        let tree = try DirectoryTree(directory: dir.path)
+        let busybox = try #require(tree.index.entry(at: "bin/busybox"))
+        #expect(busybox.type == .file)
+        #expect(busybox.octalMode == "4755")
+        #expect(busybox.size == 13)
+        #expect(tree.index.entry(at: "bin/sh")?.linkTarget == "busybox")
+        #expect(tree.index.entry(at: "tmp")?.octalMode == "1777")
+        #expect(tree.resolve("bin/sh")?.path == "bin/busybox")
+        #expect(tree.index.entry(at: "")?.type == .directory)
+        #expect(tree.indexDiagnostics.isEmpty)
+    }
+
+    /// The acceptance test: an absolute link inside the scanned root that points at a private
+    /// key on the host must never be read; it resolves inside the root (chroot semantics).
+    @Test func absoluteLinkToHostKeyIsNotRead() throws {
+        let host = try TemporaryDirectory(prefix: "rbscan-hostkey")
+        let root = try TemporaryDirectory(prefix: "rbscan-root")
+        defer { host.remove(); root.remove() }
+        let secret = "-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTSECRET\n-----END OPENSSH PRIVATE KEY-----\n"
+        try FixtureWriter.write(["id_rsa": .file(secret, mode: 0o600)], into: host.path)
+        try FixtureWriter.write([
+            "etc/ssl/private/server.key": .symlink(host.url("id_rsa")),
+            "etc/escape.key": .symlink("../../../../../../../../" + host.url("id_rsa")),
+            "etc/inside.key": .symlink("/etc/real.key"),
+            "etc/real.key": .file("inside the root\n"),
+        ], into: root.path)
+        let tree = try DirectoryTree(directory: root.path)
+        // Resolved inside the root, the host path does not exist: the link dangles.
+        #expect(tree.resolve("etc/ssl/private/server.key") == nil)
+        #expect(tree.resolve("etc/escape.key") == nil)
+        // An absolute link to something inside the root resolves to it.
+        #expect(tree.resolve("etc/inside.key")?.path == "etc/real.key")
+        // Reading the link entry itself is refused: it is not a regular file.
+        let link = try #require(tree.index.entry(at: "etc/ssl/private/server.key"))
+        #expect(throws: FileTreeError.self) { try tree.read(link, limit: 1 << 20) }
+        // Selecting files through globs never yields the host file.
+        let files = tree.regularFiles(matching: [try Glob("**")])
+        #expect(files.map(\.path) == ["etc/real.key"])
+        for file in files {
+            #expect(!(try tree.read(file, limit: 1 << 20).text.contains("HOSTSECRET")))
+        }
+    }
+
+    @Test func fileSwappedForALinkAfterIndexingIsRefused() throws {
+        let host = try TemporaryDirectory(prefix: "rbscan-hostkey")
+        let root = try TemporaryDirectory(prefix: "rbscan-root")
+        defer { host.remove(); root.remove() }
+        try FixtureWriter.write(["secret": .file("HOSTSECRET\n")], into: host.path)
+        try FixtureWriter.write(["etc/config": .file("harmless\n")], into: root.path)
+        let tree = try DirectoryTree(directory: root.path)
+        let entry = try #require(tree.index.entry(at: "etc/config"))
+        unlink(root.url("etc/config"))
+        symlink(host.url("secret"), root.url("etc/config"))
+        #expect(throws: FileTreeError.self) { try tree.read(entry, limit: 1 << 20) }
+        // A replaced directory component is caught by the inode check too.
+        try FileManager.default.removeItem(atPath: root.url("etc"))
+        symlink(host.path, root.url("etc"))
+        #expect(throws: FileTreeError.self) { try tree.read(entry, limit: 1 << 20) }
+    }
+
+    @Test func linkLoopsAndDeepChainsEnd() throws {
+        let root = try TemporaryDirectory()
+        defer { root.remove() }
+        try FixtureWriter.write(["a": .symlink("b"), "b": .symlink("a"), "c": .symlink("/c")], into: root.path)
+        let tree = try DirectoryTree(directory: root.path)
+        #expect(tree.resolve("a") == nil)
+        #expect(tree.resolve("c") == nil)
+    }
+
+    @Test func readRespectsTheLimit() throws {
+        let root = try TemporaryDirectory()
+        defer { root.remove() }
+        try FixtureWriter.write(["big": .file(String(repeating: "x", count: 10_000))], into: root.path)
+        let tree = try DirectoryTree(directory: root.path)
+        let content = try tree.read(try #require(tree.index.entry(at: "big")), limit: 100)
+        #expect(content.bytes.count == 100)
+        #expect(content.truncated)
+    }
+
+    @Test func singleFileTree() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try FixtureWriter.write(["device.xml": .file("<a/>\n")], into: dir.path)
+        let tree = try DirectoryTree(file: dir.url("device.xml"))
+        #expect(tree.index.entries.map(\.path) == ["", "device.xml"])
+        #expect(try tree.read(try #require(tree.index.entry(at: "device.xml")), limit: 100).text == "<a/>\n")
+        #expect(throws: FileTreeError.self) { try DirectoryTree(file: dir.url("missing.xml")) }
+        #expect(throws: FileTreeError.self) { try DirectoryTree(directory: dir.url("missing")) }
+    }
+}

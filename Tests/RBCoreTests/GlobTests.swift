@@ -1,0 +1,50 @@
+import RBCore
+import Testing
+
+@Suite("Glob patterns")
+struct GlobTests {
+    @Test(arguments: [
+        ("etc/passwd", "etc/passwd", true),
+        ("/etc/passwd", "etc/passwd", true),
+        ("etc/*", "etc/passwd", true),
+        ("etc/*", "etc/init.d/rcS", false),
+        ("etc/**", "etc/init.d/rcS", true),
+        ("**/*.xml", "device.xml", true),
+        ("**/*.xml", "a/b/c/device.xml", true),
+        ("**/*.xml", "a/b/c/device.xmlx", false),
+        ("etc/rc*.d/*", "etc/rc5.d/S01x", true),
+        ("**/systemd/system/*.{service,socket}", "lib/systemd/system/ssh.socket", true),
+        ("**/systemd/system/*.{service,socket}", "lib/systemd/system/ssh.timer", false),
+        ("**/.{git,svn}", "www/.git", true),
+        ("**/*~", "etc/config~", true),
+        ("root/*", "root/.ash_history", true),
+        ("**/{bin,sbin}/{gdb,strace}", "usr/sbin/strace", true),
+        ("etc/[ab]*", "etc/ash", true),
+        ("etc/[ab]*", "etc/csh", false),
+    ])
+    func matches(pattern: String, path: String, expected: Bool) throws {
+        #expect(try Glob(pattern).matches(path) == expected)
+    }
+
+    @Test func rejectsBrokenPatterns() {
+        #expect(throws: GlobError.self) { try Glob("etc/{a,b") }
+        #expect(throws: GlobError.self) { try Glob("") }
+    }
+
+    @Test func basenameMatchingForConfigTargets() throws {
+        #expect(try Glob("**/*.xml").matchesBasename("device.xml"))
+        #expect(try Glob("etc/lighttpd/lighttpd.conf").matchesBasename("lighttpd.conf"))
+        #expect(try !Glob("etc/sysctl.conf").matchesBasename("device.xml"))
+    }
+
+    @Test func indexLookupAgreesWithBruteForce() throws {
+        let paths = ["etc", "etc/a", "etc/b/c", "etc-x", "etc-x/y", "etcz", "bin", "bin/sh", "usr/etc/a", "etc/b"]
+        let entries = paths.map { FileEntry(path: $0, type: $0.contains("/") ? .file : .directory) }
+        let index = PathIndex(entries)
+        for pattern in ["etc/**", "etc/*", "etc", "**/a", "etc-x/*", "*", "usr/**/a", "{etc,bin}/*"] {
+            let glob = try Glob(pattern)
+            let expected = Set(paths.filter { glob.matches($0) })
+            #expect(Set(index.entries(matching: [glob]).map(\.path)) == expected, "pattern \(pattern)")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import RBCore
+import Testing
+
+@Suite("Model: severities, IDs, masking, fingerprints, exit codes")
+struct ModelTests {
+    @Test func severityOrderAndSARIFMapping() {
+        #expect(Severity.critical > .high && Severity.high > .medium && Severity.low > .info)
+        #expect(Severity.critical.securitySeverity == "9.5")
+        #expect(Severity.high.securitySeverity == "8.0")
+        #expect(Severity.medium.securitySeverity == "5.5")
+        #expect(Severity.low.securitySeverity == "3.0")
+        #expect(Severity.high.sarifLevel == "error")
+        #expect(Severity.medium.sarifLevel == "warning")
+        #expect(Severity.low.sarifLevel == "note")
+    }
+
+    @Test(arguments: [("RB-SYS-001", Category.SYS), ("RB-AUTH-012", .AUTH), ("RB-TLS-009", .TLS)])
+    func validIDs(id: String, category: Category) {
+        #expect(RuleID.category(of: id) == category)
+    }
+
+    @Test(arguments: ["RB-FOO-001", "RB-SYS-1", "RB-SYS-0001", "XX-SYS-001", "RB-SYS-00a", "rb-sys-001", "RB-SYS"])
+    func invalidIDs(id: String) {
+        #expect(RuleID.category(of: id) == nil)
+    }
+
+    @Test func masksSecrets() {
+        #expect(Mask.secret("AKIAIOSFODNN7EXAMPLE") == "AKIA**************LE")
+        #expect(Mask.secret("12345") == "*****")
+        #expect(Mask.secret("password") == "p*******")
+        #expect(!Mask.secret("supersecretvalue123").contains("secretvalue"))
+    }
+
+    @Test func fingerprintIgnoresLinesAndTimes() {
+        let a = Finding(ruleID: "RB-SYS-001", status: .fail, severity: .medium, category: .SYS, message: "x",
+                        targetIndex: 0, location: Location(path: "etc/sysctl.conf", line: 2),
+                        evidence: Evidence(key: "kernel.randomize_va_space=0"))
+        let b = Finding(ruleID: "RB-SYS-001", status: .fail, severity: .medium, category: .SYS, message: "other text",
+                        targetIndex: 3, location: Location(path: "etc/sysctl.conf", line: 40),
+                        evidence: Evidence(key: "kernel.randomize_va_space=0"))
+        let c = Finding(ruleID: "RB-SYS-001", status: .fail, severity: .medium, category: .SYS, message: "x",
+                        targetIndex: 0, location: Location(path: "etc/sysctl.d/x.conf", line: 2),
+                        evidence: Evidence(key: "kernel.randomize_va_space=0"))
+        #expect(a.fingerprint == b.fingerprint)
+        #expect(a.fingerprint != c.fingerprint)
+        #expect(a.fingerprint.count == 32)
+    }
+
+    @Test func exitCodePolicy() {
+        let high = Finding(ruleID: "RB-IFC-001", status: .fail, severity: .high, category: .IFC, message: "m",
+                           targetIndex: 0, location: Location(path: "etc/inittab"), evidence: Evidence(key: "k"))
+        var review = high
+        review.status = .review
+        let checkError = Diagnostic(.error, .check, code: "check.failed", "boom")
+        let configError = Diagnostic(.error, .configuration, code: "rule.bad-id", "bad")
+        #expect(ExitStatus.decide(findings: [high], diagnostics: [], gate: .severity(.high)) == .gateFailed)
+        #expect(ExitStatus.decide(findings: [high], diagnostics: [], gate: .severity(.critical)) == .ok)
+        #expect(ExitStatus.decide(findings: [high], diagnostics: [], gate: .never) == .ok)
+        #expect(ExitStatus.decide(findings: [review], diagnostics: [], gate: .severity(.low)) == .ok)
+        #expect(ExitStatus.decide(findings: [high], diagnostics: [checkError], gate: .severity(.high)) == .incomplete)
+        #expect(ExitStatus.decide(findings: [], diagnostics: [configError, checkError], gate: .severity(.high)) == .usage)
+        #expect(ExitStatus.decide(findings: [], diagnostics: [Diagnostic(.warning, .check, code: "w", "w")], gate: .severity(.high)) == .ok)
+    }
+}

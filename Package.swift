@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "RBTestSupport", dependencies: ["RBCore"], path: "Sources/RBTestSupport"),
 
         .testTarget(name: "RBCoreTests", dependencies: ["RBCore", "RBTestSupport"]),
-        .testTarget(name: "RBChecksTests", dependencies: ["RBChecks", "RBCore", "RBTestSupport"]),
+        .testTarget(name: "RBChecksTests", dependencies: ["RBChecks", "RBCore", "RBScan", "RBTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RBReportTests", dependencies: ["RBReport", "RBScan", "RBTestSupport"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "RBScanTests", dependencies: ["RBScan", "rbscan", "RBTestSupport"]),

@@ -1,0 +1,31 @@
+import RBChecks
+import RBCore
+import RBTestSupport
+import Testing
+import Yams
+
+/// Builds a check from YAML options the way the loader does, runs it on a memory tree, and
+/// returns the observations and the diagnostics it reported.
+func run<C: Check>(_ type: C.Type, _ options: String, files: [String: MemoryTree.Item],
+                   kind: TargetKind = .firmware, hasMetadata: Bool = true) async throws -> (observations: [Observation], diagnostics: [Diagnostic]) {
+    let node = try NodeDecoder.compose(options, file: "options.yaml")
+    let decoded = try NodeDecoder(file: "options.yaml").decode(C.Options.self, from: node)
+    let check = try C(options: decoded)
+    let tree = MemoryTree(items: files, hasMetadata: hasMetadata)
+    let sink = DiagnosticSink()
+    let context = CheckContext(target: ScanTarget(spec: "t", kind: kind, tree: tree, baseID: "T", baseURI: nil),
+                               limits: ScanLimits(), ruleID: "RB-SYS-999", sink: sink)
+    let observations = try await check.run(in: context)
+    return (observations, sink.all)
+}
+
+func optionError<C: Check>(_ type: C.Type, _ options: String) -> String? {
+    do {
+        let node = try NodeDecoder.compose(options, file: "options.yaml")
+        let decoded = try NodeDecoder(file: "options.yaml").decode(C.Options.self, from: node)
+        _ = try C(options: decoded)
+        return nil
+    } catch {
+        return "\(error)"
+    }
+}

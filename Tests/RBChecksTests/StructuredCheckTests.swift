@@ -1,0 +1,127 @@
+import RBChecks
+import RBCore
+import Testing
+
+@Suite("xml.xpath, json.path, yaml.path")
+struct StructuredCheckTests {
+    let deviceXML = """
+    <?xml version="1.0"?>
+    <config>
+      <telnetd>
+        <enabled>true</enabled>
+      </telnetd>
+      <users><user name="admin" level="3"/><user name="guest" level="1"/></users>
+    </config>
+
+    """
+
+    @Test func xpathForbidReportsTheNodeLine() async throws {
+        let (obs, diags) = try await run(XPathCheck.self, "{paths: ['**/*.xml'], xpath: \"//telnetd[enabled='true']/enabled\"}",
+                                         files: ["device.xml": .file(deviceXML)], kind: .config)
+        #expect(diags.isEmpty)
+        #expect(obs.map(\.location) == [Location(path: "device.xml", line: 4)])
+    }
+
+    @Test func xpathEachCountAndAttributes() async throws {
+        let each = "{paths: ['*.xml'], xpath: '//user/@level', mode: each, expect: {op: le, value: 2}}"
+        let (levels, _) = try await run(XPathCheck.self, each, files: ["device.xml": .file(deviceXML)])
+        #expect(levels.count == 1)
+        #expect(levels.first?.location.line == 6)
+        #expect(levels.first?.evidence.facts["value"] == "3")
+        let count = "{paths: ['*.xml'], xpath: '//user', mode: count, expect: {op: le, value: 1}}"
+        #expect(try await run(XPathCheck.self, count, files: ["device.xml": .file(deviceXML)]).observations.count == 1)
+        let require = "{paths: ['*.xml'], xpath: '//ntp', mode: require}"
+        #expect(try await run(XPathCheck.self, require, files: ["device.xml": .file(deviceXML)]).observations.count == 1)
+        let number = "{paths: ['*.xml'], xpath: 'count(//user)', mode: each, expect: {op: eq, value: 2}}"
+        #expect(try await run(XPathCheck.self, number, files: ["device.xml": .file(deviceXML)]).observations.isEmpty)
+    }
+
+    @Test func malformedXMLIsADiagnosticWithTheLine() async throws {
+        let (obs, diags) = try await run(XPathCheck.self, "{paths: ['*.xml'], xpath: '//a'}",
+                                         files: ["bad.xml": .file("<a>\n<b>\n</a>\n")])
+        #expect(obs.isEmpty)
+        let d = try #require(diags.first)
+        #expect(d.code == "check.parse-error")
+        #expect(d.location?.file.contains("bad.xml:") == true)
+    }
+
+    @Test func externalEntitiesAreNotResolved() async throws {
+        let xxe = "<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/hostname\">]>\n<a><b>&x;</b></a>\n"
+        let (obs, _) = try await run(XPathCheck.self, "{paths: ['*.xml'], xpath: '//b', mode: each, expect: {op: eq, value: ''}}",
+                                     files: ["x.xml": .file(xxe)])
+        #expect(obs.isEmpty, "the entity must not be expanded from the host: \(obs.map(\.message))")
+    }
+
+    @Test func invalidXPathIsAnOptionError() {
+        #expect(optionError(XPathCheck.self, "{paths: ['*.xml'], xpath: '//a[@'}")?.contains("xpath") == true)
+        #expect(optionError(XPathCheck.self, "{paths: ['*.xml'], xpath: '//a', mode: each}")?.contains("expect") == true)
+    }
+
+    @Test func jsonPathsWithLines() async throws {
+        let json = "{\n  \"services\": {\n    \"telnet\": {\"enabled\": true},\n    \"ssh\": {\"enabled\": false}\n  },\n  \"users\": [{\"name\": \"admin\", \"password\": \"\"}]\n}\n"
+        let forbid = "{paths: ['**/*.json'], path: 'services.telnet.enabled', mode: each, expect: {op: ne, value: 'true'}}"
+        let (obs, diags) = try await run(JSONPathCheck.self, forbid, files: ["etc/config.json": .file(json)])
+        #expect(diags.isEmpty)
+        #expect(obs.map(\.location.line) == [3])
+        let wildcard = "{paths: ['**/*.json'], path: 'services.*.enabled', mode: count, expect: {op: eq, value: 2}}"
+        #expect(try await run(JSONPathCheck.self, wildcard, files: ["etc/config.json": .file(json)]).observations.isEmpty)
+        let empty = "{paths: ['**/*.json'], path: 'users[*].password', mode: each, expect: {op: ne, value: ''}}"
+        #expect(try await run(JSONPathCheck.self, empty, files: ["etc/config.json": .file(json)]).observations.map(\.location.line) == [6])
+        let (_, broken) = try await run(JSONPathCheck.self, forbid, files: ["etc/config.json": .file("{\"a\": [1, 2}\n")])
+        #expect(broken.first?.code == "check.parse-error")
+    }
+
+    @Test func yamlPaths() async throws {
+        let yaml = "network:\n  upnp:\n    enabled: yes\n  \"dotted.key\":\n    value: 3\n"
+        let (obs, _) = try await run(YAMLPathCheck.self, "{paths: ['*.yaml'], path: 'network.upnp.enabled', mode: each, expect: {op: notIn, value: [yes, 'true']}}",
+                                     files: ["cam.yaml": .file(yaml)])
+        #expect(obs.map(\.location.line) == [3])
+        let (quoted, _) = try await run(YAMLPathCheck.self, "{paths: ['*.yaml'], path: 'network[\"dotted.key\"].value', mode: forbid}",
+                                        files: ["cam.yaml": .file(yaml)])
+        #expect(quoted.map(\.location.line) == [5])
+        #expect(optionError(YAMLPathCheck.self, "{paths: ['*.yaml'], path: 'a[x'}") != nil)
+    }
+}
+
+@Suite("file.forbidden, file.required, file.mode")
+struct FileCheckTests {
+    @Test func forbiddenAndRequired() async throws {
+        let files: [String: MemoryTree.Item] = ["usr/bin/gdbserver": .file("x"), "root/.ash_history": .file("ls")]
+        let (forbidden, _) = try await run(ForbiddenFileCheck.self, "{paths: ['**/gdbserver', '**/.*_history']}", files: files)
+        #expect(forbidden.map(\.location.path) == ["root/.ash_history", "usr/bin/gdbserver"])
+        let (required, _) = try await run(RequiredFileCheck.self, "{paths: ['etc/ssl/certs/ca-certificates.crt']}", files: files)
+        #expect(required.count == 1)
+        let (present, _) = try await run(RequiredFileCheck.self, "{paths: ['usr/bin/*'], types: [file]}", files: files)
+        #expect(present.isEmpty)
+    }
+
+    @Test func modePredicates() async throws {
+        let files: [String: MemoryTree.Item] = [
+            "bin/busybox": .init(content: Array("BusyBox v1.31".utf8), mode: 0o4755, uid: 0),
+            "usr/bin/passwd": .init(content: Array("ELF".utf8), mode: 0o4755, uid: 0),
+            "usr/bin/wall": .init(content: Array("ELF".utf8), mode: 0o2755, uid: 0, gid: 5),
+            "var/log": .directory(mode: 0o777),
+            "tmp": .directory(mode: 0o1777),
+            "etc/passwd": .file("x", mode: 0o666),
+        ]
+        let (suid, _) = try await run(FileModeCheck.self, "{types: [file], anyBits: '4000', owners: [0], contentMatches: 'BusyBox v'}", files: files)
+        #expect(suid.map(\.location.path) == ["bin/busybox"])
+        #expect(suid.first?.evidence.facts["mode"] == "4755")
+        let (others, _) = try await run(FileModeCheck.self, "{types: [file], anyBits: '6000', contentNotMatches: 'BusyBox v', allow: [usr/bin/passwd]}", files: files)
+        #expect(others.map(\.location.path) == ["usr/bin/wall"])
+        let (dirs, _) = try await run(FileModeCheck.self, "{types: [directory], anyBits: '0002', withoutBits: '1000'}", files: files)
+        #expect(dirs.map(\.location.path) == ["var/log"])
+        let (writable, _) = try await run(FileModeCheck.self, "{types: [file], anyBits: '0002'}", files: files)
+        #expect(writable.map(\.location.path) == ["etc/passwd"])
+    }
+
+    @Test func lostMetadataIsNotApplicableNeverPass() async throws {
+        let (obs, _) = try await run(FileModeCheck.self, "{anyBits: '0002'}", files: ["a": .file("x", mode: 0o777)], hasMetadata: false)
+        #expect(obs.map(\.status) == [.notApplicable])
+    }
+
+    @Test func modeOptionsAreValidated() {
+        #expect(optionError(FileModeCheck.self, "{anyBits: '9'}")?.contains("anyBits") == true)
+        #expect(optionError(FileModeCheck.self, "{paths: ['**']}") != nil)
+    }
+}

@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "RBCoreTests", dependencies: ["RBCore", "RBTestSupport"]),
         .testTarget(name: "RBChecksTests", dependencies: ["RBChecks", "RBCore", "RBScan", "RBTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RBReportTests", dependencies: ["RBReport", "RBScan", "RBTestSupport"],
-                    resources: [.copy("Golden")]),
+                    exclude: ["Golden", "Schemas"]),
         .testTarget(name: "RBScanTests", dependencies: ["RBScan", "rbscan", "RBTestSupport"]),
     ]
 )

@@ -44,7 +44,7 @@ public struct KeyValueCheck: Check {
         self.options = options
         paths = try PathPatterns.compile(options.paths, key: "paths")
         exclude = try PathPatterns.compile(options.exclude ?? [], key: "exclude")
-        message = options.message ?? "{key} is {value} in {path}:{line}; expected {expected}"
+        message = options.message ?? "{key} = {value}; expected {expected}"
     }
 
     /// One `key = value` occurrence.

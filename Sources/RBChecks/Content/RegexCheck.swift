@@ -21,7 +21,8 @@ public struct RegexCheck: Check {
         /// The match is a secret: it is masked in every output.
         var secret: Bool?
         var binary: Bool?
-        /// Finding message; `{path}`, `{line}`, `{match}`, `{0}`…`{9}` (groups) are filled in.
+        /// Finding message; `{path}`, `{line}`, `{match}`, `{text}` (the whole line, masked when
+        /// secret), `{0}`…`{9}` (groups) are filled in.
         var message: String?
     }
 
@@ -53,7 +54,7 @@ public struct RegexCheck: Check {
         expect = options.expect ?? .absent
         secret = options.secret ?? false
         binary = options.binary ?? false
-        message = options.message ?? (expect == .absent ? "{path}:{line} matches: {match}" : "no file matching {paths} contains the required setting")
+        message = options.message ?? (expect == .absent ? "{path}:{line}: {text}" : "no file matching {paths} contains the required setting")
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
@@ -99,7 +100,7 @@ public struct RegexCheck: Check {
             snippet = snippet.replacingOccurrences(of: matched, with: shownMatch)
             key = "sha256:" + String(Fingerprint.sha256Hex(Array(matched.utf8)).prefix(16))
         }
-        var values = ["path": entry.path, "line": String(line), "match": shownMatch]
+        var values = ["path": entry.path, "line": String(line), "match": shownMatch, "text": snippet]
         for (i, group) in groups.enumerated() where i > 0 {
             values[String(i)] = secret ? Mask.secret(group ?? "") : (group ?? "")
         }

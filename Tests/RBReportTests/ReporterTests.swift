@@ -1,0 +1,132 @@
+import Foundation
+import RBCore
+import RBReport
+import RBScan
+import RBTestSupport
+import Testing
+
+/// A fixed report: the shipped rules on a memory root filesystem and a config file, with no
+/// times or host paths, so the golden files are byte-stable.
+func fixtureReport() async throws -> ScanReport {
+    let configuration = ScanSession.configuration(ruleDirectories: [Repository.rules],
+                                                  baseline: Repository.baselines + "/red-baseline-2.1.yaml")
+    #expect(configuration.isValid)
+    let rootfs = MemoryTree(name: "fixture-rootfs", items: [
+        "etc/inittab": .file("::sysinit:/etc/init.d/rcS\nttyS0::respawn:-/bin/sh\n::respawn:/usr/sbin/telnetd -F\n"),
+        "etc/init.d/rcS": .file("#!/bin/sh\nsyslogd -R 192.0.2.1\nntpd -p pool.ntp.org\n", mode: 0o755),
+        "etc/sysctl.conf": .file("kernel.randomize_va_space = 0\n"),
+        "etc/ssl/private/server.key": .file("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAA\n-----END PRIVATE KEY-----\n", mode: 0o600),
+        "bin/busybox": .init(content: Array("\u{7f}ELF BusyBox v1.31.1".utf8), mode: 0o4755),
+        "var/www files/index.html": .file("<html></html>\n", mode: 0o666),
+    ])
+    let device = MemoryTree(name: "device.xml", items: [
+        "device.xml": .file("<config>\n  <telnetd>\n    <enabled>true</enabled>\n  </telnetd>\n</config>\n"),
+    ])
+    let targets = [
+        ScanTarget(spec: "fixture-rootfs", kind: .firmware, tree: rootfs, baseID: "FIXTURE_ROOTFS",
+                   baseURI: "file:///fixtures/fixture-rootfs/"),
+        ScanTarget(spec: "device.xml", kind: .config, tree: device, baseID: "DEVICE_XML", baseURI: "file:///fixtures/"),
+    ]
+    let outcome = await Engine(rules: configuration.rules, jobs: 4).scan(targets)
+    return ScanReport(targets: targets, rules: outcome.rulesRun, findings: outcome.findings,
+                      diagnostics: outcome.diagnostics, baselineID: "red-baseline-2.1", gate: .severity(.high))
+}
+
+let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
+
+@Suite("Reporters")
+struct ReporterTests {
+    @Test(arguments: [("sarif", "scan.sarif"), ("json", "scan.json"), ("text", "scan.txt")])
+    func golden(format: String, file: String) async throws {
+        let report = try await fixtureReport()
+        let text = try #require(Reporters.named(format)).render(report, color: false)
+        if let problem = try Golden.check(text, name: file, directory: goldenDirectory) {
+            Issue.record(Comment(rawValue: problem))
+        }
+    }
+
+    @Test func sarifValidatesAgainstTheOfficialSchema() async throws {
+        let report = try await fixtureReport()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.url("scan.sarif")
+        try SARIFReporter().render(report, color: false).write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try validateSARIF(path)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+
+    @Test func sarifFollowsTheContract() async throws {
+        let report = try await fixtureReport()
+        let data = Data(try SARIFReporter().render(report, color: false).utf8)
+        let log = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(log["version"] as? String == "2.1.0")
+        let runs = try #require(log["runs"] as? [[String: Any]])
+        #expect(runs.count == 1)
+        let run = runs[0]
+        let driver = try #require((run["tool"] as? [String: Any])?["driver"] as? [String: Any])
+        let rules = try #require(driver["rules"] as? [[String: Any]])
+        #expect(rules.count == report.rules.count)
+        for rule in rules {
+            let properties = try #require(rule["properties"] as? [String: Any])
+            #expect(["9.5", "8.0", "5.5", "3.0"].contains(properties["security-severity"] as? String ?? ""))
+            #expect((properties["tags"] as? [String])?.contains("security") == true)
+            #expect(rule["shortDescription"] != nil && rule["fullDescription"] != nil && rule["help"] != nil)
+        }
+        let results = try #require(run["results"] as? [[String: Any]])
+        #expect(results.count == report.findings.count)
+        #expect(!results.isEmpty)
+        let bases = try #require(run["originalUriBaseIds"] as? [String: Any])
+        for result in results {
+            let id = try #require(result["ruleId"] as? String)
+            let index = try #require(result["ruleIndex"] as? Int)
+            #expect(rules[index]["id"] as? String == id)
+            #expect(["fail", "review", "notApplicable"].contains(result["kind"] as? String ?? ""))
+            let fingerprints = try #require(result["partialFingerprints"] as? [String: String])
+            #expect(fingerprints[SARIFReporter.fingerprintKey]?.count == 32)
+            let locations = try #require(result["locations"] as? [[String: Any]])
+            let physical = try #require(locations.first?["physicalLocation"] as? [String: Any])
+            let artifact = try #require(physical["artifactLocation"] as? [String: Any])
+            let uri = try #require(artifact["uri"] as? String)
+            #expect(!uri.hasPrefix("/") && !uri.contains("://"), "uri \(uri) must be relative to the root")
+            let base = try #require(artifact["uriBaseId"] as? String)
+            #expect(bases[base] != nil)
+            if let region = physical["region"] as? [String: Any] {
+                #expect((region["startLine"] as? Int ?? 0) >= 1)
+            }
+        }
+        // A path with a space is percent-encoded.
+        #expect(results.contains { (($0["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any]).flatMap { ($0["artifactLocation"] as? [String: Any])?["uri"] as? String } == "var/www%20files/index.html" })
+    }
+
+    @Test func secretsNeverReachAnyOutput() async throws {
+        let report = try await fixtureReport()
+        for format in ["sarif", "json", "text"] {
+            let text = try #require(Reporters.named(format)).render(report, color: false)
+            #expect(!text.contains("MC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAA"), "\(format) leaks key material")
+        }
+    }
+
+    @Test func reportersAreFoundByNameAndExtension() {
+        #expect(Reporters.forFile("out/r.sarif") is SARIFReporter)
+        #expect(Reporters.forFile("r.json") is JSONReporter)
+        #expect(Reporters.forFile("r.txt") is TextReporter)
+        #expect(Reporters.forFile("r.pdf") == nil)
+        #expect(Reporters.named("xml") == nil)
+    }
+}
+
+/// Runs scripts/validate-sarif.py with a Python that has jsonschema.
+func validateSARIF(_ path: String) throws -> ProcessResult {
+    let shared = Repository.root + "/../shared/schemas/sarif-schema-2.1.0.json"
+    let vendored = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Schemas/sarif-schema-2.1.0.json").path
+    let schema = FileManager.default.fileExists(atPath: shared) ? shared : vendored
+    var last = ProcessResult(status: 2, stdout: "", stderr: "no python3 found")
+    for python in ["/usr/bin/env", "/usr/bin/python3"] {
+        let arguments = python == "/usr/bin/env" ? ["python3", Repository.root + "/scripts/validate-sarif.py", schema, path]
+                                                  : [Repository.root + "/scripts/validate-sarif.py", schema, path]
+        guard FileManager.default.isExecutableFile(atPath: python) else { continue }
+        last = try runProcess(python, arguments)
+        if last.status != 2 { return last }
+    }
+    return last
+}

@@ -107,8 +107,14 @@ public struct NodeDecoder {
         case let .keyNotFound(key, context):
             let at = node(at: context.codingPath)
             let owner = describe(context.codingPath)
-            return diagnostic("missing required key '\(key.stringValue)'" + (owner.isEmpty ? "" : " in '\(owner)'"),
-                              code: "yaml.missing-key", mark: at?.mark)
+            var message = "missing required key '\(key.stringValue)'" + (owner.isEmpty ? "" : " in '\(owner)'")
+            var mark = at?.mark
+            if case .mapping(let mapping)? = at,
+               let typo = mapping.keys.first(where: { NodeDecoder.isNear($0.scalar?.string ?? "", key.stringValue) }) {
+                message += "; found '\(typo.scalar?.string ?? "")' instead: a typo?"
+                mark = typo.mark
+            }
+            return diagnostic(message, code: "yaml.missing-key", mark: mark)
         case let .typeMismatch(type, context):
             return diagnostic("'\(describe(context.codingPath))' should be \(NodeDecoder.typeName(type))",
                               code: "yaml.type-mismatch", mark: node(at: context.codingPath)?.mark)
@@ -122,6 +128,21 @@ public struct NodeDecoder {
         @unknown default:
             return diagnostic("\(error)", code: "yaml.invalid", mark: root.mark)
         }
+    }
+
+    /// Whether two keys are at most two edits apart (and not equal): likely a typo.
+    static func isNear(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.lowercased()), y = Array(b.lowercased())
+        guard x != y, abs(x.count - y.count) <= 2, !x.isEmpty else { return false }
+        var previous = Array(0...y.count)
+        for i in 1...x.count {
+            var current = [i] + Array(repeating: 0, count: y.count)
+            for j in 1...max(1, y.count) where j <= y.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[y.count] <= 2
     }
 
     static func typeName(_ type: Any.Type) -> String {

@@ -1,0 +1,200 @@
+import Foundation
+import RBTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// End-to-end: the real `rbscan` binary on real directories, checking exit codes and outputs.
+@Suite("rbscan CLI", .serialized)
+struct CLITests {
+    let rbscan = Repository.rbscanBinary
+    let example = Repository.root + "/Examples/camera-rootfs"
+
+    func scan(_ arguments: [String], cwd: String? = nil) throws -> ProcessResult {
+        try runProcess(rbscan, ["scan"] + arguments, currentDirectory: cwd)
+    }
+
+    /// A root filesystem with nothing wrong in it.
+    func cleanRoot() throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory(prefix: "rbscan-clean")
+        try FixtureWriter.write([
+            "etc/inittab": .file("::sysinit:/etc/init.d/rcS\nttyS0::respawn:/sbin/getty -L ttyS0 115200 vt100\n"),
+            "etc/init.d/rcS": .file("#!/bin/sh\nsyslogd -R 192.0.2.10\nntpd -p pool.ntp.org\n/usr/sbin/dropbear -R\n", mode: 0o755),
+            "etc/sysctl.conf": .file("kernel.randomize_va_space = 2\n"),
+            "etc/passwd": .file("root:x:0:0:root:/root:/bin/sh\n"),
+            "tmp": .directory(mode: 0o1777),
+        ], into: dir.path)
+        chmod(dir.url("tmp"), 0o1777)
+        return dir
+    }
+
+    @Test func gateFollowsFailOn() throws {
+        #expect(try scan([example, "--fail-on", "high"]).status == 1)
+        #expect(try scan([example, "--fail-on", "critical"]).status == 0)
+        #expect(try scan([example, "--fail-on", "never"]).status == 0)
+        let defaultGate = try scan([example])
+        #expect(defaultGate.status == 1, "the default baseline gates at high")
+        #expect(defaultGate.stdout.contains("RB-IFC-001"))
+        #expect(defaultGate.stdout.contains("Gate FAILED"))
+    }
+
+    @Test func cleanRootPassesEvenAtLow() throws {
+        let root = try cleanRoot()
+        defer { root.remove() }
+        let result = try scan([root.path, "--fail-on", "low"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("Summary: 0 failed"))
+    }
+
+    @Test func malformedRulePackExitsTwoAndNamesFileAndLine() throws {
+        let rules = try TemporaryDirectory(prefix: "rbscan-rules")
+        defer { rules.remove() }
+        try FixtureWriter.write(["broken.yaml": .file("""
+            version: 1
+            pack: broken
+            title: Broken
+            rules:
+              - id: RB-SYS-100
+                title: t
+                category: SYS
+                severity: high
+                description: d
+                remediation: r
+                targets: [firmware]
+                check: file.regex
+                options: {paths: [etc/x], pattren: 'x'}
+
+            """)], into: rules.path)
+        let result = try scan([example, "--rules", rules.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(rules.url("broken.yaml") + ":13:"), "\(result.stderr)")
+        #expect(result.stderr.contains("pattren"))
+        let lint = try runProcess(rbscan, ["rules", "lint", "--rules", rules.path])
+        #expect(lint.status == 2)
+        #expect(lint.stderr.contains("broken.yaml:13:"))
+    }
+
+    @Test func unreadableOrUnrecognisedTargetsExitTwo() throws {
+        let missing = try scan(["/nonexistent/rootfs"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("/nonexistent/rootfs"))
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        mkfifo(dir.url("fifo"), 0o600)
+        #expect(try scan([dir.url("fifo")]).status == 2)
+        // One good and one bad target: the good one is scanned, the run still exits 2.
+        let mixed = try scan([example, "/nonexistent/x", "--format", "json", "--output", dir.url("r.json")])
+        #expect(mixed.status == 2)
+        let json = try String(contentsOfFile: dir.url("r.json"), encoding: .utf8)
+        #expect(json.contains("target.not-found"))
+        #expect(json.contains("RB-IFC-001"))
+    }
+
+    @Test func checksThatCannotCompleteExitThree() throws {
+        let root = try cleanRoot()
+        defer { root.remove() }
+        try FixtureWriter.write(["etc/config/device.xml": .file("<config>\n<telnetd>\n</config>\n")], into: root.path)
+        let result = try scan([root.path, "--fail-on", "never"])
+        #expect(result.status == 3)
+        #expect(result.stdout.contains("etc/config/device.xml"))
+        #expect(result.stdout.contains("check.parse-error"))
+    }
+
+    @Test func configFileTargetReportsTheLineInSARIF() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let result = try scan([Repository.root + "/Examples/device.xml", "--format", "sarif", "--output", dir.url("r.sarif")])
+        #expect(result.status == 1)
+        let log = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.url("r.sarif")))) as? [String: Any]
+        let results = ((log?["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]) ?? []
+        let telnet = try #require(results.first { $0["ruleId"] as? String == "RB-IFC-001" })
+        let physical = ((telnet["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])
+        #expect((physical?["artifactLocation"] as? [String: Any])?["uri"] as? String == "device.xml")
+        #expect((physical?["region"] as? [String: Any])?["startLine"] as? Int == 8)
+        #expect(result.stdout.contains("Gate FAILED"), "the text summary still goes to stdout")
+    }
+
+    @Test func severalFormatsInOneRunAndSchemaValidSARIF() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let result = try scan([example, "--format", "sarif", "--output", dir.url("r.sarif"),
+                               "--format", "json", "--output", dir.url("r.json"), "--output", dir.url("r.txt")])
+        #expect(result.status == 1)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.url("r.json")))) as? [String: Any]
+        #expect(json?["schemaVersion"] as? Int == 1)
+        #expect(((json?["findings"] as? [Any])?.count ?? 0) >= 10)
+        #expect(try String(contentsOfFile: dir.url("r.txt"), encoding: .utf8).contains("Summary:"))
+        let validation = try validate(dir.url("r.sarif"))
+        #expect(validation.status == 0, "\(validation.stdout)\(validation.stderr)")
+        let sarif = try String(contentsOfFile: dir.url("r.sarif"), encoding: .utf8)
+        #expect(!sarif.contains("\"uri\" : \"/"), "every result uri is relative to the root")
+        // JSON to stdout: machine-readable output only, diagnostics to stderr.
+        let stdoutJSON = try scan([example, "--format", "json"])
+        #expect((try? JSONSerialization.jsonObject(with: Data(stdoutJSON.stdout.utf8))) != nil)
+    }
+
+    @Test func hostKeyBehindAnAbsoluteLinkIsNeverRead() throws {
+        let host = try TemporaryDirectory(prefix: "rbscan-host")
+        let root = try cleanRoot()
+        defer { host.remove(); root.remove() }
+        try FixtureWriter.write(["id_rsa": .file("-----BEGIN RSA PRIVATE KEY-----\nHOSTSECRETKEYMATERIAL\n-----END RSA PRIVATE KEY-----\n", mode: 0o600)],
+                                into: host.path)
+        try FixtureWriter.write(["etc/ssl/private/server.key": .symlink(host.url("id_rsa")),
+                                 "etc/dropbear/key": .symlink("../../../../../../../../../.." + host.url("id_rsa"))], into: root.path)
+        let result = try scan([root.path, "--format", "json", "--fail-on", "low"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let findings = (json?["findings"] as? [[String: Any]]) ?? []
+        #expect(!findings.contains { $0["ruleId"] as? String == "RB-SEN-001" })
+        #expect(!result.stdout.contains("HOSTSECRET"))
+    }
+
+    @Test func rulesSubcommands() throws {
+        let lint = try runProcess(rbscan, ["rules", "lint"])
+        #expect(lint.status == 0, "\(lint.stderr)")
+        let test = try runProcess(rbscan, ["rules", "test"])
+        #expect(test.status == 0, "\(test.stdout)")
+        #expect(test.stdout.contains(" passed, 0 failed"))
+        let list = try runProcess(rbscan, ["rules", "list"])
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("RB-SYS-001"))
+        let explain = try runProcess(rbscan, ["rules", "explain", "RB-IFC-001"])
+        #expect(explain.status == 0)
+        #expect(explain.stdout.contains("Remediation:"))
+        #expect(explain.stdout.contains("interfaces.yaml:"))
+        #expect(try runProcess(rbscan, ["rules", "explain", "RB-IFC-999"]).status == 2)
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        #expect(try runProcess(rbscan, ["scan"]).status == 2)
+        #expect(try scan([example, "--fail-on", "sometimes"]).status == 2)
+        #expect(try scan([example, "--format", "pdf"]).status == 2)
+        #expect(try scan([example, "--baseline", "/nonexistent.yaml"]).status == 2)
+        #expect(try runProcess(rbscan, ["frobnicate"]).status == 2)
+        let version = try runProcess(rbscan, ["version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("rbscan "))
+    }
+
+    @Test func outputIsDeterministic() throws {
+        let a = try scan([example, "--format", "json", "--jobs", "1"]).stdout
+        let b = try scan([example, "--format", "json", "--jobs", "8"]).stdout
+        func strip(_ s: String) -> String {
+            s.split(separator: "\n").filter { !$0.contains("Time\"") }.joined(separator: "\n")
+        }
+        #expect(strip(a) == strip(b))
+    }
+
+    func validate(_ path: String) throws -> ProcessResult {
+        let shared = Repository.root + "/../shared/schemas/sarif-schema-2.1.0.json"
+        let vendored = Repository.root + "/Tests/RBReportTests/Schemas/sarif-schema-2.1.0.json"
+        let schema = FileManager.default.fileExists(atPath: shared) ? shared : vendored
+        var result = try runProcess("/usr/bin/env", ["python3", Repository.root + "/scripts/validate-sarif.py", schema, path])
+        if result.status == 2 {
+            result = try runProcess("/usr/bin/python3", [Repository.root + "/scripts/validate-sarif.py", schema, path])
+        }
+        return result
+    }
+}

@@ -19,11 +19,22 @@ enum Output {
         }
     }
 
-    /// Writes `text` to `path` through a temporary file and a rename, so a reader never sees a
-    /// half-written report.
+    /// Writes `text` to `path`. A regular file (or a new one) is written through a temporary
+    /// file in the same directory and a rename, so a reader never sees a half-written report;
+    /// anything else that exists (`/dev/null`, `/dev/stdout`, a FIFO) is written in place and
+    /// never replaced.
     static func writeFile(_ path: String, _ text: String) throws(OutputError) {
+        var st = stat()
+        let exists = stat(path, &st) == 0
+        if exists && (st.st_mode & S_IFMT) != S_IFREG {
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw OutputError(path: path, message: String(cString: strerror(errno))) }
+            write(fd: fd, text)
+            close(fd)
+            return
+        }
         let temporary = path + ".rbscan-tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? st.st_mode & 0o777 : 0o644)
         guard fd >= 0 else { throw OutputError(path: path, message: String(cString: strerror(errno))) }
         write(fd: fd, text)
         let ok = fsync(fd) == 0

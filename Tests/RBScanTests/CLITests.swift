@@ -135,6 +135,17 @@ struct CLITests {
         #expect((try? JSONSerialization.jsonObject(with: Data(stdoutJSON.stdout.utf8))) != nil)
     }
 
+    /// Reports to devices and pipes are written in place: `--output /dev/null` must never
+    /// replace /dev/null (an atomic rename would, when run as root).
+    @Test func outputToDevicesIsWrittenInPlace() throws {
+        let result = try scan([example, "--format", "json", "--output", "/dev/stdout", "--output", "/dev/null"])
+        #expect(result.status == 1)
+        #expect((try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) != nil)
+        var st = stat()
+        #expect(stat("/dev/null", &st) == 0)
+        #expect((st.st_mode & S_IFMT) == S_IFCHR)
+    }
+
     @Test func hostKeyBehindAnAbsoluteLinkIsNeverRead() throws {
         let host = try TemporaryDirectory(prefix: "rbscan-host")
         let root = try cleanRoot()

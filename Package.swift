@@ -18,6 +18,7 @@ let package = Package(
         // System-library shims (see docs/NATIVE-DEPS notes in each module map).
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
 
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
@@ -25,7 +26,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
-        .target(name: "RBChecks", dependencies: ["RBCore", "CLibXML2", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RBChecks", dependencies: ["RBCore", "CLibXML2", "CPCRE2", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
         .target(name: "RBReport", dependencies: ["RBCore"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.

@@ -1,4 +1,3 @@
-import Foundation
 import RBCore
 
 /// `file.regex`: a regular expression over the text of selected files, with line numbers.
@@ -13,7 +12,12 @@ public struct RegexCheck: Check {
     public struct Options: Decodable, Sendable {
         var paths: [String]
         var exclude: [String]?
-        var pattern: String
+        /// The regular expression (PCRE2 syntax).
+        var pattern: String?
+        /// Several expressions, any of which matches: each is searched on its own, which keeps
+        /// PCRE2's literal start-of-match optimisations (one alternation of unrelated branches
+        /// would scan every byte).
+        var patterns: [String]?
         var ignoreCase: Bool?
         /// Comment markers, e.g. `["#"]` or `["#", ";"]`; default none.
         var comments: [String]?
@@ -33,7 +37,7 @@ public struct RegexCheck: Check {
     let patterns: [String]
     let paths: [Glob]
     let exclude: [Glob]
-    let regex: Regex
+    let regexes: [Regex]
     let comments: [String]
     let expect: Expect
     let secret: Bool
@@ -45,11 +49,17 @@ public struct RegexCheck: Check {
         patterns = options.paths
         paths = try PathPatterns.compile(options.paths, key: "paths")
         exclude = try PathPatterns.compile(options.exclude ?? [], key: "exclude")
-        do {
-            regex = try Regex(options.pattern, ignoreCase: options.ignoreCase ?? false)
-        } catch {
-            throw CheckOptionError(key: "pattern", error.description)
+        let sources = (options.pattern.map { [$0] } ?? []) + (options.patterns ?? [])
+        guard !sources.isEmpty else { throw CheckOptionError(key: "pattern", "give pattern or patterns") }
+        var compiled: [Regex] = []
+        for source in sources {
+            do {
+                compiled.append(try Regex(source, ignoreCase: options.ignoreCase ?? false))
+            } catch {
+                throw CheckOptionError(key: options.pattern != nil && compiled.isEmpty ? "pattern" : "patterns", error.description)
+            }
         }
+        regexes = compiled
         comments = options.comments ?? []
         expect = options.expect ?? .absent
         secret = options.secret ?? false
@@ -60,23 +70,29 @@ public struct RegexCheck: Check {
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         var anyMatch = false
+        let markers = comments.map { Array($0.utf8) }
         for entry in context.files(matching: paths, excluding: exclude) {
-            guard let content = binary ? context.read(entry) : context.readUnlessBinary(entry) else { continue }
-            let original = TextLines(content.text)
-            // Comments are blanked line by line, then the whole text is matched at once: one
-            // regex pass per file, with `^`/`$` anchoring at lines.
-            let prepared = comments.isEmpty ? content.text
-                : original.lines.map { TextLines.stripComment($0, markers: comments) }.joined(separator: "\n")
-            let matches = regex.matches(in: prepared)
+            guard var bytes = (binary ? context.read(entry) : context.readUnlessBinary(entry))?.bytes else { continue }
+            // Comments are blanked with spaces in place, so offsets and lines stay those of the
+            // file; then the whole file is matched in one pass.
+            if !markers.isEmpty { CommentBlanker.blank(&bytes, markers: markers) }
+            var matches: [Regex.Match] = []
+            for regex in regexes {
+                matches += regex.matches(in: bytes, limit: expect == .present ? 1 : .max)
+                if expect == .present && !matches.isEmpty { break }
+            }
             if matches.isEmpty { continue }
+            matches.sort { $0.range.lowerBound < $1.range.lowerBound }
             anyMatch = true
             if expect == .present { break }
-            let lineStarts = LineIndex(prepared)
+            let lines = LineIndex(bytes)
             var seenLines = Set<Int>()
             for match in matches {
-                let line = lineStarts.line(atUTF16Offset: match.range.location)
-                guard seenLines.insert(line).inserted, line - 1 < original.lines.count else { continue }
-                observations.append(observation(entry: entry, line: line, raw: original.lines[line - 1], groups: match.groups))
+                let line = lines.line(atOffset: match.range.lowerBound)
+                guard seenLines.insert(line).inserted else { continue }
+                let groups = [match.range] + match.groups
+                observations.append(observation(entry: entry, line: line, raw: lines.text(ofLine: line, in: bytes),
+                                                groups: groups.map { $0.map { String(decoding: bytes[$0], as: UTF8.self) } }))
             }
         }
         if expect == .present && !anyMatch {
@@ -85,19 +101,20 @@ public struct RegexCheck: Check {
             if context.kind == .config, let file = context.files(matching: paths).first { location = file.path }
             return [Observation(message: Template.render(message, ["paths": patterns.joined(separator: ", ")]),
                                 location: Location(path: location),
-                                evidence: Evidence(key: "absent:" + regex.pattern, facts: ["pattern": regex.pattern]))]
+                                evidence: Evidence(key: "absent:" + regexes.map(\.pattern).joined(separator: "|"),
+                                                   facts: ["pattern": regexes.map(\.pattern).joined(separator: " | ")]))]
         }
         return observations
     }
 
-    private func observation(entry: FileEntry, line: Int, raw: Substring, groups: [String?]) -> Observation {
+    private func observation(entry: FileEntry, line: Int, raw: String, groups: [String?]) -> Observation {
         let matched = groups[0] ?? ""
         var snippet = Snippet.make(raw)
         var shownMatch = Snippet.make(matched)
         var key = String(matched.trimmingWhitespace())
         if secret {
             shownMatch = Mask.secret(matched)
-            snippet = snippet.replacingOccurrences(of: matched, with: shownMatch)
+            if !matched.isEmpty { snippet = Snippet.make(raw.replacing(matched, with: shownMatch)) }
             key = "sha256:" + String(Fingerprint.sha256Hex(Array(matched.utf8)).prefix(16))
         }
         var values = ["path": entry.path, "line": String(line), "match": shownMatch, "text": snippet]

@@ -95,10 +95,9 @@ public struct FileModeCheck: Check {
             if exclude.contains(where: { $0.matches(entry.path) }) || allow.contains(where: { $0.matches(entry.path) }) { continue }
             if content != nil || contentExcluded != nil {
                 guard entry.type == .file, let bytes = context.read(entry) else { continue }
-                // Binary content is fine: invalid UTF-8 is repaired, ASCII markers survive.
-                let text = bytes.text
-                if let content, content.firstMatch(in: text) == nil { continue }
-                if let contentExcluded, contentExcluded.firstMatch(in: text) != nil { continue }
+                // Binary content is matched as is: invalid UTF-8 never stops the search.
+                if let content, !content.hasMatch(in: bytes.bytes) { continue }
+                if let contentExcluded, contentExcluded.hasMatch(in: bytes.bytes) { continue }
             }
             let values = ["path": entry.path, "mode": entry.octalMode, "uid": String(entry.uid),
                           "gid": String(entry.gid), "type": entry.type.rawValue]

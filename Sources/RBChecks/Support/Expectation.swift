@@ -1,4 +1,3 @@
-import Foundation
 import RBCore
 
 /// A comparison a rule expects a value to satisfy: `{op: ge, value: 5}`.

@@ -1,45 +1,94 @@
-import Foundation
+import CPCRE2
 
-/// A compiled regular expression (ICU syntax through Foundation), with line-aware matching.
-public struct Regex: @unchecked Sendable {
-    // NSRegularExpression is immutable and documented as thread-safe.
-    let expression: NSRegularExpression
+/// A compiled regular expression: PCRE2 (Perl syntax) with its JIT, matched directly on bytes.
+///
+/// `^` and `$` anchor at line starts and ends. Subjects are UTF-8 where valid; invalid bytes
+/// (binary files) never match a character but do not stop the search
+/// (`PCRE2_MATCH_INVALID_UTF`). A compiled pattern is immutable and PCRE2 documents it as safe
+/// to match from several threads at once; each match uses its own match data.
+public final class Regex: @unchecked Sendable {
+    private let code: OpaquePointer
     public let pattern: String
 
     public init(_ pattern: String, ignoreCase: Bool = false) throws(RegexError) {
         self.pattern = pattern
-        var options: NSRegularExpression.Options = [.anchorsMatchLines]
-        if ignoreCase { options.insert(.caseInsensitive) }
-        do {
-            expression = try NSRegularExpression(pattern: pattern, options: options)
-        } catch {
-            throw RegexError(pattern: pattern)
+        var options = UInt32(PCRE2_MULTILINE) | UInt32(PCRE2_UTF) | UInt32(PCRE2_MATCH_INVALID_UTF)
+        if ignoreCase { options |= UInt32(PCRE2_CASELESS) }
+        var errorCode: Int32 = 0
+        var errorOffset = 0
+        let bytes = Array(pattern.utf8)
+        let compiled = bytes.withUnsafeBufferPointer { buffer in
+            pcre2_compile_8(buffer.baseAddress, buffer.count, options, &errorCode, &errorOffset, nil)
         }
+        guard let compiled else {
+            var message = [UInt8](repeating: 0, count: 256)
+            let n = pcre2_get_error_message_8(errorCode, &message, message.count)
+            let text = n > 0 ? String(decoding: message[0..<Int(n)], as: UTF8.self) : "error \(errorCode)"
+            throw RegexError(pattern: pattern, message: "\(text) at offset \(errorOffset)")
+        }
+        // JIT is an optimisation: if it is unavailable the interpreter gives the same results.
+        _ = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE))
+        code = compiled
     }
 
-    /// The first match in `text`: the matched text and its capture groups (nil when a group did
-    /// not take part).
+    deinit { pcre2_code_free_8(code) }
+
+    /// A match: the byte range of the whole match and of each capture group (nil when a group
+    /// did not take part).
+    public struct Match: Sendable {
+        public var range: Range<Int>
+        public var groups: [Range<Int>?]
+    }
+
+    /// Every non-overlapping match in `bytes`, in order.
+    public func matches(in bytes: [UInt8], limit: Int = .max) -> [Match] {
+        guard let data = pcre2_match_data_create_from_pattern_8(code, nil) else { return [] }
+        defer { pcre2_match_data_free_8(data) }
+        var results: [Match] = []
+        let unset = rb_pcre2_unset()
+        bytes.withUnsafeBufferPointer { buffer in
+            // An empty buffer has no base address; PCRE2 wants a valid pointer.
+            var empty: UInt8 = 0
+            let subject = buffer.baseAddress ?? withUnsafePointer(to: &empty) { $0 }
+            var start = 0
+            while start <= buffer.count && results.count < limit {
+                let rc = pcre2_match_8(code, subject, buffer.count, start, 0, data, nil)
+                if rc < 0 { break }
+                let count = Int(pcre2_get_ovector_count_8(data))
+                guard let vector = pcre2_get_ovector_pointer_8(data) else { break }
+                var groups: [Range<Int>?] = []
+                for i in 0..<count {
+                    let from = vector[2 * i], to = vector[2 * i + 1]
+                    groups.append(from == unset || to == unset ? nil : Int(from)..<Int(to))
+                }
+                guard let whole = groups.first ?? nil else { break }
+                results.append(Match(range: whole, groups: Array(groups.dropFirst())))
+                if whole.isEmpty {
+                    // Step over an empty match to the next character boundary.
+                    start = whole.upperBound + 1
+                    while start < buffer.count, buffer[start] & 0xC0 == 0x80 { start += 1 }
+                } else {
+                    start = whole.upperBound
+                }
+            }
+        }
+        return results
+    }
+
+    /// Whether `bytes` contain a match.
+    public func hasMatch(in bytes: [UInt8]) -> Bool { !matches(in: bytes, limit: 1).isEmpty }
+
+    /// The first match in `text`: the matched text and its groups.
     public func firstMatch(in text: String) -> [String?]? {
-        let ns = text as NSString
-        guard let match = expression.firstMatch(in: text, range: NSRange(location: 0, length: ns.length)) else { return nil }
-        return Regex.groups(match, ns)
-    }
-
-    /// Every match in `text` with its UTF-16 range and groups.
-    public func matches(in text: String) -> [(range: NSRange, groups: [String?])] {
-        let ns = text as NSString
-        return expression.matches(in: text, range: NSRange(location: 0, length: ns.length)).map { ($0.range, Regex.groups($0, ns)) }
-    }
-
-    static func groups(_ match: NSTextCheckingResult, _ ns: NSString) -> [String?] {
-        (0..<match.numberOfRanges).map { i in
-            let range = match.range(at: i)
-            return range.location == NSNotFound ? nil : ns.substring(with: range)
-        }
+        let bytes = Array(text.utf8)
+        guard let match = matches(in: bytes, limit: 1).first else { return nil }
+        return [String(decoding: bytes[match.range], as: UTF8.self)]
+            + match.groups.map { $0.map { String(decoding: bytes[$0], as: UTF8.self) } }
     }
 }
 
 public struct RegexError: Error, Sendable, CustomStringConvertible {
     public var pattern: String
-    public var description: String { "invalid regular expression '\(pattern)'" }
+    public var message: String
+    public var description: String { "invalid regular expression '\(pattern)': \(message)" }
 }

@@ -85,16 +85,38 @@ public struct PathIndex: Sendable {
     }
 
     /// Entries whose path matches any of `globs`, in path order, each once.
+    ///
+    /// Each brace alternative only visits the entries below its literal directory; an entry's
+    /// path is split once however many alternatives test it; `**/NAME` alternatives (the most
+    /// common shape in rules) only look at the last component.
     public func entries(matching globs: [Glob]) -> [FileEntry] {
-        var hits = Set<Int>()
+        var alternatives: [(segments: [Glob.Segment], range: Range<Int>)] = []
         for glob in globs {
             for (segments, prefix) in zip(glob.alternatives, glob.literalPrefixes) {
-                let range = self.range(under: prefix)
-                let single = Glob.Alternative(segments)
-                for i in range where single.matches(entries[i].path) { hits.insert(i) }
+                alternatives.append((segments, range(under: prefix)))
             }
         }
-        return hits.sorted().map { entries[$0] }
+        guard let low = alternatives.map(\.range.lowerBound).min(),
+              let high = alternatives.map(\.range.upperBound).max(), low < high else { return [] }
+        var result: [FileEntry] = []
+        for i in low..<high {
+            let entry = entries[i]
+            var components: [Substring]?
+            for alternative in alternatives where alternative.range.contains(i) {
+                let matched: Bool
+                if alternative.segments.count == 2, case .globstar = alternative.segments[0] {
+                    matched = Glob.matchName(alternative.segments[1], entry.name)
+                } else {
+                    if components == nil { components = entry.path.split(separator: "/", omittingEmptySubsequences: true) }
+                    matched = Glob.matchSegments(alternative.segments[...], components![...])
+                }
+                if matched {
+                    result.append(entry)
+                    break
+                }
+            }
+        }
+        return result
     }
 
     /// Positions of `prefix` itself and everything below it.
@@ -119,14 +141,3 @@ public struct PathIndex: Sendable {
     }
 }
 
-extension Glob {
-    /// One brace alternative of a glob, matched on its own.
-    struct Alternative {
-        let segments: [Segment]
-        init(_ segments: [Segment]) { self.segments = segments }
-        func matches(_ path: String) -> Bool {
-            let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-            return Glob.matchSegments(segments[...], components[...])
-        }
-    }
-}

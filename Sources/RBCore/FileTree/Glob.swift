@@ -59,7 +59,7 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether `path` (tree-relative) matches.
     public func matches(_ path: String) -> Bool {
-        let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let components = path.split(separator: "/", omittingEmptySubsequences: true)
         return alternatives.contains { Glob.matchSegments($0[...], components[...]) }
     }
 
@@ -76,7 +76,7 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    static func matchSegments(_ segments: ArraySlice<Segment>, _ components: ArraySlice<String>) -> Bool {
+    static func matchSegments(_ segments: ArraySlice<Segment>, _ components: ArraySlice<Substring>) -> Bool {
         guard let first = segments.first else { return components.isEmpty }
         switch first {
         case .globstar:
@@ -91,7 +91,7 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
             guard let component = components.first, component == text else { return false }
             return matchSegments(segments.dropFirst(), components.dropFirst())
         case .pattern(let text):
-            guard let component = components.first, fnmatch(text, component, 0) == 0 else { return false }
+            guard let component = components.first, fnmatch(text, String(component), 0) == 0 else { return false }
             return matchSegments(segments.dropFirst(), components.dropFirst())
         }
     }
@@ -131,4 +131,15 @@ public struct GlobError: Error, Sendable, CustomStringConvertible {
     public var pattern: String
     public var message: String
     public var description: String { "invalid path pattern '\(pattern)': \(message)" }
+}
+
+extension Glob {
+    /// Whether one segment matches a single name (the `**/NAME` fast path).
+    static func matchName(_ segment: Segment, _ name: Substring) -> Bool {
+        switch segment {
+        case .globstar: return true
+        case .literal(let text): return text == name
+        case .pattern(let text): return fnmatch(text, String(name), 0) == 0
+        }
+    }
 }

@@ -32,8 +32,9 @@ public struct FileEntry: Hashable, Sendable {
 
     /// The last path component.
     public var name: Substring {
-        guard let slash = path.lastIndex(of: "/") else { return Substring(path) }
-        return path[path.index(after: slash)...]
+        // Byte search: "/" is ASCII, so the index after it is a valid String.Index.
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return Substring(path) }
+        return path[path.utf8.index(after: slash)...]
     }
 
     /// `0755`-style octal text of the permission bits.

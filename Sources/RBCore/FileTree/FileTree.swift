@@ -50,17 +50,28 @@ extension FileTree {
     public func regularFiles(matching globs: [Glob], excluding excluded: [Glob] = []) -> [FileEntry] {
         var seen = Set<String>()
         var result: [FileEntry] = []
-        for entry in index.entries(matching: globs) where !excluded.contains(where: { $0.matches(entry.path) }) {
+        var resolvedLink = false
+        let skip = Set(index.positions(matching: excluded))
+        for position in index.positions(matching: globs) where !skip.contains(position) {
+            let entry = index.entries[position]
             let target: FileEntry?
             switch entry.type {
             case .file: target = entry
-            case .symlink: target = resolve(entry.path)
+            case .symlink:
+                target = resolve(entry.path)
+                resolvedLink = true
             default: target = nil
             }
-            guard let file = target, file.type == .file, seen.insert(file.path).inserted else { continue }
+            guard let file = target, file.type == .file else { continue }
+            if resolvedLink {
+                guard seen.insert(file.path).inserted else { continue }
+            } else {
+                seen.insert(file.path)
+            }
             result.append(file)
         }
-        return result.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        // Index order is path order; only a resolved link can put a file out of place.
+        return resolvedLink ? result.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) } : result
     }
 }
 
@@ -90,30 +101,24 @@ public struct PathIndex: Sendable {
     /// path is split once however many alternatives test it; `**/NAME` alternatives (the most
     /// common shape in rules) only look at the last component.
     public func entries(matching globs: [Glob]) -> [FileEntry] {
-        var alternatives: [(segments: [Glob.Segment], range: Range<Int>)] = []
+        positions(matching: globs).map { entries[$0] }
+    }
+
+    /// Positions (into `entries`) of the entries matching any of `globs`, ascending.
+    public func positions(matching globs: [Glob]) -> [Int] {
+        var alternatives: [(alternative: Glob.Alternative, range: Range<Int>)] = []
         for glob in globs {
-            for (segments, prefix) in zip(glob.alternatives, glob.literalPrefixes) {
-                alternatives.append((segments, range(under: prefix)))
+            for alternative in glob.compiled {
+                alternatives.append((alternative, range(under: alternative.literalPrefix)))
             }
         }
         guard let low = alternatives.map(\.range.lowerBound).min(),
               let high = alternatives.map(\.range.upperBound).max(), low < high else { return [] }
-        var result: [FileEntry] = []
+        var result: [Int] = []
         for i in low..<high {
-            let entry = entries[i]
-            var components: [Substring]?
-            for alternative in alternatives where alternative.range.contains(i) {
-                let matched: Bool
-                if alternative.segments.count == 2, case .globstar = alternative.segments[0] {
-                    matched = Glob.matchName(alternative.segments[1], entry.name)
-                } else {
-                    if components == nil { components = entry.path.split(separator: "/", omittingEmptySubsequences: true) }
-                    matched = Glob.matchSegments(alternative.segments[...], components![...])
-                }
-                if matched {
-                    result.append(entry)
-                    break
-                }
+            let path = entries[i].path
+            if alternatives.contains(where: { $0.range.contains(i) && $0.alternative.matches(path) }) {
+                result.append(i)
             }
         }
         return result

@@ -23,6 +23,8 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
     public let pattern: String
     /// One segment list per brace alternative.
     let alternatives: [[Segment]]
+    /// The alternatives, prepared for matching.
+    let compiled: [Alternative]
 
     public init(_ pattern: String) throws(GlobError) {
         self.pattern = pattern
@@ -40,27 +42,14 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
                 return .literal(String(part))
             }
         }
+        compiled = alternatives.map(Alternative.init)
     }
 
     public var description: String { pattern }
 
-    /// The leading literal directory of each alternative (`etc/init.d` for `etc/init.d/S*`):
-    /// the index only looks below it.
-    var literalPrefixes: [String] {
-        alternatives.map { segments in
-            var parts: [String] = []
-            for segment in segments {
-                guard case .literal(let text) = segment else { break }
-                parts.append(text)
-            }
-            return parts.joined(separator: "/")
-        }
-    }
-
     /// Whether `path` (tree-relative) matches.
     public func matches(_ path: String) -> Bool {
-        let components = path.split(separator: "/", omittingEmptySubsequences: true)
-        return alternatives.contains { Glob.matchSegments($0[...], components[...]) }
+        compiled.contains { $0.matches(path) }
     }
 
     /// Whether the last path component `name` matches the pattern's last segment; used to decide
@@ -134,12 +123,59 @@ public struct GlobError: Error, Sendable, CustomStringConvertible {
 }
 
 extension Glob {
-    /// Whether one segment matches a single name (the `**/NAME` fast path).
+    /// Whether one segment matches a single name.
     static func matchName(_ segment: Segment, _ name: Substring) -> Bool {
         switch segment {
         case .globstar: return true
-        case .literal(let text): return text == name
+        case .literal(let text): return text.utf8.elementsEqual(name.utf8)
         case .pattern(let text): return fnmatch(text, String(name), 0) == 0
+        }
+    }
+
+    /// One brace alternative, with the shape that decides how it is matched.
+    struct Alternative: Sendable, Hashable {
+        let segments: [Segment]
+        /// The leading literal directory (`etc/init.d` for `etc/init.d/S*`).
+        let literalPrefix: String
+        /// `**/a/b*` (a globstar, then no other): only the last components need looking at,
+        /// with no allocation; the common shape in rules.
+        let suffix: [Segment]?
+
+        init(_ segments: [Segment]) {
+            self.segments = segments
+            var parts: [String] = []
+            for segment in segments {
+                guard case .literal(let text) = segment else { break }
+                parts.append(text)
+            }
+            literalPrefix = parts.joined(separator: "/")
+            if case .globstar? = segments.first, !segments.dropFirst().contains(.globstar), segments.count > 1 {
+                suffix = Array(segments.dropFirst())
+            } else {
+                suffix = nil
+            }
+        }
+
+        func matches(_ path: String) -> Bool {
+            guard let suffix else {
+                let components = path.split(separator: "/", omittingEmptySubsequences: true)
+                return Glob.matchSegments(segments[...], components[...])
+            }
+            let utf8 = path.utf8
+            var end = utf8.endIndex
+            for (k, segment) in suffix.enumerated().reversed() {
+                guard end > utf8.startIndex else { return false }
+                let start: String.Index
+                if let slash = utf8[..<end].lastIndex(of: UInt8(ascii: "/")) {
+                    start = utf8.index(after: slash)
+                } else {
+                    start = utf8.startIndex
+                }
+                guard Glob.matchName(segment, path[start..<end]) else { return false }
+                if start == utf8.startIndex { return k == 0 }
+                end = utf8.index(before: start)
+            }
+            return true
         }
     }
 }

@@ -77,8 +77,11 @@ public struct ScanSession {
 
     public static func run(_ options: Options, registry: CheckRegistry = BuiltinChecks.registry) async -> ScanReport {
         let start = Timestamp.now()
+        // Rules load while the targets are indexed: both are start-up work with no dependency.
+        async let indexed = TargetResolver(limits: options.limits).resolve(options.targets)
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
                                           registry: registry)
+        let (targets, targetDiagnostics) = await indexed
         let gate = options.failOn ?? configuration.baseline?.failOn ?? .severity(.high)
         let baselineID = configuration.baseline?.id ?? "none"
         guard configuration.isValid else {
@@ -86,7 +89,6 @@ public struct ScanSession {
                               baselineID: baselineID, gate: gate, startTime: start, endTime: Timestamp.now(),
                               commandLine: options.commandLine)
         }
-        let (targets, targetDiagnostics) = TargetResolver(limits: options.limits).resolve(options.targets)
         let engine = Engine(rules: configuration.rules, jobs: options.jobs, limits: options.limits)
         let outcome = await engine.scan(targets)
         return ScanReport(targets: targets, rules: outcome.rulesRun, findings: outcome.findings,

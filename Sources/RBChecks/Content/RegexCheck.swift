@@ -67,6 +67,9 @@ public struct RegexCheck: Check {
         message = options.message ?? (expect == .absent ? "{path}:{line}: {text}" : "no file matching {paths} contains the required setting")
     }
 
+    /// Patterns that select every file (`**`) make this a whole-image pass.
+    public var costHint: Int { paths.contains(where: \.selectsEverything) ? 100 : 1 }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         var anyMatch = false

@@ -14,6 +14,8 @@ public struct ScanTarget: Sendable {
     /// The container chain from the file given to the tree (`fw.bin` → uImage → squashfs@0x40);
     /// a plain directory has none.
     public var containers: [String]
+    /// File contents shared by the rules scanning this target.
+    public let cache = ContentCache()
 
     public init(spec: String, kind: TargetKind, tree: (any FileTree)?, baseID: String, baseURI: String?,
                 containers: [String] = []) {
@@ -93,18 +95,27 @@ public struct CheckContext: Sendable {
     }
 
     /// Reads a file unless its first 8 KiB hold a NUL byte (then nil, having read only those).
+    /// Verdicts and small text files are shared with the other rules scanning this target.
     public func readUnlessBinary(_ entry: FileEntry) -> FileContent? {
         guard let tree else { return nil }
-        if entry.size > 8192 {
-            do {
-                let head = try tree.read(entry, limit: 8192)
-                if head.looksBinary { return nil }
-            } catch {
-                report("\(error)", path: entry.path, code: "check.unreadable-file")
+        switch target.cache.lookup(entry.path) {
+        case .binary?: return nil
+        case .text(let content)?: return content
+        case nil: break
+        }
+        do {
+            guard let content = try tree.readUnlessBinary(entry, limit: limits.maxFileBytes) else {
+                target.cache.storeBinary(entry.path)
                 return nil
             }
+            if content.truncated {
+                report("only the first \(limits.maxFileBytes) bytes were read", path: entry.path, code: "check.file-truncated")
+            }
+            target.cache.storeText(entry.path, content)
+            return content
+        } catch {
+            report("\(error)", path: entry.path, code: "check.unreadable-file")
+            return nil
         }
-        guard let content = read(entry), !content.looksBinary else { return nil }
-        return content
     }
 }

@@ -26,6 +26,13 @@ public struct Engine: Sendable {
             for diagnostic in target.tree?.indexDiagnostics ?? [] { sink.report(diagnostic) }
             for rule in rules where rule.applies(to: target.kind) { work.append((t, rule)) }
         }
+        // Costly rules first (longest-processing-time order); output order does not depend on it.
+        let order = work.enumerated().sorted { a, b in
+            let ca = a.element.rule.costHint(for: targets[a.element.targetIndex].kind)
+            let cb = b.element.rule.costHint(for: targets[b.element.targetIndex].kind)
+            return ca != cb ? ca > cb : a.offset < b.offset
+        }
+        work = order.map(\.element)
         let limits = self.limits
         var findings: [Finding] = []
         await withTaskGroup(of: [Finding].self) { group in

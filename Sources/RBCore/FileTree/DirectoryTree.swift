@@ -82,6 +82,26 @@ public final class DirectoryTree: FileTree {
     deinit { close(rootFD) }
 
     public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
+        try withVerifiedFile(entry) { fd, size in
+            let (bytes, _) = try readAll(fd, into: [], upTo: min(limit, size), path: entry.path)
+            return FileContent(bytes: bytes, truncated: size > limit)
+        }
+    }
+
+    /// One open: the first 8 KiB decide, and a text file's rest is read from the same descriptor.
+    public func readUnlessBinary(_ entry: FileEntry, limit: Int) throws -> FileContent? {
+        try withVerifiedFile(entry) { fd, size in
+            let wanted = min(limit, size)
+            let (head, _) = try readAll(fd, into: [], upTo: min(8192, wanted), path: entry.path)
+            if head.contains(0) { return nil }
+            let (bytes, _) = try readAll(fd, into: head, upTo: wanted, path: entry.path)
+            return FileContent(bytes: bytes, truncated: size > limit)
+        }
+    }
+
+    /// Opens `entry` relative to the root without following links and checks that it is the
+    /// indexed inode before handing the descriptor over.
+    private func withVerifiedFile<T>(_ entry: FileEntry, _ body: (Int32, Int) throws -> T) throws -> T {
         guard entry.type == .file, let identity = identities[entry.path] else {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the index")
         }
@@ -96,22 +116,35 @@ public final class DirectoryTree: FileTree {
             throw FileTreeError(.changedDuringScan, path: entry.path,
                                 "the file changed during the scan (not the indexed inode); not read")
         }
-        let wanted = min(limit, Int(st.st_size))
-        var bytes = [UInt8](repeating: 0, count: wanted)
-        var filled = 0
-        while filled < wanted {
-            let n = bytes.withUnsafeMutableBytes { buffer in
-                Glibc.read(fd, buffer.baseAddress! + filled, wanted - filled)
+        return try body(fd, Int(st.st_size))
+    }
+
+    /// Appends to `start` until it holds `total` bytes or the file ends (no zero-filling).
+    private func readAll(_ fd: Int32, into start: [UInt8], upTo total: Int, path: String) throws -> ([UInt8], Bool) {
+        let already = start.count
+        guard total > already else { return (start, false) }
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+            var filled = already
+            if already > 0 {
+                _ = start.withUnsafeBufferPointer { memcpy(buffer.baseAddress!, $0.baseAddress!, already) }
             }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileTreeError(.unreadable, path: entry.path, "read failed: \(DirectoryTree.errnoText())")
+            while filled < total {
+                let n = Glibc.read(fd, buffer.baseAddress! + filled, total - filled)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if n == 0 { break }
+                filled += n
             }
-            if n == 0 { break }
-            filled += n
+            count = filled
         }
-        if filled < wanted { bytes.removeSubrange(filled...) }
-        return FileContent(bytes: bytes, truncated: Int(st.st_size) > limit)
+        if failure != 0 {
+            throw FileTreeError(.unreadable, path: path, "read failed: \(String(cString: strerror(failure)))")
+        }
+        return (bytes, bytes.count < total)
     }
 
     static func errnoText() -> String { String(cString: strerror(errno)) }

@@ -31,8 +31,11 @@ public struct FileEntry: Hashable, Sendable {
     }
 
     /// The last path component.
-    public var name: Substring {
-        // Byte search: "/" is ASCII, so the index after it is a valid String.Index.
+    public var name: Substring { FileEntry.lastComponent(of: path) }
+
+    /// The part of `path` after its last `/` (byte search: `/` is ASCII, so the index after it
+    /// is a valid String.Index).
+    public static func lastComponent(of path: String) -> Substring {
         guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return Substring(path) }
         return path[path.utf8.index(after: slash)...]
     }

@@ -14,35 +14,24 @@ public protocol FileTree: Sendable {
     var indexDiagnostics: [Diagnostic] { get }
     /// Reads at most `limit` bytes of the regular file `entry` (already resolved, not a link).
     func read(_ entry: FileEntry, limit: Int) throws -> FileContent
+    /// Reads `entry` unless its first 8 KiB hold a NUL byte: then nil, having read only those.
+    func readUnlessBinary(_ entry: FileEntry, limit: Int) throws -> FileContent?
 }
 
 extension FileTree {
+    /// Two reads: the first 8 KiB, then (for text) the whole file. Trees that can keep the file
+    /// open between the two do better.
+    public func readUnlessBinary(_ entry: FileEntry, limit: Int) throws -> FileContent? {
+        if entry.size > 8192, try read(entry, limit: 8192).looksBinary { return nil }
+        let content = try read(entry, limit: limit)
+        return content.looksBinary ? nil : content
+    }
+
     /// Resolves `path` with chroot semantics: absolute link targets start again at the tree's root
     /// and `..` at the root stays there, so no link can reach anything outside the tree. Returns
     /// nil for a dangling path or a link loop.
     public func resolve(_ path: String, followFinalLink: Bool = true, maxHops: Int = 40) -> FileEntry? {
-        var resolved: [Substring] = []
-        var pending: [Substring] = path.split(separator: "/", omittingEmptySubsequences: true).reversed()
-        var hops = 0
-        while let component = pending.popLast() {
-            if component == "." { continue }
-            if component == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
-                continue
-            }
-            let candidate = (resolved + [component]).joined(separator: "/")
-            guard let entry = index.entry(at: candidate) else { return nil }
-            if entry.type == .symlink, followFinalLink || !pending.isEmpty {
-                hops += 1
-                guard hops <= maxHops, let target = entry.linkTarget else { return nil }
-                if target.hasPrefix("/") { resolved.removeAll() }
-                pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).reversed())
-                continue
-            }
-            if !pending.isEmpty, entry.type != .directory { return nil }
-            resolved.append(component)
-        }
-        return index.entry(at: resolved.joined(separator: "/"))
+        index.resolve(path, followFinalLink: followFinalLink, maxHops: maxHops)
     }
 
     /// The regular files that `globs` select, with links resolved inside the root and each file
@@ -58,7 +47,7 @@ extension FileTree {
             switch entry.type {
             case .file: target = entry
             case .symlink:
-                target = resolve(entry.path)
+                target = index.linkTarget(of: position)
                 resolvedLink = true
             default: target = nil
             }
@@ -80,6 +69,9 @@ extension FileTree {
 public struct PathIndex: Sendable {
     public let entries: [FileEntry]
     private let positions: [String: Int]
+    /// For each symlink (by position), the position of what it resolves to inside the root, or
+    /// -1 when it dangles or loops: links are resolved once per tree, not once per rule.
+    private var links: [Int: Int]
 
     public init(_ unsorted: [FileEntry]) {
         let sorted = unsorted.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
@@ -87,6 +79,44 @@ public struct PathIndex: Sendable {
         var positions = [String: Int](minimumCapacity: sorted.count)
         for (i, entry) in sorted.enumerated() { positions[entry.path] = i }
         self.positions = positions
+        links = [:]
+        var links: [Int: Int] = [:]
+        for (i, entry) in sorted.enumerated() where entry.type == .symlink {
+            links[i] = resolve(entry.path).flatMap { positions[$0.path] } ?? -1
+        }
+        self.links = links
+    }
+
+    /// What the symlink at `position` resolves to inside the root (nil: dangling or a loop).
+    public func linkTarget(of position: Int) -> FileEntry? {
+        guard let target = links[position], target >= 0 else { return nil }
+        return entries[target]
+    }
+
+    /// Chroot-semantics resolution (see `FileTree.resolve`).
+    public func resolve(_ path: String, followFinalLink: Bool = true, maxHops: Int = 40) -> FileEntry? {
+        var resolved: [Substring] = []
+        var pending: [Substring] = path.split(separator: "/", omittingEmptySubsequences: true).reversed()
+        var hops = 0
+        while let component = pending.popLast() {
+            if component == "." { continue }
+            if component == ".." {
+                if !resolved.isEmpty { resolved.removeLast() }
+                continue
+            }
+            let candidate = (resolved + [component]).joined(separator: "/")
+            guard let entry = entry(at: candidate) else { return nil }
+            if entry.type == .symlink, followFinalLink || !pending.isEmpty {
+                hops += 1
+                guard hops <= maxHops, let target = entry.linkTarget else { return nil }
+                if target.hasPrefix("/") { resolved.removeAll() }
+                pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).reversed())
+                continue
+            }
+            if !pending.isEmpty, entry.type != .directory { return nil }
+            resolved.append(component)
+        }
+        return entry(at: resolved.joined(separator: "/"))
     }
 
     public var count: Int { entries.count }

@@ -47,6 +47,13 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { pattern }
 
+    /// Whether the pattern selects every file wherever it is (`**`, `**/*`): a whole-tree pass.
+    public var selectsEverything: Bool {
+        compiled.contains { alternative in
+            alternative.segments == [.globstar] || alternative.segments == [.globstar, .pattern("*")]
+        }
+    }
+
     /// Whether `path` (tree-relative) matches.
     public func matches(_ path: String) -> Bool {
         compiled.contains { $0.matches(path) }
@@ -140,6 +147,8 @@ extension Glob {
         /// `**/a/b*` (a globstar, then no other): only the last components need looking at,
         /// with no allocation; the common shape in rules.
         let suffix: [Segment]?
+        /// `prefix/**` or `**`: everything below the literal prefix (and the prefix) matches.
+        let everythingUnderPrefix: Bool
 
         init(_ segments: [Segment]) {
             self.segments = segments
@@ -149,6 +158,7 @@ extension Glob {
                 parts.append(text)
             }
             literalPrefix = parts.joined(separator: "/")
+            everythingUnderPrefix = segments.count == parts.count + 1 && segments.last == .globstar
             if case .globstar? = segments.first, !segments.dropFirst().contains(.globstar), segments.count > 1 {
                 suffix = Array(segments.dropFirst())
             } else {
@@ -157,7 +167,21 @@ extension Glob {
         }
 
         func matches(_ path: String) -> Bool {
+            if everythingUnderPrefix {
+                // The index already narrowed to the prefix's range; on its own, check the prefix.
+                if path.isEmpty { return false }
+                if literalPrefix.isEmpty { return true }
+                let utf8 = path.utf8
+                guard utf8.starts(with: literalPrefix.utf8) else { return false }
+                let rest = utf8.dropFirst(literalPrefix.utf8.count)
+                return rest.isEmpty || rest.first == UInt8(ascii: "/")
+            }
             guard let suffix else {
+                // Cheap rejection on the last component before splitting the path.
+                if let last = segments.last, last != .globstar {
+                    let name = FileEntry.lastComponent(of: path)
+                    if !Glob.matchName(last, name) { return false }
+                }
                 let components = path.split(separator: "/", omittingEmptySubsequences: true)
                 return Glob.matchSegments(segments[...], components[...])
             }

@@ -19,6 +19,14 @@ public protocol Check: Sendable {
     /// Runs on one target. Per-file problems go to `context.report`; a thrown error means the
     /// check could not complete on this target.
     func run(in context: CheckContext) async throws -> [Observation]
+
+    /// A rough relative cost (1 = looks at a few files); the engine starts costly checks first
+    /// so that they do not end up running alone at the end of a scan.
+    var costHint: Int { get }
+}
+
+extension Check {
+    public var costHint: Int { 1 }
 }
 
 /// An invalid option value; `key` names the option so the loader can point at its line.

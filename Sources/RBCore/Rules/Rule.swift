@@ -52,6 +52,11 @@ public struct Rule: Sendable {
         implementations.filter { $0.targets.contains(kind) }
     }
 
+    /// The summed cost hints of the implementations for `kind`.
+    public func costHint(for kind: TargetKind) -> Int {
+        implementations(for: kind).reduce(0) { $0 + $1.check.costHint }
+    }
+
     /// The check IDs, for humans (`file.regex, xml.xpath`).
     public var checkIDs: String { implementations.map(\.checkID).joined(separator: ", ") }
 

@@ -92,6 +92,22 @@ struct CLITests {
         #expect(json.contains("RB-IFC-001"))
     }
 
+    /// A binary file is not a config file: until image readers exist it must be refused
+    /// (exit 2) with what it looks like, never scanned as text and passed.
+    @Test func imageFilesAreNotPassedSilently() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let tar = try runProcess("/usr/bin/env", ["tar", "-cf", dir.url("rootfs.tar"), "-C", example, "."])
+        #expect(tar.status == 0)
+        let result = try scan([dir.url("rootfs.tar")])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("a tar archive"), "\(result.stderr)")
+        try Data([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2]).write(to: URL(fileURLWithPath: dir.url("blob.bin")))
+        let blob = try scan([dir.url("blob.bin")])
+        #expect(blob.status == 2)
+        #expect(blob.stderr.contains("binary file"))
+    }
+
     @Test func checksThatCannotCompleteExitThree() throws {
         let root = try cleanRoot()
         defer { root.remove() }

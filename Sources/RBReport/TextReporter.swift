@@ -1,7 +1,7 @@
 import RBCore
 
 /// The human summary: counts by severity and category, then the findings, then diagnostics and
-/// the gate's verdict. Colour only when asked (the CLI asks on a terminal without NO_COLOR).
+/// the gate's verdict (last, where a terminal leaves it in view). Colour only when asked (the CLI asks on a terminal without NO_COLOR).
 public struct TextReporter: Reporter {
     public static let name = "text"
     public static let fileExtensions = ["txt"]
@@ -33,15 +33,6 @@ public struct TextReporter: Reporter {
             out += "target \(target.spec) (\(target.kind.rawValue)" + (target.containers.isEmpty ? "" : ", " + target.containers.joined(separator: " → ")) + "): \(count) result(s)\n"
         }
         out += "\n"
-        let multiTarget = report.targets.count > 1
-        for finding in report.findings {
-            var place = finding.location.path.isEmpty ? "." : finding.location.path
-            if let line = finding.location.line { place += ":\(line)" }
-            if multiTarget { place = report.targets[finding.targetIndex].spec + " " + place }
-            out += "\(severityLabel(finding)) \(finding.ruleID.padding(12)) \(place)\n"
-            out += "         \(finding.message)\n"
-        }
-        if !report.findings.isEmpty { out += "\n" }
         let failed = report.findings.filter { $0.status == .fail }
         let bySeverity = Severity.allCases.reversed().map { severity in
             "\(severity.rawValue) \(failed.filter { $0.severity == severity }.count)"
@@ -55,6 +46,16 @@ public struct TextReporter: Reporter {
             return n == 0 ? nil : "\(category.rawValue) \(n)"
         }
         if !categories.isEmpty { out += "By category: \(categories.joined(separator: ", "))\n" }
+        out += "\n"
+        let multiTarget = report.targets.count > 1
+        for finding in report.findings {
+            var place = finding.location.path.isEmpty ? "." : finding.location.path
+            if let line = finding.location.line { place += ":\(line)" }
+            if multiTarget { place = report.targets[finding.targetIndex].spec + " " + place }
+            out += "\(severityLabel(finding)) \(finding.ruleID.padding(12)) \(place)\n"
+            out += "         \(finding.message)\n"
+        }
+        if !report.findings.isEmpty { out += "\n" }
         if !report.diagnostics.isEmpty {
             out += "\nDiagnostics (\(report.diagnostics.count)):\n"
             for diagnostic in report.diagnostics { out += "  \(diagnostic)\n" }

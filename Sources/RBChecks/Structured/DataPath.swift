@@ -73,6 +73,18 @@ struct DataPath: Sendable {
     }
 }
 
+/// The options of `json.path` and `yaml.path`.
+public struct DataPathOptions: Decodable, Sendable {
+    var paths: [String]
+    var exclude: [String]?
+    /// The path into the document (`services.telnet.enabled`, `users[*].password`).
+    var path: String
+    var mode: AssertionMode?
+    var expect: Expectation?
+    /// Finding message; `{path}`, `{line}`, `{node}`, `{value}`, `{count}`, `{expected}`.
+    var message: String?
+}
+
 /// The shared body of `json.path` and `yaml.path`.
 struct DataPathEvaluator: Sendable {
     let paths: [Glob]
@@ -81,13 +93,13 @@ struct DataPathEvaluator: Sendable {
     let assertion: StructuredAssertion
     let format: String
 
-    init(paths: [String], exclude: [String]?, path: String, mode: AssertionMode?, expect: Expectation?,
-         message: String?, format: String) throws(CheckOptionError) {
-        guard !paths.isEmpty else { throw CheckOptionError(key: "paths", "needs at least one pattern") }
-        self.paths = try PathPatterns.compile(paths, key: "paths")
-        self.exclude = try PathPatterns.compile(exclude ?? [], key: "exclude")
-        self.path = try DataPath(path)
-        assertion = try StructuredAssertion(selector: path, mode: mode, expect: expect, message: message)
+    init(_ options: DataPathOptions, format: String) throws(CheckOptionError) {
+        guard !options.paths.isEmpty else { throw CheckOptionError(key: "paths", "needs at least one pattern") }
+        paths = try PathPatterns.compile(options.paths, key: "paths")
+        exclude = try PathPatterns.compile(options.exclude ?? [], key: "exclude")
+        path = try DataPath(options.path)
+        assertion = try StructuredAssertion(selector: options.path, mode: options.mode, expect: options.expect,
+                                            message: options.message)
         self.format = format
     }
 

@@ -3,14 +3,7 @@ import RBCore
 /// `json.path`: a path into JSON configs (`services.telnet.enabled`, `users[*].role`), with
 /// the same modes as `xml.xpath` and line numbers.
 public struct JSONPathCheck: Check {
-    public struct Options: Decodable, Sendable {
-        var paths: [String]
-        var exclude: [String]?
-        var path: String
-        var mode: AssertionMode?
-        var expect: Expectation?
-        var message: String?
-    }
+    public typealias Options = DataPathOptions
 
     public static let id = "json.path"
     public static let summary = "Selects values in JSON files by path (exists / value / count), with line numbers."
@@ -19,9 +12,7 @@ public struct JSONPathCheck: Check {
     let evaluator: DataPathEvaluator
 
     public init(options: Options) throws(CheckOptionError) {
-        evaluator = try DataPathEvaluator(paths: options.paths, exclude: options.exclude, path: options.path,
-                                          mode: options.mode, expect: options.expect, message: options.message,
-                                          format: "JSON")
+        evaluator = try DataPathEvaluator(options, format: "JSON")
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] { evaluator.run(in: context) }

@@ -2,14 +2,7 @@ import RBCore
 
 /// `yaml.path`: a path into YAML configs, with the same modes as `xml.xpath` and line numbers.
 public struct YAMLPathCheck: Check {
-    public struct Options: Decodable, Sendable {
-        var paths: [String]
-        var exclude: [String]?
-        var path: String
-        var mode: AssertionMode?
-        var expect: Expectation?
-        var message: String?
-    }
+    public typealias Options = DataPathOptions
 
     public static let id = "yaml.path"
     public static let summary = "Selects values in YAML files by path (exists / value / count), with line numbers."
@@ -18,9 +11,7 @@ public struct YAMLPathCheck: Check {
     let evaluator: DataPathEvaluator
 
     public init(options: Options) throws(CheckOptionError) {
-        evaluator = try DataPathEvaluator(paths: options.paths, exclude: options.exclude, path: options.path,
-                                          mode: options.mode, expect: options.expect, message: options.message,
-                                          format: "YAML")
+        evaluator = try DataPathEvaluator(options, format: "YAML")
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] { evaluator.run(in: context) }

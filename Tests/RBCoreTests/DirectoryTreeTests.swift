@@ -94,6 +94,37 @@ struct DirectoryTreeTests {
         #expect(content.truncated)
     }
 
+    @Test func entryAndDepthLimitsAreReportedNotSilent() throws {
+        let root = try TemporaryDirectory()
+        defer { root.remove() }
+        try FixtureWriter.write(["a/b/c/d/e/f": .file("x"), "g": .file("y"), "h": .file("z")], into: root.path)
+        var limits = ScanLimits()
+        limits.maxEntries = 3
+        let few = try DirectoryTree(directory: root.path, limits: limits)
+        #expect(few.indexDiagnostics.map(\.code) == ["tree.entry-limit"])
+        #expect(few.index.count <= 4)
+        limits = ScanLimits()
+        limits.maxDepth = 2
+        let shallow = try DirectoryTree(directory: root.path, limits: limits)
+        #expect(shallow.indexDiagnostics.map(\.code) == ["tree.depth-limit"])
+        #expect(shallow.index.entry(at: "a/b/c/d/e/f") == nil)
+        #expect(shallow.index.entry(at: "g") != nil)
+    }
+
+    @Test func contentCacheKeepsVerdictsAndTextWithinBudget() {
+        let cache = ContentCache(budget: 10, largestFile: 8)
+        cache.storeBinary("bin/x")
+        cache.storeText("a", FileContent(bytes: Array("12345".utf8)))
+        cache.storeText("b", FileContent(bytes: Array("123456".utf8)))   // over the budget: not kept
+        cache.storeText("c", FileContent(bytes: Array("123456789".utf8))) // larger than a file may be
+        cache.storeText("d", FileContent(bytes: Array("1234".utf8)))
+        if case .binary? = cache.lookup("bin/x") {} else { Issue.record("binary verdict lost") }
+        if case .text(let a)? = cache.lookup("a") { #expect(a.text == "12345") } else { Issue.record("a not kept") }
+        #expect(cache.lookup("b") == nil)
+        #expect(cache.lookup("c") == nil)
+        #expect(cache.lookup("d") != nil)
+    }
+
     @Test func singleFileTree() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -73,10 +73,6 @@ public struct ScanLimits: Sendable, Hashable {
     public var maxEntries: Int = 2_000_000
     /// Directory nesting depth.
     public var maxDepth: Int = 256
-    /// Symlinks followed while resolving one path (Linux uses 40).
-    public var maxSymlinkHops: Int = 40
-    /// Characters of one line that text checks look at.
-    public var maxLineLength: Int = 64 << 10
 
     public init() {}
 }

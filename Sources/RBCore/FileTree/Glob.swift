@@ -21,9 +21,7 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
     }
 
     public let pattern: String
-    /// One segment list per brace alternative.
-    let alternatives: [[Segment]]
-    /// The alternatives, prepared for matching.
+    /// One entry per brace alternative, prepared for matching.
     let compiled: [Alternative]
 
     public init(_ pattern: String) throws(GlobError) {
@@ -32,7 +30,7 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
         while trimmed.hasPrefix("/") { trimmed = trimmed.dropFirst() }
         guard !trimmed.isEmpty else { throw GlobError(pattern: pattern, message: "empty pattern") }
         let expanded = try Glob.expandBraces(String(trimmed), pattern: pattern)
-        alternatives = expanded.map { alternative in
+        compiled = expanded.map { alternative in
             alternative.split(separator: "/", omittingEmptySubsequences: true).compactMap { part -> Segment? in
                 if part == "**" { return .globstar }
                 if part == "." { return nil }
@@ -41,8 +39,7 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
                 }
                 return .literal(String(part))
             }
-        }
-        compiled = alternatives.map(Alternative.init)
+        }.map(Alternative.init)
     }
 
     public var description: String { pattern }
@@ -62,13 +59,8 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
     /// Whether the last path component `name` matches the pattern's last segment; used to decide
     /// whether a single config file is one a rule is written for.
     public func matchesBasename(_ name: String) -> Bool {
-        alternatives.contains { segments in
-            guard let last = segments.last else { return false }
-            switch last {
-            case .globstar: return true
-            case .literal(let text): return text == name
-            case .pattern(let text): return fnmatch(text, name, 0) == 0
-            }
+        compiled.contains { alternative in
+            alternative.segments.last.map { Glob.matchName($0, Substring(name)) } ?? false
         }
     }
 

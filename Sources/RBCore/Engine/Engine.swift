@@ -21,18 +21,16 @@ public struct Engine: Sendable {
 
     public func scan(_ targets: [ScanTarget]) async -> Outcome {
         let sink = DiagnosticSink()
-        var work: [(targetIndex: Int, rule: Rule)] = []
+        var planned: [(targetIndex: Int, rule: Rule, cost: Int, order: Int)] = []
         for (t, target) in targets.enumerated() {
             for diagnostic in target.tree?.indexDiagnostics ?? [] { sink.report(diagnostic) }
-            for rule in rules where rule.applies(to: target.kind) { work.append((t, rule)) }
+            for rule in rules where rule.applies(to: target.kind) {
+                planned.append((t, rule, rule.costHint(for: target.kind), planned.count))
+            }
         }
         // Costly rules first (longest-processing-time order); output order does not depend on it.
-        let order = work.enumerated().sorted { a, b in
-            let ca = a.element.rule.costHint(for: targets[a.element.targetIndex].kind)
-            let cb = b.element.rule.costHint(for: targets[b.element.targetIndex].kind)
-            return ca != cb ? ca > cb : a.offset < b.offset
-        }
-        work = order.map(\.element)
+        planned.sort { $0.cost != $1.cost ? $0.cost > $1.cost : $0.order < $1.order }
+        let work = planned.map { (targetIndex: $0.targetIndex, rule: $0.rule) }
         let limits = self.limits
         var findings: [Finding] = []
         await withTaskGroup(of: [Finding].self) { group in

@@ -19,18 +19,23 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CSquashFS", pkgConfig: "libsquashfs1", providers: [.apt(["libsquashfs-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
             "COpenSSL",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
+        .target(name: "RBImages", dependencies: ["RBCore", "CSquashFS", "CArchive", "CZlib"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
         .target(name: "RBChecks", dependencies: ["RBCore", "CLibXML2", "CPCRE2", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
         .target(name: "RBReport", dependencies: ["RBCore"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.
-        .target(name: "RBScan", dependencies: ["RBCore", "RBChecks", "RBReport"]),
+        .target(name: "RBScan", dependencies: ["RBCore", "RBImages", "RBChecks", "RBReport"]),
         // Thin CLI: parses arguments, calls RBScan, maps the outcome to an exit code.
         .executableTarget(name: "rbscan", dependencies: [
             "RBScan",

@@ -30,7 +30,7 @@ public struct TextReporter: Reporter {
         var out = "rbscan \(RBScanVersion.current) · baseline \(report.baselineID) · gate: \(report.gate)\n"
         for (i, target) in report.targets.enumerated() {
             let count = report.findings.filter { $0.targetIndex == i }.count
-            out += "target \(target.spec) (\(target.kind.rawValue)" + (target.containers.isEmpty ? "" : ", " + target.containers.joined(separator: " → ")) + "): \(count) result(s)\n"
+            out += "target \(target.spec) (\(target.kind.rawValue)): \(count) result(s)\n"
         }
         out += "\n"
         let failed = report.findings.filter { $0.status == .fail }

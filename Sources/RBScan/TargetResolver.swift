@@ -1,4 +1,5 @@
 import RBCore
+import RBImages
 
 #if canImport(Glibc)
 import Glibc
@@ -36,10 +37,10 @@ public struct TargetResolver {
                     let tree = try DirectoryTree(file: spec)
                     if let entry = tree.index.entries.last,
                        let head = try? tree.read(entry, limit: 65536), let format = Self.binaryFormat(head.bytes) {
-                        // A binary file is not a config file: scanning it as one would pass silently.
-                        diagnostics.append(Diagnostic(.error, .target, code: "target.unrecognised",
-                            "\(format): firmware image files are not read by this build yet; extract the root filesystem and scan the directory",
-                            at: SourceLocation(file: spec)))
+                        // A binary file is an image (or nothing we can read), never a config file.
+                        let (images, problems) = resolveImage(spec, looksLike: format, used: &usedIDs)
+                        targets += images
+                        diagnostics += problems
                         continue
                     }
                     let parent = spec.contains("/") ? String(spec[..<spec.lastIndex(of: "/")!]) : "."
@@ -61,6 +62,33 @@ public struct TargetResolver {
                 diagnostics.append(Diagnostic(.error, .target, code: "target.unreadable", error.message,
                                               at: SourceLocation(file: spec)))
             }
+        }
+        return (targets, diagnostics)
+    }
+
+    /// Every filesystem found in an image file becomes a firmware target, named by its container
+    /// chain. An image with nothing readable is a target error (exit 2); problems in part of
+    /// an image that was otherwise scanned are check errors (exit 3).
+    func resolveImage(_ spec: String, looksLike format: String, used: inout Set<String>) -> ([ScanTarget], [Diagnostic]) {
+        let analysis: ImageAnalysis
+        do {
+            analysis = try ImageScanner(limits: limits).analyze(path: spec)
+        } catch {
+            return ([], [Diagnostic(.error, .target, code: "target.unreadable", error.description, at: SourceLocation(file: spec))])
+        }
+        let filesystems = analysis.filesystems
+        var targets: [ScanTarget] = []
+        for (chain, node) in filesystems {
+            guard let tree = node.tree else { continue }
+            let id = Self.uniqueID(for: spec + "_" + node.format + "_" + String(node.offset, radix: 16), used: &used)
+            targets.append(ScanTarget(spec: chain.joined(separator: " → "), kind: .firmware, tree: tree, baseID: id,
+                                      baseURI: nil, containers: chain))
+        }
+        var diagnostics = analysis.diagnostics
+        if targets.isEmpty {
+            diagnostics = diagnostics.map { var d = $0; d.domain = .target; return d }
+            diagnostics.append(Diagnostic(.error, .target, code: "target.no-filesystem",
+                "\(format): no readable filesystem found (rbscan inspect shows what is inside)", at: SourceLocation(file: spec)))
         }
         return (targets, diagnostics)
     }
@@ -103,7 +131,7 @@ public struct TargetResolver {
     }
 
     /// A SARIF `uriBaseId` from the target's name: `rootfs/` → `ROOTFS`, unique in the run.
-    static func uniqueID(for spec: String, used: inout Set<String>) -> String {
+    public static func uniqueID(for spec: String, used: inout Set<String>) -> String {
         let trimmed = spec.hasSuffix("/") && spec.count > 1 ? String(spec.dropLast()) : spec
         let base = trimmed.split(separator: "/").last.map(String.init) ?? "TARGET"
         var id = String(base.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })

@@ -73,6 +73,10 @@ public struct ScanLimits: Sendable, Hashable {
     public var maxEntries: Int = 2_000_000
     /// Directory nesting depth.
     public var maxDepth: Int = 256
+    /// Bytes decompressed or extracted from images in one scan (all streams and archives).
+    public var maxExtractedBytes: UInt64 = 8 << 30
+    /// Containers nested in containers (a tar.gz holding a uImage holding a squashfs is 3).
+    public var maxNesting: Int = 8
 
     public init() {}
 }

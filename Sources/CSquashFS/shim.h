@@ -1,0 +1,87 @@
+#ifndef RBSCAN_CSQUASHFS_SHIM_H
+#define RBSCAN_CSQUASHFS_SHIM_H
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sqfs/predef.h>
+#include <sqfs/io.h>
+#include <sqfs/super.h>
+#include <sqfs/compressor.h>
+#include <sqfs/id_table.h>
+#include <sqfs/dir_reader.h>
+#include <sqfs/data_reader.h>
+#include <sqfs/inode.h>
+#include <sqfs/error.h>
+
+/* A read-only sqfs_file_t over [offset, offset+size) of a host file descriptor, so a squashfs
+   image embedded at any offset of a firmware blob is read in place (pread, thread-safe). The
+   descriptor is owned by the caller. */
+typedef struct {
+    sqfs_file_t base;
+    int fd;
+    sqfs_u64 offset;
+    sqfs_u64 size;
+} rb_sqfs_region_file;
+
+static void rb_sqfs_region_destroy(sqfs_object_t *obj) { free(obj); }
+
+static int rb_sqfs_region_read_at(sqfs_file_t *base, sqfs_u64 off, void *buffer, size_t size) {
+    rb_sqfs_region_file *file = (rb_sqfs_region_file *)base;
+    if (off > file->size || size > file->size - off) return SQFS_ERROR_OUT_OF_BOUNDS;
+    char *out = (char *)buffer;
+    while (size > 0) {
+        ssize_t n = pread(file->fd, out, size, (off_t)(file->offset + off));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return SQFS_ERROR_IO;
+        }
+        if (n == 0) return SQFS_ERROR_OUT_OF_BOUNDS;
+        out += n;
+        off += (sqfs_u64)n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+static int rb_sqfs_region_write_at(sqfs_file_t *base, sqfs_u64 off, const void *buffer, size_t size) {
+    (void)base; (void)off; (void)buffer; (void)size;
+    return SQFS_ERROR_IO;
+}
+
+static sqfs_u64 rb_sqfs_region_get_size(const sqfs_file_t *base) {
+    return ((const rb_sqfs_region_file *)base)->size;
+}
+
+static int rb_sqfs_region_truncate(sqfs_file_t *base, sqfs_u64 size) {
+    (void)base; (void)size;
+    return SQFS_ERROR_IO;
+}
+
+static inline sqfs_file_t *rb_sqfs_region_create(int fd, sqfs_u64 offset, sqfs_u64 size) {
+    rb_sqfs_region_file *file = (rb_sqfs_region_file *)calloc(1, sizeof(rb_sqfs_region_file));
+    if (file == NULL) return NULL;
+    file->base.base.destroy = rb_sqfs_region_destroy;
+    file->base.base.copy = NULL;
+    file->base.read_at = rb_sqfs_region_read_at;
+    file->base.write_at = rb_sqfs_region_write_at;
+    file->base.get_size = rb_sqfs_region_get_size;
+    file->base.truncate = rb_sqfs_region_truncate;
+    file->fd = fd;
+    file->offset = offset;
+    file->size = size;
+    return &file->base;
+}
+
+static inline void rb_sqfs_destroy(void *obj) { sqfs_destroy(obj); }
+
+static inline int rb_sqfs_read_compressor_options(sqfs_compressor_t *cmp, sqfs_file_t *file) {
+    return cmp->read_options(cmp, file);
+}
+
+/* Flexible array members are not imported into Swift. */
+static inline const char *rb_sqfs_node_name(const sqfs_tree_node_t *node) { return (const char *)node->name; }
+static inline const char *rb_sqfs_slink_target(const sqfs_inode_generic_t *inode) { return (const char *)inode->extra; }
+static inline sqfs_u32 rb_sqfs_slink_size(const sqfs_inode_generic_t *inode) {
+    return inode->base.type == SQFS_INODE_EXT_SLINK ? inode->data.slink_ext.target_size : inode->data.slink.target_size;
+}
+#endif

@@ -1,0 +1,4 @@
+#ifndef RBSCAN_CZLIB_SHIM_H
+#define RBSCAN_CZLIB_SHIM_H
+#include <zlib.h>
+#endif

@@ -1,0 +1,177 @@
+import RBCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open host file (an image, or a spool of decompressed data), read with `pread` only, so one
+/// descriptor serves concurrent readers. Never mapped or loaded whole.
+public final class HostFile: Sendable {
+    public let fd: Int32
+    public let size: UInt64
+    /// The user's path, or a description for spools (`gzip@0x40 (decompressed)`).
+    public let name: String
+
+    init(fd: Int32, size: UInt64, name: String) {
+        self.fd = fd
+        self.size = size
+        self.name = name
+    }
+
+    /// Opens `path` read-only.
+    public static func open(_ path: String) throws(ImageError) -> HostFile {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ImageError(.unreadable, path, "cannot open: \(String(cString: strerror(errno)))") }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw ImageError(.unreadable, path, "not a regular file")
+        }
+        return HostFile(fd: fd, size: UInt64(st.st_size), name: path)
+    }
+
+    deinit { close(fd) }
+
+    /// Up to `count` bytes at `offset` (fewer at the end of the file).
+    public func read(at offset: UInt64, count: Int) throws(ImageError) -> [UInt8] {
+        guard offset < size, count > 0 else { return [] }
+        let wanted = Int(min(UInt64(count), size - offset))
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: wanted) { buffer, filled in
+            filled = 0
+            while filled < wanted {
+                let n = pread(fd, buffer.baseAddress! + filled, wanted - filled, off_t(offset) + off_t(filled))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if n == 0 { break }
+                filled += n
+            }
+        }
+        if failure != 0 {
+            throw ImageError(.unreadable, name, "read failed at offset \(offset): \(String(cString: strerror(failure)))", offset: offset)
+        }
+        return bytes
+    }
+}
+
+/// A byte range of a host file: what a container reader looks at.
+public struct ByteSource: Sendable {
+    public let file: HostFile
+    /// Offset of the range in `file`.
+    public let base: UInt64
+    public let size: UInt64
+
+    public init(file: HostFile, base: UInt64 = 0, size: UInt64? = nil) {
+        self.file = file
+        self.base = base
+        self.size = min(size ?? (file.size - min(base, file.size)), file.size - min(base, file.size))
+    }
+
+    /// Bytes at `offset` relative to the range, never past its end.
+    public func read(at offset: UInt64, count: Int) throws(ImageError) -> [UInt8] {
+        guard offset < size else { return [] }
+        return try file.read(at: base + offset, count: Int(min(UInt64(count), size - offset)))
+    }
+
+    /// A sub-range (clamped to this one).
+    public func slice(_ offset: UInt64, _ length: UInt64? = nil) -> ByteSource {
+        let start = min(offset, size)
+        return ByteSource(file: file, base: base + start, size: min(length ?? (size - start), size - start))
+    }
+}
+
+/// Spool files: decompressed streams and archive member contents are written to unlinked files
+/// in a private temporary directory (`$TMPDIR/rbscan-XXXXXX`, mode 0700, removed at once), so they
+/// take disk, not memory, and vanish with the process whatever happens.
+public enum Spool {
+    private static let directory = Mutex<String?>(nil)
+
+    static func privateDirectory() throws(ImageError) -> String {
+        try directory.withLock { (current: inout String?) throws(ImageError) -> String in
+            if let current { return current }
+            let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+            var template = Array((base.hasSuffix("/") ? base : base + "/") + "rbscan-XXXXXX").map { CChar(bitPattern: $0.asciiValue ?? 95) } + [0]
+            guard let made = mkdtemp(&template) else {
+                throw ImageError(.unreadable, base, "cannot create a private temporary directory: \(String(cString: strerror(errno)))")
+            }
+            let path = String(cString: made)
+            current = path
+            return path
+        }
+    }
+
+    /// A new empty spool file: open for reading and writing, already unlinked.
+    public static func create(name: String) throws(ImageError) -> SpoolWriter {
+        let dir = try privateDirectory()
+        var template = Array(dir + "/spool-XXXXXX").map { CChar(bitPattern: $0.asciiValue ?? 95) } + [0]
+        let fd = mkstemp(&template)
+        guard fd >= 0 else { throw ImageError(.unreadable, dir, "cannot create a spool file: \(String(cString: strerror(errno)))") }
+        unlink(template)
+        return SpoolWriter(fd: fd, name: name)
+    }
+
+    /// Removes the private directory (empty: spools are unlinked when created).
+    public static func cleanUp() {
+        directory.withLock { current in
+            if let path = current { rmdir(path) }
+            current = nil
+        }
+    }
+}
+
+/// Appends to a spool file, then hands it over as a read-only `HostFile`.
+public final class SpoolWriter {
+    let fd: Int32
+    let name: String
+    private(set) var size: UInt64 = 0
+    private var handedOver = false
+
+    init(fd: Int32, name: String) {
+        self.fd = fd
+        self.name = name
+    }
+
+    deinit { if !handedOver { close(fd) } }
+
+    func append(_ buffer: UnsafeRawBufferPointer) throws(ImageError) {
+        var done = 0
+        while done < buffer.count {
+            let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ImageError(.unreadable, name, "cannot write spool: \(String(cString: strerror(errno)))")
+            }
+            done += n
+        }
+        size += UInt64(buffer.count)
+    }
+
+    func finish() -> HostFile {
+        handedOver = true
+        return HostFile(fd: fd, size: size, name: name)
+    }
+}
+
+/// A problem with an image, with the offset where it was found.
+public struct ImageError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable { case unreadable, corrupt, unsupported, limit }
+    public var code: Code
+    public var path: String
+    public var message: String
+    public var offset: UInt64?
+
+    public init(_ code: Code, _ path: String, _ message: String, offset: UInt64? = nil) {
+        self.code = code
+        self.path = path
+        self.message = message
+        self.offset = offset
+    }
+
+    public var description: String {
+        "\(path)" + (offset.map { "@0x" + String($0, radix: 16) } ?? "") + ": \(message)"
+    }
+}

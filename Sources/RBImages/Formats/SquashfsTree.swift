@@ -1,0 +1,295 @@
+import CSquashFS
+import RBCore
+import Synchronization
+
+/// A squashfs 4.0 filesystem read in place through libsquashfs (gzip, xz, lzma, lz4, zstd; lzo
+/// is refused with a precise diagnostic because Debian's libsquashfs is built without it).
+///
+/// The directory hierarchy is loaded once; file data is decompressed on demand by a small pool
+/// of libsquashfs data readers (one per concurrent reader: they cache blocks and are not
+/// thread-safe), all reading the image with `pread`.
+public final class SquashfsTree: FileTree, @unchecked Sendable {
+    // @unchecked: the C objects below are created in init and never mutated afterwards, except the
+    // data readers, which are handed out one per caller through `pool` (a Mutex).
+    public let displayName: String
+    public let hasMetadata = true
+    public let index: PathIndex
+    public let indexDiagnostics: [Diagnostic]
+    /// Compression, block size, inode count, bytes used: for `rbscan inspect`.
+    public let details: [String: String]
+    public let bytesUsed: UInt64
+
+    private let source: ByteSource
+    private var superblock: sqfs_super_t
+    private let root: UnsafeMutablePointer<sqfs_tree_node_t>
+    private let inodes: [String: UnsafeMutablePointer<sqfs_inode_generic_t>]
+    private let pool = Mutex<[DataReader]>([])
+
+    /// Names of libsquashfs compressor IDs.
+    static func compressionName(_ id: UInt16) -> String {
+        switch id {
+        case 1: "gzip"
+        case 2: "lzma"
+        case 3: "lzo"
+        case 4: "xz"
+        case 5: "lz4"
+        case 6: "zstd"
+        default: "unknown(\(id))"
+        }
+    }
+
+    public init(source: ByteSource, name: String, limits: ScanLimits) throws(ImageError) {
+        displayName = name
+        self.source = source
+        guard let file = rb_sqfs_region_create(source.file.fd, source.base, source.size) else {
+            throw ImageError(.unreadable, name, "out of memory")
+        }
+        defer { rb_sqfs_destroy(file) }
+        var superblock = sqfs_super_t()
+        var rc = sqfs_super_read(&superblock, file)
+        guard rc == 0 else {
+            throw ImageError(.corrupt, source.file.name, "invalid squashfs superblock (\(SquashfsTree.errorText(rc)))", offset: source.base)
+        }
+        self.superblock = superblock
+        bytesUsed = superblock.bytes_used
+        let compression = SquashfsTree.compressionName(superblock.compression_id)
+        details = ["compression": compression, "blockSize": String(superblock.block_size),
+                   "inodes": String(superblock.inode_count), "version": "\(superblock.version_major).\(superblock.version_minor)"]
+        let components = try SquashfsTree.openComponents(file: file, superblock: &self.superblock, name: source.file.name,
+                                                         offset: source.base, compression: compression)
+        defer { rb_sqfs_destroy(components.compressor) }
+        guard let ids = sqfs_id_table_create(0) else { throw ImageError(.unreadable, name, "out of memory") }
+        defer { rb_sqfs_destroy(UnsafeMutableRawPointer(ids)) }
+        rc = sqfs_id_table_read(ids, file, &self.superblock, components.compressor)
+        guard rc == 0 else {
+            throw ImageError(.corrupt, source.file.name, "cannot read the squashfs id table (\(SquashfsTree.errorText(rc)))", offset: source.base)
+        }
+        guard let directories = sqfs_dir_reader_create(&self.superblock, components.compressor, file, 0) else {
+            throw ImageError(.corrupt, source.file.name, "cannot create a squashfs directory reader", offset: source.base)
+        }
+        defer { rb_sqfs_destroy(UnsafeMutableRawPointer(directories)) }
+        var root: UnsafeMutablePointer<sqfs_tree_node_t>?
+        rc = sqfs_dir_reader_get_full_hierarchy(directories, ids, nil, 0, &root)
+        guard rc == 0, let root else {
+            throw ImageError(.corrupt, source.file.name, "cannot read the squashfs directory tree (\(SquashfsTree.errorText(rc)))", offset: source.base)
+        }
+        self.root = root
+        var entries: [FileEntry] = []
+        var inodes: [String: UnsafeMutablePointer<sqfs_inode_generic_t>] = [:]
+        var diagnostics: [Diagnostic] = []
+        SquashfsTree.walk(root, path: "", depth: 0, limits: limits, entries: &entries, inodes: &inodes,
+                          diagnostics: &diagnostics, image: source.file.name)
+        index = PathIndex(entries)
+        self.inodes = inodes
+        indexDiagnostics = diagnostics
+    }
+
+    deinit {
+        sqfs_dir_tree_destroy(root)
+    }
+
+    static func errorText(_ rc: Int32) -> String {
+        switch rc {
+        case SQFS_ERROR_ALLOC.rawValue: "out of memory"
+        case SQFS_ERROR_IO.rawValue: "I/O error"
+        case SQFS_ERROR_COMPRESSOR.rawValue: "decompression failed"
+        case -9: "bad magic"
+        case -10: "unsupported version"
+        case SQFS_ERROR_SUPER_BLOCK_SIZE.rawValue: "bad block size"
+        case SQFS_ERROR_OUT_OF_BOUNDS.rawValue: "data out of bounds (truncated image?)"
+        case SQFS_ERROR_CORRUPTED.rawValue: "corrupted"
+        case SQFS_ERROR_UNSUPPORTED.rawValue: "unsupported"
+        case SQFS_ERROR_LINK_LOOP.rawValue: "directory loop"
+        default: "error \(rc)"
+        }
+    }
+
+    struct Components {
+        let compressor: UnsafeMutablePointer<sqfs_compressor_t>
+    }
+
+    /// A decompressor for this image (with the image's compressor options, if stored).
+    static func openComponents(file: UnsafeMutablePointer<sqfs_file_t>, superblock: inout sqfs_super_t, name: String,
+                               offset: UInt64, compression: String) throws(ImageError) -> Components {
+        var config = sqfs_compressor_config_t()
+        sqfs_compressor_config_init(&config, SQFS_COMPRESSOR(rawValue: UInt32(superblock.compression_id)),
+                                    Int(superblock.block_size), UInt16(SQFS_COMP_FLAG_UNCOMPRESS.rawValue))
+        var compressor: UnsafeMutablePointer<sqfs_compressor_t>?
+        let rc = sqfs_compressor_create(&config, &compressor)
+        guard rc == 0, let compressor else {
+            if rc == SQFS_ERROR_UNSUPPORTED.rawValue {
+                throw ImageError(.unsupported, name, "unsupported squashfs compression: \(compression) (the system libsquashfs is built without it)", offset: offset)
+            }
+            throw ImageError(.corrupt, name, "cannot create the \(compression) decompressor (\(errorText(rc)))", offset: offset)
+        }
+        if superblock.flags & UInt16(SQFS_FLAG_COMPRESSOR_OPTIONS.rawValue) != 0 {
+            let optionsRC = rb_sqfs_read_compressor_options(compressor, file)
+            if optionsRC != 0 {
+                rb_sqfs_destroy(compressor)
+                throw ImageError(.corrupt, name, "cannot read the \(compression) compressor options (\(errorText(optionsRC)))", offset: offset)
+            }
+        }
+        return Components(compressor: compressor)
+    }
+
+    private static func walk(_ node: UnsafeMutablePointer<sqfs_tree_node_t>, path: String, depth: Int, limits: ScanLimits,
+                             entries: inout [FileEntry], inodes: inout [String: UnsafeMutablePointer<sqfs_inode_generic_t>],
+                             diagnostics: inout [Diagnostic], image: String) {
+        guard let inode = node.pointee.inode else { return }
+        guard entries.count < limits.maxEntries else {
+            if entries.count == limits.maxEntries {
+                diagnostics.append(Diagnostic(.error, .check, code: "image.entry-limit",
+                    "more than \(limits.maxEntries) entries; the rest is not indexed", at: SourceLocation(file: image)))
+            }
+            return
+        }
+        let base = inode.pointee.base
+        var type: FileType
+        var size: UInt64 = 0
+        var link: String?
+        switch Int32(base.type) {
+        case Int32(SQFS_INODE_DIR.rawValue), Int32(SQFS_INODE_EXT_DIR.rawValue): type = .directory
+        case Int32(SQFS_INODE_FILE.rawValue), Int32(SQFS_INODE_EXT_FILE.rawValue):
+            type = .file
+            var fileSize: UInt64 = 0
+            if sqfs_inode_get_file_size(inode, &fileSize) == 0 { size = fileSize }
+        case Int32(SQFS_INODE_SLINK.rawValue), Int32(SQFS_INODE_EXT_SLINK.rawValue):
+            type = .symlink
+            let length = Int(rb_sqfs_slink_size(inode))
+            if let target = rb_sqfs_slink_target(inode) {
+                link = String(decoding: UnsafeRawBufferPointer(start: target, count: min(length, 4096)), as: UTF8.self)
+            }
+            size = UInt64(length)
+        case Int32(SQFS_INODE_BDEV.rawValue), Int32(SQFS_INODE_EXT_BDEV.rawValue): type = .blockDevice
+        case Int32(SQFS_INODE_CDEV.rawValue), Int32(SQFS_INODE_EXT_CDEV.rawValue): type = .charDevice
+        case Int32(SQFS_INODE_FIFO.rawValue), Int32(SQFS_INODE_EXT_FIFO.rawValue): type = .fifo
+        default: type = .socket
+        }
+        entries.append(FileEntry(path: path, type: type, mode: UInt32(base.mode) & 0o7777, uid: node.pointee.uid,
+                                 gid: node.pointee.gid, size: size, linkTarget: link, mtime: Int64(base.mod_time)))
+        if type == .file { inodes[path] = inode }
+        guard type == .directory else { return }
+        guard depth < limits.maxDepth else {
+            diagnostics.append(Diagnostic(.error, .check, code: "image.depth-limit",
+                "directory nesting deeper than \(limits.maxDepth)", at: SourceLocation(file: image + ":" + path)))
+            return
+        }
+        var child = node.pointee.children
+        while let current = child {
+            let name = String(cString: rb_sqfs_node_name(current))
+            if name.isEmpty || name == "." || name == ".." || name.contains("/") {
+                diagnostics.append(Diagnostic(.warning, .check, code: "image.bad-name",
+                    "invalid entry name '\(name)' skipped", at: SourceLocation(file: image + ":" + path)))
+            } else {
+                walk(current, path: path.isEmpty ? name : path + "/" + name, depth: depth + 1, limits: limits,
+                     entries: &entries, inodes: &inodes, diagnostics: &diagnostics, image: image)
+            }
+            child = current.pointee.next
+        }
+    }
+
+    // MARK: reading
+
+    /// One libsquashfs data reader with its own decompressor and file object.
+    final class DataReader: @unchecked Sendable {
+        // @unchecked: used by one caller at a time (checked out of the pool).
+        let file: UnsafeMutablePointer<sqfs_file_t>
+        let compressor: UnsafeMutablePointer<sqfs_compressor_t>
+        let reader: OpaquePointer
+
+        init(source: ByteSource, superblock: inout sqfs_super_t) throws(ImageError) {
+            guard let file = rb_sqfs_region_create(source.file.fd, source.base, source.size) else {
+                throw ImageError(.unreadable, source.file.name, "out of memory")
+            }
+            let components: Components
+            do {
+                components = try SquashfsTree.openComponents(file: file, superblock: &superblock, name: source.file.name,
+                                                             offset: source.base, compression: SquashfsTree.compressionName(superblock.compression_id))
+            } catch {
+                rb_sqfs_destroy(file)
+                throw error
+            }
+            guard let reader = sqfs_data_reader_create(file, Int(superblock.block_size), components.compressor, 0) else {
+                rb_sqfs_destroy(components.compressor)
+                rb_sqfs_destroy(file)
+                throw ImageError(.unreadable, source.file.name, "cannot create a squashfs data reader")
+            }
+            let rc = sqfs_data_reader_load_fragment_table(reader, &superblock)
+            self.file = file
+            self.compressor = components.compressor
+            self.reader = reader
+            if rc != 0 {
+                throw ImageError(.corrupt, source.file.name, "cannot read the fragment table (\(SquashfsTree.errorText(rc)))", offset: source.base)
+            }
+        }
+
+        deinit {
+            rb_sqfs_destroy(UnsafeMutableRawPointer(reader))
+            rb_sqfs_destroy(compressor)
+            rb_sqfs_destroy(file)
+        }
+    }
+
+    private func checkout() throws(ImageError) -> DataReader {
+        if let reader = pool.withLock({ $0.popLast() }) { return reader }
+        var superblock = self.superblock
+        return try DataReader(source: source, superblock: &superblock)
+    }
+
+    private func checkin(_ reader: DataReader) {
+        pool.withLock { $0.append(reader) }
+    }
+
+    /// Reads `[offset, offset + count)` of the file `inode` into `bytes`.
+    private func read(_ inode: UnsafeMutablePointer<sqfs_inode_generic_t>, into bytes: inout [UInt8], from offset: Int,
+                      count: Int, reader: DataReader, path: String) throws {
+        guard count > 0 else { return }
+        let start = bytes.count
+        var failure: Int32 = 0
+        bytes.append(contentsOf: repeatElement(0, count: count))
+        var done = 0
+        bytes.withUnsafeMutableBytes { buffer in
+            while done < count {
+                let chunk = UInt32(min(count - done, 1 << 24))
+                let n = sqfs_data_reader_read(reader.reader, inode, UInt64(offset + done), buffer.baseAddress! + start + done, chunk)
+                if n < 0 { failure = n; return }
+                if n == 0 { return }
+                done += Int(n)
+            }
+        }
+        if failure != 0 {
+            throw FileTreeError(.unreadable, path: path, "squashfs data error: \(SquashfsTree.errorText(failure))")
+        }
+        if done < count { bytes.removeSubrange((start + done)...) }
+    }
+
+    public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
+        guard entry.type == .file, let inode = inodes[entry.path] else {
+            throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")
+        }
+        let reader = try checkout()
+        defer { checkin(reader) }
+        var bytes: [UInt8] = []
+        let wanted = Int(min(UInt64(limit), entry.size))
+        bytes.reserveCapacity(wanted)
+        try read(inode, into: &bytes, from: 0, count: wanted, reader: reader, path: entry.path)
+        return FileContent(bytes: bytes, truncated: entry.size > UInt64(limit))
+    }
+
+    /// One pass: the first 8 KiB decide, a text file's rest follows from the same reader (whose
+    /// block cache still holds the first block).
+    public func readUnlessBinary(_ entry: FileEntry, limit: Int) throws -> FileContent? {
+        guard entry.type == .file, let inode = inodes[entry.path] else {
+            throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")
+        }
+        let reader = try checkout()
+        defer { checkin(reader) }
+        let wanted = Int(min(UInt64(limit), entry.size))
+        var bytes: [UInt8] = []
+        try read(inode, into: &bytes, from: 0, count: min(8192, wanted), reader: reader, path: entry.path)
+        if bytes.contains(0) { return nil }
+        bytes.reserveCapacity(wanted)
+        try read(inode, into: &bytes, from: bytes.count, count: wanted - bytes.count, reader: reader, path: entry.path)
+        return FileContent(bytes: bytes, truncated: entry.size > UInt64(limit))
+    }
+}

@@ -59,19 +59,40 @@ public struct SARIFReporter: Reporter {
         }
         var baseIDs: [String: ArtifactLocationBase] = [:]
         var artifacts: [Artifact] = []
+        // Image targets: the image file, then each container down to the filesystem, linked by
+        // parentIndex; several filesystems of one image share the artifacts of their common chain.
+        var chainIndex: [String: Int] = [:]
         for target in report.targets where target.kind != .endpoint {
             if let uri = target.baseURI {
                 baseIDs[target.baseID] = ArtifactLocationBase(uri: uri, description: Message(text: target.spec))
             }
-            artifacts.append(Artifact(location: ArtifactLocation(uri: ".", uriBaseId: target.baseID),
-                                      description: Message(text: target.spec), roles: ["analysisTarget"],
+            var parent: Int?
+            for (depth, label) in target.containers.dropLast().enumerated() {
+                let key = target.containers[0...depth].joined(separator: "\u{0}")
+                if let known = chainIndex[key] {
+                    parent = known
+                    continue
+                }
+                let location = depth == 0 ? ArtifactLocation(uri: URIPath.encode(label), uriBaseId: nil) : nil
+                artifacts.append(Artifact(location: location, parentIndex: parent, offset: ContainerLabel.offset(label),
+                                          description: Message(text: label), roles: depth == 0 ? ["analysisTarget"] : nil,
+                                          properties: ArtifactProperties(kind: depth == 0 ? "image" : "container",
+                                                                         containers: nil, format: depth == 0 ? nil : ContainerLabel.format(label))))
+                chainIndex[key] = artifacts.count - 1
+                parent = artifacts.count - 1
+            }
+            artifacts.append(Artifact(location: ArtifactLocation(uri: ".", uriBaseId: target.baseID), parentIndex: parent,
+                                      offset: target.containers.last.flatMap(ContainerLabel.offset),
+                                      description: Message(text: target.spec),
+                                      roles: ["analysisTarget"],
                                       properties: ArtifactProperties(kind: target.kind.rawValue,
-                                                                     containers: target.containers.isEmpty ? nil : target.containers)))
+                                                                     containers: target.containers.isEmpty ? nil : target.containers,
+                                                                     format: target.containers.last.map(ContainerLabel.format))))
         }
         for target in report.targets where target.kind == .endpoint {
-            artifacts.append(Artifact(location: ArtifactLocation(uri: target.spec, uriBaseId: nil),
+            artifacts.append(Artifact(location: ArtifactLocation(uri: target.spec, uriBaseId: nil), parentIndex: nil, offset: nil,
                                       description: Message(text: target.spec), roles: ["analysisTarget"],
-                                      properties: ArtifactProperties(kind: target.kind.rawValue, containers: nil)))
+                                      properties: ArtifactProperties(kind: target.kind.rawValue, containers: nil, format: nil)))
         }
         let notifications = report.diagnostics.map { diagnostic in
             Notification(level: diagnostic.level.rawValue, message: Message(text: diagnostic.description),
@@ -170,12 +191,15 @@ public struct SARIFReporter: Reporter {
     }
     struct ArtifactLocationBase: Encodable { var uri: String; var description: Message }
     struct Artifact: Encodable {
-        var location: ArtifactLocation
+        var location: ArtifactLocation?
+        var parentIndex: Int?
+        /// Byte offset of a container in its parent.
+        var offset: Int?
         var description: Message
-        var roles: [String]
+        var roles: [String]?
         var properties: ArtifactProperties
     }
-    struct ArtifactProperties: Encodable { var kind: String; var containers: [String]? }
+    struct ArtifactProperties: Encodable { var kind: String; var containers: [String]?; var format: String? }
     struct ArtifactLocation: Encodable { var uri: String; var uriBaseId: String? }
     struct Result: Encodable {
         var ruleId: String
@@ -207,5 +231,19 @@ extension FindingStatus {
         case .review: "review"
         case .notApplicable: "notApplicable"
         }
+    }
+}
+
+/// Container chain labels are `format@0xOFFSET` (`squashfs@0x200040`).
+enum ContainerLabel {
+    static func offset(_ label: String) -> Int? {
+        guard let at = label.lastIndex(of: "@") else { return nil }
+        let hex = label[label.index(after: at)...]
+        guard hex.hasPrefix("0x") else { return nil }
+        return Int(hex.dropFirst(2), radix: 16)
+    }
+
+    static func format(_ label: String) -> String {
+        label.lastIndex(of: "@").map { String(label[..<$0]) } ?? label
     }
 }

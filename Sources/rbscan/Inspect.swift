@@ -1,0 +1,36 @@
+import ArgumentParser
+import RBCore
+import RBScan
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a firmware image holds: containers, offsets, sizes, compression, filesystems.")
+
+    @Argument(help: "The image file.")
+    var image: String
+
+    @Option(help: "text or json.")
+    var format: String = "text"
+
+    @Option(name: .customLong("max-extracted"), help: "Bytes decompressed from the image at most (default 8 GiB).")
+    var maxExtracted: UInt64?
+
+    func validate() throws {
+        guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }
+    }
+
+    func run() throws {
+        var limits = ScanLimits()
+        if let maxExtracted { limits.maxExtractedBytes = maxExtracted }
+        let analysis: ImageAnalysis
+        do {
+            analysis = try Inspector.analyze(image, limits: limits)
+        } catch {
+            Output.stderr("rbscan: \(error)\n")
+            throw ExitCode(ExitStatus.usage.rawValue)
+        }
+        Output.stdout(format == "json" ? try Inspector.json(analysis) : Inspector.text(analysis))
+        if analysis.filesystems.isEmpty { throw ExitCode(ExitStatus.usage.rawValue) }
+        if analysis.diagnostics.contains(where: { $0.level == .error }) { throw ExitCode(ExitStatus.incomplete.rawValue) }
+    }
+}

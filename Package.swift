@@ -45,6 +45,7 @@ let package = Package(
         .target(name: "RBTestSupport", dependencies: ["RBCore"], path: "Sources/RBTestSupport"),
 
         .testTarget(name: "RBCoreTests", dependencies: ["RBCore", "RBTestSupport"]),
+        .testTarget(name: "RBImagesTests", dependencies: ["RBImages", "RBCore", "RBScan", "RBTestSupport"]),
         .testTarget(name: "RBChecksTests", dependencies: ["RBChecks", "RBCore", "RBScan", "RBTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RBReportTests", dependencies: ["RBReport", "RBScan", "RBTestSupport"],
                     exclude: ["Golden", "Schemas"]),

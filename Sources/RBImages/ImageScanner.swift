@@ -183,6 +183,7 @@ public struct ImageScanner: Sendable {
                 diagnostics.append(Diagnostic(.error, .check, code: "image.corrupt", node.problem!,
                                               at: SourceLocation(file: context, offset: Int(absolute))))
             }
+            if tooDeep(&node) { return node }
             do {
                 let tree = try SquashfsTree(source: source.slice(offset, bytesUsed), name: "\(context)#squashfs@0x\(String(absolute, radix: 16))", limits: limits)
                 node.tree = tree
@@ -393,6 +394,13 @@ public struct ImageScanner: Sendable {
                      diagnostics: inout [Diagnostic]) -> ContainerNode? {
         let absolute = source.base + offset
         let label = "\(context)#archive@0x\(String(absolute, radix: 16))"
+        guard depth <= limits.maxNesting else {
+            guard ArchiveTree.probe(source.slice(offset)) != nil else { return nil }
+            let problem = "nesting deeper than \(limits.maxNesting) containers; not opened"
+            diagnostics.append(Diagnostic(.error, .check, code: "image.nesting-limit", problem,
+                                          at: SourceLocation(file: context, offset: Int(absolute))))
+            return ContainerNode(format: "archive", offset: offset, size: nil, details: [:], problem: problem)
+        }
         let tree: ArchiveTree
         do {
             tree = try ArchiveTree(source: source.slice(offset), name: label, limits: limits, budget: budget)
@@ -414,8 +422,8 @@ public struct ImageScanner: Sendable {
             guard startsLikeImage || (entry.size >= 65536 && head.contains(0)) else { continue }
             let children = carve(member, depth: depth + 1, where: label + ":" + entry.path, diagnostics: &diagnostics)
             if !children.isEmpty {
-                node.children.append(ContainerNode(format: "member", offset: 0, size: entry.size,
-                                                   details: ["path": entry.path], children: children))
+                node.children.append(ContainerNode(format: entry.path, offset: 0, size: entry.size,
+                                                   details: ["member": "archive member"], children: children))
             }
         }
         return node

@@ -52,6 +52,22 @@ final class ArchiveHandle {
             archive_read_support_format_ar(archive)
         }
         context = Unmanaged.passRetained(ReadContext(source: source))
+        // Seeking lets the zip reader use the central directory (Unix modes, symlinks).
+        archive_read_set_seek_callback(archive) { _, data, offset, whence in
+            guard let data else { return -1 }
+            let context = Unmanaged<ReadContext>.fromOpaque(data).takeUnretainedValue()
+            let base: Int64
+            switch whence {
+            case SEEK_SET: base = 0
+            case SEEK_CUR: base = Int64(context.position)
+            case SEEK_END: base = Int64(context.source.size)
+            default: return -1
+            }
+            let target = base + offset
+            guard target >= 0, UInt64(target) <= context.source.size else { return -1 }
+            context.position = UInt64(target)
+            return target
+        }
         let rc = archive_read_open2(archive, context.toOpaque(), nil, { _, data, pointer in
             guard let data, let pointer else { return -1 }
             let context = Unmanaged<ReadContext>.fromOpaque(data).takeUnretainedValue()

@@ -1,0 +1,68 @@
+import Foundation
+import RBCore
+import RBImages
+import RBTestSupport
+import Testing
+
+/// Builds the fixture tree into every format with the real tools and checks that each reader
+/// yields the same paths, types, modes, owners, link targets and contents as the directory.
+@Suite("Image readers round-trip the fixture tree", .serialized)
+struct ImageRoundTripTests {
+    /// One shared work directory: the fixture tree and the images made from it.
+    static let work: (dir: TemporaryDirectory, source: String, expected: [String: ImageFixtures.EntrySnapshot])? = {
+        guard let dir = try? TemporaryDirectory(prefix: "rbscan-images") else { return nil }
+        let source = dir.url("src")
+        guard (try? ImageFixtures.makeSourceTree(at: source)) != nil,
+              let tree = try? DirectoryTree(directory: source),
+              let expected = try? ImageFixtures.snapshot(tree) else { return nil }
+        return (dir, source, expected)
+    }()
+
+    /// Image name → the shell command (run in the work directory) that builds it from `src`.
+    static let builders: [(String, String)] = [
+        ("sq-gzip.img", "mksquashfs src sq-gzip.img -comp gzip -noappend -quiet"),
+        ("sq-xz.img", "mksquashfs src sq-xz.img -comp xz -noappend -quiet"),
+        ("sq-lzma.img", "mksquashfs src sq-lzma.img -comp lzma -noappend -quiet"),
+        ("sq-lz4.img", "mksquashfs src sq-lz4.img -comp lz4 -noappend -quiet"),
+        ("sq-zstd.img", "mksquashfs src sq-zstd.img -comp zstd -noappend -quiet"),
+        ("ustar.tar", "tar --format=ustar -C src -cf ustar.tar ."),
+        ("gnu.tar", "tar --format=gnu -C src -cf gnu.tar ."),
+        ("pax.tar.gz", "tar --format=pax -C src -czf pax.tar.gz ."),
+        ("gnu.tar.xz", "tar --format=gnu -C src -cJf gnu.tar.xz ."),
+        ("gnu.tar.bz2", "tar --format=gnu -C src -cjf gnu.tar.bz2 ."),
+        ("newc.cpio", "cd src && find . | cpio --quiet -o -H newc > ../newc.cpio"),
+        ("crc.cpio", "cd src && find . | cpio --quiet -o -H crc > ../crc.cpio"),
+        ("odc.cpio", "cd src && find . | cpio --quiet -o -H odc > ../odc.cpio"),
+        ("newc.cpio.gz", "cd src && find . | cpio --quiet -o -H newc | gzip -9 > ../newc.cpio.gz"),
+        ("fixture.zip", "cd src && zip -qry ../fixture.zip ."),
+        ("sq.uimg", "mksquashfs src sq-for-uimg.img -comp xz -noappend -quiet && mkimage -A arm -O linux -T filesystem -C none -n rootfs -d sq-for-uimg.img sq.uimg >/dev/null"),
+        ("sq-gz.uimg", "mksquashfs src sq-for-gz.img -comp gzip -noappend -quiet && gzip -9c sq-for-gz.img > sq-for-gz.img.gz && mkimage -A arm -O linux -T ramdisk -C gzip -n rootfs -d sq-for-gz.img.gz sq-gz.uimg >/dev/null"),
+    ]
+
+    @Test(arguments: builders.map(\.0))
+    func roundTrip(image: String) throws {
+        let work = try #require(Self.work)
+        let command = try #require(Self.builders.first { $0.0 == image }?.1)
+        try ImageFixtures.sh(command, in: work.dir.path)
+        let analysis = try ImageScanner(limits: ScanLimits()).analyze(path: work.dir.url(image))
+        #expect(analysis.diagnostics.filter { $0.level == .error }.isEmpty, "\(analysis.diagnostics)")
+        let filesystems = analysis.filesystems
+        #expect(filesystems.count == 1, "\(filesystems.map(\.chain))")
+        let tree = try #require(filesystems.first?.node.tree)
+        let actual = try ImageFixtures.snapshot(tree)
+        // zip keeps Unix modes in its external attributes but not owners without extra fields.
+        let differences = ImageFixtures.differences(work.expected, actual, ignoreOwners: image.hasSuffix(".zip"))
+        #expect(differences.isEmpty, "\(image):\n\(differences.joined(separator: "\n"))")
+    }
+
+    @Test func lzoSquashfsIsAPreciseDiagnostic() throws {
+        let work = try #require(Self.work)
+        try ImageFixtures.sh("mksquashfs src sq-lzo.img -comp lzo -noappend -quiet", in: work.dir.path)
+        let analysis = try ImageScanner(limits: ScanLimits()).analyze(path: work.dir.url("sq-lzo.img"))
+        #expect(analysis.filesystems.isEmpty)
+        let d = try #require(analysis.diagnostics.first)
+        #expect(d.code == "image.unsupported")
+        #expect(d.message.contains("unsupported squashfs compression: lzo"))
+        #expect(d.location?.offset == 0)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import RBCore
+import RBImages
+import RBScan
+import RBTestSupport
+import Testing
+
+/// Rule scans of images against scans of the directory they were made from, vendor-style blobs,
+/// nesting, and `rbscan inspect`.
+@Suite("Scanning images", .serialized)
+struct ImageScanTests {
+    static let example = Repository.root + "/Examples/camera-rootfs"
+
+    func findings(_ target: String) async -> Set<String> {
+        let report = await ScanSession.run(ScanSession.Options(targets: [target], baseline: Repository.baselines + "/red-baseline-2.1.yaml",
+                                                               ruleDirectories: [Repository.rules]))
+        return Set(report.findings.map { "\($0.ruleID) \($0.location.path):\($0.location.line ?? 0) \($0.message)" })
+    }
+
+    @Test(arguments: [
+        ("rootfs.sqfs", "mksquashfs SRC rootfs.sqfs -comp xz -noappend -quiet"),
+        ("rootfs.tar.gz", "tar -C SRC -czf rootfs.tar.gz ."),
+        ("rootfs.cpio", "cd SRC && find . | cpio --quiet -o -H newc > OUT/rootfs.cpio"),
+        ("rootfs.zip", "cd SRC && zip -qry OUT/rootfs.zip ."),
+        ("rootfs.uimg", "mksquashfs SRC r.sq -comp gzip -noappend -quiet && mkimage -A mips -O linux -T filesystem -C none -n rootfs -d r.sq rootfs.uimg >/dev/null"),
+    ])
+    func sameFindingsAsTheDirectory(image: String, command: String) async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh(command.replacingOccurrences(of: "SRC", with: Self.example).replacingOccurrences(of: "OUT", with: dir.path),
+                             in: dir.path)
+        let fromDirectory = await findings(Self.example)
+        let fromImage = await findings(dir.url(image))
+        #expect(fromDirectory.count >= 10)
+        #expect(fromImage == fromDirectory, "only in the directory: \(fromDirectory.subtracting(fromImage)); only in the image: \(fromImage.subtracting(fromDirectory))")
+    }
+
+    /// A vendor blob: an unknown header, an opaque kernel in a uImage, then a squashfs at an odd
+    /// offset; and the same blob inside a tar.gz (a tar.gz holding a firmware.bin holding a
+    /// uImage and a squashfs).
+    @Test func vendorBlobIsFoundScannedAndInspected() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("""
+            head -c 131072 /dev/urandom > kernel.raw && \
+            mkimage -A arm -O linux -T kernel -C none -a 0x80008000 -e 0x80008000 -n 'Linux-5.10' -d kernel.raw kernel.uimg >/dev/null && \
+            mksquashfs \(Self.example) rootfs.sqfs -comp xz -noappend -quiet && \
+            { printf 'VNDR\\001\\000CAMFW-2.1.7'; head -c 4079 /dev/zero; cat kernel.uimg; printf 'xyz'; cat rootfs.sqfs; head -c 777 /dev/urandom; } > firmware.bin && \
+            mkdir pkg && cp firmware.bin pkg/ && echo 'release notes' > pkg/README && tar -C pkg -czf release.tar.gz .
+            """, in: dir.path)
+        let analysis = try Inspector.analyze(dir.url("firmware.bin"))
+        let filesystems = analysis.filesystems
+        #expect(filesystems.count == 1)
+        let kernelOffset = 4096
+        let squashfsOffset = kernelOffset + 64 + 131072 + 3
+        #expect(filesystems.first?.chain == [dir.url("firmware.bin"), "squashfs@0x" + String(squashfsOffset, radix: 16)])
+        #expect(analysis.containers.map(\.label) == ["uImage@0x" + String(kernelOffset, radix: 16), "squashfs@0x" + String(squashfsOffset, radix: 16)])
+        #expect(analysis.containers.first?.details["name"] == "Linux-5.10")
+        #expect(analysis.containers.first?.details["dataCRC"] == "ok")
+        let text = Inspector.text(analysis)
+        #expect(text.contains("uImage@0x1000"))
+        #expect(text.contains("compression=xz"))
+        let json = try JSONSerialization.jsonObject(with: Data(try Inspector.json(analysis).utf8)) as? [String: Any]
+        #expect((json?["containers"] as? [Any])?.count == 2)
+
+        #expect(await findings(dir.url("firmware.bin")) == findings(Self.example))
+
+        let nested = try Inspector.analyze(dir.url("release.tar.gz"))
+        let chains = nested.filesystems.map { Array($0.chain.dropFirst()) }
+        #expect(chains.contains(["tar+gzip@0x0"]))
+        #expect(chains.contains(["tar+gzip@0x0", "firmware.bin@0x0", "squashfs@0x" + String(squashfsOffset, radix: 16)]), "\(chains)")
+        #expect(await findings(dir.url("release.tar.gz")).isSuperset(of: findings(Self.example)))
+    }
+
+    @Test func archivePathsAreNormalisedAndReported() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("""
+            mkdir -p src/etc && echo 'root::0:0::/root:/bin/sh' > src/etc/passwd && \
+            tar -C src -cPf evil.tar --transform='s,^etc,../../../etc,' etc/passwd && \
+            tar -C src -rPf evil.tar --transform='s,^etc,/abs/etc,' etc/passwd
+            """, in: dir.path)
+        let analysis = try Inspector.analyze(dir.url("evil.tar"))
+        let tree = try #require(analysis.filesystems.first?.node.tree)
+        #expect(tree.index.entry(at: "etc/passwd")?.type == .file)
+        #expect(tree.index.entry(at: "abs/etc/passwd")?.type == .file)
+        #expect(!tree.index.entries.contains { $0.path.contains("..") || $0.path.hasPrefix("/") })
+        let warnings = tree.indexDiagnostics.filter { $0.code == "image.path-normalised" }
+        #expect(warnings.count == 2)
+    }
+
+    @Test func limitsStopDecompressionWithADiagnostic() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("head -c 4000000 /dev/zero > zeros && mkdir src && cp zeros src/ && tar -C src -czf bomb.tar.gz .", in: dir.path)
+        var limits = ScanLimits()
+        limits.maxExtractedBytes = 1_000_000
+        let analysis = try ImageScanner(limits: limits).analyze(path: dir.url("bomb.tar.gz"))
+        #expect(analysis.diagnostics.contains { $0.code == "image.size-limit" }, "\(analysis.diagnostics)")
+        var nesting = ScanLimits()
+        nesting.maxNesting = 0
+        let shallow = try ImageScanner(limits: nesting).analyze(path: dir.url("bomb.tar.gz"))
+        #expect(shallow.filesystems.isEmpty)
+        #expect(shallow.diagnostics.contains { $0.code == "image.nesting-limit" })
+    }
+}

@@ -45,7 +45,8 @@ let package = Package(
         .target(name: "RBTestSupport", dependencies: ["RBCore"], path: "Sources/RBTestSupport"),
 
         .testTarget(name: "RBCoreTests", dependencies: ["RBCore", "RBTestSupport"]),
-        .testTarget(name: "RBImagesTests", dependencies: ["RBImages", "RBCore", "RBScan", "RBTestSupport"]),
+        .testTarget(name: "RBImagesTests", dependencies: ["RBImages", "RBCore", "RBScan", "RBTestSupport"],
+                    exclude: ["Corpus"]),
         .testTarget(name: "RBChecksTests", dependencies: ["RBChecks", "RBCore", "RBScan", "RBTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RBReportTests", dependencies: ["RBReport", "RBScan", "RBTestSupport"],
                     exclude: ["Golden", "Schemas"]),

@@ -89,10 +89,8 @@ final class ArchiveHandle {
             return Int64(step)
         }, nil)
         guard rc == ARCHIVE_OK else {
-            let message = ArchiveHandle.errorText(archive)
-            archive_read_free(archive)
-            context.release()
-            throw ImageError(.corrupt, source.file.name, "cannot open: \(message)", offset: source.base)
+            // Fully initialised: deinit frees the archive and the context when this throws.
+            throw ImageError(.corrupt, source.file.name, "cannot open: \(ArchiveHandle.errorText(archive))", offset: source.base)
         }
     }
 

@@ -68,7 +68,7 @@ public struct RegexCheck: Check {
     }
 
     /// Patterns that select every file (`**`) make this a whole-image pass.
-    public var costHint: Int { paths.contains(where: \.selectsEverything) ? 100 : 1 }
+    public var costHint: Int { paths.contains(where: \.selectsEverything) ? Engine.wholeTreeCost : 1 }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []

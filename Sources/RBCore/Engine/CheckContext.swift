@@ -98,22 +98,23 @@ public struct CheckContext: Sendable {
     /// Verdicts and small text files are shared with the other rules scanning this target.
     public func readUnlessBinary(_ entry: FileEntry) -> FileContent? {
         guard let tree else { return nil }
-        switch target.cache.lookup(entry.path) {
-        case .binary?: return nil
-        case .text(let content)?: return content
-        case nil: break
+        switch target.cache.claim(entry.path) {
+        case .cached(.binary): return nil
+        case .cached(.text(let content)): return content
+        case .mustRead: break
         }
         do {
             guard let content = try tree.readUnlessBinary(entry, limit: limits.maxFileBytes) else {
-                target.cache.storeBinary(entry.path)
+                target.cache.fulfil(entry.path, .binary)
                 return nil
             }
             if content.truncated {
                 report("only the first \(limits.maxFileBytes) bytes were read", path: entry.path, code: "check.file-truncated")
             }
-            target.cache.storeText(entry.path, content)
+            target.cache.fulfil(entry.path, .text(content))
             return content
         } catch {
+            target.cache.abandon(entry.path)
             report("\(error)", path: entry.path, code: "check.unreadable-file")
             return nil
         }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs the selected rules on the targets: concurrently, bounded by `jobs`, over one shared tree
 /// per target, with output in a deterministic order whatever the scheduling.
 public struct Engine: Sendable {
@@ -32,6 +36,15 @@ public struct Engine: Sendable {
         planned.sort { $0.cost != $1.cost ? $0.cost > $1.cost : $0.order < $1.order }
         let work = planned.map { (targetIndex: $0.targetIndex, rule: $0.rule) }
         let limits = self.limits
+        let engineStart = ContinuousClock.now
+        // A whole-tree rule reads every file, one after the other. Reading (for images:
+        // decompressing) each file once, spread over all jobs, and letting the rules find the
+        // contents in the shared cache keeps both the work single and the cores busy.
+        for (t, target) in targets.enumerated() where planned.contains(where: { $0.targetIndex == t && $0.cost >= Engine.wholeTreeCost }) {
+            let start = ContinuousClock.now
+            await prefetch(target)
+            Profiler.note("prefetch \(target.spec)", since: start)
+        }
         var findings: [Finding] = []
         await withTaskGroup(of: [Finding].self) { group in
             var next = 0
@@ -43,6 +56,8 @@ public struct Engine: Sendable {
                 group.addTask {
                     let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
                     do {
+                        let ruleStart = ContinuousClock.now
+                        defer { Profiler.note("rule \(rule.id) on \(target.spec)", since: ruleStart) }
                         let observations = try await rule.run(in: context)
                         return observations.map { Engine.finding(from: $0, rule: rule, targetIndex: t) }
                     } catch {
@@ -59,15 +74,58 @@ public struct Engine: Sendable {
                 addNext()
             }
         }
+        Profiler.note("engine", since: engineStart)
         findings.sort(by: Finding.deterministicOrder)
         let ran = Set(work.map(\.rule.id))
         let diagnostics = sink.all.sorted { ($0.ruleID ?? "", $0.location?.description ?? "", $0.message) < ($1.ruleID ?? "", $1.location?.description ?? "", $1.message) }
         return Outcome(findings: findings, diagnostics: diagnostics, rulesRun: rules.filter { ran.contains($0.id) })
     }
 
+    /// The cost hint from which a rule counts as a whole-tree pass.
+    public static let wholeTreeCost = 100
+
+    /// Reads every regular file of `target` once (binary verdict, text content) into its cache,
+    /// in contiguous chunks of the tree's read order so that neighbouring files share
+    /// decompressed blocks.
+    func prefetch(_ target: ScanTarget) async {
+        guard let tree = target.tree else { return }
+        let files = tree.readOrder(tree.index.entries.filter { $0.type == .file })
+        let chunk = 32
+        let chunks = stride(from: 0, to: files.count, by: chunk).map { files[$0..<min($0 + chunk, files.count)] }
+        let limits = self.limits
+        // Problems are not reported here: the rules that need a file read it again and report.
+        let quiet = DiagnosticSink()
+        await withTaskGroup(of: Void.self) { group in
+            var next = 0
+            func addNext() {
+                guard next < chunks.count else { return }
+                let slice = chunks[next]
+                next += 1
+                group.addTask {
+                    let context = CheckContext(target: target, limits: limits, ruleID: "", sink: quiet)
+                    for file in slice { _ = context.readUnlessBinary(file) }
+                }
+            }
+            for _ in 0..<min(jobs, chunks.count) { addNext() }
+            for await _ in group { addNext() }
+        }
+    }
+
     static func finding(from observation: Observation, rule: Rule, targetIndex: Int) -> Finding {
         Finding(ruleID: rule.id, status: observation.status, severity: observation.severity ?? rule.severity,
                 category: rule.category, message: observation.message, targetIndex: targetIndex,
                 location: observation.location, evidence: observation.evidence)
+    }
+}
+
+/// `RBSCAN_PROFILE=1` prints phase and per-rule times to standard error (for benchmarks).
+enum Profiler {
+    static let enabled = getenv("RBSCAN_PROFILE") != nil
+
+    static func note(_ what: String, since start: ContinuousClock.Instant) {
+        guard enabled else { return }
+        let text = "rbscan-profile: \(what): \(ContinuousClock.now - start)\n"
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }
 }

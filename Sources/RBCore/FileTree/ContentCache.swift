@@ -1,51 +1,110 @@
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Shared by every rule scanning one target, so that rules reading the same files (several rules
 /// look at every text file of an image) read each file once: it remembers which files are binary
 /// and keeps the content of small text files within a byte budget. Rules scan files in path
 /// order, so once the budget is full new files are not kept (evicting the oldest would make a
 /// later rule's scan miss on every file).
-public final class ContentCache: Sendable {
+///
+/// Reads are single-flight: when two rules want the same file at the same moment, one reads it
+/// and the other waits for the result instead of reading (and, in an image, decompressing) it
+/// again.
+public final class ContentCache: @unchecked Sendable {
+    // @unchecked: all state is guarded by `mutex`; `condition` wakes the waiters.
     public enum Entry: Sendable {
         case binary
         case text(FileContent)
     }
 
-    struct State {
-        var binary = Set<String>()
-        var texts: [String: FileContent] = [:]
-        var bytes = 0
+    /// What `claim` returns: the cached answer, or the duty to read the file and `fulfil` it.
+    public enum Claim: Sendable {
+        case cached(Entry)
+        case mustRead
     }
 
-    private let state = Mutex(State())
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var binary = Set<String>()
+    private var texts: [String: FileContent] = [:]
+    private var loading = Set<String>()
+    private var bytes = 0
     /// Bytes of text content kept at most.
     public let budget: Int
     /// Files larger than this are never kept.
     public let largestFile: Int
 
-    public init(budget: Int = 64 << 20, largestFile: Int = 4 << 20) {
+    public init(budget: Int = 96 << 20, largestFile: Int = 64 << 20) {
         self.budget = budget
         self.largestFile = largestFile
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    private func cachedLocked(_ path: String) -> Entry? {
+        if binary.contains(path) { return .binary }
+        return texts[path].map(Entry.text)
     }
 
     public func lookup(_ path: String) -> Entry? {
-        state.withLock { state in
-            if state.binary.contains(path) { return .binary }
-            return state.texts[path].map(Entry.text)
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return cachedLocked(path)
+    }
+
+    /// The cached entry, after waiting for another reader of the same file if there is one;
+    /// otherwise the caller must read the file and call `fulfil` (or `abandon`).
+    public func claim(_ path: String) -> Claim {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        while true {
+            if let entry = cachedLocked(path) { return .cached(entry) }
+            if !loading.contains(path) {
+                loading.insert(path)
+                return .mustRead
+            }
+            pthread_cond_wait(&condition, &mutex)
+            // The other reader finished; if it could not keep the content (budget), read it here.
+            if cachedLocked(path) == nil, !loading.contains(path) {
+                loading.insert(path)
+                return .mustRead
+            }
         }
     }
 
-    public func storeBinary(_ path: String) {
-        _ = state.withLock { $0.binary.insert(path) }
+    /// Records what the claiming reader found and wakes the waiters.
+    public func fulfil(_ path: String, _ entry: Entry) {
+        pthread_mutex_lock(&mutex)
+        switch entry {
+        case .binary: binary.insert(path)
+        case .text(let content): storeLocked(path, content)
+        }
+        loading.remove(path)
+        pthread_cond_broadcast(&condition)
+        pthread_mutex_unlock(&mutex)
     }
 
-    public func storeText(_ path: String, _ content: FileContent) {
+    /// The claiming reader failed: waiters try for themselves.
+    public func abandon(_ path: String) {
+        pthread_mutex_lock(&mutex)
+        loading.remove(path)
+        pthread_cond_broadcast(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    public func storeBinary(_ path: String) { fulfil(path, .binary) }
+    public func storeText(_ path: String, _ content: FileContent) { fulfil(path, .text(content)) }
+
+    private func storeLocked(_ path: String, _ content: FileContent) {
         let size = content.bytes.count
-        guard size <= largestFile else { return }
-        state.withLock { state in
-            guard state.texts[path] == nil, state.bytes + size <= budget else { return }
-            state.texts[path] = content
-            state.bytes += size
-        }
+        guard size <= largestFile, texts[path] == nil, bytes + size <= budget else { return }
+        texts[path] = content
+        bytes += size
     }
 }

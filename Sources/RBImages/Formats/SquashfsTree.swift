@@ -2,6 +2,10 @@ import CSquashFS
 import RBCore
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A squashfs 4.0 filesystem read in place through libsquashfs (gzip, xz, lzma, lz4, zstd; lzo
 /// is refused with a precise diagnostic because Debian's libsquashfs is built without it).
 ///
@@ -23,7 +27,9 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     private var superblock: sqfs_super_t
     private let root: UnsafeMutablePointer<sqfs_tree_node_t>
     private let inodes: [String: UnsafeMutablePointer<sqfs_inode_generic_t>]
-    private let pool = Mutex<[DataReader]>([])
+    /// One data reader per thread: its block and fragment cache then follows that thread's
+    /// path-ordered reads instead of being thrashed by readers taking turns.
+    private let readers = Mutex<[UInt: DataReader]>([:])
 
     /// Names of libsquashfs compressor IDs.
     static func compressionName(_ id: UInt16) -> String {
@@ -190,6 +196,24 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
 
     // MARK: reading
 
+    /// On-disk order: files living in fragment blocks grouped by fragment, the others by their
+    /// first data block, so each compressed block is decompressed once by a sequential reader.
+    public func readOrder(_ files: [FileEntry]) -> [FileEntry] {
+        func key(_ entry: FileEntry) -> (UInt32, UInt64) {
+            guard let inode = inodes[entry.path] else { return (UInt32.max, UInt64.max) }
+            var start: UInt64 = 0
+            _ = sqfs_inode_get_file_block_start(inode, &start)
+            if entry.size < UInt64(superblock.block_size) {
+                var fragment: UInt32 = 0xffff_ffff, offset: UInt32 = 0
+                if sqfs_inode_get_frag_location(inode, &fragment, &offset) == 0, fragment != 0xffff_ffff {
+                    return (fragment, UInt64(offset))
+                }
+            }
+            return (UInt32.max, start)
+        }
+        return files.map { ($0, key($0)) }.sorted { $0.1 < $1.1 }.map(\.0)
+    }
+
     /// One libsquashfs data reader with its own decompressor and file object.
     final class DataReader: @unchecked Sendable {
         // @unchecked: used by one caller at a time (checked out of the pool).
@@ -230,15 +254,18 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         }
     }
 
+    /// The calling thread's reader. A thread runs one read at a time (reads never suspend), so a
+    /// reader is never used by two callers at once.
     private func checkout() throws(ImageError) -> DataReader {
-        if let reader = pool.withLock({ $0.popLast() }) { return reader }
+        let thread = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self())))) 
+        if let reader = readers.withLock({ $0[thread] }) { return reader }
         var superblock = self.superblock
-        return try DataReader(source: source, superblock: &superblock)
+        let reader = try DataReader(source: source, superblock: &superblock)
+        readers.withLock { $0[thread] = reader }
+        return reader
     }
 
-    private func checkin(_ reader: DataReader) {
-        pool.withLock { $0.append(reader) }
-    }
+    private func checkin(_ reader: DataReader) {}
 
     /// Reads `[offset, offset + count)` of the file `inode` into `bytes`.
     private func read(_ inode: UnsafeMutablePointer<sqfs_inode_generic_t>, into bytes: inout [UInt8], from offset: Int,

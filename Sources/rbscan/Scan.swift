@@ -7,7 +7,9 @@ struct Scan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Scan targets against the baseline.",
         discussion: """
-        TARGET: a directory (an extracted root filesystem) or a file (a device config file). \
+        TARGET: a directory (an extracted root filesystem), a firmware image (recognised by \
+        content: squashfs, tar, cpio, zip, compressed streams, uImage, TRX, at any offset, nested) \
+        or a text file (a device config file). \
         --format and --output pair up in order: `--format sarif --output r.sarif --format json \
         --output r.json`. An --output without its --format takes the format from its extension; \
         '-' is standard output. The text summary goes to standard output unless a report does.
@@ -37,12 +39,23 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("max-file-size"), help: "Bytes read from one file at most (default 64 MiB).")
     var maxFileSize: Int?
 
+    @Option(name: .customLong("max-extracted"), help: "Bytes decompressed or extracted from images in one scan (default 8 GiB).")
+    var maxExtracted: UInt64?
+
+    @Option(name: .customLong("max-nesting"), help: "Containers nested in containers that are opened (default 8).")
+    var maxNesting: Int?
+
+    @Option(name: .customLong("max-files"), help: "Entries indexed per tree (default 2,000,000).")
+    var maxFiles: Int?
+
     func validate() throws {
         if let failOn, GateThreshold(rawValue: failOn) == nil {
             throw ValidationError("--fail-on must be one of critical, high, medium, low, info, never")
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if let maxFileSize, maxFileSize < 1 { throw ValidationError("--max-file-size must be positive") }
+        if let maxNesting, maxNesting < 0 { throw ValidationError("--max-nesting must not be negative") }
+        if let maxFiles, maxFiles < 1 { throw ValidationError("--max-files must be positive") }
         _ = try plan()
     }
 
@@ -73,6 +86,9 @@ struct Scan: AsyncParsableCommand {
     func run() async throws {
         var limits = ScanLimits()
         if let maxFileSize { limits.maxFileBytes = maxFileSize }
+        if let maxExtracted { limits.maxExtractedBytes = maxExtracted }
+        if let maxNesting { limits.maxNesting = maxNesting }
+        if let maxFiles { limits.maxEntries = maxFiles }
         let options = ScanSession.Options(
             targets: targets, baseline: baseline, ruleDirectories: ruleDirectories,
             failOn: failOn.flatMap(GateThreshold.init(rawValue:)), jobs: jobs, limits: limits,

@@ -240,11 +240,24 @@ public struct ImageScanner: Sendable {
             let logBlock = superblock.le32(24), blocksCount = UInt64(superblock.le32(4)), inodes = superblock.le32(0)
             guard logBlock <= 6, inodes > 0, blocksCount > 0, superblock.le32(76) <= 1 else { return nil }
             let size = blocksCount * (1024 << UInt64(logBlock))
-            let node = ContainerNode(format: "ext", offset: offset, size: min(size, available),
-                                     details: ["blocks": String(blocksCount), "blockSize": String(1024 << logBlock)],
-                                     problem: "ext2/3/4 filesystems are not read by this build yet")
-            diagnostics.append(Diagnostic(.error, .check, code: "image.unsupported", node.problem!,
-                                          at: SourceLocation(file: context, offset: Int(absolute))))
+            var node = ContainerNode(format: "ext", offset: offset, size: min(size, available),
+                                     details: ["blocks": String(blocksCount), "blockSize": String(1024 << logBlock)])
+            if size > available {
+                node.problem = "truncated: the superblock says \(size) bytes, \(available) are present"
+                diagnostics.append(Diagnostic(.error, .check, code: "image.corrupt", node.problem!,
+                                              at: SourceLocation(file: context, offset: Int(absolute))))
+            }
+            if tooDeep(&node) { return node }
+            do {
+                let tree = try ExtTree(source: source.slice(offset, size), name: "\(context)#ext@0x\(String(absolute, radix: 16))", limits: limits)
+                node.tree = tree
+                node.format = tree.details["type"] ?? "ext"
+                node.details.merge(tree.details) { $1 }
+                node.details["files"] = String(tree.index.entries.filter { $0.type == .file }.count)
+            } catch {
+                node.problem = error.message
+                diagnostics.append(diagnostic(error, context))
+            }
             return node
         case "JFFS2", "JFFS2-be":
             guard head.count >= 12 else { return nil }

@@ -35,6 +35,9 @@ struct ImageRoundTripTests {
         ("odc.cpio", "cd src && find . | cpio --quiet -o -H odc > ../odc.cpio"),
         ("newc.cpio.gz", "cd src && find . | cpio --quiet -o -H newc | gzip -9 > ../newc.cpio.gz"),
         ("fixture.zip", "cd src && zip -qry ../fixture.zip ."),
+        ("fs.ext2", "mke2fs -q -t ext2 -d src fs.ext2 8M"),
+        ("fs.ext3", "mke2fs -q -t ext3 -d src fs.ext3 8M"),
+        ("fs.ext4", "mke2fs -q -t ext4 -d src fs.ext4 8M"),
         ("sq.uimg", "mksquashfs src sq-for-uimg.img -comp xz -noappend -quiet && mkimage -A arm -O linux -T filesystem -C none -n rootfs -d sq-for-uimg.img sq.uimg >/dev/null"),
         ("sq-gz.uimg", "mksquashfs src sq-for-gz.img -comp gzip -noappend -quiet && gzip -9c sq-for-gz.img > sq-for-gz.img.gz && mkimage -A arm -O linux -T ramdisk -C gzip -n rootfs -d sq-for-gz.img.gz sq-gz.uimg >/dev/null"),
     ]

@@ -267,11 +267,21 @@ public struct ImageScanner: Sendable {
             let storedCRC = littleEndian ? head.le32(8) : head.be32(8)
             // JFFS2 header CRC: zlib's CRC-32 without the pre/post inversion (crc32(0, …) in the kernel's terms).
             guard ~CRC32.of(head[0..<8], seed: 0xffffffff) == storedCRC || CRC32.of(head[0..<8]) == storedCRC else { return nil }
-            let node = ContainerNode(format: "JFFS2", offset: offset, size: nil,
-                                     details: ["endianness": littleEndian ? "little" : "big"],
-                                     problem: "JFFS2 filesystems are not read by this build yet")
-            diagnostics.append(Diagnostic(.error, .check, code: "image.unsupported", node.problem!,
-                                          at: SourceLocation(file: context, offset: Int(absolute))))
+            var node = ContainerNode(format: "JFFS2", offset: offset, size: nil,
+                                     details: ["endianness": littleEndian ? "little" : "big"])
+            if tooDeep(&node) { return node }
+            do {
+                let tree = try JFFS2Tree(source: source.slice(offset), name: "\(context)#JFFS2@0x\(String(absolute, radix: 16))",
+                                         littleEndian: littleEndian, limits: limits)
+                node.tree = tree
+                node.size = tree.scannedSize
+                node.details.merge(tree.details) { $1 }
+                node.details["files"] = String(tree.index.entries.filter { $0.type == .file }.count)
+                diagnostics += tree.indexDiagnostics.filter { $0.level == .error }
+            } catch {
+                node.problem = error.message
+                diagnostics.append(diagnostic(error, context))
+            }
             return node
         case "UBI":
             guard head.count > 4, head[4] == 1 else { return nil }

@@ -38,6 +38,11 @@ struct ImageRoundTripTests {
         ("fs.ext2", "mke2fs -q -t ext2 -d src fs.ext2 8M"),
         ("fs.ext3", "mke2fs -q -t ext3 -d src fs.ext3 8M"),
         ("fs.ext4", "mke2fs -q -t ext4 -d src fs.ext4 8M"),
+        ("le-zlib.jffs2", "mkfs.jffs2 -l -r src -o le-zlib.jffs2"),
+        ("be-zlib.jffs2", "mkfs.jffs2 -b -r src -o be-zlib.jffs2"),
+        ("le-rtime.jffs2", "mkfs.jffs2 -l -x zlib -X rtime -r src -o le-rtime.jffs2"),
+        ("be-none.jffs2", "mkfs.jffs2 -b -x zlib -x rtime -r src -o be-none.jffs2"),
+        ("le-lzo.jffs2", "mkfs.jffs2 -l -X lzo -x zlib -x rtime -r src -o le-lzo.jffs2"),
         ("sq.uimg", "mksquashfs src sq-for-uimg.img -comp xz -noappend -quiet && mkimage -A arm -O linux -T filesystem -C none -n rootfs -d sq-for-uimg.img sq.uimg >/dev/null"),
         ("sq-gz.uimg", "mksquashfs src sq-for-gz.img -comp gzip -noappend -quiet && gzip -9c sq-for-gz.img > sq-for-gz.img.gz && mkimage -A arm -O linux -T ramdisk -C gzip -n rootfs -d sq-for-gz.img.gz sq-gz.uimg >/dev/null"),
     ]

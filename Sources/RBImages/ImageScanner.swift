@@ -224,8 +224,39 @@ public struct ImageScanner: Sendable {
             return node
         case "FDT":
             let total = UInt64(head.be32(4))
-            guard head.be32(20) >= 16, total >= 40, total <= available else { return nil }
-            return ContainerNode(format: "FDT", offset: offset, size: total, details: ["note": "device tree (FIT images are not read by this build)"])
+            guard head.be32(20) >= 16, total >= 40, total <= available,
+                  let tree = try? FlattenedDeviceTree(source.slice(offset)) else { return nil }
+            guard tree.isFIT else {
+                return ContainerNode(format: "FDT", offset: offset, size: total, details: ["note": "device tree blob"])
+            }
+            let payloads = tree.payloads
+            let extent = payloads.map { $0.offset + $0.length }.max().map { max($0, total) } ?? total
+            var node = ContainerNode(format: "FIT", offset: offset, size: min(extent, available),
+                                     details: ["images": String(payloads.count),
+                                               "signed": payloads.contains(where: \.signed) ? "yes" : "no",
+                                               "description": tree.root.properties["description"]?.string ?? ""])
+            if tooDeep(&node) { return node }
+            for payload in payloads {
+                let part = source.slice(offset + payload.offset, payload.length)
+                var image = ContainerNode(format: payload.name, offset: payload.offset, size: payload.length,
+                                          details: ["type": payload.type, "compression": payload.compression,
+                                                    "signature": payload.signed ? "present" : "absent"])
+                if payload.offset + payload.length > available {
+                    image.problem = "data out of bounds (truncated image?)"
+                    diagnostics.append(Diagnostic(.error, .check, code: "image.corrupt", "FIT image '\(payload.name)': \(image.problem!)",
+                                                  at: SourceLocation(file: context, offset: Int(absolute))))
+                } else if payload.compression == "none" {
+                    image.children = carve(part, depth: nested, where: context, diagnostics: &diagnostics)
+                } else if ["gzip", "bzip2", "lzma", "lz4", "zstd", "xz"].contains(payload.compression) {
+                    image.children = [decompressedChild(payload.compression, part, depth: nested, where: context, diagnostics: &diagnostics)]
+                } else {
+                    image.problem = "FIT payload compression \(payload.compression) is not supported"
+                    diagnostics.append(Diagnostic(.error, .check, code: "image.unsupported", image.problem!,
+                                                  at: SourceLocation(file: context, offset: Int(absolute))))
+                }
+                node.children.append(image)
+            }
+            return node
         case "gzip", "xz", "bzip2", "zstd", "lz4":
             if format == "gzip", head.count > 3, head[3] & 0xe0 != 0 { return nil }
             if format == "bzip2", !(head.count > 9 && (0x31...0x39).contains(head[3]) && head.matches([0x31, 0x41, 0x59, 0x26, 0x53, 0x59], at: 4)) { return nil }

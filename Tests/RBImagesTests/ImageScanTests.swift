@@ -72,6 +72,59 @@ struct ImageScanTests {
         #expect(await findings(dir.url("release.tar.gz")).isSuperset(of: findings(Self.example)))
     }
 
+    /// FIT images made by mkimage -f, with embedded data and with external data (-E).
+    @Test(arguments: [false, true])
+    func fitImagesAreOpened(external: Bool) async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("""
+            head -c 100000 /dev/urandom > kernel.bin && \
+            mksquashfs \(Self.example) rootfs.sqfs -comp xz -noappend -quiet && gzip -9nc rootfs.sqfs > rootfs.sqfs.gz && \
+            printf '%s\\n' '/dts-v1/;' '/ {' '  description = "camera firmware";' '  #address-cells = <1>;' '  images {' \
+              '    kernel-1 { data = /incbin/("kernel.bin"); type = "kernel"; arch = "arm"; os = "linux"; compression = "none"; load = <0x80008000>; entry = <0x80008000>; hash-1 { algo = "sha256"; }; };' \
+              '    rootfs-1 { data = /incbin/("rootfs.sqfs.gz"); type = "ramdisk"; arch = "arm"; os = "linux"; compression = "gzip"; hash-1 { algo = "sha256"; }; };' \
+              '  };' '  configurations { default = "conf-1"; conf-1 { kernel = "kernel-1"; ramdisk = "rootfs-1"; }; };' '};' > fit.its && \
+            mkimage \(external ? "-E " : "")-f fit.its fit.itb >/dev/null
+            """, in: dir.path)
+        let analysis = try Inspector.analyze(dir.url("fit.itb"))
+        #expect(analysis.diagnostics.isEmpty, "\(analysis.diagnostics)")
+        let fit = try #require(analysis.containers.first)
+        #expect(fit.format == "FIT")
+        #expect(fit.details["description"] == "camera firmware")
+        #expect(fit.children.map { $0.details["type"] } == ["kernel", "ramdisk"])
+        #expect(fit.children.first?.size == 100000)
+        let chain = try #require(analysis.filesystems.first?.chain.dropFirst())
+        #expect(Array(chain.prefix(1)) == ["FIT@0x0"])
+        #expect(chain.last == "squashfs@0x0")
+        #expect(chain.contains { $0.hasPrefix("rootfs-1@0x") })
+        #expect(await findings(dir.url("fit.itb")) == findings(Self.example))
+    }
+
+    /// TRX (Broadcom/OpenWrt) has no packaged tool on Debian: the header is written here
+    /// following OpenWrt's firmware-utils trx.c (little endian; CRC-32 from flag_version on,
+    /// initial value ~0 and no final inversion, which is ~zlib's CRC-32).
+    @Test func trxPartitionsAreOpened() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("mksquashfs \(Self.example) rootfs.sqfs -comp xz -noappend -quiet && head -c 65536 /dev/urandom > kernel.bin", in: dir.path)
+        let kernel = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.url("kernel.bin"))))
+        let rootfs = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.url("rootfs.sqfs"))))
+        func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24)] }
+        let kernelOffset: UInt32 = 28, rootfsOffset = UInt32(28 + kernel.count)
+        let length = rootfsOffset + UInt32(rootfs.count)
+        var body = le32(1 << 16) + le32(kernelOffset) + le32(rootfsOffset) + le32(0) + kernel + rootfs
+        let crc = ~CRC32Check.zlib(body)
+        var image = Array("HDR0".utf8) + le32(length) + le32(crc)
+        image += body
+        body.removeAll()
+        try Data(image).write(to: URL(fileURLWithPath: dir.url("fw.trx")))
+        let analysis = try Inspector.analyze(dir.url("fw.trx"))
+        let trx = try #require(analysis.containers.first)
+        #expect(trx.format == "TRX")
+        #expect(trx.details["crc"] == "ok")
+        #expect(analysis.filesystems.map { Array($0.chain.dropFirst()) } == [["TRX@0x0", "squashfs@0x" + String(rootfsOffset, radix: 16)]])
+    }
+
     @Test func archivePathsAreNormalisedAndReported() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -102,5 +155,17 @@ struct ImageScanTests {
         let shallow = try ImageScanner(limits: nesting).analyze(path: dir.url("bomb.tar.gz"))
         #expect(shallow.filesystems.isEmpty)
         #expect(shallow.diagnostics.contains { $0.code == "image.nesting-limit" })
+    }
+}
+
+/// zlib's CRC-32, computed independently of the reader (bitwise, reflected 0xEDB88320).
+enum CRC32Check {
+    static func zlib(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xffff_ffff
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xedb8_8320 : crc >> 1 }
+        }
+        return ~crc
     }
 }

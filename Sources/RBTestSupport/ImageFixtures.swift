@@ -34,6 +34,10 @@ public enum ImageFixtures {
         chmod(root + "/tmp", 0o1777)
         _ = chown(root + "/home/user", 1234, 5678)
         _ = chown(root + "/home/user/notes.txt", 1234, 5678)
+        // Special files are kept as metadata: a FIFO, a hard link and (as root) a device node.
+        mkfifo(root + "/var/log-fifo", 0o600)
+        link(root + "/etc/inittab", root + "/etc/inittab.hardlink")
+        if getuid() == 0 { mknod(root + "/dev-null", S_IFCHR | 0o666, dev_t(1 << 8 | 3)) }
     }
 
     /// What must survive a round trip through an image format.

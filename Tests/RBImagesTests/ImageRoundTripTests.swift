@@ -58,8 +58,11 @@ struct ImageRoundTripTests {
         #expect(filesystems.count == 1, "\(filesystems.map(\.chain))")
         let tree = try #require(filesystems.first?.node.tree)
         let actual = try ImageFixtures.snapshot(tree)
-        // zip keeps Unix modes in its external attributes but not owners without extra fields.
-        let differences = ImageFixtures.differences(work.expected, actual, ignoreOwners: image.hasSuffix(".zip"))
+        // zip keeps Unix modes in its external attributes but not owners without extra fields, and
+        // Info-ZIP skips FIFOs and device nodes.
+        var expected = work.expected
+        if image.hasSuffix(".zip") { expected = expected.filter { $0.value.type != .fifo && $0.value.type != .charDevice } }
+        let differences = ImageFixtures.differences(expected, actual, ignoreOwners: image.hasSuffix(".zip"))
         #expect(differences.isEmpty, "\(image):\n\(differences.joined(separator: "\n"))")
     }
 

@@ -125,6 +125,22 @@ struct ImageScanTests {
         #expect(analysis.filesystems.map { Array($0.chain.dropFirst()) } == [["TRX@0x0", "squashfs@0x" + String(rootfsOffset, radix: 16)]])
     }
 
+    /// UBI is not read yet: a precise diagnostic with the offset, and no silent pass.
+    @Test func ubiIsAPreciseUnsupportedDiagnostic() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("""
+            mksquashfs \(Self.example) rootfs.sqfs -comp xz -noappend -quiet && \
+            printf '[rootfs]\\nmode=ubi\\nimage=rootfs.sqfs\\nvol_id=0\\nvol_type=static\\nvol_name=rootfs\\n' > ubi.ini && \
+            ubinize -o fw.ubi -m 2048 -p 128KiB -s 2048 ubi.ini
+            """, in: dir.path)
+        let analysis = try Inspector.analyze(dir.url("fw.ubi"))
+        #expect(analysis.filesystems.isEmpty)
+        let d = try #require(analysis.diagnostics.first { $0.code == "image.unsupported" })
+        #expect(d.message.contains("UBI"))
+        #expect(d.location?.offset == 0)
+    }
+
     @Test func archivePathsAreNormalisedAndReported() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

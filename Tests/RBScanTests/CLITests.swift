@@ -108,6 +108,32 @@ struct CLITests {
         #expect(blob.stderr.contains("no readable filesystem"), "\(blob.stderr)")
     }
 
+    /// An image scan: locations stay image-relative, the container chain is in the artifacts,
+    /// and the SARIF is valid.
+    @Test func imageScanSARIF() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let made = try runProcess("/bin/sh", ["-c", "mksquashfs '\(example)' r.sqfs -comp gzip -noappend -quiet && mkimage -A arm -O linux -T filesystem -C none -n rootfs -d r.sqfs fw.bin >/dev/null"],
+                                  currentDirectory: dir.path)
+        #expect(made.status == 0, "\(made.stderr)")
+        let result = try scan([dir.url("fw.bin"), "--format", "sarif", "--output", dir.url("r.sarif")])
+        #expect(result.status == 1)
+        let validation = try validate(dir.url("r.sarif"))
+        #expect(validation.status == 0, "\(validation.stdout)\(validation.stderr)")
+        let log = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.url("r.sarif")))) as? [String: Any]
+        let run = try #require((log?["runs"] as? [[String: Any]])?.first)
+        let artifacts = try #require(run["artifacts"] as? [[String: Any]])
+        #expect(artifacts.count == 3)
+        #expect(artifacts[1]["parentIndex"] as? Int == 0)
+        #expect(artifacts[2]["parentIndex"] as? Int == 1)
+        #expect(artifacts[2]["offset"] as? Int == 64)
+        let uris = ((run["results"] as? [[String: Any]]) ?? []).compactMap {
+            (($0["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any]).flatMap { ($0["artifactLocation"] as? [String: Any])?["uri"] as? String }
+        }
+        #expect(uris.contains("etc/inittab"))
+        #expect(uris.allSatisfy { !$0.hasPrefix("/") })
+    }
+
     @Test func checksThatCannotCompleteExitThree() throws {
         let root = try cleanRoot()
         defer { root.remove() }

@@ -169,6 +169,7 @@ public final class ArchiveTree: FileTree {
         let writer = try Spool.create(name: name + " (spool)")
         var entries: [String: FileEntry] = ["": FileEntry(path: "", type: .directory, mode: 0o755)]
         var extents: [String: Extent] = [:]
+        var linkGroups: [String: [String]] = [:]
         var diagnostics: [Diagnostic] = []
         var header: OpaquePointer?
         var count = 0
@@ -220,13 +221,30 @@ public final class ArchiveTree: FileTree {
                                   mtime: Int64(archive_entry_mtime(header)))
             if let hardlink = archive_entry_hardlink_utf8(header).map({ String(cString: $0) })
                 ?? archive_entry_hardlink(header).map({ String(cString: $0) }) {
-                // A hard link shares its target's content and is kept as a regular file.
+                // A hard link shares its target's content and is kept as a regular file. cpio
+                // stores the data with the last link of a group: then every link gets it.
                 let target = ArchiveTree.normalise(hardlink).path
-                if let extent = extents[target], let original = entries[target] {
-                    entry.type = .file
+                let group = linkGroups[target, default: [target]] + [path]
+                for member in group { linkGroups[member] = group }
+                if entry.size > 0 {
+                    let offset = writer.size
+                    do {
+                        let written = try handle.copyData(to: writer, budget: budget, limit: UInt64(Int64.max), name: name + ":" + path)
+                        for member in group {
+                            extents[member] = Extent(offset: offset, size: written)
+                            entries[member]?.size = written
+                        }
+                        entry.size = written
+                    } catch {
+                        diagnostics.append(Diagnostic(.error, .check, code: error.code == .limit ? "image.size-limit" : "image.corrupt",
+                                                      error.message, at: SourceLocation(file: name + ":" + path)))
+                        break loop
+                    }
+                } else if let extent = extents[target], let original = entries[target] {
                     entry.size = original.size
                     extents[path] = extent
                 }
+                entry.type = .file
                 entries[path] = entry
                 continue
             }
@@ -243,7 +261,6 @@ public final class ArchiveTree: FileTree {
                     break loop
                 }
             }
-            if let existing = entries[path], existing.type == .directory, type == .directory { _ = existing }
             entries[path] = entry
         }
         // Parents the archive did not list are implied directories.

@@ -175,3 +175,9 @@ public struct ImageError: Error, Sendable, CustomStringConvertible {
         "\(path)" + (offset.map { "@0x" + String($0, radix: 16) } ?? "") + ": \(message)"
     }
 }
+
+/// A key for per-thread state (libsquashfs and libext2fs handles are not thread-safe; a read
+/// never suspends, so a thread's handle is never used by two callers at once).
+enum ThreadKey {
+    static var current: UInt { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self())))) }
+}

@@ -178,20 +178,10 @@ public struct ImageScanner: Sendable {
                   bytesUsed > 96 else { return nil }
             var node = ContainerNode(format: "squashfs", offset: offset, size: min(bytesUsed, available),
                                      details: ["compression": SquashfsTree.compressionName(compression)])
-            if bytesUsed > available {
-                node.problem = "truncated: the superblock says \(bytesUsed) bytes, \(available) are present"
-                diagnostics.append(Diagnostic(.error, .check, code: "image.corrupt", node.problem!,
-                                              at: SourceLocation(file: context, offset: Int(absolute))))
-            }
-            if tooDeep(&node) { return node }
-            do {
+            openFilesystem(&node, declaredSize: bytesUsed, available: available, at: absolute, where: context,
+                           depth: nested, diagnostics: &diagnostics) { () throws(ImageError) in
                 let tree = try SquashfsTree(source: source.slice(offset, bytesUsed), name: "\(context)#squashfs@0x\(String(absolute, radix: 16))", limits: limits)
-                node.tree = tree
-                node.details.merge(tree.details) { $1 }
-                node.details["files"] = String(tree.index.entries.filter { $0.type == .file }.count)
-            } catch {
-                node.problem = error.message
-                diagnostics.append(diagnostic(error, context))
+                return (tree, tree.details, nil)
             }
             return node
         case "squashfs-be":
@@ -273,21 +263,10 @@ public struct ImageScanner: Sendable {
             let size = blocksCount * (1024 << UInt64(logBlock))
             var node = ContainerNode(format: "ext", offset: offset, size: min(size, available),
                                      details: ["blocks": String(blocksCount), "blockSize": String(1024 << logBlock)])
-            if size > available {
-                node.problem = "truncated: the superblock says \(size) bytes, \(available) are present"
-                diagnostics.append(Diagnostic(.error, .check, code: "image.corrupt", node.problem!,
-                                              at: SourceLocation(file: context, offset: Int(absolute))))
-            }
-            if tooDeep(&node) { return node }
-            do {
+            openFilesystem(&node, declaredSize: size, available: available, at: absolute, where: context,
+                           depth: nested, diagnostics: &diagnostics) { () throws(ImageError) in
                 let tree = try ExtTree(source: source.slice(offset, size), name: "\(context)#ext@0x\(String(absolute, radix: 16))", limits: limits)
-                node.tree = tree
-                node.format = tree.details["type"] ?? "ext"
-                node.details.merge(tree.details) { $1 }
-                node.details["files"] = String(tree.index.entries.filter { $0.type == .file }.count)
-            } catch {
-                node.problem = error.message
-                diagnostics.append(diagnostic(error, context))
+                return (tree, tree.details, tree.details["type"])
             }
             return node
         case "JFFS2", "JFFS2-be":
@@ -323,6 +302,34 @@ public struct ImageScanner: Sendable {
             return node
         default:
             return nil
+        }
+    }
+
+    /// Opens the filesystem of `node` (a squashfs, an ext…) and records what it found: a size the
+    /// header claims beyond the data present is reported as truncation, with the offset.
+    func openFilesystem(_ node: inout ContainerNode, declaredSize: UInt64, available: UInt64, at absolute: UInt64,
+                        where context: String, depth: Int, diagnostics: inout [Diagnostic],
+                        _ open: () throws(ImageError) -> (any FileTree, [String: String], String?)) {
+        if declaredSize > available {
+            node.problem = "truncated: the superblock says \(declaredSize) bytes, \(available) are present"
+            diagnostics.append(Diagnostic(.error, .check, code: "image.corrupt", node.problem!,
+                                          at: SourceLocation(file: context, offset: Int(absolute))))
+        }
+        guard depth <= limits.maxNesting else {
+            node.problem = "nesting deeper than \(limits.maxNesting) containers; not opened"
+            diagnostics.append(Diagnostic(.error, .check, code: "image.nesting-limit", node.problem!,
+                                          at: SourceLocation(file: context, offset: Int(absolute))))
+            return
+        }
+        do {
+            let (tree, details, format) = try open()
+            node.tree = tree
+            if let format { node.format = format }
+            node.details.merge(details) { $1 }
+            node.details["files"] = String(tree.index.entries.filter { $0.type == .file }.count)
+        } catch {
+            node.problem = error.message
+            diagnostics.append(diagnostic(error, context))
         }
     }
 

@@ -121,10 +121,9 @@ public final class ExtTree: FileTree, @unchecked Sendable {
         index = PathIndex(entries)
         self.inodes = inodes
         indexDiagnostics = diagnostics
-        handles.withLock { $0[ExtTree.threadKey()] = handle }
+        handles.withLock { $0[ThreadKey.current] = handle }
     }
 
-    static func threadKey() -> UInt { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self())))) }
 
     static func type(of mode: UInt16) -> FileType {
         switch UInt32(mode) & S_IFMT {
@@ -180,7 +179,7 @@ public final class ExtTree: FileTree, @unchecked Sendable {
     }
 
     private func handle() throws -> ext2_filsys {
-        let key = ExtTree.threadKey()
+        let key = ThreadKey.current
         if let fs = handles.withLock({ $0[key]?.fs }) { return fs }
         let handle = try Handle(device: device, options: options, name: source.file.name, offset: source.base)
         handles.withLock { $0[key] = handle }

@@ -257,7 +257,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     /// The calling thread's reader. A thread runs one read at a time (reads never suspend), so a
     /// reader is never used by two callers at once.
     private func checkout() throws(ImageError) -> DataReader {
-        let thread = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self())))) 
+        let thread = ThreadKey.current
         if let reader = readers.withLock({ $0[thread] }) { return reader }
         var superblock = self.superblock
         let reader = try DataReader(source: source, superblock: &superblock)

@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CExt2fs", pkgConfig: "ext2fs", providers: [.apt(["libext2fs-dev"])]),
         .systemLibrary(name: "CLZO", pkgConfig: "lzo2", providers: [.apt(["liblzo2-dev"])]),
+        .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
 
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
@@ -31,7 +32,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
-        .target(name: "RBImages", dependencies: ["RBCore", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO"]),
+        .target(name: "RBImages", dependencies: ["RBCore", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
         .target(name: "RBChecks", dependencies: ["RBCore", "CLibXML2", "CPCRE2", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
@@ -48,7 +49,7 @@ let package = Package(
 
         .testTarget(name: "RBCoreTests", dependencies: ["RBCore", "RBTestSupport"]),
         .testTarget(name: "RBImagesTests", dependencies: ["RBImages", "RBCore", "RBScan", "RBTestSupport"],
-                    exclude: ["Corpus"]),
+                    exclude: ["Corpus", "Tools"]),
         .testTarget(name: "RBChecksTests", dependencies: ["RBChecks", "RBCore", "RBScan", "RBTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RBReportTests", dependencies: ["RBReport", "RBScan", "RBTestSupport"],
                     exclude: ["Golden", "Schemas"]),

@@ -43,6 +43,8 @@ struct ImageRoundTripTests {
         ("le-rtime.jffs2", "mkfs.jffs2 -l -x zlib -X rtime -r src -o le-rtime.jffs2"),
         ("be-none.jffs2", "mkfs.jffs2 -b -x zlib -x rtime -r src -o be-none.jffs2"),
         ("le-lzo.jffs2", "mkfs.jffs2 -l -X lzo -x zlib -x rtime -r src -o le-lzo.jffs2"),
+        ("le-lzma.jffs2", "mkfs.jffs2 -l -x zlib -x rtime -r src -o le-raw.jffs2 && python3 \(Repository.root)/Tests/RBImagesTests/Tools/jffs2-lzma.py le-raw.jffs2 le-lzma.jffs2 little"),
+        ("be-lzma.jffs2", "mkfs.jffs2 -b -x zlib -x rtime -r src -o be-raw.jffs2 && python3 \(Repository.root)/Tests/RBImagesTests/Tools/jffs2-lzma.py be-raw.jffs2 be-lzma.jffs2 big"),
         ("sq.uimg", "mksquashfs src sq-for-uimg.img -comp xz -noappend -quiet && mkimage -A arm -O linux -T filesystem -C none -n rootfs -d sq-for-uimg.img sq.uimg >/dev/null"),
         ("sq-gz.uimg", "mksquashfs src sq-for-gz.img -comp gzip -noappend -quiet && gzip -9c sq-for-gz.img > sq-for-gz.img.gz && mkimage -A arm -O linux -T ramdisk -C gzip -n rootfs -d sq-for-gz.img.gz sq-gz.uimg >/dev/null"),
     ]

@@ -1,11 +1,12 @@
+import CLZMA
 import CLZO
 import CZlib
 import RBCore
 
 /// A JFFS2 filesystem (little or big endian), read natively: the log of nodes is scanned once,
 /// the newest version of every inode and directory entry wins, and file data is assembled on
-/// demand from its data nodes (none, zero, zlib, rtime and lzo compression; lzma and the rubin
-/// compressors are reported as unsupported for the files that use them).
+/// demand from its data nodes (none, zero, zlib, rtime, lzo and the OpenWrt lzma compression;
+/// the rubin compressors are reported as unsupported for the files that use them).
 public final class JFFS2Tree: FileTree {
     public let displayName: String
     public let hasMetadata = true
@@ -189,8 +190,9 @@ public final class JFFS2Tree: FileTree {
             case 0x06: out = inflate(payload, size: Int(node.size))
             case 0x02: out = rtime(payload, size: Int(node.size))
             case 0x07: out = unlzo(payload, size: Int(node.size))
+            case 0x08: out = unlzma(payload, size: Int(node.size))
             default:
-                unsupported = "JFFS2 compression \(node.compression == 0x08 ? "lzma" : "type \(node.compression)") is not supported"
+                unsupported = "JFFS2 compression \(node.compression == 0x03 ? "rubinmips" : node.compression == 0x05 ? "dynrubin" : "type \(node.compression)") is not supported"
                 continue
             }
             if out.count < count { throw ImageError(.corrupt, source.file.name, "a JFFS2 data node does not decompress", offset: source.base + node.dataOffset) }
@@ -238,6 +240,15 @@ public final class JFFS2Tree: FileTree {
             input.withUnsafeBufferPointer { i in lzo1x_decompress_safe(i.baseAddress, lzo_uint(i.count), o.baseAddress, &length, nil) }
         }
         return rc == LZO_E_OK ? Array(out.prefix(Int(length))) : []
+    }
+
+    /// JFFS2's LZMA (OpenWrt, U-Boot): raw LZMA1, lc=0 lp=0 pb=0, 8 KiB dictionary, no header.
+    static func unlzma(_ input: [UInt8], size: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: size)
+        let produced = out.withUnsafeMutableBufferPointer { o in
+            input.withUnsafeBufferPointer { i in rb_lzma1_raw_decode(i.baseAddress, i.count, o.baseAddress, o.count, 0x2000, 0, 0, 0) }
+        }
+        return produced == size ? out : []
     }
 
     public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {

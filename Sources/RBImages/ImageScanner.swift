@@ -87,6 +87,9 @@ public struct ImageScanner: Sendable {
         Probe(name: "bzip2", magic: Array("BZh".utf8)),
         Probe(name: "zstd", magic: [0x28, 0xb5, 0x2f, 0xfd]),
         Probe(name: "lz4", magic: [0x04, 0x22, 0x4d, 0x18]),
+        // LZMA-alone: the usual properties byte (lc=3, lp=0, pb=2) and a dictionary of a multiple
+        // of 64 KiB; validated further before anything is decompressed.
+        Probe(name: "lzma", magic: [0x5d, 0x00, 0x00]),
         Probe(name: "cpio", magic: Array("07070".utf8)),
         Probe(name: "tar", magic: Array("ustar".utf8), magicOffset: 257),
         Probe(name: "zip", magic: [0x50, 0x4b, 0x03, 0x04]),
@@ -106,7 +109,7 @@ public struct ImageScanner: Sendable {
 
     /// Plain compressed streams: common inside root filesystems (documentation, data), so an
     /// archive member starting like one is not carved unless it is large and binary.
-    static let streamFormats: Set<String> = ["gzip", "xz", "bzip2", "zstd", "lz4"]
+    static let streamFormats: Set<String> = ["gzip", "xz", "bzip2", "zstd", "lz4", "lzma"]
 
     static let window = 1 << 20
     static let overlap = 4096
@@ -247,8 +250,15 @@ public struct ImageScanner: Sendable {
                 node.children.append(image)
             }
             return node
-        case "gzip", "xz", "bzip2", "zstd", "lz4":
+        case "gzip", "xz", "bzip2", "zstd", "lz4", "lzma":
             if format == "gzip", head.count > 3, head[3] & 0xe0 != 0 { return nil }
+            if format == "lzma" {
+                guard head.count >= 13 else { return nil }
+                let dictionary = head.le32(1), size = head.le64(5)
+                let shape = dictionary >> dictionary.trailingZeroBitCount
+                guard dictionary >= 1 << 16, dictionary <= 1 << 30, shape == 1 || shape == 3,
+                      size == UInt64.max || size < 1 << 40 else { return nil }
+            }
             if format == "bzip2", !(head.count > 9 && (0x31...0x39).contains(head[3]) && head.matches([0x31, 0x41, 0x59, 0x26, 0x53, 0x59], at: 4)) { return nil }
             return openStream(format, at: offset, in: source, depth: nested, where: context, diagnostics: &diagnostics)
         case "cpio", "tar", "zip", "7z":

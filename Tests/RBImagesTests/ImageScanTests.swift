@@ -23,6 +23,10 @@ struct ImageScanTests {
         ("rootfs.cpio", "cd SRC && find . | cpio --quiet -o -H newc > OUT/rootfs.cpio"),
         ("rootfs.zip", "cd SRC && zip -qry OUT/rootfs.zip ."),
         ("rootfs.uimg", "mksquashfs SRC r.sq -comp gzip -noappend -quiet && mkimage -A mips -O linux -T filesystem -C none -n rootfs -d r.sq rootfs.uimg >/dev/null"),
+        ("rootfs.odc.cpio.xz", "cd SRC && find . | cpio --quiet -o -H odc | xz > OUT/rootfs.odc.cpio.xz"),
+        ("rootfs.ext4", "mke2fs -q -t ext4 -d SRC rootfs.ext4 8M"),
+        ("rootfs-le.jffs2", "mkfs.jffs2 -l -r SRC -o rootfs-le.jffs2"),
+        ("rootfs-be.jffs2", "mkfs.jffs2 -b -x zlib -X rtime -r SRC -o rootfs-be.jffs2"),
     ])
     func sameFindingsAsTheDirectory(image: String, command: String) async throws {
         let dir = try TemporaryDirectory()

@@ -12,6 +12,12 @@ public enum BuiltinChecks {
         XPathCheck.self,
         JSONPathCheck.self,
         YAMLPathCheck.self,
+        EmptyPasswordCheck.self,
+        UIDZeroCheck.self,
+        ServiceAccountCheck.self,
+        WeakHashCheck.self,
+        DuplicateHashCheck.self,
+        DefaultPasswordCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

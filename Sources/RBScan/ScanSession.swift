@@ -24,6 +24,8 @@ public struct ScanSession {
             self.ruleDirectories = ruleDirectories
             self.failOn = failOn
             self.jobs = jobs ?? ScanSession.coreCount
+            var limits = limits
+            limits.threads = self.jobs
             self.limits = limits
             self.commandLine = commandLine
         }

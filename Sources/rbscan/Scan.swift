@@ -48,6 +48,12 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("max-files"), help: "Entries indexed per tree (default 2,000,000).")
     var maxFiles: Int?
 
+    @Option(help: "Extra candidate passwords, one per line, tried after the bundled defaults.")
+    var wordlist: String?
+
+    @Option(name: .customLong("crack-seconds"), help: "Time budget of the password check per target (default 30).")
+    var crackSeconds: Double?
+
     func validate() throws {
         if let failOn, GateThreshold(rawValue: failOn) == nil {
             throw ValidationError("--fail-on must be one of critical, high, medium, low, info, never")
@@ -56,6 +62,7 @@ struct Scan: AsyncParsableCommand {
         if let maxFileSize, maxFileSize < 1 { throw ValidationError("--max-file-size must be positive") }
         if let maxNesting, maxNesting < 0 { throw ValidationError("--max-nesting must not be negative") }
         if let maxFiles, maxFiles < 1 { throw ValidationError("--max-files must be positive") }
+        if let crackSeconds, crackSeconds <= 0 { throw ValidationError("--crack-seconds must be positive") }
         _ = try plan()
     }
 
@@ -89,6 +96,17 @@ struct Scan: AsyncParsableCommand {
         if let maxExtracted { limits.maxExtractedBytes = maxExtracted }
         if let maxNesting { limits.maxNesting = maxNesting }
         if let maxFiles { limits.maxEntries = maxFiles }
+        if let crackSeconds { limits.crackSeconds = crackSeconds }
+        if let wordlist {
+            do {
+                limits.extraPasswords = try HostFiles.readText(wordlist, limit: 256 << 20)
+                    .split(separator: "\n", omittingEmptySubsequences: true)
+                    .map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+            } catch {
+                Output.stderr("rbscan: --wordlist: \(error)\n")
+                throw ExitCode(ExitStatus.usage.rawValue)
+            }
+        }
         let options = ScanSession.Options(
             targets: targets, baseline: baseline, ruleDirectories: ruleDirectories,
             failOn: failOn.flatMap(GateThreshold.init(rawValue:)), jobs: jobs, limits: limits,

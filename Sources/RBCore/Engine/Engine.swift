@@ -119,12 +119,18 @@ public struct Engine: Sendable {
 }
 
 /// `RBSCAN_PROFILE=1` prints phase and per-rule times to standard error (for benchmarks).
-enum Profiler {
-    static let enabled = getenv("RBSCAN_PROFILE") != nil
+public enum Profiler {
+    public static let enabled = getenv("RBSCAN_PROFILE") != nil
 
-    static func note(_ what: String, since start: ContinuousClock.Instant) {
+    public static func note(_ what: String, since start: ContinuousClock.Instant) {
         guard enabled else { return }
-        let text = "rbscan-profile: \(what): \(ContinuousClock.now - start)\n"
+        print("\(what): \(ContinuousClock.now - start)")
+    }
+
+    /// Prints one line to standard error when profiling is on.
+    public static func print(_ line: String) {
+        guard enabled else { return }
+        let text = "rbscan-profile: \(line)\n"
         var bytes = Array(text.utf8)
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }

@@ -77,6 +77,12 @@ public struct ScanLimits: Sendable, Hashable {
     public var maxExtractedBytes: UInt64 = 8 << 30
     /// Containers nested in containers (a tar.gz holding a uImage holding a squashfs is 3).
     public var maxNesting: Int = 8
+    /// Seconds the password-cracking step may take per target (all accounts together).
+    public var crackSeconds: Double = 30
+    /// Extra candidate passwords (`--wordlist FILE`), tried after the bundled defaults.
+    public var extraPasswords: [String] = []
+    /// Threads for CPU-bound steps (password cracking); the scan's --jobs.
+    public var threads: Int = 2
 
     public init() {}
 }

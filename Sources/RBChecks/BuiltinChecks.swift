@@ -18,6 +18,8 @@ public enum BuiltinChecks {
         WeakHashCheck.self,
         DuplicateHashCheck.self,
         DefaultPasswordCheck.self,
+        SSHDConfigCheck.self,
+        DropbearCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

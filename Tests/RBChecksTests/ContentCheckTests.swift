@@ -15,6 +15,13 @@ struct RegexCheckTests {
         #expect(obs[0].evidence.snippet == "telnetd -l /bin/sh")
     }
 
+    @Test func aMatchStartingOnTheNewlineBelongsToTheNextLine() async throws {
+        let (obs, _) = try await run(RegexCheck.self, #"{paths: ['a'], pattern: '(^|[\s;])telnetd\b'}"#, files: [
+            "a": .file("::sysinit:/etc/init.d/rcS\ntelnetd -l /bin/sh\n"),
+        ])
+        #expect(obs.map(\.location.line) == [2])
+    }
+
     @Test func commentMarkersInsideQuotesAreText() async throws {
         let (obs, _) = try await run(RegexCheck.self, "{paths: ['a'], pattern: 'secret', comments: ['#']}", files: [
             "a": .file("x = \"# secret\"\ny = 1 # secret\n#secret\n"),

@@ -91,7 +91,11 @@ public struct RegexCheck: Check {
             let lines = LineIndex(bytes)
             var seenLines = Set<Int>()
             for match in matches {
-                let line = lines.line(atOffset: match.range.lowerBound)
+                // A pattern like `(^|\s)telnetd` may start its match on the newline before the
+                // word: the finding belongs to the line of the first byte that is not a line end.
+                var start = match.range.lowerBound
+                while start < match.range.upperBound - 1, bytes[start] == 10 || bytes[start] == 13 { start += 1 }
+                let line = lines.line(atOffset: start)
                 guard seenLines.insert(line).inserted else { continue }
                 let groups = [match.range] + match.groups
                 observations.append(observation(entry: entry, line: line, raw: lines.text(ofLine: line, in: bytes),

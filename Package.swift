@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CLZO", pkgConfig: "lzo2", providers: [.apt(["liblzo2-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
@@ -35,7 +36,7 @@ let package = Package(
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
         .target(name: "RBImages", dependencies: ["RBCore", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
-        .target(name: "RBChecks", dependencies: ["RBCore", "CLibXML2", "CPCRE2", "CCrypt", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RBChecks", dependencies: ["RBCore", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
         .target(name: "RBReport", dependencies: ["RBCore"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.

@@ -20,6 +20,8 @@ public enum BuiltinChecks {
         DefaultPasswordCheck.self,
         SSHDConfigCheck.self,
         DropbearCheck.self,
+        CredentialStoreCheck.self,
+        DatabaseCredentialCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

@@ -28,6 +28,7 @@ public enum Snippet {
         var out = ""
         for ch in line.trimmingWhitespace() {
             if out.count >= maxLength { out += "…"; break }
+            if ch == "\t" { out.append(" "); continue }
             out.append(ch.isASCII && (ch.asciiValue! < 0x20 || ch.asciiValue! == 0x7f) ? "?" : ch)
         }
         return out

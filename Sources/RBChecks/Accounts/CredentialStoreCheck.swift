@@ -1,0 +1,91 @@
+import RBCore
+import Yams
+
+/// `config.credentials`: passwords stored in application configs (XML elements and attributes,
+/// JSON/YAML values, INI and key=value lines) in plaintext or reversibly encoded (base64); fast
+/// unsalted hashes at a lower severity. Keys that describe password settings (length, policy…),
+/// empty values and placeholders are skipped. Values are masked in every output.
+public struct CredentialStoreCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var paths: [String]?
+        var exclude: [String]?
+    }
+
+    public static let id = "config.credentials"
+    public static let summary = "Reports passwords stored in configs in plaintext or reversibly encoded (base64)."
+    public static let targetKinds: Set<TargetKind> = [.firmware, .config]
+
+    let paths: [Glob]
+    let exclude: [Glob]
+
+    public init(options: Options) throws(CheckOptionError) {
+        paths = try PathPatterns.compile(options.paths ?? ["**/*.{xml,ini,conf,cfg,json,yaml,yml,properties,cnf}"], key: "paths")
+        exclude = try PathPatterns.compile(options.exclude ?? ["usr/share/**", "usr/lib/python*/**", "etc/ssl/**"], key: "exclude")
+    }
+
+    struct Pair {
+        var key: String
+        var value: String
+        var line: Int?
+    }
+
+    static func pairs(_ text: String, name: String) -> [Pair] {
+        let lower = name.lowercased()
+        if lower.hasSuffix(".xml") { return xmlPairs(text) }
+        if lower.hasSuffix(".json") || lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") {
+            guard let root = try? Yams.compose(yaml: text) else { return [] }
+            var result: [Pair] = []
+            func walk(_ node: Node, key: String) {
+                switch node {
+                case .mapping(let mapping):
+                    for (k, v) in mapping { walk(v, key: k.scalar?.string ?? key) }
+                case .sequence(let sequence):
+                    for item in sequence { walk(item, key: key) }
+                case .scalar(let scalar):
+                    result.append(Pair(key: key, value: scalar.string, line: scalar.mark?.line))
+                default:
+                    break
+                }
+            }
+            walk(root, key: "")
+            return result
+        }
+        return KeyValueCheck.parse(text, format: .auto, comments: ["#", ";"]).map {
+            Pair(key: $0.key.split(separator: ".").last.map(String.init) ?? $0.key, value: $0.value, line: $0.line)
+        }
+    }
+
+    static func xmlPairs(_ text: String) -> [Pair] {
+        // Elements and attributes through the same libxml2 path as xml.xpath.
+        guard case .success(let items) = XMLDocument.select("//*[not(*)] | //@*", in: Array(text.utf8), name: "config") else { return [] }
+        return items.compactMap { item in
+            let key = item.label.split(separator: "/").last.map { $0.hasPrefix("@") ? String($0.dropFirst()) : String($0) } ?? item.label
+            return item.value.map { Pair(key: key, value: $0, line: item.line) }
+        }
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        var observations: [Observation] = []
+        for file in context.files(matching: paths, excluding: exclude) {
+            guard let text = context.readText(file) else { continue }
+            for pair in CredentialStoreCheck.pairs(text, name: file.path) where StoredSecret.isSecretKey(pair.key) {
+                let verdict = StoredSecret.classify(pair.value)
+                let masked = Mask.secret(pair.value)
+                let severity: Severity?
+                let what: String
+                switch verdict {
+                case .nothing, .strongHash: continue
+                case .fastHash(let algorithm): what = "as an unsalted \(algorithm) hash"; severity = .medium
+                case .reversible: what = "base64-encoded (reversible)"; severity = nil
+                case .plaintext: what = "in plaintext"; severity = nil
+                }
+                observations.append(Observation(
+                    severity: severity, message: "'\(pair.key)' holds a password \(what): \(masked)",
+                    location: Location(path: file.path, line: pair.line),
+                    evidence: Evidence(key: "credential:" + pair.key + ":" + String(Fingerprint.sha256Hex(Array(pair.value.utf8)).prefix(16)),
+                                       snippet: "\(pair.key) = \(masked)", facts: ["key": pair.key])))
+            }
+        }
+        return observations
+    }
+}

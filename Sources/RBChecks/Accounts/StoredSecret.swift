@@ -1,0 +1,69 @@
+import Foundation
+import RBCore
+
+/// Classifies a stored credential value (a config value, a database cell): what a password
+/// field in an application's store reveals.
+enum StoredSecret {
+    enum Verdict: Equatable {
+        /// Empty, a placeholder or a reference: nothing stored.
+        case nothing
+        /// A salted slow hash (crypt, PBKDF2, argon2, bcrypt, scrypt).
+        case strongHash
+        /// 32/40/64 hex digits: an unsalted fast hash (MD5, SHA-1, SHA-256).
+        case fastHash(String)
+        /// Base64 that decodes to a printable password.
+        case reversible
+        /// Printable text: the password itself.
+        case plaintext
+    }
+
+    /// Key names that hold secrets: `password`, `admin_pass`, `wifi.psk`, `adminPassword`…
+    static let keyPattern = try! Regex(#"(?i)(^|[_.\-])(pass(word|wd)?|pwd|psk|passphrase|secret|credentials?)$|[a-z](Pass(word|wd)?|Pwd|Psk|Secret)$"#)
+    /// …but not settings about passwords (a word of the key, so `adminPassword` is a secret and
+    /// `password_min_length` is not).
+    static let skipWords: Set<String> = ["len", "length", "level", "policy", "enable", "enabled", "expire", "expires", "hint",
+                                         "strength", "min", "max", "type", "complexity", "rule", "rules", "reset", "change",
+                                         "prompt", "file", "path", "url", "mode", "timeout", "retry", "retries", "history", "age"]
+
+    /// `adminPassword` → [admin, password]; `password_min_length` → [password, min, length].
+    static func words(_ key: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        for ch in key {
+            if ch == "_" || ch == "." || ch == "-" || ch == " " {
+                if !current.isEmpty { words.append(current.lowercased()); current = "" }
+            } else if ch.isUppercase, let last = current.last, last.isLowercase {
+                words.append(current.lowercased())
+                current = String(ch)
+            } else {
+                current.append(ch)
+            }
+        }
+        if !current.isEmpty { words.append(current.lowercased()) }
+        return words
+    }
+
+    static func isSecretKey(_ key: String) -> Bool {
+        keyPattern.firstMatch(in: key) != nil && words(key).allSatisfy { !skipWords.contains($0) }
+    }
+
+    static func classify(_ raw: String) -> Verdict {
+        let value = String(raw.trimmingWhitespace())
+        if value.isEmpty { return .nothing }
+        // Placeholders and references: ****, ${VAR}, %VAR%, <password>, $(cmd), {{ tmpl }}.
+        if value.allSatisfy({ $0 == "*" || $0 == "x" || $0 == "X" || $0 == "#" }) { return .nothing }
+        if value.hasPrefix("${") || value.hasPrefix("$(") || value.hasPrefix("{{") || value.hasPrefix("<")
+            || (value.hasPrefix("%") && value.hasSuffix("%")) || value.hasPrefix("@") { return .nothing }
+        let strongPrefixes = ["$2a$", "$2b$", "$2y$", "$5$", "$6$", "$y$", "$gy$", "$7$", "$argon2", "$pbkdf2", "pbkdf2_", "$scrypt", "{SSHA512}", "{PBKDF2}"]
+        if strongPrefixes.contains(where: { value.hasPrefix($0) }) { return .strongHash }
+        if [32, 40, 64].contains(value.count), value.allSatisfy(\.isHexDigit) {
+            return .fastHash(value.count == 32 ? "MD5" : value.count == 40 ? "SHA-1" : "SHA-256")
+        }
+        if value.count >= 8, value.count % 4 == 0, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" || $0 == "=") }),
+           let data = Data(base64Encoded: value), (4...64).contains(data.count),
+           data.allSatisfy({ (0x20...0x7e).contains($0) }) {
+            return .reversible
+        }
+        return .plaintext
+    }
+}

@@ -22,6 +22,8 @@ public enum BuiltinChecks {
         DropbearCheck.self,
         CredentialStoreCheck.self,
         DatabaseCredentialCheck.self,
+        NormalisedKeyCheck.self,
+        PresetPasswordCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

@@ -13,8 +13,12 @@ public struct RuleTester {
     }
 
     public let limits: ScanLimits
+    public let adapters: ConfigAdapters
 
-    public init(limits: ScanLimits = ScanLimits()) { self.limits = limits }
+    public init(limits: ScanLimits = ScanLimits(), adapters: ConfigAdapters = ConfigAdapters()) {
+        self.limits = limits
+        self.adapters = adapters
+    }
 
     public func test(_ rules: [Rule]) async -> [Outcome] {
         var outcomes: [Outcome] = []
@@ -36,7 +40,8 @@ public struct RuleTester {
                     continue
                 }
                 let tree = example.tree()
-                let target = ScanTarget(spec: "example", kind: example.kind, tree: tree, baseID: "EXAMPLE", baseURI: nil)
+                var target = ScanTarget(spec: "example", kind: example.kind, tree: tree, baseID: "EXAMPLE", baseURI: nil)
+                target.adapters = adapters
                 let sink = DiagnosticSink()
                 let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
                 let observations: [Observation]

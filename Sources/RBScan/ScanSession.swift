@@ -38,6 +38,7 @@ public struct ScanSession {
         public var rules: [Rule]
         public var baseline: Baseline?
         public var packs: [RulePack]
+        public var adapters: ConfigAdapters
         public var diagnostics: [Diagnostic]
         public var isValid: Bool { !diagnostics.contains { $0.level == .error } }
     }
@@ -57,6 +58,8 @@ public struct ScanSession {
         }
         let (packs, loadDiagnostics) = RuleLoader(registry: registry).load(directories: directories)
         diagnostics += loadDiagnostics
+        let (adapters, adapterDiagnostics) = ConfigAdapters.load(ruleDirectories: directories)
+        diagnostics += adapterDiagnostics
         var loadedBaseline: Baseline?
         if let path = Resources.baselinePath(baseline) {
             do {
@@ -74,7 +77,7 @@ public struct ScanSession {
             rules = selected
             diagnostics += baselineDiagnostics
         }
-        return Configuration(rules: rules, baseline: loadedBaseline, packs: packs, diagnostics: diagnostics)
+        return Configuration(rules: rules, baseline: loadedBaseline, packs: packs, adapters: adapters, diagnostics: diagnostics)
     }
 
     public static func run(_ options: Options, registry: CheckRegistry = BuiltinChecks.registry) async -> ScanReport {
@@ -83,7 +86,8 @@ public struct ScanSession {
         async let indexed = TargetResolver(limits: options.limits).resolve(options.targets)
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
                                           registry: registry)
-        let (targets, targetDiagnostics) = await indexed
+        var (targets, targetDiagnostics) = await indexed
+        for i in targets.indices { targets[i].adapters = configuration.adapters }
         let gate = options.failOn ?? configuration.baseline?.failOn ?? .severity(.high)
         let baselineID = configuration.baseline?.id ?? "none"
         guard configuration.isValid else {

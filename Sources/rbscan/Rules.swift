@@ -71,7 +71,7 @@ struct Rules: AsyncParsableCommand {
                 }
                 rules = rules.filter { ids.contains($0.id) }
             }
-            let outcomes = await RuleTester().test(rules)
+            let outcomes = await RuleTester(adapters: configuration.adapters).test(rules)
             var passed = 0, failed = 0
             for outcome in outcomes {
                 if outcome.passed {

@@ -18,7 +18,7 @@ struct ShippedRulesTests {
     @Test(arguments: configuration.packs.flatMap(\.rules).map(\.id))
     func examples(ruleID: String) async throws {
         let rule = try #require(Self.configuration.rules.first { $0.id == ruleID })
-        let outcome = await RuleTester().test(rule)
+        let outcome = await RuleTester(adapters: Self.configuration.adapters).test(rule)
         #expect(outcome.problems.isEmpty, "\(outcome.problems)")
         #expect(outcome.failExamples > 0 && outcome.passExamples > 0)
     }

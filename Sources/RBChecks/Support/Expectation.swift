@@ -6,7 +6,7 @@ import RBCore
 /// as strings. `matches` / `notMatches` take a regular expression (ICU syntax).
 public struct Expectation: Decodable, Sendable, CustomStringConvertible {
     public enum Op: String, NamedValue, Sendable {
-        case eq, ne, lt, le, gt, ge, `in`, notIn, matches, notMatches
+        case eq, ne, lt, le, gt, ge, `in`, notIn, matches, notMatches, between
     }
 
     public let op: Op
@@ -29,6 +29,11 @@ public struct Expectation: Decodable, Sendable, CustomStringConvertible {
         switch op {
         case .in, .notIn:
             break
+        case .between:
+            guard values.count == 2, let low = Expectation.number(values[0]), let high = Expectation.number(values[1]), low <= high else {
+                throw DecodingError.dataCorruptedError(forKey: .value, in: container,
+                    debugDescription: "op 'between' takes [minimum, maximum] numbers")
+            }
         default:
             guard values.count == 1 else {
                 throw DecodingError.dataCorruptedError(forKey: .value, in: container,
@@ -54,6 +59,10 @@ public struct Expectation: Decodable, Sendable, CustomStringConvertible {
         case .ne: return !equal(String(a), values[0])
         case .in: return values.contains { equal(String(a), $0) }
         case .notIn: return !values.contains { equal(String(a), $0) }
+        case .between:
+            guard let x = Expectation.number(String(a)), let low = Expectation.number(values[0]),
+                  let high = Expectation.number(values[1]) else { return false }
+            return low <= x && x <= high
         case .matches: return regex!.firstMatch(in: String(a)) != nil
         case .notMatches: return regex!.firstMatch(in: String(a)) == nil
         case .lt, .le, .gt, .ge:
@@ -100,6 +109,7 @@ public struct Expectation: Decodable, Sendable, CustomStringConvertible {
         case .notIn: symbol = "none of"
         case .matches: symbol = "matching"
         case .notMatches: symbol = "not matching"
+        case .between: return "between \(values[0]) and \(values[1])"
         }
         return "\(symbol) \(shown)"
     }

@@ -16,6 +16,8 @@ public struct ScanTarget: Sendable {
     public var containers: [String]
     /// File contents shared by the rules scanning this target.
     public let cache = ContentCache()
+    /// Config adapters for normalised keys (set by the session from the rules directories).
+    public var adapters = ConfigAdapters()
 
     public init(spec: String, kind: TargetKind, tree: (any FileTree)?, baseID: String, baseURI: String?,
                 containers: [String] = []) {

@@ -1,0 +1,99 @@
+import RBCore
+import Yams
+
+/// `config.normalised`: one normalised configuration key (`auth.lockout.threshold`), read from
+/// every file a config adapter understands, compared with an expectation. When a config-file
+/// target does not set the key, the result is `review` (the scanner cannot decide: MANUAL in
+/// the catalog). Inside a firmware tree only the files that set the key are judged: every XML or
+/// INI file of an image would otherwise be a review result.
+public struct NormalisedKeyCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var key: String
+        var expect: Expectation
+        /// What a missing key means: review (default), fail or pass.
+        var missing: KeyValueCheck.Missing?
+        var message: String?
+    }
+
+    public static let id = "config.normalised"
+    public static let summary = "Compares a normalised config key (through config adapters) with an expectation."
+    public static let targetKinds: Set<TargetKind> = [.firmware, .config]
+
+    let options: Options
+
+    public init(options: Options) throws(CheckOptionError) {
+        guard options.key.contains(".") else { throw CheckOptionError(key: "key", "normalised keys are dotted, e.g. auth.lockout.threshold") }
+        self.options = options
+    }
+
+    struct Found {
+        var value: String
+        var line: Int?
+        var adapter: String
+    }
+
+    static func value(of key: String, in entry: FileEntry, text: String, adapter: ConfigAdapter) -> Found? {
+        guard let sources = adapter.keys[key] else { return nil }
+        let name = entry.path.lowercased()
+        for source in sources {
+            var raw: (String, Int?)?
+            if let xpath = source.xpath, name.hasSuffix(".xml") {
+                if case .success(let items) = XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path),
+                   let item = items.first, let value = item.value {
+                    raw = (value, item.line)
+                }
+            } else if let path = source.path, name.hasSuffix(".json") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+                if let dataPath = try? DataPath(path), let root = try? Yams.compose(yaml: text),
+                   let (node, _) = dataPath.select(in: root).first, let scalar = node.scalar {
+                    raw = (scalar.string, scalar.mark?.line)
+                }
+            } else if let key = source.key, !name.hasSuffix(".xml"), !name.hasSuffix(".json") {
+                if let pair = KeyValueCheck.parse(text, format: .auto, comments: ["#", ";"]).last(where: { $0.key == key }) {
+                    raw = (pair.value, pair.line)
+                }
+            }
+            guard let (rawValue, line) = raw else { continue }
+            var value = String(rawValue.trimmingWhitespace())
+            if let renames = source.values, let renamed = renames.first(where: { $0.key.lowercased() == value.lowercased() })?.value {
+                value = renamed
+            }
+            if let scale = source.scale, let number = Double(value) {
+                let scaled = number * scale
+                value = scaled == scaled.rounded() ? String(Int(scaled)) : String(scaled)
+            }
+            return Found(value: value, line: line, adapter: adapter.adapter)
+        }
+        return nil
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        var observations: [Observation] = []
+        for adapter in context.target.adapters.adapters {
+            guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
+            for file in context.files(matching: globs) {
+                guard let text = context.readText(file) else { continue }
+                guard let found = NormalisedKeyCheck.value(of: options.key, in: file, text: text, adapter: adapter) else {
+                    guard context.kind == .config else { continue }
+                    switch options.missing ?? .review {
+                    case .pass: break
+                    case .fail, .review:
+                        observations.append(Observation(
+                            status: options.missing == .fail ? .fail : .review,
+                            message: "\(options.key) is not set in \(file.path) (adapter \(adapter.adapter)); expected \(options.expect)",
+                            location: Location(path: file.path),
+                            evidence: Evidence(key: options.key + ":missing", facts: ["key": options.key, "adapter": adapter.adapter])))
+                    }
+                    continue
+                }
+                guard !options.expect.isSatisfied(by: found.value) else { continue }
+                let values = ["key": options.key, "value": found.value, "expected": options.expect.description, "path": file.path]
+                observations.append(Observation(
+                    message: Template.render(options.message ?? "{key} = {value}; expected {expected}", values),
+                    location: Location(path: file.path, line: found.line),
+                    evidence: Evidence(key: options.key + "=" + found.value,
+                                       facts: ["key": options.key, "value": found.value, "adapter": found.adapter])))
+            }
+        }
+        return observations
+    }
+}

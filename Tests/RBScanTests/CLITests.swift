@@ -32,8 +32,14 @@ struct CLITests {
 
     @Test func gateFollowsFailOn() throws {
         #expect(try scan([example, "--fail-on", "high"]).status == 1)
-        #expect(try scan([example, "--fail-on", "critical"]).status == 0)
+        #expect(try scan([example, "--fail-on", "critical"]).status == 1, "the example ships default passwords (critical)")
         #expect(try scan([example, "--fail-on", "never"]).status == 0)
+        // Findings below the gate do not fail it: one medium finding (ASLR lowered).
+        let root = try cleanRoot()
+        defer { root.remove() }
+        try FixtureWriter.write(["etc/sysctl.d/10-aslr.conf": .file("kernel.randomize_va_space = 1\n")], into: root.path)
+        #expect(try scan([root.path, "--fail-on", "high"]).status == 0)
+        #expect(try scan([root.path, "--fail-on", "medium"]).status == 1)
         let defaultGate = try scan([example])
         #expect(defaultGate.status == 1, "the default baseline gates at high")
         #expect(defaultGate.stdout.contains("RB-IFC-001"))

@@ -54,7 +54,7 @@ public struct WeakHashCheck: Check {
                 return nil
             }
             return Observation(severity: severity,
-                               message: "account '\(account.name)' has a \(reason)",
+                               message: "account '\(account.name)': password hash is \(reason)",
                                location: Location(path: account.passwordFile, line: account.passwordLine),
                                evidence: Evidence(key: "hash:" + account.name + ":" + hash.kind.rawValue,
                                                   facts: ["account": account.name, "algorithm": hash.algorithmName]))

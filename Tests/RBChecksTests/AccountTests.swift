@@ -1,5 +1,6 @@
 @testable import RBChecks
 import RBCore
+import RBTestSupport
 import Testing
 
 /// The acceptance fixture: weak and default passwords are found, each naming its account; strong
@@ -114,6 +115,26 @@ struct AccountTests {
         #expect(PasswordHash("$5$rounds=1000$a$b").cost == 1000)
         #expect(PasswordHash("$6$a$b").cost == 5000)
         #expect(PasswordHash("$2b$08$abc").cost == 8)
+    }
+
+    /// Apache's $apr1$ and {SHA} computed here agree with `openssl passwd -apr1` and `openssl dgst`.
+    @Test func htpasswdFormatsAgreeWithOpenSSL() throws {
+        let result = try runProcess("/usr/bin/env", ["openssl", "passwd", "-apr1", "-salt", "rbscan12", "camera123"])
+        let expected = String(result.stdout.trimmingWhitespace())
+        #expect(expected.hasPrefix("$apr1$rbscan12$"))
+        let hashes = HtpasswdHashes()
+        #expect(hashes.apr1(Array("camera123".utf8), salt: Array("rbscan12".utf8)) == expected)
+        #expect(hashes.matches(password: Array("camera123".utf8), hash: expected) == true)
+        #expect(hashes.matches(password: Array("camera124".utf8), hash: expected) == false)
+        #expect(hashes.matches(password: Array("admin".utf8), hash: "{SHA}0DPiKuNIrrVmD8IUCuw1hQxNqZc=") == true)
+        #expect(hashes.matches(password: Array("x".utf8), hash: "$6$a$b") == nil)
+    }
+
+    @Test func htpasswdDefaultsAreFound() async throws {
+        let (obs, _) = try await run(DefaultPasswordCheck.self, "{files: ['www/.htpasswd']}", files: [
+            "www/.htpasswd": .file("admin:$apr1$rbscan12$Z0NTnKlb4hpYOxqQEIJbX1\nguest:{SHA}0DPiKuNIrrVmD8IUCuw1hQxNqZc=\nops:$apr1$rbscan12$zzzzzzzzzzzzzzzzzzzzzz\n"),
+        ])
+        #expect(obs.compactMap { $0.evidence.facts["account"] }.sorted() == ["admin", "guest"])
     }
 
     @Test func timeBudgetIsReported() async throws {

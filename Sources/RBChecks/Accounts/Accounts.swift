@@ -30,6 +30,8 @@ public struct PasswordHash: Sendable, Hashable {
         /// `x` in passwd: the real field is in shadow.
         case shadowed
         case des, bsdi, md5, apr1, sha256, sha512, bcrypt, yescrypt, gostYescrypt, scrypt, sunMD5, nt
+        /// htpasswd `{SHA}`: base64 of an unsalted SHA-1.
+        case sha1
         /// Anything else printable: a plaintext password or an unknown format.
         case unknown
     }
@@ -70,6 +72,7 @@ public struct PasswordHash: Sendable, Hashable {
             guard rest.hasPrefix("rounds="), let end = rest.firstIndex(of: "$") else { return 5000 }
             return Int(rest[rest.index(rest.startIndex, offsetBy: 7)..<end]) ?? 5000
         }
+        if body.hasPrefix("{SHA}") { return (.sha1, nil) }
         if body.hasPrefix("$1$") { return (.md5, nil) }
         if body.hasPrefix("$apr1$") { return (.apr1, nil) }
         if body.hasPrefix("$5$") { return (.sha256, rounds("$5$")) }
@@ -101,7 +104,7 @@ public struct PasswordHash: Sendable, Hashable {
     /// Whether libxcrypt can verify candidates against it.
     public var isCrackable: Bool {
         switch kind {
-        case .des, .bsdi, .md5, .sha256, .sha512, .bcrypt, .yescrypt, .gostYescrypt, .scrypt, .sunMD5, .nt: true
+        case .des, .bsdi, .md5, .apr1, .sha1, .sha256, .sha512, .bcrypt, .yescrypt, .gostYescrypt, .scrypt, .sunMD5, .nt: true
         default: false
         }
     }
@@ -120,6 +123,7 @@ public struct PasswordHash: Sendable, Hashable {
         case .scrypt: "scrypt ($7$)"
         case .sunMD5: "SunMD5"
         case .nt: "NT hash ($3$)"
+        case .sha1: "unsalted SHA-1 ({SHA})"
         case .unknown: "plaintext or unknown format"
         case .empty: "empty"
         case .locked: "locked"

@@ -3,8 +3,9 @@ import Dispatch
 import RBCore
 import Synchronization
 
-/// Verifies candidate passwords against crypt(3) hashes with libxcrypt's `crypt_rn`, on several
-/// threads (one `crypt_data` each), candidates in priority order, within a time budget.
+/// Verifies candidate passwords against crypt(3) hashes with libxcrypt's `crypt_rn` (and the
+/// htpasswd `$apr1$` and `{SHA}` formats through OpenSSL), on several threads (one `crypt_data`
+/// each), candidates in priority order, within a time budget.
 struct Cracker: Sendable {
     struct Job: Sendable {
         /// The hash (a crypt setting libxcrypt can compute).
@@ -50,9 +51,13 @@ struct Cracker: Sendable {
         let deadline = start + budget
         let chunk = 16
         let frozenItems = items
+        let htpasswd = jobs.map { $0.hash.hasPrefix("$apr1$") || $0.hash.hasPrefix("{SHA}") }
+        let rawCandidates = jobs.map { $0.candidates.map { Array($0.utf8) } }
+        let jobHashes = jobs.map(\.hash)
         DispatchQueue.concurrentPerform(iterations: max(1, threads)) { _ in
             guard let data = rb_crypt_data_new() else { return }
             defer { rb_crypt_data_free(data) }
+            let apache = HtpasswdHashes()
             var solved = Set<Int>()
             while true {
                 let (from, stop, known) = state.withLock { state -> (Int, Bool, [Int]) in
@@ -70,8 +75,13 @@ struct Cracker: Sendable {
                     let (j, rank) = (Int(frozenItems[index].0), Int(frozenItems[index].1))
                     if solved.contains(j) { continue }
                     done += 1
-                    let result = candidates[j][rank].withUnsafeBufferPointer { password in
-                        hashes[j].withUnsafeBufferPointer { hash in rb_crypt_matches(password.baseAddress, hash.baseAddress, data) }
+                    let result: Int32
+                    if htpasswd[j] {
+                        result = apache.matches(password: rawCandidates[j][rank], hash: jobHashes[j]) == true ? 1 : 0
+                    } else {
+                        result = candidates[j][rank].withUnsafeBufferPointer { password in
+                            hashes[j].withUnsafeBufferPointer { hash in rb_crypt_matches(password.baseAddress, hash.baseAddress, data) }
+                        }
                     }
                     if result == 1 {
                         solved.insert(j)

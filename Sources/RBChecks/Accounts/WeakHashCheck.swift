@@ -32,11 +32,11 @@ public struct WeakHashCheck: Check {
             var severity: Severity?
             var reason: String
             switch hash.kind {
-            case .des, .bsdi, .md5, .apr1, .nt, .sunMD5:
+            case .des, .bsdi, .md5, .apr1, .nt, .sunMD5, .sha1:
                 reason = "\(hash.algorithmName), a weak algorithm"
             case .unknown:
-                if hash.field.hasPrefix("{SHA}") || hash.field.hasPrefix("{SSHA}") {
-                    reason = "\(hash.field.hasPrefix("{SHA}") ? "unsalted" : "fast salted") SHA-1 ({SHA})"
+                if hash.field.hasPrefix("{SSHA}") {
+                    reason = "fast salted SHA-1 ({SSHA}), a weak algorithm"
                 } else {
                     reason = "not a hash: a plaintext password or an unknown format"
                 }

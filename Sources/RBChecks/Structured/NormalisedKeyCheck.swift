@@ -1,6 +1,10 @@
 import RBCore
 import Yams
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `config.normalised`: one normalised configuration key (`auth.lockout.threshold`), read from
 /// every file a config adapter understands, compared with an expectation. When a config-file
 /// target does not set the key, the result is `review` (the scanner cannot decide: MANUAL in
@@ -32,10 +36,32 @@ public struct NormalisedKeyCheck: Check {
         var adapter: String
     }
 
+    /// The names a source can only match if the file contains one of them: the last name of each
+    /// XPath alternative, of the data path or of the key. A file without any is not parsed.
+    static func hints(_ source: ConfigAdapter.Source) -> [String] {
+        func lastName(_ expression: Substring) -> String? {
+            var names: [String] = []
+            var current = ""
+            for ch in expression {
+                if ch.isLetter || ch.isNumber || ch == "_" || ch == "-" { current.append(ch) } else {
+                    if !current.isEmpty { names.append(current); current = "" }
+                }
+            }
+            if !current.isEmpty { names.append(current) }
+            return names.last { $0.first?.isLetter == true }
+        }
+        if let xpath = source.xpath { return xpath.split(separator: "|").compactMap(lastName) }
+        if let path = source.path { return lastName(Substring(path)).map { [$0] } ?? [] }
+        if let key = source.key { return lastName(Substring(key)).map { [$0] } ?? [] }
+        return []
+    }
+
     static func value(of key: String, in entry: FileEntry, text: String, adapter: ConfigAdapter) -> Found? {
         guard let sources = adapter.keys[key] else { return nil }
         let name = entry.path.lowercased()
         for source in sources {
+            let hints = hints(source)
+            if !hints.isEmpty, !hints.contains(where: { ByteSearch.contains(text, $0) }) { continue }
             var raw: (String, Int?)?
             if let xpath = source.xpath, name.hasSuffix(".xml") {
                 if case .success(let items) = XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path),
@@ -95,5 +121,27 @@ public struct NormalisedKeyCheck: Check {
             }
         }
         return observations
+    }
+}
+
+/// Substring search on UTF-8 bytes (memmem), far cheaper than Character-based `contains`.
+enum ByteSearch {
+    static func contains(_ haystack: String, _ needle: String) -> Bool {
+        var haystack = haystack
+        var needle = needle
+        return haystack.withUTF8 { h in
+            needle.withUTF8 { n in
+                guard let hb = h.baseAddress, n.count > 0 else { return n.count == 0 }
+                // memchr to each occurrence of the first byte, then compare the rest.
+                var offset = 0
+                while offset + n.count <= h.count,
+                      let hit = memchr(hb + offset, Int32(n[0]), h.count - offset - n.count + 1) {
+                    let at = hb.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    if memcmp(hb + at, n.baseAddress!, n.count) == 0 { return true }
+                    offset = at + 1
+                }
+                return false
+            }
+        }
     }
 }

@@ -18,6 +18,8 @@ public struct ScanTarget: Sendable {
     public let cache = ContentCache()
     /// Config adapters for normalised keys (set by the session from the rules directories).
     public var adapters = ConfigAdapters()
+    /// File selections already computed for this target.
+    public let selections = SelectionCache()
 
     public init(spec: String, kind: TargetKind, tree: (any FileTree)?, baseID: String, baseURI: String?,
                 containers: [String] = []) {
@@ -71,7 +73,8 @@ public struct CheckContext: Sendable {
                 entry.type == .file && globs.contains { $0.matchesBasename(String(entry.name)) }
             }
         }
-        return tree.regularFiles(matching: globs, excluding: excluded)
+        let key = globs.map(\.pattern).joined(separator: "\u{0}") + "\u{1}" + excluded.map(\.pattern).joined(separator: "\u{0}")
+        return target.selections.files(key) { tree.regularFiles(matching: globs, excluding: excluded) }
     }
 
     /// Reads a file within the limits; a failure is reported and gives nil.

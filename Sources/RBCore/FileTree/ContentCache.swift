@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Shared by every rule scanning one target, so that rules reading the same files (several rules
 /// look at every text file of an image) read each file once: it remembers which files are binary
@@ -106,5 +107,20 @@ public final class ContentCache: @unchecked Sendable {
         guard size <= largestFile, texts[path] == nil, bytes + size <= budget else { return }
         texts[path] = content
         bytes += size
+    }
+}
+
+/// File selections by pattern set, shared by the rules scanning one target: many rules (and the
+/// several checks of one rule) select files with the same patterns.
+public final class SelectionCache: Sendable {
+    private let selections = Synchronization.Mutex<[String: [FileEntry]]>([:])
+
+    public init() {}
+
+    public func files(_ key: String, _ compute: () -> [FileEntry]) -> [FileEntry] {
+        if let known = selections.withLock({ $0[key] }) { return known }
+        let files = compute()
+        selections.withLock { $0[key] = files }
+        return files
     }
 }

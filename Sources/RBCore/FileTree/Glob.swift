@@ -18,6 +18,12 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
         case literal(String)
         case pattern(String)
         case globstar
+        /// `*.conf`: any name ending so (byte comparison, no fnmatch).
+        case suffix(String)
+        /// `S*`: any name starting so.
+        case prefix(String)
+        /// `*`: any name.
+        case any
     }
 
     public let pattern: String
@@ -34,7 +40,11 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
             alternative.split(separator: "/", omittingEmptySubsequences: true).compactMap { part -> Segment? in
                 if part == "**" { return .globstar }
                 if part == "." { return nil }
-                if part.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" || $0 == "\\" }) {
+                if part == "*" { return .any }
+                let special: (Character) -> Bool = { $0 == "*" || $0 == "?" || $0 == "[" || $0 == "\\" }
+                if part.hasPrefix("*"), !part.dropFirst().contains(where: special) { return .suffix(String(part.dropFirst())) }
+                if part.hasSuffix("*"), !part.dropLast().contains(where: special) { return .prefix(String(part.dropLast())) }
+                if part.contains(where: special) {
                     return .pattern(String(part))
                 }
                 return .literal(String(part))
@@ -47,7 +57,7 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
     /// Whether the pattern selects every file wherever it is (`**`, `**/*`): a whole-tree pass.
     public var selectsEverything: Bool {
         compiled.contains { alternative in
-            alternative.segments == [.globstar] || alternative.segments == [.globstar, .pattern("*")]
+            alternative.segments == [.globstar] || alternative.segments == [.globstar, .any]
         }
     }
 
@@ -78,8 +88,8 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
         case .literal(let text):
             guard let component = components.first, component == text else { return false }
             return matchSegments(segments.dropFirst(), components.dropFirst())
-        case .pattern(let text):
-            guard let component = components.first, fnmatch(text, String(component), 0) == 0 else { return false }
+        case .pattern, .suffix, .prefix, .any:
+            guard let component = components.first, matchName(first, component) else { return false }
             return matchSegments(segments.dropFirst(), components.dropFirst())
         }
     }
@@ -128,6 +138,9 @@ extension Glob {
         case .globstar: return true
         case .literal(let text): return text.utf8.elementsEqual(name.utf8)
         case .pattern(let text): return fnmatch(text, String(name), 0) == 0
+        case .suffix(let text): return name.utf8.count >= text.utf8.count && name.utf8.reversed().starts(with: text.utf8.reversed())
+        case .prefix(let text): return name.utf8.starts(with: text.utf8)
+        case .any: return true
         }
     }
 

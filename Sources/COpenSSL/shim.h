@@ -2,4 +2,17 @@
 #define RBSCAN_COPENSSL_SHIM_H
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/pem.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+
+/* Macros and NID aliases Swift cannot import. */
+static inline int rb_pkey_rsa(void) { return EVP_PKEY_RSA; }
+static inline int rb_pkey_ec(void) { return EVP_PKEY_EC; }
+static inline int rb_pkey_dsa(void) { return EVP_PKEY_DSA; }
+static inline int rb_pkey_ed25519(void) { return EVP_PKEY_ED25519; }
+static inline int rb_pkey_ed448(void) { return EVP_PKEY_ED448; }
+static inline int rb_x509_v_ok(void) { return X509_V_OK; }
 #endif

@@ -24,6 +24,8 @@ public enum BuiltinChecks {
         DatabaseCredentialCheck.self,
         NormalisedKeyCheck.self,
         PresetPasswordCheck.self,
+        CertificateStrengthCheck.self,
+        CertificateValidityCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

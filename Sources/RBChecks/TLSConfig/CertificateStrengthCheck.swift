@@ -1,0 +1,56 @@
+import RBCore
+
+/// `tls.certificate-strength`: certificate files in the image (leaf of each file): RSA below
+/// 2048 bits, EC below 256 bits and DSA keys fail (high); MD5 or SHA-1 signatures fail (medium,
+/// low on a self-signed certificate).
+public struct CertificateStrengthCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var paths: [String]?
+        var exclude: [String]?
+        var minimumRSABits: Int?
+        var minimumECBits: Int?
+    }
+
+    public static let id = "tls.certificate-strength"
+    public static let summary = "Judges certificate key type and size and signature algorithm (OpenSSL)."
+    public static let targetKinds: Set<TargetKind> = [.firmware, .config]
+
+    let files: CertificateFiles
+    let minimumRSA: Int
+    let minimumEC: Int
+
+    public init(options: Options) throws(CheckOptionError) {
+        files = try CertificateFiles(paths: options.paths, exclude: options.exclude)
+        minimumRSA = options.minimumRSABits ?? 2048
+        minimumEC = options.minimumECBits ?? 256
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        var observations: [Observation] = []
+        for (file, cert) in files.leaves(in: context) {
+            let facts = ["subject": cert.subject, "key": "\(cert.keyType)-\(cert.keyBits)", "signature": cert.signature]
+            var weakKey: String?
+            switch cert.keyType {
+            case "RSA" where cert.keyBits < minimumRSA: weakKey = "RSA-\(cert.keyBits) (at least \(minimumRSA))"
+            case "EC" where cert.keyBits < minimumEC: weakKey = "EC-\(cert.keyBits) (at least \(minimumEC))"
+            case "DSA": weakKey = "DSA-\(cert.keyBits)"
+            default: break
+            }
+            if let weakKey {
+                observations.append(Observation(
+                    message: "certificate \(cert.subject) has a weak key: \(weakKey)",
+                    location: Location(path: file.path),
+                    evidence: Evidence(key: "key:" + cert.subject + ":" + cert.keyType + String(cert.keyBits), facts: facts)))
+            }
+            let lower = cert.signature.lowercased()
+            if lower.contains("md5") || lower.contains("sha1") || lower.contains("with-sha1") || lower.hasSuffix("sha1") {
+                observations.append(Observation(
+                    severity: cert.selfSigned ? .low : .medium,
+                    message: "certificate \(cert.subject) is signed with \(cert.signature)" + (cert.selfSigned ? " (self-signed)" : ""),
+                    location: Location(path: file.path),
+                    evidence: Evidence(key: "signature:" + cert.subject + ":" + cert.signature, facts: facts)))
+            }
+        }
+        return observations
+    }
+}

@@ -1,0 +1,102 @@
+import COpenSSL
+import RBCore
+
+/// X.509 certificates read with OpenSSL from PEM or DER bytes, reduced to the facts the TLS rules
+/// judge. No OpenSSL pointer leaves this file.
+struct CertificateFacts: Sendable {
+    var subject: String
+    var issuer: String
+    var selfSigned: Bool
+    /// RSA, EC, DSA, Ed25519, Ed448 or the OpenSSL short name.
+    var keyType: String
+    var keyBits: Int
+    var signature: String
+    /// Seconds from now to notBefore / notAfter (negative: in the past).
+    var notBeforeIn: Int
+    var notAfterIn: Int
+    /// notAfter − notBefore, in days.
+    var lifetimeDays: Int
+
+    /// Every certificate in `bytes`: a PEM file (possibly a chain, leaf first) or one DER blob.
+    static func parse(_ bytes: [UInt8]) -> [CertificateFacts] {
+        var result: [CertificateFacts] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            if let bio = BIO_new_mem_buf(base, Int32(clamping: buffer.count)) {
+                defer { BIO_free(bio) }
+                while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) {
+                    result.append(facts(x509))
+                    X509_free(x509)
+                    guard result.count < 32 else { break }
+                }
+                ERR_clear_error()
+            }
+            if result.isEmpty {
+                var cursor: UnsafePointer<UInt8>? = base
+                if let x509 = d2i_X509(nil, &cursor, buffer.count) {
+                    result.append(facts(x509))
+                    X509_free(x509)
+                }
+                ERR_clear_error()
+            }
+        }
+        return result
+    }
+
+    private static func name(_ name: OpaquePointer?) -> String {
+        guard let name, let text = X509_NAME_oneline(name, nil, 0) else { return "?" }
+        defer { CRYPTO_free(text, #fileID, #line) }
+        return String(cString: text)
+    }
+
+    private static func facts(_ x509: OpaquePointer) -> CertificateFacts {
+        var keyType = "unknown", bits = 0
+        if let key = X509_get0_pubkey(x509) {
+            bits = Int(EVP_PKEY_get_bits(key))
+            let id = EVP_PKEY_get_base_id(key)
+            switch id {
+            case rb_pkey_rsa(): keyType = "RSA"
+            case rb_pkey_ec(): keyType = "EC"
+            case rb_pkey_dsa(): keyType = "DSA"
+            case rb_pkey_ed25519(): keyType = "Ed25519"
+            case rb_pkey_ed448(): keyType = "Ed448"
+            default: keyType = OBJ_nid2sn(id).map { String(cString: $0) } ?? "nid \(id)"
+            }
+        }
+        let signatureNID = X509_get_signature_nid(x509)
+        let signature = OBJ_nid2ln(signatureNID).map { String(cString: $0) } ?? "nid \(signatureNID)"
+        func secondsFromNow(_ time: UnsafePointer<ASN1_TIME>?) -> Int {
+            var days: Int32 = 0, seconds: Int32 = 0
+            guard let time, ASN1_TIME_diff(&days, &seconds, nil, time) == 1 else { return 0 }
+            return Int(days) * 86_400 + Int(seconds)
+        }
+        let notBefore = secondsFromNow(X509_get0_notBefore(x509))
+        let notAfter = secondsFromNow(X509_get0_notAfter(x509))
+        let selfSigned = X509_check_issued(x509, x509) == rb_x509_v_ok()
+        return CertificateFacts(subject: name(X509_get_subject_name(x509)), issuer: name(X509_get_issuer_name(x509)),
+                                selfSigned: selfSigned, keyType: keyType, keyBits: bits, signature: signature,
+                                notBeforeIn: notBefore, notAfterIn: notAfter, lifetimeDays: (notAfter - notBefore) / 86_400)
+    }
+}
+
+/// The certificate files of an image: PEM and DER files outside the CA bundles (a device's own
+/// certificates, not the trust store it ships).
+struct CertificateFiles: Sendable {
+    let paths: [Glob]
+    let exclude: [Glob]
+
+    init(paths: [String]?, exclude: [String]?) throws(CheckOptionError) {
+        self.paths = try PathPatterns.compile(paths ?? ["**/*.{pem,crt,cer,der,cert}"], key: "paths")
+        self.exclude = try PathPatterns.compile(exclude ?? ["etc/ssl/certs/**", "usr/share/ca-certificates/**", "usr/share/**",
+                                                            "etc/pki/ca-trust/**", "usr/lib/**", "proc/**", "sys/**"],
+                                                key: "exclude")
+    }
+
+    /// (file, leaf certificate facts) for every file holding at least one certificate.
+    func leaves(in context: CheckContext) -> [(FileEntry, CertificateFacts)] {
+        context.files(matching: paths, excluding: exclude).compactMap { file in
+            guard file.size < 1 << 20, let content = context.read(file), let leaf = CertificateFacts.parse(content.bytes).first else { return nil }
+            return (file, leaf)
+        }
+    }
+}

@@ -100,6 +100,8 @@ public enum Spool {
             }
             let path = String(cString: made)
             current = path
+            // Removed at exit whoever the caller is (the CLI also removes it explicitly).
+            atexit { Spool.cleanUp() }
             return path
         }
     }

@@ -41,6 +41,8 @@ struct RBScanCommand: AsyncParsableCommand {
                 code = ExitStatus.usage.rawValue
             }
         }
+        // Spools are unlinked as they are made; their private directory goes too.
+        Spool.cleanUp()
         Output.exit(code)
     }
 }

@@ -25,8 +25,9 @@ public final class ContentCache: @unchecked Sendable {
         case mustRead
     }
 
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    // Heap-allocated: a pthread mutex and condition must not move.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var binary = Set<String>()
     private var texts: [String: FileContent] = [:]
     private var loading = Set<String>()
@@ -39,13 +40,17 @@ public final class ContentCache: @unchecked Sendable {
     public init(budget: Int = 96 << 20, largestFile: Int = 64 << 20) {
         self.budget = budget
         self.largestFile = largestFile
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
+        mutex.initialize(to: pthread_mutex_t())
+        condition.initialize(to: pthread_cond_t())
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
     }
 
     deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
     }
 
     private func cachedLocked(_ path: String) -> Entry? {
@@ -54,23 +59,23 @@ public final class ContentCache: @unchecked Sendable {
     }
 
     public func lookup(_ path: String) -> Entry? {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         return cachedLocked(path)
     }
 
     /// The cached entry, after waiting for another reader of the same file if there is one;
     /// otherwise the caller must read the file and call `fulfil` (or `abandon`).
     public func claim(_ path: String) -> Claim {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         while true {
             if let entry = cachedLocked(path) { return .cached(entry) }
             if !loading.contains(path) {
                 loading.insert(path)
                 return .mustRead
             }
-            pthread_cond_wait(&condition, &mutex)
+            pthread_cond_wait(condition, mutex)
             // The other reader finished; if it could not keep the content (budget), read it here.
             if cachedLocked(path) == nil, !loading.contains(path) {
                 loading.insert(path)
@@ -81,22 +86,22 @@ public final class ContentCache: @unchecked Sendable {
 
     /// Records what the claiming reader found and wakes the waiters.
     public func fulfil(_ path: String, _ entry: Entry) {
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         switch entry {
         case .binary: binary.insert(path)
         case .text(let content): storeLocked(path, content)
         }
         loading.remove(path)
-        pthread_cond_broadcast(&condition)
-        pthread_mutex_unlock(&mutex)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
     }
 
     /// The claiming reader failed: waiters try for themselves.
     public func abandon(_ path: String) {
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         loading.remove(path)
-        pthread_cond_broadcast(&condition)
-        pthread_mutex_unlock(&mutex)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
     }
 
     public func storeBinary(_ path: String) { fulfil(path, .binary) }

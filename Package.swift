@@ -35,12 +35,14 @@ let package = Package(
         ]),
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
         .target(name: "RBImages", dependencies: ["RBCore", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA"]),
+        // Endpoint probes: the raw-handshake TLS scanner.
+        .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
         .target(name: "RBChecks", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
         .target(name: "RBReport", dependencies: ["RBCore"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.
-        .target(name: "RBScan", dependencies: ["RBCore", "RBImages", "RBChecks", "RBReport"]),
+        .target(name: "RBScan", dependencies: ["RBCore", "RBImages", "RBNet", "RBChecks", "RBReport"]),
         // Thin CLI: parses arguments, calls RBScan, maps the outcome to an exit code.
         .executableTarget(name: "rbscan", dependencies: [
             "RBScan",

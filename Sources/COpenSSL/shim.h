@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 
 /* Macros and NID aliases Swift cannot import. */
 static inline int rb_pkey_rsa(void) { return EVP_PKEY_RSA; }

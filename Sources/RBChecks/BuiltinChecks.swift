@@ -26,6 +26,8 @@ public enum BuiltinChecks {
         PresetPasswordCheck.self,
         CertificateStrengthCheck.self,
         CertificateValidityCheck.self,
+        TLSProtocolCheck.self,
+        TLSCipherSuiteCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

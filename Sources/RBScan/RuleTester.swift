@@ -40,7 +40,9 @@ public struct RuleTester {
                     continue
                 }
                 let tree = example.tree()
-                var target = ScanTarget(spec: "example", kind: example.kind, tree: tree, baseID: "EXAMPLE", baseURI: nil)
+                var target = ScanTarget(spec: example.tls != nil ? "tls://example:443" : "example", kind: example.kind,
+                                        tree: example.tls != nil ? nil : tree, baseID: "EXAMPLE", baseURI: nil)
+                target.tls = example.tlsFacts
                 target.adapters = adapters
                 let sink = DiagnosticSink()
                 let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)

@@ -1,5 +1,6 @@
 import RBChecks
 import RBCore
+import RBNet
 
 #if canImport(Glibc)
 import Glibc
@@ -87,6 +88,9 @@ public struct ScanSession {
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
                                           registry: registry)
         var (targets, targetDiagnostics) = await indexed
+        let probed = await probeEndpoints(targets, timeout: options.limits.networkTimeout)
+        targets = probed.targets
+        targetDiagnostics += probed.diagnostics
         for i in targets.indices { targets[i].adapters = configuration.adapters }
         let gate = options.failOn ?? configuration.baseline?.failOn ?? .severity(.high)
         let baselineID = configuration.baseline?.id ?? "none"
@@ -101,6 +105,38 @@ public struct ScanSession {
                           diagnostics: configuration.diagnostics + targetDiagnostics + outcome.diagnostics,
                           baselineID: baselineID, gate: gate, startTime: start, endTime: Timestamp.now(),
                           commandLine: options.commandLine)
+    }
+}
+
+extension ScanSession {
+    /// Runs the TLS scanner on every `tls://` target, concurrently. An endpoint that cannot be
+    /// reached or does not speak TLS at all is a target error (exit 2) and no rule judges it:
+    /// "no protocol negotiated" from a closed port is not a finding.
+    static func probeEndpoints(_ targets: [ScanTarget], timeout: Double) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
+        let endpoints = targets.indices.filter { targets[$0].endpoint?.scheme == "tls" }
+        guard !endpoints.isEmpty else { return (targets, []) }
+        var facts: [Int: TLSFacts] = [:]
+        await withTaskGroup(of: (Int, TLSFacts).self) { group in
+            for i in endpoints {
+                let endpoint = targets[i].endpoint!
+                group.addTask { (i, await TLSScanner(host: endpoint.host, port: endpoint.port, timeout: timeout).scan()) }
+            }
+            for await (i, result) in group { facts[i] = result }
+        }
+        var kept: [ScanTarget] = []
+        var diagnostics: [Diagnostic] = []
+        for (i, target) in targets.enumerated() {
+            guard let result = facts[i] else { kept.append(target); continue }
+            if !result.reachable {
+                diagnostics.append(Diagnostic(.error, .target, code: "target.unreachable",
+                    result.problems.first ?? "no TLS handshake completed", at: SourceLocation(file: target.spec)))
+                continue
+            }
+            var target = target
+            target.tls = result
+            kept.append(target)
+        }
+        return (kept, diagnostics)
     }
 }
 

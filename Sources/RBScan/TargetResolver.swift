@@ -7,8 +7,9 @@ import Glibc
 
 /// Turns the user's target specs into `ScanTarget`s. A directory is an extracted root filesystem;
 /// a regular file is a config file (image detection by content arrives with the image readers);
-/// `tls://`, `ssh://`, `http(s)://` and bare hosts are endpoints, which this build cannot probe
-/// yet and reports as unsupported instead of passing them silently.
+/// `tls://HOST:PORT` is a TLS endpoint (probed by the session before the rules run); `ssh://`,
+/// `http(s)://` and bare hosts are endpoints this build cannot probe yet and reports as
+/// unsupported instead of passing them silently.
 public struct TargetResolver {
     public let limits: ScanLimits
 
@@ -20,9 +21,23 @@ public struct TargetResolver {
         var usedIDs = Set<String>()
         for spec in specs {
             if let scheme = Self.endpointScheme(spec) {
-                diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
-                    "\(scheme):// endpoints are not supported by this build yet (firmware directories and config files are)",
-                    at: SourceLocation(file: spec)))
+                guard scheme == "tls" else {
+                    diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
+                        "\(scheme):// endpoints are not supported by this build yet (tls://, firmware and config files are)",
+                        at: SourceLocation(file: spec)))
+                    continue
+                }
+                guard let endpoint = Endpoint(parsing: spec) else {
+                    diagnostics.append(Diagnostic(.error, .target, code: "target.invalid",
+                        "expected tls://HOST:PORT (HOST a name, an IPv4 address or [IPv6]; PORT 1-65535)",
+                        at: SourceLocation(file: spec)))
+                    continue
+                }
+                var target = ScanTarget(spec: endpoint.uri, kind: .endpoint, tree: nil,
+                                        baseID: Self.uniqueID(for: endpoint.host + "_" + String(endpoint.port), used: &usedIDs),
+                                        baseURI: nil)
+                target.endpoint = endpoint
+                targets.append(target)
                 continue
             }
             let kind = HostFiles.kind(of: spec)

@@ -20,6 +20,10 @@ public struct ScanTarget: Sendable {
     public var adapters = ConfigAdapters()
     /// File selections already computed for this target.
     public let selections = SelectionCache()
+    /// For an endpoint target: where it is.
+    public var endpoint: Endpoint?
+    /// For a `tls://` endpoint: what the TLS scanner found (filled before the rules run).
+    public var tls: TLSFacts?
 
     public init(spec: String, kind: TargetKind, tree: (any FileTree)?, baseID: String, baseURI: String?,
                 containers: [String] = []) {

@@ -83,6 +83,8 @@ public struct ScanLimits: Sendable, Hashable {
     public var extraPasswords: [String] = []
     /// Threads for CPU-bound steps (password cracking); the scan's --jobs.
     public var threads: Int = 2
+    /// Seconds for each network connect/send/receive on endpoint targets.
+    public var networkTimeout: Double = 5
 
     public init() {}
 }

@@ -110,11 +110,13 @@ public struct RuleExamples: Decodable, Sendable {
     }
 }
 
-/// One example: a small file tree (`files:`) or one config text (`config:`).
+/// One example: a small file tree (`files:`), one config text (`config:`) or what a TLS
+/// endpoint negotiated (`tls:`, protocol version → accepted IANA suite names).
 public struct RuleExample: Decodable, Sendable {
     /// Path → content or `{content, mode, uid, gid, link, type}`.
     public var files: [String: ExampleFile]?
     public var config: ExampleConfig?
+    public var tls: [String: [String]]?
     /// For fail examples: the exact number of failing results expected (optional).
     public var findings: Int?
     /// For fail examples: the line the (first) finding must point at (optional).
@@ -123,23 +125,36 @@ public struct RuleExample: Decodable, Sendable {
     /// Where the example is written, for `rules test` messages.
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case files, config, findings, line, note }
+    enum CodingKeys: String, CodingKey { case files, config, tls, findings, line, note }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         files = try container.decodeIfPresent([String: ExampleFile].self, forKey: .files)
         config = try container.decodeIfPresent(ExampleConfig.self, forKey: .config)
+        tls = try container.decodeIfPresent([String: [String]].self, forKey: .tls)
         findings = try container.decodeIfPresent(Int.self, forKey: .findings)
         line = try container.decodeIfPresent(Int.self, forKey: .line)
         note = try container.decodeIfPresent(String.self, forKey: .note)
-        if (files == nil) == (config == nil) {
+        if [files != nil, config != nil, tls != nil].filter({ $0 }).count != 1 {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                debugDescription: "an example has exactly one of 'files' (a tree) or 'config' (a config text)"))
+                debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text) or 'tls' (endpoint facts)"))
+        }
+        for version in (tls ?? [:]).keys where !TLSFacts.versionOrder.contains(version) {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [CodingKeys.tls],
+                debugDescription: "unknown protocol version \(version) (one of \(TLSFacts.versionOrder.joined(separator: ", ")))"))
         }
     }
 
     /// The target kind the example stands for.
-    public var kind: TargetKind { config != nil ? .config : .firmware }
+    public var kind: TargetKind { config != nil ? .config : tls != nil ? .endpoint : .firmware }
+
+    /// The endpoint facts of a `tls:` example: listed versions are supported with those suites.
+    public var tlsFacts: TLSFacts? {
+        tls.map { versions in
+            TLSFacts(protocols: versions.mapValues { TLSFacts.ProtocolFacts(supported: !$0.isEmpty, cipherSuites: $0) },
+                     handshakes: 0, problems: [])
+        }
+    }
 
     /// The example as a tree.
     public func tree() -> MemoryTree {

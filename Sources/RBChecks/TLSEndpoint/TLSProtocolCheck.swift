@@ -1,0 +1,145 @@
+import RBCore
+
+/// `tls.protocols`: judges the protocol versions a `tls://` endpoint negotiated.
+/// `forbidden` versions that complete a handshake fail, one finding each; `requireAnyOf` fails
+/// once when none of its versions could be negotiated.
+public struct TLSProtocolCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var forbidden: [String]?
+        var requireAnyOf: [String]?
+    }
+
+    public static let id = "tls.protocols"
+    public static let summary = "Judges the TLS protocol versions an endpoint negotiates (raw ClientHellos)."
+    public static let targetKinds: Set<TargetKind> = [.endpoint]
+
+    let forbidden: [String]
+    let required: [String]
+
+    public init(options: Options) throws(CheckOptionError) {
+        forbidden = options.forbidden ?? []
+        required = options.requireAnyOf ?? []
+        for version in forbidden + required where !TLSFacts.versionOrder.contains(version) {
+            throw CheckOptionError("unknown protocol version \(version) (one of \(TLSFacts.versionOrder.joined(separator: ", ")))")
+        }
+        guard !forbidden.isEmpty || !required.isEmpty else {
+            throw CheckOptionError("tls.protocols needs forbidden or requireAnyOf")
+        }
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        guard let facts = context.target.tls else {
+            context.report("no TLS facts for this endpoint (not a tls:// target)")
+            return []
+        }
+        let uri = context.target.spec
+        var observations: [Observation] = []
+        for version in forbidden {
+            guard let found = facts.protocols[version], found.supported else { continue }
+            observations.append(Observation(
+                message: "\(uri) negotiates \(version) (\(found.cipherSuites.count) cipher suite\(found.cipherSuites.count == 1 ? "" : "s"))",
+                location: Location(path: uri),
+                evidence: Evidence(key: "protocol:" + version,
+                                   facts: ["protocol": version, "suites": found.cipherSuites.joined(separator: " ")])))
+        }
+        if !required.isEmpty, !required.contains(where: { facts.protocols[$0]?.supported == true }) {
+            let offered = TLSFacts.versionOrder.filter { facts.protocols[$0]?.supported == true }
+            observations.append(Observation(
+                message: "\(uri) negotiates none of \(required.joined(separator: ", ")) (only \(offered.joined(separator: ", ")))",
+                location: Location(path: uri),
+                evidence: Evidence(key: "protocol-missing:" + required.joined(separator: ","),
+                                   facts: ["supported": offered.joined(separator: " ")])))
+        }
+        return observations
+    }
+}
+
+/// `tls.cipher-suites`: judges every suite a `tls://` endpoint accepted, by class.
+/// Classes: `broken` (NULL, anon, EXPORT, RC4, single DES, RC2, IDEA), `3des`,
+/// `no-forward-secrecy` (static RSA/DH/ECDH key exchange, TLS 1.2 and older), `cbc`.
+/// One finding per (class, suite), naming the versions that accept it.
+public struct TLSCipherSuiteCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var classes: [String: Severity]
+    }
+
+    public static let id = "tls.cipher-suites"
+    public static let summary = "Judges the cipher suites an endpoint accepts, by class (broken, 3des, no-forward-secrecy, cbc)."
+    public static let targetKinds: Set<TargetKind> = [.endpoint]
+
+    let classes: [(SuiteClass, Severity)]
+
+    public init(options: Options) throws(CheckOptionError) {
+        var classes: [(SuiteClass, Severity)] = []
+        for (name, severity) in options.classes.sorted(by: { $0.key < $1.key }) {
+            guard let suiteClass = SuiteClass(rawValue: name) else {
+                throw CheckOptionError("unknown suite class \(name) (one of \(SuiteClass.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            classes.append((suiteClass, severity))
+        }
+        guard !classes.isEmpty else { throw CheckOptionError("tls.cipher-suites needs at least one class") }
+        self.classes = classes
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        guard let facts = context.target.tls else {
+            context.report("no TLS facts for this endpoint (not a tls:// target)")
+            return []
+        }
+        let uri = context.target.spec
+        var versionsBySuite: [String: [String]] = [:]
+        var order: [String] = []
+        for (version, suite) in facts.acceptedSuites {
+            if versionsBySuite[suite] == nil { order.append(suite) }
+            versionsBySuite[suite, default: []].append(version)
+        }
+        var observations: [Observation] = []
+        for suite in order {
+            let versions = versionsBySuite[suite]!
+            for (suiteClass, severity) in classes {
+                guard let why = suiteClass.reason(suite, versions: versions) else { continue }
+                observations.append(Observation(
+                    severity: severity,
+                    message: "\(uri) accepts \(suite) (\(why)) with \(versions.joined(separator: ", "))",
+                    location: Location(path: uri),
+                    evidence: Evidence(key: suiteClass.rawValue + ":" + suite,
+                                       facts: ["suite": suite, "protocols": versions.joined(separator: " "), "class": suiteClass.rawValue])))
+            }
+        }
+        return observations
+    }
+}
+
+/// Cipher-suite classes, from the IANA name.
+public enum SuiteClass: String, CaseIterable, Sendable {
+    case broken
+    case tripleDES = "3des"
+    case noForwardSecrecy = "no-forward-secrecy"
+    case cbc
+
+    /// Why `suite` is in this class, or nil.
+    public func reason(_ suite: String, versions: [String]) -> String? {
+        let name = suite.uppercased()
+        switch self {
+        case .broken:
+            if name.contains("_NULL_") || name.hasSuffix("_NULL") || name.contains("WITH_NULL") { return "NULL encryption" }
+            if name.contains("_ANON_") { return "anonymous key exchange" }
+            if name.contains("EXPORT") { return "EXPORT-grade" }
+            if name.contains("_RC4_") { return "RC4" }
+            if name.contains("_DES_CBC_") || name.contains("DES40") { return "single DES" }
+            if name.contains("_RC2_") { return "RC2" }
+            if name.contains("_IDEA_") { return "IDEA" }
+            return nil
+        case .tripleDES:
+            return name.contains("3DES") || name.contains("DES_EDE") ? "3DES, 64-bit block (Sweet32)" : nil
+        case .noForwardSecrecy:
+            // TLS 1.3 suites name no key exchange and are always ephemeral.
+            guard name.contains("_WITH_"), !name.contains("_ANON_") else { return nil }
+            let exchange = name.dropFirst(4).prefix { $0 != "W" }   // after "TLS_", up to "WITH"
+            if exchange.hasPrefix("DHE_") || exchange.hasPrefix("ECDHE_") { return nil }
+            return "static \(exchange.dropLast()) key exchange, no forward secrecy"
+        case .cbc:
+            return name.contains("_CBC_") ? "CBC mode" : nil
+        }
+    }
+}

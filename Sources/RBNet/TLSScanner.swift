@@ -1,0 +1,96 @@
+import RBCore
+
+/// The raw-handshake TLS scanner: for every protocol version, ClientHellos built byte by byte
+/// offer every IANA suite range; the server's choice is removed and the rest offered again until
+/// it refuses (elimination), so the accepted set comes out in the server's preference order.
+/// Protocols are scanned concurrently (bounded), every connection has a deadline.
+public struct TLSScanner: Sendable {
+    public let host: String
+    public let port: UInt16
+    public let timeout: Double
+    public let parallel: Int
+
+    public init(host: String, port: UInt16, timeout: Double = 4, parallel: Int = 5) {
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.parallel = parallel
+    }
+
+    struct VersionResult: Sendable {
+        var version: TLSVersion
+        var accepted: [UInt16]
+        var handshakes: Int
+        var problem: String?
+    }
+
+    public func scan() async -> TLSFacts {
+        var results: [VersionResult] = []
+        await withTaskGroup(of: VersionResult.self) { group in
+            var pending = TLSVersion.allCases[...]
+            func next() {
+                guard let version = pending.popFirst() else { return }
+                group.addTask { self.enumerate(version) }
+            }
+            for _ in 0..<min(parallel, pending.count) { next() }
+            for await result in group {
+                results.append(result)
+                next()
+            }
+        }
+        var protocols: [String: TLSFacts.ProtocolFacts] = [:]
+        for result in results {
+            protocols[result.version.name] = TLSFacts.ProtocolFacts(supported: !result.accepted.isEmpty,
+                                                                   cipherSuites: result.accepted.map(CipherSuites.name))
+        }
+        return TLSFacts(protocols: protocols, handshakes: results.reduce(0) { $0 + $1.handshakes },
+                        problems: results.compactMap { $0.problem.map { "\($0)" } }.sorted())
+    }
+
+    /// The suites `version` accepts, by elimination.
+    func enumerate(_ version: TLSVersion) -> VersionResult {
+        var offered = version == .tls13 ? CipherSuites.tls13 : CipherSuites.legacy
+        var accepted: [UInt16] = []
+        var handshakes = 0
+        var problem: String?
+        while !offered.isEmpty, handshakes < 400 {
+            handshakes += 1
+            let answer: ServerAnswer
+            do {
+                answer = try handshake(version, offered)
+            } catch {
+                // One retry: a reset under load is not a verdict.
+                handshakes += 1
+                do { answer = try handshake(version, offered) } catch {
+                    problem = "\(version.name): \(error)"
+                    break
+                }
+            }
+            guard case .hello(let negotiated, let suite) = answer, negotiated == version.rawValue else {
+                if case .garbage = answer { problem = "\(version.name): the server does not speak TLS" }
+                break
+            }
+            guard let index = offered.firstIndex(of: suite) else {
+                problem = "\(version.name): the server chose suite \(CipherSuites.name(suite)), which was not offered"
+                break
+            }
+            accepted.append(suite)
+            offered.remove(at: index)
+        }
+        return VersionResult(version: version, accepted: accepted, handshakes: handshakes, problem: problem)
+    }
+
+    func handshake(_ version: TLSVersion, _ suites: [UInt16]) throws -> ServerAnswer {
+        let connection = try TCPConnection(host: host, port: port, timeout: timeout)
+        try connection.send(ClientHello.build(version: version, suites: suites, serverName: host), timeout: timeout)
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        var received: [UInt8] = []
+        while received.count < 1 << 16 {
+            let chunk = try connection.receive(max: 16_384, deadline: deadline)
+            if chunk.isEmpty { return received.isEmpty ? .closed : (ServerHelloParser.parse(received) ?? .closed) }
+            received += chunk
+            if let answer = ServerHelloParser.parse(received) { return answer }
+        }
+        return .garbage
+    }
+}

@@ -36,7 +36,7 @@ public struct JSONReporter: Reporter {
             summary: summary,
             targets: report.targets.enumerated().map { i, target in
                 Target(index: i, spec: target.spec, kind: target.kind.rawValue, baseId: target.baseID,
-                       uri: target.baseURI, containers: target.containers)
+                       uri: target.baseURI, containers: target.containers, tls: target.tls)
             },
             rules: report.rules.map { rule in
                 RuleInfo(id: rule.id, title: rule.title, category: rule.category.rawValue,
@@ -90,6 +90,8 @@ public struct JSONReporter: Reporter {
         var baseId: String
         var uri: String?
         var containers: [String]
+        /// For a `tls://` endpoint: protocols with their accepted suites, handshakes used, problems.
+        var tls: TLSFacts?
     }
     struct RuleInfo: Encodable {
         var id: String

@@ -1,0 +1,93 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `openssl s_server` on 127.0.0.1 with a fresh self-signed certificate, for endpoint
+/// tests. The port is picked by the kernel (bind to port 0, read it back, release it) and the
+/// server is polled until it accepts; `stop()` kills it and removes its files.
+public final class TLSTestServer: @unchecked Sendable {
+    public let port: UInt16
+    let process: Process
+    let directory: TemporaryDirectory
+
+    /// `arguments` are extra s_server options (`-tls1`, `-cipher …`).
+    public init(_ arguments: [String], keySpec: String = "rsa:2048") throws {
+        directory = try TemporaryDirectory(prefix: "rbscan-tls")
+        try ImageFixtures.sh("openssl req -x509 -newkey \(keySpec) -nodes -keyout key.pem -out cert.pem -days 30 -subj /CN=rbscan-test 2>/dev/null",
+                             in: directory.path)
+        var lastError = "no attempt"
+        for _ in 0..<5 {
+            let port = try Self.freePort()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", directory.url("cert.pem"),
+                                 "-key", directory.url("key.pem"), "-www", "-quiet"] + arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            for _ in 0..<100 where process.isRunning {
+                if Self.accepts(port) {
+                    self.port = port
+                    self.process = process
+                    return
+                }
+                usleep(50_000)
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            lastError = "openssl s_server \(arguments.joined(separator: " ")) did not accept on 127.0.0.1:\(port)"
+        }
+        directory.remove()
+        throw TestSupportError(lastError)
+    }
+
+    public var uri: String { "tls://127.0.0.1:\(port)" }
+
+    public func stop() {
+        // s_server ignores SIGTERM while it waits in accept; SIGKILL is the reliable stop.
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        directory.remove()
+    }
+
+    static func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSupportError("socket failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw TestSupportError("bind 127.0.0.1:0 failed") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    /// A port nothing listens on (for closed-port tests).
+    public static func freePortForTests() throws -> UInt16 { try freePort() }
+
+    static func accepts(_ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}

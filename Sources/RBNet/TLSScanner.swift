@@ -1,3 +1,4 @@
+import Dispatch
 import RBCore
 
 /// The raw-handshake TLS scanner: for every protocol version, ClientHellos built byte by byte
@@ -30,7 +31,7 @@ public struct TLSScanner: Sendable {
             var pending = TLSVersion.allCases[...]
             func next() {
                 guard let version = pending.popFirst() else { return }
-                group.addTask { self.enumerate(version) }
+                group.addTask { await self.blocking { self.enumerate(version) } }
             }
             for _ in 0..<min(parallel, pending.count) { next() }
             for await result in group {
@@ -45,6 +46,14 @@ public struct TLSScanner: Sendable {
         }
         return TLSFacts(protocols: protocols, handshakes: results.reduce(0) { $0 + $1.handshakes },
                         problems: results.compactMap { $0.problem.map { "\($0)" } }.sorted())
+    }
+
+    /// Runs blocking socket work on a Dispatch worker, off the cooperative pool: a stalled
+    /// connection waits out its deadline without starving the rules or other endpoints.
+    func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
     }
 
     /// The suites `version` accepts, by elimination.

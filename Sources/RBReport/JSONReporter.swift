@@ -36,7 +36,10 @@ public struct JSONReporter: Reporter {
             summary: summary,
             targets: report.targets.enumerated().map { i, target in
                 Target(index: i, spec: target.spec, kind: target.kind.rawValue, baseId: target.baseID,
-                       uri: target.baseURI, containers: target.containers, tls: target.tls)
+                       uri: target.baseURI, containers: target.containers)
+            },
+            endpoints: report.targets.enumerated().compactMap { i, target in
+                target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls) : nil
             },
             rules: report.rules.map { rule in
                 RuleInfo(id: rule.id, title: rule.title, category: rule.category.rawValue,
@@ -68,6 +71,7 @@ public struct JSONReporter: Reporter {
         var baseline: BaselineInfo
         var summary: Summary
         var targets: [Target]
+        var endpoints: [EndpointInfo]
         var rules: [RuleInfo]
         var findings: [FindingInfo]
         var diagnostics: [DiagnosticInfo]
@@ -90,7 +94,12 @@ public struct JSONReporter: Reporter {
         var baseId: String
         var uri: String?
         var containers: [String]
-        /// For a `tls://` endpoint: protocols with their accepted suites, handshakes used, problems.
+    }
+    /// One probed endpoint: what the scanner learned, for triage.
+    struct EndpointInfo: Encodable {
+        var target: Int
+        var uri: String
+        /// Protocols with their accepted suites (server preference order), handshakes used, problems.
         var tls: TLSFacts?
     }
     struct RuleInfo: Encodable {

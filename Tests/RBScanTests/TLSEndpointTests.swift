@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import RBCore
 import RBNet
@@ -62,6 +65,77 @@ struct TLSEndpointTests {
         #expect(facts.protocols["TLSv1.2"]?.cipherSuites == [
             "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA"])
         #expect(facts.protocols["TLSv1.3"]?.supported == false)
+    }
+
+    @Test("TLS 1.3 only: the three default TLS 1.3 suites, nothing below, no findings")
+    func tls13Only() async throws {
+        let server = try TLSTestServer(["-tls1_3"])
+        defer { server.stop() }
+        let report = await session(server.uri)
+        let facts = try #require(report.targets.first?.tls)
+        #expect(TLSFacts.versionOrder.filter { facts.protocols[$0]?.supported == true } == ["TLSv1.3"])
+        #expect(Set(facts.protocols["TLSv1.3"]?.cipherSuites ?? [])
+                == ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"])
+        #expect(report.findings.isEmpty, "\(report.findings.map(\.message))")
+    }
+
+    @Test("An ECDSA certificate: only ECDSA-authenticated suites are accepted")
+    func ecdsa() async throws {
+        let server = try TLSTestServer(["-no_tls1_3", "-cipher", "ALL:@SECLEVEL=0"],
+                                       keySpec: "ec -pkeyopt ec_paramgen_curve:prime256v1")
+        defer { server.stop() }
+        let facts = await TLSScanner(host: "127.0.0.1", port: server.port).scan()
+        let suites = TLSFacts.versionOrder.flatMap { facts.protocols[$0]?.cipherSuites ?? [] }
+        #expect(!suites.isEmpty)
+        #expect(suites.allSatisfy { $0.contains("_ECDSA_") || $0.contains("_anon_") }, "\(suites)")
+        #expect(facts.protocols["TLSv1.2"]?.cipherSuites.contains("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256") == true)
+    }
+
+    @Test("A plain-TCP service and a stalling one are target errors within the timeout, never a hang")
+    func notTLS() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-nottls")
+        defer { directory.remove() }
+        // Two listeners: one answers every connection with an HTTP response, one never answers.
+        let script = """
+        import socket, threading, sys
+        def serve(sock, reply):
+            while True:
+                conn, _ = sock.accept()
+                if reply:
+                    conn.recv(4096); conn.sendall(b"HTTP/1.0 400 Bad Request\\r\\n\\r\\n"); conn.close()
+                else:
+                    threading.Timer(30, conn.close).start()
+        socks = []
+        for reply in (True, False):
+            s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64); socks.append(s)
+            threading.Thread(target=serve, args=(s, reply), daemon=True).start()
+        print(socks[0].getsockname()[1], socks[1].getsockname()[1], flush=True)
+        sys.stdin.read()
+        """
+        try script.write(toFile: directory.url("serve.py"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [directory.url("serve.py")]
+        let output = Pipe(), input = Pipe()
+        process.standardOutput = output
+        process.standardInput = input
+        try process.run()
+        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        let ports = line.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { UInt16($0) }
+        try #require(ports.count == 2, "listener did not start: \(line)")
+
+        var limits = ScanLimits()
+        limits.networkTimeout = 1
+        for port in ports {
+            let start = ContinuousClock.now
+            let options = ScanSession.Options(targets: ["tls://127.0.0.1:\(port)"], ruleDirectories: [Repository.rules], limits: limits)
+            let report = await ScanSession.run(options)
+            #expect(report.targets.isEmpty)
+            #expect(report.diagnostics.contains { $0.code == "target.unreachable" }, "\(report.diagnostics)")
+            #expect(report.exitStatus == .usage)
+            #expect(ContinuousClock.now - start < .seconds(8), "port \(port) took \(ContinuousClock.now - start)")
+        }
     }
 
     @Test("A closed port and a malformed target are target errors (exit 2), never an empty pass")

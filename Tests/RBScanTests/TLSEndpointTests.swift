@@ -121,7 +121,13 @@ struct TLSEndpointTests {
         process.standardInput = input
         try process.run()
         defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        var bytes = Data()
+        while !bytes.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            bytes += chunk
+        }
+        let line = String(decoding: bytes, as: UTF8.self)
         let ports = line.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { UInt16($0) }
         try #require(ports.count == 2, "listener did not start: \(line)")
 

@@ -39,13 +39,24 @@ public struct TLSScanner: Sendable {
                 next()
             }
         }
+        var problems = results.compactMap(\.problem)
+        var certificate: String?
+        var handshakes = results.reduce(0) { $0 + $1.handshakes }
+        if results.contains(where: { !$0.accepted.isEmpty }) {
+            handshakes += 1
+            switch await blocking({ CertificateFetcher.leafPEM(host: host, port: port, timeout: timeout) }) {
+            case .success(let pem): certificate = pem
+            case .failure(let failure): problems.append("certificate: \(failure.message)")
+            }
+        }
         var protocols: [String: TLSFacts.ProtocolFacts] = [:]
         for result in results {
             protocols[result.version.name] = TLSFacts.ProtocolFacts(supported: !result.accepted.isEmpty,
                                                                    cipherSuites: result.accepted.map(CipherSuites.name))
         }
-        return TLSFacts(protocols: protocols, handshakes: results.reduce(0) { $0 + $1.handshakes },
-                        problems: results.compactMap { $0.problem.map { "\($0)" } }.sorted())
+        var facts = TLSFacts(protocols: protocols, handshakes: handshakes, problems: problems.sorted())
+        facts.certificate = certificate
+        return facts
     }
 
     /// Runs blocking socket work on a Dispatch worker, off the cooperative pool: a stalled

@@ -13,9 +13,10 @@ public final class TLSTestServer: @unchecked Sendable {
     let directory: TemporaryDirectory
 
     /// `arguments` are extra s_server options (`-tls1`, `-cipher …`).
-    public init(_ arguments: [String], keySpec: String = "rsa:2048") throws {
+    /// `keySpec` and `digest` shape the self-signed certificate (valid for a year).
+    public init(_ arguments: [String], keySpec: String = "rsa:2048", digest: String = "sha256") throws {
         directory = try TemporaryDirectory(prefix: "rbscan-tls")
-        try ImageFixtures.sh("openssl req -x509 -newkey \(keySpec) -nodes -keyout key.pem -out cert.pem -days 30 -subj /CN=rbscan-test 2>/dev/null",
+        try ImageFixtures.sh("openssl req -x509 -newkey \(keySpec) -\(digest) -nodes -keyout key.pem -out cert.pem -days 365 -subj /CN=rbscan-test 2>/dev/null",
                              in: directory.path)
         var lastError = "no attempt"
         for _ in 0..<5 {

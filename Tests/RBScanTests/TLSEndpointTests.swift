@@ -91,6 +91,27 @@ struct TLSEndpointTests {
         #expect(facts.protocols["TLSv1.2"]?.cipherSuites.contains("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256") == true)
     }
 
+    @Test("The served certificate is read through OpenSSL: RSA-1024 with SHA-1 fails RB-TLS-007")
+    func weakCertificate() async throws {
+        let server = try TLSTestServer(["-cipher", "ALL:@SECLEVEL=0"], keySpec: "rsa:1024", digest: "sha1")
+        defer { server.stop() }
+        let report = await session(server.uri)
+        #expect(report.diagnostics.isEmpty, "\(report.diagnostics)")
+        let facts = try #require(report.targets.first?.tls)
+        #expect(facts.certificate?.hasPrefix("-----BEGIN CERTIFICATE-----") == true)
+        let certificateFindings = report.findings.filter { $0.ruleID == "RB-TLS-007" || $0.ruleID == "RB-TLS-008" }
+            .map { "\($0.ruleID) \($0.severity.rawValue) \($0.message)" }.sorted()
+        #expect(certificateFindings == [
+            "RB-TLS-007 high certificate /CN=rbscan-test has a weak key: RSA-1024 (at least 2048)",
+            "RB-TLS-007 low certificate /CN=rbscan-test is signed with sha1WithRSAEncryption (self-signed)",
+        ], "\(certificateFindings)")
+        // A good certificate (the other tests' RSA-2048 SHA-256, one year) raises nothing.
+        let good = try TLSTestServer(["-tls1_3"])
+        defer { good.stop() }
+        let clean = await session(good.uri)
+        #expect(clean.findings.isEmpty, "\(clean.findings.map(\.message))")
+    }
+
     @Test("A plain-TCP service and a stalling one are target errors within the timeout, never a hang")
     func notTLS() async throws {
         let directory = try TemporaryDirectory(prefix: "rbscan-nottls")

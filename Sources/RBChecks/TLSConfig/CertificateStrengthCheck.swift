@@ -13,7 +13,7 @@ public struct CertificateStrengthCheck: Check {
 
     public static let id = "tls.certificate-strength"
     public static let summary = "Judges certificate key type and size and signature algorithm (OpenSSL)."
-    public static let targetKinds: Set<TargetKind> = [.firmware, .config]
+    public static let targetKinds: Set<TargetKind> = [.firmware, .config, .endpoint]
 
     let files: CertificateFiles
     let minimumRSA: Int
@@ -27,7 +27,7 @@ public struct CertificateStrengthCheck: Check {
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
-        for (file, cert) in files.leaves(in: context) {
+        for (path, cert) in files.leaves(in: context) {
             let facts = ["subject": cert.subject, "key": "\(cert.keyType)-\(cert.keyBits)", "signature": cert.signature]
             var weakKey: String?
             switch cert.keyType {
@@ -39,7 +39,7 @@ public struct CertificateStrengthCheck: Check {
             if let weakKey {
                 observations.append(Observation(
                     message: "certificate \(cert.subject) has a weak key: \(weakKey)",
-                    location: Location(path: file.path),
+                    location: Location(path: path),
                     evidence: Evidence(key: "key:" + cert.subject + ":" + cert.keyType + String(cert.keyBits), facts: facts)))
             }
             let lower = cert.signature.lowercased()
@@ -47,7 +47,7 @@ public struct CertificateStrengthCheck: Check {
                 observations.append(Observation(
                     severity: cert.selfSigned ? .low : .medium,
                     message: "certificate \(cert.subject) is signed with \(cert.signature)" + (cert.selfSigned ? " (self-signed)" : ""),
-                    location: Location(path: file.path),
+                    location: Location(path: path),
                     evidence: Evidence(key: "signature:" + cert.subject + ":" + cert.signature, facts: facts)))
             }
         }

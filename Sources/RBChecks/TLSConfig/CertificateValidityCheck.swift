@@ -13,7 +13,7 @@ public struct CertificateValidityCheck: Check {
 
     public static let id = "tls.certificate-validity"
     public static let summary = "Judges certificate validity windows (expired, not yet valid, expiring, too long)."
-    public static let targetKinds: Set<TargetKind> = [.firmware, .config]
+    public static let targetKinds: Set<TargetKind> = [.firmware, .config, .endpoint]
 
     let files: CertificateFiles
     let warnDays: Int
@@ -27,11 +27,11 @@ public struct CertificateValidityCheck: Check {
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
-        for (file, cert) in files.leaves(in: context) {
+        for (path, cert) in files.leaves(in: context) {
             let facts = ["subject": cert.subject, "lifetimeDays": String(cert.lifetimeDays), "selfSigned": String(cert.selfSigned)]
             func add(_ severity: Severity?, _ what: String, _ key: String) {
                 observations.append(Observation(severity: severity, message: "certificate \(cert.subject) \(what)",
-                                                 location: Location(path: file.path),
+                                                 location: Location(path: path),
                                                  evidence: Evidence(key: key + ":" + cert.subject, facts: facts)))
             }
             if cert.notAfterIn < 0 {

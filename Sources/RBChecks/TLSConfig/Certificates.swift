@@ -92,11 +92,22 @@ struct CertificateFiles: Sendable {
                                                 key: "exclude")
     }
 
-    /// (file, leaf certificate facts) for every file holding at least one certificate.
-    func leaves(in context: CheckContext) -> [(FileEntry, CertificateFacts)] {
-        context.files(matching: paths, excluding: exclude).compactMap { file in
+    /// (path, leaf certificate facts) for every file holding at least one certificate; on a
+    /// `tls://` endpoint, the certificate it served, located at the endpoint URI.
+    func leaves(in context: CheckContext) -> [(String, CertificateFacts)] {
+        if context.kind == .endpoint {
+            guard let pem = context.target.tls?.certificate else {
+                // Anonymous-only servers send none; a failed fetch is listed in the facts' problems.
+                if let problem = context.target.tls?.problems.first(where: { $0.hasPrefix("certificate:") }) {
+                    context.report("the served certificate could not be read: \(problem)")
+                }
+                return []
+            }
+            return CertificateFacts.parse(Array(pem.utf8)).first.map { [(context.target.spec, $0)] } ?? []
+        }
+        return context.files(matching: paths, excluding: exclude).compactMap { file in
             guard file.size < 1 << 20, let content = context.read(file), let leaf = CertificateFacts.parse(content.bytes).first else { return nil }
-            return (file, leaf)
+            return (file.path, leaf)
         }
     }
 }

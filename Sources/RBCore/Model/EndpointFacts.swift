@@ -12,6 +12,8 @@ public struct TLSFacts: Codable, Sendable, Equatable {
 
     /// Keyed by SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3.
     public var protocols: [String: ProtocolFacts]
+    /// The leaf certificate served (PEM), read by a real OpenSSL handshake; nil when none was.
+    public var certificate: String?
     /// TCP connections (handshakes) the scan used.
     public var handshakes: Int
     /// Why parts of the scan could not be done (timeouts, resets, not TLS).

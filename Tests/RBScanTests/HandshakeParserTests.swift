@@ -1,0 +1,68 @@
+import Testing
+@testable import RBNet
+
+/// The ServerHello parser on hand-built records: the shapes real servers send.
+@Suite("TLS record parsing")
+struct HandshakeParserTests {
+    func serverHello(suite: UInt16, supportedVersion: UInt16? = nil, session: Int = 32) -> [UInt8] {
+        var body: [UInt8] = [3, 3] + [UInt8](repeating: 7, count: 32) + [UInt8(session)] + [UInt8](repeating: 1, count: session)
+        body += [UInt8(suite >> 8), UInt8(suite & 0xff), 0]
+        if let supportedVersion {
+            let ext: [UInt8] = [0x00, 0x2b, 0, 2, UInt8(supportedVersion >> 8), UInt8(supportedVersion & 0xff)]
+            body += [0, UInt8(ext.count)] + ext
+        }
+        return [2, 0, UInt8(body.count >> 8), UInt8(body.count & 0xff)] + body
+    }
+
+    func record(_ type: UInt8, _ fragment: [UInt8]) -> [UInt8] {
+        [type, 3, 3, UInt8(fragment.count >> 8), UInt8(fragment.count & 0xff)] + fragment
+    }
+
+    @Test("A TLS 1.2 ServerHello gives its version and suite")
+    func tls12() {
+        #expect(ServerHelloParser.parse(record(0x16, serverHello(suite: 0xc02f))) == .hello(version: 0x0303, suite: 0xc02f))
+    }
+
+    @Test("TLS 1.3 is read from supported_versions, not the legacy version field")
+    func tls13() {
+        #expect(ServerHelloParser.parse(record(0x16, serverHello(suite: 0x1301, supportedVersion: 0x0304)))
+                == .hello(version: 0x0304, suite: 0x1301))
+    }
+
+    @Test("A ServerHello split over two records waits for the second, then parses")
+    func split() {
+        let hello = serverHello(suite: 0x009c)
+        let first = record(0x16, Array(hello.prefix(20)))
+        #expect(ServerHelloParser.parse(first) == nil)
+        #expect(ServerHelloParser.parse(first + record(0x16, Array(hello.dropFirst(20)))) == .hello(version: 0x0303, suite: 0x009c))
+    }
+
+    @Test("An incomplete record waits for more bytes")
+    func partial() {
+        #expect(ServerHelloParser.parse(Array(record(0x16, serverHello(suite: 0x002f)).prefix(30))) == nil)
+    }
+
+    @Test("Alerts, plain text and other handshake messages are told apart")
+    func others() {
+        #expect(ServerHelloParser.parse(record(0x15, [2, 40])) == .alert(40))
+        #expect(ServerHelloParser.parse(Array("HTTP/1.0 400 Bad Request\r\n\r\n".utf8)) == .garbage)
+        #expect(ServerHelloParser.parse(record(0x16, [11, 0, 0, 0])) == .garbage)
+        #expect(ServerHelloParser.parse(record(0x16, [2, 0, 0, 4, 3, 3, 0, 0])) == .garbage)   // truncated hello body
+    }
+
+    @Test("ClientHellos carry the offered suites and, for TLS 1.3, supported_versions")
+    func clientHello() {
+        let hello = ClientHello.build(version: .tls13, suites: [0x1301, 0x1302], serverName: "camera.local")
+        #expect(hello[0] == 0x16)
+        #expect(Int(hello[3]) << 8 | Int(hello[4]) == hello.count - 5)
+        let bytes = hello[...]
+        #expect(bytes.windows(ofCount: 4).contains([0x13, 0x01, 0x13, 0x02]))
+        #expect(bytes.windows(ofCount: 5).contains([0x00, 0x2b, 0x00, 0x03, 0x02]))
+    }
+}
+
+extension ArraySlice where Element == UInt8 {
+    func windows(ofCount n: Int) -> [[UInt8]] {
+        count < n ? [] : (startIndex...(endIndex - n)).map { Array(self[$0..<($0 + n)]) }
+    }
+}

@@ -26,6 +26,7 @@ public struct TLSScanner: Sendable {
     }
 
     public func scan() async -> TLSFacts {
+        async let sslv2Probe = blocking { self.probeSSLv2() }
         var results: [VersionResult] = []
         await withTaskGroup(of: VersionResult.self) { group in
             var pending = TLSVersion.allCases[...]
@@ -39,6 +40,7 @@ public struct TLSScanner: Sendable {
                 next()
             }
         }
+        let sslv2 = await sslv2Probe
         var problems = results.compactMap(\.problem)
         var certificate: String?
         var handshakes = results.reduce(0) { $0 + $1.handshakes }
@@ -54,6 +56,9 @@ public struct TLSScanner: Sendable {
             protocols[result.version.name] = TLSFacts.ProtocolFacts(supported: !result.accepted.isEmpty,
                                                                    cipherSuites: result.accepted.map(CipherSuites.name))
         }
+        protocols["SSLv2"] = TLSFacts.ProtocolFacts(supported: !sslv2.ciphers.isEmpty, cipherSuites: sslv2.ciphers)
+        handshakes += 1
+        if let problem = sslv2.problem { problems.append(problem) }
         var facts = TLSFacts(protocols: protocols, handshakes: handshakes, problems: problems.sorted())
         facts.certificate = certificate
         return facts
@@ -98,6 +103,30 @@ public struct TLSScanner: Sendable {
             offered.remove(at: index)
         }
         return VersionResult(version: version, accepted: accepted, handshakes: handshakes, problem: problem)
+    }
+
+    /// One SSLv2 CLIENT-HELLO; the cipher kinds an SSLv2 server shares (empty: no SSLv2).
+    func probeSSLv2() -> (ciphers: [String], problem: String?) {
+        do {
+            let connection = try TCPConnection(host: host, port: port, timeout: timeout)
+            try connection.send(SSLv2.clientHello(), timeout: timeout)
+            let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+            var received: [UInt8] = []
+            while received.count < 1 << 16 {
+                let chunk = try connection.receive(max: 16_384, deadline: deadline)
+                if chunk.isEmpty { return ([], nil) }
+                received += chunk
+                switch SSLv2.parse(received) {
+                case .serverHello(let ciphers): return (ciphers, nil)
+                case .notSSLv2: return ([], nil)
+                case .incomplete: continue
+                }
+            }
+            return ([], nil)
+        } catch {
+            // A TLS-only server may simply not answer an SSLv2 hello before the deadline.
+            return ([], error.message.contains("timeout") || error.message.contains("timed out") ? nil : "SSLv2: \(error)")
+        }
     }
 
     func handshake(_ version: TLSVersion, _ suites: [UInt16]) throws -> ServerAnswer {

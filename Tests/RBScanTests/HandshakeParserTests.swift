@@ -66,3 +66,30 @@ extension ArraySlice where Element == UInt8 {
         count < n ? [] : (startIndex...(endIndex - n)).map { Array(self[$0..<($0 + n)]) }
     }
 }
+
+@Suite("SSLv2 probe")
+struct SSLv2Tests {
+    @Test("An SSLv2 SERVER-HELLO lists the shared cipher kinds; TLS answers are not SSLv2")
+    func serverHello() {
+        let certificate: [UInt8] = [0x30, 0x03, 0x02, 0x01, 0x01]
+        let specs: [UInt8] = [0x01, 0x00, 0x80, 0x07, 0x00, 0xc0]
+        let connectionID = [UInt8](repeating: 9, count: 16)
+        let body: [UInt8] = [4, 0, 1, 0x00, 0x02, 0, UInt8(certificate.count), 0, UInt8(specs.count), 0, 16]
+            + certificate + specs + connectionID
+        let message = [0x80 | UInt8(body.count >> 8), UInt8(body.count & 0xff)] + body
+        #expect(SSLv2.parse(message) == .serverHello(["SSL_CK_RC4_128_WITH_MD5", "SSL_CK_DES_192_EDE3_CBC_WITH_MD5"]))
+        #expect(SSLv2.parse(Array(message.prefix(10))) == .incomplete)
+        #expect(SSLv2.parse([0x16, 3, 3, 0, 2, 2, 40]) == .notSSLv2)
+        #expect(SSLv2.parse([0x80, 3, 0, 0, 1]) == .notSSLv2)                  // SSLv2 ERROR message
+    }
+
+    @Test("The SSLv2 CLIENT-HELLO offers the seven cipher kinds with a 16-byte challenge")
+    func clientHello() {
+        let hello = SSLv2.clientHello()
+        #expect(hello[0] & 0x80 != 0)
+        #expect(Int(hello[0] & 0x7f) << 8 | Int(hello[1]) == hello.count - 2)
+        #expect(hello[2] == 1 && hello[3] == 0 && hello[4] == 2)
+        #expect(Int(hello[5]) << 8 | Int(hello[6]) == 21)
+        #expect(hello.count == 2 + 9 + 21 + 16)
+    }
+}

@@ -28,6 +28,7 @@ public enum BuiltinChecks {
         CertificateValidityCheck.self,
         TLSProtocolCheck.self,
         TLSCipherSuiteCheck.self,
+        TLSKeyExchangeCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

@@ -7,8 +7,29 @@ import Glibc
 /// has, so legacy servers answer too) to read the certificate the endpoint serves. Verification is not done here: the
 /// certificate rules judge what is served, whatever a client would decide.
 enum CertificateFetcher {
+    struct Handshake: Sendable {
+        var certificatePEM: String?
+        /// The ephemeral key the server sent: ("DH", 1024, nil), ("EC", 224, "secp224r1"), ("X25519", 253, "x25519").
+        var ephemeral: (type: String, bits: Int, group: String?)?
+    }
+
+    /// Curves offered weakest first, so a server that honours the client's order shows the
+    /// weakest one it accepts.
+    static let weakFirstGroups = "secp160k1:secp160r1:secp160r2:secp192k1:prime192v1:secp224k1:secp224r1:sect163k1:sect163r1:sect163r2:prime256v1:secp384r1:secp521r1:X25519:X448"
+
     /// The leaf certificate as PEM, or a reason it could not be read.
     static func leafPEM(host: String, port: UInt16, timeout: Double) -> Result<String, TCPConnection.Failure> {
+        switch handshake(host: host, port: port, timeout: timeout, ciphers: "ALL:COMPLEMENTOFALL:!aNULL:@SECLEVEL=0", groups: nil) {
+        case .success(let result):
+            guard let pem = result.certificatePEM else { return .failure(.init(message: "the server sent no certificate")) }
+            return .success(pem)
+        case .failure(let failure): return .failure(failure)
+        }
+    }
+
+    /// One OpenSSL handshake offering only `ciphers` (TLS 1.2 and older) and `groups`.
+    static func handshake(host: String, port: UInt16, timeout: Double, ciphers: String, groups: String?,
+                          maximumVersion: Int32 = 0) -> Result<Handshake, TCPConnection.Failure> {
         let connection: TCPConnection
         do { connection = try TCPConnection(host: host, port: port, timeout: timeout) } catch { return .failure(error) }
         // OpenSSL drives a blocking socket; kernel timeouts bound every read and write.
@@ -21,7 +42,16 @@ enum CertificateFetcher {
         guard let context = SSL_CTX_new(TLS_client_method()) else { return .failure(.init(message: "SSL_CTX_new failed")) }
         defer { SSL_CTX_free(context) }
         SSL_CTX_set_security_level(context, 0)
-        _ = SSL_CTX_set_cipher_list(context, "ALL:COMPLEMENTOFALL:!aNULL:@SECLEVEL=0")
+        guard SSL_CTX_set_cipher_list(context, ciphers) == 1 else { return .failure(.init(message: "no cipher matches \(ciphers)")) }
+        if maximumVersion != 0 { _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_MAX_PROTO_VERSION, Int(maximumVersion), nil) }
+        if let groups {
+            // Names this OpenSSL lacks are dropped one by one rather than failing the probe.
+            var list = groups.split(separator: ":").map(String.init)
+            while !list.isEmpty, list.joined(separator: ":").withCString({ SSL_CTX_ctrl(context, SSL_CTRL_SET_GROUPS_LIST, 0, UnsafeMutableRawPointer(mutating: $0)) }) != 1 {
+                ERR_clear_error()
+                list = list.filter { name in name.withCString { SSL_CTX_ctrl(context, SSL_CTRL_SET_GROUPS_LIST, 0, UnsafeMutableRawPointer(mutating: $0)) } == 1 }
+            }
+        }
         SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
         guard let ssl = SSL_new(context) else { return .failure(.init(message: "SSL_new failed")) }
         defer { SSL_free(ssl) }
@@ -34,13 +64,35 @@ enum CertificateFetcher {
             return .failure(.init(message: "OpenSSL handshake failed: " + lastError()))
         }
         defer { SSL_shutdown(ssl) }
-        guard let certificate = SSL_get1_peer_certificate(ssl) else {
-            return .failure(.init(message: "the server sent no certificate (anonymous suite)"))
+        var result = Handshake()
+        var temporary: OpaquePointer?
+        if SSL_ctrl(ssl, SSL_CTRL_GET_PEER_TMP_KEY, 0, &temporary) == 1, let key = temporary {
+            defer { EVP_PKEY_free(key) }
+            var name = [CChar](repeating: 0, count: 64)
+            var length = 0
+            let group = EVP_PKEY_get_group_name(key, &name, 64, &length) == 1
+                ? String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+            let type: String
+            switch EVP_PKEY_get_base_id(key) {
+            case EVP_PKEY_DH, EVP_PKEY_DHX: type = "DH"
+            case EVP_PKEY_EC: type = "EC"
+            case EVP_PKEY_X25519: type = "X25519"
+            case EVP_PKEY_X448: type = "X448"
+            default: type = "other"
+            }
+            result.ephemeral = (type, Int(EVP_PKEY_get_bits(key)), group)
         }
-        defer { X509_free(certificate) }
-        guard let bio = BIO_new(BIO_s_mem()) else { return .failure(.init(message: "BIO_new failed")) }
+        if let certificate = SSL_get1_peer_certificate(ssl) {
+            defer { X509_free(certificate) }
+            result.certificatePEM = pem(certificate)
+        }
+        return .success(result)
+    }
+
+    static func pem(_ certificate: OpaquePointer) -> String? {
+        guard let bio = BIO_new(BIO_s_mem()) else { return nil }
         defer { BIO_free(bio) }
-        guard PEM_write_bio_X509(bio, certificate) == 1 else { return .failure(.init(message: "cannot encode the certificate")) }
+        guard PEM_write_bio_X509(bio, certificate) == 1 else { return nil }
         var pem: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -48,7 +100,7 @@ enum CertificateFetcher {
             if n <= 0 { break }
             pem += buffer.prefix(Int(n))
         }
-        return .success(String(decoding: pem, as: UTF8.self))
+        return String(decoding: pem, as: UTF8.self)
     }
 
     static func lastError() -> String {

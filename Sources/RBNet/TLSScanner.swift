@@ -1,3 +1,4 @@
+import COpenSSL
 import Dispatch
 import RBCore
 
@@ -56,11 +57,38 @@ public struct TLSScanner: Sendable {
             protocols[result.version.name] = TLSFacts.ProtocolFacts(supported: !result.accepted.isEmpty,
                                                                    cipherSuites: result.accepted.map(CipherSuites.name))
         }
+        // Key exchange sizes through OpenSSL: one handshake restricted to DHE, one to ECDHE.
+        let legacyAccepted = results.filter { $0.version != .tls13 }.flatMap(\.accepted).map(CipherSuites.name)
+        var dhBits: Int?, ecdhGroup: String?, ecdhBits: Int?
+        if legacyAccepted.contains(where: { $0.hasPrefix("TLS_DHE_") || $0.hasPrefix("TLS_DH_anon_") }) {
+            handshakes += 1
+            if case .success(let result) = await blocking({ CertificateFetcher.handshake(host: host, port: port, timeout: timeout,
+                    ciphers: "kDHE:@SECLEVEL=0", groups: nil, maximumVersion: Int32(TLS1_2_VERSION)) }),
+               let key = result.ephemeral, key.type == "DH" {
+                dhBits = key.bits
+            } else {
+                problems.append("key exchange: the DHE handshake through OpenSSL failed")
+            }
+        }
+        if legacyAccepted.contains(where: { $0.hasPrefix("TLS_ECDHE_") || $0.hasPrefix("TLS_ECDH_anon_") }) {
+            handshakes += 1
+            if case .success(let result) = await blocking({ CertificateFetcher.handshake(host: host, port: port, timeout: timeout,
+                    ciphers: "kECDHE:@SECLEVEL=0", groups: CertificateFetcher.weakFirstGroups, maximumVersion: Int32(TLS1_2_VERSION)) }),
+               let key = result.ephemeral {
+                ecdhGroup = key.group ?? key.type
+                ecdhBits = key.bits
+            } else {
+                problems.append("key exchange: the ECDHE handshake through OpenSSL failed")
+            }
+        }
         protocols["SSLv2"] = TLSFacts.ProtocolFacts(supported: !sslv2.ciphers.isEmpty, cipherSuites: sslv2.ciphers)
         handshakes += 1
         if let problem = sslv2.problem { problems.append(problem) }
         var facts = TLSFacts(protocols: protocols, handshakes: handshakes, problems: problems.sorted())
         facts.certificate = certificate
+        facts.dhBits = dhBits
+        facts.ecdhGroup = ecdhGroup
+        facts.ecdhBits = ecdhBits
         return facts
     }
 

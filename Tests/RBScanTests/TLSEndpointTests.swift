@@ -112,6 +112,31 @@ struct TLSEndpointTests {
         #expect(clean.findings.isEmpty, "\(clean.findings.map(\.message))")
     }
 
+    @Test("Key exchange: a 1024-bit DH prime and a server that accepts secp224r1 fail RB-TLS-006")
+    func keyExchange() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-dh")
+        defer { directory.remove() }
+        try ImageFixtures.sh("openssl dhparam -out dh1024.pem 1024 2>/dev/null", in: directory.path)
+        let server = try TLSTestServer(["-no_tls1_3", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
+                                        "-dhparam", directory.url("dh1024.pem"), "-groups", "secp224r1:prime256v1"])
+        defer { server.stop() }
+        let report = await session(server.uri)
+        let facts = try #require(report.targets.first?.tls)
+        #expect(facts.dhBits == 1024)
+        #expect(facts.ecdhGroup == "secp224r1")
+        #expect(facts.ecdhBits == 224)
+        let got = report.findings.filter { $0.ruleID == "RB-TLS-006" }.map(\.evidence.key).sorted()
+        #expect(got == ["curve:secp224r1", "dh:1024"], "\(got)")
+
+        // The default OpenSSL server (ffdhe2048-class DH, its default curves) passes.
+        let good = try TLSTestServer(["-no_tls1_3", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256"])
+        defer { good.stop() }
+        let clean = await session(good.uri)
+        let cleanFacts = try #require(clean.targets.first?.tls)
+        #expect((cleanFacts.dhBits ?? 0) >= 2048)
+        #expect(clean.findings.filter { $0.ruleID == "RB-TLS-006" }.isEmpty, "\(clean.findings.map(\.message))")
+    }
+
     @Test("A plain-TCP service and a stalling one are target errors within the timeout, never a hang")
     func notTLS() async throws {
         let directory = try TemporaryDirectory(prefix: "rbscan-nottls")

@@ -143,3 +143,62 @@ public enum SuiteClass: String, CaseIterable, Sendable {
         }
     }
 }
+
+/// `tls.key-exchange`: the DHE prime and the ECDHE group a `tls://` endpoint uses. A DH prime
+/// under `minimumDHBits` or a curve under `minimumECBits` fails at the rule's severity; a curve
+/// outside `recommendedGroups` is reported at `otherGroupSeverity` (low by default).
+public struct TLSKeyExchangeCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var minimumDHBits: Int?
+        var minimumECBits: Int?
+        var recommendedGroups: [String]?
+        var otherGroupSeverity: Severity?
+    }
+
+    public static let id = "tls.key-exchange"
+    public static let summary = "Judges the DHE prime size and the ECDHE group an endpoint uses (OpenSSL handshakes)."
+    public static let targetKinds: Set<TargetKind> = [.endpoint]
+
+    let minimumDH: Int
+    let minimumEC: Int
+    let recommended: Set<String>
+    let otherSeverity: Severity
+
+    public init(options: Options) throws(CheckOptionError) {
+        minimumDH = options.minimumDHBits ?? 2048
+        minimumEC = options.minimumECBits ?? 256
+        recommended = Set((options.recommendedGroups ?? ["X25519", "prime256v1", "secp384r1", "X25519MLKEM768"]).map { $0.lowercased() })
+        otherSeverity = options.otherGroupSeverity ?? .low
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        guard let facts = context.target.tls else {
+            context.report("no TLS facts for this endpoint (not a tls:// target)")
+            return []
+        }
+        let uri = context.target.spec
+        var observations: [Observation] = []
+        if let bits = facts.dhBits, bits < minimumDH {
+            observations.append(Observation(message: "\(uri) uses a \(bits)-bit DH group for DHE (at least \(minimumDH))",
+                                            location: Location(path: uri),
+                                            evidence: Evidence(key: "dh:\(bits)", facts: ["dhBits": String(bits)])))
+        }
+        if let group = facts.ecdhGroup {
+            let bits = facts.ecdhBits ?? 0
+            // Curve25519/448 report 253/448 bits of field size but are the 128/224-bit security
+            // class of P-256/P-448: they pass the size bar by definition.
+            let montgomery = ["x25519", "x448"].contains(group.lowercased())
+            if bits > 0, bits < minimumEC, !montgomery {
+                observations.append(Observation(message: "\(uri) negotiates ECDHE on \(group), a \(bits)-bit curve (at least \(minimumEC))",
+                                                location: Location(path: uri),
+                                                evidence: Evidence(key: "curve:" + group, facts: ["group": group, "bits": String(bits)])))
+            } else if !recommended.contains(group.lowercased()) {
+                observations.append(Observation(severity: otherSeverity,
+                                                message: "\(uri) negotiates ECDHE on \(group), outside the recommended groups",
+                                                location: Location(path: uri),
+                                                evidence: Evidence(key: "curve-other:" + group, facts: ["group": group, "bits": String(bits)])))
+            }
+        }
+        return observations
+    }
+}

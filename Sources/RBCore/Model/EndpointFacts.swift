@@ -14,6 +14,11 @@ public struct TLSFacts: Codable, Sendable, Equatable {
     public var protocols: [String: ProtocolFacts]
     /// The leaf certificate served (PEM), read by a real OpenSSL handshake; nil when none was.
     public var certificate: String?
+    /// The DHE prime size the server uses (TLS 1.2 and older), when it accepts DHE suites.
+    public var dhBits: Int?
+    /// The ECDHE group the server picks when offered every curve weakest first, and its size.
+    public var ecdhGroup: String?
+    public var ecdhBits: Int?
     /// TCP connections (handshakes) the scan used.
     public var handshakes: Int
     /// Why parts of the scan could not be done (timeouts, resets, not TLS).

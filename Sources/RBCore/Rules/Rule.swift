@@ -117,6 +117,8 @@ public struct RuleExample: Decodable, Sendable {
     public var files: [String: ExampleFile]?
     public var config: ExampleConfig?
     public var tls: [String: [String]]?
+    /// With `tls:`: the key exchange facts (`dhBits`, `ecdhGroup`, `ecdhBits`).
+    public var keyExchange: ExampleKeyExchange?
     /// For fail examples: the exact number of failing results expected (optional).
     public var findings: Int?
     /// For fail examples: the line the (first) finding must point at (optional).
@@ -125,13 +127,14 @@ public struct RuleExample: Decodable, Sendable {
     /// Where the example is written, for `rules test` messages.
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case files, config, tls, findings, line, note }
+    enum CodingKeys: String, CodingKey { case files, config, tls, keyExchange, findings, line, note }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         files = try container.decodeIfPresent([String: ExampleFile].self, forKey: .files)
         config = try container.decodeIfPresent(ExampleConfig.self, forKey: .config)
         tls = try container.decodeIfPresent([String: [String]].self, forKey: .tls)
+        keyExchange = try container.decodeIfPresent(ExampleKeyExchange.self, forKey: .keyExchange)
         findings = try container.decodeIfPresent(Int.self, forKey: .findings)
         line = try container.decodeIfPresent(Int.self, forKey: .line)
         note = try container.decodeIfPresent(String.self, forKey: .note)
@@ -151,8 +154,12 @@ public struct RuleExample: Decodable, Sendable {
     /// The endpoint facts of a `tls:` example: listed versions are supported with those suites.
     public var tlsFacts: TLSFacts? {
         tls.map { versions in
-            TLSFacts(protocols: versions.mapValues { TLSFacts.ProtocolFacts(supported: !$0.isEmpty, cipherSuites: $0) },
-                     handshakes: 0, problems: [])
+            var facts = TLSFacts(protocols: versions.mapValues { TLSFacts.ProtocolFacts(supported: !$0.isEmpty, cipherSuites: $0) },
+                                 handshakes: 0, problems: [])
+            facts.dhBits = keyExchange?.dhBits
+            facts.ecdhGroup = keyExchange?.ecdhGroup
+            facts.ecdhBits = keyExchange?.ecdhBits
+            return facts
         }
     }
 
@@ -165,6 +172,13 @@ public struct RuleExample: Decodable, Sendable {
         for (path, file) in files ?? [:] { items[path] = file.item }
         return MemoryTree(name: "example", items: items)
     }
+}
+
+/// The key exchange facts of a `tls:` example.
+public struct ExampleKeyExchange: Decodable, Sendable {
+    public var dhBits: Int?
+    public var ecdhGroup: String?
+    public var ecdhBits: Int?
 }
 
 /// A config text example: the file name decides which rules' path patterns it matches.

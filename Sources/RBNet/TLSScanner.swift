@@ -45,41 +45,45 @@ public struct TLSScanner: Sendable {
         var problems = results.compactMap(\.problem)
         var certificate: String?
         var handshakes = results.reduce(0) { $0 + $1.handshakes }
-        if results.contains(where: { !$0.accepted.isEmpty }) {
-            handshakes += 1
-            switch await blocking({ CertificateFetcher.leafPEM(host: host, port: port, timeout: timeout) }) {
-            case .success(let pem): certificate = pem
-            case .failure(let failure): problems.append("certificate: \(failure.message)")
-            }
-        }
         var protocols: [String: TLSFacts.ProtocolFacts] = [:]
         for result in results {
             protocols[result.version.name] = TLSFacts.ProtocolFacts(supported: !result.accepted.isEmpty,
                                                                    cipherSuites: result.accepted.map(CipherSuites.name))
         }
-        // Key exchange sizes through OpenSSL: one handshake restricted to DHE, one to ECDHE.
+        // Three OpenSSL handshakes, concurrently: the served certificate, the DHE prime size (only
+        // DHE offered) and the ECDHE curve the server picks (every curve offered, weakest first).
         let legacyAccepted = results.filter { $0.version != .tls13 }.flatMap(\.accepted).map(CipherSuites.name)
-        var dhBits: Int?, ecdhGroup: String?, ecdhBits: Int?
-        if legacyAccepted.contains(where: { $0.hasPrefix("TLS_DHE_") || $0.hasPrefix("TLS_DH_anon_") }) {
-            handshakes += 1
-            if case .success(let result) = await blocking({ CertificateFetcher.handshake(host: host, port: port, timeout: timeout,
-                    ciphers: "kDHE:@SECLEVEL=0", groups: nil, maximumVersion: Int32(TLS1_2_VERSION)) }),
-               let key = result.ephemeral, key.type == "DH" {
-                dhBits = key.bits
-            } else {
-                problems.append("key exchange: the DHE handshake through OpenSSL failed")
-            }
+        let wantCertificate = results.contains { !$0.accepted.isEmpty }
+        let wantDH = legacyAccepted.contains { $0.hasPrefix("TLS_DHE_") || $0.hasPrefix("TLS_DH_anon_") }
+        let wantEC = legacyAccepted.contains { $0.hasPrefix("TLS_ECDHE_") || $0.hasPrefix("TLS_ECDH_anon_") }
+        let (host, port, timeout) = (self.host, self.port, self.timeout)
+        async let certificateProbe = maybe(wantCertificate) { CertificateFetcher.leafPEM(host: host, port: port, timeout: timeout) }
+        async let dhProbe = maybe(wantDH) {
+            CertificateFetcher.handshake(host: host, port: port, timeout: timeout, ciphers: "kDHE:@SECLEVEL=0", groups: nil,
+                                         maximumVersion: Int32(TLS1_2_VERSION))
         }
-        if legacyAccepted.contains(where: { $0.hasPrefix("TLS_ECDHE_") || $0.hasPrefix("TLS_ECDH_anon_") }) {
-            handshakes += 1
-            if case .success(let result) = await blocking({ CertificateFetcher.handshake(host: host, port: port, timeout: timeout,
-                    ciphers: "kECDHE:@SECLEVEL=0", groups: CertificateFetcher.weakFirstGroups, maximumVersion: Int32(TLS1_2_VERSION)) }),
-               let key = result.ephemeral {
-                ecdhGroup = key.group ?? key.type
-                ecdhBits = key.bits
-            } else {
-                problems.append("key exchange: the ECDHE handshake through OpenSSL failed")
-            }
+        async let ecProbe = maybe(wantEC) {
+            CertificateFetcher.handshake(host: host, port: port, timeout: timeout, ciphers: "kECDHE:@SECLEVEL=0",
+                                         groups: CertificateFetcher.weakFirstGroups, maximumVersion: Int32(TLS1_2_VERSION))
+        }
+        handshakes += [wantCertificate, wantDH, wantEC].filter { $0 }.count
+        switch await certificateProbe {
+        case .success(let pem)?: certificate = pem
+        case .failure(let failure)?: problems.append("certificate: \(failure.message)")
+        case nil: break
+        }
+        var dhBits: Int?, ecdhGroup: String?, ecdhBits: Int?
+        switch await dhProbe {
+        case .success(let result)? where result.ephemeral?.type == "DH": dhBits = result.ephemeral?.bits
+        case nil: break
+        default: problems.append("key exchange: the DHE handshake through OpenSSL failed")
+        }
+        switch await ecProbe {
+        case .success(let result)? where result.ephemeral != nil:
+            ecdhGroup = result.ephemeral?.group ?? result.ephemeral?.type
+            ecdhBits = result.ephemeral?.bits
+        case nil: break
+        default: problems.append("key exchange: the ECDHE handshake through OpenSSL failed")
         }
         protocols["SSLv2"] = TLSFacts.ProtocolFacts(supported: !sslv2.ciphers.isEmpty, cipherSuites: sslv2.ciphers)
         handshakes += 1
@@ -90,6 +94,11 @@ public struct TLSScanner: Sendable {
         facts.ecdhGroup = ecdhGroup
         facts.ecdhBits = ecdhBits
         return facts
+    }
+
+    /// `blocking(work)` when `condition` holds, else nil.
+    func maybe<T: Sendable>(_ condition: Bool, _ work: @escaping @Sendable () -> T) async -> T? {
+        condition ? await blocking(work) : nil
     }
 
     /// Runs blocking socket work on a Dispatch worker, off the cooperative pool: a stalled

@@ -145,20 +145,11 @@ public struct TLSScanner: Sendable {
     /// One SSLv2 CLIENT-HELLO; the cipher kinds an SSLv2 server shares (empty: no SSLv2).
     func probeSSLv2() -> (ciphers: [String], problem: String?) {
         do {
-            let connection = try TCPConnection(host: host, port: port, timeout: timeout)
-            try connection.send(SSLv2.clientHello(), timeout: timeout)
-            let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-            var received: [UInt8] = []
-            while received.count < 1 << 16 {
-                let chunk = try connection.receive(max: 16_384, deadline: deadline)
-                if chunk.isEmpty { return ([], nil) }
-                received += chunk
-                switch SSLv2.parse(received) {
-                case .serverHello(let ciphers): return (ciphers, nil)
-                case .notSSLv2: return ([], nil)
-                case .incomplete: continue
-                }
+            let answer = try exchange(SSLv2.clientHello(), tooLong: nil) { received -> SSLv2.Answer? in
+                let answer = SSLv2.parse(received)
+                return answer == .incomplete ? nil : answer
             }
+            if case .serverHello(let ciphers)? = answer { return (ciphers, nil) }
             return ([], nil)
         } catch {
             // A TLS-only server may simply not answer an SSLv2 hello before the deadline.
@@ -167,16 +158,23 @@ public struct TLSScanner: Sendable {
     }
 
     func handshake(_ version: TLSVersion, _ suites: [UInt16]) throws -> ServerAnswer {
+        try exchange(ClientHello.build(version: version, suites: suites, serverName: host), tooLong: .garbage,
+                     parse: ServerHelloParser.parse) ?? .closed
+    }
+
+    /// One connection: sends `hello`, reads until `parse` gives an answer, the peer closes (nil,
+    /// or what `parse` makes of the bytes so far) or 64 KiB came without one (`tooLong`).
+    func exchange<Answer>(_ hello: [UInt8], tooLong: Answer?, parse: ([UInt8]) -> Answer?) throws(TCPConnection.Failure) -> Answer? {
         let connection = try TCPConnection(host: host, port: port, timeout: timeout)
-        try connection.send(ClientHello.build(version: version, suites: suites, serverName: host), timeout: timeout)
+        try connection.send(hello, timeout: timeout)
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
         var received: [UInt8] = []
         while received.count < 1 << 16 {
             let chunk = try connection.receive(max: 16_384, deadline: deadline)
-            if chunk.isEmpty { return received.isEmpty ? .closed : (ServerHelloParser.parse(received) ?? .closed) }
+            if chunk.isEmpty { return received.isEmpty ? nil : parse(received) }
             received += chunk
-            if let answer = ServerHelloParser.parse(received) { return answer }
+            if let answer = parse(received) { return answer }
         }
-        return .garbage
+        return tooLong
     }
 }

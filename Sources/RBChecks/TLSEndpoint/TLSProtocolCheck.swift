@@ -28,10 +28,7 @@ public struct TLSProtocolCheck: Check {
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
-        guard let facts = context.target.tls else {
-            context.report("no TLS facts for this endpoint (not a tls:// target)")
-            return []
-        }
+        guard let facts = context.tlsFacts() else { return [] }
         let uri = context.target.spec
         var observations: [Observation] = []
         for version in forbidden {
@@ -82,10 +79,7 @@ public struct TLSCipherSuiteCheck: Check {
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
-        guard let facts = context.target.tls else {
-            context.report("no TLS facts for this endpoint (not a tls:// target)")
-            return []
-        }
+        guard let facts = context.tlsFacts() else { return [] }
         let uri = context.target.spec
         var versionsBySuite: [String: [String]] = [:]
         var order: [String] = []
@@ -172,10 +166,7 @@ public struct TLSKeyExchangeCheck: Check {
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
-        guard let facts = context.target.tls else {
-            context.report("no TLS facts for this endpoint (not a tls:// target)")
-            return []
-        }
+        guard let facts = context.tlsFacts() else { return [] }
         let uri = context.target.spec
         var observations: [Observation] = []
         if let bits = facts.dhBits, bits < minimumDH {
@@ -200,5 +191,16 @@ public struct TLSKeyExchangeCheck: Check {
             }
         }
         return observations
+    }
+}
+
+extension CheckContext {
+    /// The TLS scanner's facts for this endpoint; reports the check incomplete when there are none.
+    func tlsFacts() -> TLSFacts? {
+        guard let facts = target.tls else {
+            report("no TLS facts for this endpoint (not a tls:// target)")
+            return nil
+        }
+        return facts
     }
 }

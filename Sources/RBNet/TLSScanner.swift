@@ -52,7 +52,7 @@ public struct TLSScanner: Sendable {
         }
         // Three OpenSSL handshakes, concurrently: the served certificate, the DHE prime size (only
         // DHE offered) and the ECDHE curve the server picks (every curve offered, weakest first).
-        let legacyAccepted = results.filter { $0.version != .tls13 }.flatMap(\.accepted).map(CipherSuites.name)
+        let legacyAccepted = protocols.filter { $0.key != TLSVersion.tls13.name }.values.flatMap(\.cipherSuites)
         let wantCertificate = results.contains { !$0.accepted.isEmpty }
         let wantDH = legacyAccepted.contains { $0.hasPrefix("TLS_DHE_") || $0.hasPrefix("TLS_DH_anon_") }
         let wantEC = legacyAccepted.contains { $0.hasPrefix("TLS_ECDHE_") || $0.hasPrefix("TLS_ECDH_anon_") }

@@ -192,7 +192,7 @@ struct TLSEndpointTests {
 
     @Test("A closed port and a malformed target are target errors (exit 2), never an empty pass")
     func unreachable() async throws {
-        let port = try TLSTestServer.freePortForTests()
+        let port = try TLSTestServer.freePort()
         let report = await session("tls://127.0.0.1:\(port)")
         #expect(report.targets.isEmpty)
         #expect(report.diagnostics.contains { $0.code == "target.unreachable" })

@@ -29,6 +29,7 @@ public enum BuiltinChecks {
         TLSProtocolCheck.self,
         TLSCipherSuiteCheck.self,
         TLSKeyExchangeCheck.self,
+        TLSTrustCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

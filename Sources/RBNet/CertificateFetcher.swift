@@ -1,4 +1,5 @@
 import COpenSSL
+import RBCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,6 +10,8 @@ import Glibc
 enum CertificateFetcher {
     struct Handshake: Sendable {
         var certificatePEM: String?
+        var chainLength: Int?
+        var trust: TLSFacts.Trust?
         /// The ephemeral key the server sent: ("DH", 1024, nil), ("EC", 224, "secp224r1"), ("X25519", 253, "x25519").
         var ephemeral: (type: String, bits: Int, group: String?)?
     }
@@ -17,19 +20,21 @@ enum CertificateFetcher {
     /// weakest one it accepts.
     static let weakFirstGroups = "secp160k1:secp160r1:secp160r2:secp192k1:prime192v1:secp224k1:secp224r1:sect163k1:sect163r1:sect163r2:prime256v1:secp384r1:secp521r1:X25519:X448"
 
-    /// The leaf certificate as PEM, or a reason it could not be read.
-    static func leafPEM(host: String, port: UInt16, timeout: Double) -> Result<String, TCPConnection.Failure> {
-        switch handshake(host: host, port: port, timeout: timeout, ciphers: "ALL:COMPLEMENTOFALL:!aNULL:@SECLEVEL=0", groups: nil) {
+    /// The leaf certificate (PEM, chain length, and its verification against `caFile`), or a
+    /// reason it could not be read.
+    static func certificate(host: String, port: UInt16, timeout: Double, caFile: String?) -> Result<Handshake, TCPConnection.Failure> {
+        switch handshake(host: host, port: port, timeout: timeout, ciphers: "ALL:COMPLEMENTOFALL:!aNULL:@SECLEVEL=0", groups: nil,
+                         caFile: caFile) {
         case .success(let result):
-            guard let pem = result.certificatePEM else { return .failure(.init(message: "the server sent no certificate")) }
-            return .success(pem)
+            guard result.certificatePEM != nil else { return .failure(.init(message: "the server sent no certificate")) }
+            return .success(result)
         case .failure(let failure): return .failure(failure)
         }
     }
 
     /// One OpenSSL handshake offering only `ciphers` (TLS 1.2 and older) and `groups`.
     static func handshake(host: String, port: UInt16, timeout: Double, ciphers: String, groups: String?,
-                          maximumVersion: Int32 = 0) -> Result<Handshake, TCPConnection.Failure> {
+                          maximumVersion: Int32 = 0, caFile: String? = nil) -> Result<Handshake, TCPConnection.Failure> {
         let connection: TCPConnection
         do { connection = try TCPConnection(host: host, port: port, timeout: timeout) } catch { return .failure(error) }
         // OpenSSL drives a blocking socket; kernel timeouts bound every read and write.
@@ -85,6 +90,12 @@ enum CertificateFetcher {
         if let certificate = SSL_get1_peer_certificate(ssl) {
             defer { X509_free(certificate) }
             result.certificatePEM = pem(certificate)
+            // The client side's chain includes the leaf; it stays owned by the connection.
+            let chain = SSL_get_peer_cert_chain(ssl)
+            result.chainLength = chain.map { Int(OPENSSL_sk_num($0)) }
+            if let caFile {
+                result.trust = CertificateTrust.verify(leaf: certificate, chain: chain, caFile: caFile, host: host)
+            }
         }
         return .success(result)
     }

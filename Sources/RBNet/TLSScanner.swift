@@ -11,17 +11,30 @@ public struct TLSScanner: Sendable {
     public let port: UInt16
     public let timeout: Double
     public let parallel: Int
+    /// CA certificates the served chain is verified against; nil: no verification.
+    public let caFile: String?
 
-    public init(host: String, port: UInt16, timeout: Double = 4, parallel: Int = 5) {
+    public init(host: String, port: UInt16, timeout: Double = 4, parallel: Int = 5, caFile: String? = nil) {
         self.host = host
         self.port = port
         self.timeout = timeout
         self.parallel = parallel
+        self.caFile = caFile
     }
 
     struct VersionResult: Sendable {
         var version: TLSVersion
         var accepted: [UInt16]
+        var handshakes: Int
+        var problem: String?
+        /// The first ServerHello this version got (renegotiation, compression, heartbeat).
+        var firstHello: ServerHello?
+    }
+
+    /// Groups accepted by one version, in the order the server picked them.
+    struct GroupResult: Sendable {
+        var version: TLSVersion
+        var groups: [UInt16]
         var handshakes: Int
         var problem: String?
     }
@@ -41,58 +54,78 @@ public struct TLSScanner: Sendable {
                 next()
             }
         }
-        let sslv2 = await sslv2Probe
+        results.sort { $0.version < $1.version }
         var problems = results.compactMap(\.problem)
-        var certificate: String?
         var handshakes = results.reduce(0) { $0 + $1.handshakes }
         var protocols: [String: TLSFacts.ProtocolFacts] = [:]
         for result in results {
             protocols[result.version.name] = TLSFacts.ProtocolFacts(supported: !result.accepted.isEmpty,
                                                                    cipherSuites: result.accepted.map(CipherSuites.name))
         }
-        // Three OpenSSL handshakes, concurrently: the served certificate, the DHE prime size (only
-        // DHE offered) and the ECDHE curve the server picks (every curve offered, weakest first).
-        let legacyAccepted = protocols.filter { $0.key != TLSVersion.tls13.name }.values.flatMap(\.cipherSuites)
+
+        // Then, concurrently: the served certificate (one OpenSSL handshake), the ECDHE curves of
+        // the newest legacy version that accepts ECDHE and the TLS 1.3 groups (elimination over
+        // every group, weakest first), and the DHE prime (one handshake offering only DHE).
+        func newest(_ prefixes: [String]) -> (TLSVersion, [UInt16])? {
+            for result in results.reversed() where result.version != .tls13 {
+                let suites = result.accepted.filter { suite in prefixes.contains { CipherSuites.name(suite).hasPrefix($0) } }
+                if !suites.isEmpty { return (result.version, suites) }
+            }
+            return nil
+        }
+        let ecdhe = newest(["TLS_ECDHE_", "TLS_ECDH_anon_"])
+        let dhe = newest(["TLS_DHE_", "TLS_DH_anon_"])
+        let tls13 = results.first { $0.version == .tls13 && !$0.accepted.isEmpty }
         let wantCertificate = results.contains { !$0.accepted.isEmpty }
-        let wantDH = legacyAccepted.contains { $0.hasPrefix("TLS_DHE_") || $0.hasPrefix("TLS_DH_anon_") }
-        let wantEC = legacyAccepted.contains { $0.hasPrefix("TLS_ECDHE_") || $0.hasPrefix("TLS_ECDH_anon_") }
-        let (host, port, timeout) = (self.host, self.port, self.timeout)
-        async let certificateProbe = maybe(wantCertificate) { CertificateFetcher.leafPEM(host: host, port: port, timeout: timeout) }
-        async let dhProbe = maybe(wantDH) {
-            CertificateFetcher.handshake(host: host, port: port, timeout: timeout, ciphers: "kDHE:@SECLEVEL=0", groups: nil,
-                                         maximumVersion: Int32(TLS1_2_VERSION))
+        let (host, port, timeout, caFile) = (self.host, self.port, self.timeout, self.caFile)
+        async let certificateProbe = maybe(wantCertificate) {
+            CertificateFetcher.certificate(host: host, port: port, timeout: timeout, caFile: caFile)
         }
-        async let ecProbe = maybe(wantEC) {
-            CertificateFetcher.handshake(host: host, port: port, timeout: timeout, ciphers: "kECDHE:@SECLEVEL=0",
-                                         groups: CertificateFetcher.weakFirstGroups, maximumVersion: Int32(TLS1_2_VERSION))
+        async let ecProbe = maybe(ecdhe != nil) {
+            self.enumerateGroups(ecdhe!.0, suites: ecdhe!.1, candidates: TLSGroup.all.filter { $0.kind == .ellipticCurve }.map(\.id))
         }
-        handshakes += [wantCertificate, wantDH, wantEC].filter { $0 }.count
+        async let tls13Probe = maybe(tls13 != nil) {
+            self.enumerateGroups(.tls13, suites: tls13!.accepted, candidates: TLSGroup.all.map(\.id))
+        }
+        async let dhProbe = maybe(dhe != nil) { self.primeBits(dhe!.0, suites: dhe!.1) }
+
+        var facts = TLSFacts(protocols: protocols, handshakes: 0, problems: [])
+        if wantCertificate { handshakes += 1 }
         switch await certificateProbe {
-        case .success(let pem)?: certificate = pem
+        case .success(let result)?:
+            facts.certificate = result.certificatePEM
+            facts.chainLength = result.chainLength
+            facts.trust = result.trust
         case .failure(let failure)?: problems.append("certificate: \(failure.message)")
         case nil: break
         }
-        var dhBits: Int?, ecdhGroup: String?, ecdhBits: Int?
-        switch await dhProbe {
-        case .success(let result)? where result.ephemeral?.type == "DH": dhBits = result.ephemeral?.bits
-        case nil: break
-        default: problems.append("key exchange: the DHE handshake through OpenSSL failed")
+        for result in [await ecProbe, await tls13Probe].compactMap({ $0 }) {
+            handshakes += result.handshakes
+            if let problem = result.problem { problems.append(problem) }
+            facts.protocols[result.version.name]?.groups = result.groups.map(TLSGroup.name)
         }
-        switch await ecProbe {
-        case .success(let result)? where result.ephemeral != nil:
-            ecdhGroup = result.ephemeral?.group ?? result.ephemeral?.type
-            ecdhBits = result.ephemeral?.bits
-        case nil: break
-        default: problems.append("key exchange: the ECDHE handshake through OpenSSL failed")
+        if let (bits, used, problem) = await dhProbe {
+            facts.dhBits = bits
+            handshakes += used
+            if let problem { problems.append(problem) }
         }
-        protocols["SSLv2"] = TLSFacts.ProtocolFacts(supported: !sslv2.ciphers.isEmpty, cipherSuites: sslv2.ciphers)
+
+        // RFC 5746, compression and heartbeat from the first ServerHello of each TLS 1.0–1.2
+        // version (SSLv3 hellos carry no extensions).
+        let hellos = results.filter { $0.version != .tls13 && $0.version != .ssl3 }.compactMap(\.firstHello)
+        if !hellos.isEmpty {
+            facts.secureRenegotiation = hellos.allSatisfy { $0.extensions[0xff01] != nil }
+            facts.heartbeat = hellos.contains { $0.extensions[0x000f] != nil }
+        }
+        let legacyHellos = results.filter { $0.version != .tls13 }.compactMap(\.firstHello)
+        if !legacyHellos.isEmpty { facts.compression = legacyHellos.contains { $0.compression != 0 } }
+
+        let sslv2 = await sslv2Probe
+        facts.protocols["SSLv2"] = TLSFacts.ProtocolFacts(supported: !sslv2.ciphers.isEmpty, cipherSuites: sslv2.ciphers)
         handshakes += 1
         if let problem = sslv2.problem { problems.append(problem) }
-        var facts = TLSFacts(protocols: protocols, handshakes: handshakes, problems: problems.sorted())
-        facts.certificate = certificate
-        facts.dhBits = dhBits
-        facts.ecdhGroup = ecdhGroup
-        facts.ecdhBits = ecdhBits
+        facts.handshakes = handshakes
+        facts.problems = problems.sorted()
         return facts
     }
 
@@ -112,34 +145,82 @@ public struct TLSScanner: Sendable {
     /// The suites `version` accepts, by elimination.
     func enumerate(_ version: TLSVersion) -> VersionResult {
         var offered = version == .tls13 ? CipherSuites.tls13 : CipherSuites.legacy
-        var accepted: [UInt16] = []
-        var handshakes = 0
-        var problem: String?
-        while !offered.isEmpty, handshakes < 400 {
-            handshakes += 1
+        var result = VersionResult(version: version, accepted: [], handshakes: 0)
+        while !offered.isEmpty, result.handshakes < 400 {
             let answer: ServerAnswer
-            do {
-                answer = try handshake(version, offered)
-            } catch {
-                // One retry: a reset under load is not a verdict.
-                handshakes += 1
-                do { answer = try handshake(version, offered) } catch {
-                    problem = "\(version.name): \(error)"
-                    break
-                }
+            switch retrying(&result.handshakes, { () throws(TCPConnection.Failure) in try handshake(version, offered) }) {
+            case .success(let value): answer = value
+            case .failure(let error):
+                result.problem = "\(version.name): \(error)"
+                return result
             }
-            guard case .hello(let negotiated, let suite) = answer, negotiated == version.rawValue else {
-                if case .garbage = answer { problem = "\(version.name): the server does not speak TLS" }
+            guard case .hello(let hello) = answer, hello.version == version.rawValue else {
+                if case .garbage = answer { result.problem = "\(version.name): the server does not speak TLS" }
                 break
             }
-            guard let index = offered.firstIndex(of: suite) else {
-                problem = "\(version.name): the server chose suite \(CipherSuites.name(suite)), which was not offered"
+            guard let index = offered.firstIndex(of: hello.suite) else {
+                result.problem = "\(version.name): the server chose suite \(CipherSuites.name(hello.suite)), which was not offered"
                 break
             }
-            accepted.append(suite)
+            if result.firstHello == nil { result.firstHello = hello }
+            result.accepted.append(hello.suite)
             offered.remove(at: index)
         }
-        return VersionResult(version: version, accepted: accepted, handshakes: handshakes, problem: problem)
+        return result
+    }
+
+    /// The groups `version` accepts with `suites`, by elimination: TLS 1.3 hellos carry no key
+    /// share, so the server names its group in a HelloRetryRequest; older versions offer only
+    /// (EC)DHE suites and the ServerKeyExchange names the curve.
+    func enumerateGroups(_ version: TLSVersion, suites: [UInt16], candidates: [UInt16]) -> GroupResult {
+        var offered = candidates
+        var result = GroupResult(version: version, groups: [], handshakes: 0)
+        while !offered.isEmpty, result.handshakes < 64 {
+            let hello = ClientHello.build(version: version, suites: suites, serverName: host, groups: offered, keyShare: false)
+            let answer: ServerAnswer
+            switch retrying(&result.handshakes, { () throws(TCPConnection.Failure) in
+                try exchange(hello, tooLong: .garbage, parse: ServerHelloParser.parseFlight) ?? .closed
+            }) {
+            case .success(let value): answer = value
+            case .failure(let error):
+                result.problem = "\(version.name) groups: \(error)"
+                return result
+            }
+            guard case .hello(let reply) = answer, reply.version == version.rawValue else { break }
+            guard let group = version == .tls13 ? reply.keyShareGroup : reply.namedCurve else {
+                result.problem = "\(version.name) groups: the server named no group (explicit curve parameters or a truncated key exchange)"
+                break
+            }
+            guard let index = offered.firstIndex(of: group) else {
+                result.problem = "\(version.name) groups: the server chose \(TLSGroup.name(group)), which was not offered"
+                break
+            }
+            result.groups.append(group)
+            offered.remove(at: index)
+        }
+        return result
+    }
+
+    /// The DH prime size of the ServerKeyExchange when only DHE `suites` are offered.
+    func primeBits(_ version: TLSVersion, suites: [UInt16]) -> (bits: Int?, handshakes: Int, problem: String?) {
+        var handshakes = 0
+        let hello = ClientHello.build(version: version, suites: suites, serverName: host, groups: [])
+        switch retrying(&handshakes, { () throws(TCPConnection.Failure) in
+            try exchange(hello, tooLong: .garbage, parse: ServerHelloParser.parseFlight) ?? .closed
+        }) {
+        case .success(.hello(let reply)) where reply.dhPrimeBits != nil: return (reply.dhPrimeBits, handshakes, nil)
+        case .success: return (nil, handshakes, "\(version.name) DHE: no DH parameters in the server's key exchange")
+        case .failure(let error): return (nil, handshakes, "\(version.name) DHE: \(error)")
+        }
+    }
+
+    /// One attempt and, on a connection error, one retry: a reset under load is not a verdict.
+    func retrying(_ handshakes: inout Int, _ attempt: () throws(TCPConnection.Failure) -> ServerAnswer) -> Result<ServerAnswer, TCPConnection.Failure> {
+        handshakes += 1
+        do { return .success(try attempt()) } catch {
+            handshakes += 1
+            do { return .success(try attempt()) } catch { return .failure(error) }
+        }
     }
 
     /// One SSLv2 CLIENT-HELLO; the cipher kinds an SSLv2 server shares (empty: no SSLv2).
@@ -157,7 +238,7 @@ public struct TLSScanner: Sendable {
         }
     }
 
-    func handshake(_ version: TLSVersion, _ suites: [UInt16]) throws -> ServerAnswer {
+    func handshake(_ version: TLSVersion, _ suites: [UInt16]) throws(TCPConnection.Failure) -> ServerAnswer {
         try exchange(ClientHello.build(version: version, suites: suites, serverName: host), tooLong: .garbage,
                      parse: ServerHelloParser.parse) ?? .closed
     }

@@ -88,7 +88,12 @@ public struct ScanSession {
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
                                           registry: registry)
         var (targets, targetDiagnostics) = await indexed
-        let probed = await probeEndpoints(targets, timeout: options.limits.networkTimeout)
+        if let caFile = options.limits.caFile, let problem = CertificateTrust.validate(caFile: caFile) {
+            targetDiagnostics.append(Diagnostic(.error, .target, code: "ca-file.invalid", "--ca-file: " + problem,
+                                                at: SourceLocation(file: caFile)))
+            targets = []
+        }
+        let probed = await probeEndpoints(targets, timeout: options.limits.networkTimeout, caFile: options.limits.caFile)
         targets = probed.targets
         targetDiagnostics += probed.diagnostics
         for i in targets.indices { targets[i].adapters = configuration.adapters }
@@ -112,14 +117,14 @@ extension ScanSession {
     /// Runs the TLS scanner on every `tls://` target, concurrently. An endpoint that cannot be
     /// reached or does not speak TLS at all is a target error (exit 2) and no rule judges it:
     /// "no protocol negotiated" from a closed port is not a finding.
-    static func probeEndpoints(_ targets: [ScanTarget], timeout: Double) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
+    static func probeEndpoints(_ targets: [ScanTarget], timeout: Double, caFile: String?) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
         let endpoints = targets.indices.filter { targets[$0].endpoint?.scheme == "tls" }
         guard !endpoints.isEmpty else { return (targets, []) }
         var facts: [Int: TLSFacts] = [:]
         await withTaskGroup(of: (Int, TLSFacts).self) { group in
             for i in endpoints {
                 let endpoint = targets[i].endpoint!
-                group.addTask { (i, await TLSScanner(host: endpoint.host, port: endpoint.port, timeout: timeout).scan()) }
+                group.addTask { (i, await TLSScanner(host: endpoint.host, port: endpoint.port, timeout: timeout, caFile: caFile).scan()) }
             }
             for await (i, result) in group { facts[i] = result }
         }

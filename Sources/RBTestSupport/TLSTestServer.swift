@@ -13,11 +13,37 @@ public final class TLSTestServer: @unchecked Sendable {
     let directory: TemporaryDirectory
 
     /// `arguments` are extra s_server options (`-tls1`, `-cipher …`).
-    /// `keySpec` and `digest` shape the self-signed certificate (valid for a year).
-    public init(_ arguments: [String], keySpec: String = "rsa:2048", digest: String = "sha256") throws {
+    /// `keySpec` and `digest` shape the self-signed certificate, valid for a year from now or,
+    /// with `validity` (`YYYYMMDDHHMMSSZ` start and end), for that window (`openssl ca`
+    /// self-signs with explicit dates, so an expired certificate is a real one).
+    public init(_ arguments: [String], keySpec: String = "rsa:2048", digest: String = "sha256",
+                validity: (start: String, end: String)? = nil) throws {
         directory = try TemporaryDirectory(prefix: "rbscan-tls")
-        try ImageFixtures.sh("openssl req -x509 -newkey \(keySpec) -\(digest) -nodes -keyout key.pem -out cert.pem -days 365 -subj /CN=rbscan-test 2>/dev/null",
-                             in: directory.path)
+        if let validity {
+            let config = """
+            [ca]
+            default_ca = test
+            [test]
+            database = index.txt
+            new_certs_dir = .
+            serial = serial
+            policy = names
+            default_md = \(digest)
+            [names]
+            commonName = supplied
+
+            """
+            try config.write(toFile: directory.url("ca.cnf"), atomically: true, encoding: .utf8)
+            try ImageFixtures.sh("""
+                : > index.txt && echo 01 > serial && \
+                openssl req -new -newkey \(keySpec) -nodes -keyout key.pem -out request.csr -subj /CN=rbscan-test 2>/dev/null && \
+                openssl ca -batch -config ca.cnf -selfsign -keyfile key.pem -in request.csr -out cert.pem -notext \
+                  -startdate \(validity.start) -enddate \(validity.end) 2>/dev/null
+                """, in: directory.path)
+        } else {
+            try ImageFixtures.sh("openssl req -x509 -newkey \(keySpec) -\(digest) -nodes -keyout key.pem -out cert.pem -days 365 -subj /CN=rbscan-test 2>/dev/null",
+                                 in: directory.path)
+        }
         var lastError = "no attempt"
         for _ in 0..<5 {
             let port = try Self.freePort()

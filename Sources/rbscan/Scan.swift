@@ -51,6 +51,9 @@ struct Scan: AsyncParsableCommand {
     @Option(help: "Extra candidate passwords, one per line, tried after the bundled defaults.")
     var wordlist: String?
 
+    @Option(name: .customLong("ca-file"), help: "CA certificates (PEM) to verify the chains endpoints serve against; adds trust and hostname findings.")
+    var caFile: String?
+
     @Option(name: .customLong("crack-seconds"), help: "Time budget of the password check per target (default 30).")
     var crackSeconds: Double?
 
@@ -97,6 +100,7 @@ struct Scan: AsyncParsableCommand {
         if let maxNesting { limits.maxNesting = maxNesting }
         if let maxFiles { limits.maxEntries = maxFiles }
         if let crackSeconds { limits.crackSeconds = crackSeconds }
+        limits.caFile = caFile
         if let wordlist {
             do {
                 limits.extraPasswords = try HostFiles.readText(wordlist, limit: 256 << 20)

@@ -57,6 +57,97 @@ struct TLSEndpointTests {
         for finding in report.findings { #expect(finding.location.path == server.uri) }
     }
 
+    @Test("The issue's legacy server: TLS 1.0-1.2 with ALL:COMPLEMENTOFALL, an expired RSA-1024 SHA-1 certificate, 1024-bit DH")
+    func legacyEverything() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-dh")
+        defer { directory.remove() }
+        try ImageFixtures.sh("openssl dhparam -dsaparam -out dh1024.pem 1024 2>/dev/null", in: directory.path)
+        let cipherString = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
+        let server = try TLSTestServer(["-no_tls1_3", "-cipher", cipherString, "-dhparam", directory.url("dh1024.pem")],
+                                       keySpec: "rsa:1024", digest: "sha1", validity: ("20200101000000Z", "20210101000000Z"))
+        defer { server.stop() }
+        let report = await session(server.uri)
+        #expect(report.diagnostics.isEmpty, "\(report.diagnostics)")
+        let facts = try #require(report.targets.first?.tls)
+        #expect(facts.problems.isEmpty, "\(facts.problems)")
+
+        // The expected sets come from OpenSSL itself: what the cipher string allows for each
+        // version with an RSA certificate and neither PSK nor SRP configured.
+        for (version, flag) in [("TLSv1.0", "-tls1"), ("TLSv1.1", "-tls1_1"), ("TLSv1.2", "-tls1_2")] {
+            let listing = try ImageFixtures.sh("openssl ciphers -s \(flag) -stdname '\(cipherString):!aECDSA:!aDSS:!PSK:!SRP'",
+                                               in: directory.path)
+            let expected = Set(listing.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+            #expect(!expected.isEmpty)
+            #expect(Set(facts.protocols[version]?.cipherSuites ?? []) == expected,
+                    "\(version): \(Set(facts.protocols[version]?.cipherSuites ?? []).symmetricDifference(expected))")
+        }
+        #expect(facts.protocols["TLSv1.0"]?.cipherSuites.count == 20)
+        #expect(facts.protocols["TLSv1.2"]?.cipherSuites.count == 61)
+        #expect(TLSFacts.versionOrder.filter { facts.protocols[$0]?.supported == true } == ["TLSv1.0", "TLSv1.1", "TLSv1.2"])
+        #expect(facts.dhBits == 1024)
+        #expect(Set(facts.protocols["TLSv1.2"]?.groups ?? []) == ["x25519", "secp256r1", "x448", "secp521r1", "secp384r1"])
+        #expect(facts.secureRenegotiation == true)
+        #expect(facts.compression == false)
+        #expect(facts.heartbeat == false)
+
+        // Findings: one per protocol, suite class and certificate problem.
+        var byRule: [String: Int] = [:]
+        for finding in report.findings { byRule[finding.ruleID, default: 0] += 1 }
+        let broken = facts.acceptedSuites.map(\.suite).filter { $0.contains("NULL") || $0.contains("_anon_") }
+        #expect(byRule["RB-TLS-001"] == nil)
+        #expect(byRule["RB-TLS-002"] == 2)
+        #expect(byRule["RB-TLS-003"] == nil)
+        #expect(byRule["RB-TLS-004"] == Set(broken).count)
+        #expect(byRule["RB-TLS-006"] == 1)
+        let certificate = report.findings.filter { $0.ruleID == "RB-TLS-007" || $0.ruleID == "RB-TLS-008" }
+            .map { "\($0.ruleID) \($0.severity.rawValue) \($0.evidence.key)" }.sorted()
+        #expect(certificate.count == 3, "\(certificate)")
+        let expired = report.findings.first { $0.ruleID == "RB-TLS-008" }
+        #expect(expired?.severity == .medium)
+        #expect(expired?.message.contains("expired") == true, "\(expired?.message ?? "")")
+        #expect(report.exitStatus == .gateFailed)
+    }
+
+    @Test("--ca-file: a chain from that CA naming 127.0.0.1 passes; another CA, or a leaf for another name, fails RB-TLS-008")
+    func trust() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-ca")
+        defer { directory.remove() }
+        try ImageFixtures.sh("""
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 30 \
+              -subj /CN=rbscan-test-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign 2>/dev/null &&
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key -out other.pem -days 30 \
+              -subj /CN=other-ca 2>/dev/null &&
+            for leaf in good:IP:127.0.0.1 wrong:DNS:camera.example; do
+              name=${leaf%%:*}; san=${leaf#*:}
+              openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $name.key -out $name.csr -subj /CN=$name 2>/dev/null &&
+              printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san" > $name.ext &&
+              openssl x509 -req -in $name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 20 -sha256 -extfile $name.ext -out $name.pem 2>/dev/null
+            done
+            """, in: directory.path)
+        func scan(_ leaf: String, caFile: String) async throws -> ScanReport {
+            let server = try TLSTestServer(["-tls1_3", "-cert", directory.url("\(leaf).pem"), "-key", directory.url("\(leaf).key")])
+            defer { server.stop() }
+            var limits = ScanLimits()
+            limits.caFile = directory.url(caFile)
+            return await ScanSession.run(ScanSession.Options(targets: [server.uri], ruleDirectories: [Repository.rules], limits: limits))
+        }
+        func trustFindings(_ report: ScanReport) -> [String] {
+            report.findings.filter { $0.ruleID == "RB-TLS-008" && !$0.message.contains("expires in") }.map(\.evidence.key).sorted()
+        }
+        let good = try await scan("good", caFile: "ca.pem")
+        #expect(good.targets.first?.tls?.trust == TLSFacts.Trust(caFile: directory.url("ca.pem"), verified: true, error: nil, hostnameMatch: true))
+        #expect(trustFindings(good) == [])
+        let otherCA = try await scan("good", caFile: "other.pem")
+        #expect(trustFindings(otherCA) == ["untrusted:unable to get local issuer certificate"])
+        let wrongName = try await scan("wrong", caFile: "ca.pem")
+        #expect(trustFindings(wrongName) == ["hostname:127.0.0.1"])
+        // A CA file that holds no certificate is a usage error, not a silent pass.
+        let broken = await ScanSession.run(ScanSession.Options(targets: ["tls://127.0.0.1:1"], ruleDirectories: [Repository.rules],
+                                                               limits: { var l = ScanLimits(); l.caFile = directory.url("good.csr"); return l }()))
+        #expect(broken.diagnostics.contains { $0.code == "ca-file.invalid" }, "\(broken.diagnostics)")
+        #expect(broken.exitStatus == .usage)
+    }
+
     @Test("The server's preference order is kept (elimination), and agrees with OpenSSL's own client")
     func preferenceOrder() async throws {
         let server = try TLSTestServer(["-serverpref", "-no_tls1_3", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA"])
@@ -76,7 +167,17 @@ struct TLSEndpointTests {
         #expect(TLSFacts.versionOrder.filter { facts.protocols[$0]?.supported == true } == ["TLSv1.3"])
         #expect(Set(facts.protocols["TLSv1.3"]?.cipherSuites ?? [])
                 == ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"])
+        // The TLS 1.3 groups by HelloRetryRequest elimination: OpenSSL 3.0's default list.
+        #expect(Set(facts.protocols["TLSv1.3"]?.groups ?? []) == ["x25519", "secp256r1", "x448", "secp521r1", "secp384r1",
+                                                                  "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"])
+        #expect(facts.secureRenegotiation == nil)
         #expect(report.findings.isEmpty, "\(report.findings.map(\.message))")
+
+        // A server restricted to P-384 and ffdhe3072 names exactly those, in its own order.
+        let narrow = try TLSTestServer(["-tls1_3", "-groups", "ffdhe3072:secp384r1", "-serverpref"])
+        defer { narrow.stop() }
+        let narrowFacts = await TLSScanner(host: "127.0.0.1", port: narrow.port).scan()
+        #expect(narrowFacts.protocols["TLSv1.3"]?.groups == ["ffdhe3072", "secp384r1"])
     }
 
     @Test("An ECDSA certificate: only ECDSA-authenticated suites are accepted")
@@ -123,8 +224,7 @@ struct TLSEndpointTests {
         let report = await session(server.uri)
         let facts = try #require(report.targets.first?.tls)
         #expect(facts.dhBits == 1024)
-        #expect(facts.ecdhGroup == "secp224r1")
-        #expect(facts.ecdhBits == 224)
+        #expect(facts.protocols["TLSv1.2"]?.groups == ["secp224r1", "secp256r1"])
         let got = report.findings.filter { $0.ruleID == "RB-TLS-006" }.map(\.evidence.key).sorted()
         #expect(got == ["curve:secp224r1", "dh:1024"], "\(got)")
 
@@ -134,6 +234,8 @@ struct TLSEndpointTests {
         let clean = await session(good.uri)
         let cleanFacts = try #require(clean.targets.first?.tls)
         #expect((cleanFacts.dhBits ?? 0) >= 2048)
+        // OpenSSL 3.0's default groups, each found by elimination.
+        #expect(Set(cleanFacts.protocols["TLSv1.2"]?.groups ?? []) == ["x25519", "secp256r1", "x448", "secp521r1", "secp384r1"])
         #expect(clean.findings.filter { $0.ruleID == "RB-TLS-006" }.isEmpty, "\(clean.findings.map(\.message))")
     }
 

@@ -138,9 +138,11 @@ public enum SuiteClass: String, CaseIterable, Sendable {
     }
 }
 
-/// `tls.key-exchange`: the DHE prime and the ECDHE group a `tls://` endpoint uses. A DH prime
-/// under `minimumDHBits` or a curve under `minimumECBits` fails at the rule's severity; a curve
-/// outside `recommendedGroups` is reported at `otherGroupSeverity` (low by default).
+/// `tls.key-exchange`: the DHE prime and the key-exchange groups a `tls://` endpoint accepts.
+/// A DH prime under `minimumDHBits`, or any accepted curve under `minimumECBits`, fails at the
+/// rule's severity; the curve a server picks first for a client offering every group weakest
+/// first (what it negotiates when the client lets it) outside `recommendedGroups` is reported
+/// at `otherGroupSeverity` (low by default). Finite-field groups are judged by their size only.
 public struct TLSKeyExchangeCheck: Check {
     public struct Options: Decodable, Sendable {
         var minimumDHBits: Int?
@@ -150,7 +152,7 @@ public struct TLSKeyExchangeCheck: Check {
     }
 
     public static let id = "tls.key-exchange"
-    public static let summary = "Judges the DHE prime size and the ECDHE group an endpoint uses (OpenSSL handshakes)."
+    public static let summary = "Judges the DHE prime size and every key-exchange group an endpoint accepts."
     public static let targetKinds: Set<TargetKind> = [.endpoint]
 
     let minimumDH: Int
@@ -161,7 +163,11 @@ public struct TLSKeyExchangeCheck: Check {
     public init(options: Options) throws(CheckOptionError) {
         minimumDH = options.minimumDHBits ?? 2048
         minimumEC = options.minimumECBits ?? 256
-        recommended = Set((options.recommendedGroups ?? ["X25519", "prime256v1", "secp384r1", "X25519MLKEM768"]).map { $0.lowercased() })
+        let names = options.recommendedGroups ?? ["x25519", "secp256r1", "secp384r1", "X25519MLKEM768"]
+        for name in names where TLSGroup.named(name) == nil {
+            throw CheckOptionError(key: "recommendedGroups", "unknown group \(name)")
+        }
+        recommended = Set(names.compactMap { TLSGroup.named($0)?.name })
         otherSeverity = options.otherGroupSeverity ?? .low
     }
 
@@ -174,21 +180,27 @@ public struct TLSKeyExchangeCheck: Check {
                                             location: Location(path: uri),
                                             evidence: Evidence(key: "dh:\(bits)", facts: ["dhBits": String(bits)])))
         }
-        if let group = facts.ecdhGroup {
-            let bits = facts.ecdhBits ?? 0
-            // Curve25519/448 report 253/448 bits of field size but are the 128/224-bit security
-            // class of P-256/P-448: they pass the size bar by definition.
-            let montgomery = ["x25519", "x448"].contains(group.lowercased())
-            if bits > 0, bits < minimumEC, !montgomery {
-                observations.append(Observation(message: "\(uri) negotiates ECDHE on \(group), a \(bits)-bit curve (at least \(minimumEC))",
-                                                location: Location(path: uri),
-                                                evidence: Evidence(key: "curve:" + group, facts: ["group": group, "bits": String(bits)])))
-            } else if !recommended.contains(group.lowercased()) {
-                observations.append(Observation(severity: otherSeverity,
-                                                message: "\(uri) negotiates ECDHE on \(group), outside the recommended groups",
-                                                location: Location(path: uri),
-                                                evidence: Evidence(key: "curve-other:" + group, facts: ["group": group, "bits": String(bits)])))
-            }
+        for name in facts.acceptedGroups {
+            guard let group = TLSGroup.named(name) else { continue }
+            // x25519 has a 255-bit field and the 128-bit security of P-256: it passes the bar.
+            let bits = group.id == 29 ? 256 : group.bits
+            let limit = group.kind == .finiteField ? minimumDH : minimumEC
+            guard bits < limit else { continue }
+            let versions = TLSFacts.versionOrder.filter { facts.protocols[$0]?.groups?.contains(name) == true }
+            observations.append(Observation(message: "\(uri) accepts \(name), a \(group.bits)-bit group (at least \(limit)), in \(versions.joined(separator: ", "))",
+                                            location: Location(path: uri),
+                                            evidence: Evidence(key: "curve:" + name, facts: ["group": name, "bits": String(group.bits),
+                                                                                         "versions": versions.joined(separator: ",")])))
+        }
+        var seen = Set<String>()
+        for version in TLSFacts.versionOrder {
+            guard let first = facts.protocols[version]?.groups?.first, let group = TLSGroup.named(first),
+                  group.kind == .ellipticCurve, (group.id == 29 ? 256 : group.bits) >= minimumEC,
+                  !recommended.contains(group.name), seen.insert(group.name).inserted else { continue }
+            observations.append(Observation(severity: otherSeverity,
+                                            message: "\(uri) picks \(group.name) first in \(version) (client offering every group weakest first), outside the recommended groups",
+                                            location: Location(path: uri),
+                                            evidence: Evidence(key: "curve-other:" + group.name, facts: ["group": group.name, "bits": String(group.bits)])))
         }
         return observations
     }

@@ -4,9 +4,15 @@ public struct TLSFacts: Codable, Sendable, Equatable {
         public var supported: Bool
         /// IANA names, in the order the server chose them (its preference where it has one).
         public var cipherSuites: [String]
-        public init(supported: Bool, cipherSuites: [String]) {
+        /// The key-exchange groups accepted (IANA names), in the order the server picked them
+        /// from an offer of every group weakest first: the first is what it negotiates with a
+        /// client that prefers weak groups. TLS 1.3 (key shares), and for TLS 1.2 and older the
+        /// ECDHE curves of the newest version that accepts ECDHE suites; nil when not enumerated.
+        public var groups: [String]?
+        public init(supported: Bool, cipherSuites: [String], groups: [String]? = nil) {
             self.supported = supported
             self.cipherSuites = cipherSuites
+            self.groups = groups
         }
     }
 
@@ -14,11 +20,33 @@ public struct TLSFacts: Codable, Sendable, Equatable {
     public var protocols: [String: ProtocolFacts]
     /// The leaf certificate served (PEM), read by a real OpenSSL handshake; nil when none was.
     public var certificate: String?
-    /// The DHE prime size the server uses (TLS 1.2 and older), when it accepts DHE suites.
+    /// The DHE prime size in the ServerKeyExchange (TLS 1.2 and older), when DHE suites are accepted.
     public var dhBits: Int?
-    /// The ECDHE group the server picks when offered every curve weakest first, and its size.
-    public var ecdhGroup: String?
-    public var ecdhBits: Int?
+    /// TLS 1.2 and older, from the first ServerHello that version got: whether the server
+    /// answers the renegotiation_info extension (RFC 5746 secure renegotiation), whether it
+    /// chose DEFLATE compression when offered (CRIME), whether it echoes the heartbeat extension.
+    public var secureRenegotiation: Bool?
+    public var compression: Bool?
+    public var heartbeat: Bool?
+    /// Chain verification of the served certificate against `--ca-file` (nil without one).
+    public struct Trust: Codable, Sendable, Equatable {
+        public var caFile: String
+        public var verified: Bool
+        /// OpenSSL's reason when the chain does not verify ("self-signed certificate" …).
+        public var error: String?
+        /// Whether the leaf names the host scanned (subjectAltName DNS or IP, else CN).
+        public var hostnameMatch: Bool
+        public init(caFile: String, verified: Bool, error: String?, hostnameMatch: Bool) {
+            self.caFile = caFile
+            self.verified = verified
+            self.error = error
+            self.hostnameMatch = hostnameMatch
+        }
+    }
+
+    public var trust: Trust?
+    /// How many certificates the server sent (leaf included).
+    public var chainLength: Int?
     /// TCP connections (handshakes) the scan used.
     public var handshakes: Int
     /// Why parts of the scan could not be done (timeouts, resets, not TLS).
@@ -32,6 +60,12 @@ public struct TLSFacts: Codable, Sendable, Equatable {
         TLSFacts.versionOrder.flatMap { version in
             (protocols[version]?.cipherSuites ?? []).map { (version, $0) }
         }
+    }
+
+    /// Every accepted group of every version, once, in version order.
+    public var acceptedGroups: [String] {
+        var seen = Set<String>()
+        return TLSFacts.versionOrder.flatMap { protocols[$0]?.groups ?? [] }.filter { seen.insert($0).inserted }
     }
 
     public static let versionOrder = ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]

@@ -117,7 +117,7 @@ public struct RuleExample: Decodable, Sendable {
     public var files: [String: ExampleFile]?
     public var config: ExampleConfig?
     public var tls: [String: [String]]?
-    /// With `tls:`: the key exchange facts (`dhBits`, `ecdhGroup`, `ecdhBits`).
+    /// With `tls:`: the key exchange facts (`dhBits`; `groups`, version → accepted group names).
     public var keyExchange: ExampleKeyExchange?
     /// For fail examples: the exact number of failing results expected (optional).
     public var findings: Int?
@@ -142,7 +142,7 @@ public struct RuleExample: Decodable, Sendable {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
                 debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text) or 'tls' (endpoint facts)"))
         }
-        for version in (tls ?? [:]).keys where !TLSFacts.versionOrder.contains(version) {
+        for version in Set((tls ?? [:]).keys).union((keyExchange?.groups ?? [:]).keys) where !TLSFacts.versionOrder.contains(version) {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [CodingKeys.tls],
                 debugDescription: "unknown protocol version \(version) (one of \(TLSFacts.versionOrder.joined(separator: ", ")))"))
         }
@@ -157,8 +157,9 @@ public struct RuleExample: Decodable, Sendable {
             var facts = TLSFacts(protocols: versions.mapValues { TLSFacts.ProtocolFacts(supported: !$0.isEmpty, cipherSuites: $0) },
                                  handshakes: 0, problems: [])
             facts.dhBits = keyExchange?.dhBits
-            facts.ecdhGroup = keyExchange?.ecdhGroup
-            facts.ecdhBits = keyExchange?.ecdhBits
+            for (version, groups) in keyExchange?.groups ?? [:] {
+                facts.protocols[version, default: TLSFacts.ProtocolFacts(supported: false, cipherSuites: [])].groups = groups
+            }
             return facts
         }
     }
@@ -177,8 +178,20 @@ public struct RuleExample: Decodable, Sendable {
 /// The key exchange facts of a `tls:` example.
 public struct ExampleKeyExchange: Decodable, Sendable {
     public var dhBits: Int?
-    public var ecdhGroup: String?
-    public var ecdhBits: Int?
+    /// Protocol version → the groups it accepts, in the server's pick order.
+    public var groups: [String: [String]]?
+
+    enum CodingKeys: String, CodingKey { case dhBits, groups }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        dhBits = try container.decodeIfPresent(Int.self, forKey: .dhBits)
+        groups = try container.decodeIfPresent([String: [String]].self, forKey: .groups)
+        for name in (groups ?? [:]).values.joined() where TLSGroup.named(name) == nil {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [CodingKeys.groups],
+                debugDescription: "unknown group \(name) (IANA names: secp256r1, x25519, ffdhe2048 …)"))
+        }
+    }
 }
 
 /// A config text example: the file name decides which rules' path patterns it matches.

@@ -5,26 +5,20 @@ import Glibc
 #endif
 
 /// A real handshake through OpenSSL (security level 0, every protocol and authenticated suite it
-/// has, so legacy servers answer too) to read the certificate the endpoint serves. Verification is not done here: the
-/// certificate rules judge what is served, whatever a client would decide.
+/// has, so legacy servers answer too) to read the certificate chain the endpoint serves. The
+/// handshake itself never rejects a certificate: the certificate rules judge what is served, and
+/// with a CA file the chain is verified afterwards (CertificateTrust).
 enum CertificateFetcher {
     struct Handshake: Sendable {
         var certificatePEM: String?
         var chainLength: Int?
         var trust: TLSFacts.Trust?
-        /// The ephemeral key the server sent: ("DH", 1024, nil), ("EC", 224, "secp224r1"), ("X25519", 253, "x25519").
-        var ephemeral: (type: String, bits: Int, group: String?)?
     }
-
-    /// Curves offered weakest first, so a server that honours the client's order shows the
-    /// weakest one it accepts.
-    static let weakFirstGroups = "secp160k1:secp160r1:secp160r2:secp192k1:prime192v1:secp224k1:secp224r1:sect163k1:sect163r1:sect163r2:prime256v1:secp384r1:secp521r1:X25519:X448"
 
     /// The leaf certificate (PEM, chain length, and its verification against `caFile`), or a
     /// reason it could not be read.
     static func certificate(host: String, port: UInt16, timeout: Double, caFile: String?) -> Result<Handshake, TCPConnection.Failure> {
-        switch handshake(host: host, port: port, timeout: timeout, ciphers: "ALL:COMPLEMENTOFALL:!aNULL:@SECLEVEL=0", groups: nil,
-                         caFile: caFile) {
+        switch handshake(host: host, port: port, timeout: timeout, ciphers: "ALL:COMPLEMENTOFALL:!aNULL:@SECLEVEL=0", caFile: caFile) {
         case .success(let result):
             guard result.certificatePEM != nil else { return .failure(.init(message: "the server sent no certificate")) }
             return .success(result)
@@ -32,9 +26,9 @@ enum CertificateFetcher {
         }
     }
 
-    /// One OpenSSL handshake offering only `ciphers` (TLS 1.2 and older) and `groups`.
-    static func handshake(host: String, port: UInt16, timeout: Double, ciphers: String, groups: String?,
-                          maximumVersion: Int32 = 0, caFile: String? = nil) -> Result<Handshake, TCPConnection.Failure> {
+    /// One OpenSSL handshake offering `ciphers` (TLS 1.2 and older) and OpenSSL's TLS 1.3 defaults.
+    static func handshake(host: String, port: UInt16, timeout: Double, ciphers: String,
+                          caFile: String?) -> Result<Handshake, TCPConnection.Failure> {
         let connection: TCPConnection
         do { connection = try TCPConnection(host: host, port: port, timeout: timeout) } catch { return .failure(error) }
         // OpenSSL drives a blocking socket; kernel timeouts bound every read and write.
@@ -48,15 +42,6 @@ enum CertificateFetcher {
         defer { SSL_CTX_free(context) }
         SSL_CTX_set_security_level(context, 0)
         guard SSL_CTX_set_cipher_list(context, ciphers) == 1 else { return .failure(.init(message: "no cipher matches \(ciphers)")) }
-        if maximumVersion != 0 { _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_MAX_PROTO_VERSION, Int(maximumVersion), nil) }
-        if let groups {
-            // Names this OpenSSL lacks are dropped one by one rather than failing the probe.
-            var list = groups.split(separator: ":").map(String.init)
-            while !list.isEmpty, list.joined(separator: ":").withCString({ SSL_CTX_ctrl(context, SSL_CTRL_SET_GROUPS_LIST, 0, UnsafeMutableRawPointer(mutating: $0)) }) != 1 {
-                ERR_clear_error()
-                list = list.filter { name in name.withCString { SSL_CTX_ctrl(context, SSL_CTRL_SET_GROUPS_LIST, 0, UnsafeMutableRawPointer(mutating: $0)) } == 1 }
-            }
-        }
         SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
         guard let ssl = SSL_new(context) else { return .failure(.init(message: "SSL_new failed")) }
         defer { SSL_free(ssl) }
@@ -70,23 +55,6 @@ enum CertificateFetcher {
         }
         defer { SSL_shutdown(ssl) }
         var result = Handshake()
-        var temporary: OpaquePointer?
-        if SSL_ctrl(ssl, SSL_CTRL_GET_PEER_TMP_KEY, 0, &temporary) == 1, let key = temporary {
-            defer { EVP_PKEY_free(key) }
-            var name = [CChar](repeating: 0, count: 64)
-            var length = 0
-            let group = EVP_PKEY_get_group_name(key, &name, 64, &length) == 1
-                ? String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
-            let type: String
-            switch EVP_PKEY_get_base_id(key) {
-            case EVP_PKEY_DH, EVP_PKEY_DHX: type = "DH"
-            case EVP_PKEY_EC: type = "EC"
-            case EVP_PKEY_X25519: type = "X25519"
-            case EVP_PKEY_X448: type = "X448"
-            default: type = "other"
-            }
-            result.ephemeral = (type, Int(EVP_PKEY_get_bits(key)), group)
-        }
         if let certificate = SSL_get1_peer_certificate(ssl) {
             defer { X509_free(certificate) }
             result.certificatePEM = pem(certificate)

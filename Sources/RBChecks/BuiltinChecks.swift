@@ -30,6 +30,7 @@ public enum BuiltinChecks {
         TLSCipherSuiteCheck.self,
         TLSKeyExchangeCheck.self,
         TLSTrustCheck.self,
+        SharedKeyCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

@@ -16,6 +16,8 @@ struct CertificateFacts: Sendable {
     var notAfterIn: Int
     /// notAfter − notBefore, in days.
     var lifetimeDays: Int
+    /// SHA-256 of the DER SubjectPublicKeyInfo (hex): the key's identity across files and devices.
+    var publicKeySHA256: String
 
     /// Every certificate in `bytes`: a PEM file (possibly a chain, leaf first) or one DER blob.
     static func parse(_ bytes: [UInt8]) -> [CertificateFacts] {
@@ -75,7 +77,8 @@ struct CertificateFacts: Sendable {
         let selfSigned = X509_check_issued(x509, x509) == rb_x509_v_ok()
         return CertificateFacts(subject: name(X509_get_subject_name(x509)), issuer: name(X509_get_issuer_name(x509)),
                                 selfSigned: selfSigned, keyType: keyType, keyBits: bits, signature: signature,
-                                notBeforeIn: notBefore, notAfterIn: notAfter, lifetimeDays: (notAfter - notBefore) / 86_400)
+                                notBeforeIn: notBefore, notAfterIn: notAfter, lifetimeDays: (notAfter - notBefore) / 86_400,
+                                publicKeySHA256: X509_get0_pubkey(x509).map(PrivateKeys.fingerprint) ?? "")
     }
 }
 
@@ -110,4 +113,47 @@ struct CertificateFiles: Sendable {
             return (file.path, leaf)
         }
     }
+}
+
+/// Private keys OpenSSL can read without a passphrase (PEM: PKCS#1, SEC1, PKCS#8; DER PKCS#8
+/// or traditional), reduced to their public key's SPKI SHA-256.
+enum PrivateKeys {
+    /// The SPKI SHA-256 of every unencrypted private key in `bytes` (a PEM file may hold several).
+    static func fingerprints(_ bytes: [UInt8]) -> [String] {
+        var result: [String] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            defer { ERR_clear_error() }
+            if let bio = BIO_new_mem_buf(base, Int32(clamping: buffer.count)) {
+                defer { BIO_free(bio) }
+                // A passphrase callback that gives none: encrypted keys are skipped, not prompted for.
+                while result.count < 16, let key = PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil) {
+                    result.append(fingerprint(key))
+                    EVP_PKEY_free(key)
+                }
+            }
+            if result.isEmpty, buffer.count < 1 << 16 {
+                var cursor: UnsafePointer<UInt8>? = base
+                if let key = d2i_AutoPrivateKey(nil, &cursor, buffer.count) {
+                    result.append(fingerprint(key))
+                    EVP_PKEY_free(key)
+                }
+            }
+        }
+        return result
+    }
+
+    static func fingerprint(_ key: OpaquePointer) -> String {
+        var der: UnsafeMutablePointer<UInt8>?
+        let length = i2d_PUBKEY(key, &der)
+        guard length > 0, let der else { return "" }
+        defer { CRYPTO_free(der, #fileID, #line) }
+        var digest = [UInt8](repeating: 0, count: 32)
+        _ = SHA256(der, Int(length), &digest)
+        return digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

@@ -83,19 +83,22 @@ public struct ScanSession {
 
     public static func run(_ options: Options, registry: CheckRegistry = BuiltinChecks.registry) async -> ScanReport {
         let start = Timestamp.now()
-        // Rules load while the targets are indexed: both are start-up work with no dependency.
-        async let indexed = TargetResolver(limits: options.limits).resolve(options.targets)
+        // Rules load while the targets are indexed and endpoints probed: start-up work with no
+        // dependency (the network waits on Dispatch workers while the rules parse).
+        let caProblem = options.limits.caFile.flatMap { CertificateTrust.validate(caFile: $0) }
+        let limits = options.limits
+        async let prepared = { () async -> ([ScanTarget], [Diagnostic]) in
+            let (targets, diagnostics) = TargetResolver(limits: limits).resolve(options.targets)
+            if let caProblem, let caFile = limits.caFile {
+                return ([], diagnostics + [Diagnostic(.error, .target, code: "ca-file.invalid", "--ca-file: " + caProblem,
+                                                      at: SourceLocation(file: caFile))])
+            }
+            let probed = await probeEndpoints(targets, timeout: limits.networkTimeout, caFile: limits.caFile)
+            return (probed.targets, diagnostics + probed.diagnostics)
+        }()
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
                                           registry: registry)
-        var (targets, targetDiagnostics) = await indexed
-        if let caFile = options.limits.caFile, let problem = CertificateTrust.validate(caFile: caFile) {
-            targetDiagnostics.append(Diagnostic(.error, .target, code: "ca-file.invalid", "--ca-file: " + problem,
-                                                at: SourceLocation(file: caFile)))
-            targets = []
-        }
-        let probed = await probeEndpoints(targets, timeout: options.limits.networkTimeout, caFile: options.limits.caFile)
-        targets = probed.targets
-        targetDiagnostics += probed.diagnostics
+        var (targets, targetDiagnostics) = await prepared
         for i in targets.indices { targets[i].adapters = configuration.adapters }
         let gate = options.failOn ?? configuration.baseline?.failOn ?? .severity(.high)
         let baselineID = configuration.baseline?.id ?? "none"

@@ -12,7 +12,9 @@ public struct NodeDecoder {
     /// Parses `text` as one YAML document; a syntax error names its line and column.
     public static func compose(_ text: String, file: String) throws(DiagnosticError) -> Node {
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            // The basic resolver: scalars stay strings (this decoder reads null, bools and numbers
+            // itself), which skips Yams' regular-expression tag resolution, most of the start-up time.
+            guard let node = try Yams.compose(yaml: text, .basic) else {
                 throw DiagnosticError(Diagnostic(.error, .configuration, code: "yaml.empty",
                                                  "the document is empty", at: SourceLocation(file: file, line: 1)))
             }

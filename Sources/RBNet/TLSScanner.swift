@@ -186,7 +186,11 @@ public struct TLSScanner: Sendable {
                 result.problem = "\(version.name) groups: \(error)"
                 return result
             }
-            guard case .hello(let reply) = answer, reply.version == version.rawValue else { break }
+            guard case .hello(let reply) = answer, reply.version == version.rawValue else {
+                // The version accepts these suites, so a refusal before any group is an anomaly.
+                if result.groups.isEmpty { result.problem = "\(version.name) groups: no group accepted (\(describe(answer)))" }
+                break
+            }
             guard let group = version == .tls13 ? reply.keyShareGroup : reply.namedCurve else {
                 result.problem = "\(version.name) groups: the server named no group (explicit curve parameters or a truncated key exchange)"
                 break
@@ -199,6 +203,15 @@ public struct TLSScanner: Sendable {
             offered.remove(at: index)
         }
         return result
+    }
+
+    func describe(_ answer: ServerAnswer) -> String {
+        switch answer {
+        case .hello(let hello): "the server answered with version 0x\(String(hello.version, radix: 16))"
+        case .alert(let code): "alert \(code)"
+        case .closed: "connection closed"
+        case .garbage: "not TLS"
+        }
     }
 
     /// The DH prime size of the ServerKeyExchange when only DHE `suites` are offered.

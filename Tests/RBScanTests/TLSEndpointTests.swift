@@ -71,12 +71,8 @@ struct TLSEndpointTests {
         let facts = try #require(report.targets.first?.tls)
         #expect(facts.problems.isEmpty, "\(facts.problems)")
 
-        // The expected sets come from OpenSSL itself: what the cipher string allows for each
-        // version with an RSA certificate and neither PSK nor SRP configured.
-        for (version, flag) in [("TLSv1.0", "-tls1"), ("TLSv1.1", "-tls1_1"), ("TLSv1.2", "-tls1_2")] {
-            let listing = try ImageFixtures.sh("openssl ciphers -s \(flag) -stdname '\(cipherString):!aECDSA:!aDSS:!PSK:!SRP'",
-                                               in: directory.path)
-            let expected = Set(listing.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+        // The expected sets come from OpenSSL itself (an RSA certificate, neither PSK nor SRP).
+        for (version, expected) in try openSSLSuites(cipherString, exclude: "!aECDSA:!aDSS") {
             #expect(!expected.isEmpty)
             #expect(Set(facts.protocols[version]?.cipherSuites ?? []) == expected,
                     "\(version): \(Set(facts.protocols[version]?.cipherSuites ?? []).symmetricDifference(expected))")
@@ -180,16 +176,48 @@ struct TLSEndpointTests {
         #expect(narrowFacts.protocols["TLSv1.3"]?.groups == ["ffdhe3072", "secp384r1"])
     }
 
-    @Test("An ECDSA certificate: only ECDSA-authenticated suites are accepted")
+    /// The suites OpenSSL itself lists for `cipherString` at each version, minus what a server
+    /// with this certificate type and no PSK/SRP cannot use: the expected sets, from an oracle
+    /// independent of the scanner.
+    func openSSLSuites(_ cipherString: String, exclude: String) throws -> [String: Set<String>] {
+        var sets: [String: Set<String>] = [:]
+        for (version, flag) in [("TLSv1.0", "-tls1"), ("TLSv1.1", "-tls1_1"), ("TLSv1.2", "-tls1_2")] {
+            let listing = try ImageFixtures.sh("openssl ciphers -s \(flag) -stdname '\(cipherString):\(exclude):!PSK:!SRP'")
+            sets[version] = Set(listing.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+                .filter { !$0.hasPrefix("TLS_AES_") && !$0.hasPrefix("TLS_CHACHA20_POLY1305_SHA256") }
+        }
+        return sets
+    }
+
+    @Test("An ECDSA certificate: exactly the ECDSA-authenticated and anonymous suites OpenSSL lists")
     func ecdsa() async throws {
         let server = try TLSTestServer(["-no_tls1_3", "-cipher", "ALL:@SECLEVEL=0"],
                                        keySpec: "ec -pkeyopt ec_paramgen_curve:prime256v1")
         defer { server.stop() }
         let facts = await TLSScanner(host: "127.0.0.1", port: server.port).scan()
-        let suites = TLSFacts.versionOrder.flatMap { facts.protocols[$0]?.cipherSuites ?? [] }
-        #expect(!suites.isEmpty)
-        #expect(suites.allSatisfy { $0.contains("_ECDSA_") || $0.contains("_anon_") }, "\(suites)")
+        #expect(facts.problems.isEmpty, "\(facts.problems)")
+        let expected = try openSSLSuites("ALL:@SECLEVEL=0", exclude: "!aRSA:!aDSS")
+        for (version, suites) in expected {
+            #expect(!suites.isEmpty)
+            #expect(Set(facts.protocols[version]?.cipherSuites ?? []) == suites,
+                    "\(version): \(Set(facts.protocols[version]?.cipherSuites ?? []).symmetricDifference(suites))")
+        }
         #expect(facts.protocols["TLSv1.2"]?.cipherSuites.contains("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256") == true)
+    }
+
+    @Test("TLS 1.2 AEAD only: exactly the ECDHE-GCM and ChaCha20 suites, nothing else, no findings")
+    func tls12AEAD() async throws {
+        let server = try TLSTestServer(["-tls1_2", "-cipher", "ECDHE+AESGCM:ECDHE+CHACHA20"])
+        defer { server.stop() }
+        let report = await session(server.uri)
+        #expect(report.diagnostics.isEmpty, "\(report.diagnostics)")
+        let facts = try #require(report.targets.first?.tls)
+        #expect(TLSFacts.versionOrder.filter { facts.protocols[$0]?.supported == true } == ["TLSv1.2"])
+        #expect(Set(facts.protocols["TLSv1.2"]?.cipherSuites ?? []) == [
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"])
+        #expect(facts.dhBits == nil)
+        #expect(report.findings.isEmpty, "\(report.findings.map(\.message))")
     }
 
     @Test("The served certificate is read through OpenSSL: RSA-1024 with SHA-1 fails RB-TLS-007")

@@ -142,6 +142,7 @@ extension ScanSession {
             }
             var target = target
             target.tls = result
+            target.tls?.certificateFacts = result.certificate.flatMap(CertificateFacts.summary(pem:))
             kept.append(target)
         }
         return (kept, diagnostics)

@@ -98,6 +98,12 @@ struct TLSEndpointTests {
         let certificate = report.findings.filter { $0.ruleID == "RB-TLS-007" || $0.ruleID == "RB-TLS-008" }
             .map { "\($0.ruleID) \($0.severity.rawValue) \($0.evidence.key)" }.sorted()
         #expect(certificate.count == 3, "\(certificate)")
+        // The parsed certificate facts of the JSON report.
+        let certificateFacts = try #require(facts.certificateFacts)
+        #expect(certificateFacts.keyType == "RSA" && certificateFacts.keyBits == 1024)
+        #expect(certificateFacts.signatureAlgorithm == "sha1WithRSAEncryption")
+        #expect(certificateFacts.notBefore == "2020-01-01T00:00:00Z" && certificateFacts.notAfter == "2021-01-01T00:00:00Z")
+        #expect(certificateFacts.selfSigned && certificateFacts.spkiSHA256.count == 64)
         let expired = report.findings.first { $0.ruleID == "RB-TLS-008" }
         #expect(expired?.severity == .medium)
         #expect(expired?.message.contains("expired") == true, "\(expired?.message ?? "")")

@@ -3,7 +3,7 @@ import RBCore
 
 /// X.509 certificates read with OpenSSL from PEM or DER bytes, reduced to the facts the TLS rules
 /// judge. No OpenSSL pointer leaves this file.
-struct CertificateFacts: Sendable {
+public struct CertificateFacts: Sendable {
     var subject: String
     var issuer: String
     var selfSigned: Bool
@@ -18,6 +18,18 @@ struct CertificateFacts: Sendable {
     var lifetimeDays: Int
     /// SHA-256 of the DER SubjectPublicKeyInfo (hex): the key's identity across files and devices.
     var publicKeySHA256: String
+    /// notBefore / notAfter as ISO 8601 UTC.
+    var notBefore: String
+    var notAfter: String
+
+    /// The leaf of a PEM text as the JSON report's certificate facts.
+    public static func summary(pem: String) -> TLSFacts.CertificateSummary? {
+        parse(Array(pem.utf8)).first.map {
+            TLSFacts.CertificateSummary(subject: $0.subject, issuer: $0.issuer, selfSigned: $0.selfSigned, keyType: $0.keyType,
+                                        keyBits: $0.keyBits, signatureAlgorithm: $0.signature, notBefore: $0.notBefore,
+                                        notAfter: $0.notAfter, spkiSHA256: $0.publicKeySHA256)
+        }
+    }
 
     /// Every certificate in `bytes`: a PEM file (possibly a chain, leaf first) or one DER blob.
     static func parse(_ bytes: [UInt8]) -> [CertificateFacts] {
@@ -74,11 +86,18 @@ struct CertificateFacts: Sendable {
         }
         let notBefore = secondsFromNow(X509_get0_notBefore(x509))
         let notAfter = secondsFromNow(X509_get0_notAfter(x509))
+        func iso(_ time: UnsafePointer<ASN1_TIME>?) -> String {
+            var parts = tm()
+            guard let time, ASN1_TIME_to_tm(time, &parts) == 1 else { return "" }
+            func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+            return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        }
         let selfSigned = X509_check_issued(x509, x509) == rb_x509_v_ok()
         return CertificateFacts(subject: name(X509_get_subject_name(x509)), issuer: name(X509_get_issuer_name(x509)),
                                 selfSigned: selfSigned, keyType: keyType, keyBits: bits, signature: signature,
                                 notBeforeIn: notBefore, notAfterIn: notAfter, lifetimeDays: (notAfter - notBefore) / 86_400,
-                                publicKeySHA256: X509_get0_pubkey(x509).map(PrivateKeys.fingerprint) ?? "")
+                                publicKeySHA256: X509_get0_pubkey(x509).map(PrivateKeys.fingerprint) ?? "",
+                                notBefore: iso(X509_get0_notBefore(x509)), notAfter: iso(X509_get0_notAfter(x509)))
     }
 }
 

@@ -45,6 +45,36 @@ public struct TLSFacts: Codable, Sendable, Equatable {
     }
 
     public var trust: Trust?
+
+    /// The served leaf, parsed (OpenSSL): what a triager reads without decoding the PEM.
+    public struct CertificateSummary: Codable, Sendable, Equatable {
+        public var subject: String
+        public var issuer: String
+        public var selfSigned: Bool
+        /// RSA, EC, DSA, Ed25519 …, and its size in bits.
+        public var keyType: String
+        public var keyBits: Int
+        public var signatureAlgorithm: String
+        /// ISO 8601, UTC.
+        public var notBefore: String
+        public var notAfter: String
+        /// SHA-256 of the DER SubjectPublicKeyInfo, hex: the key's identity across devices.
+        public var spkiSHA256: String
+        public init(subject: String, issuer: String, selfSigned: Bool, keyType: String, keyBits: Int,
+                    signatureAlgorithm: String, notBefore: String, notAfter: String, spkiSHA256: String) {
+            self.subject = subject
+            self.issuer = issuer
+            self.selfSigned = selfSigned
+            self.keyType = keyType
+            self.keyBits = keyBits
+            self.signatureAlgorithm = signatureAlgorithm
+            self.notBefore = notBefore
+            self.notAfter = notAfter
+            self.spkiSHA256 = spkiSHA256
+        }
+    }
+
+    public var certificateFacts: CertificateSummary?
     /// How many certificates the server sent (leaf included).
     public var chainLength: Int?
     /// TCP connections (handshakes) the scan used.

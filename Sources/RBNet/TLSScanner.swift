@@ -257,13 +257,14 @@ public struct TLSScanner: Sendable {
     }
 
     /// One connection: sends `hello`, reads until `parse` gives an answer, the peer closes (nil,
-    /// or what `parse` makes of the bytes so far) or 64 KiB came without one (`tooLong`).
+    /// or what `parse` makes of the bytes so far) or 256 KiB came without one (`tooLong`); a
+    /// first flight with a long certificate chain fits.
     func exchange<Answer>(_ hello: [UInt8], tooLong: Answer?, parse: ([UInt8]) -> Answer?) throws(TCPConnection.Failure) -> Answer? {
         let connection = try TCPConnection(host: host, port: port, timeout: timeout)
         try connection.send(hello, timeout: timeout)
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
         var received: [UInt8] = []
-        while received.count < 1 << 16 {
+        while received.count < 1 << 18 {
             let chunk = try connection.receive(max: 16_384, deadline: deadline)
             if chunk.isEmpty { return received.isEmpty ? nil : parse(received) }
             received += chunk

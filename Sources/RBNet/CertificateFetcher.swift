@@ -15,20 +15,10 @@ enum CertificateFetcher {
         var trust: TLSFacts.Trust?
     }
 
-    /// The leaf certificate (PEM, chain length, and its verification against `caFile`), or a
+    /// One OpenSSL handshake (every protocol and authenticated suite it has, security level 0)
+    /// for the leaf certificate: PEM, chain length and, with `caFile`, its verification; or a
     /// reason it could not be read.
     static func certificate(host: String, port: UInt16, timeout: Double, caFile: String?) -> Result<Handshake, TCPConnection.Failure> {
-        switch handshake(host: host, port: port, timeout: timeout, ciphers: "ALL:COMPLEMENTOFALL:!aNULL:@SECLEVEL=0", caFile: caFile) {
-        case .success(let result):
-            guard result.certificatePEM != nil else { return .failure(.init(message: "the server sent no certificate")) }
-            return .success(result)
-        case .failure(let failure): return .failure(failure)
-        }
-    }
-
-    /// One OpenSSL handshake offering `ciphers` (TLS 1.2 and older) and OpenSSL's TLS 1.3 defaults.
-    static func handshake(host: String, port: UInt16, timeout: Double, ciphers: String,
-                          caFile: String?) -> Result<Handshake, TCPConnection.Failure> {
         let connection: TCPConnection
         do { connection = try TCPConnection(host: host, port: port, timeout: timeout) } catch { return .failure(error) }
         // OpenSSL drives a blocking socket; kernel timeouts bound every read and write.
@@ -41,7 +31,9 @@ enum CertificateFetcher {
         guard let context = SSL_CTX_new(TLS_client_method()) else { return .failure(.init(message: "SSL_CTX_new failed")) }
         defer { SSL_CTX_free(context) }
         SSL_CTX_set_security_level(context, 0)
-        guard SSL_CTX_set_cipher_list(context, ciphers) == 1 else { return .failure(.init(message: "no cipher matches \(ciphers)")) }
+        guard SSL_CTX_set_cipher_list(context, "ALL:COMPLEMENTOFALL:!aNULL:@SECLEVEL=0") == 1 else {
+            return .failure(.init(message: "SSL_CTX_set_cipher_list failed"))
+        }
         SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
         guard let ssl = SSL_new(context) else { return .failure(.init(message: "SSL_new failed")) }
         defer { SSL_free(ssl) }
@@ -54,16 +46,15 @@ enum CertificateFetcher {
             return .failure(.init(message: "OpenSSL handshake failed: " + lastError()))
         }
         defer { SSL_shutdown(ssl) }
+        guard let certificate = SSL_get1_peer_certificate(ssl) else { return .failure(.init(message: "the server sent no certificate")) }
+        defer { X509_free(certificate) }
         var result = Handshake()
-        if let certificate = SSL_get1_peer_certificate(ssl) {
-            defer { X509_free(certificate) }
-            result.certificatePEM = pem(certificate)
-            // The client side's chain includes the leaf; it stays owned by the connection.
-            let chain = SSL_get_peer_cert_chain(ssl)
-            result.chainLength = chain.map { Int(OPENSSL_sk_num($0)) }
-            if let caFile {
-                result.trust = CertificateTrust.verify(leaf: certificate, chain: chain, caFile: caFile, host: host)
-            }
+        result.certificatePEM = pem(certificate)
+        // The client side's chain includes the leaf; it stays owned by the connection.
+        let chain = SSL_get_peer_cert_chain(ssl)
+        result.chainLength = chain.map { Int(OPENSSL_sk_num($0)) }
+        if let caFile {
+            result.trust = CertificateTrust.verify(leaf: certificate, chain: chain, caFile: caFile, host: host)
         }
         return .success(result)
     }

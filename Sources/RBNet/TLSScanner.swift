@@ -22,27 +22,21 @@ public struct TLSScanner: Sendable {
         self.caFile = caFile
     }
 
-    struct VersionResult: Sendable {
+    /// What one elimination found for one version: the suites (or groups) the server accepted,
+    /// in the order it picked them.
+    struct Elimination: Sendable {
         var version: TLSVersion
-        var accepted: [UInt16]
-        var handshakes: Int
+        var accepted: [UInt16] = []
+        var handshakes = 0
         var problem: String?
-        /// The first ServerHello this version got (renegotiation, compression, heartbeat).
+        /// The first ServerHello (renegotiation, compression, heartbeat).
         var firstHello: ServerHello?
-    }
-
-    /// Groups accepted by one version, in the order the server picked them.
-    struct GroupResult: Sendable {
-        var version: TLSVersion
-        var groups: [UInt16]
-        var handshakes: Int
-        var problem: String?
     }
 
     public func scan() async -> TLSFacts {
         async let sslv2Probe = blocking { self.probeSSLv2() }
-        var results: [VersionResult] = []
-        await withTaskGroup(of: VersionResult.self) { group in
+        var results: [Elimination] = []
+        await withTaskGroup(of: Elimination.self) { group in
             var pending = TLSVersion.allCases[...]
             func next() {
                 guard let version = pending.popFirst() else { return }
@@ -81,13 +75,13 @@ public struct TLSScanner: Sendable {
         async let certificateProbe = maybe(wantCertificate) {
             CertificateFetcher.certificate(host: host, port: port, timeout: timeout, caFile: caFile)
         }
-        async let ecProbe = maybe(ecdhe != nil) {
-            self.enumerateGroups(ecdhe!.0, suites: ecdhe!.1, candidates: TLSGroup.all.filter { $0.kind == .ellipticCurve }.map(\.id))
+        async let ecProbe = maybe(ecdhe) { version, suites in
+            self.enumerateGroups(version, suites: suites, candidates: TLSGroup.all.filter { $0.kind == .ellipticCurve }.map(\.id))
         }
-        async let tls13Probe = maybe(tls13 != nil) {
-            self.enumerateGroups(.tls13, suites: tls13!.accepted, candidates: TLSGroup.all.map(\.id))
+        async let tls13Probe = maybe(tls13?.accepted) { suites in
+            self.enumerateGroups(.tls13, suites: suites, candidates: TLSGroup.all.map(\.id))
         }
-        async let dhProbe = maybe(dhe != nil) { self.primeBits(dhe!.0, suites: dhe!.1) }
+        async let dhProbe = maybe(dhe) { version, suites in self.primeBits(version, suites: suites) }
 
         var facts = TLSFacts(protocols: protocols, handshakes: 0, problems: [])
         if wantCertificate { handshakes += 1 }
@@ -102,7 +96,7 @@ public struct TLSScanner: Sendable {
         for result in [await ecProbe, await tls13Probe].compactMap({ $0 }) {
             handshakes += result.handshakes
             if let problem = result.problem { problems.append(problem) }
-            facts.protocols[result.version.name]?.groups = result.groups.map(TLSGroup.name)
+            facts.protocols[result.version.name]?.groups = result.accepted.map(TLSGroup.name)
         }
         if let (bits, used, problem) = await dhProbe {
             facts.dhBits = bits
@@ -134,6 +128,12 @@ public struct TLSScanner: Sendable {
         condition ? await blocking(work) : nil
     }
 
+    /// `blocking { work(input) }` when there is an input, else nil.
+    func maybe<Input: Sendable, T: Sendable>(_ input: Input?, _ work: @escaping @Sendable (Input) -> T) async -> T? {
+        guard let input else { return nil }
+        return await blocking { work(input) }
+    }
+
     /// Runs blocking socket work on a Dispatch worker, off the cooperative pool: a stalled
     /// connection waits out its deadline without starving the rules or other endpoints.
     func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
@@ -143,63 +143,61 @@ public struct TLSScanner: Sendable {
     }
 
     /// The suites `version` accepts, by elimination.
-    func enumerate(_ version: TLSVersion) -> VersionResult {
-        var offered = version == .tls13 ? CipherSuites.tls13 : CipherSuites.legacy
-        var result = VersionResult(version: version, accepted: [], handshakes: 0)
-        while !offered.isEmpty, result.handshakes < 400 {
-            let answer: ServerAnswer
-            switch retrying(&result.handshakes, { () throws(TCPConnection.Failure) in try handshake(version, offered) }) {
-            case .success(let value): answer = value
-            case .failure(let error):
-                result.problem = "\(version.name): \(error)"
-                return result
-            }
-            guard case .hello(let hello) = answer, hello.version == version.rawValue else {
-                if case .garbage = answer { result.problem = "\(version.name): the server does not speak TLS" }
-                break
-            }
-            guard let index = offered.firstIndex(of: hello.suite) else {
-                result.problem = "\(version.name): the server chose suite \(CipherSuites.name(hello.suite)), which was not offered"
-                break
-            }
-            if result.firstHello == nil { result.firstHello = hello }
-            result.accepted.append(hello.suite)
-            offered.remove(at: index)
+    func enumerate(_ version: TLSVersion) -> Elimination {
+        eliminate(version == .tls13 ? CipherSuites.tls13 : CipherSuites.legacy, version: version, label: version.name,
+                  limit: 400, flight: false, pick: { $0.suite }, name: CipherSuites.name) {
+            ClientHello.build(version: version, suites: $0, serverName: host)
         }
-        return result
     }
 
     /// The groups `version` accepts with `suites`, by elimination: TLS 1.3 hellos carry no key
     /// share, so the server names its group in a HelloRetryRequest; older versions offer only
-    /// (EC)DHE suites and the ServerKeyExchange names the curve.
-    func enumerateGroups(_ version: TLSVersion, suites: [UInt16], candidates: [UInt16]) -> GroupResult {
+    /// (EC)DHE suites and the ServerKeyExchange names the curve. The version accepts these
+    /// suites, so a refusal before any group is reported.
+    func enumerateGroups(_ version: TLSVersion, suites: [UInt16], candidates: [UInt16]) -> Elimination {
+        eliminate(candidates, version: version, label: "\(version.name) groups", limit: 64, flight: true,
+                  pick: { version == .tls13 ? $0.keyShareGroup : $0.namedCurve }, name: TLSGroup.name, expectAny: true) {
+            ClientHello.build(version: version, suites: suites, serverName: host, groups: $0, keyShare: false)
+        }
+    }
+
+    /// Elimination: offers `candidates` in the hello `build` makes, removes the one the server
+    /// picks (`pick` reads it from the ServerHello or its first flight) and offers the rest again
+    /// until the server refuses, at most `limit` connections.
+    func eliminate(_ candidates: [UInt16], version: TLSVersion, label: String, limit: Int, flight: Bool,
+                   pick: (ServerHello) -> UInt16?, name: (UInt16) -> String, expectAny: Bool = false,
+                   build: ([UInt16]) -> [UInt8]) -> Elimination {
         var offered = candidates
-        var result = GroupResult(version: version, groups: [], handshakes: 0)
-        while !offered.isEmpty, result.handshakes < 64 {
-            let hello = ClientHello.build(version: version, suites: suites, serverName: host, groups: offered, keyShare: false)
+        var result = Elimination(version: version)
+        while !offered.isEmpty, result.handshakes < limit {
+            let hello = build(offered)
             let answer: ServerAnswer
             switch retrying(&result.handshakes, { () throws(TCPConnection.Failure) in
-                try exchange(hello, tooLong: .garbage, parse: ServerHelloParser.parseFlight) ?? .closed
+                try exchange(hello, tooLong: .garbage, parse: flight ? ServerHelloParser.parseFlight : ServerHelloParser.parse) ?? .closed
             }) {
             case .success(let value): answer = value
             case .failure(let error):
-                result.problem = "\(version.name) groups: \(error)"
+                result.problem = "\(label): \(error)"
                 return result
             }
             guard case .hello(let reply) = answer, reply.version == version.rawValue else {
-                // The version accepts these suites, so a refusal before any group is an anomaly.
-                if result.groups.isEmpty { result.problem = "\(version.name) groups: no group accepted (\(describe(answer)))" }
+                if case .garbage = answer {
+                    result.problem = "\(label): the server does not speak TLS"
+                } else if expectAny, result.accepted.isEmpty {
+                    result.problem = "\(label): nothing accepted (\(describe(answer)))"
+                }
                 break
             }
-            guard let group = version == .tls13 ? reply.keyShareGroup : reply.namedCurve else {
-                result.problem = "\(version.name) groups: the server named no group (explicit curve parameters or a truncated key exchange)"
+            guard let value = pick(reply) else {
+                result.problem = "\(label): the server named none (explicit curve parameters or a truncated key exchange)"
                 break
             }
-            guard let index = offered.firstIndex(of: group) else {
-                result.problem = "\(version.name) groups: the server chose \(TLSGroup.name(group)), which was not offered"
+            guard let index = offered.firstIndex(of: value) else {
+                result.problem = "\(label): the server chose \(name(value)), which was not offered"
                 break
             }
-            result.groups.append(group)
+            if result.firstHello == nil { result.firstHello = reply }
+            result.accepted.append(value)
             offered.remove(at: index)
         }
         return result
@@ -249,11 +247,6 @@ public struct TLSScanner: Sendable {
             // A TLS-only server may simply not answer an SSLv2 hello before the deadline.
             return ([], error.message.contains("timeout") || error.message.contains("timed out") ? nil : "SSLv2: \(error)")
         }
-    }
-
-    func handshake(_ version: TLSVersion, _ suites: [UInt16]) throws(TCPConnection.Failure) -> ServerAnswer {
-        try exchange(ClientHello.build(version: version, suites: suites, serverName: host), tooLong: .garbage,
-                     parse: ServerHelloParser.parse) ?? .closed
     }
 
     /// One connection: sends `hello`, reads until `parse` gives an answer, the peer closes (nil,

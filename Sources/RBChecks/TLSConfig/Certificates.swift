@@ -167,12 +167,6 @@ enum PrivateKeys {
         let length = i2d_PUBKEY(key, &der)
         guard length > 0, let der else { return "" }
         defer { CRYPTO_free(der, #fileID, #line) }
-        var digest = [UInt8](repeating: 0, count: 32)
-        _ = SHA256(der, Int(length), &digest)
-        return digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        return Fingerprint.sha256Hex(Array(UnsafeBufferPointer(start: der, count: Int(length))))
     }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

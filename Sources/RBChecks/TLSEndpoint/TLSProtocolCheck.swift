@@ -182,10 +182,8 @@ public struct TLSKeyExchangeCheck: Check {
         }
         for name in facts.acceptedGroups {
             guard let group = TLSGroup.named(name) else { continue }
-            // x25519 has a 255-bit field and the 128-bit security of P-256: it passes the bar.
-            let bits = group.id == 29 ? 256 : group.bits
             let limit = group.kind == .finiteField ? minimumDH : minimumEC
-            guard bits < limit else { continue }
+            guard group.judgedBits < limit else { continue }
             let versions = TLSFacts.versionOrder.filter { facts.protocols[$0]?.groups?.contains(name) == true }
             observations.append(Observation(message: "\(uri) accepts \(name), a \(group.bits)-bit group (at least \(limit)), in \(versions.joined(separator: ", "))",
                                             location: Location(path: uri),
@@ -195,7 +193,7 @@ public struct TLSKeyExchangeCheck: Check {
         var seen = Set<String>()
         for version in TLSFacts.versionOrder {
             guard let first = facts.protocols[version]?.groups?.first, let group = TLSGroup.named(first),
-                  group.kind == .ellipticCurve, (group.id == 29 ? 256 : group.bits) >= minimumEC,
+                  group.kind == .ellipticCurve, group.judgedBits >= minimumEC,
                   !recommended.contains(group.name), seen.insert(group.name).inserted else { continue }
             observations.append(Observation(severity: otherSeverity,
                                             message: "\(uri) picks \(group.name) first in \(version) (client offering every group weakest first), outside the recommended groups",

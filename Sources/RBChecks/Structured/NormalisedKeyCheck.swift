@@ -17,6 +17,15 @@ public struct NormalisedKeyCheck: Check {
         /// What a missing key means: review (default), fail or pass.
         var missing: KeyValueCheck.Missing?
         var message: String?
+        /// Judge a file only when another normalised key in it satisfies an expectation
+        /// (`when: {key: web.http.enabled, expect: {op: eq, value: "true"}}`); files where it is
+        /// absent or not satisfied give no result.
+        var when: Condition?
+    }
+
+    public struct Condition: Decodable, Sendable {
+        var key: String
+        var expect: Expectation
     }
 
     public static let id = "config.normalised"
@@ -98,6 +107,10 @@ public struct NormalisedKeyCheck: Check {
             guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
             for file in context.files(matching: globs) {
                 guard let text = context.readText(file) else { continue }
+                if let condition = options.when {
+                    guard let value = NormalisedKeyCheck.value(of: condition.key, in: file, text: text, adapter: adapter),
+                          condition.expect.isSatisfied(by: value.value) else { continue }
+                }
                 guard let found = NormalisedKeyCheck.value(of: options.key, in: file, text: text, adapter: adapter) else {
                     guard context.kind == .config else { continue }
                     switch options.missing ?? .review {

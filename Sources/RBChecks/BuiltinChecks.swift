@@ -31,6 +31,7 @@ public enum BuiltinChecks {
         TLSKeyExchangeCheck.self,
         TLSTrustCheck.self,
         SharedKeyCheck.self,
+        SSHTransportCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

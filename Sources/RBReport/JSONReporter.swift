@@ -39,7 +39,7 @@ public struct JSONReporter: Reporter {
                        uri: target.baseURI, containers: target.containers)
             },
             endpoints: report.targets.enumerated().compactMap { i, target in
-                target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls) : nil
+                target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh) : nil
             },
             rules: report.rules.map { rule in
                 RuleInfo(id: rule.id, title: rule.title, category: rule.category.rawValue,
@@ -101,6 +101,7 @@ public struct JSONReporter: Reporter {
         var uri: String
         /// Protocols with their accepted suites (server preference order), handshakes used, problems.
         var tls: TLSFacts?
+        var ssh: SSHFacts?
     }
     struct RuleInfo: Encodable {
         var id: String

@@ -40,9 +40,10 @@ public struct RuleTester {
                     continue
                 }
                 let tree = example.tree()
-                var target = ScanTarget(spec: example.tls != nil ? "tls://example:443" : "example", kind: example.kind,
-                                        tree: example.tls != nil ? nil : tree, baseID: "EXAMPLE", baseURI: nil)
+                var target = ScanTarget(spec: example.endpointURI ?? "example", kind: example.kind,
+                                        tree: example.kind == .endpoint ? nil : tree, baseID: "EXAMPLE", baseURI: nil)
                 target.tls = example.tlsFacts
+                target.ssh = example.ssh?.facts
                 target.adapters = adapters
                 let sink = DiagnosticSink()
                 let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)

@@ -117,32 +117,48 @@ public struct ScanSession {
 }
 
 extension ScanSession {
-    /// Runs the TLS scanner on every `tls://` target, concurrently. An endpoint that cannot be
-    /// reached or does not speak TLS at all is a target error (exit 2) and no rule judges it:
-    /// "no protocol negotiated" from a closed port is not a finding.
+    /// Runs the TLS scanner on every `tls://` target and the SSH probe on every `ssh://` one,
+    /// concurrently. An endpoint that cannot be reached or does not speak the protocol at all is
+    /// a target error (exit 2) and no rule judges it: "nothing negotiated" from a closed port is
+    /// not a finding.
     static func probeEndpoints(_ targets: [ScanTarget], timeout: Double, caFile: String?) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
-        let endpoints = targets.indices.filter { targets[$0].endpoint?.scheme == "tls" }
+        enum Probed: Sendable { case tls(TLSFacts), ssh(SSHFacts), unreachable(String) }
+        let endpoints = targets.indices.filter { targets[$0].endpoint != nil }
         guard !endpoints.isEmpty else { return (targets, []) }
-        var facts: [Int: TLSFacts] = [:]
-        await withTaskGroup(of: (Int, TLSFacts).self) { group in
+        var results: [Int: Probed] = [:]
+        await withTaskGroup(of: (Int, Probed).self) { group in
             for i in endpoints {
                 let endpoint = targets[i].endpoint!
-                group.addTask { (i, await TLSScanner(host: endpoint.host, port: endpoint.port, timeout: timeout, caFile: caFile).scan()) }
+                group.addTask {
+                    switch endpoint.scheme {
+                    case "ssh":
+                        switch await SSHProbe(host: endpoint.host, port: endpoint.port, timeout: timeout).scan() {
+                        case .success(let facts): return (i, .ssh(facts))
+                        case .failure(let failure): return (i, .unreachable(failure.message))
+                        }
+                    default:
+                        let facts = await TLSScanner(host: endpoint.host, port: endpoint.port, timeout: timeout, caFile: caFile).scan()
+                        return (i, facts.reachable ? .tls(facts) : .unreachable(facts.problems.first ?? "no TLS handshake completed"))
+                    }
+                }
             }
-            for await (i, result) in group { facts[i] = result }
+            for await (i, result) in group { results[i] = result }
         }
         var kept: [ScanTarget] = []
         var diagnostics: [Diagnostic] = []
         for (i, target) in targets.enumerated() {
-            guard let result = facts[i] else { kept.append(target); continue }
-            if !result.reachable {
-                diagnostics.append(Diagnostic(.error, .target, code: "target.unreachable",
-                    result.problems.first ?? "no TLS handshake completed", at: SourceLocation(file: target.spec)))
-                continue
-            }
             var target = target
-            target.tls = result
-            target.tls?.certificateFacts = result.certificate.flatMap(CertificateFacts.summary(pem:))
+            switch results[i] {
+            case nil: break
+            case .unreachable(let message)?:
+                diagnostics.append(Diagnostic(.error, .target, code: "target.unreachable", message, at: SourceLocation(file: target.spec)))
+                continue
+            case .tls(let facts)?:
+                target.tls = facts
+                target.tls?.certificateFacts = facts.certificate.flatMap(CertificateFacts.summary(pem:))
+            case .ssh(let facts)?:
+                target.ssh = facts
+            }
             kept.append(target)
         }
         return (kept, diagnostics)

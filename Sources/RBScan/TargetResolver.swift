@@ -21,15 +21,15 @@ public struct TargetResolver {
         var usedIDs = Set<String>()
         for spec in specs {
             if let scheme = Self.endpointScheme(spec) {
-                guard scheme == "tls" else {
+                guard scheme == "tls" || scheme == "ssh" else {
                     diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
-                        "\(scheme):// endpoints are not supported by this build yet (tls://, firmware and config files are)",
+                        "\(scheme):// endpoints are not supported by this build yet (tls://, ssh://, firmware and config files are)",
                         at: SourceLocation(file: spec)))
                     continue
                 }
                 guard let endpoint = Endpoint(parsing: spec) else {
                     diagnostics.append(Diagnostic(.error, .target, code: "target.invalid",
-                        "expected tls://HOST:PORT (HOST a name, an IPv4 address or [IPv6]; PORT 1-65535)",
+                        "expected \(scheme)://HOST:PORT (HOST a name, an IPv4 address or [IPv6]; PORT 1-65535)",
                         at: SourceLocation(file: spec)))
                     continue
                 }

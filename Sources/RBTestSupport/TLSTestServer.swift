@@ -9,7 +9,7 @@ import Glibc
 /// server is polled until it accepts; `stop()` kills it and removes its files.
 public final class TLSTestServer: @unchecked Sendable {
     public let port: UInt16
-    let process: Process
+    let process: SpawnedProcess
     let directory: TemporaryDirectory
 
     /// `arguments` are extra s_server options (`-tls1`, `-cipher …`).
@@ -44,41 +44,22 @@ public final class TLSTestServer: @unchecked Sendable {
             try ImageFixtures.sh("openssl req -x509 -newkey \(keySpec) -\(digest) -nodes -keyout key.pem -out cert.pem -days 365 -subj /CN=rbscan-test 2>/dev/null",
                                  in: directory.path)
         }
-        var lastError = "no attempt"
-        for _ in 0..<5 {
-            let port = try Self.freePort()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", directory.url("cert.pem"),
-                                 "-key", directory.url("key.pem"), "-www", "-quiet"] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            for _ in 0..<100 where process.isRunning {
-                if Self.accepts(port) {
-                    self.port = port
-                    self.process = process
-                    return
-                }
-                usleep(50_000)
+        let directory = self.directory
+        do {
+            (process, port) = try LoopbackProcess.launch("/usr/bin/openssl") { port in
+                ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", directory.url("cert.pem"),
+                 "-key", directory.url("key.pem"), "-www", "-quiet"] + arguments
             }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            lastError = "openssl s_server \(arguments.joined(separator: " ")) did not accept on 127.0.0.1:\(port)"
+        } catch {
+            directory.remove()
+            throw error
         }
-        directory.remove()
-        throw TestSupportError(lastError)
     }
 
     public var uri: String { "tls://127.0.0.1:\(port)" }
 
     public func stop() {
-        // s_server ignores SIGTERM while it waits in accept; SIGKILL is the reliable stop.
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.stop()
         directory.remove()
     }
 
@@ -98,7 +79,7 @@ public final class TLSTestServer: @unchecked Sendable {
         return UInt16(bigEndian: address.sin_port)
     }
 
-    static func accepts(_ port: UInt16) -> Bool {
+    public static func accepts(_ port: UInt16) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -207,6 +207,8 @@ public struct TLSKeyExchangeCheck: Check {
 extension CheckContext {
     /// The TLS scanner's facts for this endpoint; reports the check incomplete when there are none.
     func tlsFacts() -> TLSFacts? {
+        // Another protocol's endpoint (ssh://): the TLS rules do not apply.
+        guard target.spec.hasPrefix("tls://") else { return nil }
         guard let facts = target.tls else {
             report("no TLS facts for this endpoint (not a tls:// target)")
             return nil

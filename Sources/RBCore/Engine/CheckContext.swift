@@ -24,6 +24,8 @@ public struct ScanTarget: Sendable {
     public var endpoint: Endpoint?
     /// For a `tls://` endpoint: what the TLS scanner found (filled before the rules run).
     public var tls: TLSFacts?
+    /// For an `ssh://` endpoint: what the SSH probe found.
+    public var ssh: SSHFacts?
 
     public init(spec: String, kind: TargetKind, tree: (any FileTree)?, baseID: String, baseURI: String?,
                 containers: [String] = []) {

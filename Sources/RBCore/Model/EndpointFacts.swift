@@ -119,8 +119,8 @@ public struct Endpoint: Sendable, Hashable {
         self.port = port
     }
 
-    /// `tls://camera.local:443`, `tls://127.0.0.1:8443`, `tls://[::1]:443`; the port defaults
-    /// to 443. Paths, user info and empty hosts are refused.
+    /// `tls://camera.local:443`, `tls://127.0.0.1:8443`, `tls://[::1]:443`, `ssh://camera.local`;
+    /// the port defaults to the scheme's (443, 22 …). Paths, user info and empty hosts are refused.
     public init?(parsing spec: String) {
         guard let sep = spec.range(of: "://") else { return nil }
         let scheme = String(spec[..<sep.lowerBound])
@@ -144,13 +144,16 @@ public struct Endpoint: Sendable, Hashable {
             host = rest
         }
         guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || "-.:_".contains($0) }) else { return nil }
-        var port: UInt16 = 443
+        var port = Endpoint.defaultPorts[scheme] ?? 443
         if let portText {
             guard let value = UInt16(portText), value > 0 else { return nil }
             port = value
         }
         self.init(scheme: scheme, host: String(host), port: port)
     }
+
+    /// The port a scheme means when none is given.
+    public static let defaultPorts: [String: UInt16] = ["tls": 443, "https": 443, "ssh": 22, "http": 80, "rtsp": 554, "telnet": 23]
 
     public var uri: String {
         "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"

@@ -117,6 +117,8 @@ public struct RuleExample: Decodable, Sendable {
     public var files: [String: ExampleFile]?
     public var config: ExampleConfig?
     public var tls: [String: [String]]?
+    /// What an SSH endpoint announced (`banner`, `kex`, `ciphers`, `hostKeys` …).
+    public var ssh: ExampleSSH?
     /// With `tls:`: the key exchange facts (`dhBits`; `groups`, version → accepted group names).
     public var keyExchange: ExampleKeyExchange?
     /// For fail examples: the exact number of failing results expected (optional).
@@ -127,20 +129,21 @@ public struct RuleExample: Decodable, Sendable {
     /// Where the example is written, for `rules test` messages.
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case files, config, tls, keyExchange, findings, line, note }
+    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, keyExchange, findings, line, note }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         files = try container.decodeIfPresent([String: ExampleFile].self, forKey: .files)
         config = try container.decodeIfPresent(ExampleConfig.self, forKey: .config)
         tls = try container.decodeIfPresent([String: [String]].self, forKey: .tls)
+        ssh = try container.decodeIfPresent(ExampleSSH.self, forKey: .ssh)
         keyExchange = try container.decodeIfPresent(ExampleKeyExchange.self, forKey: .keyExchange)
         findings = try container.decodeIfPresent(Int.self, forKey: .findings)
         line = try container.decodeIfPresent(Int.self, forKey: .line)
         note = try container.decodeIfPresent(String.self, forKey: .note)
-        if [files != nil, config != nil, tls != nil].filter({ $0 }).count != 1 {
+        if [files != nil, config != nil, tls != nil, ssh != nil].filter({ $0 }).count != 1 {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text) or 'tls' (endpoint facts)"))
+                debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text), 'tls' or 'ssh' (endpoint facts)"))
         }
         for version in Set((tls ?? [:]).keys).union((keyExchange?.groups ?? [:]).keys) where !TLSFacts.versionOrder.contains(version) {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [CodingKeys.tls],
@@ -149,7 +152,10 @@ public struct RuleExample: Decodable, Sendable {
     }
 
     /// The target kind the example stands for.
-    public var kind: TargetKind { config != nil ? .config : tls != nil ? .endpoint : .firmware }
+    public var kind: TargetKind { config != nil ? .config : tls != nil || ssh != nil ? .endpoint : .firmware }
+
+    /// The endpoint URI an endpoint example stands for.
+    public var endpointURI: String? { tls != nil ? "tls://example:443" : ssh != nil ? "ssh://example:22" : nil }
 
     /// The endpoint facts of a `tls:` example: listed versions are supported with those suites.
     public var tlsFacts: TLSFacts? {
@@ -172,6 +178,28 @@ public struct RuleExample: Decodable, Sendable {
         var items: [String: MemoryTree.Item] = [:]
         for (path, file) in files ?? [:] { items[path] = file.item }
         return MemoryTree(name: "example", items: items)
+    }
+}
+
+/// The facts of an `ssh:` example: the banner, and whatever lists and host keys matter.
+public struct ExampleSSH: Decodable, Sendable {
+    public var banner: String
+    public var kex: [String]?
+    public var hostKeyAlgorithms: [String]?
+    public var ciphers: [String]?
+    public var macs: [String]?
+    public var hostKeys: [HostKey]?
+    public var gexModulusBits: Int?
+
+    public struct HostKey: Decodable, Sendable {
+        public var type: String
+        public var bits: Int
+    }
+
+    public var facts: SSHFacts {
+        SSHFacts(banner: banner, kex: kex ?? [], hostKeyAlgorithms: hostKeyAlgorithms ?? [], ciphers: ciphers ?? [],
+                 macs: macs ?? [], hostKeys: (hostKeys ?? []).map { SSHFacts.HostKey(type: $0.type, bits: $0.bits, sha256: "") },
+                 gexModulusBits: gexModulusBits)
     }
 }
 

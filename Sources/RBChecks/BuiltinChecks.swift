@@ -32,6 +32,7 @@ public enum BuiltinChecks {
         TLSTrustCheck.self,
         SharedKeyCheck.self,
         SSHTransportCheck.self,
+        ServiceCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

@@ -39,7 +39,7 @@ public struct JSONReporter: Reporter {
                        uri: target.baseURI, containers: target.containers)
             },
             endpoints: report.targets.enumerated().compactMap { i, target in
-                target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh) : nil
+                target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh, host: target.host) : nil
             },
             rules: report.rules.map { rule in
                 RuleInfo(id: rule.id, title: rule.title, category: rule.category.rawValue,
@@ -102,6 +102,7 @@ public struct JSONReporter: Reporter {
         /// Protocols with their accepted suites (server preference order), handshakes used, problems.
         var tls: TLSFacts?
         var ssh: SSHFacts?
+        var host: HostFacts?
     }
     struct RuleInfo: Encodable {
         var id: String

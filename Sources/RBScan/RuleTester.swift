@@ -40,10 +40,12 @@ public struct RuleTester {
                     continue
                 }
                 let tree = example.tree()
-                var target = ScanTarget(spec: example.endpointURI ?? "example", kind: example.kind,
+                var target = ScanTarget(spec: example.endpoint?.uri ?? "example", kind: example.kind,
                                         tree: example.kind == .endpoint ? nil : tree, baseID: "EXAMPLE", baseURI: nil)
+                target.endpoint = example.endpoint
                 target.tls = example.tlsFacts
                 target.ssh = example.ssh?.facts
+                target.host = example.host?.facts
                 target.adapters = adapters
                 let sink = DiagnosticSink()
                 let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)

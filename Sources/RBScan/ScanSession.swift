@@ -93,8 +93,9 @@ public struct ScanSession {
                 return ([], diagnostics + [Diagnostic(.error, .target, code: "ca-file.invalid", "--ca-file: " + caProblem,
                                                       at: SourceLocation(file: caFile))])
             }
-            let probed = await probeEndpoints(targets, timeout: limits.networkTimeout, caFile: limits.caFile)
-            return (probed.targets, diagnostics + probed.diagnostics)
+            let swept = await sweepHosts(targets, limits: limits)
+            let probed = await probeEndpoints(swept.targets, timeout: limits.networkTimeout, caFile: limits.caFile)
+            return (probed.targets, diagnostics + swept.diagnostics + probed.diagnostics)
         }()
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
                                           registry: registry)
@@ -117,13 +118,52 @@ public struct ScanSession {
 }
 
 extension ScanSession {
+    /// Sweeps the ports of every host target; each TLS or SSH service found becomes an endpoint
+    /// target of its own (`tls://host:port`, `ssh://host:port`) right after its host, probed and
+    /// judged like one given on the command line. A host with no open port is a target error.
+    static func sweepHosts(_ targets: [ScanTarget], limits: ScanLimits) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
+        let hosts = targets.indices.filter { targets[$0].endpoint?.scheme == "host" }
+        guard !hosts.isEmpty else { return (targets, []) }
+        var facts: [Int: HostFacts] = [:]
+        await withTaskGroup(of: (Int, HostFacts).self) { group in
+            for i in hosts {
+                let host = targets[i].endpoint!.host
+                let ports = limits.ports ?? HostFacts.cameraPorts
+                group.addTask { (i, await PortSweep(host: host, ports: ports, timeout: min(limits.networkTimeout, 2)).run()) }
+            }
+            for await (i, result) in group { facts[i] = result }
+        }
+        var expanded: [ScanTarget] = []
+        var diagnostics: [Diagnostic] = []
+        for (i, target) in targets.enumerated() {
+            guard let found = facts[i], let endpoint = target.endpoint else { expanded.append(target); continue }
+            guard !found.ports.isEmpty else {
+                diagnostics.append(Diagnostic(.error, .target, code: "target.unreachable",
+                    "no open TCP port among the \(found.scanned) swept" + (found.problems.first.map { " (\($0))" } ?? ""),
+                    at: SourceLocation(file: target.spec)))
+                continue
+            }
+            var host = target
+            host.host = found
+            expanded.append(host)
+            for port in found.ports where port.service == "tls" || port.service == "ssh" {
+                let derived = Endpoint(scheme: port.service, host: endpoint.host, port: port.port)
+                var service = ScanTarget(spec: derived.uri, kind: .endpoint, tree: nil,
+                                         baseID: target.baseID + "_" + port.service.uppercased() + "_" + String(port.port), baseURI: nil)
+                service.endpoint = derived
+                expanded.append(service)
+            }
+        }
+        return (expanded, diagnostics)
+    }
+
     /// Runs the TLS scanner on every `tls://` target and the SSH probe on every `ssh://` one,
     /// concurrently. An endpoint that cannot be reached or does not speak the protocol at all is
     /// a target error (exit 2) and no rule judges it: "nothing negotiated" from a closed port is
     /// not a finding.
     static func probeEndpoints(_ targets: [ScanTarget], timeout: Double, caFile: String?) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
         enum Probed: Sendable { case tls(TLSFacts), ssh(SSHFacts), unreachable(String) }
-        let endpoints = targets.indices.filter { targets[$0].endpoint != nil }
+        let endpoints = targets.indices.filter { ["tls", "ssh"].contains(targets[$0].endpoint?.scheme) }
         guard !endpoints.isEmpty else { return (targets, []) }
         var results: [Int: Probed] = [:]
         await withTaskGroup(of: (Int, Probed).self) { group in

@@ -7,8 +7,9 @@ import Glibc
 
 /// Turns the user's target specs into `ScanTarget`s. A directory is an extracted root filesystem;
 /// a regular file is a config file (image detection by content arrives with the image readers);
-/// `tls://HOST:PORT` is a TLS endpoint (probed by the session before the rules run); `ssh://`,
-/// `http(s)://` and bare hosts are endpoints this build cannot probe yet and reports as
+/// `tls://HOST:PORT` and `ssh://HOST:PORT` are endpoints (probed by the session before the rules
+/// run); `host://NAME` or an IP literal is a host whose ports are swept; `http(s)://` and others
+/// are endpoints this build cannot probe yet and reports as
 /// unsupported instead of passing them silently.
 public struct TargetResolver {
     public let limits: ScanLimits
@@ -19,7 +20,25 @@ public struct TargetResolver {
         var targets: [ScanTarget] = []
         var diagnostics: [Diagnostic] = []
         var usedIDs = Set<String>()
-        for spec in specs {
+        for var spec in specs {
+            // An IP literal that is not a path here is a host to sweep.
+            if access(spec, F_OK) != 0, Self.isIPLiteral(spec) {
+                spec = "host://" + (spec.contains(":") && !spec.hasPrefix("[") ? "[\(spec)]" : spec)
+            }
+            if spec.hasPrefix("host://") {
+                var name = Substring(spec.dropFirst(7))
+                while name.hasSuffix("/") { name = name.dropLast() }
+                guard let endpoint = Endpoint(parsing: "host://" + name + ":1"), !name.contains(":") || name.hasPrefix("[") else {
+                    diagnostics.append(Diagnostic(.error, .target, code: "target.invalid",
+                        "expected host://NAME or an IP address (IPv6 as [::1]); ports go in --ports", at: SourceLocation(file: spec)))
+                    continue
+                }
+                var target = ScanTarget(spec: "host://" + (endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host), kind: .endpoint,
+                                        tree: nil, baseID: Self.uniqueID(for: "H_" + endpoint.host, used: &usedIDs), baseURI: nil)
+                target.endpoint = Endpoint(scheme: "host", host: endpoint.host, port: 0)
+                targets.append(target)
+                continue
+            }
             if let scheme = Self.endpointScheme(spec) {
                 guard scheme == "tls" || scheme == "ssh" else {
                     diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
@@ -136,6 +155,13 @@ public struct TargetResolver {
         for (offset, magic, name) in known where at(offset, magic) { return name }
         if bytes.prefix(8192).contains(0) { return "a binary file of unknown format" }
         return nil
+    }
+
+    /// `192.0.2.10`, `[2001:db8::1]`, `::1`.
+    static func isIPLiteral(_ spec: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        let bare = spec.hasPrefix("[") && spec.hasSuffix("]") ? String(spec.dropFirst().dropLast()) : spec
+        return inet_pton(AF_INET, bare, &v4) == 1 || inet_pton(AF_INET6, bare, &v6) == 1
     }
 
     static func endpointScheme(_ spec: String) -> String? {

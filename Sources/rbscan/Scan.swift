@@ -51,6 +51,9 @@ struct Scan: AsyncParsableCommand {
     @Option(help: "Extra candidate passwords, one per line, tried after the bundled defaults.")
     var wordlist: String?
 
+    @Option(name: .customLong("ports"), help: "TCP ports a host target's sweep tries, e.g. 23,80,8000-8100 (default: the camera port set).")
+    var ports: String?
+
     @Option(name: .customLong("ca-file"), help: "CA certificates (PEM) to verify the chains endpoints serve against; adds trust and hostname findings.")
     var caFile: String?
 
@@ -66,6 +69,7 @@ struct Scan: AsyncParsableCommand {
         if let maxNesting, maxNesting < 0 { throw ValidationError("--max-nesting must not be negative") }
         if let maxFiles, maxFiles < 1 { throw ValidationError("--max-files must be positive") }
         if let crackSeconds, crackSeconds <= 0 { throw ValidationError("--crack-seconds must be positive") }
+        if let ports, HostFacts.parsePorts(ports) == nil { throw ValidationError("--ports takes ports and ranges, e.g. 23,80,8000-8100") }
         _ = try plan()
     }
 
@@ -101,6 +105,7 @@ struct Scan: AsyncParsableCommand {
         if let maxFiles { limits.maxEntries = maxFiles }
         if let crackSeconds { limits.crackSeconds = crackSeconds }
         limits.caFile = caFile
+        limits.ports = ports.flatMap(HostFacts.parsePorts)
         if let wordlist {
             do {
                 limits.extraPasswords = try HostFiles.readText(wordlist, limit: 256 << 20)

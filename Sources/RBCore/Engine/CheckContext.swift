@@ -26,6 +26,8 @@ public struct ScanTarget: Sendable {
     public var tls: TLSFacts?
     /// For an `ssh://` endpoint: what the SSH probe found.
     public var ssh: SSHFacts?
+    /// For a host target (`host://NAME` or an IP literal): what the port sweep found.
+    public var host: HostFacts?
 
     public init(spec: String, kind: TargetKind, tree: (any FileTree)?, baseID: String, baseURI: String?,
                 containers: [String] = []) {

@@ -85,6 +85,8 @@ public struct ScanLimits: Sendable, Hashable {
     public var threads: Int = 2
     /// Seconds for each network connect/send/receive on endpoint targets.
     public var networkTimeout: Double = 5
+    /// TCP ports a host target's sweep tries (`--ports`); nil: the camera port set.
+    public var ports: [UInt16]?
     /// CA certificates (PEM) that served chains are verified against (`--ca-file`).
     public var caFile: String?
 

@@ -156,6 +156,7 @@ public struct Endpoint: Sendable, Hashable {
     public static let defaultPorts: [String: UInt16] = ["tls": 443, "https": 443, "ssh": 22, "http": 80, "rtsp": 554, "telnet": 23]
 
     public var uri: String {
-        "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        let name = host.contains(":") ? "[\(host)]" : host
+        return scheme == "host" ? "host://\(name)" : "\(scheme)://\(name):\(port)"
     }
 }

@@ -119,6 +119,8 @@ public struct RuleExample: Decodable, Sendable {
     public var tls: [String: [String]]?
     /// What an SSH endpoint announced (`banner`, `kex`, `ciphers`, `hostKeys` …).
     public var ssh: ExampleSSH?
+    /// What a host's port sweep found (`ports: [{port, service, banner}]`).
+    public var host: ExampleHost?
     /// With `tls:`: the key exchange facts (`dhBits`; `groups`, version → accepted group names).
     public var keyExchange: ExampleKeyExchange?
     /// For fail examples: the exact number of failing results expected (optional).
@@ -129,7 +131,7 @@ public struct RuleExample: Decodable, Sendable {
     /// Where the example is written, for `rules test` messages.
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, keyExchange, findings, line, note }
+    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, keyExchange, findings, line, note }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -137,13 +139,14 @@ public struct RuleExample: Decodable, Sendable {
         config = try container.decodeIfPresent(ExampleConfig.self, forKey: .config)
         tls = try container.decodeIfPresent([String: [String]].self, forKey: .tls)
         ssh = try container.decodeIfPresent(ExampleSSH.self, forKey: .ssh)
+        host = try container.decodeIfPresent(ExampleHost.self, forKey: .host)
         keyExchange = try container.decodeIfPresent(ExampleKeyExchange.self, forKey: .keyExchange)
         findings = try container.decodeIfPresent(Int.self, forKey: .findings)
         line = try container.decodeIfPresent(Int.self, forKey: .line)
         note = try container.decodeIfPresent(String.self, forKey: .note)
-        if [files != nil, config != nil, tls != nil, ssh != nil].filter({ $0 }).count != 1 {
+        if [files != nil, config != nil, tls != nil, ssh != nil, host != nil].filter({ $0 }).count != 1 {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text), 'tls' or 'ssh' (endpoint facts)"))
+                debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text), 'tls', 'ssh' or 'host' (endpoint facts)"))
         }
         for version in Set((tls ?? [:]).keys).union((keyExchange?.groups ?? [:]).keys) where !TLSFacts.versionOrder.contains(version) {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [CodingKeys.tls],
@@ -152,10 +155,13 @@ public struct RuleExample: Decodable, Sendable {
     }
 
     /// The target kind the example stands for.
-    public var kind: TargetKind { config != nil ? .config : tls != nil || ssh != nil ? .endpoint : .firmware }
+    public var kind: TargetKind { config != nil ? .config : tls != nil || ssh != nil || host != nil ? .endpoint : .firmware }
 
-    /// The endpoint URI an endpoint example stands for.
-    public var endpointURI: String? { tls != nil ? "tls://example:443" : ssh != nil ? "ssh://example:22" : nil }
+    /// The endpoint an endpoint example stands for.
+    public var endpoint: Endpoint? {
+        tls != nil ? Endpoint(scheme: "tls", host: "example", port: 443) : ssh != nil ? Endpoint(scheme: "ssh", host: "example", port: 22)
+            : host != nil ? Endpoint(scheme: "host", host: "example", port: 0) : nil
+    }
 
     /// The endpoint facts of a `tls:` example: listed versions are supported with those suites.
     public var tlsFacts: TLSFacts? {
@@ -200,6 +206,21 @@ public struct ExampleSSH: Decodable, Sendable {
         SSHFacts(banner: banner, kex: kex ?? [], hostKeyAlgorithms: hostKeyAlgorithms ?? [], ciphers: ciphers ?? [],
                  macs: macs ?? [], hostKeys: (hostKeys ?? []).map { SSHFacts.HostKey(type: $0.type, bits: $0.bits, sha256: "") },
                  gexModulusBits: gexModulusBits)
+    }
+}
+
+/// The facts of a `host:` example: the open ports the sweep found.
+public struct ExampleHost: Decodable, Sendable {
+    public var ports: [Port]
+
+    public struct Port: Decodable, Sendable {
+        public var port: UInt16
+        public var service: String
+        public var banner: String?
+    }
+
+    public var facts: HostFacts {
+        HostFacts(ports: ports.map { HostFacts.Port(port: $0.port, service: $0.service, banner: $0.banner) }, scanned: ports.count)
     }
 }
 

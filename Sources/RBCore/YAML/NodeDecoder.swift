@@ -306,8 +306,13 @@ struct NodeDecoderImpl: Decoder {
         case is Int32.Type: return try decodeInteger(Int32.self) as! T
         case is UInt.Type: return try decodeInteger(UInt.self) as! T
         case is UInt32.Type: return try decodeInteger(UInt32.self) as! T
+        case is UInt16.Type: return try decodeInteger(UInt16.self) as! T
+        case is UInt8.Type: return try decodeInteger(UInt8.self) as! T
+        case is Int16.Type: return try decodeInteger(Int16.self) as! T
+        case is Int8.Type: return try decodeInteger(Int8.self) as! T
         case is UInt64.Type: return try decodeInteger(UInt64.self) as! T
         case is Double.Type: return try decodeDouble() as! T
+        case is Float.Type: return Float(try decodeDouble()) as! T
         default: return try T(from: self)
         }
     }

@@ -1,0 +1,36 @@
+import RBCore
+
+/// `endpoint.service`: a host target's port sweep found a service it must not offer (telnet,
+/// FTP …): one finding per port, located at `SERVICE://HOST:PORT`, with the banner as evidence.
+public struct ServiceCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var services: [String]
+        var message: String?
+    }
+
+    public static let id = "endpoint.service"
+    public static let summary = "Reports services of a swept host (telnet, FTP …) that must not be offered."
+    public static let targetKinds: Set<TargetKind> = [.endpoint]
+
+    let options: Options
+
+    public init(options: Options) throws(CheckOptionError) {
+        guard !options.services.isEmpty else { throw CheckOptionError(key: "services", "name at least one service") }
+        self.options = options
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        guard context.target.spec.hasPrefix("host://"), let endpoint = context.target.endpoint else { return [] }
+        guard let facts = context.target.host else {
+            context.report("no port sweep for this host")
+            return []
+        }
+        return facts.ports.filter { options.services.contains($0.service) }.map { port in
+            let uri = Endpoint(scheme: port.service, host: endpoint.host, port: port.port).uri
+            let values = ["service": port.service, "port": String(port.port), "uri": uri, "banner": port.banner ?? ""]
+            return Observation(message: Template.render(options.message ?? "{service} is open on {uri}", values),
+                               location: Location(path: uri),
+                               evidence: Evidence(key: port.service + ":" + String(port.port), facts: values))
+        }
+    }
+}

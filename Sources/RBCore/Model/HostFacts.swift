@@ -1,0 +1,45 @@
+/// What the port sweep of a host target found: the JSON report's `endpoints[].host`.
+public struct HostFacts: Codable, Sendable, Equatable {
+    public struct Port: Codable, Sendable, Equatable {
+        public var port: UInt16
+        /// `ssh`, `telnet`, `ftp`, `tls`, `http`, `rtsp`, or `unknown`.
+        public var service: String
+        /// The first bytes the service sent (printable, at most 256 characters).
+        public var banner: String?
+        public init(port: UInt16, service: String, banner: String? = nil) {
+            self.port = port
+            self.service = service
+            self.banner = banner
+        }
+    }
+
+    /// Open TCP ports, ascending.
+    public var ports: [Port]
+    /// How many TCP ports were tried.
+    public var scanned: Int
+    public var problems: [String]
+
+    public init(ports: [Port], scanned: Int, problems: [String] = []) {
+        self.ports = ports
+        self.scanned = scanned
+        self.problems = problems
+    }
+
+    /// The camera port set swept when `--ports` is not given: remote shells, file transfer, web,
+    /// streaming, vendor SDK and management ports seen on IP cameras and NVRs.
+    public static let cameraPorts: [UInt16] = [21, 22, 23, 80, 81, 443, 554, 2323, 5000, 7001, 8000, 8008, 8080, 8081, 8443,
+                                               8554, 8899, 9000, 9010, 10554, 34567, 37777, 37778, 49152]
+
+    /// `23,80,8000-8100` → the ports, or nil when malformed (zero, reversed ranges, junk).
+    public static func parsePorts(_ text: String) -> [UInt16]? {
+        var ports: [UInt16] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(bounds.count), let low = UInt16(bounds[0]), low > 0,
+                  let high = bounds.count == 2 ? UInt16(bounds[1]) : low, high >= low else { return nil }
+            ports += Array(low...high)
+        }
+        var seen = Set<UInt16>()
+        return ports.filter { seen.insert($0).inserted }
+    }
+}

@@ -1,0 +1,117 @@
+import Dispatch
+import RBCore
+
+/// A TCP connect sweep of one host with service identification by first bytes: what the server
+/// says unprompted (SSH banner, telnet option negotiation or login prompt, FTP `220`), else its
+/// answer to a TLS ClientHello (a ServerHello or alert: TLS; an `HTTP/` or `RTSP/` error reply:
+/// HTTP or RTSP), else its answer to an RTSP `OPTIONS` on a second connection. Read-only: nothing
+/// is sent but those two probes. Connections are bounded (`parallel`) and each has a deadline.
+public struct PortSweep: Sendable {
+    public let host: String
+    public let ports: [UInt16]
+    public let timeout: Double
+    /// How long a silent service gets to speak first.
+    public let bannerWait: Double
+    public let parallel: Int
+
+    public init(host: String, ports: [UInt16], timeout: Double = 2, bannerWait: Double = 1, parallel: Int = 32) {
+        self.host = host
+        self.ports = ports
+        self.timeout = timeout
+        self.bannerWait = bannerWait
+        self.parallel = parallel
+    }
+
+    public func run() async -> HostFacts {
+        var open: [HostFacts.Port] = []
+        var problems: [String] = []
+        await withTaskGroup(of: Result<HostFacts.Port?, TCPConnection.Failure>.self) { group in
+            var pending = ports[...]
+            func next() {
+                guard let port = pending.popFirst() else { return }
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        DispatchQueue.global().async { continuation.resume(returning: self.identify(port)) }
+                    }
+                }
+            }
+            for _ in 0..<min(parallel, pending.count) { next() }
+            for await result in group {
+                switch result {
+                case .success(let port?): open.append(port)
+                case .success(nil): break
+                case .failure(let failure): problems.append(failure.message)
+                }
+                next()
+            }
+        }
+        return HostFacts(ports: open.sorted { $0.port < $1.port }, scanned: ports.count, problems: problems.sorted())
+    }
+
+    /// nil when the port is closed or filtered; a failure only for errors other than those.
+    func identify(_ port: UInt16) -> Result<HostFacts.Port?, TCPConnection.Failure> {
+        let connection: TCPConnection
+        do { connection = try TCPConnection(host: host, port: port, timeout: timeout) } catch { return .success(nil) }
+        let first = (try? read(connection, wait: bannerWait)) ?? []
+        if !first.isEmpty {
+            return .success(HostFacts.Port(port: port, service: Self.serverFirst(first), banner: Self.printable(first)))
+        }
+        // Silent: a client-first protocol. A TLS ClientHello tells TLS from HTTP and RTSP servers,
+        // which answer it with an error status line.
+        let hello = ClientHello.build(version: .tls12, suites: CipherSuites.legacy, serverName: nil)
+        if (try? connection.send(hello, timeout: timeout)) != nil, let answer = try? read(connection, wait: timeout), !answer.isEmpty {
+            if let service = Self.clientFirst(answer) {
+                return .success(HostFacts.Port(port: port, service: service, banner: Self.printable(answer)))
+            }
+        }
+        // Closed on the hello: ask as RTSP (an HTTP server answers with HTTP/…).
+        if let again = try? TCPConnection(host: host, port: port, timeout: timeout),
+           (try? again.send(Array("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: rbscan\r\n\r\n".utf8), timeout: timeout)) != nil,
+           let answer = try? read(again, wait: timeout), !answer.isEmpty {
+            return .success(HostFacts.Port(port: port, service: Self.clientFirst(answer) ?? "unknown", banner: Self.printable(answer)))
+        }
+        return .success(HostFacts.Port(port: port, service: "unknown"))
+    }
+
+    /// Bytes that arrive within `wait` (up to 4 KiB); [] when the peer stays silent or closes.
+    func read(_ connection: TCPConnection, wait: Double) throws(TCPConnection.Failure) -> [UInt8] {
+        let deadline = ContinuousClock.now + .milliseconds(Int(wait * 1000))
+        var bytes: [UInt8] = []
+        while bytes.count < 4096 {
+            let chunk: [UInt8]
+            do { chunk = try connection.receive(max: 4096, deadline: deadline) } catch { break }
+            if chunk.isEmpty { break }
+            bytes += chunk
+            // Enough to decide: a full line, a TLS record header, telnet negotiation.
+            if bytes.contains(10) || bytes.count >= 5 && [0x15, 0x16].contains(bytes[0]) || bytes.first == 0xff { break }
+        }
+        return bytes
+    }
+
+    static func serverFirst(_ bytes: [UInt8]) -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if text.hasPrefix("SSH-") { return "ssh" }
+        if zip(bytes, bytes.dropFirst()).contains(where: { $0 == 0xff && (0xfb...0xfe).contains($1) }) { return "telnet" }
+        let lower = text.lowercased()
+        if lower.contains("login:") || lower.contains("password:") { return "telnet" }
+        if text.hasPrefix("220") { return "ftp" }
+        return "unknown"
+    }
+
+    static func clientFirst(_ bytes: [UInt8]) -> String? {
+        if let answer = ServerHelloParser.parse(bytes) {
+            switch answer {
+            case .hello, .alert: return "tls"
+            default: break
+            }
+        }
+        let text = String(decoding: bytes.prefix(16), as: UTF8.self)
+        if text.hasPrefix("RTSP/") { return "rtsp" }
+        if text.hasPrefix("HTTP/") { return "http" }
+        return nil
+    }
+
+    static func printable(_ bytes: [UInt8]) -> String {
+        String(bytes.prefix(256).map { (32...126).contains($0) ? Character(UnicodeScalar($0)) : "." })
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import RBCore
+import RBScan
+import RBTestSupport
+
+/// `rbscan scan HOST`: the port sweep, service identification and the services it hands on, with
+/// real servers on 127.0.0.1 (BusyBox telnetd and httpd, OpenSSH, openssl s_server).
+@Suite("Host sweep", .serialized)
+struct HostSweepTests {
+    @Test("telnet, SSH, TLS and HTTP are told apart; TLS and SSH become endpoints of their own; telnet fails RB-IFC-001")
+    func sweep() async throws {
+        let ssh = try SSHTestServer(.openssh, hostKeys: ["ed25519"], options: ["MACs hmac-sha2-256-etm@openssh.com"])
+        defer { ssh.stop() }
+        let tls = try TLSTestServer(["-tls1_3"])
+        defer { tls.stop() }
+        let (telnetd, telnetPort) = try LoopbackProcess.launch("/bin/busybox") { ["telnetd", "-F", "-p", String($0), "-b", "127.0.0.1", "-l", "/bin/false"] }
+        defer { telnetd.stop() }
+        let root = try TemporaryDirectory(prefix: "rbscan-www")
+        defer { root.remove() }
+        try "<html>camera</html>\n".write(toFile: root.url("index.html"), atomically: true, encoding: .utf8)
+        let (httpd, httpPort) = try LoopbackProcess.launch("/bin/busybox") { ["httpd", "-f", "-p", "127.0.0.1:\($0)", "-h", root.path] }
+        defer { httpd.stop() }
+        let closed = try TLSTestServer.freePort()
+
+        var limits = ScanLimits()
+        limits.ports = [ssh.port, tls.port, telnetPort, httpPort, closed]
+        let report = await ScanSession.run(ScanSession.Options(targets: ["127.0.0.1"], ruleDirectories: [Repository.rules], limits: limits))
+        #expect(report.diagnostics.isEmpty, "\(report.diagnostics)")
+        #expect(report.targets.map(\.spec) == ["host://127.0.0.1", "ssh://127.0.0.1:\(ssh.port)", "tls://127.0.0.1:\(tls.port)"]
+                || report.targets.map(\.spec) == ["host://127.0.0.1", "tls://127.0.0.1:\(tls.port)", "ssh://127.0.0.1:\(ssh.port)"],
+                "\(report.targets.map(\.spec))")
+        let host = try #require(report.targets.first?.host)
+        #expect(host.scanned == 5)
+        let services = Dictionary(uniqueKeysWithValues: host.ports.map { ($0.port, $0.service) })
+        #expect(services == [ssh.port: "ssh", tls.port: "tls", telnetPort: "telnet", httpPort: "http"], "\(host.ports)")
+        #expect(report.targets.contains { $0.ssh != nil } && report.targets.contains { $0.tls != nil })
+        let telnet = report.findings.filter { $0.ruleID == "RB-IFC-001" }
+        #expect(telnet.map(\.location.path) == ["telnet://127.0.0.1:\(telnetPort)"])
+        #expect(report.exitStatus == .gateFailed)
+    }
+
+    @Test("A host with nothing open is a target error; --ports and host specs are validated")
+    func nothingOpen() async throws {
+        var limits = ScanLimits()
+        limits.ports = [try TLSTestServer.freePort()]
+        let report = await ScanSession.run(ScanSession.Options(targets: ["host://127.0.0.1"], ruleDirectories: [Repository.rules], limits: limits))
+        #expect(report.targets.isEmpty)
+        #expect(report.diagnostics.contains { $0.code == "target.unreachable" }, "\(report.diagnostics)")
+        #expect(report.exitStatus == .usage)
+        #expect(HostFacts.parsePorts("23,80,8000-8002") == [23, 80, 8000, 8001, 8002])
+        for bad in ["0", "80-20", "x", "1,,2", "70000"] { #expect(HostFacts.parsePorts(bad) == nil, "\(bad)") }
+        let invalid = await ScanSession.run(ScanSession.Options(targets: ["host://a:b:c"], ruleDirectories: [Repository.rules]))
+        #expect(invalid.diagnostics.contains { $0.code == "target.invalid" }, "\(invalid.diagnostics)")
+    }
+}

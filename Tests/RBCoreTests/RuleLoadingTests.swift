@@ -151,4 +151,14 @@ struct RuleLoadingTests {
             try Baseline.parse(text: "version: 1\nid: x\ntitle: x\npacks: [all]\nfailOn: severe\n", file: "b.yaml")
         }
     }
+
+    @Test("Every fixed-width integer decodes from a scalar (UInt16 once recursed until the stack overflowed)")
+    func smallIntegers() throws {
+        struct Numbers: Decodable { var port: UInt16; var byte: UInt8; var small: Int16; var ratio: Float }
+        let node = try NodeDecoder.compose("port: 8443\nbyte: 255\nsmall: -3\nratio: 0.5\n", file: "n.yaml")
+        let numbers = try NodeDecoder(file: "n.yaml").decode(Numbers.self, from: node)
+        #expect(numbers.port == 8443 && numbers.byte == 255 && numbers.small == -3 && numbers.ratio == 0.5)
+        let tooBig = try NodeDecoder.compose("port: 70000\nbyte: 1\nsmall: 1\nratio: 1\n", file: "n.yaml")
+        #expect(throws: DiagnosticError.self) { try NodeDecoder(file: "n.yaml").decode(Numbers.self, from: tooBig) }
+    }
 }

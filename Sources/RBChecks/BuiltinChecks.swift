@@ -33,6 +33,7 @@ public enum BuiltinChecks {
         SharedKeyCheck.self,
         SSHTransportCheck.self,
         ServiceCheck.self,
+        HTTPResponseCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

@@ -39,7 +39,7 @@ public struct JSONReporter: Reporter {
                        uri: target.baseURI, containers: target.containers)
             },
             endpoints: report.targets.enumerated().compactMap { i, target in
-                target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh, host: target.host) : nil
+                target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh, host: target.host, http: target.http) : nil
             },
             rules: report.rules.map { rule in
                 RuleInfo(id: rule.id, title: rule.title, category: rule.category.rawValue,
@@ -103,6 +103,7 @@ public struct JSONReporter: Reporter {
         var tls: TLSFacts?
         var ssh: SSHFacts?
         var host: HostFacts?
+        var http: HTTPFacts?
     }
     struct RuleInfo: Encodable {
         var id: String

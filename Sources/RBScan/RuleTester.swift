@@ -46,6 +46,7 @@ public struct RuleTester {
                 target.tls = example.tlsFacts
                 target.ssh = example.ssh?.facts
                 target.host = example.host?.facts
+                target.http = example.http?.facts
                 target.adapters = adapters
                 let sink = DiagnosticSink()
                 let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)

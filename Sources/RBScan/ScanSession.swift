@@ -146,12 +146,22 @@ extension ScanSession {
             var host = target
             host.host = found
             expanded.append(host)
-            for port in found.ports where port.service == "tls" || port.service == "ssh" {
-                let derived = Endpoint(scheme: port.service, host: endpoint.host, port: port.port)
-                var service = ScanTarget(spec: derived.uri, kind: .endpoint, tree: nil,
-                                         baseID: target.baseID + "_" + port.service.uppercased() + "_" + String(port.port), baseURI: nil)
-                service.endpoint = derived
-                expanded.append(service)
+            for port in found.ports {
+                // TLS ports are also asked for a web page over TLS (most are HTTPS); that guess
+                // is dropped quietly when it gets no HTTP answer.
+                let schemes: [(String, Bool)] = switch port.service {
+                case "tls": [("tls", false), ("https", true)]
+                case "ssh", "http": [(port.service, false)]
+                default: []
+                }
+                for (scheme, guessed) in schemes {
+                    let derived = Endpoint(scheme: scheme, host: endpoint.host, port: port.port)
+                    var service = ScanTarget(spec: derived.uri, kind: .endpoint, tree: nil,
+                                             baseID: target.baseID + "_" + scheme.uppercased() + "_" + String(port.port), baseURI: nil)
+                    service.endpoint = derived
+                    service.guessed = guessed
+                    expanded.append(service)
+                }
             }
         }
         return (expanded, diagnostics)
@@ -162,8 +172,8 @@ extension ScanSession {
     /// a target error (exit 2) and no rule judges it: "nothing negotiated" from a closed port is
     /// not a finding.
     static func probeEndpoints(_ targets: [ScanTarget], timeout: Double, caFile: String?) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
-        enum Probed: Sendable { case tls(TLSFacts), ssh(SSHFacts), unreachable(String) }
-        let endpoints = targets.indices.filter { ["tls", "ssh"].contains(targets[$0].endpoint?.scheme) }
+        enum Probed: Sendable { case tls(TLSFacts), ssh(SSHFacts), http(HTTPFacts), unreachable(String) }
+        let endpoints = targets.indices.filter { ["tls", "ssh", "http", "https"].contains(targets[$0].endpoint?.scheme) }
         guard !endpoints.isEmpty else { return (targets, []) }
         var results: [Int: Probed] = [:]
         await withTaskGroup(of: (Int, Probed).self) { group in
@@ -171,6 +181,11 @@ extension ScanSession {
                 let endpoint = targets[i].endpoint!
                 group.addTask {
                     switch endpoint.scheme {
+                    case "http", "https":
+                        switch await HTTPProbe(host: endpoint.host, port: endpoint.port, tls: endpoint.scheme == "https", timeout: timeout).scan() {
+                        case .success(let facts): return (i, .http(facts))
+                        case .failure(let failure): return (i, .unreachable(failure.message))
+                        }
                     case "ssh":
                         switch await SSHProbe(host: endpoint.host, port: endpoint.port, timeout: timeout).scan() {
                         case .success(let facts): return (i, .ssh(facts))
@@ -190,6 +205,8 @@ extension ScanSession {
             var target = target
             switch results[i] {
             case nil: break
+            case .unreachable where target.guessed:
+                continue
             case .unreachable(let message)?:
                 diagnostics.append(Diagnostic(.error, .target, code: "target.unreachable", message, at: SourceLocation(file: target.spec)))
                 continue
@@ -198,6 +215,8 @@ extension ScanSession {
                 target.tls?.certificateFacts = facts.certificate.flatMap(CertificateFacts.summary(pem:))
             case .ssh(let facts)?:
                 target.ssh = facts
+            case .http(let facts)?:
+                target.http = facts
             }
             kept.append(target)
         }

@@ -28,6 +28,11 @@ public struct ScanTarget: Sendable {
     public var ssh: SSHFacts?
     /// For a host target (`host://NAME` or an IP literal): what the port sweep found.
     public var host: HostFacts?
+    /// For an `http://` or `https://` endpoint: what the HTTP probe found.
+    public var http: HTTPFacts?
+    /// Added by a host sweep on a guess (HTTP over a TLS port): dropped quietly when it does
+    /// not answer, instead of being a target error.
+    public var guessed = false
 
     public init(spec: String, kind: TargetKind, tree: (any FileTree)?, baseID: String, baseURI: String?,
                 containers: [String] = []) {

@@ -121,6 +121,8 @@ public struct RuleExample: Decodable, Sendable {
     public var ssh: ExampleSSH?
     /// What a host's port sweep found (`ports: [{port, service, banner}]`).
     public var host: ExampleHost?
+    /// What an HTTP endpoint answered (`status`, `headers`, `passwordForm`, `https` …).
+    public var http: ExampleHTTP?
     /// With `tls:`: the key exchange facts (`dhBits`; `groups`, version → accepted group names).
     public var keyExchange: ExampleKeyExchange?
     /// For fail examples: the exact number of failing results expected (optional).
@@ -131,7 +133,7 @@ public struct RuleExample: Decodable, Sendable {
     /// Where the example is written, for `rules test` messages.
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, keyExchange, findings, line, note }
+    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, keyExchange, findings, line, note }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -140,13 +142,14 @@ public struct RuleExample: Decodable, Sendable {
         tls = try container.decodeIfPresent([String: [String]].self, forKey: .tls)
         ssh = try container.decodeIfPresent(ExampleSSH.self, forKey: .ssh)
         host = try container.decodeIfPresent(ExampleHost.self, forKey: .host)
+        http = try container.decodeIfPresent(ExampleHTTP.self, forKey: .http)
         keyExchange = try container.decodeIfPresent(ExampleKeyExchange.self, forKey: .keyExchange)
         findings = try container.decodeIfPresent(Int.self, forKey: .findings)
         line = try container.decodeIfPresent(Int.self, forKey: .line)
         note = try container.decodeIfPresent(String.self, forKey: .note)
-        if [files != nil, config != nil, tls != nil, ssh != nil, host != nil].filter({ $0 }).count != 1 {
+        if [files != nil, config != nil, tls != nil, ssh != nil, host != nil, http != nil].filter({ $0 }).count != 1 {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text), 'tls', 'ssh' or 'host' (endpoint facts)"))
+                debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text), 'tls', 'ssh', 'host' or 'http' (endpoint facts)"))
         }
         for version in Set((tls ?? [:]).keys).union((keyExchange?.groups ?? [:]).keys) where !TLSFacts.versionOrder.contains(version) {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [CodingKeys.tls],
@@ -155,12 +158,13 @@ public struct RuleExample: Decodable, Sendable {
     }
 
     /// The target kind the example stands for.
-    public var kind: TargetKind { config != nil ? .config : tls != nil || ssh != nil || host != nil ? .endpoint : .firmware }
+    public var kind: TargetKind { config != nil ? .config : tls != nil || ssh != nil || host != nil || http != nil ? .endpoint : .firmware }
 
     /// The endpoint an endpoint example stands for.
     public var endpoint: Endpoint? {
         tls != nil ? Endpoint(scheme: "tls", host: "example", port: 443) : ssh != nil ? Endpoint(scheme: "ssh", host: "example", port: 22)
-            : host != nil ? Endpoint(scheme: "host", host: "example", port: 0) : nil
+            : host != nil ? Endpoint(scheme: "host", host: "example", port: 0)
+            : http.map { Endpoint(scheme: $0.https == true ? "https" : "http", host: "example", port: $0.https == true ? 443 : 80) }
     }
 
     /// The endpoint facts of a `tls:` example: listed versions are supported with those suites.
@@ -206,6 +210,29 @@ public struct ExampleSSH: Decodable, Sendable {
         SSHFacts(banner: banner, kex: kex ?? [], hostKeyAlgorithms: hostKeyAlgorithms ?? [], ciphers: ciphers ?? [],
                  macs: macs ?? [], hostKeys: (hostKeys ?? []).map { SSHFacts.HostKey(type: $0.type, bits: $0.bits, sha256: "") },
                  gexModulusBits: gexModulusBits)
+    }
+}
+
+/// The facts of an `http:` example: what `GET /` (and TRACE, the auth-bypass pattern) answered.
+public struct ExampleHTTP: Decodable, Sendable {
+    public var https: Bool?
+    public var status: Int?
+    public var headers: [String: String]?
+    public var title: String?
+    public var passwordForm: Bool?
+    public var directoryListing: Bool?
+    /// TRACE answered 200 with the request echoed.
+    public var traceEchoed: Bool?
+    /// Paths that answered `?auth=` with the success marker after refusing without it.
+    public var authBypass: [String]?
+
+    public var facts: HTTPFacts {
+        var facts = HTTPFacts(root: HTTPFacts.Response(status: status ?? 200, headers: (headers ?? [:]).sorted { $0.key < $1.key }.map { [$0.key, $0.value] },
+                                                       title: title, passwordForm: passwordForm ?? false,
+                                                       directoryListing: directoryListing ?? false))
+        if let traceEchoed { facts.trace = HTTPFacts.Trace(status: traceEchoed ? 200 : 405, echoed: traceEchoed) }
+        facts.authBypass = (authBypass ?? []).map { HTTPFacts.Bypass(path: $0, statusWithout: 401, statusWith: 200, marker: true) }
+        return facts
     }
 }
 

@@ -1,0 +1,63 @@
+/// What the HTTP probe learned about one `http://` or `https://` endpoint: the JSON report's
+/// `endpoints[].http`.
+public struct HTTPFacts: Codable, Sendable, Equatable {
+    public struct Response: Codable, Sendable, Equatable {
+        public var status: Int
+        /// [name, value] pairs in the order sent (names as sent; compare case-insensitively).
+        public var headers: [[String]]
+        public var title: String?
+        /// The page holds an `<input type="password">` (a login form).
+        public var passwordForm: Bool
+        /// The page is an auto-generated directory index.
+        public var directoryListing: Bool
+
+        public init(status: Int, headers: [[String]], title: String?, passwordForm: Bool, directoryListing: Bool) {
+            self.status = status
+            self.headers = headers
+            self.title = title
+            self.passwordForm = passwordForm
+            self.directoryListing = directoryListing
+        }
+
+        /// Every value of header `name` (case-insensitive).
+        public func values(_ name: String) -> [String] {
+            headers.filter { $0.count == 2 && $0[0].lowercased() == name.lowercased() }.map { $0[1] }
+        }
+    }
+
+    public struct Trace: Codable, Sendable, Equatable {
+        public var status: Int
+        /// The request came back in the body (TRACE enabled).
+        public var echoed: Bool
+        public init(status: Int, echoed: Bool) {
+            self.status = status
+            self.echoed = echoed
+        }
+    }
+
+    public struct Bypass: Codable, Sendable, Equatable {
+        public var path: String
+        public var statusWithout: Int
+        public var statusWith: Int
+        /// The answer with `?auth=` carried the success marker.
+        public var marker: Bool
+        public init(path: String, statusWithout: Int, statusWith: Int, marker: Bool) {
+            self.path = path
+            self.statusWithout = statusWithout
+            self.statusWith = statusWith
+            self.marker = marker
+        }
+    }
+
+    /// `GET /`, sent with `Origin: https://rbscan.invalid`.
+    public var root: Response
+    public var trace: Trace?
+    /// The CVE-2017-7921 pattern, on the paths that refused the request without `?auth=`.
+    public var authBypass: [Bypass] = []
+    public var requests: Int = 0
+
+    public init(root: Response) { self.root = root }
+
+    /// The page is the management UI's door: a login form or an authentication challenge.
+    public var servesLogin: Bool { root.passwordForm || root.status == 401 }
+}

@@ -1,0 +1,223 @@
+import COpenSSL
+import Dispatch
+import RBCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Read-only HTTP(S) probe of a device's web server: `GET /` (with an `Origin` header, for
+/// CORS), `TRACE /`, and the CVE-2017-7921 pattern (`?auth=` on paths that answer 401/403
+/// without it). Each request is one connection (`Connection: close`), bodies are read up to
+/// 256 KiB, every read has a deadline. Nothing that changes state is sent.
+public struct HTTPProbe: Sendable {
+    public let host: String
+    public let port: UInt16
+    public let tls: Bool
+    public let timeout: Double
+
+    public init(host: String, port: UInt16, tls: Bool, timeout: Double = 4) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.timeout = timeout
+    }
+
+    public struct Unreachable: Error, Sendable {
+        public var message: String
+    }
+
+    /// The CVE-2017-7921 paths and the markers of a successful answer (ICSA-17-124-01; the
+    /// public nuclei template uses /system/deviceInfo and `<firmwareVersion>`).
+    static let bypassPaths: [(path: String, marker: String)] = [
+        ("/system/deviceInfo", "<firmwareVersion>"), ("/Security/users", "<UserList"),
+    ]
+    static let bypassQuery = "auth=YWRtaW46MTEK"          // base64 of "admin:11\n"
+
+    public func scan() async -> Result<HTTPFacts, Unreachable> {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.run()) }
+        }
+    }
+
+    func run() -> Result<HTTPFacts, Unreachable> {
+        let root: HTTPResponse
+        do {
+            root = try request("GET", "/", extra: ["Origin: https://rbscan.invalid"])
+        } catch {
+            return .failure(Unreachable(message: error.message))
+        }
+        var facts = HTTPFacts(root: root.summary)
+        facts.requests = 1
+        // TRACE and the bypass pairs in parallel: a server that never answers TRACE costs one
+        // timeout, not one per request.
+        let marker = "rbscan-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let results = Results(count: 1 + Self.bypassPaths.count)
+        DispatchQueue.concurrentPerform(iterations: 1 + Self.bypassPaths.count) { i in
+            if i == 0 {
+                let trace = try? request("TRACE", "/", extra: ["X-Rbscan-Trace: \(marker)"])
+                results.set(0, (trace.map { HTTPFacts.Trace(status: $0.status, echoed: String(decoding: $0.body, as: UTF8.self).contains(marker)) }, nil, 1))
+                return
+            }
+            let (path, successMarker) = Self.bypassPaths[i - 1]
+            guard let plain = try? request("GET", path) else { return results.set(i, (nil, nil, 1)) }
+            guard plain.status == 401 || plain.status == 403 else { return results.set(i, (nil, nil, 1)) }
+            guard let bypassed = try? request("GET", path + "?" + Self.bypassQuery) else { return results.set(i, (nil, nil, 2)) }
+            let hit = bypassed.status == 200 && String(decoding: bypassed.body, as: UTF8.self).contains(successMarker)
+            results.set(i, (nil, HTTPFacts.Bypass(path: path, statusWithout: plain.status, statusWith: bypassed.status, marker: hit), 2))
+        }
+        for (trace, bypass, requests) in results.all {
+            if let trace { facts.trace = trace }
+            if let bypass { facts.authBypass.append(bypass) }
+            facts.requests += requests
+        }
+        return .success(facts)
+    }
+
+    /// Per-request results filled from concurrent workers.
+    final class Results: Sendable {
+        typealias Slot = (trace: HTTPFacts.Trace?, bypass: HTTPFacts.Bypass?, requests: Int)
+        private let slots: Mutex<[Slot]>
+        init(count: Int) { slots = Mutex(Array(repeating: (nil, nil, 0), count: count)) }
+        func set(_ i: Int, _ value: Slot) { slots.withLock { $0[i] = value } }
+        var all: [Slot] { slots.withLock { $0 } }
+    }
+
+    struct HTTPResponse {
+        var status: Int
+        var headers: [(String, String)]
+        var body: [UInt8]
+
+        var summary: HTTPFacts.Response {
+            let text = String(decoding: body.prefix(65_536), as: UTF8.self)
+            let lower = text.lowercased()
+            var title: String?
+            if let open = lower.range(of: "<title>"), let close = lower.range(of: "</title>", range: open.upperBound..<lower.endIndex) {
+                title = String(String(text[open.upperBound..<close.lowerBound]).trimmingWhitespace().prefix(120))
+            }
+            let listing = (title?.lowercased().hasPrefix("index of") ?? false) || lower.contains("directory listing for")
+            return HTTPFacts.Response(status: status, headers: headers.map { [$0.0, $0.1] },
+                                      title: title, passwordForm: lower.contains("type=\"password\"") || lower.contains("type='password'")
+                                        || lower.contains("type=password"),
+                                      directoryListing: listing)
+        }
+    }
+
+    /// One request on its own connection.
+    func request(_ method: String, _ path: String, extra: [String] = []) throws(TCPConnection.Failure) -> HTTPResponse {
+        let hostHeader = host.contains(":") ? "[\(host)]" : host
+        let defaultPort: UInt16 = tls ? 443 : 80
+        let lines = ["\(method) \(path) HTTP/1.1", "Host: \(hostHeader)" + (port == defaultPort ? "" : ":\(port)"),
+                     "User-Agent: rbscan/0.1", "Accept: */*", "Connection: close"] + extra
+        let bytes = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
+        let connection = try TCPConnection(host: host, port: port, timeout: timeout)
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        var received: [UInt8] = []
+        if tls {
+            let stream = try TLSStream(connection: connection, host: host, timeout: timeout)
+            try stream.write(bytes)
+            while received.count < 1 << 18, !Self.complete(received, method: method), let chunk = stream.read(), !chunk.isEmpty {
+                received += chunk
+            }
+        } else {
+            try connection.send(bytes, timeout: timeout)
+            while received.count < 1 << 18, !Self.complete(received, method: method) {
+                let chunk: [UInt8]
+                do { chunk = try connection.receive(max: 16_384, deadline: deadline) } catch {
+                    if received.isEmpty { throw error }
+                    break
+                }
+                if chunk.isEmpty { break }
+                received += chunk
+            }
+        }
+        return try Self.parse(received)
+    }
+
+    /// Whether `bytes` hold a whole response by its own framing (Content-Length, chunked end,
+    /// or no body), so a server that keeps the connection open despite `Connection: close`
+    /// costs no timeout.
+    static func complete(_ bytes: [UInt8], method: String) -> Bool {
+        guard let end = bytes.firstRange(of: [13, 10, 13, 10]) else { return false }
+        let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).lowercased()
+        let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        if method == "HEAD" || status / 100 == 1 || status == 204 || status == 304 { return true }
+        for line in head.split(separator: "\r\n") {
+            if line.hasPrefix("content-length:"), let length = Int(line.dropFirst(15).trimmingWhitespace()) {
+                return bytes.count - end.upperBound >= length
+            }
+            if line.hasPrefix("transfer-encoding:"), line.contains("chunked") {
+                return bytes.suffix(5) == [48, 13, 10, 13, 10]
+            }
+        }
+        return false
+    }
+
+    static func parse(_ bytes: [UInt8]) throws(TCPConnection.Failure) -> HTTPResponse {
+        guard let end = bytes.firstRange(of: [13, 10, 13, 10]) else {
+            throw TCPConnection.Failure(message: bytes.isEmpty ? "no HTTP answer" : "not HTTP: no header end")
+        }
+        let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
+        let statusParts = head.first?.split(separator: " ") ?? []
+        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/"), let status = Int(statusParts[1]) else {
+            throw TCPConnection.Failure(message: "not HTTP: \(head.first?.prefix(40) ?? "")")
+        }
+        let headers: [(String, String)] = head.dropFirst().compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), String(String(line[line.index(after: colon)...]).trimmingWhitespace()))
+        }
+        return HTTPResponse(status: status, headers: headers, body: Array(bytes[end.upperBound...]))
+    }
+}
+
+/// A client TLS session over a connected socket (OpenSSL, security level 0, no verification:
+/// the web rules judge what is served; the TLS rules judge the TLS).
+final class TLSStream {
+    let context: OpaquePointer
+    let ssl: OpaquePointer
+    let connection: TCPConnection
+
+    init(connection: TCPConnection, host: String, timeout: Double) throws(TCPConnection.Failure) {
+        self.connection = connection
+        let flags = fcntl(connection.fd, F_GETFL)
+        _ = fcntl(connection.fd, F_SETFL, flags & ~O_NONBLOCK)
+        var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+        setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(connection.fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        guard let context = SSL_CTX_new(TLS_client_method()) else { throw .init(message: "SSL_CTX_new failed") }
+        SSL_CTX_set_security_level(context, 0)
+        SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
+        guard let ssl = SSL_new(context) else {
+            SSL_CTX_free(context)
+            throw .init(message: "SSL_new failed")
+        }
+        self.context = context
+        self.ssl = ssl
+        SSL_set_fd(ssl, connection.fd)
+        if host.first?.isLetter == true, !host.contains(":") {
+            _ = host.withCString { SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: $0)) }
+        }
+        guard SSL_connect(ssl) == 1 else {
+            ERR_clear_error()
+            throw .init(message: "TLS handshake failed")
+        }
+    }
+
+    deinit {
+        SSL_free(ssl)
+        SSL_CTX_free(context)
+        ERR_clear_error()
+    }
+
+    func write(_ bytes: [UInt8]) throws(TCPConnection.Failure) {
+        let written = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
+        guard written == Int32(bytes.count) else { throw .init(message: "TLS write failed") }
+    }
+
+    /// The next bytes; nil or [] at the end (close, timeout or error).
+    func read() -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+        return n > 0 ? Array(buffer.prefix(Int(n))) : nil
+    }
+}

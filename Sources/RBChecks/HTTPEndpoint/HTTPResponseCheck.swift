@@ -11,13 +11,15 @@ import RBCore
 /// - `trace`: `TRACE /` answered 200 with the request echoed — RB-WEB-005;
 /// - `directory-listing`: `/` is an auto-generated index — RB-WEB-004;
 /// - `cors`: the test origin reflected (or `*`) with `Access-Control-Allow-Credentials: true` — RB-WEB-007;
-/// - `auth-bypass`: a path refused without `?auth=YWRtaW46MTEK` answers with it — RB-AUTH-002.
+/// - `auth-bypass`: a path refused without `?auth=YWRtaW46MTEK` answers with it — RB-AUTH-002;
+/// - `cookies`: a session cookie (named like `sess|sid|token|auth`, or any cookie set by a login
+///   page) without `Secure` (HTTPS), `HttpOnly` or `SameSite=Lax|Strict` — RB-WEB-003.
 /// Only pages that are the management UI's door (login form or challenge) are judged for
 /// headers and framing; a redirect is judged by the page it leads to, on its own endpoint.
 public struct HTTPResponseCheck: Check {
     public enum Test: String, Decodable, Sendable, CaseIterable {
         case cleartextLogin = "cleartext-login", basicAuth = "basic-auth", securityHeaders = "security-headers"
-        case framing, trace, directoryListing = "directory-listing", cors, authBypass = "auth-bypass"
+        case framing, trace, directoryListing = "directory-listing", cors, authBypass = "auth-bypass", cookies
     }
 
     public struct Options: Decodable, Sendable {
@@ -110,6 +112,20 @@ public struct HTTPResponseCheck: Check {
                     add("allows any origin (\(origin)) with credentials", "cors-credentials")
                 } else if origin == "*", facts.servesLogin {
                     add("allows any origin (*) on an authenticated page", "cors-wildcard", severity: .low)
+                }
+            }
+        case .cookies:
+            for cookie in root.values("Set-Cookie") {
+                let parts = cookie.split(separator: ";").map { $0.trimmingWhitespace().lowercased() }
+                let name = String(cookie.split(separator: "=").first ?? "").trimmingWhitespace()
+                let lowerName = name.lowercased()
+                guard facts.servesLogin || ["sess", "sid", "token", "auth"].contains(where: { lowerName.contains($0) }) else { continue }
+                var missing: [String] = []
+                if !cleartext, !parts.contains("secure") { missing.append("Secure") }
+                if !parts.contains("httponly") { missing.append("HttpOnly") }
+                if !parts.contains("samesite=lax") && !parts.contains("samesite=strict") { missing.append("SameSite=Lax|Strict") }
+                if !missing.isEmpty {
+                    add("sets cookie \(name) without \(missing.joined(separator: ", "))", "cookie:" + String(name))
                 }
             }
         case .authBypass:

@@ -34,6 +34,7 @@ public enum BuiltinChecks {
         SSHTransportCheck.self,
         ServiceCheck.self,
         HTTPResponseCheck.self,
+        DeclaredPortsCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

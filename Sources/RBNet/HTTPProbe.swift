@@ -7,20 +7,23 @@ import Glibc
 #endif
 
 /// Read-only HTTP(S) probe of a device's web server: `GET /` (with an `Origin` header, for
-/// CORS), `TRACE /`, and the CVE-2017-7921 pattern (`?auth=` on paths that answer 401/403
-/// without it). Each request is one connection (`Connection: close`), bodies are read up to
+/// CORS), `TRACE /`, the CVE-2017-7921 pattern (`?auth=` on paths that answer 401/403 without
+/// it) and the device profile's sensitive paths without credentials. Each request is one connection (`Connection: close`), bodies are read up to
 /// 256 KiB, every read has a deadline. Nothing that changes state is sent.
 public struct HTTPProbe: Sendable {
     public let host: String
     public let port: UInt16
     public let tls: Bool
     public let timeout: Double
+    /// Paths requested without credentials, with the marker that proves data was served.
+    public let sensitivePaths: [DeviceProfile.SensitivePath]
 
-    public init(host: String, port: UInt16, tls: Bool, timeout: Double = 4) {
+    public init(host: String, port: UInt16, tls: Bool, timeout: Double = 4, sensitivePaths: [DeviceProfile.SensitivePath] = []) {
         self.host = host
         self.port = port
         self.tls = tls
         self.timeout = timeout
+        self.sensitivePaths = sensitivePaths
     }
 
     public struct Unreachable: Error, Sendable {
@@ -52,33 +55,48 @@ public struct HTTPProbe: Sendable {
         // TRACE and the bypass pairs in parallel: a server that never answers TRACE costs one
         // timeout, not one per request.
         let marker = "rbscan-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let results = Results(count: 1 + Self.bypassPaths.count)
-        DispatchQueue.concurrentPerform(iterations: 1 + Self.bypassPaths.count) { i in
+        let bypassCount = Self.bypassPaths.count
+        let results = Results(count: 1 + bypassCount + sensitivePaths.count)
+        DispatchQueue.concurrentPerform(iterations: 1 + bypassCount + sensitivePaths.count) { i in
             if i == 0 {
                 let trace = try? request("TRACE", "/", extra: ["X-Rbscan-Trace: \(marker)"])
-                results.set(0, (trace.map { HTTPFacts.Trace(status: $0.status, echoed: String(decoding: $0.body, as: UTF8.self).contains(marker)) }, nil, 1))
-                return
+                results.set(0, .init(trace: trace.map { HTTPFacts.Trace(status: $0.status, echoed: String(decoding: $0.body, as: UTF8.self).contains(marker)) },
+                                     requests: 1))
+            } else if i <= bypassCount {
+                let (path, successMarker) = Self.bypassPaths[i - 1]
+                guard let plain = try? request("GET", path) else { return results.set(i, .init(requests: 1)) }
+                guard plain.status == 401 || plain.status == 403 else { return results.set(i, .init(requests: 1)) }
+                guard let bypassed = try? request("GET", path + "?" + Self.bypassQuery) else { return results.set(i, .init(requests: 2)) }
+                let hit = bypassed.status == 200 && String(decoding: bypassed.body, as: UTF8.self).contains(successMarker)
+                results.set(i, .init(bypass: HTTPFacts.Bypass(path: path, statusWithout: plain.status, statusWith: bypassed.status, marker: hit),
+                                     requests: 2))
+            } else {
+                let item = sensitivePaths[i - 1 - bypassCount]
+                guard let answer = try? request("GET", item.path) else { return results.set(i, .init(requests: 1)) }
+                let served = answer.status == 200 && (item.marker == "jpeg" ? answer.body.starts(with: [0xff, 0xd8, 0xff])
+                                                      : String(decoding: answer.body, as: UTF8.self).contains(item.marker))
+                results.set(i, .init(sensitive: HTTPFacts.Sensitive(path: item.path, status: answer.status, marker: served), requests: 1))
             }
-            let (path, successMarker) = Self.bypassPaths[i - 1]
-            guard let plain = try? request("GET", path) else { return results.set(i, (nil, nil, 1)) }
-            guard plain.status == 401 || plain.status == 403 else { return results.set(i, (nil, nil, 1)) }
-            guard let bypassed = try? request("GET", path + "?" + Self.bypassQuery) else { return results.set(i, (nil, nil, 2)) }
-            let hit = bypassed.status == 200 && String(decoding: bypassed.body, as: UTF8.self).contains(successMarker)
-            results.set(i, (nil, HTTPFacts.Bypass(path: path, statusWithout: plain.status, statusWith: bypassed.status, marker: hit), 2))
         }
-        for (trace, bypass, requests) in results.all {
-            if let trace { facts.trace = trace }
-            if let bypass { facts.authBypass.append(bypass) }
-            facts.requests += requests
+        for slot in results.all {
+            if let trace = slot.trace { facts.trace = trace }
+            if let bypass = slot.bypass { facts.authBypass.append(bypass) }
+            if let sensitive = slot.sensitive { facts.sensitive.append(sensitive) }
+            facts.requests += slot.requests
         }
         return .success(facts)
     }
 
     /// Per-request results filled from concurrent workers.
     final class Results: Sendable {
-        typealias Slot = (trace: HTTPFacts.Trace?, bypass: HTTPFacts.Bypass?, requests: Int)
+        struct Slot: Sendable {
+            var trace: HTTPFacts.Trace?
+            var bypass: HTTPFacts.Bypass?
+            var sensitive: HTTPFacts.Sensitive?
+            var requests = 0
+        }
         private let slots: Mutex<[Slot]>
-        init(count: Int) { slots = Mutex(Array(repeating: (nil, nil, 0), count: count)) }
+        init(count: Int) { slots = Mutex(Array(repeating: Slot(), count: count)) }
         func set(_ i: Int, _ value: Slot) { slots.withLock { $0[i] = value } }
         var all: [Slot] { slots.withLock { $0 } }
     }

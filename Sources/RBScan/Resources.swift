@@ -26,6 +26,7 @@ public enum Resources {
     public static var defaultRulesDirectory: String? { home().map { $0 + "/Rules" } }
     public static var baselinesDirectory: String? { home().map { $0 + "/Baselines" } }
     public static let defaultBaselineName = "red-baseline-2.1"
+    public static var defaultProfile: String? { home().map { $0 + "/Profiles/generic-camera.yaml" } }
 
     static func isHome(_ dir: String) -> Bool {
         HostFiles.kind(of: dir + "/Rules") == .directory && HostFiles.kind(of: dir + "/Baselines") == .directory

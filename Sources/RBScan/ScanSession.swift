@@ -93,8 +93,20 @@ public struct ScanSession {
                 return ([], diagnostics + [Diagnostic(.error, .target, code: "ca-file.invalid", "--ca-file: " + caProblem,
                                                       at: SourceLocation(file: caFile))])
             }
+            // The device profile, for endpoint scans only (a missing default is not an error).
+            var profile: DeviceProfile?
+            if targets.contains(where: { $0.endpoint != nil }), let file = limits.profileFile ?? Resources.defaultProfile,
+               limits.profileFile != nil || HostFiles.kind(of: file) == .regularFile {
+                do throws(DiagnosticError) {
+                    profile = try DeviceProfile.load(file: file)
+                } catch {
+                    return ([], diagnostics + error.diagnostics)
+                }
+            }
             let swept = await sweepHosts(targets, limits: limits)
-            let probed = await probeEndpoints(swept.targets, timeout: limits.networkTimeout, caFile: limits.caFile)
+            var withProfile = swept.targets
+            for i in withProfile.indices where withProfile[i].endpoint != nil { withProfile[i].profile = profile }
+            let probed = await probeEndpoints(withProfile, timeout: limits.networkTimeout, caFile: limits.caFile)
             return (probed.targets, diagnostics + swept.diagnostics + probed.diagnostics)
         }()
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
@@ -176,13 +188,15 @@ extension ScanSession {
         let endpoints = targets.indices.filter { ["tls", "ssh", "http", "https"].contains(targets[$0].endpoint?.scheme) }
         guard !endpoints.isEmpty else { return (targets, []) }
         var results: [Int: Probed] = [:]
+        let sensitivePaths = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, targets[$0].profile?.sensitivePaths ?? []) })
         await withTaskGroup(of: (Int, Probed).self) { group in
             for i in endpoints {
                 let endpoint = targets[i].endpoint!
                 group.addTask {
                     switch endpoint.scheme {
                     case "http", "https":
-                        switch await HTTPProbe(host: endpoint.host, port: endpoint.port, tls: endpoint.scheme == "https", timeout: timeout).scan() {
+                        switch await HTTPProbe(host: endpoint.host, port: endpoint.port, tls: endpoint.scheme == "https", timeout: timeout,
+                                               sensitivePaths: sensitivePaths[i] ?? []).scan() {
                         case .success(let facts): return (i, .http(facts))
                         case .failure(let failure): return (i, .unreachable(failure.message))
                         }

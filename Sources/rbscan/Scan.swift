@@ -54,6 +54,9 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("ports"), help: "TCP ports a host target's sweep tries, e.g. 23,80,8000-8100 (default: the camera port set).")
     var ports: String?
 
+    @Option(name: .customLong("profile"), help: "Device profile (declared interfaces, sensitive web paths); default Profiles/generic-camera.yaml.")
+    var profile: String?
+
     @Option(name: .customLong("ca-file"), help: "CA certificates (PEM) to verify the chains endpoints serve against; adds trust and hostname findings.")
     var caFile: String?
 
@@ -106,6 +109,7 @@ struct Scan: AsyncParsableCommand {
         if let crackSeconds { limits.crackSeconds = crackSeconds }
         limits.caFile = caFile
         limits.ports = ports.flatMap(HostFacts.parsePorts)
+        limits.profileFile = profile
         if let wordlist {
             do {
                 limits.extraPasswords = try HostFiles.readText(wordlist, limit: 256 << 20)

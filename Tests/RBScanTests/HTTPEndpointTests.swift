@@ -39,11 +39,15 @@ struct HTTPEndpointTests {
         for finding in report.findings { #expect(finding.location.path == "http://127.0.0.1:\(port)") }
     }
 
-    @Test("A directory index at / fails RB-WEB-004; TRACE refused (501) passes RB-WEB-005")
+    @Test("A directory index at / fails RB-WEB-004; an unauthenticated device-info path fails RB-AUTH-001; TRACE refused (501) passes")
     func listing() async throws {
         let root = try TemporaryDirectory(prefix: "rbscan-www")
         defer { root.remove() }
         try "x\n".write(toFile: root.url("firmware.bin"), atomically: true, encoding: .utf8)
+        // A device-info document served without authentication (the profile's marker inside).
+        try FileManager.default.createDirectory(atPath: root.url("ISAPI/System"), withIntermediateDirectories: true)
+        try "<?xml version=\"1.0\"?><DeviceInfo><model>DS-2CD</model></DeviceInfo>\n"
+            .write(toFile: root.url("ISAPI/System/deviceInfo"), atomically: true, encoding: .utf8)
         let (server, port) = try LoopbackProcess.launch("/usr/bin/python3") {
             ["-m", "http.server", String($0), "--bind", "127.0.0.1", "--directory", root.path]
         }
@@ -54,6 +58,8 @@ struct HTTPEndpointTests {
         #expect(facts.trace?.status == 501)
         #expect(findings(report).filter { $0.hasPrefix("RB-WEB-004") || $0.hasPrefix("RB-WEB-005") || $0.hasPrefix("RB-DAT-001") }
                 == ["RB-WEB-004 medium listing:/"], "\(findings(report))")
+        #expect(facts.sensitive.filter(\.marker).map(\.path) == ["/ISAPI/System/deviceInfo"])
+        #expect(findings(report).filter { $0.hasPrefix("RB-AUTH-001") } == ["RB-AUTH-001 critical unauthenticated:/ISAPI/System/deviceInfo"])
     }
 
     @Test("HTTPS: the page is read over TLS and judged on HSTS too; a closed port is a target error")

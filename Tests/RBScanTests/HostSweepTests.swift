@@ -40,6 +40,9 @@ struct HostSweepTests {
         #expect(report.targets.filter { $0.http != nil }.count == 2)
         let telnet = report.findings.filter { $0.ruleID == "RB-IFC-001" }
         #expect(telnet.map(\.location.path) == ["telnet://127.0.0.1:\(telnetPort)"])
+        // None of the kernel-picked ports is in the generic camera profile.
+        #expect(Set(report.findings.filter { $0.ruleID == "RB-IFC-005" }.map(\.evidence.key))
+                == Set([ssh.port, tls.port, telnetPort, httpPort].map { "undeclared:\($0)" }))
         #expect(report.exitStatus == .gateFailed)
     }
 
@@ -55,5 +58,16 @@ struct HostSweepTests {
         for bad in ["0", "80-20", "x", "1,,2", "70000"] { #expect(HostFacts.parsePorts(bad) == nil, "\(bad)") }
         let invalid = await ScanSession.run(ScanSession.Options(targets: ["host://a:b:c"], ruleDirectories: [Repository.rules]))
         #expect(invalid.diagnostics.contains { $0.code == "target.invalid" }, "\(invalid.diagnostics)")
+
+        // A malformed profile names its file and line, and nothing is probed.
+        let directory = try TemporaryDirectory(prefix: "rbscan-profile")
+        defer { directory.remove() }
+        try "version: 1\nprofile: x\ntitle: x\ninterfaces:\n  - {port: 80, servce: http}\n".write(toFile: directory.url("bad.yaml"), atomically: true, encoding: .utf8)
+        var badLimits = limits
+        badLimits.profileFile = directory.url("bad.yaml")
+        let bad = await ScanSession.run(ScanSession.Options(targets: ["host://127.0.0.1"], ruleDirectories: [Repository.rules], limits: badLimits))
+        #expect(bad.targets.isEmpty)
+        #expect(bad.diagnostics.contains { $0.location?.file == directory.url("bad.yaml") && $0.location?.line == 5 }, "\(bad.diagnostics)")
+        #expect(bad.exitStatus == .usage)
     }
 }

@@ -13,13 +13,16 @@ import RBCore
 /// - `cors`: the test origin reflected (or `*`) with `Access-Control-Allow-Credentials: true` — RB-WEB-007;
 /// - `auth-bypass`: a path refused without `?auth=YWRtaW46MTEK` answers with it — RB-AUTH-002;
 /// - `cookies`: a session cookie (named like `sess|sid|token|auth`, or any cookie set by a login
-///   page) without `Secure` (HTTPS), `HttpOnly` or `SameSite=Lax|Strict` — RB-WEB-003.
+///   page) without `Secure` (HTTPS), `HttpOnly` or `SameSite=Lax|Strict` — RB-WEB-003;
+/// - `sensitive-paths`: a device-profile path answered 200 with its marker without credentials
+///   (a catch-all 200 page without the marker passes) — RB-AUTH-001.
 /// Only pages that are the management UI's door (login form or challenge) are judged for
 /// headers and framing; a redirect is judged by the page it leads to, on its own endpoint.
 public struct HTTPResponseCheck: Check {
     public enum Test: String, Decodable, Sendable, CaseIterable {
         case cleartextLogin = "cleartext-login", basicAuth = "basic-auth", securityHeaders = "security-headers"
         case framing, trace, directoryListing = "directory-listing", cors, authBypass = "auth-bypass", cookies
+        case sensitivePaths = "sensitive-paths"
     }
 
     public struct Options: Decodable, Sendable {
@@ -127,6 +130,10 @@ public struct HTTPResponseCheck: Check {
                 if !missing.isEmpty {
                     add("sets cookie \(name) without \(missing.joined(separator: ", "))", "cookie:" + String(name))
                 }
+            }
+        case .sensitivePaths:
+            for item in facts.sensitive where item.marker {
+                add("serves \(item.path) without authentication", "unauthenticated:" + item.path)
             }
         case .authBypass:
             for bypass in facts.authBypass where bypass.marker {

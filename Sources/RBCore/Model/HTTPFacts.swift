@@ -49,11 +49,25 @@ public struct HTTPFacts: Codable, Sendable, Equatable {
         }
     }
 
+    public struct Sensitive: Codable, Sendable, Equatable {
+        public var path: String
+        public var status: Int
+        /// A 200 answer carried the profile's success marker: the data was served.
+        public var marker: Bool
+        public init(path: String, status: Int, marker: Bool) {
+            self.path = path
+            self.status = status
+            self.marker = marker
+        }
+    }
+
     /// `GET /`, sent with `Origin: https://rbscan.invalid`.
     public var root: Response
     public var trace: Trace?
     /// The CVE-2017-7921 pattern, on the paths that refused the request without `?auth=`.
     public var authBypass: [Bypass] = []
+    /// The device profile's sensitive paths, requested without credentials.
+    public var sensitive: [Sensitive] = []
     public var requests: Int = 0
 
     public init(root: Response) { self.root = root }

@@ -225,6 +225,8 @@ public struct ExampleHTTP: Decodable, Sendable {
     public var traceEchoed: Bool?
     /// Paths that answered `?auth=` with the success marker after refusing without it.
     public var authBypass: [String]?
+    /// Profile paths served (200 with the marker) without credentials.
+    public var unauthenticated: [String]?
 
     public var facts: HTTPFacts {
         var facts = HTTPFacts(root: HTTPFacts.Response(status: status ?? 200, headers: (headers ?? [:]).sorted { $0.key < $1.key }.map { [$0.key, $0.value] },
@@ -232,6 +234,7 @@ public struct ExampleHTTP: Decodable, Sendable {
                                                        directoryListing: directoryListing ?? false))
         if let traceEchoed { facts.trace = HTTPFacts.Trace(status: traceEchoed ? 200 : 405, echoed: traceEchoed) }
         facts.authBypass = (authBypass ?? []).map { HTTPFacts.Bypass(path: $0, statusWithout: 401, statusWith: 200, marker: true) }
+        facts.sensitive = (unauthenticated ?? []).map { HTTPFacts.Sensitive(path: $0, status: 200, marker: true) }
         return facts
     }
 }
@@ -239,6 +242,8 @@ public struct ExampleHTTP: Decodable, Sendable {
 /// The facts of a `host:` example: the open ports the sweep found.
 public struct ExampleHost: Decodable, Sendable {
     public var ports: [Port]
+    /// The device profile's declared interfaces, when the example has one.
+    public var declared: [DeviceProfile.Interface]?
 
     public struct Port: Decodable, Sendable {
         public var port: UInt16
@@ -248,6 +253,10 @@ public struct ExampleHost: Decodable, Sendable {
 
     public var facts: HostFacts {
         HostFacts(ports: ports.map { HostFacts.Port(port: $0.port, service: $0.service, banner: $0.banner) }, scanned: ports.count)
+    }
+
+    public var profile: DeviceProfile? {
+        declared.map { DeviceProfile(id: "example", title: "example", file: "example", interfaces: $0, sensitivePaths: []) }
     }
 }
 

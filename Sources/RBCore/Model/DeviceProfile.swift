@@ -1,0 +1,71 @@
+/// A device profile (catalog §0.4): what a vendor or model declares about its interfaces and
+/// web API, for the endpoint rules that compare what is open or answered with what should be.
+/// `Profiles/generic-camera.yaml` ships as the default; `--profile FILE` names another.
+public struct DeviceProfile: Sendable, Equatable {
+    public static let supportedVersion = 1
+
+    public struct Interface: Decodable, Sendable, Equatable {
+        public var port: UInt16
+        /// `tcp` (default) or `udp`.
+        public var proto: String?
+        public var service: String
+        /// Whether the interface is open in the factory-default state (default true).
+        public var enabledByDefault: Bool?
+        public var purpose: String?
+    }
+
+    public struct SensitivePath: Decodable, Sendable, Equatable {
+        public var path: String
+        /// A string whose presence in a 200 answer proves the data was served (`<DeviceInfo`,
+        /// `<UserList`); `jpeg` means a JPEG start-of-image.
+        public var marker: String
+    }
+
+    public var id: String
+    public var title: String
+    public var file: String
+    public var interfaces: [Interface]
+    public var sensitivePaths: [SensitivePath]
+
+    struct Document: Decodable {
+        var version: Int
+        var profile: String
+        var title: String
+        var description: String?
+        var interfaces: [Interface]
+        var sensitivePaths: [SensitivePath]?
+    }
+
+    public init(id: String, title: String, file: String, interfaces: [Interface], sensitivePaths: [SensitivePath]) {
+        self.id = id
+        self.title = title
+        self.file = file
+        self.interfaces = interfaces
+        self.sensitivePaths = sensitivePaths
+    }
+
+    /// Loads and validates a profile file; errors name file:line.
+    public static func load(file: String) throws(DiagnosticError) -> DeviceProfile {
+        let text: String
+        do {
+            text = try HostFiles.readText(file)
+        } catch {
+            throw DiagnosticError(Diagnostic(.error, .configuration, code: "profile.unreadable", "\(error)", at: SourceLocation(file: file)))
+        }
+        let root = try NodeDecoder.compose(text, file: file)
+        let decoder = NodeDecoder(file: file)
+        let document = try decoder.decode(Document.self, from: root)
+        guard document.version == supportedVersion else {
+            throw DiagnosticError(Diagnostic(.error, .configuration, code: "profile.unsupported-version",
+                "profile format version \(document.version) is not supported (this rbscan reads \(supportedVersion))",
+                at: SourceLocation(file: file, line: 1)))
+        }
+        return DeviceProfile(id: document.profile, title: document.title, file: file, interfaces: document.interfaces,
+                             sensitivePaths: document.sensitivePaths ?? [])
+    }
+
+    /// The declared TCP interface on `port`, if any.
+    public func interface(tcp port: UInt16) -> Interface? {
+        interfaces.first { $0.port == port && ($0.proto ?? "tcp") == "tcp" }
+    }
+}

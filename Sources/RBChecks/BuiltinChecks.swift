@@ -35,6 +35,7 @@ public enum BuiltinChecks {
         ServiceCheck.self,
         HTTPResponseCheck.self,
         DeclaredPortsCheck.self,
+        RTSPResponseCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

@@ -171,14 +171,14 @@ public struct HTTPProbe: Sendable {
         return false
     }
 
-    static func parse(_ bytes: [UInt8]) throws(TCPConnection.Failure) -> HTTPResponse {
+    static func parse(_ bytes: [UInt8], protocolPrefix: String = "HTTP/") throws(TCPConnection.Failure) -> HTTPResponse {
         guard let end = bytes.firstRange(of: [13, 10, 13, 10]) else {
-            throw TCPConnection.Failure(message: bytes.isEmpty ? "no HTTP answer" : "not HTTP: no header end")
+            throw TCPConnection.Failure(message: bytes.isEmpty ? "no \(protocolPrefix.dropLast()) answer" : "not \(protocolPrefix.dropLast()): no header end")
         }
         let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
         let statusParts = head.first?.split(separator: " ") ?? []
-        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/"), let status = Int(statusParts[1]) else {
-            throw TCPConnection.Failure(message: "not HTTP: \(head.first?.prefix(40) ?? "")")
+        guard statusParts.count >= 2, statusParts[0].hasPrefix(protocolPrefix), let status = Int(statusParts[1]) else {
+            throw TCPConnection.Failure(message: "not \(protocolPrefix.dropLast()): \(head.first?.prefix(40) ?? "")")
         }
         let headers: [(String, String)] = head.dropFirst().compactMap { line in
             guard let colon = line.firstIndex(of: ":") else { return nil }

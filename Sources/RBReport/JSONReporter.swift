@@ -39,7 +39,8 @@ public struct JSONReporter: Reporter {
                        uri: target.baseURI, containers: target.containers)
             },
             endpoints: report.targets.enumerated().compactMap { i, target in
-                target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh, host: target.host, http: target.http) : nil
+                target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh, host: target.host, http: target.http,
+                                                      rtsp: target.rtsp) : nil
             },
             rules: report.rules.map { rule in
                 RuleInfo(id: rule.id, title: rule.title, category: rule.category.rawValue,
@@ -104,6 +105,7 @@ public struct JSONReporter: Reporter {
         var ssh: SSHFacts?
         var host: HostFacts?
         var http: HTTPFacts?
+        var rtsp: RTSPFacts?
     }
     struct RuleInfo: Encodable {
         var id: String

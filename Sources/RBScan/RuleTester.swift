@@ -47,6 +47,7 @@ public struct RuleTester {
                 target.ssh = example.ssh?.facts
                 target.host = example.host?.facts
                 target.http = example.http?.facts
+                target.rtsp = example.rtsp?.facts
                 target.profile = example.host?.profile
                 target.adapters = adapters
                 let sink = DiagnosticSink()

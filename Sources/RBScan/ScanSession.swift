@@ -163,7 +163,7 @@ extension ScanSession {
                 // is dropped quietly when it gets no HTTP answer.
                 let schemes: [(String, Bool)] = switch port.service {
                 case "tls": [("tls", false), ("https", true)]
-                case "ssh", "http": [(port.service, false)]
+                case "ssh", "http", "rtsp": [(port.service, false)]
                 default: []
                 }
                 for (scheme, guessed) in schemes {
@@ -184,11 +184,12 @@ extension ScanSession {
     /// a target error (exit 2) and no rule judges it: "nothing negotiated" from a closed port is
     /// not a finding.
     static func probeEndpoints(_ targets: [ScanTarget], timeout: Double, caFile: String?) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
-        enum Probed: Sendable { case tls(TLSFacts), ssh(SSHFacts), http(HTTPFacts), unreachable(String) }
-        let endpoints = targets.indices.filter { ["tls", "ssh", "http", "https"].contains(targets[$0].endpoint?.scheme) }
+        enum Probed: Sendable { case tls(TLSFacts), ssh(SSHFacts), http(HTTPFacts), rtsp(RTSPFacts), unreachable(String) }
+        let endpoints = targets.indices.filter { ["tls", "ssh", "http", "https", "rtsp"].contains(targets[$0].endpoint?.scheme) }
         guard !endpoints.isEmpty else { return (targets, []) }
         var results: [Int: Probed] = [:]
         let sensitivePaths = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, targets[$0].profile?.sensitivePaths ?? []) })
+        let streamPaths = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, targets[$0].profile?.rtspPaths ?? RTSPFacts.commonPaths) })
         await withTaskGroup(of: (Int, Probed).self) { group in
             for i in endpoints {
                 let endpoint = targets[i].endpoint!
@@ -198,6 +199,11 @@ extension ScanSession {
                         switch await HTTPProbe(host: endpoint.host, port: endpoint.port, tls: endpoint.scheme == "https", timeout: timeout,
                                                sensitivePaths: sensitivePaths[i] ?? []).scan() {
                         case .success(let facts): return (i, .http(facts))
+                        case .failure(let failure): return (i, .unreachable(failure.message))
+                        }
+                    case "rtsp":
+                        switch await RTSPProbe(host: endpoint.host, port: endpoint.port, timeout: timeout, paths: streamPaths[i] ?? []).scan() {
+                        case .success(let facts): return (i, .rtsp(facts))
                         case .failure(let failure): return (i, .unreachable(failure.message))
                         }
                     case "ssh":
@@ -231,6 +237,8 @@ extension ScanSession {
                 target.ssh = facts
             case .http(let facts)?:
                 target.http = facts
+            case .rtsp(let facts)?:
+                target.rtsp = facts
             }
             kept.append(target)
         }

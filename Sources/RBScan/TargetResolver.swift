@@ -40,9 +40,9 @@ public struct TargetResolver {
                 continue
             }
             if let scheme = Self.endpointScheme(spec) {
-                guard ["tls", "ssh", "http", "https"].contains(scheme) else {
+                guard ["tls", "ssh", "http", "https", "rtsp"].contains(scheme) else {
                     diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
-                        "\(scheme):// endpoints are not supported by this build yet (tls://, ssh://, http(s)://, hosts, firmware and config files are)",
+                        "\(scheme):// endpoints are not supported by this build yet (tls://, ssh://, http(s)://, rtsp://, hosts, firmware and config files are)",
                         at: SourceLocation(file: spec)))
                     continue
                 }

@@ -30,6 +30,8 @@ public struct ScanTarget: Sendable {
     public var host: HostFacts?
     /// For endpoint targets: the device profile in force (`--profile`, default generic camera).
     public var profile: DeviceProfile?
+    /// For an `rtsp://` endpoint: what the RTSP probe found.
+    public var rtsp: RTSPFacts?
     /// For an `http://` or `https://` endpoint: what the HTTP probe found.
     public var http: HTTPFacts?
     /// Added by a host sweep on a guess (HTTP over a TLS port): dropped quietly when it does

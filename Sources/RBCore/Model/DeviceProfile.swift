@@ -26,6 +26,8 @@ public struct DeviceProfile: Sendable, Equatable {
     public var file: String
     public var interfaces: [Interface]
     public var sensitivePaths: [SensitivePath]
+    /// RTSP stream paths DESCRIBEd without credentials (nil: common camera paths).
+    public var rtspPaths: [String]?
 
     struct Document: Decodable {
         var version: Int
@@ -34,14 +36,16 @@ public struct DeviceProfile: Sendable, Equatable {
         var description: String?
         var interfaces: [Interface]
         var sensitivePaths: [SensitivePath]?
+        var rtspPaths: [String]?
     }
 
-    public init(id: String, title: String, file: String, interfaces: [Interface], sensitivePaths: [SensitivePath]) {
+    public init(id: String, title: String, file: String, interfaces: [Interface], sensitivePaths: [SensitivePath], rtspPaths: [String]? = nil) {
         self.id = id
         self.title = title
         self.file = file
         self.interfaces = interfaces
         self.sensitivePaths = sensitivePaths
+        self.rtspPaths = rtspPaths
     }
 
     /// Loads and validates a profile file; errors name file:line.
@@ -61,7 +65,7 @@ public struct DeviceProfile: Sendable, Equatable {
                 at: SourceLocation(file: file, line: 1)))
         }
         return DeviceProfile(id: document.profile, title: document.title, file: file, interfaces: document.interfaces,
-                             sensitivePaths: document.sensitivePaths ?? [])
+                             sensitivePaths: document.sensitivePaths ?? [], rtspPaths: document.rtspPaths)
     }
 
     /// The declared TCP interface on `port`, if any.

@@ -123,6 +123,8 @@ public struct RuleExample: Decodable, Sendable {
     public var host: ExampleHost?
     /// What an HTTP endpoint answered (`status`, `headers`, `passwordForm`, `https` …).
     public var http: ExampleHTTP?
+    /// What an RTSP endpoint answered to DESCRIBE (`paths: [{path, status, challenges, media}]`).
+    public var rtsp: ExampleRTSP?
     /// With `tls:`: the key exchange facts (`dhBits`; `groups`, version → accepted group names).
     public var keyExchange: ExampleKeyExchange?
     /// For fail examples: the exact number of failing results expected (optional).
@@ -133,7 +135,7 @@ public struct RuleExample: Decodable, Sendable {
     /// Where the example is written, for `rules test` messages.
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, keyExchange, findings, line, note }
+    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, rtsp, keyExchange, findings, line, note }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -143,13 +145,14 @@ public struct RuleExample: Decodable, Sendable {
         ssh = try container.decodeIfPresent(ExampleSSH.self, forKey: .ssh)
         host = try container.decodeIfPresent(ExampleHost.self, forKey: .host)
         http = try container.decodeIfPresent(ExampleHTTP.self, forKey: .http)
+        rtsp = try container.decodeIfPresent(ExampleRTSP.self, forKey: .rtsp)
         keyExchange = try container.decodeIfPresent(ExampleKeyExchange.self, forKey: .keyExchange)
         findings = try container.decodeIfPresent(Int.self, forKey: .findings)
         line = try container.decodeIfPresent(Int.self, forKey: .line)
         note = try container.decodeIfPresent(String.self, forKey: .note)
-        if [files != nil, config != nil, tls != nil, ssh != nil, host != nil, http != nil].filter({ $0 }).count != 1 {
+        if [files != nil, config != nil, tls != nil, ssh != nil, host != nil, http != nil, rtsp != nil].filter({ $0 }).count != 1 {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text), 'tls', 'ssh', 'host' or 'http' (endpoint facts)"))
+                debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text), 'tls', 'ssh', 'host', 'http' or 'rtsp' (endpoint facts)"))
         }
         for version in Set((tls ?? [:]).keys).union((keyExchange?.groups ?? [:]).keys) where !TLSFacts.versionOrder.contains(version) {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [CodingKeys.tls],
@@ -158,13 +161,14 @@ public struct RuleExample: Decodable, Sendable {
     }
 
     /// The target kind the example stands for.
-    public var kind: TargetKind { config != nil ? .config : tls != nil || ssh != nil || host != nil || http != nil ? .endpoint : .firmware }
+    public var kind: TargetKind { config != nil ? .config : tls != nil || ssh != nil || host != nil || http != nil || rtsp != nil ? .endpoint : .firmware }
 
     /// The endpoint an endpoint example stands for.
     public var endpoint: Endpoint? {
         tls != nil ? Endpoint(scheme: "tls", host: "example", port: 443) : ssh != nil ? Endpoint(scheme: "ssh", host: "example", port: 22)
             : host != nil ? Endpoint(scheme: "host", host: "example", port: 0)
             : http.map { Endpoint(scheme: $0.https == true ? "https" : "http", host: "example", port: $0.https == true ? 443 : 80) }
+            ?? rtsp.map { _ in Endpoint(scheme: "rtsp", host: "example", port: 554) }
     }
 
     /// The endpoint facts of a `tls:` example: listed versions are supported with those suites.
@@ -236,6 +240,23 @@ public struct ExampleHTTP: Decodable, Sendable {
         facts.authBypass = (authBypass ?? []).map { HTTPFacts.Bypass(path: $0, statusWithout: 401, statusWith: 200, marker: true) }
         facts.sensitive = (unauthenticated ?? []).map { HTTPFacts.Sensitive(path: $0, status: 200, marker: true) }
         return facts
+    }
+}
+
+/// The facts of an `rtsp:` example.
+public struct ExampleRTSP: Decodable, Sendable {
+    public struct Path: Decodable, Sendable {
+        public var path: String
+        public var status: Int
+        public var challenges: [String]?
+        public var media: Bool?
+    }
+    public var paths: [Path]
+
+    public var facts: RTSPFacts {
+        RTSPFacts(server: nil, methods: [], paths: paths.map {
+            RTSPFacts.Path(path: $0.path, status: $0.status, challenges: $0.challenges ?? [], media: $0.media ?? false)
+        }, requests: paths.count)
     }
 }
 

@@ -1,0 +1,81 @@
+import Dispatch
+import RBCore
+import Synchronization
+
+/// RTSP without credentials: `OPTIONS *`, then `DESCRIBE` of each stream path (profile paths, or
+/// common camera paths) with `Accept: application/sdp`. Read-only, one connection per request,
+/// paths in parallel, every read with a deadline.
+public struct RTSPProbe: Sendable {
+    public let host: String
+    public let port: UInt16
+    public let timeout: Double
+    public let paths: [String]
+
+    public init(host: String, port: UInt16, timeout: Double = 4, paths: [String] = RTSPFacts.commonPaths) {
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.paths = paths
+    }
+
+    public struct Unreachable: Error, Sendable {
+        public var message: String
+    }
+
+    public func scan() async -> Result<RTSPFacts, Unreachable> {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.run()) }
+        }
+    }
+
+    var base: String { "rtsp://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+
+    func run() -> Result<RTSPFacts, Unreachable> {
+        let options: RTSPAnswer
+        do { options = try request("OPTIONS", "*") } catch { return .failure(Unreachable(message: error.message)) }
+        let methods = options.header("Public").flatMap { $0.split(separator: ",").map { String(String($0).trimmingWhitespace()) } }
+        let found = Mutex([RTSPFacts.Path?](repeating: nil, count: paths.count))
+        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+            guard let answer = try? request("DESCRIBE", base + paths[i], extra: ["Accept: application/sdp"]) else { return }
+            let body = String(decoding: answer.body, as: UTF8.self)
+            let media = answer.status == 200 && (body.contains("m=video") || body.contains("m=audio"))
+            let path = RTSPFacts.Path(path: paths[i], status: answer.status, challenges: answer.header("WWW-Authenticate"), media: media)
+            found.withLock { $0[i] = path }
+        }
+        return .success(RTSPFacts(server: options.header("Server").first, methods: methods, paths: found.withLock { $0 }.compactMap { $0 },
+                                  requests: 1 + paths.count))
+    }
+
+    struct RTSPAnswer {
+        var status: Int
+        var headers: [(String, String)]
+        var body: [UInt8]
+        func header(_ name: String) -> [String] { headers.filter { $0.0.lowercased() == name.lowercased() }.map(\.1) }
+    }
+
+    func request(_ method: String, _ url: String, extra: [String] = []) throws(TCPConnection.Failure) -> RTSPAnswer {
+        let lines = ["\(method) \(url) RTSP/1.0", "CSeq: 1", "User-Agent: rbscan/0.1"] + extra
+        let connection = try TCPConnection(host: host, port: port, timeout: timeout)
+        try connection.send(Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8), timeout: timeout)
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        var received: [UInt8] = []
+        while received.count < 1 << 16 {
+            let chunk: [UInt8]
+            do { chunk = try connection.receive(max: 16_384, deadline: deadline) } catch {
+                if received.isEmpty { throw error }
+                break
+            }
+            if chunk.isEmpty { break }
+            received += chunk
+            if HTTPProbe.complete(received, method: method) || Self.headersOnly(received) { break }
+        }
+        let parsed = try HTTPProbe.parse(received, protocolPrefix: "RTSP/")
+        return RTSPAnswer(status: parsed.status, headers: parsed.headers, body: parsed.body)
+    }
+
+    /// RTSP answers without Content-Length have no body: the header end completes them.
+    static func headersOnly(_ bytes: [UInt8]) -> Bool {
+        guard let end = bytes.firstRange(of: [13, 10, 13, 10]) else { return false }
+        return !String(decoding: bytes[..<end.lowerBound], as: UTF8.self).lowercased().contains("content-length:")
+    }
+}

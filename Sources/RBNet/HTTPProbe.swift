@@ -59,7 +59,8 @@ public struct HTTPProbe: Sendable {
         let results = Results(count: 1 + bypassCount + sensitivePaths.count)
         DispatchQueue.concurrentPerform(iterations: 1 + bypassCount + sensitivePaths.count) { i in
             if i == 0 {
-                let trace = try? request("TRACE", "/", extra: ["X-Rbscan-Trace: \(marker)"])
+                // Servers that ignore TRACE stay silent: give it a shorter deadline.
+                let trace = try? request("TRACE", "/", extra: ["X-Rbscan-Trace: \(marker)"], wait: min(timeout, 1.5))
                 results.set(0, .init(trace: trace.map { HTTPFacts.Trace(status: $0.status, echoed: String(decoding: $0.body, as: UTF8.self).contains(marker)) },
                                      requests: 1))
             } else if i <= bypassCount {
@@ -122,17 +123,17 @@ public struct HTTPProbe: Sendable {
     }
 
     /// One request on its own connection.
-    func request(_ method: String, _ path: String, extra: [String] = []) throws(TCPConnection.Failure) -> HTTPResponse {
+    func request(_ method: String, _ path: String, extra: [String] = [], wait: Double? = nil) throws(TCPConnection.Failure) -> HTTPResponse {
         let hostHeader = host.contains(":") ? "[\(host)]" : host
         let defaultPort: UInt16 = tls ? 443 : 80
         let lines = ["\(method) \(path) HTTP/1.1", "Host: \(hostHeader)" + (port == defaultPort ? "" : ":\(port)"),
                      "User-Agent: rbscan/0.1", "Accept: */*", "Connection: close"] + extra
         let bytes = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
         let connection = try TCPConnection(host: host, port: port, timeout: timeout)
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        let deadline = ContinuousClock.now + .milliseconds(Int((wait ?? timeout) * 1000))
         var received: [UInt8] = []
         if tls {
-            let stream = try TLSStream(connection: connection, host: host, timeout: timeout)
+            let stream = try TLSStream(connection: connection, host: host, timeout: wait ?? timeout)
             try stream.write(bytes)
             while received.count < 1 << 18, !Self.complete(received, method: method), let chunk = stream.read(), !chunk.isEmpty {
                 received += chunk

@@ -11,7 +11,7 @@ public enum CertificateTrust {
         defer { X509_STORE_free(store) }
         defer { ERR_clear_error() }
         guard X509_STORE_load_file(store, path) == 1 else {
-            return "cannot load CA certificates from \(path): \(CertificateFetcher.lastError())"
+            return "cannot load CA certificates from \(path): \(TLSStream.lastError())"
         }
         return nil
     }
@@ -26,7 +26,7 @@ public enum CertificateTrust {
         }
         defer { X509_STORE_free(store); X509_STORE_CTX_free(context) }
         guard X509_STORE_load_file(store, caFile) == 1 else {
-            trust.error = "cannot load \(caFile): \(CertificateFetcher.lastError())"
+            trust.error = "cannot load \(caFile): \(TLSStream.lastError())"
             return trust
         }
         guard X509_STORE_CTX_init(context, store, leaf, chain) == 1 else {

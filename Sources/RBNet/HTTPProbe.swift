@@ -38,9 +38,7 @@ public struct HTTPProbe: Sendable {
     static let bypassQuery = "auth=YWRtaW46MTEK"          // base64 of "admin:11\n"
 
     public func scan() async -> Result<HTTPFacts, Unreachable> {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: self.run()) }
-        }
+        await blocking { self.run() }
     }
 
     func run() -> Result<HTTPFacts, Unreachable> {
@@ -186,57 +184,5 @@ public struct HTTPProbe: Sendable {
             return (String(line[..<colon]), String(String(line[line.index(after: colon)...]).trimmingWhitespace()))
         }
         return HTTPResponse(status: status, headers: headers, body: Array(bytes[end.upperBound...]))
-    }
-}
-
-/// A client TLS session over a connected socket (OpenSSL, security level 0, no verification:
-/// the web rules judge what is served; the TLS rules judge the TLS).
-final class TLSStream {
-    let context: OpaquePointer
-    let ssl: OpaquePointer
-    let connection: TCPConnection
-
-    init(connection: TCPConnection, host: String, timeout: Double) throws(TCPConnection.Failure) {
-        self.connection = connection
-        let flags = fcntl(connection.fd, F_GETFL)
-        _ = fcntl(connection.fd, F_SETFL, flags & ~O_NONBLOCK)
-        var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
-        setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(connection.fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        guard let context = SSL_CTX_new(TLS_client_method()) else { throw .init(message: "SSL_CTX_new failed") }
-        SSL_CTX_set_security_level(context, 0)
-        SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
-        guard let ssl = SSL_new(context) else {
-            SSL_CTX_free(context)
-            throw .init(message: "SSL_new failed")
-        }
-        self.context = context
-        self.ssl = ssl
-        SSL_set_fd(ssl, connection.fd)
-        if host.first?.isLetter == true, !host.contains(":") {
-            _ = host.withCString { SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: $0)) }
-        }
-        guard SSL_connect(ssl) == 1 else {
-            ERR_clear_error()
-            throw .init(message: "TLS handshake failed")
-        }
-    }
-
-    deinit {
-        SSL_free(ssl)
-        SSL_CTX_free(context)
-        ERR_clear_error()
-    }
-
-    func write(_ bytes: [UInt8]) throws(TCPConnection.Failure) {
-        let written = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
-        guard written == Int32(bytes.count) else { throw .init(message: "TLS write failed") }
-    }
-
-    /// The next bytes; nil or [] at the end (close, timeout or error).
-    func read() -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
-        return n > 0 ? Array(buffer.prefix(Int(n))) : nil
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import RBCore
 
 /// A TCP connect sweep of one host with service identification by first bytes: what the server
@@ -29,11 +28,7 @@ public struct PortSweep: Sendable {
             var pending = ports[...]
             func next() {
                 guard let port = pending.popFirst() else { return }
-                group.addTask {
-                    await withCheckedContinuation { continuation in
-                        DispatchQueue.global().async { continuation.resume(returning: self.identify(port)) }
-                    }
-                }
+                group.addTask { await blocking { self.identify(port) } }
             }
             for _ in 0..<min(parallel, pending.count) { next() }
             for await result in group {

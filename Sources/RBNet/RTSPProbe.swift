@@ -23,9 +23,7 @@ public struct RTSPProbe: Sendable {
     }
 
     public func scan() async -> Result<RTSPFacts, Unreachable> {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: self.run()) }
-        }
+        await blocking { self.run() }
     }
 
     var base: String { "rtsp://\(host.contains(":") ? "[\(host)]" : host):\(port)" }

@@ -1,4 +1,3 @@
-import Dispatch
 import RBCore
 
 /// The SSH transport probe (no login, no credentials): the server's identification line and
@@ -57,10 +56,10 @@ public struct SSHProbe: Sendable {
         let hostKeyAlgorithms = facts.hostKeyAlgorithms
         await withTaskGroup(of: (String, Result<Session, TCPConnection.Failure>).self) { group in
             for algorithm in algorithms {
-                group.addTask { (algorithm, await self.blocking { self.session(kex: kex, hostKey: algorithm) }) }
+                group.addTask { (algorithm, await blocking { self.session(kex: kex, hostKey: algorithm) }) }
             }
             if let gex, let algorithm = hostKeyAlgorithms.first {
-                group.addTask { ("gex", await self.blocking { self.session(kex: Exchange(name: gex, kind: .groupExchange), hostKey: algorithm) }) }
+                group.addTask { ("gex", await blocking { self.session(kex: Exchange(name: gex, kind: .groupExchange), hostKey: algorithm) }) }
             }
             for await (label, result) in group {
                 facts.handshakes += 1
@@ -182,11 +181,6 @@ public struct SSHProbe: Sendable {
         }
     }
 
-    func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
-        }
-    }
 }
 
 /// Reads the identification line and unencrypted binary packets (RFC 4253 4.2, 6).

@@ -1,6 +1,15 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Runs blocking socket work on a Dispatch worker, off the cooperative pool: a stalled
+/// connection waits out its deadline without starving the rules or other endpoints.
+func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: work()) }
+    }
+}
 
 /// A TCP connection with deadlines on connect, send and receive (poll), so an unreachable host,
 /// a closed port or a stalling server ends in a bounded time, never a hang.

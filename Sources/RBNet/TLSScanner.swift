@@ -40,7 +40,7 @@ public struct TLSScanner: Sendable {
             var pending = TLSVersion.allCases[...]
             func next() {
                 guard let version = pending.popFirst() else { return }
-                group.addTask { await self.blocking { self.enumerate(version) } }
+                group.addTask { await blocking { self.enumerate(version) } }
             }
             for _ in 0..<min(parallel, pending.count) { next() }
             for await result in group {
@@ -132,14 +132,6 @@ public struct TLSScanner: Sendable {
     func maybe<Input: Sendable, T: Sendable>(_ input: Input?, _ work: @escaping @Sendable (Input) -> T) async -> T? {
         guard let input else { return nil }
         return await blocking { work(input) }
-    }
-
-    /// Runs blocking socket work on a Dispatch worker, off the cooperative pool: a stalled
-    /// connection waits out its deadline without starving the rules or other endpoints.
-    func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
-        }
     }
 
     /// The suites `version` accepts, by elimination.

@@ -61,11 +61,10 @@ public struct HTTPResponseCheck: Check {
         case .basicAuth:
             guard cleartext, root.status == 401 else { break }
             for challenge in root.values("WWW-Authenticate") {
-                let scheme = challenge.split(separator: " ").first.map { $0.lowercased() } ?? ""
-                if scheme == "basic" {
-                    add("sends a Basic authentication challenge over cleartext: \(challenge)", "basic")
-                } else if scheme == "digest", !challenge.lowercased().contains("algorithm=sha-256") {
-                    add("offers Digest authentication with MD5 only: \(challenge)", "digest-md5", severity: .low)
+                switch AuthChallenge.weakness(challenge) {
+                case .basic?: add("sends a Basic authentication challenge over cleartext: \(challenge)", "basic")
+                case .digestMD5?: add("offers Digest authentication with MD5 only: \(challenge)", "digest-md5", severity: .low)
+                case nil: break
                 }
             }
         case .securityHeaders:

@@ -45,14 +45,12 @@ public struct RTSPResponseCheck: Check {
             var seen = Set<String>()
             for path in facts.paths where path.status == 401 {
                 for challenge in path.challenges where seen.insert(challenge).inserted {
-                    let scheme = challenge.split(separator: " ").first.map { $0.lowercased() } ?? ""
-                    if scheme == "basic" {
-                        observations.append(Observation(message: "\(spec) sends a Basic authentication challenge over cleartext RTSP: \(challenge)",
-                                                        location: Location(path: spec), evidence: Evidence(key: "rtsp-basic")))
-                    } else if scheme == "digest", !challenge.lowercased().contains("algorithm=sha-256") {
-                        observations.append(Observation(severity: .low, message: "\(spec) offers RTSP Digest with MD5 only: \(challenge)",
-                                                        location: Location(path: spec), evidence: Evidence(key: "rtsp-digest-md5")))
-                    }
+                    guard let weakness = AuthChallenge.weakness(challenge) else { continue }
+                    let (message, key) = weakness == .basic
+                        ? ("sends a Basic authentication challenge over cleartext RTSP", "rtsp-basic")
+                        : ("offers RTSP Digest with MD5 only", "rtsp-digest-md5")
+                    observations.append(Observation(severity: weakness.severity, message: "\(spec) \(message): \(challenge)",
+                                                    location: Location(path: spec), evidence: Evidence(key: key)))
                 }
             }
         }

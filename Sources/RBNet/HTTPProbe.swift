@@ -26,10 +26,6 @@ public struct HTTPProbe: Sendable {
         self.sensitivePaths = sensitivePaths
     }
 
-    public struct Unreachable: Error, Sendable {
-        public var message: String
-    }
-
     /// The CVE-2017-7921 paths and the markers of a successful answer (ICSA-17-124-01; the
     /// public nuclei template uses /system/deviceInfo and `<firmwareVersion>`).
     static let bypassPaths: [(path: String, marker: String)] = [
@@ -37,16 +33,16 @@ public struct HTTPProbe: Sendable {
     ]
     static let bypassQuery = "auth=YWRtaW46MTEK"          // base64 of "admin:11\n"
 
-    public func scan() async -> Result<HTTPFacts, Unreachable> {
+    public func scan() async -> Result<HTTPFacts, ProbeUnreachable> {
         await blocking { self.run() }
     }
 
-    func run() -> Result<HTTPFacts, Unreachable> {
+    func run() -> Result<HTTPFacts, ProbeUnreachable> {
         let root: HTTPResponse
         do {
             root = try request("GET", "/", extra: ["Origin: https://rbscan.invalid"])
         } catch {
-            return .failure(Unreachable(message: error.message))
+            return .failure(ProbeUnreachable(message: error.message))
         }
         var facts = HTTPFacts(root: root.summary)
         facts.requests = 1

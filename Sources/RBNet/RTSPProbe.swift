@@ -18,19 +18,15 @@ public struct RTSPProbe: Sendable {
         self.paths = paths
     }
 
-    public struct Unreachable: Error, Sendable {
-        public var message: String
-    }
-
-    public func scan() async -> Result<RTSPFacts, Unreachable> {
+    public func scan() async -> Result<RTSPFacts, ProbeUnreachable> {
         await blocking { self.run() }
     }
 
     var base: String { "rtsp://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 
-    func run() -> Result<RTSPFacts, Unreachable> {
+    func run() -> Result<RTSPFacts, ProbeUnreachable> {
         let options: RTSPAnswer
-        do { options = try request("OPTIONS", "*") } catch { return .failure(Unreachable(message: error.message)) }
+        do { options = try request("OPTIONS", "*") } catch { return .failure(ProbeUnreachable(message: error.message)) }
         let methods = options.header("Public").flatMap { $0.split(separator: ",").map { String(String($0).trimmingWhitespace()) } }
         let found = Mutex([RTSPFacts.Path?](repeating: nil, count: paths.count))
         DispatchQueue.concurrentPerform(iterations: paths.count) { i in

@@ -18,17 +18,12 @@ public struct SSHProbe: Sendable {
 
     static let clientBanner = "SSH-2.0-rbscan_0.1"
 
-    /// Why an endpoint gave no SSH facts at all (closed, not SSH, stalled).
-    public struct Unreachable: Error, Sendable {
-        public var message: String
-    }
-
     /// The facts, or why nothing SSH answered.
-    public func scan() async -> Result<SSHFacts, Unreachable> {
+    public func scan() async -> Result<SSHFacts, ProbeUnreachable> {
         let first = await blocking { self.session(kex: nil, hostKey: nil) }
         guard case .success(let hello) = first else {
-            if case .failure(let failure) = first { return .failure(Unreachable(message: failure.message)) }
-            return .failure(Unreachable(message: "no SSH answer"))
+            if case .failure(let failure) = first { return .failure(ProbeUnreachable(message: failure.message)) }
+            return .failure(ProbeUnreachable(message: "no SSH answer"))
         }
         var facts = SSHFacts(banner: hello.banner)
         facts.handshakes = 1

@@ -11,6 +11,11 @@ func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     }
 }
 
+/// Why an endpoint gave no facts at all: closed, not speaking the protocol, stalled.
+public struct ProbeUnreachable: Error, Sendable {
+    public var message: String
+}
+
 /// A TCP connection with deadlines on connect, send and receive (poll), so an unreachable host,
 /// a closed port or a stalling server ends in a bounded time, never a hang.
 final class TCPConnection {

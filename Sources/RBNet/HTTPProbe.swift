@@ -17,13 +17,17 @@ public struct HTTPProbe: Sendable {
     public let timeout: Double
     /// Paths requested without credentials, with the marker that proves data was served.
     public let sensitivePaths: [DeviceProfile.SensitivePath]
+    /// Default credentials to try on a 401 (`--allow-auth-tests`); empty: none are sent.
+    public let credentials: [DeviceProfile.Credential]
 
-    public init(host: String, port: UInt16, tls: Bool, timeout: Double = 4, sensitivePaths: [DeviceProfile.SensitivePath] = []) {
+    public init(host: String, port: UInt16, tls: Bool, timeout: Double = 4, sensitivePaths: [DeviceProfile.SensitivePath] = [],
+                credentials: [DeviceProfile.Credential] = []) {
         self.host = host
         self.port = port
         self.tls = tls
         self.timeout = timeout
         self.sensitivePaths = sensitivePaths
+        self.credentials = credentials
     }
 
     /// The CVE-2017-7921 paths and the markers of a successful answer (ICSA-17-124-01; the
@@ -72,6 +76,14 @@ public struct HTTPProbe: Sendable {
                                                       : String(decoding: answer.body, as: UTF8.self).contains(item.marker))
                 results.set(i, .init(sensitive: HTTPFacts.Sensitive(path: item.path, status: answer.status, marker: served), requests: 1))
             }
+        }
+        if root.status == 401, !credentials.isEmpty {
+            let login = DefaultLogin(credentials: credentials, pacing: 2).run(
+                challenges: root.headers.filter { $0.0.lowercased() == "www-authenticate" }.map(\.1), method: "GET", uri: "/") { authorization in
+                (try? request("GET", "/", extra: ["Authorization: \(authorization)"])).map { ($0.status, String(decoding: $0.body.prefix(4096), as: UTF8.self)) }
+            }
+            facts.defaultLogin = login
+            facts.requests += login.attempts
         }
         for slot in results.all {
             if let trace = slot.trace { facts.trace = trace }

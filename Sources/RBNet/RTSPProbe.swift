@@ -10,12 +10,16 @@ public struct RTSPProbe: Sendable {
     public let port: UInt16
     public let timeout: Double
     public let paths: [String]
+    /// Default credentials to try on a 401 (`--allow-auth-tests`); empty: none are sent.
+    public let credentials: [DeviceProfile.Credential]
 
-    public init(host: String, port: UInt16, timeout: Double = 4, paths: [String] = RTSPFacts.commonPaths) {
+    public init(host: String, port: UInt16, timeout: Double = 4, paths: [String] = RTSPFacts.commonPaths,
+                credentials: [DeviceProfile.Credential] = []) {
         self.host = host
         self.port = port
         self.timeout = timeout
         self.paths = paths
+        self.credentials = credentials
     }
 
     public func scan() async -> Result<RTSPFacts, ProbeUnreachable> {
@@ -36,8 +40,18 @@ public struct RTSPProbe: Sendable {
             let path = RTSPFacts.Path(path: paths[i], status: answer.status, challenges: answer.header("WWW-Authenticate"), media: media)
             found.withLock { $0[i] = path }
         }
-        return .success(RTSPFacts(server: options.header("Server").first, methods: methods, paths: found.withLock { $0 }.compactMap { $0 },
-                                  requests: 1 + paths.count))
+        var facts = RTSPFacts(server: options.header("Server").first, methods: methods, paths: found.withLock { $0 }.compactMap { $0 },
+                              requests: 1 + paths.count)
+        if !credentials.isEmpty, let locked = facts.paths.first(where: { $0.status == 401 }) {
+            let uri = base + locked.path
+            let login = DefaultLogin(credentials: credentials, pacing: 2).run(challenges: locked.challenges, method: "DESCRIBE", uri: uri) { authorization in
+                (try? request("DESCRIBE", uri, extra: ["Accept: application/sdp", "Authorization: \(authorization)"]))
+                    .map { ($0.status, String(decoding: $0.body.prefix(4096), as: UTF8.self)) }
+            }
+            facts.defaultLogin = login
+            facts.requests += login.attempts
+        }
+        return .success(facts)
     }
 
     struct RTSPAnswer {

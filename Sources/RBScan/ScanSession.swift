@@ -106,8 +106,16 @@ public struct ScanSession {
             let swept = await sweepHosts(targets, limits: limits)
             var withProfile = swept.targets
             for i in withProfile.indices where withProfile[i].endpoint != nil { withProfile[i].profile = profile }
-            let probed = await probeEndpoints(withProfile, timeout: limits.networkTimeout, caFile: limits.caFile)
-            return (probed.targets, diagnostics + swept.diagnostics + probed.diagnostics)
+            let probed = await probeEndpoints(withProfile, timeout: limits.networkTimeout, caFile: limits.caFile,
+                                              allowAuthTests: limits.allowAuthTests)
+            var loud: [Diagnostic] = []
+            if limits.allowAuthTests, probed.targets.contains(where: { $0.http?.defaultLogin != nil || $0.rtsp?.defaultLogin != nil }) {
+                let surfaces = probed.targets.filter { $0.http?.defaultLogin != nil || $0.rtsp?.defaultLogin != nil }.map(\.spec)
+                loud.append(Diagnostic(.warning, .target, code: "auth-tests.enabled",
+                    "--allow-auth-tests: default credentials of profile \(profile?.id ?? "?") were tried on \(surfaces.joined(separator: ", "))",
+                    at: SourceLocation(file: surfaces.first ?? "")))
+            }
+            return (probed.targets, diagnostics + swept.diagnostics + probed.diagnostics + loud)
         }()
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
                                           registry: registry)
@@ -183,13 +191,14 @@ extension ScanSession {
     /// concurrently. An endpoint that cannot be reached or does not speak the protocol at all is
     /// a target error (exit 2) and no rule judges it: "nothing negotiated" from a closed port is
     /// not a finding.
-    static func probeEndpoints(_ targets: [ScanTarget], timeout: Double, caFile: String?) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
+    static func probeEndpoints(_ targets: [ScanTarget], timeout: Double, caFile: String?, allowAuthTests: Bool = false) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
         enum Probed: Sendable { case tls(TLSFacts), ssh(SSHFacts), http(HTTPFacts), rtsp(RTSPFacts), unreachable(String) }
         let endpoints = targets.indices.filter { ["tls", "ssh", "http", "https", "rtsp"].contains(targets[$0].endpoint?.scheme) }
         guard !endpoints.isEmpty else { return (targets, []) }
         var results: [Int: Probed] = [:]
         let sensitivePaths = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, targets[$0].profile?.sensitivePaths ?? []) })
         let streamPaths = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, targets[$0].profile?.rtspPaths ?? RTSPFacts.commonPaths) })
+        let credentials = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, allowAuthTests ? targets[$0].profile?.defaultCredentials ?? [] : []) })
         await withTaskGroup(of: (Int, Probed).self) { group in
             for i in endpoints {
                 let endpoint = targets[i].endpoint!
@@ -197,12 +206,13 @@ extension ScanSession {
                     switch endpoint.scheme {
                     case "http", "https":
                         switch await HTTPProbe(host: endpoint.host, port: endpoint.port, tls: endpoint.scheme == "https", timeout: timeout,
-                                               sensitivePaths: sensitivePaths[i] ?? []).scan() {
+                                               sensitivePaths: sensitivePaths[i] ?? [], credentials: credentials[i] ?? []).scan() {
                         case .success(let facts): return (i, .http(facts))
                         case .failure(let failure): return (i, .unreachable(failure.message))
                         }
                     case "rtsp":
-                        switch await RTSPProbe(host: endpoint.host, port: endpoint.port, timeout: timeout, paths: streamPaths[i] ?? []).scan() {
+                        switch await RTSPProbe(host: endpoint.host, port: endpoint.port, timeout: timeout, paths: streamPaths[i] ?? [],
+                                               credentials: credentials[i] ?? []).scan() {
                         case .success(let facts): return (i, .rtsp(facts))
                         case .failure(let failure): return (i, .unreachable(failure.message))
                         }

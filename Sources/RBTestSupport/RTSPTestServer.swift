@@ -10,8 +10,8 @@ public final class RTSPTestServer: @unchecked Sendable {
 
     static let script = """
     import sys, gi
-    gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0')
-    from gi.repository import Gst, GstRtspServer, GLib
+    gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0'); gi.require_version('GstRtsp', '1.0')
+    from gi.repository import Gst, GstRtspServer, GstRtsp, GLib
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address('127.0.0.1'); server.set_service(sys.argv[1])
@@ -22,7 +22,11 @@ public final class RTSPTestServer: @unchecked Sendable {
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken()
         token.set_string('media.factory.role', 'user')
-        auth.add_basic(GstRtspServer.RTSPAuth.make_basic('admin', 'secret'), token)
+        if sys.argv[2] == 'digest':
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+            auth.add_digest('admin', sys.argv[3], token)
+        else:
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic('admin', sys.argv[3]), token)
         server.set_auth(auth)
         factory.add_role_from_structure(Gst.Structure.new_from_string(
             'user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true'))
@@ -31,12 +35,23 @@ public final class RTSPTestServer: @unchecked Sendable {
     GLib.MainLoop().run()
     """
 
-    public init(basicAuth: Bool) throws {
+    public enum Auth: Sendable { case none, basic(password: String), digest(password: String) }
+
+    public convenience init(basicAuth: Bool) throws {
+        try self.init(auth: basicAuth ? .basic(password: "secret") : .none)
+    }
+
+    public init(auth: Auth) throws {
         directory = try TemporaryDirectory(prefix: "rbscan-rtsp")
         try Self.script.write(toFile: directory.url("rtsp.py"), atomically: true, encoding: .utf8)
         let script = directory.url("rtsp.py")
         do {
-            (process, port) = try LoopbackProcess.launch("/usr/bin/python3") { [script, String($0)] + (basicAuth ? ["auth"] : []) }
+            let extra: [String] = switch auth {
+            case .none: []
+            case .basic(let password): ["basic", password]
+            case .digest(let password): ["digest", password]
+            }
+            (process, port) = try LoopbackProcess.launch("/usr/bin/python3") { [script, String($0)] + extra }
         } catch {
             directory.remove()
             throw error

@@ -54,6 +54,9 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("ports"), help: "TCP ports a host target's sweep tries, e.g. 23,80,8000-8100 (default: the camera port set).")
     var ports: String?
 
+    @Flag(name: .customLong("allow-auth-tests"), help: "Try the profile's default credentials (at most 3, 2 s apart, stopping at a lockout) on HTTP and RTSP logins. Off by default.")
+    var allowAuthTests = false
+
     @Option(name: .customLong("profile"), help: "Device profile (declared interfaces, sensitive web paths); default Profiles/generic-camera.yaml.")
     var profile: String?
 
@@ -110,6 +113,8 @@ struct Scan: AsyncParsableCommand {
         limits.caFile = caFile
         limits.ports = ports.flatMap(HostFacts.parsePorts)
         limits.profileFile = profile
+        limits.allowAuthTests = allowAuthTests
+        if allowAuthTests { Output.stderr("rbscan: --allow-auth-tests: default credentials will be tried on HTTP and RTSP logins\n") }
         if let wordlist {
             do {
                 limits.extraPasswords = try HostFiles.readText(wordlist, limit: 256 << 20)

@@ -15,14 +15,15 @@ import RBCore
 /// - `cookies`: a session cookie (named like `sess|sid|token|auth`, or any cookie set by a login
 ///   page) without `Secure` (HTTPS), `HttpOnly` or `SameSite=Lax|Strict` — RB-WEB-003;
 /// - `sensitive-paths`: a device-profile path answered 200 with its marker without credentials
-///   (a catch-all 200 page without the marker passes) — RB-AUTH-001.
+///   (a catch-all 200 page without the marker passes) — RB-AUTH-001;
+/// - `default-credentials`: with `--allow-auth-tests`, a profile default pair was accepted — RB-PWD-001.
 /// Only pages that are the management UI's door (login form or challenge) are judged for
 /// headers and framing; a redirect is judged by the page it leads to, on its own endpoint.
 public struct HTTPResponseCheck: Check {
     public enum Test: String, Decodable, Sendable, CaseIterable {
         case cleartextLogin = "cleartext-login", basicAuth = "basic-auth", securityHeaders = "security-headers"
         case framing, trace, directoryListing = "directory-listing", cors, authBypass = "auth-bypass", cookies
-        case sensitivePaths = "sensitive-paths"
+        case sensitivePaths = "sensitive-paths", defaultCredentials = "default-credentials"
     }
 
     public struct Options: Decodable, Sendable {
@@ -129,6 +130,10 @@ public struct HTTPResponseCheck: Check {
                 if !missing.isEmpty {
                     add("sets cookie \(name) without \(missing.joined(separator: ", "))", "cookie:" + String(name))
                 }
+            }
+        case .defaultCredentials:
+            if let login = facts.defaultLogin, let user = login.accepted {
+                add("accepts the default credentials of user \(user) (--allow-auth-tests)", "default-login:" + user)
             }
         case .sensitivePaths:
             for item in facts.sensitive where item.marker {

@@ -6,7 +6,7 @@ import RBCore
 /// - `basic-auth`: a `Basic` challenge fails, a Digest one without SHA-256 is low (RB-AUTH-004).
 public struct RTSPResponseCheck: Check {
     public enum Test: String, Decodable, Sendable {
-        case unauthenticatedStream = "unauthenticated-stream", basicAuth = "basic-auth"
+        case unauthenticatedStream = "unauthenticated-stream", basicAuth = "basic-auth", defaultCredentials = "default-credentials"
     }
 
     public struct Options: Decodable, Sendable {
@@ -40,6 +40,11 @@ public struct RTSPResponseCheck: Check {
                 observations.append(Observation(status: .review,
                                                 message: "\(spec): no stream path answered (404/454 on \(facts.paths.count) paths); add the device's paths to its profile",
                                                 location: Location(path: spec), evidence: Evidence(key: "no-stream-found")))
+            }
+        case .defaultCredentials:
+            if let login = facts.defaultLogin, let user = login.accepted {
+                observations.append(Observation(message: "\(spec) accepts the default credentials of user \(user) (--allow-auth-tests)",
+                                                location: Location(path: spec), evidence: Evidence(key: "default-login:" + user)))
             }
         case .basicAuth:
             var seen = Set<String>()

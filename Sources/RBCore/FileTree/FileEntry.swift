@@ -87,6 +87,8 @@ public struct ScanLimits: Sendable, Hashable {
     public var networkTimeout: Double = 5
     /// TCP ports a host target's sweep tries (`--ports`); nil: the camera port set.
     public var ports: [UInt16]?
+    /// Opt-in default-credential attempts on HTTP and RTSP (`--allow-auth-tests`).
+    public var allowAuthTests = false
     /// The device profile file (`--profile`); nil: the shipped generic camera profile.
     public var profileFile: String?
     /// CA certificates (PEM) that served chains are verified against (`--ca-file`).

@@ -14,6 +14,15 @@ public struct DeviceProfile: Sendable, Equatable {
         public var purpose: String?
     }
 
+    public struct Credential: Decodable, Sendable, Equatable {
+        public var user: String
+        public var password: String
+        public init(user: String, password: String) {
+            self.user = user
+            self.password = password
+        }
+    }
+
     public struct SensitivePath: Decodable, Sendable, Equatable {
         public var path: String
         /// A string whose presence in a 200 answer proves the data was served (`<DeviceInfo`,
@@ -28,6 +37,8 @@ public struct DeviceProfile: Sendable, Equatable {
     public var sensitivePaths: [SensitivePath]
     /// RTSP stream paths DESCRIBEd without credentials (nil: common camera paths).
     public var rtspPaths: [String]?
+    /// Public default credentials tried with `--allow-auth-tests` (at most 3 are used).
+    public var defaultCredentials: [Credential] = []
 
     struct Document: Decodable {
         var version: Int
@@ -37,6 +48,7 @@ public struct DeviceProfile: Sendable, Equatable {
         var interfaces: [Interface]
         var sensitivePaths: [SensitivePath]?
         var rtspPaths: [String]?
+        var defaultCredentials: [Credential]?
     }
 
     public init(id: String, title: String, file: String, interfaces: [Interface], sensitivePaths: [SensitivePath], rtspPaths: [String]? = nil) {
@@ -64,8 +76,10 @@ public struct DeviceProfile: Sendable, Equatable {
                 "profile format version \(document.version) is not supported (this rbscan reads \(supportedVersion))",
                 at: SourceLocation(file: file, line: 1)))
         }
-        return DeviceProfile(id: document.profile, title: document.title, file: file, interfaces: document.interfaces,
-                             sensitivePaths: document.sensitivePaths ?? [], rtspPaths: document.rtspPaths)
+        var profile = DeviceProfile(id: document.profile, title: document.title, file: file, interfaces: document.interfaces,
+                                    sensitivePaths: document.sensitivePaths ?? [], rtspPaths: document.rtspPaths)
+        profile.defaultCredentials = Array((document.defaultCredentials ?? []).prefix(3))
+        return profile
     }
 
     /// The declared TCP interface on `port`, if any.

@@ -66,6 +66,8 @@ public struct HTTPFacts: Codable, Sendable, Equatable {
     public var trace: Trace?
     /// The CVE-2017-7921 pattern, on the paths that refused the request without `?auth=`.
     public var authBypass: [Bypass] = []
+    /// Default-credential attempts (`--allow-auth-tests` only); nil when none were made.
+    public var defaultLogin: LoginAttempts?
     /// The device profile's sensitive paths, requested without credentials.
     public var sensitive: [Sensitive] = []
     public var requests: Int = 0
@@ -74,4 +76,18 @@ public struct HTTPFacts: Codable, Sendable, Equatable {
 
     /// The page is the management UI's door: a login form or an authentication challenge.
     public var servesLogin: Bool { root.passwordForm || root.status == 401 }
+}
+
+/// The outcome of opt-in default-credential attempts on one surface.
+public struct LoginAttempts: Codable, Sendable, Equatable {
+    public var attempts: Int
+    /// The user name of a default pair the surface accepted.
+    public var accepted: String?
+    /// The surface showed a lockout signal and the attempts stopped.
+    public var lockout: Bool
+    public init(attempts: Int, accepted: String?, lockout: Bool) {
+        self.attempts = attempts
+        self.accepted = accepted
+        self.lockout = lockout
+    }
 }

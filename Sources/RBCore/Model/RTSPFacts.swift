@@ -18,6 +18,8 @@ public struct RTSPFacts: Codable, Sendable, Equatable {
     }
 
     public var server: String?
+    /// Default-credential attempts (`--allow-auth-tests` only).
+    public var defaultLogin: LoginAttempts?
     /// The `Public` methods of the OPTIONS answer.
     public var methods: [String]
     public var paths: [Path]

@@ -231,6 +231,8 @@ public struct ExampleHTTP: Decodable, Sendable {
     public var authBypass: [String]?
     /// Profile paths served (200 with the marker) without credentials.
     public var unauthenticated: [String]?
+    /// The user of a default pair the login accepted (`--allow-auth-tests`).
+    public var defaultLoginAccepted: String?
 
     public var facts: HTTPFacts {
         var facts = HTTPFacts(root: HTTPFacts.Response(status: status ?? 200, headers: (headers ?? [:]).sorted { $0.key < $1.key }.map { [$0.key, $0.value] },
@@ -239,6 +241,7 @@ public struct ExampleHTTP: Decodable, Sendable {
         if let traceEchoed { facts.trace = HTTPFacts.Trace(status: traceEchoed ? 200 : 405, echoed: traceEchoed) }
         facts.authBypass = (authBypass ?? []).map { HTTPFacts.Bypass(path: $0, statusWithout: 401, statusWith: 200, marker: true) }
         facts.sensitive = (unauthenticated ?? []).map { HTTPFacts.Sensitive(path: $0, status: 200, marker: true) }
+        if let defaultLoginAccepted { facts.defaultLogin = LoginAttempts(attempts: 1, accepted: defaultLoginAccepted, lockout: false) }
         return facts
     }
 }
@@ -252,11 +255,14 @@ public struct ExampleRTSP: Decodable, Sendable {
         public var media: Bool?
     }
     public var paths: [Path]
+    public var defaultLoginAccepted: String?
 
     public var facts: RTSPFacts {
-        RTSPFacts(server: nil, methods: [], paths: paths.map {
+        var facts = RTSPFacts(server: nil, methods: [], paths: paths.map {
             RTSPFacts.Path(path: $0.path, status: $0.status, challenges: $0.challenges ?? [], media: $0.media ?? false)
         }, requests: paths.count)
+        if let defaultLoginAccepted { facts.defaultLogin = LoginAttempts(attempts: 1, accepted: defaultLoginAccepted, lockout: false) }
+        return facts
     }
 }
 

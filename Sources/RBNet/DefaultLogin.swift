@@ -1,0 +1,106 @@
+import COpenSSL
+import RBCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Opt-in (`--allow-auth-tests`) default-credential attempts on a surface that answered 401:
+/// at most the profile's pairs, one attempt per pair, at least `pacing` seconds apart, stopping
+/// at the first lockout signal (403, 423, 429, or "lock" in the answer).
+struct DefaultLogin {
+    let credentials: [DeviceProfile.Credential]
+    let pacing: Double
+
+    /// `attempt(authorization)` sends one request and returns (status, body).
+    func run(challenges: [String], method: String, uri: String,
+             attempt: (String) -> (status: Int, body: String)?) -> LoginAttempts {
+        var result = LoginAttempts(attempts: 0, accepted: nil, lockout: false)
+        guard let challenge = challenges.first(where: { $0.lowercased().hasPrefix("digest") }) ?? challenges.first else { return result }
+        for (i, pair) in credentials.enumerated() {
+            if i > 0 { usleep(UInt32(pacing * 1_000_000)) }
+            guard let authorization = Self.authorization(challenge: challenge, method: method, uri: uri, user: pair.user, password: pair.password),
+                  let answer = attempt(authorization) else { break }
+            result.attempts += 1
+            if [403, 423, 429].contains(answer.status) || answer.body.lowercased().contains("lock") {
+                result.lockout = true
+                break
+            }
+            if answer.status != 401 && answer.status < 400 {
+                result.accepted = pair.user
+                break
+            }
+        }
+        return result
+    }
+
+    /// The `Authorization` header value for a Basic or Digest (MD5, qop=auth) challenge.
+    static func authorization(challenge: String, method: String, uri: String, user: String, password: String) -> String? {
+        let scheme = challenge.split(separator: " ").first?.lowercased() ?? ""
+        if scheme == "basic" {
+            return "Basic " + base64(Array("\(user):\(password)".utf8))
+        }
+        guard scheme == "digest" else { return nil }
+        let parameters = Self.parameters(String(challenge.dropFirst(6)))
+        guard let realm = parameters["realm"], let nonce = parameters["nonce"] else { return nil }
+        let ha1 = md5Hex("\(user):\(realm):\(password)")
+        let ha2 = md5Hex("\(method):\(uri)")
+        var header = "Digest username=\"\(user)\", realm=\"\(realm)\", nonce=\"\(nonce)\", uri=\"\(uri)\""
+        if let qop = parameters["qop"], qop.split(separator: ",").map({ $0.trimmingWhitespace() }).contains("auth") {
+            let cnonce = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            header += ", qop=auth, nc=00000001, cnonce=\"\(cnonce)\", response=\"\(md5Hex("\(ha1):\(nonce):00000001:\(cnonce):auth:\(ha2)"))\""
+        } else {
+            header += ", response=\"\(md5Hex("\(ha1):\(nonce):\(ha2)"))\""
+        }
+        if let opaque = parameters["opaque"] { header += ", opaque=\"\(opaque)\"" }
+        return header
+    }
+
+    /// `realm="x", nonce="y", qop="auth"` → a dictionary (quoted or bare values).
+    static func parameters(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        var rest = Substring(text)
+        while let equals = rest.firstIndex(of: "=") {
+            let key = rest[..<equals].trimmingWhitespace().trimmingPrefix(",").trimmingWhitespace().lowercased()
+            rest = rest[rest.index(after: equals)...]
+            var value: Substring
+            if rest.first == "\"" {
+                rest = rest.dropFirst()
+                let close = rest.firstIndex(of: "\"") ?? rest.endIndex
+                value = rest[..<close]
+                rest = close < rest.endIndex ? rest[rest.index(after: close)...] : rest[close...]
+            } else {
+                let comma = rest.firstIndex(of: ",") ?? rest.endIndex
+                value = rest[..<comma]
+                rest = rest[comma...]
+            }
+            result[String(key)] = String(value.trimmingWhitespace())
+            if let comma = rest.firstIndex(of: ",") { rest = rest[rest.index(after: comma)...] } else { break }
+        }
+        return result
+    }
+
+    static func md5Hex(_ text: String) -> String {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let bytes = Array(text.utf8)
+        _ = EVP_Digest(bytes, bytes.count, &digest, &length, EVP_md5(), nil)
+        return digest.prefix(Int(length)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    static func base64(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var out = ""
+        var i = 0
+        while i < bytes.count {
+            let chunk = Array(bytes[i..<min(i + 3, bytes.count)])
+            let n = chunk.count
+            let value = (Int(chunk[0]) << 16) | (n > 1 ? Int(chunk[1]) << 8 : 0) | (n > 2 ? Int(chunk[2]) : 0)
+            out.append(alphabet[(value >> 18) & 63])
+            out.append(alphabet[(value >> 12) & 63])
+            out.append(n > 1 ? alphabet[(value >> 6) & 63] : "=")
+            out.append(n > 2 ? alphabet[value & 63] : "=")
+            i += 3
+        }
+        return out
+    }
+}

@@ -36,6 +36,7 @@ public enum BuiltinChecks {
         HTTPResponseCheck.self,
         DeclaredPortsCheck.self,
         RTSPResponseCheck.self,
+        SNMPCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

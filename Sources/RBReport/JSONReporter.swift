@@ -40,7 +40,7 @@ public struct JSONReporter: Reporter {
             },
             endpoints: report.targets.enumerated().compactMap { i, target in
                 target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh, host: target.host, http: target.http,
-                                                      rtsp: target.rtsp) : nil
+                                                      rtsp: target.rtsp, snmp: target.snmp) : nil
             },
             rules: report.rules.map { rule in
                 RuleInfo(id: rule.id, title: rule.title, category: rule.category.rawValue,
@@ -106,6 +106,7 @@ public struct JSONReporter: Reporter {
         var host: HostFacts?
         var http: HTTPFacts?
         var rtsp: RTSPFacts?
+        var snmp: SNMPFacts?
     }
     struct RuleInfo: Encodable {
         var id: String

@@ -149,7 +149,13 @@ extension ScanSession {
             for i in hosts {
                 let host = targets[i].endpoint!.host
                 let ports = limits.ports ?? HostFacts.cameraPorts
-                group.addTask { (i, await PortSweep(host: host, ports: ports, timeout: min(limits.networkTimeout, 2)).run()) }
+                group.addTask {
+                    // UDP 161 (SNMP) beside the TCP sweep, unless --ports leaves it out.
+                    async let snmp = limits.ports == nil || ports.contains(161) ? SNMPProbe(host: host).scan() : nil
+                    var found = await PortSweep(host: host, ports: ports, timeout: min(limits.networkTimeout, 2)).run()
+                    found.snmp = await snmp
+                    return (i, found)
+                }
             }
             for await (i, result) in group { facts[i] = result }
         }
@@ -157,7 +163,7 @@ extension ScanSession {
         var diagnostics: [Diagnostic] = []
         for (i, target) in targets.enumerated() {
             guard let found = facts[i], let endpoint = target.endpoint else { expanded.append(target); continue }
-            guard !found.ports.isEmpty else {
+            guard !found.ports.isEmpty || found.snmp?.communities.isEmpty == false else {
                 diagnostics.append(Diagnostic(.error, .target, code: "target.unreachable",
                     "no open TCP port among the \(found.scanned) swept" + (found.problems.first.map { " (\($0))" } ?? ""),
                     at: SourceLocation(file: target.spec)))
@@ -192,8 +198,8 @@ extension ScanSession {
     /// a target error (exit 2) and no rule judges it: "nothing negotiated" from a closed port is
     /// not a finding.
     static func probeEndpoints(_ targets: [ScanTarget], timeout: Double, caFile: String?, allowAuthTests: Bool = false) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
-        enum Probed: Sendable { case tls(TLSFacts), ssh(SSHFacts), http(HTTPFacts), rtsp(RTSPFacts), unreachable(String) }
-        let endpoints = targets.indices.filter { ["tls", "ssh", "http", "https", "rtsp"].contains(targets[$0].endpoint?.scheme) }
+        enum Probed: Sendable { case tls(TLSFacts), ssh(SSHFacts), http(HTTPFacts), rtsp(RTSPFacts), snmp(SNMPFacts), unreachable(String) }
+        let endpoints = targets.indices.filter { ["tls", "ssh", "http", "https", "rtsp", "snmp"].contains(targets[$0].endpoint?.scheme) }
         guard !endpoints.isEmpty else { return (targets, []) }
         var results: [Int: Probed] = [:]
         let sensitivePaths = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, targets[$0].profile?.sensitivePaths ?? []) })
@@ -210,6 +216,9 @@ extension ScanSession {
                         case .success(let facts): return (i, .http(facts))
                         case .failure(let failure): return (i, .unreachable(failure.message))
                         }
+                    case "snmp":
+                        // UDP: silence is the pass condition (agents drop unknown communities), not an error.
+                        return (i, .snmp(await SNMPProbe(host: endpoint.host, port: endpoint.port, timeout: min(timeout, 1.5)).scan()))
                     case "rtsp":
                         switch await RTSPProbe(host: endpoint.host, port: endpoint.port, timeout: timeout, paths: streamPaths[i] ?? [],
                                                credentials: credentials[i] ?? []).scan() {
@@ -249,6 +258,8 @@ extension ScanSession {
                 target.http = facts
             case .rtsp(let facts)?:
                 target.rtsp = facts
+            case .snmp(let facts)?:
+                target.snmp = facts
             }
             kept.append(target)
         }

@@ -40,9 +40,9 @@ public struct TargetResolver {
                 continue
             }
             if let scheme = Self.endpointScheme(spec) {
-                guard ["tls", "ssh", "http", "https", "rtsp"].contains(scheme) else {
+                guard ["tls", "ssh", "http", "https", "rtsp", "snmp"].contains(scheme) else {
                     diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
-                        "\(scheme):// endpoints are not supported by this build yet (tls://, ssh://, http(s)://, rtsp://, hosts, firmware and config files are)",
+                        "\(scheme):// endpoints are not supported by this build yet (tls://, ssh://, http(s)://, rtsp://, snmp://, hosts, firmware and config files are)",
                         at: SourceLocation(file: spec)))
                     continue
                 }
@@ -165,7 +165,7 @@ public struct TargetResolver {
     }
 
     static func endpointScheme(_ spec: String) -> String? {
-        for scheme in ["tls", "ssh", "http", "https", "rtsp", "telnet"] where spec.hasPrefix(scheme + "://") {
+        for scheme in ["tls", "ssh", "http", "https", "rtsp", "telnet", "snmp"] where spec.hasPrefix(scheme + "://") {
             return scheme
         }
         return nil

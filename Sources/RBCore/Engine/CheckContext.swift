@@ -30,6 +30,8 @@ public struct ScanTarget: Sendable {
     public var host: HostFacts?
     /// For endpoint targets: the device profile in force (`--profile`, default generic camera).
     public var profile: DeviceProfile?
+    /// For an `snmp://` endpoint: which default communities answered.
+    public var snmp: SNMPFacts?
     /// For an `rtsp://` endpoint: what the RTSP probe found.
     public var rtsp: RTSPFacts?
     /// For an `http://` or `https://` endpoint: what the HTTP probe found.

@@ -153,7 +153,7 @@ public struct Endpoint: Sendable, Hashable {
     }
 
     /// The port a scheme means when none is given.
-    public static let defaultPorts: [String: UInt16] = ["tls": 443, "https": 443, "ssh": 22, "http": 80, "rtsp": 554, "telnet": 23]
+    public static let defaultPorts: [String: UInt16] = ["tls": 443, "https": 443, "ssh": 22, "http": 80, "rtsp": 554, "telnet": 23, "snmp": 161]
 
     public var uri: String {
         let name = host.contains(":") ? "[\(host)]" : host

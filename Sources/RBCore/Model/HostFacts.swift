@@ -13,6 +13,8 @@ public struct HostFacts: Codable, Sendable, Equatable {
         }
     }
 
+    /// SNMP on UDP 161: the default communities the agent answered (nil: not probed).
+    public var snmp: SNMPFacts?
     /// Open TCP ports, ascending.
     public var ports: [Port]
     /// How many TCP ports were tried.
@@ -41,5 +43,16 @@ public struct HostFacts: Codable, Sendable, Equatable {
         }
         var seen = Set<UInt16>()
         return ports.filter { seen.insert($0).inserted }
+    }
+}
+
+/// What an SNMP agent answered to `GET sysDescr.0` with the default communities.
+public struct SNMPFacts: Codable, Sendable, Equatable {
+    /// The default communities (`public`, `private`) that got an answer.
+    public var communities: [String]
+    public var sysDescr: String?
+    public init(communities: [String], sysDescr: String?) {
+        self.communities = communities
+        self.sysDescr = sysDescr
     }
 }

@@ -271,6 +271,8 @@ public struct ExampleHost: Decodable, Sendable {
     public var ports: [Port]
     /// The device profile's declared interfaces, when the example has one.
     public var declared: [DeviceProfile.Interface]?
+    /// Default SNMP communities the host's UDP 161 answered.
+    public var snmpCommunities: [String]?
 
     public struct Port: Decodable, Sendable {
         public var port: UInt16
@@ -279,7 +281,9 @@ public struct ExampleHost: Decodable, Sendable {
     }
 
     public var facts: HostFacts {
-        HostFacts(ports: ports.map { HostFacts.Port(port: $0.port, service: $0.service, banner: $0.banner) }, scanned: ports.count)
+        var facts = HostFacts(ports: ports.map { HostFacts.Port(port: $0.port, service: $0.service, banner: $0.banner) }, scanned: ports.count)
+        facts.snmp = snmpCommunities.map { SNMPFacts(communities: $0, sysDescr: nil) }
+        return facts
     }
 
     public var profile: DeviceProfile? {

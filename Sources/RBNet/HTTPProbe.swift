@@ -146,15 +146,7 @@ public struct HTTPProbe: Sendable {
             }
         } else {
             try connection.send(bytes, timeout: timeout)
-            while received.count < 1 << 18, !Self.complete(received, method: method) {
-                let chunk: [UInt8]
-                do { chunk = try connection.receive(max: 16_384, deadline: deadline) } catch {
-                    if received.isEmpty { throw error }
-                    break
-                }
-                if chunk.isEmpty { break }
-                received += chunk
-            }
+            received = try connection.receive(until: { Self.complete($0, method: method) }, limit: 1 << 18, deadline: deadline)
         }
         return try Self.parse(received)
     }

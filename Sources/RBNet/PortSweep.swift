@@ -70,17 +70,9 @@ public struct PortSweep: Sendable {
 
     /// Bytes that arrive within `wait` (up to 4 KiB); [] when the peer stays silent or closes.
     func read(_ connection: TCPConnection, wait: Double) throws(TCPConnection.Failure) -> [UInt8] {
-        let deadline = ContinuousClock.now + .milliseconds(Int(wait * 1000))
-        var bytes: [UInt8] = []
-        while bytes.count < 4096 {
-            let chunk: [UInt8]
-            do { chunk = try connection.receive(max: 4096, deadline: deadline) } catch { break }
-            if chunk.isEmpty { break }
-            bytes += chunk
-            // Enough to decide: a full line, a TLS record header, telnet negotiation.
-            if bytes.contains(10) || bytes.count >= 5 && [0x15, 0x16].contains(bytes[0]) || bytes.first == 0xff { break }
-        }
-        return bytes
+        // Enough to decide: a full line, a TLS record header, telnet negotiation.
+        try connection.receive(until: { bytes in bytes.contains(10) || bytes.count >= 5 && [0x15, 0x16].contains(bytes[0]) || bytes.first == 0xff },
+                               limit: 4096, deadline: ContinuousClock.now + .milliseconds(Int(wait * 1000)))
     }
 
     static func serverFirst(_ bytes: [UInt8]) -> String {

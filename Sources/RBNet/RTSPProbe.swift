@@ -66,17 +66,8 @@ public struct RTSPProbe: Sendable {
         let connection = try TCPConnection(host: host, port: port, timeout: timeout)
         try connection.send(Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8), timeout: timeout)
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-        var received: [UInt8] = []
-        while received.count < 1 << 16 {
-            let chunk: [UInt8]
-            do { chunk = try connection.receive(max: 16_384, deadline: deadline) } catch {
-                if received.isEmpty { throw error }
-                break
-            }
-            if chunk.isEmpty { break }
-            received += chunk
-            if HTTPProbe.complete(received, method: method) || Self.headersOnly(received) { break }
-        }
+        let received = try connection.receive(until: { HTTPProbe.complete($0, method: method) || Self.headersOnly($0) },
+                                              limit: 1 << 16, deadline: deadline)
         let parsed = try HTTPProbe.parse(received, protocolPrefix: "RTSP/")
         return RTSPAnswer(status: parsed.status, headers: parsed.headers, body: parsed.body)
     }

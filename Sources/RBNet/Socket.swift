@@ -72,6 +72,22 @@ final class TCPConnection {
         }
     }
 
+    /// Reads until `done(bytes)` holds, the peer closes, `limit` bytes came or `deadline` passes;
+    /// throws only when the deadline or an error comes before the first byte.
+    func receive(until done: ([UInt8]) -> Bool, limit: Int, deadline: ContinuousClock.Instant) throws(Failure) -> [UInt8] {
+        var received: [UInt8] = []
+        while received.count < limit, !done(received) {
+            let chunk: [UInt8]
+            do { chunk = try receive(max: 16_384, deadline: deadline) } catch {
+                if received.isEmpty { throw error }
+                break
+            }
+            if chunk.isEmpty { break }
+            received += chunk
+        }
+        return received
+    }
+
     /// Up to `count` bytes, waiting at most until `deadline`; [] at end of stream.
     func receive(max count: Int, deadline: ContinuousClock.Instant) throws(Failure) -> [UInt8] {
         while true {

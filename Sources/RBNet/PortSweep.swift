@@ -58,14 +58,27 @@ public struct PortSweep: Sendable {
             if let service = Self.clientFirst(answer) {
                 return .success(HostFacts.Port(port: port, service: service, banner: Self.printable(answer)))
             }
+            if let redis = redis(port, answer) { return .success(redis) }
         }
         // Closed on the hello: ask as RTSP (an HTTP server answers with HTTP/…).
         if let again = try? TCPConnection(host: host, port: port, timeout: timeout),
            (try? again.send(Array("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: rbscan\r\n\r\n".utf8), timeout: timeout)) != nil,
            let answer = try? read(again, wait: timeout), !answer.isEmpty {
+            if let redis = redis(port, answer) { return .success(redis) }
             return .success(HostFacts.Port(port: port, service: Self.clientFirst(answer) ?? "unknown", banner: Self.printable(answer)))
         }
         return .success(HostFacts.Port(port: port, service: "unknown"))
+    }
+
+    /// Redis answers an unknown inline command with `-ERR`; then `PING` tells whether it wants a
+    /// password (`+PONG`: none; `-NOAUTH`: required). The banner is that answer.
+    func redis(_ port: UInt16, _ answer: [UInt8]) -> HostFacts.Port? {
+        guard answer.starts(with: Array("-ERR".utf8)) else { return nil }
+        let pong = (try? TCPConnection(host: host, port: port, timeout: timeout)).flatMap { again -> [UInt8]? in
+            guard (try? again.send(Array("PING\r\n".utf8), timeout: timeout)) != nil else { return nil }
+            return try? read(again, wait: timeout)
+        } ?? []
+        return HostFacts.Port(port: port, service: "redis", banner: Self.printable(pong.isEmpty ? answer : pong))
     }
 
     /// Bytes that arrive within `wait` (up to 4 KiB); [] when the peer stays silent or closes.

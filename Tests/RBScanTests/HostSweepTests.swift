@@ -70,4 +70,23 @@ struct HostSweepTests {
         #expect(bad.diagnostics.contains { $0.location?.file == directory.url("bad.yaml") && $0.location?.line == 5 }, "\(bad.diagnostics)")
         #expect(bad.exitStatus == .usage)
     }
+
+    @Test("Redis: answering PING without a password fails RB-SYS-008; with requirepass it passes")
+    func redis() async throws {
+        let (open, openPort) = try LoopbackProcess.launch("/usr/bin/redis-server") {
+            ["--port", String($0), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"]
+        }
+        defer { open.stop() }
+        let (locked, lockedPort) = try LoopbackProcess.launch("/usr/bin/redis-server") {
+            ["--port", String($0), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--requirepass", "Xk2-not-default"]
+        }
+        defer { locked.stop() }
+        var limits = ScanLimits()
+        limits.ports = [openPort, lockedPort]
+        let report = await ScanSession.run(ScanSession.Options(targets: ["127.0.0.1"], ruleDirectories: [Repository.rules], limits: limits))
+        let host = try #require(report.targets.first?.host)
+        #expect(host.ports.map(\.service) == ["redis", "redis"], "\(host.ports)")
+        let got = report.findings.filter { $0.ruleID == "RB-SYS-008" }.map(\.location.path)
+        #expect(got == ["redis://127.0.0.1:\(openPort)"], "\(got)")
+    }
 }

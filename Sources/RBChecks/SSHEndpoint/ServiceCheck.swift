@@ -5,6 +5,8 @@ import RBCore
 public struct ServiceCheck: Check {
     public struct Options: Decodable, Sendable {
         var services: [String]
+        /// Only ports whose banner starts with this (`+PONG`: a Redis that needs no password).
+        var bannerPrefix: String?
         var message: String?
     }
 
@@ -25,7 +27,9 @@ public struct ServiceCheck: Check {
             context.report("no port sweep for this host")
             return []
         }
-        return facts.ports.filter { options.services.contains($0.service) }.map { port in
+        return facts.ports.filter { port in
+            options.services.contains(port.service) && options.bannerPrefix.map { (port.banner ?? "").hasPrefix($0) } ?? true
+        }.map { port in
             let uri = Endpoint(scheme: port.service, host: endpoint.host, port: port.port).uri
             let values = ["service": port.service, "port": String(port.port), "uri": uri, "banner": port.banner ?? ""]
             return Observation(message: Template.render(options.message ?? "{service} is open on {uri}", values),

@@ -2,7 +2,7 @@
 public struct HostFacts: Codable, Sendable, Equatable {
     public struct Port: Codable, Sendable, Equatable {
         public var port: UInt16
-        /// `ssh`, `telnet`, `ftp`, `tls`, `http`, `rtsp`, or `unknown`.
+        /// `ssh`, `telnet`, `ftp`, `tls`, `http`, `rtsp`, `redis` (banner: its answer to PING), or `unknown`.
         public var service: String
         /// The first bytes the service sent (printable, at most 256 characters).
         public var banner: String?
@@ -28,9 +28,11 @@ public struct HostFacts: Codable, Sendable, Equatable {
     }
 
     /// The camera port set swept when `--ports` is not given: remote shells, file transfer, web,
-    /// streaming, vendor SDK and management ports seen on IP cameras and NVRs.
+    /// streaming, vendor SDK and management ports seen on IP cameras and NVRs, and the database
+    /// and cache ports RB-SYS-008 looks at.
     public static let cameraPorts: [UInt16] = [21, 22, 23, 80, 81, 443, 554, 2323, 5000, 7001, 8000, 8008, 8080, 8081, 8443,
-                                               8554, 8899, 9000, 9010, 10554, 34567, 37777, 37778, 49152]
+                                               8554, 8899, 9000, 9010, 10554, 34567, 37777, 37778, 49152,
+                                               3306, 5432, 6379, 27017]
 
     /// `23,80,8000-8100` → the ports, or nil when malformed (zero, reversed ranges, junk).
     public static func parsePorts(_ text: String) -> [UInt16]? {

@@ -62,20 +62,8 @@ public struct DeviceProfile: Sendable, Equatable {
 
     /// Loads and validates a profile file; errors name file:line.
     public static func load(file: String) throws(DiagnosticError) -> DeviceProfile {
-        let text: String
-        do {
-            text = try HostFiles.readText(file)
-        } catch {
-            throw DiagnosticError(Diagnostic(.error, .configuration, code: "profile.unreadable", "\(error)", at: SourceLocation(file: file)))
-        }
-        let root = try NodeDecoder.compose(text, file: file)
-        let decoder = NodeDecoder(file: file)
-        let document = try decoder.decode(Document.self, from: root)
-        guard document.version == supportedVersion else {
-            throw DiagnosticError(Diagnostic(.error, .configuration, code: "profile.unsupported-version",
-                "profile format version \(document.version) is not supported (this rbscan reads \(supportedVersion))",
-                at: SourceLocation(file: file, line: 1)))
-        }
+        let (document, _) = try NodeDecoder.decodeVersioned(Document.self, text: NodeDecoder.readDocument(file, kind: "profile"),
+                                                            file: file, kind: "profile", supported: supportedVersion) { $0.version }
         var profile = DeviceProfile(id: document.profile, title: document.title, file: file, interfaces: document.interfaces,
                                     sensitivePaths: document.sensitivePaths ?? [], rtspPaths: document.rtspPaths)
         profile.defaultCredentials = Array((document.defaultCredentials ?? []).prefix(3))

@@ -34,25 +34,12 @@ public struct Baseline: Sendable {
 
     /// Loads and validates a baseline file.
     public static func load(file: String) throws(DiagnosticError) -> Baseline {
-        let text: String
-        do {
-            text = try HostFiles.readText(file)
-        } catch {
-            throw DiagnosticError(Diagnostic(.error, .configuration, code: "baseline.unreadable", "\(error)",
-                                             at: SourceLocation(file: file)))
-        }
-        return try parse(text: text, file: file)
+        try parse(text: NodeDecoder.readDocument(file, kind: "baseline"), file: file)
     }
 
     public static func parse(text: String, file: String) throws(DiagnosticError) -> Baseline {
-        let root = try NodeDecoder.compose(text, file: file)
-        let decoder = NodeDecoder(file: file)
-        let document = try decoder.decode(Document.self, from: root)
-        guard document.version == supportedVersion else {
-            throw DiagnosticError(decoder.diagnostic(
-                "baseline format version \(document.version) is not supported (this rbscan reads \(supportedVersion))",
-                code: "baseline.unsupported-version", mark: nodeMark(root, "version")))
-        }
+        let (document, root) = try NodeDecoder.decodeVersioned(Document.self, text: text, file: file, kind: "baseline",
+                                                               supported: supportedVersion) { $0.version }
         var locations: [String: SourceLocation] = [:]
         if case .mapping(let top) = root, case .mapping(let rules)? = top["rules"] {
             for (key, _) in rules { locations[key.scalar?.string ?? ""] = markLocation(file, key.mark) }

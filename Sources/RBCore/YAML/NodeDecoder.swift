@@ -430,3 +430,30 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
     func decodeNil() -> Bool { decoder.isNull }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decoder.decodeAny(type) }
 }
+
+extension NodeDecoder {
+    /// A versioned YAML input file (baseline, device profile …): the file's text, or an
+    /// `<kind>.unreadable` error at the file.
+    public static func readDocument(_ file: String, kind: String) throws(DiagnosticError) -> String {
+        do {
+            return try HostFiles.readText(file)
+        } catch {
+            throw DiagnosticError(Diagnostic(.error, .configuration, code: "\(kind).unreadable", "\(error)", at: SourceLocation(file: file)))
+        }
+    }
+
+    /// Decodes `T` strictly from `text`, then checks its format version against `supported`;
+    /// an other version is a `<kind>.unsupported-version` error at the `version` key.
+    public static func decodeVersioned<T: Decodable>(_ type: T.Type, text: String, file: String, kind: String, supported: Int,
+                                                     version: (T) -> Int) throws(DiagnosticError) -> (document: T, root: Node) {
+        let root = try compose(text, file: file)
+        let decoder = NodeDecoder(file: file)
+        let document = try decoder.decode(T.self, from: root)
+        guard version(document) == supported else {
+            throw DiagnosticError(decoder.diagnostic(
+                "\(kind) format version \(version(document)) is not supported (this rbscan reads \(supported))",
+                code: "\(kind).unsupported-version", mark: nodeMark(root, "version")))
+        }
+        return (document, root)
+    }
+}

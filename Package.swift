@@ -36,7 +36,7 @@ let package = Package(
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
         .target(name: "RBImages", dependencies: ["RBCore", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA"]),
         // Endpoint probes: the raw-handshake TLS scanner.
-        .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL"]),
+        .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL", "CLibXML2"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
         .target(name: "RBChecks", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.

@@ -37,6 +37,8 @@ public enum BuiltinChecks {
         DeclaredPortsCheck.self,
         RTSPResponseCheck.self,
         SNMPCheck.self,
+        UPnPCheck.self,
+        DisclosureCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

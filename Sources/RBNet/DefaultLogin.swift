@@ -87,20 +87,10 @@ struct DefaultLogin {
         return digest.prefix(Int(length)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
+    /// Standard Base64 (RFC 4648, padded) through OpenSSL's EVP_EncodeBlock.
     static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-        var out = ""
-        var i = 0
-        while i < bytes.count {
-            let chunk = Array(bytes[i..<min(i + 3, bytes.count)])
-            let n = chunk.count
-            let value = (Int(chunk[0]) << 16) | (n > 1 ? Int(chunk[1]) << 8 : 0) | (n > 2 ? Int(chunk[2]) : 0)
-            out.append(alphabet[(value >> 18) & 63])
-            out.append(alphabet[(value >> 12) & 63])
-            out.append(n > 1 ? alphabet[(value >> 6) & 63] : "=")
-            out.append(n > 2 ? alphabet[value & 63] : "=")
-            i += 3
-        }
-        return out
+        var out = [UInt8](repeating: 0, count: (bytes.count + 2) / 3 * 4 + 1)
+        let n = EVP_EncodeBlock(&out, bytes, Int32(bytes.count))
+        return String(decoding: out.prefix(Int(n)), as: UTF8.self)
     }
 }

@@ -19,15 +19,18 @@ public struct HTTPProbe: Sendable {
     public let sensitivePaths: [DeviceProfile.SensitivePath]
     /// Default credentials to try on a 401 (`--allow-auth-tests`); empty: none are sent.
     public let credentials: [DeviceProfile.Credential]
+    /// ONVIF device service paths asked GetUsers / GetDeviceInformation without credentials.
+    public let onvifPaths: [String]
 
     public init(host: String, port: UInt16, tls: Bool, timeout: Double = 4, sensitivePaths: [DeviceProfile.SensitivePath] = [],
-                credentials: [DeviceProfile.Credential] = []) {
+                credentials: [DeviceProfile.Credential] = [], onvifPaths: [String] = []) {
         self.host = host
         self.port = port
         self.tls = tls
         self.timeout = timeout
         self.sensitivePaths = sensitivePaths
         self.credentials = credentials
+        self.onvifPaths = onvifPaths
     }
 
     /// The CVE-2017-7921 paths and the markers of a successful answer (ICSA-17-124-01; the
@@ -85,6 +88,19 @@ public struct HTTPProbe: Sendable {
             facts.defaultLogin = login
             facts.requests += login.attempts
         }
+        // An error page, for what it gives away (server versions, firmware builds).
+        if let missing = try? request("GET", "/rbscan-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)) {
+            facts.notFound = missing.summary
+            facts.requests += 1
+        }
+        for path in onvifPaths {
+            let (onvif, requests) = ONVIFClient(http: self, path: path, credentials: credentials).run()
+            facts.requests += requests
+            if let onvif {
+                facts.onvif = onvif
+                break
+            }
+        }
         for slot in results.all {
             if let trace = slot.trace { facts.trace = trace }
             if let bypass = slot.bypass { facts.authBypass.append(bypass) }
@@ -121,20 +137,23 @@ public struct HTTPProbe: Sendable {
                 title = String(String(text[open.upperBound..<close.lowerBound]).trimmingWhitespace().prefix(120))
             }
             let listing = (title?.lowercased().hasPrefix("index of") ?? false) || lower.contains("directory listing for")
-            return HTTPFacts.Response(status: status, headers: headers.map { [$0.0, $0.1] },
-                                      title: title, passwordForm: lower.contains("type=\"password\"") || lower.contains("type='password'")
-                                        || lower.contains("type=password"),
-                                      directoryListing: listing)
+            var response = HTTPFacts.Response(status: status, headers: headers.map { [$0.0, $0.1] },
+                                              title: title, passwordForm: lower.contains("type=\"password\"") || lower.contains("type='password'")
+                                                || lower.contains("type=password"),
+                                              directoryListing: listing)
+            response.text = text
+            return response
         }
     }
 
     /// One request on its own connection.
-    func request(_ method: String, _ path: String, extra: [String] = [], wait: Double? = nil) throws(TCPConnection.Failure) -> HTTPResponse {
+    func request(_ method: String, _ path: String, extra: [String] = [], body: [UInt8]? = nil, wait: Double? = nil) throws(TCPConnection.Failure) -> HTTPResponse {
         let hostHeader = host.contains(":") ? "[\(host)]" : host
         let defaultPort: UInt16 = tls ? 443 : 80
         let lines = ["\(method) \(path) HTTP/1.1", "Host: \(hostHeader)" + (port == defaultPort ? "" : ":\(port)"),
                      "User-Agent: rbscan/0.1", "Accept: */*", "Connection: close"] + extra
-        let bytes = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
+            + (body.map { ["Content-Length: \($0.count)"] } ?? [])
+        let bytes = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8) + (body ?? [])
         let connection = try TCPConnection(host: host, port: port, timeout: timeout)
         let deadline = ContinuousClock.now + .milliseconds(Int((wait ?? timeout) * 1000))
         var received: [UInt8] = []

@@ -49,7 +49,10 @@ public struct PortSweep: Sendable {
         do { connection = try TCPConnection(host: host, port: port, timeout: timeout) } catch { return .success(nil) }
         let first = (try? read(connection, wait: bannerWait)) ?? []
         if !first.isEmpty {
-            return .success(HostFacts.Port(port: port, service: Self.serverFirst(first), banner: Self.printable(first)))
+            let service = Self.serverFirst(first)
+            var found = HostFacts.Port(port: port, service: service, banner: Self.printable(first))
+            if service == "ftp" { found.anonymousLogin = FTPLogin(connection: connection, timeout: timeout).attempt(user: "anonymous", password: "rbscan@invalid") }
+            return .success(found)
         }
         // Silent: a client-first protocol. A TLS ClientHello tells TLS from HTTP and RTSP servers,
         // which answer it with an error status line.

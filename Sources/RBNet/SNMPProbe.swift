@@ -1,7 +1,4 @@
 import RBCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// SNMPv2c `GET sysDescr.0` on UDP with the default communities `public` and `private`, one
 /// datagram each, waiting `timeout` for an answer. Read-only; a silent port means no answer.
@@ -32,24 +29,9 @@ public struct SNMPProbe: Sendable {
 
     /// The sysDescr the agent returned for `community` ("" when it answered without one), or nil.
     func get(community: String) -> String? {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        var results: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &results) == 0, let address = results else { return nil }
-        defer { freeaddrinfo(results) }
-        let fd = socket(address.pointee.ai_family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        let requestID = UInt32.random(in: 1...0x7fff_ffff)
-        let datagram = Self.getRequest(community: community, requestID: requestID)
-        guard connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0,
-              datagram.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == datagram.count else { return nil }
-        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&descriptor, 1, Int32(timeout * 1000)) == 1 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return nil }
-        return Self.parseResponse(Array(buffer.prefix(n)))
+        let datagram = Self.getRequest(community: community, requestID: UInt32.random(in: 1...0x7fff_ffff))
+        guard let answer = UDPExchange.ask(host: host, port: port, datagram: datagram, wait: timeout).first else { return nil }
+        return Self.parseResponse(answer.bytes)
     }
 
     static let sysDescrOID: [UInt8] = [0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00]

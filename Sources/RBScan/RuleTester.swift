@@ -69,6 +69,9 @@ public struct RuleTester {
                     } else if let count = example.findings, failures.count != count {
                         problems.append("\(name): expected \(count) finding(s), got \(failures.count): " + failures.map(\.message).joined(separator: " | "))
                     }
+                    if let severity = example.severity, let highest = failures.map({ $0.severity ?? rule.severity }).max(), highest != severity {
+                        problems.append("\(name): expected severity \(severity.rawValue), got \(highest.rawValue)")
+                    }
                     if let line = example.line, let first = failures.first, first.location.line != line {
                         problems.append("\(name): expected the finding at line \(line), got \(first.location.line.map(String.init) ?? "no line")")
                     }

@@ -149,11 +149,16 @@ extension ScanSession {
             for i in hosts {
                 let host = targets[i].endpoint!.host
                 let ports = limits.ports ?? HostFacts.cameraPorts
+                let udpPorts = limits.udpPorts ?? (limits.ports == nil ? HostFacts.cameraUDPPorts : [])
                 group.addTask {
-                    // UDP 161 (SNMP) beside the TCP sweep, unless --ports leaves it out.
-                    async let snmp = limits.ports == nil || ports.contains(161) ? SNMPProbe(host: host).scan() : nil
+                    // The UDP probes (TFTP, SNMP, SSDP, WS-Discovery) beside the TCP sweep.
+                    async let udp = UDPSweep(host: host, ports: udpPorts, wait: min(limits.networkTimeout, 1)).run()
                     var found = await PortSweep(host: host, ports: ports, timeout: min(limits.networkTimeout, 2)).run()
-                    found.snmp = await snmp
+                    let answered = await udp
+                    found.udp = answered.services
+                    found.snmp = answered.snmp
+                    found.ssdp = answered.ssdp
+                    found.wsDiscovery = answered.wsDiscovery
                     return (i, found)
                 }
             }
@@ -163,9 +168,9 @@ extension ScanSession {
         var diagnostics: [Diagnostic] = []
         for (i, target) in targets.enumerated() {
             guard let found = facts[i], let endpoint = target.endpoint else { expanded.append(target); continue }
-            guard !found.ports.isEmpty || found.snmp?.communities.isEmpty == false else {
+            guard !found.ports.isEmpty || !found.udp.isEmpty else {
                 diagnostics.append(Diagnostic(.error, .target, code: "target.unreachable",
-                    "no open TCP port among the \(found.scanned) swept" + (found.problems.first.map { " (\($0))" } ?? ""),
+                    "no open TCP port among the \(found.scanned) swept and no UDP answer" + (found.problems.first.map { " (\($0))" } ?? ""),
                     at: SourceLocation(file: target.spec)))
                 continue
             }
@@ -181,16 +186,42 @@ extension ScanSession {
                 default: []
                 }
                 for (scheme, guessed) in schemes {
-                    let derived = Endpoint(scheme: scheme, host: endpoint.host, port: port.port)
-                    var service = ScanTarget(spec: derived.uri, kind: .endpoint, tree: nil,
-                                             baseID: target.baseID + "_" + scheme.uppercased() + "_" + String(port.port), baseURI: nil)
-                    service.endpoint = derived
-                    service.guessed = guessed
-                    expanded.append(service)
+                    expanded.append(derivedTarget(of: target, scheme: scheme, port: port.port, guessed: guessed))
                 }
+            }
+            // An ONVIF device service that WS-Discovery names on this host, on a port the TCP
+            // sweep left out, is asked as HTTP too.
+            let httpPorts = Set(found.ports.filter { ["http", "tls"].contains($0.service) }.map(\.port))
+            var added = Set<UInt16>()
+            for xaddr in found.wsDiscovery?.xaddrs ?? [] {
+                guard let url = UDPSweep.httpURL(xaddr), UDPSweep.sameHost(url.host, endpoint.host),
+                      !httpPorts.contains(url.port), added.insert(url.port).inserted else { continue }
+                expanded.append(derivedTarget(of: target, scheme: "http", port: url.port, guessed: true))
             }
         }
         return (expanded, diagnostics)
+    }
+
+    static func derivedTarget(of host: ScanTarget, scheme: String, port: UInt16, guessed: Bool) -> ScanTarget {
+        let derived = Endpoint(scheme: scheme, host: host.endpoint!.host, port: port)
+        var service = ScanTarget(spec: derived.uri, kind: .endpoint, tree: nil,
+                                 baseID: host.baseID + "_" + scheme.uppercased() + "_" + String(port), baseURI: nil)
+        service.endpoint = derived
+        service.guessed = guessed
+        return service
+    }
+
+    /// The ONVIF device service paths to ask on `endpoint`: those WS-Discovery named on this
+    /// host and port, then the profile's.
+    static func onvifPaths(for endpoint: Endpoint, in targets: [ScanTarget], profile: DeviceProfile?) -> [String] {
+        var paths: [String] = []
+        for target in targets where target.endpoint?.scheme == "host" && target.endpoint?.host == endpoint.host {
+            for xaddr in target.host?.wsDiscovery?.xaddrs ?? [] {
+                if let url = UDPSweep.httpURL(xaddr), UDPSweep.sameHost(url.host, endpoint.host), url.port == endpoint.port { paths.append(url.path) }
+            }
+        }
+        for path in profile?.onvifPaths ?? ["/onvif/device_service"] where !paths.contains(path) { paths.append(path) }
+        return paths
     }
 
     /// Runs the TLS scanner on every `tls://` target and the SSH probe on every `ssh://` one,
@@ -205,6 +236,7 @@ extension ScanSession {
         let sensitivePaths = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, targets[$0].profile?.sensitivePaths ?? []) })
         let streamPaths = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, targets[$0].profile?.rtspPaths ?? RTSPFacts.commonPaths) })
         let credentials = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, allowAuthTests ? targets[$0].profile?.defaultCredentials ?? [] : []) })
+        let onvif = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, onvifPaths(for: targets[$0].endpoint!, in: targets, profile: targets[$0].profile)) })
         await withTaskGroup(of: (Int, Probed).self) { group in
             for i in endpoints {
                 let endpoint = targets[i].endpoint!
@@ -212,7 +244,8 @@ extension ScanSession {
                     switch endpoint.scheme {
                     case "http", "https":
                         switch await HTTPProbe(host: endpoint.host, port: endpoint.port, tls: endpoint.scheme == "https", timeout: timeout,
-                                               sensitivePaths: sensitivePaths[i] ?? [], credentials: credentials[i] ?? []).scan() {
+                                               sensitivePaths: sensitivePaths[i] ?? [], credentials: credentials[i] ?? [],
+                                               onvifPaths: onvif[i] ?? []).scan() {
                         case .success(let facts): return (i, .http(facts))
                         case .failure(let failure): return (i, .unreachable(failure.message))
                         }

@@ -51,7 +51,7 @@ struct Scan: AsyncParsableCommand {
     @Option(help: "Extra candidate passwords, one per line, tried after the bundled defaults.")
     var wordlist: String?
 
-    @Option(name: .customLong("ports"), help: "TCP ports a host target's sweep tries, e.g. 23,80,8000-8100 (default: the camera port set).")
+    @Option(name: .customLong("ports"), help: "Ports a host target's sweep tries, e.g. 23,80,8000-8100,1900/udp (default: the camera TCP and UDP sets; with --ports only the UDP ports listed are probed).")
     var ports: String?
 
     @Flag(name: .customLong("allow-auth-tests"), help: "Try the profile's default credentials (at most 3, 2 s apart, stopping at a lockout) on HTTP and RTSP logins. Off by default.")
@@ -75,7 +75,7 @@ struct Scan: AsyncParsableCommand {
         if let maxNesting, maxNesting < 0 { throw ValidationError("--max-nesting must not be negative") }
         if let maxFiles, maxFiles < 1 { throw ValidationError("--max-files must be positive") }
         if let crackSeconds, crackSeconds <= 0 { throw ValidationError("--crack-seconds must be positive") }
-        if let ports, HostFacts.parsePorts(ports) == nil { throw ValidationError("--ports takes ports and ranges, e.g. 23,80,8000-8100") }
+        if let ports, HostFacts.parsePorts(ports) == nil { throw ValidationError("--ports takes ports and ranges, UDP ones marked /udp, e.g. 23,80,8000-8100,1900/udp") }
         _ = try plan()
     }
 
@@ -111,10 +111,13 @@ struct Scan: AsyncParsableCommand {
         if let maxFiles { limits.maxEntries = maxFiles }
         if let crackSeconds { limits.crackSeconds = crackSeconds }
         limits.caFile = caFile
-        limits.ports = ports.flatMap(HostFacts.parsePorts)
+        if let selection = ports.flatMap(HostFacts.parsePorts) {
+            limits.ports = selection.tcp
+            limits.udpPorts = selection.udp
+        }
         limits.profileFile = profile
         limits.allowAuthTests = allowAuthTests
-        if allowAuthTests { Output.stderr("rbscan: --allow-auth-tests: default credentials will be tried on HTTP and RTSP logins\n") }
+        if allowAuthTests { Output.stderr("rbscan: --allow-auth-tests: default credentials will be tried on HTTP, RTSP, ONVIF, SSH, telnet and FTP logins\n") }
         if let wordlist {
             do {
                 limits.extraPasswords = try HostFiles.readText(wordlist, limit: 256 << 20)

@@ -54,8 +54,10 @@ struct HostSweepTests {
         #expect(report.targets.isEmpty)
         #expect(report.diagnostics.contains { $0.code == "target.unreachable" }, "\(report.diagnostics)")
         #expect(report.exitStatus == .usage)
-        #expect(HostFacts.parsePorts("23,80,8000-8002") == [23, 80, 8000, 8001, 8002])
-        for bad in ["0", "80-20", "x", "1,,2", "70000"] { #expect(HostFacts.parsePorts(bad) == nil, "\(bad)") }
+        let parsed = try #require(HostFacts.parsePorts("23,80,8000-8002,1900/udp,69/UDP,443/tcp"))
+        #expect(parsed.tcp == [23, 80, 8000, 8001, 8002, 443])
+        #expect(parsed.udp == [1900, 69])
+        for bad in ["0", "80-20", "x", "1,,2", "70000", "53/icmp", "/udp"] { #expect(HostFacts.parsePorts(bad) == nil, "\(bad)") }
         let invalid = await ScanSession.run(ScanSession.Options(targets: ["host://a:b:c"], ruleDirectories: [Repository.rules]))
         #expect(invalid.diagnostics.contains { $0.code == "target.invalid" }, "\(invalid.diagnostics)")
 

@@ -16,14 +16,17 @@ import RBCore
 ///   page) without `Secure` (HTTPS), `HttpOnly` or `SameSite=Lax|Strict` — RB-WEB-003;
 /// - `sensitive-paths`: a device-profile path answered 200 with its marker without credentials
 ///   (a catch-all 200 page without the marker passes) — RB-AUTH-001;
-/// - `default-credentials`: with `--allow-auth-tests`, a profile default pair was accepted — RB-PWD-001.
+/// - `default-credentials`: with `--allow-auth-tests`, a profile default pair was accepted by the
+///   web login or by the ONVIF service (WS-UsernameToken) — RB-PWD-001;
+/// - `onvif-users`: the ONVIF device service answered `GetUsers` without credentials with a
+///   user list — RB-AUTH-005.
 /// Only pages that are the management UI's door (login form or challenge) are judged for
 /// headers and framing; a redirect is judged by the page it leads to, on its own endpoint.
 public struct HTTPResponseCheck: Check {
     public enum Test: String, Decodable, Sendable, CaseIterable {
         case cleartextLogin = "cleartext-login", basicAuth = "basic-auth", securityHeaders = "security-headers"
         case framing, trace, directoryListing = "directory-listing", cors, authBypass = "auth-bypass", cookies
-        case sensitivePaths = "sensitive-paths", defaultCredentials = "default-credentials"
+        case sensitivePaths = "sensitive-paths", defaultCredentials = "default-credentials", onvifUsers = "onvif-users"
     }
 
     public struct Options: Decodable, Sendable {
@@ -134,6 +137,18 @@ public struct HTTPResponseCheck: Check {
         case .defaultCredentials:
             if let login = facts.defaultLogin, let user = login.accepted {
                 add("accepts the default credentials of user \(user) (--allow-auth-tests)", "default-login:" + user)
+            }
+            if let onvif = facts.onvif, let user = onvif.defaultLogin?.accepted {
+                add("ONVIF service \(onvif.path) accepts the default credentials of user \(user) (WS-UsernameToken, --allow-auth-tests)",
+                    "onvif-default-login:" + user)
+            }
+        case .onvifUsers:
+            if let onvif = facts.onvif, onvif.usersExposed {
+                observations.append(Observation(
+                    message: "\(spec) ONVIF service \(onvif.path) answers GetUsers without authentication, listing \(onvif.usernames.count) user(s)",
+                    location: Location(path: spec),
+                    evidence: Evidence(key: "onvif-getusers:" + onvif.path,
+                                       facts: ["status": String(onvif.getUsers.status), "users": onvif.usernames.joined(separator: ", ")])))
             }
         case .sensitivePaths:
             for item in facts.sensitive where item.marker {

@@ -15,7 +15,8 @@ public struct SNMPCheck: Check {
         let spec = context.target.spec
         guard let endpoint = context.target.endpoint, spec.hasPrefix("snmp://") || spec.hasPrefix("host://"),
               let facts = context.target.snmp ?? context.target.host?.snmp else { return [] }
-        let uri = Endpoint(scheme: "snmp", host: endpoint.host, port: endpoint.scheme == "snmp" ? endpoint.port : 161).uri
+        let uri = Endpoint(scheme: "snmp", host: endpoint.host, port: endpoint.scheme == "snmp" ? endpoint.port
+                                                                      : context.target.host?.udp.first { $0.service == "snmp" }?.port ?? 161).uri
         return facts.communities.map { community in
             Observation(message: "\(uri) answers SNMP with the default community \"\(community)\"" + (facts.sysDescr.map { ": \($0.prefix(80))" } ?? ""),
                         location: Location(path: uri),

@@ -1,13 +1,16 @@
 import RBCore
 
 /// `endpoint.service`: a host target's port sweep found a service it must not offer (telnet,
-/// FTP …): one finding per port, located at `SERVICE://HOST:PORT`, with the banner as evidence.
+/// FTP, TFTP …), on TCP or UDP: one finding per port, located at `SERVICE://HOST:PORT`, with the
+/// banner as evidence. An FTP server that accepted `anonymous` gets `anonymousSeverity`.
 public struct ServiceCheck: Check {
     public struct Options: Decodable, Sendable {
         var services: [String]
         /// Only ports whose banner starts with this (`+PONG`: a Redis that needs no password).
         var bannerPrefix: String?
         var message: String?
+        /// The severity of a port whose FTP anonymous login was accepted (230).
+        var anonymousSeverity: Severity?
     }
 
     public static let id = "endpoint.service"
@@ -27,13 +30,19 @@ public struct ServiceCheck: Check {
             context.report("no port sweep for this host")
             return []
         }
-        return facts.ports.filter { port in
+        return (facts.ports + facts.udp).filter { port in
             options.services.contains(port.service) && options.bannerPrefix.map { (port.banner ?? "").hasPrefix($0) } ?? true
         }.map { port in
             let uri = Endpoint(scheme: port.service, host: endpoint.host, port: port.port).uri
-            let values = ["service": port.service, "port": String(port.port), "uri": uri, "banner": port.banner ?? ""]
-            return Observation(message: Template.render(options.message ?? "{service} is open on {uri}", values),
-                               location: Location(path: uri),
+            var values = ["service": port.service, "port": String(port.port), "uri": uri, "banner": port.banner ?? ""]
+            var message = Template.render(options.message ?? "{service} is open on {uri}", values)
+            var severity: Severity?
+            if port.anonymousLogin == true, let raised = options.anonymousSeverity {
+                severity = raised
+                message += "; anonymous login is accepted (USER anonymous: 230)"
+                values["anonymousLogin"] = "true"
+            }
+            return Observation(severity: severity, message: message, location: Location(path: uri),
                                evidence: Evidence(key: port.service + ":" + String(port.port), facts: values))
         }
     }

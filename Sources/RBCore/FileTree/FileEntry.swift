@@ -87,6 +87,8 @@ public struct ScanLimits: Sendable, Hashable {
     public var networkTimeout: Double = 5
     /// TCP ports a host target's sweep tries (`--ports`); nil: the camera port set.
     public var ports: [UInt16]?
+    /// UDP ports a host target's sweep probes (`--ports …/udp`); nil: the camera UDP set.
+    public var udpPorts: [UInt16]?
     /// Opt-in default-credential attempts on HTTP and RTSP (`--allow-auth-tests`).
     public var allowAuthTests = false
     /// The device profile file (`--profile`); nil: the shipped generic camera profile.

@@ -39,6 +39,17 @@ public struct DeviceProfile: Sendable, Equatable {
     public var rtspPaths: [String]?
     /// Public default credentials tried with `--allow-auth-tests` (at most 3 are used).
     public var defaultCredentials: [Credential] = []
+    /// ONVIF device service paths asked without credentials (RB-AUTH-005) when WS-Discovery
+    /// names none.
+    public var onvifPaths: [String] = ["/onvif/device_service"]
+    /// Regular expressions (PCRE) for a firmware version or build string that no unauthenticated
+    /// answer may carry (RB-SEN-004).
+    public var firmwarePatterns: [String] = DeviceProfile.defaultFirmwarePatterns
+
+    /// Hikvision-style `V5.5.0 build 170725`, Dahua-style `2.622.0000000.31.R, Build Date: 2019-03-14`,
+    /// and generic `firmware: 1.2.3` / `fw_version=1.2.3`.
+    public static let defaultFirmwarePatterns = [#"V\d+\.\d+\.\d+\s*build\s*\d{6}"#, #"\d+\.\d+\.\d+\.\d+\.\d+\.R\b"#,
+                                                 #"(?i)(firmware|fw)[ _-]?(version)?["'\s:=]+v?\d+\.\d+(\.\d+)+"#]
 
     struct Document: Decodable {
         var version: Int
@@ -49,6 +60,8 @@ public struct DeviceProfile: Sendable, Equatable {
         var sensitivePaths: [SensitivePath]?
         var rtspPaths: [String]?
         var defaultCredentials: [Credential]?
+        var onvifPaths: [String]?
+        var firmwarePatterns: [String]?
     }
 
     public init(id: String, title: String, file: String, interfaces: [Interface], sensitivePaths: [SensitivePath], rtspPaths: [String]? = nil) {
@@ -67,6 +80,8 @@ public struct DeviceProfile: Sendable, Equatable {
         var profile = DeviceProfile(id: document.profile, title: document.title, file: file, interfaces: document.interfaces,
                                     sensitivePaths: document.sensitivePaths ?? [], rtspPaths: document.rtspPaths)
         profile.defaultCredentials = Array((document.defaultCredentials ?? []).prefix(3))
+        if let paths = document.onvifPaths { profile.onvifPaths = paths }
+        if let patterns = document.firmwarePatterns { profile.firmwarePatterns = patterns }
         return profile
     }
 

@@ -10,6 +10,11 @@ public struct HTTPFacts: Codable, Sendable, Equatable {
         public var passwordForm: Bool
         /// The page is an auto-generated directory index.
         public var directoryListing: Bool
+        /// The body's first 64 KiB as text, for the checks that read it (RB-SEN-004); left out of
+        /// the JSON report.
+        public var text: String = ""
+
+        enum CodingKeys: String, CodingKey { case status, headers, title, passwordForm, directoryListing }
 
         public init(status: Int, headers: [[String]], title: String?, passwordForm: Bool, directoryListing: Bool) {
             self.status = status
@@ -70,6 +75,10 @@ public struct HTTPFacts: Codable, Sendable, Equatable {
     public var defaultLogin: LoginAttempts?
     /// The device profile's sensitive paths, requested without credentials.
     public var sensitive: [Sensitive] = []
+    /// The ONVIF device service, asked without credentials (nil: no path answered as ONVIF).
+    public var onvif: ONVIFFacts?
+    /// A page that does not exist (`/rbscan-<random>`), for what error pages tell (RB-SEN-004).
+    public var notFound: Response?
     public var requests: Int = 0
 
     public init(root: Response) { self.root = root }
@@ -90,4 +99,35 @@ public struct LoginAttempts: Codable, Sendable, Equatable {
         self.accepted = accepted
         self.lockout = lockout
     }
+}
+
+/// What an ONVIF device service answered to SOAP requests sent without a `wsse:Security` header.
+public struct ONVIFFacts: Codable, Sendable, Equatable {
+    public struct Answer: Codable, Sendable, Equatable {
+        public var status: Int
+        /// The SOAP fault subcode or reason (`ter:NotAuthorized`, "Sender not authorized"), if any.
+        public var fault: String?
+        public init(status: Int, fault: String?) {
+            self.status = status
+            self.fault = fault
+        }
+    }
+    public var path: String
+    /// `tds:GetUsers`.
+    public var getUsers: Answer
+    /// The user names a successful GetUsers listed.
+    public var usernames: [String] = []
+    /// `tds:GetDeviceInformation`.
+    public var getDeviceInformation: Answer?
+    /// Manufacturer, Model, FirmwareVersion, SerialNumber, HardwareId from a successful answer.
+    public var deviceInformation: [String: String] = [:]
+    /// Default-credential attempts with WS-UsernameToken (`--allow-auth-tests` only).
+    public var defaultLogin: LoginAttempts?
+    public init(path: String, getUsers: Answer) {
+        self.path = path
+        self.getUsers = getUsers
+    }
+
+    /// GetUsers was answered with at least one user and no fault: user management is open.
+    public var usersExposed: Bool { getUsers.status == 200 && getUsers.fault == nil && !usernames.isEmpty }
 }

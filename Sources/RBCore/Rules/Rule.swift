@@ -131,11 +131,13 @@ public struct RuleExample: Decodable, Sendable {
     public var findings: Int?
     /// For fail examples: the line the (first) finding must point at (optional).
     public var line: Int?
+    /// For fail examples: the highest severity among the failing results (optional).
+    public var severity: Severity?
     public var note: String?
     /// Where the example is written, for `rules test` messages.
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, rtsp, keyExchange, findings, line, note }
+    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, rtsp, keyExchange, findings, line, severity, note }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -149,6 +151,7 @@ public struct RuleExample: Decodable, Sendable {
         keyExchange = try container.decodeIfPresent(ExampleKeyExchange.self, forKey: .keyExchange)
         findings = try container.decodeIfPresent(Int.self, forKey: .findings)
         line = try container.decodeIfPresent(Int.self, forKey: .line)
+        severity = try container.decodeIfPresent(Severity.self, forKey: .severity)
         note = try container.decodeIfPresent(String.self, forKey: .note)
         if [files != nil, config != nil, tls != nil, ssh != nil, host != nil, http != nil, rtsp != nil].filter({ $0 }).count != 1 {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
@@ -233,11 +236,32 @@ public struct ExampleHTTP: Decodable, Sendable {
     public var unauthenticated: [String]?
     /// The user of a default pair the login accepted (`--allow-auth-tests`).
     public var defaultLoginAccepted: String?
+    /// The page's body text.
+    public var body: String?
+    /// What the ONVIF device service answered without credentials.
+    public var onvif: ExampleONVIF?
+
+    public struct ExampleONVIF: Decodable, Sendable {
+        public var getUsersStatus: Int
+        public var fault: String?
+        public var usernames: [String]?
+        /// GetDeviceInformation fields served without credentials.
+        public var deviceInformation: [String: String]?
+        public var defaultLoginAccepted: String?
+    }
 
     public var facts: HTTPFacts {
-        var facts = HTTPFacts(root: HTTPFacts.Response(status: status ?? 200, headers: (headers ?? [:]).sorted { $0.key < $1.key }.map { [$0.key, $0.value] },
-                                                       title: title, passwordForm: passwordForm ?? false,
-                                                       directoryListing: directoryListing ?? false))
+        var root = HTTPFacts.Response(status: status ?? 200, headers: (headers ?? [:]).sorted { $0.key < $1.key }.map { [$0.key, $0.value] },
+                                      title: title, passwordForm: passwordForm ?? false, directoryListing: directoryListing ?? false)
+        root.text = body ?? ""
+        var facts = HTTPFacts(root: root)
+        if let onvif {
+            var onvifFacts = ONVIFFacts(path: "/onvif/device_service", getUsers: ONVIFFacts.Answer(status: onvif.getUsersStatus, fault: onvif.fault))
+            onvifFacts.usernames = onvif.usernames ?? []
+            onvifFacts.deviceInformation = onvif.deviceInformation ?? [:]
+            if let accepted = onvif.defaultLoginAccepted { onvifFacts.defaultLogin = LoginAttempts(attempts: 1, accepted: accepted, lockout: false) }
+            facts.onvif = onvifFacts
+        }
         if let traceEchoed { facts.trace = HTTPFacts.Trace(status: traceEchoed ? 200 : 405, echoed: traceEchoed) }
         facts.authBypass = (authBypass ?? []).map { HTTPFacts.Bypass(path: $0, statusWithout: 401, statusWith: 200, marker: true) }
         facts.sensitive = (unauthenticated ?? []).map { HTTPFacts.Sensitive(path: $0, status: 200, marker: true) }
@@ -256,9 +280,11 @@ public struct ExampleRTSP: Decodable, Sendable {
     }
     public var paths: [Path]
     public var defaultLoginAccepted: String?
+    /// The `Server` header of the OPTIONS answer.
+    public var server: String?
 
     public var facts: RTSPFacts {
-        var facts = RTSPFacts(server: nil, methods: [], paths: paths.map {
+        var facts = RTSPFacts(server: server, methods: [], paths: paths.map {
             RTSPFacts.Path(path: $0.path, status: $0.status, challenges: $0.challenges ?? [], media: $0.media ?? false)
         }, requests: paths.count)
         if let defaultLoginAccepted { facts.defaultLogin = LoginAttempts(attempts: 1, accepted: defaultLoginAccepted, lockout: false) }
@@ -273,16 +299,30 @@ public struct ExampleHost: Decodable, Sendable {
     public var declared: [DeviceProfile.Interface]?
     /// Default SNMP communities the host's UDP 161 answered.
     public var snmpCommunities: [String]?
+    /// UDP services that answered (`tftp`, `ssdp`, `ws-discovery`, `snmp`).
+    public var udp: [Port]?
+    /// SSDP answers (`st`, `usn`, `server`, `location`) to the M-SEARCH on UDP 1900.
+    public var ssdp: [SSDPFacts.Answer]?
+    /// The UPnP device description's fields (`modelName`, `serialNumber` …).
+    public var upnpDescription: [String: String]?
+    /// WS-Discovery ProbeMatch scopes.
+    public var wsDiscoveryScopes: [String]?
 
     public struct Port: Decodable, Sendable {
         public var port: UInt16
         public var service: String
         public var banner: String?
+        /// FTP: `USER anonymous` was accepted.
+        public var anonymousLogin: Bool?
     }
 
     public var facts: HostFacts {
-        var facts = HostFacts(ports: ports.map { HostFacts.Port(port: $0.port, service: $0.service, banner: $0.banner) }, scanned: ports.count)
+        func port(_ p: Port) -> HostFacts.Port { HostFacts.Port(port: p.port, service: p.service, banner: p.banner, anonymousLogin: p.anonymousLogin) }
+        var facts = HostFacts(ports: ports.map(port), scanned: ports.count)
+        facts.udp = (udp ?? []).map(port)
         facts.snmp = snmpCommunities.map { SNMPFacts(communities: $0, sysDescr: nil) }
+        facts.ssdp = ssdp.map { SSDPFacts(port: 1900, answers: $0, description: upnpDescription) }
+        facts.wsDiscovery = wsDiscoveryScopes.map { WSDiscoveryFacts(port: 3702, types: ["dn:NetworkVideoTransmitter"], scopes: $0, xaddrs: []) }
         return facts
     }
 

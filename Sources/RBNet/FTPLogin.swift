@@ -11,23 +11,25 @@ struct FTPLogin {
         guard let userReply = command("USER \(user)") else { return nil }
         if userReply == 230 { return true }
         guard userReply == 331 || userReply == 332 else { return false }
-        guard let passReply = command("PASS \(password)") else { return nil }
+        // Servers delay a refused password on purpose (vsftpd, pyftpdlib: ~3 s).
+        guard let passReply = command("PASS \(password)", wait: max(timeout, 5)) else { return nil }
         return passReply == 230
     }
 
     /// Sends one command line and returns the final reply code (multi-line replies, `230-…`,
     /// end at the line that starts with the code and a space).
-    func command(_ line: String) -> Int? {
+    func command(_ line: String, wait: Double? = nil) -> Int? {
         guard (try? connection.send(Array((line + "\r\n").utf8), timeout: timeout)) != nil else { return nil }
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        let deadline = ContinuousClock.now + .milliseconds(Int((wait ?? timeout) * 1000))
         guard let reply = try? connection.receive(until: { Self.finalCode($0) != nil }, limit: 16_384, deadline: deadline) else { return nil }
         return Self.finalCode(reply)
     }
 
     /// The code of the last complete reply line `NNN text\r\n`, when the bytes end one.
     static func finalCode(_ bytes: [UInt8]) -> Int? {
+        // Bytes, not Characters: "\r\n" is one Character, so String.hasSuffix("\n") is false.
+        guard bytes.last == 10 else { return nil }
         let text = String(decoding: bytes, as: UTF8.self)
-        guard text.hasSuffix("\n") else { return nil }
         for line in text.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).reversed() {
             let characters = Array(line)
             if characters.count >= 4, characters[3] == " ", let code = Int(String(characters[0..<3])) { return code }

@@ -111,6 +111,10 @@ public struct PortSweep: Sendable {
         let text = String(decoding: bytes.prefix(16), as: UTF8.self)
         if text.hasPrefix("RTSP/") { return "rtsp" }
         if text.hasPrefix("HTTP/") { return "http" }
+        // An HTML error page without a status line: an HTTP server answering in HTTP/0.9 style
+        // to a request line it could not parse (Python's http.server, some embedded servers).
+        let start = String(decoding: bytes.prefix(64), as: UTF8.self).lowercased().trimmingWhitespace()
+        if start.hasPrefix("<!doctype html") || start.hasPrefix("<html") { return "http" }
         return nil
     }
 

@@ -124,9 +124,22 @@ public struct UDPSweep: Sendable {
         }
     }
 
+    /// A well-known port gets its one probe; any other port all of them at once (one socket
+    /// each), the first kind in `Kind` order that was answered winning.
     func probe(_ port: UInt16) async -> Found {
+        let kinds = Self.kinds(for: port)
+        let answers = await withTaskGroup(of: (Int, Found).self) { group in
+            for (i, kind) in kinds.enumerated() { group.addTask { (i, await self.probe(port, kind)) } }
+            var all: [(Int, Found)] = []
+            for await answer in group { all.append(answer) }
+            return all.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        return answers.first { !$0.services.isEmpty } ?? Found()
+    }
+
+    func probe(_ port: UInt16, _ kind: Kind) async -> Found {
         var found = Found()
-        for kind in Self.kinds(for: port) {
+        do {
             switch kind {
             case .snmp:
                 let facts = await SNMPProbe(host: host, port: port, timeout: wait).scan()
@@ -150,7 +163,6 @@ public struct UDPSweep: Sendable {
                     found.services.append(HostFacts.Port(port: port, service: "ws-discovery", banner: facts.types.joined(separator: " ")))
                 }
             }
-            if !found.services.isEmpty { break }
         }
         return found
     }

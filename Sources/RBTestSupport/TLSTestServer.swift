@@ -64,8 +64,8 @@ public final class TLSTestServer: @unchecked Sendable {
     }
 
     /// A port on 127.0.0.1 nothing listens on (the kernel's pick for port 0, released).
-    public static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    public static func freePort(udp: Bool = false) throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestSupportError("socket failed") }
         defer { close(fd) }
         var address = loopback(port: 0)

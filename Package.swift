@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libssh: the SSH password login of --allow-auth-tests (a full SSH client is not hand-written).
+        .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
 
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
@@ -36,7 +38,7 @@ let package = Package(
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
         .target(name: "RBImages", dependencies: ["RBCore", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA"]),
         // Endpoint probes: the raw-handshake TLS scanner.
-        .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL", "CLibXML2"]),
+        .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
         .target(name: "RBChecks", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.

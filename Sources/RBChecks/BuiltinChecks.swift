@@ -39,6 +39,7 @@ public enum BuiltinChecks {
         SNMPCheck.self,
         UPnPCheck.self,
         DisclosureCheck.self,
+        DefaultLoginCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

@@ -7,8 +7,12 @@ import CLibXML2
 enum XMLElements {
     /// Local name → the texts of every element with that name, in document order; nil when the
     /// bytes are not well-formed XML.
+    /// libxml2 must be initialised once before threads use it (its docs: xmlInitParser).
+    static let initialised: Void = xmlInitParser()
+
     static func texts(_ names: Set<String>, in bytes: [UInt8]) -> [String: [String]]? {
         guard !bytes.isEmpty else { return nil }
+        _ = initialised
         rb_xml_silence()
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
         let parsed = bytes.withUnsafeBufferPointer { buffer in

@@ -103,14 +103,15 @@ public struct ScanSession {
                     return ([], diagnostics + error.diagnostics)
                 }
             }
-            let swept = await sweepHosts(targets, limits: limits)
+            let swept = await sweepHosts(targets, limits: limits,
+                                         credentials: limits.allowAuthTests ? profile?.defaultCredentials ?? [] : [])
             var withProfile = swept.targets
             for i in withProfile.indices where withProfile[i].endpoint != nil { withProfile[i].profile = profile }
             let probed = await probeEndpoints(withProfile, timeout: limits.networkTimeout, caFile: limits.caFile,
                                               allowAuthTests: limits.allowAuthTests)
             var loud: [Diagnostic] = []
-            if limits.allowAuthTests, probed.targets.contains(where: { $0.http?.defaultLogin != nil || $0.rtsp?.defaultLogin != nil }) {
-                let surfaces = probed.targets.filter { $0.http?.defaultLogin != nil || $0.rtsp?.defaultLogin != nil }.map(\.spec)
+            let surfaces = probed.targets.flatMap(\.loginSurfaces)
+            if limits.allowAuthTests, !surfaces.isEmpty {
                 loud.append(Diagnostic(.warning, .target, code: "auth-tests.enabled",
                     "--allow-auth-tests: default credentials of profile \(profile?.id ?? "?") were tried on \(surfaces.joined(separator: ", "))",
                     at: SourceLocation(file: surfaces.first ?? "")))
@@ -141,7 +142,8 @@ extension ScanSession {
     /// Sweeps the ports of every host target; each TLS or SSH service found becomes an endpoint
     /// target of its own (`tls://host:port`, `ssh://host:port`) right after its host, probed and
     /// judged like one given on the command line. A host with no open port is a target error.
-    static func sweepHosts(_ targets: [ScanTarget], limits: ScanLimits) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
+    static func sweepHosts(_ targets: [ScanTarget], limits: ScanLimits,
+                           credentials: [DeviceProfile.Credential] = []) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
         let hosts = targets.indices.filter { targets[$0].endpoint?.scheme == "host" }
         guard !hosts.isEmpty else { return (targets, []) }
         var facts: [Int: HostFacts] = [:]
@@ -159,6 +161,20 @@ extension ScanSession {
                     found.snmp = answered.snmp
                     found.ssdp = answered.ssdp
                     found.wsDiscovery = answered.wsDiscovery
+                    // --allow-auth-tests: the profile's default pairs on telnet and FTP logins,
+                    // the surfaces side by side (pacing holds per surface).
+                    if !credentials.isEmpty {
+                        let ports = found.ports
+                        await withTaskGroup(of: (Int, LoginAttempts).self) { logins in
+                            for (j, port) in ports.enumerated() {
+                                guard let surface = ServiceLogin.Surface(rawValue: port.service), surface != .ssh else { continue }
+                                logins.addTask {
+                                    (j, await ServiceLogin(surface: surface, host: host, port: port.port, timeout: limits.networkTimeout).run(credentials))
+                                }
+                            }
+                            for await (j, login) in logins { found.ports[j].defaultLogin = login }
+                        }
+                    }
                     return (i, found)
                 }
             }
@@ -260,7 +276,11 @@ extension ScanSession {
                         }
                     case "ssh":
                         switch await SSHProbe(host: endpoint.host, port: endpoint.port, timeout: timeout).scan() {
-                        case .success(let facts): return (i, .ssh(facts))
+                        case .success(var facts):
+                            if let pairs = credentials[i], !pairs.isEmpty {
+                                facts.defaultLogin = await ServiceLogin(surface: .ssh, host: endpoint.host, port: endpoint.port, timeout: timeout).run(pairs)
+                            }
+                            return (i, .ssh(facts))
                         case .failure(let failure): return (i, .unreachable(failure.message))
                         }
                     default:
@@ -297,6 +317,19 @@ extension ScanSession {
             kept.append(target)
         }
         return (kept, diagnostics)
+    }
+}
+
+extension ScanTarget {
+    /// The login surfaces of this target that default credentials were tried on.
+    var loginSurfaces: [String] {
+        var surfaces: [String] = []
+        if http?.defaultLogin != nil || rtsp?.defaultLogin != nil || ssh?.defaultLogin != nil { surfaces.append(spec) }
+        if let onvif = http?.onvif, onvif.defaultLogin != nil { surfaces.append(spec + onvif.path) }
+        if let endpoint, let host {
+            surfaces += host.ports.filter { $0.defaultLogin != nil }.map { Endpoint(scheme: $0.service, host: endpoint.host, port: $0.port).uri }
+        }
+        return surfaces
     }
 }
 

@@ -244,3 +244,109 @@ public final class CameraEmulator: @unchecked Sendable {
         directory.remove()
     }
 }
+
+/// An SSH server that checks passwords (Paramiko's server mode through /usr/bin/python3) on
+/// 127.0.0.1: it accepts `user`/`password` by password authentication and opens no channel.
+/// OpenSSH and Dropbear check passwords against the system's accounts, which tests must not
+/// touch; Paramiko keeps the account in the test.
+public final class SSHPasswordServer: @unchecked Sendable {
+    public let port: UInt16
+    let process: SpawnedProcess
+    let directory: TemporaryDirectory
+
+    static let script = """
+    import sys, socket, threading, paramiko
+    port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    key = paramiko.ECDSAKey.generate(bits=256)
+    class Server(paramiko.ServerInterface):
+        def get_allowed_auths(self, username):
+            return 'password'
+        def check_auth_password(self, username, given):
+            return paramiko.AUTH_SUCCESSFUL if (username, given) == (user, password) else paramiko.AUTH_FAILED
+        def check_channel_request(self, kind, chanid):
+            return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+    def handle(conn):
+        transport = paramiko.Transport(conn)
+        transport.add_server_key(key)
+        try:
+            transport.start_server(server=Server())
+            while transport.is_active():
+                transport.join(1)
+        except Exception:
+            pass
+        finally:
+            transport.close()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(('127.0.0.1', port))
+    sock.listen(16)
+    while True:
+        conn, _ = sock.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+    """
+
+    public init(user: String, password: String) throws {
+        directory = try TemporaryDirectory(prefix: "rbscan-sshpw")
+        let script = directory.url("ssh.py")
+        try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
+        do {
+            (process, port) = try LoopbackProcess.launch("/usr/bin/python3") { [script, String($0), user, password] }
+        } catch {
+            directory.remove()
+            throw error
+        }
+    }
+
+    public var uri: String { "ssh://127.0.0.1:\(port)" }
+
+    public func stop() {
+        process.stop()
+        directory.remove()
+    }
+}
+
+/// BusyBox telnetd on 127.0.0.1 whose login program (a shell script in a temporary directory)
+/// asks for a user and password like login(1), accepts only `user`/`password`, and answers a
+/// wrong pair after a delay with "Login incorrect".
+public final class TelnetLoginServer: @unchecked Sendable {
+    public let port: UInt16
+    let process: SpawnedProcess
+    let directory: TemporaryDirectory
+
+    public init(user: String, password: String) throws {
+        directory = try TemporaryDirectory(prefix: "rbscan-telnet")
+        let login = directory.url("login.sh")
+        let script = """
+        #!/bin/sh
+        printf 'camera login: '
+        read -r name
+        printf 'Password: '
+        stty -echo 2>/dev/null
+        read -r secret
+        stty echo 2>/dev/null
+        name=$(printf '%s' "$name" | tr -d '\\r')
+        secret=$(printf '%s' "$secret" | tr -d '\\r')
+        if [ "$name" = '\(user)' ] && [ "$secret" = '\(password)' ]; then
+          printf '\\nWelcome to the camera\\n# '
+          sleep 2
+          exit 0
+        fi
+        sleep 1
+        printf '\\nLogin incorrect\\n'
+        exit 1
+        """
+        try script.write(toFile: login, atomically: true, encoding: .utf8)
+        chmod(login, 0o755)
+        do {
+            (process, port) = try LoopbackProcess.launch("/bin/busybox") { ["telnetd", "-F", "-p", String($0), "-b", "127.0.0.1", "-l", login] }
+        } catch {
+            directory.remove()
+            throw error
+        }
+    }
+
+    public func stop() {
+        process.stop()
+        directory.remove()
+    }
+}

@@ -8,6 +8,8 @@ public struct HostFacts: Codable, Sendable, Equatable {
         public var banner: String?
         /// FTP: whether `USER anonymous` was accepted (`230`); nil when not tried.
         public var anonymousLogin: Bool?
+        /// Telnet and FTP: default-credential attempts (`--allow-auth-tests` only).
+        public var defaultLogin: LoginAttempts?
         public init(port: UInt16, service: String, banner: String? = nil, anonymousLogin: Bool? = nil) {
             self.port = port
             self.service = service

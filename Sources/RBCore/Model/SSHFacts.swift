@@ -30,6 +30,8 @@ public struct SSHFacts: Codable, Sendable, Equatable {
     public var gexModulusBits: Int?
     public var handshakes: Int
     public var problems: [String]
+    /// Default-credential attempts, password or keyboard-interactive (`--allow-auth-tests` only).
+    public var defaultLogin: LoginAttempts?
 
     /// The protocol version of the banner: `2.0`, `1.99`, `1.5`.
     public var protocolVersion: String {

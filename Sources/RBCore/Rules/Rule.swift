@@ -207,6 +207,8 @@ public struct ExampleSSH: Decodable, Sendable {
     public var macs: [String]?
     public var hostKeys: [HostKey]?
     public var gexModulusBits: Int?
+    /// The user of a default pair the SSH login accepted (`--allow-auth-tests`).
+    public var defaultLoginAccepted: String?
 
     public struct HostKey: Decodable, Sendable {
         public var type: String
@@ -214,9 +216,11 @@ public struct ExampleSSH: Decodable, Sendable {
     }
 
     public var facts: SSHFacts {
-        SSHFacts(banner: banner, kex: kex ?? [], hostKeyAlgorithms: hostKeyAlgorithms ?? [], ciphers: ciphers ?? [],
-                 macs: macs ?? [], hostKeys: (hostKeys ?? []).map { SSHFacts.HostKey(type: $0.type, bits: $0.bits, sha256: "") },
-                 gexModulusBits: gexModulusBits)
+        var facts = SSHFacts(banner: banner, kex: kex ?? [], hostKeyAlgorithms: hostKeyAlgorithms ?? [], ciphers: ciphers ?? [],
+                             macs: macs ?? [], hostKeys: (hostKeys ?? []).map { SSHFacts.HostKey(type: $0.type, bits: $0.bits, sha256: "") },
+                             gexModulusBits: gexModulusBits)
+        if let defaultLoginAccepted { facts.defaultLogin = LoginAttempts(attempts: 1, accepted: defaultLoginAccepted, lockout: false) }
+        return facts
     }
 }
 
@@ -314,10 +318,16 @@ public struct ExampleHost: Decodable, Sendable {
         public var banner: String?
         /// FTP: `USER anonymous` was accepted.
         public var anonymousLogin: Bool?
+        /// Telnet/FTP: the user of a default pair the login accepted (`--allow-auth-tests`).
+        public var defaultLoginAccepted: String?
     }
 
     public var facts: HostFacts {
-        func port(_ p: Port) -> HostFacts.Port { HostFacts.Port(port: p.port, service: p.service, banner: p.banner, anonymousLogin: p.anonymousLogin) }
+        func port(_ p: Port) -> HostFacts.Port {
+            var port = HostFacts.Port(port: p.port, service: p.service, banner: p.banner, anonymousLogin: p.anonymousLogin)
+            port.defaultLogin = p.defaultLoginAccepted.map { LoginAttempts(attempts: 1, accepted: $0, lockout: false) }
+            return port
+        }
         var facts = HostFacts(ports: ports.map(port), scanned: ports.count)
         facts.udp = (udp ?? []).map(port)
         facts.snmp = snmpCommunities.map { SNMPFacts(communities: $0, sysDescr: nil) }

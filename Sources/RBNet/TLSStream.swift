@@ -35,16 +35,19 @@ final class TLSStream {
         if host.first?.isLetter == true, !host.contains(":") {
             _ = host.withCString { SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: $0)) }
         }
+        // Every stored property is set from here on, so a throw runs deinit, which frees the
+        // session and context: freeing them here as well was a double free.
         guard SSL_connect(ssl) == 1 else {
-            let reason = Self.lastError()
-            SSL_free(ssl)
-            SSL_CTX_free(context)
-            throw .init(message: "OpenSSL handshake failed: " + reason)
+            throw .init(message: "OpenSSL handshake failed: " + Self.lastError())
         }
+        connected = true
     }
 
+    /// The handshake completed (only then is a close_notify sent).
+    private var connected = false
+
     deinit {
-        SSL_shutdown(ssl)
+        if connected { SSL_shutdown(ssl) }
         SSL_free(ssl)
         SSL_CTX_free(context)
         ERR_clear_error()

@@ -1,6 +1,6 @@
 import RBCore
 
-/// `endpoint.declared-ports`: a swept host's open TCP ports against the device profile: a port the
+/// `endpoint.declared-ports`: a swept host's open TCP ports and answering UDP services against the device profile: a port the
 /// profile does not declare, or declares as off by default, fails (one finding per port, at
 /// `SERVICE://HOST:PORT`, with the service guess and banner). Without a profile the result is
 /// review: nothing says what should be open.
@@ -24,19 +24,24 @@ public struct DeclaredPortsCheck: Check {
                                 location: Location(path: context.target.spec), evidence: Evidence(key: "no-profile"))]
         }
         var observations: [Observation] = []
-        for port in facts.ports {
-            let uri = Endpoint(scheme: port.service == "unknown" ? "tcp" : port.service, host: endpoint.host, port: port.port).uri
-            let evidence = ["port": String(port.port), "service": port.service, "banner": port.banner ?? "", "profile": profile.id]
-            if let declared = profile.interface(tcp: port.port) {
-                if declared.enabledByDefault == false {
+        // TCP ports that accepted, and UDP ports whose probe was answered (a silent UDP port is
+        // not counted open).
+        for (proto, ports) in [("tcp", facts.ports), ("udp", facts.udp)] {
+            for port in ports {
+                let uri = Endpoint(scheme: port.service == "unknown" ? proto : port.service, host: endpoint.host, port: port.port).uri
+                let label = proto == "tcp" ? String(port.port) : "\(port.port)/udp"
+                let evidence = ["port": label, "service": port.service, "banner": port.banner ?? "", "profile": profile.id]
+                if let declared = profile.interface(port.port, proto: proto) {
+                    if declared.enabledByDefault == false {
+                        observations.append(Observation(
+                            message: "\(uri) is open, but profile \(profile.id) declares \(declared.service) on \(label) as off by default",
+                            location: Location(path: uri), evidence: Evidence(key: "off-by-default:\(label)", facts: evidence)))
+                    }
+                } else {
                     observations.append(Observation(
-                        message: "\(uri) is open, but profile \(profile.id) declares \(declared.service) on \(port.port) as off by default",
-                        location: Location(path: uri), evidence: Evidence(key: "off-by-default:\(port.port)", facts: evidence)))
+                        message: "\(uri) (\(port.service)) is open but not declared in profile \(profile.id)",
+                        location: Location(path: uri), evidence: Evidence(key: "undeclared:\(label)", facts: evidence)))
                 }
-            } else {
-                observations.append(Observation(
-                    message: "\(uri) (\(port.service)) is open but not declared in profile \(profile.id)",
-                    location: Location(path: uri), evidence: Evidence(key: "undeclared:\(port.port)", facts: evidence)))
             }
         }
         return observations

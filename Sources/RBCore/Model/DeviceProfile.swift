@@ -6,8 +6,9 @@ public struct DeviceProfile: Sendable, Equatable {
 
     public struct Interface: Decodable, Sendable, Equatable {
         public var port: UInt16
+        public enum Proto: String, Decodable, Sendable { case tcp, udp }
         /// `tcp` (default) or `udp`.
-        public var proto: String?
+        public var proto: Proto?
         public var service: String
         /// Whether the interface is open in the factory-default state (default true).
         public var enabledByDefault: Bool?
@@ -85,8 +86,8 @@ public struct DeviceProfile: Sendable, Equatable {
         return profile
     }
 
-    /// The declared TCP interface on `port`, if any.
-    public func interface(tcp port: UInt16) -> Interface? {
-        interfaces.first { $0.port == port && ($0.proto ?? "tcp") == "tcp" }
+    /// The declared interface on `port` over `proto` (`tcp` or `udp`), if any.
+    public func interface(_ port: UInt16, proto: String) -> Interface? {
+        interfaces.first { $0.port == port && ($0.proto ?? .tcp).rawValue == proto }
     }
 }

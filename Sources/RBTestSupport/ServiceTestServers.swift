@@ -32,13 +32,43 @@ extension LoopbackProcess {
     }
 }
 
-/// A real FTP server (pyftpdlib through /usr/bin/python3) on 127.0.0.1, with or without
-/// anonymous access and with the given local users, serving an empty temporary directory.
-public final class FTPTestServer: @unchecked Sendable {
+/// A server started from a script written to its own temporary directory (or from a program
+/// with the directory as data), on a free 127.0.0.1 port; `stop()` kills it and removes the
+/// directory. `arguments` gets the script's path (the directory when there is no script) and
+/// the port.
+public class ScriptedTestServer: @unchecked Sendable {
     public let port: UInt16
     let process: SpawnedProcess
     let directory: TemporaryDirectory
 
+    init(prefix: String, script: (name: String, text: String)? = nil, executable: String = "/usr/bin/python3", udp: Bool = false,
+         arguments: (_ path: String, _ port: UInt16) -> [String]) throws {
+        directory = try TemporaryDirectory(prefix: prefix)
+        var path = directory.path
+        do {
+            if let script {
+                path = directory.url(script.name)
+                try script.text.write(toFile: path, atomically: true, encoding: .utf8)
+                chmod(path, 0o755)
+            }
+            let launch = udp ? LoopbackProcess.launchUDP : LoopbackProcess.launch
+            let scriptPath = path
+            (process, port) = try launch(executable) { arguments(scriptPath, $0) }
+        } catch {
+            directory.remove()
+            throw error
+        }
+    }
+
+    public func stop() {
+        process.stop()
+        directory.remove()
+    }
+}
+
+/// A real FTP server (pyftpdlib through /usr/bin/python3) on 127.0.0.1, with or without
+/// anonymous access and with the given local users, serving an empty temporary directory.
+public final class FTPTestServer: ScriptedTestServer, @unchecked Sendable {
     static let script = """
     import sys
     from pyftpdlib.authorizers import DummyAuthorizer
@@ -58,48 +88,20 @@ public final class FTPTestServer: @unchecked Sendable {
     """
 
     public init(anonymous: Bool, users: [(String, String)] = []) throws {
-        directory = try TemporaryDirectory(prefix: "rbscan-ftp")
-        let script = directory.url("ftp.py")
-        try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(atPath: directory.url("root"), withIntermediateDirectories: true)
-        let root = directory.url("root")
-        do {
-            (process, port) = try LoopbackProcess.launch("/usr/bin/python3") {
-                [script, String($0), root, anonymous ? "1" : "0"] + users.map { "\($0.0):\($0.1)" }
-            }
-        } catch {
-            directory.remove()
-            throw error
+        try super.init(prefix: "rbscan-ftp", script: ("ftp.py", Self.script)) { script, port in
+            // The directory holding the script is the (read-only) FTP root.
+            [script, String(port), (script as NSString).deletingLastPathComponent, anonymous ? "1" : "0"] + users.map { "\($0.0):\($0.1)" }
         }
-    }
-
-    public func stop() {
-        process.stop()
-        directory.remove()
     }
 }
 
 /// tftp-hpa's `in.tftpd` in the foreground on a free UDP port of 127.0.0.1, serving an empty
 /// temporary directory.
-public final class TFTPTestServer: @unchecked Sendable {
-    public let port: UInt16
-    let process: SpawnedProcess
-    let directory: TemporaryDirectory
-
+public final class TFTPTestServer: ScriptedTestServer, @unchecked Sendable {
     public init() throws {
-        directory = try TemporaryDirectory(prefix: "rbscan-tftp")
-        let root = directory.path
-        do {
-            (process, port) = try LoopbackProcess.launchUDP("/usr/sbin/in.tftpd") { ["-L", "-a", "127.0.0.1:\($0)", "-s", root] }
-        } catch {
-            directory.remove()
-            throw error
+        try super.init(prefix: "rbscan-tftp", executable: "/usr/sbin/in.tftpd", udp: true) { root, port in
+            ["-L", "-a", "127.0.0.1:\(port)", "-s", root]
         }
-    }
-
-    public func stop() {
-        process.stop()
-        directory.remove()
     }
 }
 
@@ -108,14 +110,12 @@ public final class TFTPTestServer: @unchecked Sendable {
 /// WS-UsernameToken PasswordDigest checked in `secure` mode), a UPnP device description, an
 /// SSDP responder answering unicast M-SEARCH and a WS-Discovery responder answering Probe, each
 /// per its specification. Everything listens on 127.0.0.1 only.
-public final class CameraEmulator: @unchecked Sendable {
-    public let httpPort: UInt16
+public final class CameraEmulator: ScriptedTestServer, @unchecked Sendable {
+    public var httpPort: UInt16 { port }
     public let ssdpPort: UInt16
     public let wsdPort: UInt16
     public static let firmware = "V5.5.0 build 170725"
     public static let serial = "CAM1-20170101AAWR123456789"
-    let process: SpawnedProcess
-    let directory: TemporaryDirectory
 
     static let script = #"""
     import sys, socket, threading, base64, hashlib, re
@@ -221,27 +221,14 @@ public final class CameraEmulator: @unchecked Sendable {
     /// `secure`: ONVIF operations need a WS-UsernameToken for admin/`password` and the web root
     /// carries no build string. `igd`: SSDP also announces an Internet Gateway Device.
     public init(secure: Bool, password: String = "not-default-7", igd: Bool = false) throws {
-        directory = try TemporaryDirectory(prefix: "rbscan-camera")
-        let script = directory.url("camera.py")
-        try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
         let ssdp = try TLSTestServer.freePort(udp: true)
         let wsd = try TLSTestServer.freePort(udp: true)
         ssdpPort = ssdp
         wsdPort = wsd
-        do {
-            (process, httpPort) = try LoopbackProcess.launch("/usr/bin/python3") {
-                [script, String($0), String(ssdp), String(wsd), secure ? "secure" : "open", password, igd ? "1" : "0",
-                 CameraEmulator.firmware, CameraEmulator.serial]
-            }
-        } catch {
-            directory.remove()
-            throw error
+        try super.init(prefix: "rbscan-camera", script: ("camera.py", Self.script)) { script, port in
+            [script, String(port), String(ssdp), String(wsd), secure ? "secure" : "open", password, igd ? "1" : "0",
+             CameraEmulator.firmware, CameraEmulator.serial]
         }
-    }
-
-    public func stop() {
-        process.stop()
-        directory.remove()
     }
 }
 
@@ -249,11 +236,7 @@ public final class CameraEmulator: @unchecked Sendable {
 /// 127.0.0.1: it accepts `user`/`password` by password authentication and opens no channel.
 /// OpenSSH and Dropbear check passwords against the system's accounts, which tests must not
 /// touch; Paramiko keeps the account in the test.
-public final class SSHPasswordServer: @unchecked Sendable {
-    public let port: UInt16
-    let process: SpawnedProcess
-    let directory: TemporaryDirectory
-
+public final class SSHPasswordServer: ScriptedTestServer, @unchecked Sendable {
     static let script = """
     import sys, socket, threading, paramiko
     port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -286,36 +269,17 @@ public final class SSHPasswordServer: @unchecked Sendable {
     """
 
     public init(user: String, password: String) throws {
-        directory = try TemporaryDirectory(prefix: "rbscan-sshpw")
-        let script = directory.url("ssh.py")
-        try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
-        do {
-            (process, port) = try LoopbackProcess.launch("/usr/bin/python3") { [script, String($0), user, password] }
-        } catch {
-            directory.remove()
-            throw error
-        }
+        try super.init(prefix: "rbscan-sshpw", script: ("ssh.py", Self.script)) { script, port in [script, String(port), user, password] }
     }
 
     public var uri: String { "ssh://127.0.0.1:\(port)" }
-
-    public func stop() {
-        process.stop()
-        directory.remove()
-    }
 }
 
 /// BusyBox telnetd on 127.0.0.1 whose login program (a shell script in a temporary directory)
 /// asks for a user and password like login(1), accepts only `user`/`password`, and answers a
 /// wrong pair after a delay with "Login incorrect".
-public final class TelnetLoginServer: @unchecked Sendable {
-    public let port: UInt16
-    let process: SpawnedProcess
-    let directory: TemporaryDirectory
-
+public final class TelnetLoginServer: ScriptedTestServer, @unchecked Sendable {
     public init(user: String, password: String) throws {
-        directory = try TemporaryDirectory(prefix: "rbscan-telnet")
-        let login = directory.url("login.sh")
         let script = """
         #!/bin/sh
         printf 'camera login: '
@@ -335,18 +299,8 @@ public final class TelnetLoginServer: @unchecked Sendable {
         printf '\\nLogin incorrect\\n'
         exit 1
         """
-        try script.write(toFile: login, atomically: true, encoding: .utf8)
-        chmod(login, 0o755)
-        do {
-            (process, port) = try LoopbackProcess.launch("/bin/busybox") { ["telnetd", "-F", "-p", String($0), "-b", "127.0.0.1", "-l", login] }
-        } catch {
-            directory.remove()
-            throw error
+        try super.init(prefix: "rbscan-telnet", script: ("login.sh", script), executable: "/bin/busybox") { login, port in
+            ["telnetd", "-F", "-p", String(port), "-b", "127.0.0.1", "-l", login]
         }
-    }
-
-    public func stop() {
-        process.stop()
-        directory.remove()
     }
 }

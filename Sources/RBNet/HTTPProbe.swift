@@ -57,9 +57,26 @@ public struct HTTPProbe: Sendable {
         // timeout, not one per request.
         let marker = "rbscan-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let bypassCount = Self.bypassPaths.count
-        let results = Results(count: 1 + bypassCount + sensitivePaths.count)
-        DispatchQueue.concurrentPerform(iterations: 1 + bypassCount + sensitivePaths.count) { i in
-            if i == 0 {
+        // Slots: TRACE, the bypass pairs, the sensitive paths, a 404 page, ONVIF.
+        let count = 1 + bypassCount + sensitivePaths.count + 2
+        let results = Results(count: count)
+        DispatchQueue.concurrentPerform(iterations: count) { i in
+            if i == count - 2 {
+                // An error page, for what it gives away (server versions, firmware builds).
+                let missing = try? request("GET", "/rbscan-" + String(UInt32.random(in: 0...UInt32.max), radix: 16))
+                results.set(i, .init(notFound: missing?.summary, requests: 1))
+            } else if i == count - 1 {
+                var slot = Results.Slot()
+                for path in onvifPaths {
+                    let (onvif, requests) = ONVIFClient(http: self, path: path, credentials: credentials).run()
+                    slot.requests += requests
+                    if let onvif {
+                        slot.onvif = onvif
+                        break
+                    }
+                }
+                results.set(i, slot)
+            } else if i == 0 {
                 // Servers that ignore TRACE stay silent: give it a shorter deadline.
                 let trace = try? request("TRACE", "/", extra: ["X-Rbscan-Trace: \(marker)"], wait: min(timeout, 1.5))
                 results.set(0, .init(trace: trace.map { HTTPFacts.Trace(status: $0.status, echoed: String(decoding: $0.body, as: UTF8.self).contains(marker)) },
@@ -88,21 +105,10 @@ public struct HTTPProbe: Sendable {
             facts.defaultLogin = login
             facts.requests += login.attempts
         }
-        // An error page, for what it gives away (server versions, firmware builds).
-        if let missing = try? request("GET", "/rbscan-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)) {
-            facts.notFound = missing.summary
-            facts.requests += 1
-        }
-        for path in onvifPaths {
-            let (onvif, requests) = ONVIFClient(http: self, path: path, credentials: credentials).run()
-            facts.requests += requests
-            if let onvif {
-                facts.onvif = onvif
-                break
-            }
-        }
         for slot in results.all {
             if let trace = slot.trace { facts.trace = trace }
+            if let notFound = slot.notFound { facts.notFound = notFound }
+            if let onvif = slot.onvif { facts.onvif = onvif }
             if let bypass = slot.bypass { facts.authBypass.append(bypass) }
             if let sensitive = slot.sensitive { facts.sensitive.append(sensitive) }
             facts.requests += slot.requests
@@ -116,6 +122,8 @@ public struct HTTPProbe: Sendable {
             var trace: HTTPFacts.Trace?
             var bypass: HTTPFacts.Bypass?
             var sensitive: HTTPFacts.Sensitive?
+            var notFound: HTTPFacts.Response?
+            var onvif: ONVIFFacts?
             var requests = 0
         }
         private let slots: Mutex<[Slot]>
@@ -147,7 +155,10 @@ public struct HTTPProbe: Sendable {
     }
 
     /// One request on its own connection.
-    func request(_ method: String, _ path: String, extra: [String] = [], body: [UInt8]? = nil, wait: Double? = nil) throws(TCPConnection.Failure) -> HTTPResponse {
+    /// `enough` ends the read early on what the caller needs (a SOAP envelope's end) when the
+    /// server neither frames the body nor closes.
+    func request(_ method: String, _ path: String, extra: [String] = [], body: [UInt8]? = nil, wait: Double? = nil,
+                 enough: (@Sendable ([UInt8]) -> Bool)? = nil) throws(TCPConnection.Failure) -> HTTPResponse {
         let hostHeader = host.contains(":") ? "[\(host)]" : host
         let defaultPort: UInt16 = tls ? 443 : 80
         let lines = ["\(method) \(path) HTTP/1.1", "Host: \(hostHeader)" + (port == defaultPort ? "" : ":\(port)"),
@@ -160,12 +171,13 @@ public struct HTTPProbe: Sendable {
         if tls {
             let stream = try TLSStream(connection: connection, host: host, timeout: wait ?? timeout)
             try stream.write(bytes)
-            while received.count < 1 << 18, !Self.complete(received, method: method), let chunk = stream.read(), !chunk.isEmpty {
+            while received.count < 1 << 18, !Self.complete(received, method: method), !(enough?(received) ?? false),
+                  let chunk = stream.read(), !chunk.isEmpty {
                 received += chunk
             }
         } else {
             try connection.send(bytes, timeout: timeout)
-            received = try connection.receive(until: { Self.complete($0, method: method) }, limit: 1 << 18, deadline: deadline)
+            received = try connection.receive(until: { Self.complete($0, method: method) || (enough?($0) ?? false) }, limit: 1 << 18, deadline: deadline)
         }
         return try Self.parse(received)
     }

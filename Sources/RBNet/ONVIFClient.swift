@@ -59,6 +59,8 @@ struct ONVIFClient {
         return (facts, requests)
     }
 
+    /// A server that ignores the POST (openssl s_server -www waits for more input) costs at
+    /// most 3 s: ONVIF stacks answer well within that.
     func send(_ operation: String, security: String = "") throws(TCPConnection.Failure) -> HTTPProbe.HTTPResponse {
         let envelope = """
         <?xml version="1.0" encoding="UTF-8"?>
@@ -66,7 +68,19 @@ struct ONVIFClient {
         <s:Header>\(security)</s:Header><s:Body><tds:\(operation)/></s:Body></s:Envelope>
         """
         return try http.request("POST", path, extra: ["Content-Type: application/soap+xml; charset=utf-8; action=\"\(Self.deviceNamespace)/\(operation)\""],
-                                body: Array(envelope.utf8))
+                                body: Array(envelope.utf8), wait: min(http.timeout, 3), enough: Self.answerRead)
+    }
+
+    /// Enough of an answer for ONVIF: a SOAP envelope's end tag, or headers whose content type
+    /// is not XML (a web page: not ONVIF, its body is not needed).
+    @Sendable static func answerRead(_ bytes: [UInt8]) -> Bool {
+        guard let end = bytes.firstRange(of: [13, 10, 13, 10]) else { return false }
+        let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).lowercased()
+        guard head.contains("content-type:") else { return false }
+        let contentType = head.split(separator: "\r\n").first { $0.hasPrefix("content-type:") } ?? ""
+        if !contentType.contains("xml") { return true }
+        let body = String(decoding: bytes[end.upperBound...].suffix(64), as: UTF8.self)
+        return body.contains("Envelope>")
     }
 
     /// A SOAP fault's most specific code (`ter:NotAuthorized`) or its reason text; nil without a fault.

@@ -5,24 +5,30 @@ import Glibc
 #endif
 
 /// Opt-in (`--allow-auth-tests`) default-credential attempts on a surface that answered 401:
-/// at most the profile's pairs, one attempt per pair, at least `pacing` seconds apart, stopping
-/// at the first lockout signal (403, 423, 429, or "lock" in the answer).
+/// at most the profile's pairs, one attempt per pair, paced per host by the scan's `LoginPacer`
+/// (2 s apart across every surface of the host), stopping at the first lockout signal (403,
+/// 423, 429, or "lock" in the answer) here or on another surface of the host.
 struct DefaultLogin {
     let credentials: [DeviceProfile.Credential]
-    let pacing: Double
+    let host: String
+    let pacer: LoginPacer
 
     /// `attempt(authorization)` sends one request and returns (status, body).
     func run(challenges: [String], method: String, uri: String,
              attempt: (String) -> (status: Int, body: String)?) -> LoginAttempts {
         var result = LoginAttempts(attempts: 0, accepted: nil, lockout: false)
         guard let challenge = challenges.first(where: { $0.lowercased().hasPrefix("digest") }) ?? challenges.first else { return result }
-        for (i, pair) in credentials.enumerated() {
-            if i > 0 { usleep(UInt32(pacing * 1_000_000)) }
+        for pair in credentials {
+            guard pacer.turn(host) else {
+                result.lockout = true
+                break
+            }
             guard let authorization = Self.authorization(challenge: challenge, method: method, uri: uri, user: pair.user, password: pair.password),
                   let answer = attempt(authorization) else { break }
             result.attempts += 1
             if [403, 423, 429].contains(answer.status) || answer.body.lowercased().contains("lock") {
                 result.lockout = true
+                pacer.lockedOut(host)
                 break
             }
             if answer.status != 401 && answer.status < 400 {

@@ -3,9 +3,17 @@ import RBCore
 /// One FTP login on a connection whose `220` greeting was already read: `USER`, then `PASS` when
 /// asked (`331`/`332`). Nothing else is sent (no listing, no transfer). Returns true for `230`
 /// (logged in), false for a refusal, nil when the server stalls or speaks something else.
-struct FTPLogin {
+final class FTPLogin {
     let connection: TCPConnection
     let timeout: Double
+    /// The last reply's code and text.
+    private(set) var lastCode: Int?
+    private(set) var lastReply = ""
+
+    init(connection: TCPConnection, timeout: Double) {
+        self.connection = connection
+        self.timeout = timeout
+    }
 
     func attempt(user: String, password: String) -> Bool? {
         guard let userReply = command("USER \(user)") else { return nil }
@@ -22,7 +30,9 @@ struct FTPLogin {
         guard (try? connection.send(Array((line + "\r\n").utf8), timeout: timeout)) != nil else { return nil }
         let deadline = ContinuousClock.now + .milliseconds(Int((wait ?? timeout) * 1000))
         guard let reply = try? connection.receive(until: { Self.finalCode($0) != nil }, limit: 16_384, deadline: deadline) else { return nil }
-        return Self.finalCode(reply)
+        lastReply = String(decoding: reply, as: UTF8.self)
+        lastCode = Self.finalCode(reply)
+        return lastCode
     }
 
     /// The code of the last complete reply line `NNN text\r\n`, when the bytes end one.

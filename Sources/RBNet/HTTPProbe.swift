@@ -21,9 +21,11 @@ public struct HTTPProbe: Sendable {
     public let credentials: [DeviceProfile.Credential]
     /// ONVIF device service paths asked GetUsers / GetDeviceInformation without credentials.
     public let onvifPaths: [String]
+    /// Paces default-credential attempts across the host's surfaces.
+    public let pacer: LoginPacer
 
     public init(host: String, port: UInt16, tls: Bool, timeout: Double = 4, sensitivePaths: [DeviceProfile.SensitivePath] = [],
-                credentials: [DeviceProfile.Credential] = [], onvifPaths: [String] = []) {
+                credentials: [DeviceProfile.Credential] = [], onvifPaths: [String] = [], pacer: LoginPacer = LoginPacer()) {
         self.host = host
         self.port = port
         self.tls = tls
@@ -31,6 +33,7 @@ public struct HTTPProbe: Sendable {
         self.sensitivePaths = sensitivePaths
         self.credentials = credentials
         self.onvifPaths = onvifPaths
+        self.pacer = pacer
     }
 
     /// The CVE-2017-7921 paths and the markers of a successful answer (ICSA-17-124-01; the
@@ -98,7 +101,7 @@ public struct HTTPProbe: Sendable {
             }
         }
         if root.status == 401, !credentials.isEmpty {
-            let login = DefaultLogin(credentials: credentials, pacing: 2).run(
+            let login = DefaultLogin(credentials: credentials, host: host, pacer: pacer).run(
                 challenges: root.headers.filter { $0.0.lowercased() == "www-authenticate" }.map(\.1), method: "GET", uri: "/") { authorization in
                 (try? request("GET", "/", extra: ["Authorization: \(authorization)"])).map { ($0.status, String(decoding: $0.body.prefix(4096), as: UTF8.self)) }
             }

@@ -12,14 +12,17 @@ public struct RTSPProbe: Sendable {
     public let paths: [String]
     /// Default credentials to try on a 401 (`--allow-auth-tests`); empty: none are sent.
     public let credentials: [DeviceProfile.Credential]
+    /// Paces default-credential attempts across the host's surfaces.
+    public let pacer: LoginPacer
 
     public init(host: String, port: UInt16, timeout: Double = 4, paths: [String] = RTSPFacts.commonPaths,
-                credentials: [DeviceProfile.Credential] = []) {
+                credentials: [DeviceProfile.Credential] = [], pacer: LoginPacer = LoginPacer()) {
         self.host = host
         self.port = port
         self.timeout = timeout
         self.paths = paths
         self.credentials = credentials
+        self.pacer = pacer
     }
 
     public func scan() async -> Result<RTSPFacts, ProbeUnreachable> {
@@ -44,7 +47,7 @@ public struct RTSPProbe: Sendable {
                               requests: 1 + paths.count)
         if !credentials.isEmpty, let locked = facts.paths.first(where: { $0.status == 401 }) {
             let uri = base + locked.path
-            let login = DefaultLogin(credentials: credentials, pacing: 2).run(challenges: locked.challenges, method: "DESCRIBE", uri: uri) { authorization in
+            let login = DefaultLogin(credentials: credentials, host: host, pacer: pacer).run(challenges: locked.challenges, method: "DESCRIBE", uri: uri) { authorization in
                 (try? request("DESCRIBE", uri, extra: ["Accept: application/sdp", "Authorization: \(authorization)"]))
                     .map { ($0.status, String(decoding: $0.body.prefix(4096), as: UTF8.self)) }
             }

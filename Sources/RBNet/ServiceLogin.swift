@@ -6,8 +6,9 @@ import Glibc
 
 /// Opt-in (`--allow-auth-tests`) default-credential attempts on the login surfaces that are not
 /// HTTP: SSH (password or keyboard-interactive, through libssh), telnet and FTP. One attempt per
-/// pair, each on a new connection, at least `pacing` seconds apart, stopping at the first
-/// lockout signal. Nothing is run after a successful login: the session is closed at once.
+/// pair, each on a new connection, paced per host by the scan's `LoginPacer`, stopping at the
+/// first lockout signal here or on another surface of the host. Nothing is run after a
+/// successful login: the session is closed at once.
 public struct ServiceLogin: Sendable {
     public enum Surface: String, Sendable { case ssh, telnet, ftp }
     public enum Outcome: Sendable, Equatable { case accepted, refused, lockout, failed }
@@ -16,26 +17,30 @@ public struct ServiceLogin: Sendable {
     public let host: String
     public let port: UInt16
     public let timeout: Double
-    public let pacing: Double
+    public let pacer: LoginPacer
 
-    public init(surface: Surface, host: String, port: UInt16, timeout: Double = 5, pacing: Double = 2) {
+    public init(surface: Surface, host: String, port: UInt16, timeout: Double = 5, pacer: LoginPacer = LoginPacer()) {
         self.surface = surface
         self.host = host
         self.port = port
         self.timeout = timeout
-        self.pacing = pacing
+        self.pacer = pacer
     }
 
     public func run(_ credentials: [DeviceProfile.Credential]) async -> LoginAttempts {
         await blocking {
             var result = LoginAttempts(attempts: 0, accepted: nil, lockout: false)
-            for (i, pair) in credentials.enumerated() {
-                if i > 0 { usleep(UInt32(self.pacing * 1_000_000)) }
+            for pair in credentials {
+                guard self.pacer.turn(self.host) else {
+                    result.lockout = true
+                    break
+                }
                 let outcome = self.attempt(user: pair.user, password: pair.password)
                 if outcome == .failed { break }
                 result.attempts += 1
                 if outcome == .lockout {
                     result.lockout = true
+                    self.pacer.lockedOut(self.host)
                     break
                 }
                 if outcome == .accepted {
@@ -167,9 +172,12 @@ public struct ServiceLogin: Sendable {
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
         guard let greeting = try? connection.receive(until: { FTPLogin.finalCode($0) != nil }, limit: 16_384, deadline: deadline),
               FTPLogin.finalCode(greeting) == 220 else { return .failed }
-        switch FTPLogin(connection: connection, timeout: timeout).attempt(user: user, password: password) {
+        let login = FTPLogin(connection: connection, timeout: timeout)
+        switch login.attempt(user: user, password: password) {
         case true?: return .accepted
-        case false?: return .refused
+        case false?:
+            let text = login.lastReply.lowercased()
+            return login.lastCode == 421 || text.contains("lock") || text.contains("too many") ? .lockout : .refused
         case nil: return .failed
         }
     }

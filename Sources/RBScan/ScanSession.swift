@@ -103,12 +103,15 @@ public struct ScanSession {
                     return ([], diagnostics + error.diagnostics)
                 }
             }
+            // One pacer for the run: default-credential attempts 2 s apart per host across all
+            // its surfaces, none after a lockout sign on any of them.
+            let pacer = LoginPacer(interval: 2)
             let swept = await sweepHosts(targets, limits: limits,
-                                         credentials: limits.allowAuthTests ? profile?.defaultCredentials ?? [] : [])
+                                         credentials: limits.allowAuthTests ? profile?.defaultCredentials ?? [] : [], pacer: pacer)
             var withProfile = swept.targets
             for i in withProfile.indices where withProfile[i].endpoint != nil { withProfile[i].profile = profile }
             let probed = await probeEndpoints(withProfile, timeout: limits.networkTimeout, caFile: limits.caFile,
-                                              allowAuthTests: limits.allowAuthTests)
+                                              allowAuthTests: limits.allowAuthTests, pacer: pacer)
             var loud: [Diagnostic] = []
             let surfaces = probed.targets.flatMap(\.loginSurfaces)
             if limits.allowAuthTests, !surfaces.isEmpty {
@@ -143,7 +146,8 @@ extension ScanSession {
     /// target of its own (`tls://host:port`, `ssh://host:port`) right after its host, probed and
     /// judged like one given on the command line. A host with no open port is a target error.
     static func sweepHosts(_ targets: [ScanTarget], limits: ScanLimits,
-                           credentials: [DeviceProfile.Credential] = []) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
+                           credentials: [DeviceProfile.Credential] = [],
+                           pacer: LoginPacer = LoginPacer()) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
         let hosts = targets.indices.filter { targets[$0].endpoint?.scheme == "host" }
         guard !hosts.isEmpty else { return (targets, []) }
         var facts: [Int: HostFacts] = [:]
@@ -169,7 +173,8 @@ extension ScanSession {
                             for (j, port) in ports.enumerated() {
                                 guard let surface = ServiceLogin.Surface(rawValue: port.service), surface != .ssh else { continue }
                                 logins.addTask {
-                                    (j, await ServiceLogin(surface: surface, host: host, port: port.port, timeout: limits.networkTimeout).run(credentials))
+                                    (j, await ServiceLogin(surface: surface, host: host, port: port.port, timeout: limits.networkTimeout,
+                                                            pacer: pacer).run(credentials))
                                 }
                             }
                             for await (j, login) in logins { found.ports[j].defaultLogin = login }
@@ -244,7 +249,8 @@ extension ScanSession {
     /// concurrently. An endpoint that cannot be reached or does not speak the protocol at all is
     /// a target error (exit 2) and no rule judges it: "nothing negotiated" from a closed port is
     /// not a finding.
-    static func probeEndpoints(_ targets: [ScanTarget], timeout: Double, caFile: String?, allowAuthTests: Bool = false) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
+    static func probeEndpoints(_ targets: [ScanTarget], timeout: Double, caFile: String?, allowAuthTests: Bool = false,
+                               pacer: LoginPacer = LoginPacer()) async -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
         enum Probed: Sendable { case tls(TLSFacts), ssh(SSHFacts), http(HTTPFacts), rtsp(RTSPFacts), snmp(SNMPFacts), unreachable(String) }
         let endpoints = targets.indices.filter { ["tls", "ssh", "http", "https", "rtsp", "snmp"].contains(targets[$0].endpoint?.scheme) }
         guard !endpoints.isEmpty else { return (targets, []) }
@@ -261,7 +267,7 @@ extension ScanSession {
                     case "http", "https":
                         switch await HTTPProbe(host: endpoint.host, port: endpoint.port, tls: endpoint.scheme == "https", timeout: timeout,
                                                sensitivePaths: sensitivePaths[i] ?? [], credentials: credentials[i] ?? [],
-                                               onvifPaths: onvif[i] ?? []).scan() {
+                                               onvifPaths: onvif[i] ?? [], pacer: pacer).scan() {
                         case .success(let facts): return (i, .http(facts))
                         case .failure(let failure): return (i, .unreachable(failure.message))
                         }
@@ -270,7 +276,7 @@ extension ScanSession {
                         return (i, .snmp(await SNMPProbe(host: endpoint.host, port: endpoint.port, timeout: min(timeout, 1.5)).scan()))
                     case "rtsp":
                         switch await RTSPProbe(host: endpoint.host, port: endpoint.port, timeout: timeout, paths: streamPaths[i] ?? [],
-                                               credentials: credentials[i] ?? []).scan() {
+                                               credentials: credentials[i] ?? [], pacer: pacer).scan() {
                         case .success(let facts): return (i, .rtsp(facts))
                         case .failure(let failure): return (i, .unreachable(failure.message))
                         }
@@ -278,7 +284,8 @@ extension ScanSession {
                         switch await SSHProbe(host: endpoint.host, port: endpoint.port, timeout: timeout).scan() {
                         case .success(var facts):
                             if let pairs = credentials[i], !pairs.isEmpty {
-                                facts.defaultLogin = await ServiceLogin(surface: .ssh, host: endpoint.host, port: endpoint.port, timeout: timeout).run(pairs)
+                                facts.defaultLogin = await ServiceLogin(surface: .ssh, host: endpoint.host, port: endpoint.port, timeout: timeout,
+                                                                        pacer: pacer).run(pairs)
                             }
                             return (i, .ssh(facts))
                         case .failure(let failure): return (i, .unreachable(failure.message))

@@ -67,30 +67,39 @@ public class ScriptedTestServer: @unchecked Sendable {
 }
 
 /// A real FTP server (pyftpdlib through /usr/bin/python3) on 127.0.0.1, with or without
-/// anonymous access and with the given local users, serving an empty temporary directory.
+/// anonymous access and with the given local users (or locking every login), serving its
+/// temporary directory read-only.
 public final class FTPTestServer: ScriptedTestServer, @unchecked Sendable {
     static let script = """
     import sys
-    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.authorizers import DummyAuthorizer, AuthenticationFailed
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer
-    port, root, anonymous = int(sys.argv[1]), sys.argv[2], sys.argv[3] == '1'
-    authorizer = DummyAuthorizer()
+    port, root, anonymous, locking = int(sys.argv[1]), sys.argv[2], sys.argv[3] == '1', sys.argv[4] == '1'
+    class LockingAuthorizer(DummyAuthorizer):
+        def validate_authentication(self, username, password, handler):
+            if locking:
+                raise AuthenticationFailed('Account locked: too many failed logins')
+            DummyAuthorizer.validate_authentication(self, username, password, handler)
+    authorizer = LockingAuthorizer()
     if anonymous:
         authorizer.add_anonymous(root)
-    for pair in sys.argv[4:]:
+    for pair in sys.argv[5:]:
         user, password = pair.split(':', 1)
         authorizer.add_user(user, password, root, perm='elr')
     handler = FTPHandler
     handler.authorizer = authorizer
     handler.banner = 'ACME camera FTP ready'
+    handler.auth_failed_timeout = 0 if locking else 3
     FTPServer(('127.0.0.1', port), handler).serve_forever()
     """
 
-    public init(anonymous: Bool, users: [(String, String)] = []) throws {
+    /// `locking`: every password is refused with "530 Account locked: too many failed logins".
+    public init(anonymous: Bool, users: [(String, String)] = [], locking: Bool = false) throws {
         try super.init(prefix: "rbscan-ftp", script: ("ftp.py", Self.script)) { script, port in
             // The directory holding the script is the (read-only) FTP root.
-            [script, String(port), (script as NSString).deletingLastPathComponent, anonymous ? "1" : "0"] + users.map { "\($0.0):\($0.1)" }
+            [script, String(port), (script as NSString).deletingLastPathComponent, anonymous ? "1" : "0", locking ? "1" : "0"]
+                + users.map { "\($0.0):\($0.1)" }
         }
     }
 }

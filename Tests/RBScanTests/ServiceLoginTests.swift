@@ -69,4 +69,31 @@ struct ServiceLoginTests {
         #expect(Set(report.findings.filter { $0.ruleID == "RB-PWD-001" }.map(\.location.path))
                 == ["telnet://127.0.0.1:\(telnet.port)", "ftp://127.0.0.1:\(ftp.port)"])
     }
+
+    @Test("A lockout sign on one surface stops the attempts on every surface of the host")
+    func lockoutStopsEverySurface() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-login")
+        defer { directory.remove() }
+        let ftp = try FTPTestServer(anonymous: false, users: [("admin", "admin")], locking: true)
+        defer { ftp.stop() }
+        try "/:admin:admin\n".write(toFile: directory.url("httpd.conf"), atomically: true, encoding: .utf8)
+        try "<html>camera</html>\n".write(toFile: directory.url("index.html"), atomically: true, encoding: .utf8)
+        let (httpd, httpPort) = try LoopbackProcess.launch("/bin/busybox") {
+            ["httpd", "-f", "-p", "127.0.0.1:\($0)", "-h", directory.path, "-c", directory.url("httpd.conf")]
+        }
+        defer { httpd.stop() }
+        var limits = ScanLimits()
+        limits.ports = [ftp.port, httpPort]
+        limits.allowAuthTests = true
+        limits.profileFile = try profile(directory, right: ("admin", "admin"))
+        let report = await ScanSession.run(ScanSession.Options(targets: ["127.0.0.1"], ruleDirectories: [Repository.rules], limits: limits))
+        // The FTP logins (during the sweep) see "Account locked" on the first pair and stop; the
+        // web login, which would accept admin/admin, is then not tried at all.
+        let ftpLogin = try #require(report.targets.first?.host?.ports.first { $0.port == ftp.port }?.defaultLogin)
+        #expect(ftpLogin == LoginAttempts(attempts: 1, accepted: nil, lockout: true))
+        let web = try #require(report.targets.first { $0.spec == "http://127.0.0.1:\(httpPort)" }?.http)
+        #expect(web.root.status == 401)
+        #expect(web.defaultLogin == LoginAttempts(attempts: 0, accepted: nil, lockout: true))
+        #expect(report.findings.filter { $0.ruleID == "RB-PWD-001" }.isEmpty)
+    }
 }

@@ -7,7 +7,10 @@ import Glibc
 /// from that host's address (any source port: a TFTP server answers from a new one) until
 /// `wait` passes or `maxAnswers` datagrams came. Answers from any other address are dropped.
 enum UDPExchange {
-    static func ask(host: String, port: UInt16, datagram: [UInt8], wait: Double, maxAnswers: Int = 1) -> [(bytes: [UInt8], port: UInt16)] {
+    /// `respond` may answer a datagram from the same socket, to the port it came from (a TFTP
+    /// transfer is ended that way: the server knows the transfer by both ports).
+    static func ask(host: String, port: UInt16, datagram: [UInt8], wait: Double, maxAnswers: Int = 1,
+                    respond: (([UInt8]) -> [UInt8]?)? = nil) -> [(bytes: [UInt8], port: UInt16)] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
         var results: UnsafeMutablePointer<addrinfo>?
@@ -41,7 +44,15 @@ enum UDPExchange {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { (Self.addressBytes($0), Self.port($0)) }
             }
             guard sender == target else { continue }
-            answers.append((Array(buffer.prefix(n)), senderPort))
+            let answer = Array(buffer.prefix(n))
+            if let reply = respond?(answer) {
+                _ = reply.withUnsafeBytes { raw in
+                    withUnsafePointer(to: &from) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, 0, $0, length) }
+                    }
+                }
+            }
+            answers.append((answer, senderPort))
         }
         return answers
     }
@@ -174,17 +185,16 @@ public struct UDPSweep: Sendable {
     func tftp(_ port: UInt16) -> String? {
         let name = "rbscan-probe-" + String(UInt64.random(in: 0...UInt64.max), radix: 36) + ".txt"
         let request: [UInt8] = [0, 1] + Array(name.utf8) + [0] + Array("octet".utf8) + [0]
-        guard let answer = UDPExchange.ask(host: host, port: port, datagram: request, wait: wait).first,
+        // A DATA answer means it is sending a file by that name: end the transfer at once.
+        let stop: [UInt8] = [0, 5, 0, 0] + Array("rbscan probe".utf8) + [0]
+        guard let answer = UDPExchange.ask(host: host, port: port, datagram: request, wait: wait,
+                                           respond: { $0.starts(with: [0, 3]) ? stop : nil }).first,
               answer.bytes.count >= 4, answer.bytes[0] == 0 else { return nil }
         switch answer.bytes[1] {
         case 5:
             let message = answer.bytes.dropFirst(4).prefix { $0 != 0 }
             return "ERROR \(Int(answer.bytes[2]) << 8 | Int(answer.bytes[3])): " + PortSweep.printable(Array(message))
         case 3:
-            // It is sending something: end the transfer (ERROR 0) from the same socket is not
-            // possible after close, so send it to the server's transfer port directly.
-            let stop: [UInt8] = [0, 5, 0, 0] + Array("rbscan probe".utf8) + [0]
-            _ = UDPExchange.ask(host: host, port: answer.port, datagram: stop, wait: 0)
             return "DATA"
         default:
             return nil

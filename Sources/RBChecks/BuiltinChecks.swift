@@ -7,6 +7,7 @@ public enum BuiltinChecks {
         ForbiddenFileCheck.self,
         RequiredFileCheck.self,
         FileModeCheck.self,
+        ELFHardeningCheck.self,
         RegexCheck.self,
         KeyValueCheck.self,
         XPathCheck.self,

@@ -8,6 +8,7 @@ public enum BuiltinChecks {
         RequiredFileCheck.self,
         FileModeCheck.self,
         ELFHardeningCheck.self,
+        BootServiceCheck.self,
         RegexCheck.self,
         KeyValueCheck.self,
         XPathCheck.self,

@@ -20,6 +20,8 @@ public struct ScanTarget: Sendable {
     public var adapters = ConfigAdapters()
     /// File selections already computed for this target.
     public let selections = SelectionCache()
+    /// Models built from the tree once and shared by the rules (the boot-service model).
+    public let models = ModelCache()
     /// For an endpoint target: where it is.
     public var endpoint: Endpoint?
     /// For a `tls://` endpoint: what the TLS scanner found (filled before the rules run).

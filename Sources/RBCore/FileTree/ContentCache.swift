@@ -129,3 +129,22 @@ public final class SelectionCache: Sendable {
         return files
     }
 }
+
+/// Values computed once per target and shared by every rule that asks for them (a model of the
+/// tree, such as what starts at boot). Two rules asking at the same time may both compute it;
+/// the first stored value wins and both get the same one.
+public final class ModelCache: Sendable {
+    private let values = Synchronization.Mutex<[String: any Sendable]>([:])
+
+    public init() {}
+
+    public func value<T: Sendable>(_ key: String, _ compute: () -> T) -> T {
+        if let known = values.withLock({ $0[key] }) as? T { return known }
+        let computed = compute()
+        return values.withLock { stored in
+            if let existing = stored[key] as? T { return existing }
+            stored[key] = computed
+            return computed
+        }
+    }
+}

@@ -12,9 +12,11 @@ struct SNMPEndpointTests {
     func agent(community: String) throws -> (SpawnedProcess, UInt16, TemporaryDirectory) {
         let directory = try TemporaryDirectory(prefix: "rbscan-snmp")
         try "rocommunity \(community) 127.0.0.1\nsysDescr rbscan test agent\n".write(toFile: directory.url("snmpd.conf"), atomically: true, encoding: .utf8)
-        let port = try TLSTestServer.freePort()
-        let process = try SpawnedProcess("/usr/sbin/snmpd", ["-f", "-C", "-c", directory.url("snmpd.conf"), "-p", directory.url("pid"),
-                                                              "udp:127.0.0.1:\(port)"])
+        // A free UDP port (a TCP-free one may be a UDP server's of another test), retried until
+        // snmpd binds it.
+        let (process, port) = try LoopbackProcess.launchUDP("/usr/sbin/snmpd") {
+            ["-f", "-C", "-c", directory.url("snmpd.conf"), "-p", directory.url("pid"), "udp:127.0.0.1:\($0)"]
+        }
         return (process, port, directory)
     }
 

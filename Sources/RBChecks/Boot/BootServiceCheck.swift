@@ -15,7 +15,12 @@ public struct BootServiceCheck: Check {
         var via: [String]?
         var message: String?
         var conditionalSeverity: Severity?
+        /// `absent` (default): each matching start is a finding. `present`: one finding when
+        /// nothing matching starts at boot (a logging or time daemon that should run).
+        var expect: Expect?
     }
+
+    public enum Expect: String, Decodable, Sendable { case absent, present }
 
     public static let id = "boot.service"
     public static let summary = "Reports programs the image starts at boot (inittab, init scripts, inetd, systemd, procd, cron)."
@@ -44,11 +49,23 @@ public struct BootServiceCheck: Check {
         let model = BootServices.of(context)
         var observations: [Observation] = []
         var seen = Set<String>()
-        for start in model.starts {
-            guard programs.contains(where: { $0.hasMatch(in: Array(start.program.utf8)) }),
-                  arguments.map({ $0.hasMatch(in: Array(start.command.utf8)) }) ?? true,
-                  options.via.map({ $0.contains(start.via) }) ?? true,
-                  seen.insert("\(start.path):\(start.line):\(start.program)").inserted else { continue }
+        let matching = model.starts.filter { start in
+            programs.contains(where: { $0.hasMatch(in: Array(start.program.utf8)) })
+                && arguments.map({ $0.hasMatch(in: Array(start.command.utf8)) }) ?? true
+                && options.via.map({ $0.contains(start.via) }) ?? true
+        }
+        if options.expect == .present {
+            guard matching.isEmpty else { return [] }
+            let sources = Set(model.starts.map(\.path)).count
+            return [Observation(message: Template.render(options.message ?? "nothing matching {programs} is started at boot",
+                                                         ["programs": options.programs.joined(separator: ", ")])
+                                    + " (\(model.starts.count) boot command(s) read from \(sources) file(s))",
+                                location: Location(path: "etc/inittab"),
+                                evidence: Evidence(key: "absent:" + options.programs.joined(separator: ","),
+                                                   facts: ["bootCommands": String(model.starts.count)]))]
+        }
+        for start in matching {
+            guard seen.insert("\(start.path):\(start.line):\(start.program)").inserted else { continue }
             var message = Template.render(options.message ?? "{program} is started at boot: {command}",
                                           ["program": start.program, "command": start.command, "via": start.via, "path": start.path])
             if let condition = start.condition { message += " (conditional: \(condition))" }

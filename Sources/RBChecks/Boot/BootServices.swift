@@ -59,6 +59,14 @@ public struct BootServices: Sendable {
                 }
             }
             if let local = tree.resolve("etc/rc.local"), local.type == .file { follow(local, chain: [], depth: 1, condition: nil) }
+            // No init entry point found (a partial root, a vendor init binary): every init.d
+            // script counts as started rather than none.
+            if visited.isEmpty, tree.resolve("lib/systemd/systemd") == nil, tree.resolve("usr/lib/systemd/systemd") == nil {
+                for entry in entries("etc/init.d/*") {
+                    guard let script = tree.resolve(entry.path), script.type == .file else { continue }
+                    follow(script, chain: [], depth: 1, condition: nil)
+                }
+            }
             for file in files(["etc/inetd.conf"]) { readInetd(file) }
             for file in files(["etc/xinetd.d/*", "etc/xinetd.conf"]) { readXinetd(file) }
             readSystemd()
@@ -259,7 +267,25 @@ public struct BootServices: Sendable {
                 }
             }
             // busybox APPLET …
-            if program == "busybox" || program.hasSuffix("/busybox"), words.count > 1 { program = words[1] }
+            if program == "busybox" || program.hasSuffix("/busybox"), words.count > 1 {
+                program = words[1]
+                words.removeFirst()
+            }
+            // tcpsvd/udpsvd [options] IP PORT PROG …: the program served.
+            let base = program.split(separator: "/").last.map(String.init) ?? program
+            if base == "tcpsvd" || base == "udpsvd" {
+                var operands: [String] = []
+                var i = 1
+                while i < words.count, operands.count < 3 {
+                    if words[i].hasPrefix("-") {
+                        if ["-c", "-C", "-u", "-l", "-b"].contains(words[i]) { i += 1 }
+                    } else {
+                        operands.append(words[i])
+                    }
+                    i += 1
+                }
+                if operands.count == 3 { program = operands[2] }
+            }
             add(program, text, file, line, via: via, condition: condition, chain: chain)
             // A script of the image started directly (/etc/init.d/S50x start).
             if program.hasPrefix("/") || program.hasPrefix("etc/") {
@@ -330,6 +356,12 @@ public struct BootServices: Sendable {
                             "usr/lib/systemd/system/*.wants/*.service", "etc/systemd/system/*.wants/*.socket"] {
                 for entry in entries(pattern) {
                     if let unit = tree.resolve(entry.path), unit.type == .file { enabled.append((unit, entry.path)) }
+                }
+            }
+            // On a systemd image the journal is a static unit pulled in by sysinit.target.
+            if tree.resolve("lib/systemd/systemd") != nil || tree.resolve("usr/lib/systemd/systemd") != nil {
+                for path in ["lib/systemd/system/systemd-journald.service", "usr/lib/systemd/system/systemd-journald.service"] {
+                    if let unit = tree.resolve(path), unit.type == .file { enabled.append((unit, "sysinit.target")) }
                 }
             }
             var seen = Set<String>()

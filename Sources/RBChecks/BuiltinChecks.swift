@@ -9,6 +9,7 @@ public enum BuiltinChecks {
         FileModeCheck.self,
         ELFHardeningCheck.self,
         BootServiceCheck.self,
+        PrivateKeyCheck.self,
         RegexCheck.self,
         KeyValueCheck.self,
         XPathCheck.self,

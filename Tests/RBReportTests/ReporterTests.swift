@@ -15,7 +15,7 @@ func fixtureReport() async throws -> ScanReport {
         "etc/inittab": .file("::sysinit:/etc/init.d/rcS\nttyS0::respawn:-/bin/sh\n::respawn:/usr/sbin/telnetd -F\n"),
         "etc/init.d/rcS": .file("#!/bin/sh\nsyslogd -R 192.0.2.1\nntpd -p pool.ntp.org\n", mode: 0o755),
         "etc/sysctl.conf": .file("kernel.randomize_va_space = 0\n"),
-        "etc/ssl/private/server.key": .file("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAA\n-----END PRIVATE KEY-----\n", mode: 0o600),
+        "etc/ssl/private/server.key": .file("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIPRV4BvIAaX5TctCV+Yr9WrQn35fy2uv+9EBe+NR7N2D\n-----END PRIVATE KEY-----\n", mode: 0o600),
         "bin/busybox": .init(content: Array("\u{7f}ELF BusyBox v1.31.1".utf8), mode: 0o4755),
         "var/www files/index.html": .file("<html></html>\n", mode: 0o666),
     ])

@@ -1,0 +1,164 @@
+import COpenSSL
+import RBCore
+
+/// `secrets.private-key`: private keys in the image, each confirmed by parsing it, so that the
+/// PEM label strings inside crypto libraries and documentation are never reported (RB-SEN-001).
+/// Every file is searched, binaries included (a key compiled into a daemon is still a key):
+/// - PEM blocks (`-----BEGIN … PRIVATE KEY-----`): unencrypted ones must parse with OpenSSL
+///   (PKCS#1, SEC1, PKCS#8); `ENCRYPTED PRIVATE KEY` must decode to a DER SEQUENCE, and
+///   `Proc-Type: 4,ENCRYPTED` must carry a DEK-Info header;
+/// - OpenSSH keys: the `openssh-key-v1` structure, encrypted when its cipher is not `none`;
+/// - PuTTY key files: the header and `Encryption:` line;
+/// - DER keys in `*.key`, `*.der`, `*.p8`, `*.pk8`: parsed with OpenSSL;
+/// - SSH host keys shipped in Dropbear's own format.
+/// An unencrypted key fails at the rule's severity; an encrypted one is low (its passphrase may
+/// be in the image too). The key itself is never printed: evidence is its public key's SHA-256.
+public struct PrivateKeyCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var paths: [String]?
+        var exclude: [String]?
+    }
+
+    public static let id = "secrets.private-key"
+    public static let summary = "Finds private keys (PEM, OpenSSH, PuTTY, DER, Dropbear), confirmed by parsing them."
+    public static let targetKinds: Set<TargetKind> = [.firmware, .config]
+
+    let paths: [Glob]
+    let exclude: [Glob]
+    let derNames: [Glob]
+    let dropbearNames: [Glob]
+
+    public init(options: Options) throws(CheckOptionError) {
+        paths = try PathPatterns.compile(options.paths ?? ["**"], key: "paths")
+        exclude = try PathPatterns.compile(options.exclude ?? ["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**"], key: "exclude")
+        derNames = try PathPatterns.compile(["**/*.{key,der,p8,pk8}"], key: "paths")
+        dropbearNames = try PathPatterns.compile(["**/dropbear_*_host_key", "**/dropbear/*host_key*"], key: "paths")
+    }
+
+    /// A key found in a file.
+    struct Found: Equatable {
+        var kind: String
+        var encrypted: Bool
+        var line: Int
+        /// The public key's SPKI SHA-256 when OpenSSL read the key, else a digest of the block.
+        var identity: String
+    }
+
+    static let begin = Array("-----BEGIN ".utf8)
+    static let putty = Array("PuTTY-User-Key-File-".utf8)
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        var observations: [Observation] = []
+        let der = Set(context.files(matching: derNames).map(\.path))
+        let dropbear = Set(context.files(matching: dropbearNames).map(\.path))
+        for file in context.files(matching: paths, excluding: exclude) where file.size > 0 {
+            guard let content = context.read(file) else { continue }
+            var found = Self.scan(content.bytes)
+            if found.isEmpty, der.contains(file.path), let key = Self.derKey(content.bytes) { found.append(key) }
+            if found.isEmpty, dropbear.contains(file.path), let type = Self.dropbearKeyType(content.bytes) {
+                found.append(Found(kind: "Dropbear \(type) host key", encrypted: false, line: 1,
+                                   identity: Fingerprint.sha256Hex(content.bytes)))
+            }
+            for key in found {
+                observations.append(Observation(
+                    severity: key.encrypted ? .low : nil,
+                    message: key.encrypted ? "an encrypted \(key.kind) is stored in \(file.path) (its passphrase may ship too)"
+                                           : "an unencrypted \(key.kind) is stored in \(file.path)",
+                    location: Location(path: file.path, line: key.line),
+                    evidence: Evidence(key: "private-key:" + key.identity, facts: ["kind": key.kind, "encrypted": String(key.encrypted),
+                                                                                   "publicKeySHA256": key.identity])))
+            }
+        }
+        return observations
+    }
+
+    /// Every PEM, OpenSSH and PuTTY private key in `bytes`, confirmed.
+    static func scan(_ bytes: [UInt8]) -> [Found] {
+        var found: [Found] = []
+        var from = 0
+        while found.count < 32, let start = bytes.firstRange(of: begin, in: from..<bytes.count)?.lowerBound {
+            from = start + begin.count
+            // The label: up to "-----" on the same line.
+            let lineEnd = bytes[from...].prefix(80).firstIndex(of: 10) ?? min(bytes.count, from + 80)
+            guard let labelEnd = bytes.firstRange(of: Array("-----".utf8), in: from..<lineEnd)?.lowerBound else { continue }
+            let label = String(decoding: bytes[from..<labelEnd], as: UTF8.self)
+            guard label.hasSuffix("PRIVATE KEY") else { continue }
+            let endMarker = Array("-----END \(label)-----".utf8)
+            guard let end = bytes.firstRange(of: endMarker, in: labelEnd..<min(bytes.count, labelEnd + (1 << 16)))?.upperBound else { continue }
+            let block = Array(bytes[start..<end])
+            let line = bytes[..<start].reduce(1) { $1 == 10 ? $0 + 1 : $0 }
+            if let key = confirm(block, label: label, line: line) { found.append(key) }
+            from = end
+        }
+        if let start = bytes.firstRange(of: putty)?.lowerBound {
+            let text = String(decoding: bytes[start..<min(bytes.count, start + 4096)], as: UTF8.self)
+            if let encryption = text.split(separator: "\n").first(where: { $0.hasPrefix("Encryption:") }),
+               text.contains("Private-Lines:") || text.contains("Private-MAC:") {
+                let type = text.split(separator: "\n").first.map { $0.split(separator: ":").dropFirst().joined(separator: ":").trimmingWhitespace() } ?? ""
+                let line = bytes[..<start].reduce(1) { $1 == 10 ? $0 + 1 : $0 }
+                found.append(Found(kind: "PuTTY \(type) key", encrypted: !encryption.contains("none"), line: line,
+                                   identity: Fingerprint.sha256Hex(Array(text.utf8))))
+            }
+        }
+        return found
+    }
+
+    /// A PEM block that is a real key, or nil (a label string, a truncated or fake block).
+    static func confirm(_ block: [UInt8], label: String, line: Int) -> Found? {
+        let text = String(decoding: block, as: UTF8.self)
+        var body = ""
+        for line in text.split(separator: "\n") {
+            let trimmed = line.trimmingWhitespace()
+            if trimmed.isEmpty || trimmed.hasPrefix("-----") || trimmed.contains(":") { continue }
+            body += trimmed
+        }
+        switch label {
+        case "OPENSSH PRIVATE KEY":
+            guard let decoded = Self.base64(body), decoded.starts(with: Array("openssh-key-v1\u{0}".utf8)) else { return nil }
+            // After the magic: string ciphername.
+            let at = 15
+            guard decoded.count > at + 4 else { return nil }
+            let length = Int(decoded[at]) << 24 | Int(decoded[at + 1]) << 16 | Int(decoded[at + 2]) << 8 | Int(decoded[at + 3])
+            guard length > 0, length < 64, decoded.count >= at + 4 + length else { return nil }
+            let cipher = String(decoding: decoded[(at + 4)..<(at + 4 + length)], as: UTF8.self)
+            return Found(kind: "OpenSSH private key", encrypted: cipher != "none", line: line, identity: Fingerprint.sha256Hex(decoded))
+        case "ENCRYPTED PRIVATE KEY":
+            guard let decoded = Self.base64(body), decoded.count > 64, decoded.first == 0x30 else { return nil }
+            return Found(kind: "PKCS#8 private key", encrypted: true, line: line, identity: Fingerprint.sha256Hex(decoded))
+        default:
+            if text.contains("Proc-Type: 4,ENCRYPTED") {
+                guard text.contains("DEK-Info:"), let decoded = Self.base64(body), decoded.count > 64 else { return nil }
+                let algorithm = label == "PRIVATE KEY" ? "PEM" : String(label.dropLast(" PRIVATE KEY".count))
+                return Found(kind: algorithm + " private key", encrypted: true, line: line, identity: Fingerprint.sha256Hex(decoded))
+            }
+            guard let identity = PrivateKeys.fingerprints(block).first else { return nil }
+            let kind = label == "PRIVATE KEY" ? "PKCS#8 private key" : String(label.dropLast(" PRIVATE KEY".count)) + " private key"
+            return Found(kind: kind, encrypted: false, line: line, identity: identity)
+        }
+    }
+
+    /// Standard Base64 through OpenSSL (EVP_DecodeBlock), padding removed; nil when invalid.
+    static func base64(_ text: String) -> [UInt8]? {
+        let input = Array(text.utf8)
+        guard !input.isEmpty, input.count % 4 == 0 else { return nil }
+        var output = [UInt8](repeating: 0, count: input.count / 4 * 3)
+        let n = EVP_DecodeBlock(&output, input, Int32(input.count))
+        guard n >= 0 else { return nil }
+        let padding = input.suffix(2).filter { $0 == UInt8(ascii: "=") }.count
+        return Array(output.prefix(Int(n) - padding))
+    }
+
+    static func derKey(_ bytes: [UInt8]) -> Found? {
+        guard bytes.first == 0x30, bytes.count < 1 << 16 else { return nil }
+        return PrivateKeys.fingerprints(bytes).first.map { Found(kind: "DER private key", encrypted: false, line: 1, identity: $0) }
+    }
+
+    /// Dropbear's own key format starts with the length-prefixed key type.
+    static func dropbearKeyType(_ bytes: [UInt8]) -> String? {
+        guard bytes.count > 8 else { return nil }
+        let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+        guard length > 0, length < 32, bytes.count > 4 + length else { return nil }
+        let name = String(decoding: bytes[4..<(4 + length)], as: UTF8.self)
+        return name.hasPrefix("ssh-") || name.hasPrefix("ecdsa-sha2-") ? name : nil
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import RBChecks
+import RBCore
+import RBTestSupport
+import Testing
+
+/// RB-SEN-001 on real keys made in the test (openssl, ssh-keygen, dropbearkey) planted in a tree
+/// beside real crypto libraries of this machine, whose PEM label strings must not be reported.
+@Suite("Private keys, confirmed by parsing")
+struct PrivateKeyTests {
+    @Test("Every planted key is found once with its kind and encryption; libcrypto, libssl, libssh and the openssl binary give nothing")
+    func plantedAndLibraries() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-keys")
+        defer { directory.remove() }
+        _ = try ImageFixtures.sh("""
+            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa8.pem 2>/dev/null
+            openssl rsa -in rsa8.pem -traditional -out rsa1.pem 2>/dev/null
+            openssl ecparam -name prime256v1 -genkey -noout -out ec.pem
+            openssl pkcs8 -topk8 -in ec.pem -v2 aes-256-cbc -passout pass:camera123 -out ec-enc.pem
+            openssl pkey -in ec.pem -outform DER -out ec.der
+            ssh-keygen -q -t ed25519 -N '' -f ed
+            ssh-keygen -q -t ed25519 -N 'secret phrase' -f ed-enc
+            dropbearkey -t ed25519 -f dropbear_ed25519_host_key >/dev/null 2>&1
+            """, in: directory.path)
+        func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+        var files: [String: MemoryTree.Item] = [
+            "etc/ssl/private/rsa8.pem": MemoryTree.Item(content: try bytes(directory.url("rsa8.pem"))),
+            "etc/ssl/private/rsa1.pem": MemoryTree.Item(content: try bytes(directory.url("rsa1.pem"))),
+            "etc/ssl/private/ec-enc.pem": MemoryTree.Item(content: try bytes(directory.url("ec-enc.pem"))),
+            "etc/ssl/private/device.der": MemoryTree.Item(content: try bytes(directory.url("ec.der"))),
+            "root/.ssh/id_ed25519": MemoryTree.Item(content: try bytes(directory.url("ed"))),
+            "root/.ssh/id_ed25519_enc": MemoryTree.Item(content: try bytes(directory.url("ed-enc"))),
+            "etc/dropbear/dropbear_ed25519_host_key": MemoryTree.Item(content: try bytes(directory.url("dropbear_ed25519_host_key"))),
+            // A key compiled into a program, between NUL bytes.
+            "usr/bin/cloudd": MemoryTree.Item(content: [0x7f, 0x45, 0x4c, 0x46, 0, 0, 10] + (try bytes(directory.url("ec.pem"))) + [0, 0]),
+        ]
+        for library in ["/usr/lib/x86_64-linux-gnu/libcrypto.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                        "/usr/lib/x86_64-linux-gnu/libssh.so.4", "/usr/bin/openssl", "/usr/bin/ssh-keygen"] {
+            files[String(library.dropFirst())] = MemoryTree.Item(content: try bytes(library))
+        }
+        let (observations, diagnostics) = try await run(PrivateKeyCheck.self, "{}", files: files)
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let got = observations.map { "\($0.location.path) \($0.evidence.facts["kind"] ?? "") \($0.evidence.facts["encrypted"] ?? "")" }.sorted()
+        #expect(got == [
+            "etc/dropbear/dropbear_ed25519_host_key Dropbear ssh-ed25519 host key false",
+            "etc/ssl/private/device.der DER private key false",
+            "etc/ssl/private/ec-enc.pem PKCS#8 private key true",
+            "etc/ssl/private/rsa1.pem RSA private key false",
+            "etc/ssl/private/rsa8.pem PKCS#8 private key false",
+            "root/.ssh/id_ed25519 OpenSSH private key false",
+            "root/.ssh/id_ed25519_enc OpenSSH private key true",
+            "usr/bin/cloudd EC private key false",
+        ], "\(got)")
+        // The same RSA key in two encodings has one identity (its public key), and no key text is in the evidence.
+        let rsa = observations.filter { $0.location.path.contains("rsa") }.map(\.evidence.key)
+        #expect(Set(rsa).count == 1)
+        #expect(observations.allSatisfy { $0.evidence.snippet == nil })
+        #expect(observations.filter { $0.evidence.facts["encrypted"] == "true" }.allSatisfy { $0.severity == .low })
+    }
+}

@@ -1,5 +1,8 @@
 import COpenSSL
 import RBCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `secrets.private-key`: private keys in the image, each confirmed by parsing it, so that the
 /// PEM label strings inside crypto libraries and documentation are never reported (RB-SEN-001).
@@ -17,6 +20,9 @@ public struct PrivateKeyCheck: Check {
     public struct Options: Decodable, Sendable {
         var paths: [String]?
         var exclude: [String]?
+        /// Public-key SHA-256s of published test vectors (a crypto library's self-test keys):
+        /// not reported inside a shared library (`lib*.so*`), reported as publicly known anywhere else.
+        var knownTestKeys: [String]?
     }
 
     public static let id = "secrets.private-key"
@@ -27,8 +33,10 @@ public struct PrivateKeyCheck: Check {
     let exclude: [Glob]
     let derNames: [Glob]
     let dropbearNames: [Glob]
+    let knownTestKeys: Set<String>
 
     public init(options: Options) throws(CheckOptionError) {
+        knownTestKeys = Set((options.knownTestKeys ?? []).map { $0.lowercased() })
         paths = try PathPatterns.compile(options.paths ?? ["**"], key: "paths")
         exclude = try PathPatterns.compile(options.exclude ?? ["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**"], key: "exclude")
         derNames = try PathPatterns.compile(["**/*.{key,der,p8,pk8}"], key: "paths")
@@ -45,6 +53,17 @@ public struct PrivateKeyCheck: Check {
     }
 
     static let begin = Array("-----BEGIN ".utf8)
+    static let candidate = try? Regex(#"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----|PuTTY-User-Key-File-"#)
+    static let dashes = Array("-----".utf8)
+
+    /// The 1-based line of `offset` (counted only for the rare hits).
+    static func lineNumber(_ bytes: [UInt8], at offset: Int) -> Int {
+        var line = 1
+        bytes.withUnsafeBufferPointer { buffer in
+            for i in 0..<offset where buffer[i] == 10 { line += 1 }
+        }
+        return line
+    }
     static let putty = Array("PuTTY-User-Key-File-".utf8)
 
     public func run(in context: CheckContext) async throws -> [Observation] {
@@ -59,11 +78,16 @@ public struct PrivateKeyCheck: Check {
                 found.append(Found(kind: "Dropbear \(type) host key", encrypted: false, line: 1,
                                    identity: Fingerprint.sha256Hex(content.bytes)))
             }
+            let name = file.path.split(separator: "/").last ?? ""
+            let library = name.hasPrefix("lib") && name.contains(".so")
             for key in found {
+                let testVector = knownTestKeys.contains(key.identity)
+                if testVector && library { continue }
                 observations.append(Observation(
                     severity: key.encrypted ? .low : nil,
-                    message: key.encrypted ? "an encrypted \(key.kind) is stored in \(file.path) (its passphrase may ship too)"
-                                           : "an unencrypted \(key.kind) is stored in \(file.path)",
+                    message: (key.encrypted ? "an encrypted \(key.kind) is stored in \(file.path) (its passphrase may ship too)"
+                                            : "an unencrypted \(key.kind) is stored in \(file.path)")
+                        + (testVector ? ": a published test key, known to everyone" : ""),
                     location: Location(path: file.path, line: key.line),
                     evidence: Evidence(key: "private-key:" + key.identity, facts: ["kind": key.kind, "encrypted": String(key.encrypted),
                                                                                    "publicKeySHA256": key.identity])))
@@ -76,26 +100,31 @@ public struct PrivateKeyCheck: Check {
     static func scan(_ bytes: [UInt8]) -> [Found] {
         var found: [Found] = []
         var from = 0
-        while found.count < 32, let start = bytes.firstRange(of: begin, in: from..<bytes.count)?.lowerBound {
+        // PCRE2's JIT finds the few candidate offsets far faster than a byte-by-byte search.
+        guard let candidates = candidate?.matches(in: bytes, limit: 64), !candidates.isEmpty else { return [] }
+        for match in candidates where found.count < 32 {
+            let start = match.range.lowerBound
+            guard bytes[start] == UInt8(ascii: "-"), start >= from else { continue }
             from = start + begin.count
             // The label: up to "-----" on the same line.
             let lineEnd = bytes[from...].prefix(80).firstIndex(of: 10) ?? min(bytes.count, from + 80)
-            guard let labelEnd = bytes.firstRange(of: Array("-----".utf8), in: from..<lineEnd)?.lowerBound else { continue }
+            guard let labelEnd = ByteSearch.firstIndex(of: dashes, in: bytes, range: from..<lineEnd) else { continue }
             let label = String(decoding: bytes[from..<labelEnd], as: UTF8.self)
             guard label.hasSuffix("PRIVATE KEY") else { continue }
             let endMarker = Array("-----END \(label)-----".utf8)
-            guard let end = bytes.firstRange(of: endMarker, in: labelEnd..<min(bytes.count, labelEnd + (1 << 16)))?.upperBound else { continue }
+            guard let endStart = ByteSearch.firstIndex(of: endMarker, in: bytes, range: labelEnd..<min(bytes.count, labelEnd + (1 << 16))) else { continue }
+            let end = endStart + endMarker.count
             let block = Array(bytes[start..<end])
-            let line = bytes[..<start].reduce(1) { $1 == 10 ? $0 + 1 : $0 }
+            let line = lineNumber(bytes, at: start)
             if let key = confirm(block, label: label, line: line) { found.append(key) }
             from = end
         }
-        if let start = bytes.firstRange(of: putty)?.lowerBound {
+        if let start = candidates.first(where: { bytes[$0.range.lowerBound] == UInt8(ascii: "P") })?.range.lowerBound {
             let text = String(decoding: bytes[start..<min(bytes.count, start + 4096)], as: UTF8.self)
             if let encryption = text.split(separator: "\n").first(where: { $0.hasPrefix("Encryption:") }),
                text.contains("Private-Lines:") || text.contains("Private-MAC:") {
                 let type = text.split(separator: "\n").first.map { $0.split(separator: ":").dropFirst().joined(separator: ":").trimmingWhitespace() } ?? ""
-                let line = bytes[..<start].reduce(1) { $1 == 10 ? $0 + 1 : $0 }
+                let line = lineNumber(bytes, at: start)
                 found.append(Found(kind: "PuTTY \(type) key", encrypted: !encryption.contains("none"), line: line,
                                    identity: Fingerprint.sha256Hex(Array(text.utf8))))
             }

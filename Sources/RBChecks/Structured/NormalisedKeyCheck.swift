@@ -157,4 +157,24 @@ enum ByteSearch {
             }
         }
     }
+
+    /// The offset of the first `needle` in `bytes[range]`, or nil (memchr to each occurrence of
+    /// the first byte, then memcmp: the generic `firstRange(of:)` is far slower on large files).
+    static func firstIndex(of needle: [UInt8], in bytes: [UInt8], range: Range<Int>? = nil) -> Int? {
+        let range = range ?? 0..<bytes.count
+        guard !needle.isEmpty, range.lowerBound >= 0, range.upperBound <= bytes.count, range.count >= needle.count else { return nil }
+        return bytes.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { n in
+                guard let hb = h.baseAddress, let nb = n.baseAddress else { return nil }
+                var offset = range.lowerBound
+                while offset + n.count <= range.upperBound,
+                      let hit = memchr(hb + offset, Int32(n[0]), range.upperBound - offset - n.count + 1) {
+                    let at = hb.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    if memcmp(hb + at, nb, n.count) == 0 { return at }
+                    offset = at + 1
+                }
+                return nil
+            }
+        }
+    }
 }

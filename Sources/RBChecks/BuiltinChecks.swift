@@ -10,6 +10,7 @@ public enum BuiltinChecks {
         ELFHardeningCheck.self,
         BootServiceCheck.self,
         PrivateKeyCheck.self,
+        CredentialCheck.self,
         RegexCheck.self,
         KeyValueCheck.self,
         XPathCheck.self,

@@ -1,0 +1,157 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RBCore
+
+/// `secrets.credentials`: hard-coded credentials, tokens and preset third-party secrets in text
+/// files (RB-SEN-002). High-precision patterns first: URL userinfo (`ftp://user:pass@host`),
+/// credentials on command lines (`curl -u`, `wget --password`, `sshpass -p`, `ftpput -p`,
+/// `mysql -p…`), cloud token formats (AWS, Google, Aliyun, Tencent, Azure storage, GitHub, Slack),
+/// Wi-Fi preset passphrases (hostapd `wpa_passphrase`, wpa_supplicant `psk="…"`); then generic
+/// `password=` / `token=` / `secret=` assignments in configuration files, kept only when the
+/// value is not a placeholder or a variable and looks random enough (entropy and character
+/// classes). Every value is masked in the evidence; the identity is a digest of the value.
+public struct CredentialCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var paths: [String]?
+        var exclude: [String]?
+        /// Where generic `password=` assignments are judged (configuration files).
+        var configPaths: [String]?
+        /// Minimum Shannon entropy (bits per character) of a generic assignment's value.
+        var minimumEntropy: Double?
+    }
+
+    public static let id = "secrets.credentials"
+    public static let summary = "Finds hard-coded credentials, cloud tokens and preset Wi-Fi secrets in text files, masked."
+    public static let targetKinds: Set<TargetKind> = [.firmware, .config]
+
+    struct Pattern {
+        var kind: String
+        var regex: Regex
+        /// The capture group holding the secret.
+        var group: Int
+        /// Whether the value goes through the placeholder filter.
+        var filtered: Bool
+    }
+
+    static let specific: [(String, String, Int, Bool)] = [
+        ("URL credentials", #"\b[a-z][a-z0-9+.\-]{1,15}://([^/\s:@'"]{1,64}):([^/\s@'"]{1,128})@[\w.\-\[]"#, 2, true),
+        ("curl credentials", #"\bcurl\b[^\n]*?\s(?:-u|--user)\s*['"]?([^\s:'"]+):([^\s'"]+)"#, 2, true),
+        ("wget password", #"\bwget\b[^\n]*?--(?:http-|ftp-)?password[= ]['"]?([^\s'"]+)"#, 1, true),
+        ("sshpass password", #"\bsshpass\s+-p\s*['"]?([^\s'"]+)"#, 1, true),
+        ("ftpput/ftpget password", #"\bftp(?:put|get)\b[^\n]*?\s-p\s+['"]?([^\s'"]+)"#, 1, true),
+        ("mysql password", #"\bmysql(?:dump|admin)?\b[^\n]*?\s-p([^\s'"-][^\s'"]*)"#, 1, true),
+        ("AWS access key ID", #"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"#, 1, false),
+        ("Google API key", #"\b(AIza[0-9A-Za-z_\-]{35})\b"#, 1, false),
+        ("Aliyun AccessKey ID", #"\b(LTAI[0-9A-Za-z]{12,20})\b"#, 1, false),
+        ("Tencent Cloud SecretId", #"\b(AKID[0-9A-Za-z]{32})\b"#, 1, false),
+        ("Azure storage account key", #"AccountKey=([0-9A-Za-z+/]{86}==)"#, 1, false),
+        ("GitHub token", #"\b(gh[pousr]_[0-9A-Za-z]{36})\b"#, 1, false),
+        ("Slack token", #"\b(xox[abprs]-[0-9A-Za-z\-]{10,72})\b"#, 1, false),
+        ("private key in a JSON credential", #""private_key"\s*:\s*"(-----BEGIN[^"]{40,})""#, 1, false),
+        ("Wi-Fi passphrase (hostapd)", #"^\s*wpa_passphrase\s*=\s*(\S.{6,62}?)\s*$"#, 1, true),
+        ("Wi-Fi PSK (wpa_supplicant)", #"^\s*psk\s*=\s*"([^"]{8,63})""#, 1, true),
+    ]
+
+    static let generic = #"(?i)(?:^|[\s,{;"'])["']?((?:[a-z0-9_.\-]*[_.\-])?(?:password|passwd|pwd|passphrase|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key|client[_\-]?secret))["']?\s*(?:=|:|=>)\s*["']?([^\s"',;<>]{6,128})"#
+
+    /// Values that are not secrets: empty, placeholders, variables, format strings, masks.
+    static let placeholders: Set<String> = [
+        "password", "passwd", "secret", "changeme", "change_me", "yourpassword", "your_password", "mypassword", "example",
+        "xxxxxx", "xxxxxxxx", "********", "******", "123456", "none", "null", "nil", "true", "false", "undefined", "default",
+        "username", "user:pass", "pass", "test", "testing", "dummy", "placeholder", "required", "optional", "string",
+    ]
+
+    let paths: [Glob]
+    let exclude: [Glob]
+    let configPaths: [Glob]
+    let minimumEntropy: Double
+    let patterns: [Pattern]
+    let genericPattern: Regex
+
+    public init(options: Options) throws(CheckOptionError) {
+        paths = try PathPatterns.compile(options.paths ?? ["**"], key: "paths")
+        exclude = try PathPatterns.compile(options.exclude ?? ["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**",
+                                                                "usr/share/locale/**", "usr/share/i18n/**", "usr/share/common-licenses/**",
+                                                                "usr/include/**", "**/*.pem", "**/*.crt"], key: "exclude")
+        configPaths = try PathPatterns.compile(options.configPaths ?? ["etc/**", "**/*.{conf,cfg,ini,json,xml,yaml,yml,env,properties,txt}",
+                                                                       "**/config/**", "mnt/**", "opt/**", "www/**", "var/**"],
+                                               key: "configPaths")
+        minimumEntropy = options.minimumEntropy ?? 3.0
+        do {
+            patterns = try Self.specific.map { Pattern(kind: $0.0, regex: try Regex($0.1), group: $0.2 - 1, filtered: $0.3) }
+            genericPattern = try Regex(Self.generic)
+        } catch {
+            throw CheckOptionError(key: "paths", "\(error)")
+        }
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        var observations: [Observation] = []
+        let configFiles = Set(context.files(matching: configPaths, excluding: exclude).map(\.path))
+        for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 1 << 20 {
+            guard let content = context.readUnlessBinary(file) else { continue }
+            let bytes = content.bytes
+            var seen = Set<String>()
+            var lines: LineIndex?
+            func report(_ kind: String, _ value: String, at offset: Int) {
+                // One finding per value: a specific pattern (run first) names it better than the generic one.
+                guard seen.insert(value).inserted else { return }
+                if lines == nil { lines = LineIndex(bytes) }
+                let line = lines!.line(atOffset: offset)
+                observations.append(Observation(
+                    message: "\(kind) in \(file.path): \(Mask.secret(value))",
+                    location: Location(path: file.path, line: line),
+                    evidence: Evidence(key: "secret:" + kind + ":" + Fingerprint.sha256Hex(Array(value.utf8)).prefix(16),
+                                       snippet: Mask.secret(value), facts: ["kind": kind, "length": String(value.count)])))
+            }
+            for pattern in patterns {
+                for match in pattern.regex.matches(in: bytes, limit: 64) {
+                    guard pattern.group < match.groups.count, let range = match.groups[pattern.group] else { continue }
+                    let value = String(decoding: bytes[range], as: UTF8.self)
+                    if pattern.filtered, Self.isPlaceholder(value) { continue }
+                    if pattern.kind == "URL credentials", let userRange = match.groups[0],
+                       Self.isPlaceholder(String(decoding: bytes[userRange], as: UTF8.self)) && value.count < 8 { continue }
+                    report(pattern.kind, value, at: range.lowerBound)
+                }
+            }
+            guard configFiles.contains(file.path) else { continue }
+            for match in genericPattern.matches(in: bytes, limit: 256) {
+                guard match.groups.count > 1, let keyRange = match.groups[0], let valueRange = match.groups[1] else { continue }
+                let value = String(decoding: bytes[valueRange], as: UTF8.self)
+                guard !Self.isPlaceholder(value), Self.looksRandom(value, minimumEntropy: minimumEntropy) else { continue }
+                let key = String(decoding: bytes[keyRange], as: UTF8.self)
+                report("hard-coded \(key)", value, at: keyRange.lowerBound)
+            }
+        }
+        return observations
+    }
+
+    /// A value that is a variable, a template, a placeholder word or a mask rather than a secret.
+    static func isPlaceholder(_ raw: String) -> Bool {
+        let value = raw.trimmingCharacters(in: "\"'")
+        let lower = value.lowercased()
+        if value.isEmpty || placeholders.contains(lower) { return true }
+        if value.hasPrefix("$") || value.contains("${") || value.contains("$(") || value.contains("%s") || value.contains("%(")
+            || value.contains("{{") || value.hasPrefix("<") || value.hasPrefix("@") || value.hasPrefix("`") { return true }
+        if Set(value).count <= 2 { return true }                       // ******, xxxxxx, 000000
+        if ["your", "example", "changeme", "placeholder", "dummy", "redacted", "replace"].contains(where: lower.contains) { return true }
+        return false
+    }
+
+    /// Shannon entropy per character at least `minimumEntropy`, and at least two character classes.
+    static func looksRandom(_ value: String, minimumEntropy: Double) -> Bool {
+        let characters = Array(value)
+        guard characters.count >= 8 else { return false }
+        var counts: [Character: Int] = [:]
+        for c in characters { counts[c, default: 0] += 1 }
+        var entropy = 0.0
+        for count in counts.values {
+            let p = Double(count) / Double(characters.count)
+            entropy -= p * log2(p)
+        }
+        let classes = [characters.contains { $0.isLowercase }, characters.contains { $0.isUppercase },
+                       characters.contains { $0.isNumber }, characters.contains { !$0.isLetter && !$0.isNumber }].filter { $0 }.count
+        return entropy >= minimumEntropy && classes >= 2
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import RBChecks
+import RBCore
+import RBTestSupport
+import Testing
+
+/// RB-SEN-002: every planted credential in a fixture root is found and masked; this machine's own
+/// configuration files (real /etc content) give nothing.
+@Suite("Hard-coded credentials")
+struct CredentialTests {
+    @Test("Planted credentials: one finding each, values masked, never in clear")
+    func planted() async throws {
+        let secrets = ["Xk29fLq7", "AKIAZ7W3KJ4HXQ2R5T6Y", "AIzaSyD3x9Kq2LmN8pR4tV6wY1zA3bC5dE7fG9h", "LTAI5tQ8zKp2Xv9RmW3n",
+                       "Setup-8421-cam", "Gq7#pZ2vL9xQ", "R00t!2019", "wifi-Pass-2291", "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tV9wX1yZ3aB5"]
+        let (observations, diagnostics) = try await run(CredentialCheck.self, "{}", files: [
+            "etc/init.d/S90upload": .file("#!/bin/sh\ncurl -T /tmp/snap.jpg ftp://camera:\(secrets[0])@upload.example.net/in/\n"),
+            "etc/cloud.json": .file("{\"accessKeyId\": \"\(secrets[1])\", \"mapsKey\": \"\(secrets[2])\", \"aliyun\": \"\(secrets[3])\"}\n"),
+            "etc/hostapd.conf": .file("ssid=CAM-SETUP\nwpa=2\nwpa_passphrase=\(secrets[4])\n"),
+            "etc/config/mqtt.conf": .file("broker=mqtt.example.net\nmqtt_password=\(secrets[5])\n"),
+            "usr/bin/sync.sh": .file("#!/bin/sh\nsshpass -p '\(secrets[6])' scp /tmp/log root@10.0.0.2:/logs\n"),
+            "etc/wpa_supplicant.conf": .file("network={\n  ssid=\"factory\"\n  psk=\"\(secrets[7])\"\n}\n"),
+            "opt/app/deploy.env": .file("GITHUB_TOKEN=\(secrets[8])\n"),
+        ])
+        #expect(diagnostics.isEmpty)
+        let kinds = observations.map { "\($0.location.path) \($0.evidence.facts["kind"] ?? "")" }.sorted()
+        #expect(kinds == [
+            "etc/cloud.json AWS access key ID", "etc/cloud.json Aliyun AccessKey ID", "etc/cloud.json Google API key",
+            "etc/config/mqtt.conf hard-coded mqtt_password", "etc/hostapd.conf Wi-Fi passphrase (hostapd)",
+            "etc/init.d/S90upload URL credentials", "etc/wpa_supplicant.conf Wi-Fi PSK (wpa_supplicant)",
+            "opt/app/deploy.env GitHub token", "usr/bin/sync.sh sshpass password",
+        ], "\(kinds)")
+        for observation in observations {
+            for secret in secrets {
+                #expect(!observation.message.contains(secret) && !(observation.evidence.snippet ?? "").contains(secret), "\(observation.message)")
+            }
+        }
+    }
+
+    @Test("This machine's configuration files (/etc) give no finding")
+    func realConfiguration() async throws {
+        var files: [String: MemoryTree.Item] = [:]
+        for path in ["/etc/ssh/sshd_config", "/etc/ssh/ssh_config", "/etc/services", "/etc/login.defs", "/etc/adduser.conf",
+                     "/etc/deluser.conf", "/etc/pam.d/common-password", "/etc/pam.d/login", "/etc/security/pwquality.conf",
+                     "/etc/redis/redis.conf", "/etc/snmp/snmpd.conf", "/etc/ssl/openssl.cnf", "/etc/debconf.conf"] {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            files[String(path.dropFirst())] = MemoryTree.Item(content: Array(data))
+        }
+        #expect(files.count >= 8)
+        let (observations, _) = try await run(CredentialCheck.self, "{}", files: files)
+        #expect(observations.isEmpty, "\(observations.map { "\($0.location.path):\($0.location.line ?? 0) \($0.message)" })")
+    }
+}

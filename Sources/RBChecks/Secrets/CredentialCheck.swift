@@ -27,6 +27,8 @@ public struct CredentialCheck: Check {
 
     struct Pattern {
         var kind: String
+        /// Literals one of which every match contains: the regex runs only on files holding one.
+        var literals: [[UInt8]]
         var regex: Regex
         /// The capture group holding the secret.
         var group: Int
@@ -34,23 +36,23 @@ public struct CredentialCheck: Check {
         var filtered: Bool
     }
 
-    static let specific: [(String, String, Int, Bool)] = [
-        ("URL credentials", #"\b[a-z][a-z0-9+.\-]{1,15}://([^/\s:@'"]{1,64}):([^/\s@'"]{1,128})@[\w.\-\[]"#, 2, true),
-        ("curl credentials", #"\bcurl\b[^\n]*?\s(?:-u|--user)\s*['"]?([^\s:'"]+):([^\s'"]+)"#, 2, true),
-        ("wget password", #"\bwget\b[^\n]*?--(?:http-|ftp-)?password[= ]['"]?([^\s'"]+)"#, 1, true),
-        ("sshpass password", #"\bsshpass\s+-p\s*['"]?([^\s'"]+)"#, 1, true),
-        ("ftpput/ftpget password", #"\bftp(?:put|get)\b[^\n]*?\s-p\s+['"]?([^\s'"]+)"#, 1, true),
-        ("mysql password", #"\bmysql(?:dump|admin)?\b[^\n]*?\s-p([^\s'"-][^\s'"]*)"#, 1, true),
-        ("AWS access key ID", #"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"#, 1, false),
-        ("Google API key", #"\b(AIza[0-9A-Za-z_\-]{35})\b"#, 1, false),
-        ("Aliyun AccessKey ID", #"\b(LTAI[0-9A-Za-z]{12,20})\b"#, 1, false),
-        ("Tencent Cloud SecretId", #"\b(AKID[0-9A-Za-z]{32})\b"#, 1, false),
-        ("Azure storage account key", #"AccountKey=([0-9A-Za-z+/]{86}==)"#, 1, false),
-        ("GitHub token", #"\b(gh[pousr]_[0-9A-Za-z]{36})\b"#, 1, false),
-        ("Slack token", #"\b(xox[abprs]-[0-9A-Za-z\-]{10,72})\b"#, 1, false),
-        ("private key in a JSON credential", #""private_key"\s*:\s*"(-----BEGIN[^"]{40,})""#, 1, false),
-        ("Wi-Fi passphrase (hostapd)", #"^\s*wpa_passphrase\s*=\s*(\S.{6,62}?)\s*$"#, 1, true),
-        ("Wi-Fi PSK (wpa_supplicant)", #"^\s*psk\s*=\s*"([^"]{8,63})""#, 1, true),
+    static let specific: [(String, [String], String, Int, Bool)] = [
+        ("URL credentials", ["://"], #"\b[a-z][a-z0-9+.\-]{1,15}://([^/\s:@'"]{1,64}):([^/\s@'"]{1,128})@[\w.\-\[]"#, 2, true),
+        ("curl credentials", ["curl"], #"\bcurl\b[^\n]*?\s(?:-u|--user)\s*['"]?([^\s:'"]+):([^\s'"]+)"#, 2, true),
+        ("wget password", ["password"], #"\bwget\b[^\n]*?--(?:http-|ftp-)?password[= ]['"]?([^\s'"]+)"#, 1, true),
+        ("sshpass password", ["sshpass"], #"\bsshpass\s+-p\s*['"]?([^\s'"]+)"#, 1, true),
+        ("ftpput/ftpget password", ["ftpput", "ftpget"], #"\bftp(?:put|get)\b[^\n]*?\s-p\s+['"]?([^\s'"]+)"#, 1, true),
+        ("mysql password", ["mysql"], #"\bmysql(?:dump|admin)?\b[^\n]*?\s-p([^\s'"-][^\s'"]*)"#, 1, true),
+        ("AWS access key ID", ["AKIA", "ASIA"], #"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"#, 1, false),
+        ("Google API key", ["AIza"], #"\b(AIza[0-9A-Za-z_\-]{35})\b"#, 1, false),
+        ("Aliyun AccessKey ID", ["LTAI"], #"\b(LTAI[0-9A-Za-z]{12,20})\b"#, 1, false),
+        ("Tencent Cloud SecretId", ["AKID"], #"\b(AKID[0-9A-Za-z]{32})\b"#, 1, false),
+        ("Azure storage account key", ["AccountKey="], #"AccountKey=([0-9A-Za-z+/]{86}==)"#, 1, false),
+        ("GitHub token", ["gh"], #"\b(gh[pousr]_[0-9A-Za-z]{36})\b"#, 1, false),
+        ("Slack token", ["xox"], #"\b(xox[abprs]-[0-9A-Za-z\-]{10,72})\b"#, 1, false),
+        ("private key in a JSON credential", ["private_key"], #""private_key"\s*:\s*"(-----BEGIN[^"]{40,})""#, 1, false),
+        ("Wi-Fi passphrase (hostapd)", ["wpa_passphrase"], #"^\s*wpa_passphrase\s*=\s*(\S.{6,62}?)\s*$"#, 1, true),
+        ("Wi-Fi PSK (wpa_supplicant)", ["psk"], #"^\s*psk\s*=\s*"([^"]{8,63})""#, 1, true),
     ]
 
     static let generic = #"(?i)(?:^|[\s,{;"'])["']?((?:[a-z0-9_.\-]*[_.\-])?(?:password|passwd|pwd|passphrase|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key|client[_\-]?secret))["']?\s*(?:=|:|=>)\s*["']?([^\s"',;<>]{6,128})"#
@@ -79,7 +81,9 @@ public struct CredentialCheck: Check {
                                                key: "configPaths")
         minimumEntropy = options.minimumEntropy ?? 3.0
         do {
-            patterns = try Self.specific.map { Pattern(kind: $0.0, regex: try Regex($0.1), group: $0.2 - 1, filtered: $0.3) }
+            patterns = try Self.specific.map {
+                Pattern(kind: $0.0, literals: $0.1.map { Array($0.utf8) }, regex: try Regex($0.2), group: $0.3 - 1, filtered: $0.4)
+            }
             genericPattern = try Regex(Self.generic)
         } catch {
             throw CheckOptionError(key: "paths", "\(error)")
@@ -105,7 +109,7 @@ public struct CredentialCheck: Check {
                     evidence: Evidence(key: "secret:" + kind + ":" + Fingerprint.sha256Hex(Array(value.utf8)).prefix(16),
                                        snippet: Mask.secret(value), facts: ["kind": kind, "length": String(value.count)])))
             }
-            for pattern in patterns {
+            for pattern in patterns where pattern.literals.contains(where: { ByteSearch.firstIndex(of: $0, in: bytes) != nil }) {
                 for match in pattern.regex.matches(in: bytes, limit: 64) {
                     guard pattern.group < match.groups.count, let range = match.groups[pattern.group] else { continue }
                     let value = String(decoding: bytes[range], as: UTF8.self)

@@ -9,6 +9,7 @@ public enum BuiltinChecks {
         FileModeCheck.self,
         ELFHardeningCheck.self,
         BootServiceCheck.self,
+        DaemonPrivilegeCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
         RegexCheck.self,

@@ -80,3 +80,18 @@ struct BootServicesTests {
         #expect(summary(starts, ["dropbear", "miniupnpd"]) == ["dropbear procd etc/init.d/dropbear:7"], "\(starts.map { "\($0.program) \($0.path):\($0.line)" })")
     }
 }
+
+@Suite("Daemon privileges at boot")
+struct DaemonPrivilegeTests {
+    @Test("A root daemon is a review result when the image has no unprivileged account, a failure when it has one")
+    func reviewWithoutAccounts() async throws {
+        let script = "#!/bin/sh\n/usr/sbin/boa -c /etc/boa &\n"
+        let (lonely, _) = try await run(DaemonPrivilegeCheck.self, "{}", files: [
+            "etc/passwd": .file("root:x:0:0::/root:/bin/sh\n"), "etc/init.d/rcS": .file(script)])
+        #expect(lonely.map(\.status) == [.review])
+        let (shared, _) = try await run(DaemonPrivilegeCheck.self, "{}", files: [
+            "etc/passwd": .file("root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n"), "etc/init.d/rcS": .file(script)])
+        #expect(shared.map(\.status) == [.fail])
+        #expect(shared.first?.location.line == 2)
+    }
+}

@@ -15,6 +15,8 @@ public struct BootStart: Sendable, Equatable {
     public var condition: String?
     /// The files followed from the entry point to this one (`etc/inittab`, `etc/init.d/rcS`, …).
     public var chain: [String]
+    /// A systemd unit's `User=` (nil: not set, or not a unit).
+    public var user: String? = nil
 }
 
 /// The boot-time service model of a firmware tree: what starts at boot, read from BusyBox and
@@ -366,7 +368,11 @@ public struct BootServices: Sendable {
             }
             var seen = Set<String>()
             for (unit, link) in enabled where seen.insert(unit.path).inserted {
-                for (i, raw) in lines(unit).enumerated() {
+                let unitLines = lines(unit)
+                let user = unitLines.map { $0.trimmingWhitespace() }.first { $0.hasPrefix("User=") }.map { String($0.dropFirst(5)).trimmingWhitespace().description }
+                let before = starts.count
+                defer { for i in before..<starts.count { starts[i].user = user } }
+                for (i, raw) in unitLines.enumerated() {
                     let line = raw.trimmingWhitespace()
                     for key in ["ExecStart=", "ExecStartPre="] where line.hasPrefix(key) {
                         var value = String(line.dropFirst(key.count))

@@ -8,6 +8,7 @@ public enum BuiltinChecks {
         RequiredFileCheck.self,
         FileModeCheck.self,
         ELFHardeningCheck.self,
+        KernelConfigCheck.self,
         BootServiceCheck.self,
         DaemonPrivilegeCheck.self,
         PrivateKeyCheck.self,

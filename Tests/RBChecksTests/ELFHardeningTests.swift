@@ -101,3 +101,25 @@ struct ELFHardeningTests {
         #expect(optionError(ELFHardeningCheck.self, "{require: [nx, aslr]}")?.contains("aslr") == true)
     }
 }
+
+/// RB-SYS-006's configuration recovery from a real gzip stream and an IKCONFIG-style block.
+@Suite("Kernel configuration recovery")
+struct KernelConfigTests {
+    @Test("config.gz and a kernel image's IKCFG_ST block are read; nothing recoverable is not applicable")
+    func recovery() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-kconfig")
+        defer { directory.remove() }
+        let config = "CONFIG_MODULES=y\nCONFIG_DEVMEM=y\n# CONFIG_STRICT_DEVMEM is not set\n"
+        try config.write(toFile: directory.url("config"), atomically: true, encoding: .utf8)
+        _ = try ImageFixtures.sh("gzip -9 -c config > config.gz && { head -c 4096 /dev/urandom; printf 'IKCFG_ST'; cat config.gz; printf 'IKCFG_ED'; head -c 512 /dev/urandom; } > zImage",
+                                 in: directory.path)
+        func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: directory.url(name)))) }
+        let (fromGz, _) = try await run(KernelConfigCheck.self, "{}", files: ["proc/config.gz": MemoryTree.Item(content: try bytes("config.gz"))])
+        #expect(fromGz.map(\.evidence.key) == ["devmem"])
+        let (fromImage, _) = try await run(KernelConfigCheck.self, "{}", files: ["boot/zImage": MemoryTree.Item(content: try bytes("zImage"))])
+        #expect(fromImage.map(\.evidence.key) == ["devmem"])
+        #expect(fromImage.first?.message.contains("IKCONFIG") == true)
+        let (nothing, _) = try await run(KernelConfigCheck.self, "{}", files: ["etc/hostname": .file("cam\n")])
+        #expect(nothing.map(\.status) == [.notApplicable])
+    }
+}

@@ -99,6 +99,14 @@ struct ELFHardeningTests {
         #expect(weakResult.evidence.facts["coverage"] == "1/2 (50%)")
         #expect(weakResult.message.contains("NX") && weakResult.message.contains("PIE") && weakResult.message.contains("stack canary"))
         #expect(optionError(ELFHardeningCheck.self, "{require: [nx, aslr]}")?.contains("aslr") == true)
+
+        // A daemon outside the system directories is judged because the boot model starts it.
+        let (started, _) = try await run(ELFHardeningCheck.self, "{}", files: [
+            "mnt/app/ipcam": MemoryTree.Item(content: weak, mode: 0o755),
+            "mnt/app/unused": MemoryTree.Item(content: weak, mode: 0o755),
+            "etc/init.d/rcS": .file("#!/bin/sh\n/mnt/app/ipcam -d &\n"),
+        ])
+        #expect(started.map(\.location.path) == ["mnt/app/ipcam"])
     }
 }
 

@@ -17,6 +17,8 @@ public struct BootStart: Sendable, Equatable {
     public var chain: [String]
     /// A systemd unit's `User=` (nil: not set, or not a unit).
     public var user: String? = nil
+    /// The program as written when it is a path (`/usr/sbin/boa`), for rules that read it.
+    public var executable: String? = nil
 }
 
 /// The boot-time service model of a firmware tree: what starts at boot, read from BusyBox and
@@ -97,7 +99,8 @@ public struct BootServices: Sendable {
             let name = program.split(separator: "/").last.map(String.init) ?? program
             guard !name.isEmpty else { return }
             starts.append(BootStart(program: name, command: String(command.trimmingWhitespace().prefix(300)), path: file.path, line: line,
-                                    via: via, condition: condition, chain: chain + [file.path]))
+                                    via: via, condition: condition, chain: chain + [file.path],
+                                    executable: program.hasPrefix("/") ? program : nil))
         }
 
         // MARK: inittab

@@ -1,6 +1,7 @@
 import RBCore
 
-/// `elf.hardening`: how the ELF executables in scope were built (RB-SYS-002), read from their
+/// `elf.hardening`: how the ELF executables in scope (the system and CGI directories, and every
+/// program the boot-service model starts) were built (RB-SYS-002), read from their
 /// own headers: NX (PT_GNU_STACK without PF_X; a missing PT_GNU_STACK means an executable stack),
 /// PIE (ET_DYN with an interpreter, or DF_1_PIE), RELRO (PT_GNU_RELRO) and immediate binding
 /// (BIND_NOW), stack canary (`__stack_chk_fail` / `__stack_chk_guard`) and FORTIFY (`__*_chk`
@@ -102,7 +103,17 @@ public struct ELFHardeningCheck: Check {
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         var judged = 0, hardened = 0
-        for file in context.files(matching: paths, excluding: exclude) {
+        // The system and CGI directories, and every program the boot-service model starts.
+        var files = context.files(matching: paths, excluding: exclude)
+        var inScope = Set(files.map(\.path))
+        if let tree = context.tree {
+            for start in BootServices.of(context).starts {
+                guard let executable = start.executable, let file = tree.resolve(String(executable.drop { $0 == "/" })),
+                      file.type == .file, inScope.insert(file.path).inserted else { continue }
+                files.append(file)
+            }
+        }
+        for file in files {
             guard file.size >= 52, let content = context.read(file), ELFFile.isELF(content.bytes),
                   let elf = ELFFile(content.bytes), elf.kind == .executable || (elf.kind == .shared && (elf.hasInterpreter || elf.pieFlag)) else { continue }
             judged += 1

@@ -9,6 +9,7 @@ public enum BuiltinChecks {
         FileModeCheck.self,
         ELFHardeningCheck.self,
         KernelConfigCheck.self,
+        UBootEnvironmentCheck.self,
         BootServiceCheck.self,
         DaemonPrivilegeCheck.self,
         PrivateKeyCheck.self,

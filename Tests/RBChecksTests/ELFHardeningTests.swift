@@ -131,3 +131,26 @@ struct KernelConfigTests {
         #expect(nothing.map(\.status) == [.notApplicable])
     }
 }
+
+/// RB-IFC-004 on environments made by U-Boot's own mkenvimage.
+@Suite("U-Boot environment")
+struct UBootEnvironmentTests {
+    @Test("An env of CONFIG_ENV_SIZE 0x4000 at the start of a 64 KiB MTD dump is validated; no binary gives review")
+    func mtdDump() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-uboot")
+        defer { directory.remove() }
+        try "bootdelay=1\nbootcmd=run flash_boot\nipaddr=192.0.2.10\n".write(toFile: directory.url("env.txt"), atomically: true, encoding: .utf8)
+        _ = try ImageFixtures.sh("mkenvimage -s 0x4000 -o env.bin env.txt && { cat env.bin; head -c 49152 /dev/zero | tr '\\000' '\\377'; } > mtd2.img",
+                                 in: directory.path)
+        let dump = Array(try Data(contentsOf: URL(fileURLWithPath: directory.url("mtd2.img"))))
+        #expect(dump.count == 0x10000)
+        let (observations, _) = try await run(UBootEnvironmentCheck.self, "{}", files: ["dev/mtd2.img": MemoryTree.Item(content: dump)])
+        #expect(observations.map(\.status) == [.review])
+        #expect(observations.first?.evidence.facts["bootdelay"] == "1")
+        // One flipped byte in the data breaks the CRC: not an environment any more.
+        var corrupt = dump
+        corrupt[20] ^= 0xff
+        let (none, _) = try await run(UBootEnvironmentCheck.self, "{}", files: ["dev/mtd2.img": MemoryTree.Item(content: corrupt)])
+        #expect(none.isEmpty)
+    }
+}

@@ -10,6 +10,7 @@ public enum BuiltinChecks {
         ELFHardeningCheck.self,
         KernelConfigCheck.self,
         UBootEnvironmentCheck.self,
+        InjectionSinkCheck.self,
         BootServiceCheck.self,
         DaemonPrivilegeCheck.self,
         PrivateKeyCheck.self,

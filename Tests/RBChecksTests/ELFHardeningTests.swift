@@ -154,3 +154,41 @@ struct UBootEnvironmentTests {
         #expect(none.isEmpty)
     }
 }
+
+/// RB-WEB-009's binary side on CGI programs compiled in the test.
+@Suite("Injection sinks in CGI binaries")
+struct InjectionSinkTests {
+    @Test("A CGI formatting a shell command with %s for system() is a review result; one using execv with an argument vector is not")
+    func binaries() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-cgi")
+        defer { directory.remove() }
+        try """
+        #include <stdio.h>
+        #include <stdlib.h>
+        int main(void) {
+            char command[256];
+            const char *query = getenv("QUERY_STRING");
+            snprintf(command, sizeof command, "ping -c 1 %s; echo done", query ? query : "");
+            return system(command);
+        }
+        """.write(toFile: directory.url("ping.c"), atomically: true, encoding: .utf8)
+        try """
+        #include <stdlib.h>
+        #include <unistd.h>
+        int main(void) {
+            const char *query = getenv("QUERY_STRING");
+            char *argv[] = {"ping", "-c", "1", (char *)(query ? query : ""), 0};
+            return execv("/bin/ping", argv);
+        }
+        """.write(toFile: directory.url("safe.c"), atomically: true, encoding: .utf8)
+        _ = try ImageFixtures.sh("gcc -O2 -o ping.cgi ping.c && gcc -O2 -o safe.cgi safe.c", in: directory.path)
+        func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: directory.url(name)))) }
+        let (observations, _) = try await run(InjectionSinkCheck.self, "{}", files: [
+            "www/cgi-bin/ping.cgi": MemoryTree.Item(content: try bytes("ping.cgi"), mode: 0o755),
+            "www/cgi-bin/safe.cgi": MemoryTree.Item(content: try bytes("safe.cgi"), mode: 0o755),
+        ])
+        #expect(observations.map(\.location.path) == ["www/cgi-bin/ping.cgi"])
+        #expect(observations.first?.status == .review)
+        #expect(observations.first?.evidence.snippet?.contains("ping -c 1 %s;") == true, "\(observations.map(\.message))")
+    }
+}

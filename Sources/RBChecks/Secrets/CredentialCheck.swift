@@ -70,6 +70,8 @@ public struct CredentialCheck: Check {
     let minimumEntropy: Double
     let patterns: [Pattern]
     let genericPattern: Regex
+    /// Every pattern's literals in one alternation: one JIT pass tells which patterns can match.
+    let literalScan: Regex
 
     public init(options: Options) throws(CheckOptionError) {
         paths = try PathPatterns.compile(options.paths ?? ["**"], key: "paths")
@@ -85,6 +87,8 @@ public struct CredentialCheck: Check {
                 Pattern(kind: $0.0, literals: $0.1.map { Array($0.utf8) }, regex: try Regex($0.2), group: $0.3 - 1, filtered: $0.4)
             }
             genericPattern = try Regex(Self.generic)
+            let literals = Set(Self.specific.flatMap(\.1)).sorted().map(Self.escape)
+            literalScan = try Regex(literals.joined(separator: "|"))
         } catch {
             throw CheckOptionError(key: "paths", "\(error)")
         }
@@ -92,7 +96,6 @@ public struct CredentialCheck: Check {
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
-        let configFiles = Set(context.files(matching: configPaths, excluding: exclude).map(\.path))
         for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 1 << 20 {
             guard let content = context.readUnlessBinary(file) else { continue }
             let bytes = content.bytes
@@ -109,7 +112,9 @@ public struct CredentialCheck: Check {
                     evidence: Evidence(key: "secret:" + kind + ":" + Fingerprint.sha256Hex(Array(value.utf8)).prefix(16),
                                        snippet: Mask.secret(value), facts: ["kind": kind, "length": String(value.count)])))
             }
-            for pattern in patterns where pattern.literals.contains(where: { ByteSearch.firstIndex(of: $0, in: bytes) != nil }) {
+            // The literals present (one pass), then only the patterns that need one of them.
+            let present = Set(literalScan.matches(in: bytes, limit: 4096).map { Array(bytes[$0.range]) })
+            for pattern in patterns where !present.isEmpty && pattern.literals.contains(where: present.contains) {
                 for match in pattern.regex.matches(in: bytes, limit: 64) {
                     guard pattern.group < match.groups.count, let range = match.groups[pattern.group] else { continue }
                     let value = String(decoding: bytes[range], as: UTF8.self)
@@ -119,8 +124,10 @@ public struct CredentialCheck: Check {
                     report(pattern.kind, value, at: range.lowerBound)
                 }
             }
-            guard configFiles.contains(file.path) else { continue }
-            for match in genericPattern.matches(in: bytes, limit: 256) {
+            // Config-ness is decided per file, and only for files with a candidate assignment.
+            let generic = genericPattern.matches(in: bytes, limit: 256)
+            guard !generic.isEmpty, configPaths.contains(where: { $0.matches(file.path) }) else { continue }
+            for match in generic {
                 guard match.groups.count > 1, let keyRange = match.groups[0], let valueRange = match.groups[1] else { continue }
                 let value = String(decoding: bytes[valueRange], as: UTF8.self)
                 guard !Self.isPlaceholder(value), Self.looksRandom(value, minimumEntropy: minimumEntropy) else { continue }
@@ -129,6 +136,13 @@ public struct CredentialCheck: Check {
             }
         }
         return observations
+    }
+
+    /// A literal as a PCRE pattern.
+    static func escape(_ literal: String) -> String {
+        var out = ""
+        for c in literal { if "\\^$.|?*+()[]{}/".contains(c) { out.append("\\") }; out.append(c) }
+        return out
     }
 
     /// A value that is a variable, a template, a placeholder word or a mask rather than a secret.

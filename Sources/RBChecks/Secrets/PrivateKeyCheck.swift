@@ -68,13 +68,15 @@ public struct PrivateKeyCheck: Check {
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
-        let der = Set(context.files(matching: derNames).map(\.path))
-        let dropbear = Set(context.files(matching: dropbearNames).map(\.path))
         for file in context.files(matching: paths, excluding: exclude) where file.size > 0 {
-            guard let content = context.read(file) else { continue }
+            // Text files come from the shared cache; only binaries are read again, whole.
+            guard let content = context.readUnlessBinary(file) ?? context.read(file) else { continue }
             var found = Self.scan(content.bytes)
-            if found.isEmpty, der.contains(file.path), let key = Self.derKey(content.bytes) { found.append(key) }
-            if found.isEmpty, dropbear.contains(file.path), let type = Self.dropbearKeyType(content.bytes) {
+            // Name-based formats: decided per file, only for files with nothing found by content.
+            if found.isEmpty, content.bytes.first == 0x30, derNames.contains(where: { $0.matches(file.path) }),
+               let key = Self.derKey(content.bytes) { found.append(key) }
+            if found.isEmpty, content.bytes.first == 0, dropbearNames.contains(where: { $0.matches(file.path) }),
+               let type = Self.dropbearKeyType(content.bytes) {
                 found.append(Found(kind: "Dropbear \(type) host key", encrypted: false, line: 1,
                                    identity: Fingerprint.sha256Hex(content.bytes)))
             }

@@ -15,6 +15,7 @@ public enum BuiltinChecks {
         DaemonPrivilegeCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
+        OutboundTransportCheck.self,
         RegexCheck.self,
         KeyValueCheck.self,
         XPathCheck.self,

@@ -41,12 +41,16 @@ struct CredentialTests {
         var files: [String: MemoryTree.Item] = [:]
         for path in ["/etc/ssh/sshd_config", "/etc/ssh/ssh_config", "/etc/services", "/etc/login.defs", "/etc/adduser.conf",
                      "/etc/deluser.conf", "/etc/pam.d/common-password", "/etc/pam.d/login", "/etc/security/pwquality.conf",
-                     "/etc/redis/redis.conf", "/etc/snmp/snmpd.conf", "/etc/ssl/openssl.cnf", "/etc/debconf.conf"] {
+                     "/etc/redis/redis.conf", "/etc/snmp/snmpd.conf", "/etc/ssl/openssl.cnf", "/etc/debconf.conf",
+                     "/etc/appstream.conf", "/etc/wgetrc", "/etc/apt/sources.list", "/etc/resolv.conf"] {
             guard let data = FileManager.default.contents(atPath: path) else { continue }
             files[String(path.dropFirst())] = MemoryTree.Item(content: Array(data))
         }
         #expect(files.count >= 8)
         let (observations, _) = try await run(CredentialCheck.self, "{}", files: files)
         #expect(observations.isEmpty, "\(observations.map { "\($0.location.path):\($0.location.line ?? 0) \($0.message)" })")
+        // RB-DAT-002 on the same files: no outbound integration in clear text either.
+        let (outbound, _) = try await run(OutboundTransportCheck.self, "{}", files: files)
+        #expect(outbound.isEmpty, "\(outbound.map(\.message))")
     }
 }

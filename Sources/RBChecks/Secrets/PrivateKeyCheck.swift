@@ -58,11 +58,7 @@ public struct PrivateKeyCheck: Check {
 
     /// The 1-based line of `offset` (counted only for the rare hits).
     static func lineNumber(_ bytes: [UInt8], at offset: Int) -> Int {
-        var line = 1
-        bytes.withUnsafeBufferPointer { buffer in
-            for i in 0..<offset where buffer[i] == 10 { line += 1 }
-        }
-        return line
+        LineIndex(bytes).line(atOffset: offset)
     }
     static let putty = Array("PuTTY-User-Key-File-".utf8)
 

@@ -120,11 +120,17 @@ public struct UDPSweep: Sendable {
 
     public func run() async -> Found {
         await withTaskGroup(of: Found.self) { group in
-            for port in ports {
+            // Bounded like the TCP sweep: a wide `--ports …/udp` range must not start one
+            // waiting probe per port at once.
+            var pending = ports[...]
+            func next() {
+                guard let port = pending.popFirst() else { return }
                 group.addTask { await self.probe(port) }
             }
+            for _ in 0..<min(16, pending.count) { next() }
             var found = Found()
             for await one in group {
+                next()
                 found.services += one.services
                 found.snmp = found.snmp ?? one.snmp
                 found.ssdp = found.ssdp ?? one.ssdp

@@ -16,27 +16,15 @@ struct DefaultLogin {
     /// `attempt(authorization)` sends one request and returns (status, body).
     func run(challenges: [String], method: String, uri: String,
              attempt: (String) -> (status: Int, body: String)?) -> LoginAttempts {
-        var result = LoginAttempts(attempts: 0, accepted: nil, lockout: false)
-        guard let challenge = challenges.first(where: { $0.lowercased().hasPrefix("digest") }) ?? challenges.first else { return result }
-        for pair in credentials {
-            guard pacer.turn(host) else {
-                result.lockout = true
-                break
-            }
-            guard let authorization = Self.authorization(challenge: challenge, method: method, uri: uri, user: pair.user, password: pair.password),
-                  let answer = attempt(authorization) else { break }
-            result.attempts += 1
-            if [403, 423, 429].contains(answer.status) || answer.body.lowercased().contains("lock") {
-                result.lockout = true
-                pacer.lockedOut(host)
-                break
-            }
-            if answer.status != 401 && answer.status < 400 {
-                result.accepted = pair.user
-                break
-            }
+        guard let challenge = challenges.first(where: { $0.lowercased().hasPrefix("digest") }) ?? challenges.first else {
+            return LoginAttempts(attempts: 0, accepted: nil, lockout: false)
         }
-        return result
+        return pacer.attempts(credentials, on: host) { pair in
+            guard let authorization = Self.authorization(challenge: challenge, method: method, uri: uri, user: pair.user, password: pair.password),
+                  let answer = attempt(authorization) else { return .failed }
+            if [403, 423, 429].contains(answer.status) || answer.body.lowercased().contains("lock") { return .lockout }
+            return answer.status != 401 && answer.status < 400 ? .accepted : .refused
+        }
     }
 
     /// The `Authorization` header value for a Basic or Digest (MD5, qop=auth) challenge.

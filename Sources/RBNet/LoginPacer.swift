@@ -1,3 +1,4 @@
+import RBCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -44,6 +45,36 @@ public final class LoginPacer: Sendable {
     /// A surface of `host` showed a lockout sign: no more attempts on any of them.
     func lockedOut(_ host: String) {
         hosts.withLock { $0[host.lowercased(), default: HostState()].lockedOut = true }
+    }
+
+    /// What one default-credential attempt gave.
+    public enum Outcome: Sendable, Equatable { case accepted, refused, lockout, failed }
+
+    /// The one attempt loop of every login surface: each pair in turn, paced on `host`, stopping
+    /// at the first accepted pair, at a lockout sign (here, which stops the host's other surfaces
+    /// too, or already seen on another surface) and when the surface stops answering (`failed`).
+    func attempts(_ credentials: [DeviceProfile.Credential], on host: String,
+                  _ attempt: (DeviceProfile.Credential) -> Outcome) -> LoginAttempts {
+        var result = LoginAttempts(attempts: 0, accepted: nil, lockout: false)
+        for pair in credentials {
+            guard turn(host) else {
+                result.lockout = true
+                break
+            }
+            let outcome = attempt(pair)
+            if outcome == .failed { break }
+            result.attempts += 1
+            if outcome == .lockout {
+                result.lockout = true
+                lockedOut(host)
+                break
+            }
+            if outcome == .accepted {
+                result.accepted = pair.user
+                break
+            }
+        }
+        return result
     }
 
     /// Whether a lockout was seen on `host`.

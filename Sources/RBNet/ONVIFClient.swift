@@ -37,27 +37,16 @@ struct ONVIFClient {
         }
         let refused = facts.getUsers.fault != nil || [400, 401, 403].contains(facts.getUsers.status)
         if refused, !credentials.isEmpty {
-            var login = LoginAttempts(attempts: 0, accepted: nil, lockout: false)
-            for pair in credentials {
-                guard http.pacer.turn(http.host) else {
-                    login.lockout = true
-                    break
+            let login = http.pacer.attempts(credentials, on: http.host) { pair in
+                guard let answer = try? send("GetDeviceInformation", security: Self.usernameToken(user: pair.user, password: pair.password)) else {
+                    return .failed
                 }
-                guard let answer = try? send("GetDeviceInformation", security: Self.usernameToken(user: pair.user, password: pair.password)) else { break }
-                login.attempts += 1
-                requests += 1
                 let text = String(decoding: answer.body.prefix(8192), as: UTF8.self).lowercased()
-                if [423, 429].contains(answer.status) || text.contains("lock") {
-                    login.lockout = true
-                    http.pacer.lockedOut(http.host)
-                    break
-                }
+                if [423, 429].contains(answer.status) || text.contains("lock") { return .lockout }
                 let fault = XMLElements.texts(["Fault", "Value", "Text"], in: answer.body).flatMap(Self.fault)
-                if answer.status == 200 && fault == nil {
-                    login.accepted = pair.user
-                    break
-                }
+                return answer.status == 200 && fault == nil ? .accepted : .refused
             }
+            requests += login.attempts
             facts.defaultLogin = login
         }
         return (facts, requests)

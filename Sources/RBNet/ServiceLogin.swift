@@ -11,7 +11,7 @@ import Glibc
 /// successful login: the session is closed at once.
 public struct ServiceLogin: Sendable {
     public enum Surface: String, Sendable { case ssh, telnet, ftp }
-    public enum Outcome: Sendable, Equatable { case accepted, refused, lockout, failed }
+    public typealias Outcome = LoginPacer.Outcome
 
     public let surface: Surface
     public let host: String
@@ -28,28 +28,7 @@ public struct ServiceLogin: Sendable {
     }
 
     public func run(_ credentials: [DeviceProfile.Credential]) async -> LoginAttempts {
-        await blocking {
-            var result = LoginAttempts(attempts: 0, accepted: nil, lockout: false)
-            for pair in credentials {
-                guard self.pacer.turn(self.host) else {
-                    result.lockout = true
-                    break
-                }
-                let outcome = self.attempt(user: pair.user, password: pair.password)
-                if outcome == .failed { break }
-                result.attempts += 1
-                if outcome == .lockout {
-                    result.lockout = true
-                    self.pacer.lockedOut(self.host)
-                    break
-                }
-                if outcome == .accepted {
-                    result.accepted = pair.user
-                    break
-                }
-            }
-            return result
-        }
+        await blocking { self.pacer.attempts(credentials, on: self.host) { self.attempt(user: $0.user, password: $0.password) } }
     }
 
     func attempt(user: String, password: String) -> Outcome {

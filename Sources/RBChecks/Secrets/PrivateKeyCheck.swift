@@ -60,7 +60,6 @@ public struct PrivateKeyCheck: Check {
     static func lineNumber(_ bytes: [UInt8], at offset: Int) -> Int {
         LineIndex(bytes).line(atOffset: offset)
     }
-    static let putty = Array("PuTTY-User-Key-File-".utf8)
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []

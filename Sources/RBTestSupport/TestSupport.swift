@@ -30,6 +30,8 @@ public struct TestSupportError: Error, CustomStringConvertible {
 public enum FixtureWriter {
     public enum Item: Sendable {
         case file(String, mode: mode_t = 0o644)
+        /// Raw content (binaries).
+        case bytes([UInt8])
         case directory(mode: mode_t = 0o755)
         case symlink(String)
     }
@@ -44,6 +46,8 @@ public enum FixtureWriter {
             case .file(let content, let mode):
                 guard fm.createFile(atPath: path, contents: Data(content.utf8)) else { throw TestSupportError("cannot write \(path)") }
                 chmod(path, mode)
+            case .bytes(let content):
+                guard fm.createFile(atPath: path, contents: Data(content)) else { throw TestSupportError("cannot write \(path)") }
             case .directory(let mode):
                 try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
                 chmod(path, mode)

@@ -11,7 +11,15 @@ func run<C: Check>(_ type: C.Type, _ options: String, files: [String: MemoryTree
     let node = try NodeDecoder.compose(options, file: "options.yaml")
     let decoded = try NodeDecoder(file: "options.yaml").decode(C.Options.self, from: node)
     let check = try C(options: decoded)
-    let tree = MemoryTree(items: files, hasMetadata: hasMetadata)
+    return try await run(type, options, tree: MemoryTree(items: files, hasMetadata: hasMetadata), kind: kind)
+}
+
+/// `run` on any tree (a `DirectoryTree` for the streamed-read paths).
+func run<C: Check>(_ type: C.Type, _ options: String, tree: any FileTree,
+                   kind: TargetKind = .firmware) async throws -> (observations: [Observation], diagnostics: [Diagnostic]) {
+    let node = try NodeDecoder.compose(options, file: "options.yaml")
+    let decoded = try NodeDecoder(file: "options.yaml").decode(C.Options.self, from: node)
+    let check = try C(options: decoded)
     let sink = DiagnosticSink()
     let context = CheckContext(target: ScanTarget(spec: "t", kind: kind, tree: tree, baseID: "T", baseURI: nil),
                                limits: ScanLimits(), ruleID: "RB-SYS-999", sink: sink)

@@ -15,6 +15,28 @@ struct RegexCheckTests {
         #expect(obs[0].evidence.snippet == "telnetd -l /bin/sh")
     }
 
+    @Test("literal: the pattern runs only near the literal, in binaries too, with the same lines as a whole-file search; a literal missing from a pattern is an option error")
+    func literalWindows() async throws {
+        let options = #"{paths: ['usr/bin/*'], binary: true, literal: '%s', window: 64, pattern: '(?i)\b(password|token)\s*=\s*%s'}"#
+        var binary: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 0, 0]
+        binary += Array(String(repeating: "filler %d text\n", count: 400).utf8) + [0]
+        binary += Array("login failed, Password=%s\n".utf8) + [0, 0]
+        binary += Array(String(repeating: "%s %s\n", count: 50).utf8) + Array("token = %s".utf8)
+        let (obs, diags) = try await run(RegexCheck.self, options, files: [
+            "usr/bin/camd": .init(content: binary),
+            "usr/bin/clean": .file("password=%d only\n"),
+        ])
+        #expect(diags.isEmpty)
+        #expect(obs.map(\.location) == [Location(path: "usr/bin/camd", line: 401), Location(path: "usr/bin/camd", line: 452)])
+        let whole = try await run(RegexCheck.self, #"{paths: ['usr/bin/*'], binary: true, pattern: '(?i)\b(password|token)\s*=\s*%s'}"#,
+                                  files: ["usr/bin/camd": .init(content: binary)])
+        #expect(whole.observations.map(\.location) == obs.map(\.location))
+        #expect(throws: CheckOptionError.self) {
+            _ = try RegexCheck(options: try NodeDecoder(file: "o").decode(RegexCheck.Options.self,
+                from: try NodeDecoder.compose("{paths: [a], literal: '%d', pattern: 'password=%s'}", file: "o")))
+        }
+    }
+
     @Test func aMatchStartingOnTheNewlineBelongsToTheNextLine() async throws {
         let (obs, _) = try await run(RegexCheck.self, #"{paths: ['a'], pattern: '(^|[\s;])telnetd\b'}"#, files: [
             "a": .file("::sysinit:/etc/init.d/rcS\ntelnetd -l /bin/sh\n"),

@@ -57,4 +57,28 @@ struct PrivateKeyTests {
         #expect(observations.allSatisfy { $0.evidence.snippet == nil })
         #expect(observations.filter { $0.evidence.facts["encrypted"] == "true" }.allSatisfy { $0.severity == .low })
     }
+
+    @Test("A key in a large binary of a directory tree is found wherever it falls against the 1 MiB read pieces; a binary without one is not read whole")
+    func keyAcrossStreamedPieces() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-keys-stream")
+        defer { directory.remove() }
+        _ = try ImageFixtures.sh("openssl ecparam -name prime256v1 -genkey -noout -out ec.pem", in: directory.path)
+        let key = Array(try Data(contentsOf: URL(fileURLWithPath: directory.url("ec.pem"))))
+        let piece = 1 << 20
+        var items: [String: FixtureWriter.Item] = [:]
+        // The marker cut by a piece boundary, just after one, and in the last piece.
+        for (name, offset) in [("cut", piece - 5), ("after", piece + 3), ("late", 2 * piece + 4096)] {
+            var bytes = [UInt8](repeating: 0, count: offset) + key + [UInt8](repeating: 0, count: 1000)
+            bytes[0] = 0x7f
+            items["usr/bin/\(name)"] = .bytes(bytes)
+        }
+        items["usr/bin/plain"] = .bytes([0x7f] + [UInt8](repeating: 0x2d, count: 3 * piece))
+        let root = try TemporaryDirectory(prefix: "rbscan-keys-root")
+        defer { root.remove() }
+        try FixtureWriter.write(items, into: root.path)
+        let (observations, diagnostics) = try await run(PrivateKeyCheck.self, "{}", tree: try DirectoryTree(directory: root.path))
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(observations.map(\.location.path).sorted() == ["usr/bin/after", "usr/bin/cut", "usr/bin/late"])
+        #expect(observations.allSatisfy { $0.evidence.facts["kind"] == "EC private key" })
+    }
 }

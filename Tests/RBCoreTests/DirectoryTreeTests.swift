@@ -5,6 +5,37 @@ import Testing
 
 @Suite("DirectoryTree and chroot-safe link resolution")
 struct DirectoryTreeTests {
+    @Test("stream: pieces of at most chunk new bytes, each starting with the previous piece's last overlap bytes, offsets exact; early stop")
+    func streamsInOverlappingPieces() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let content = (0..<10_007).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        try FixtureWriter.write(["blob": .bytes(content), "empty": .bytes([])], into: dir.path)
+        let tree = try DirectoryTree(directory: dir.path)
+        let entry = try #require(tree.index.entry(at: "blob"))
+        var rebuilt: [UInt8] = []
+        var pieces = 0
+        try tree.stream(entry, limit: .max, chunk: 1000, overlap: 16) { piece, offset in
+            #expect(Array(piece) == Array(content[offset..<(offset + piece.count)]))
+            #expect(piece.count <= 1016)
+            if pieces > 0 { #expect(offset == rebuilt.count - 16) }
+            rebuilt.append(contentsOf: piece.dropFirst(pieces > 0 ? 16 : 0))
+            pieces += 1
+            return true
+        }
+        #expect(rebuilt == content)
+        #expect(pieces == 11)
+        var seen = 0
+        try tree.stream(entry, limit: 2500, chunk: 1000, overlap: 0) { piece, _ in seen += piece.count; return seen < 1000 }
+        #expect(seen == 1000)
+        var total = 0
+        try tree.stream(entry, limit: 2500, chunk: 1000, overlap: 0) { piece, _ in total += piece.count; return true }
+        #expect(total == 2500)
+        var calls = 0
+        try tree.stream(try #require(tree.index.entry(at: "empty")), limit: .max, chunk: 1000, overlap: 8) { _, _ in calls += 1; return true }
+        #expect(calls == 0)
+    }
+
     @Test func keepsMetadata() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -25,6 +25,13 @@ public struct RegexCheck: Check {
         /// The match is a secret: it is masked in every output.
         var secret: Bool?
         var binary: Bool?
+        /// A literal every match contains (it must appear in each pattern's source). Files
+        /// without it are skipped, and the patterns run only within `window` bytes either side
+        /// of each occurrence: how a binary is searched for `password=%s` without running a
+        /// case-insensitive pattern over every byte. Matches longer than the window are missed.
+        var literal: String?
+        /// Bytes around each literal occurrence searched (default 256).
+        var window: Int?
         /// Finding message; `{path}`, `{line}`, `{match}`, `{text}` (the whole line, masked when
         /// secret), `{0}`…`{9}` (groups) are filled in.
         var message: String?
@@ -42,6 +49,8 @@ public struct RegexCheck: Check {
     let expect: Expect
     let secret: Bool
     let binary: Bool
+    let literal: [UInt8]?
+    let window: Int
     let message: String
 
     public init(options: Options) throws(CheckOptionError) {
@@ -64,6 +73,15 @@ public struct RegexCheck: Check {
         expect = options.expect ?? .absent
         secret = options.secret ?? false
         binary = options.binary ?? false
+        if let literal = options.literal {
+            guard !literal.isEmpty, sources.allSatisfy({ $0.contains(literal) }) else {
+                throw CheckOptionError(key: "literal", "'\(literal)' must be non-empty and appear in every pattern")
+            }
+            self.literal = Array(literal.utf8)
+        } else {
+            self.literal = nil
+        }
+        window = max(16, options.window ?? 256)
         message = options.message ?? (expect == .absent ? "{path}:{line}: {text}" : "no file matching {paths} contains the required setting")
     }
 
@@ -80,8 +98,11 @@ public struct RegexCheck: Check {
             // file; then the whole file is matched in one pass.
             if !markers.isEmpty { CommentBlanker.blank(&bytes, markers: markers) }
             var matches: [Regex.Match] = []
-            for regex in regexes {
-                matches += regex.matches(in: bytes, limit: expect == .present ? 1 : .max)
+            for range in searchRanges(in: bytes) {
+                for regex in regexes {
+                    matches += regex.matches(in: bytes, within: range, limit: expect == .present ? 1 : .max)
+                    if expect == .present && !matches.isEmpty { break }
+                }
                 if expect == .present && !matches.isEmpty { break }
             }
             if matches.isEmpty { continue }
@@ -112,6 +133,26 @@ public struct RegexCheck: Check {
                                                    facts: ["pattern": regexes.map(\.pattern).joined(separator: " | ")]))]
         }
         return observations
+    }
+
+    /// The whole file, or with a `literal` the merged windows around its occurrences.
+    private func searchRanges(in bytes: [UInt8]) -> [Range<Int>] {
+        guard let literal else { return [0..<bytes.count] }
+        var ranges: [Range<Int>] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            var from = 0
+            while from < buffer.count, let hit = ByteSearch.find(literal, in: UnsafeBufferPointer(rebasing: buffer[from...])) {
+                let at = from + hit
+                let range = max(0, at - window)..<min(buffer.count, at + literal.count + window)
+                if let last = ranges.last, last.upperBound >= range.lowerBound {
+                    ranges[ranges.count - 1] = last.lowerBound..<range.upperBound
+                } else {
+                    ranges.append(range)
+                }
+                from = at + 1
+            }
+        }
+        return ranges
     }
 
     private func observation(entry: FileEntry, line: Int, raw: String, groups: [String?]) -> Observation {

@@ -34,6 +34,8 @@ public struct CredentialCheck: Check {
         var group: Int
         /// Whether the value goes through the placeholder filter.
         var filtered: Bool
+        /// How far after its literal a match can end (the pattern runs only that near).
+        var reach: Int
     }
 
     static let specific: [(String, [String], String, Int, Bool)] = [
@@ -48,12 +50,18 @@ public struct CredentialCheck: Check {
         ("Aliyun AccessKey ID", ["LTAI"], #"\b(LTAI[0-9A-Za-z]{12,20})\b"#, 1, false),
         ("Tencent Cloud SecretId", ["AKID"], #"\b(AKID[0-9A-Za-z]{32})\b"#, 1, false),
         ("Azure storage account key", ["AccountKey="], #"AccountKey=([0-9A-Za-z+/]{86}==)"#, 1, false),
-        ("GitHub token", ["gh"], #"\b(gh[pousr]_[0-9A-Za-z]{36})\b"#, 1, false),
+        ("GitHub token", ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"], #"\b(gh[pousr]_[0-9A-Za-z]{36})\b"#, 1, false),
         ("Slack token", ["xox"], #"\b(xox[abprs]-[0-9A-Za-z\-]{10,72})\b"#, 1, false),
         ("private key in a JSON credential", ["private_key"], #""private_key"\s*:\s*"(-----BEGIN[^"]{40,})""#, 1, false),
         ("Wi-Fi passphrase (hostapd)", ["wpa_passphrase"], #"^\s*wpa_passphrase\s*=\s*(\S.{6,62}?)\s*$"#, 1, true),
         ("Wi-Fi PSK (wpa_supplicant)", ["psk"], #"^\s*psk\s*=\s*"([^"]{8,63})""#, 1, true),
     ]
+
+    /// Patterns whose match can end far after the literal (a PEM key inside JSON).
+    static let longReach = ["private key in a JSON credential": 16 << 10]
+
+    /// Every generic assignment's key contains one of these (case-insensitive).
+    static let keywords = "(?i)pass|pwd|secret|token|key"
 
     static let generic = #"(?i)(?:^|[\s,{;"'])["']?((?:[a-z0-9_.\-]*[_.\-])?(?:password|passwd|pwd|passphrase|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key|client[_\-]?secret))["']?\s*(?:=|:|=>)\s*["']?([^\s"',;<>]{6,128})"#
 
@@ -72,23 +80,27 @@ public struct CredentialCheck: Check {
     let genericPattern: Regex
     /// Every pattern's literals in one alternation: one JIT pass tells which patterns can match.
     let literalScan: Regex
+    let keywordScan: Regex
 
     public init(options: Options) throws(CheckOptionError) {
         paths = try PathPatterns.compile(options.paths ?? ["**"], key: "paths")
         exclude = try PathPatterns.compile(options.exclude ?? ["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**",
                                                                 "usr/share/locale/**", "usr/share/i18n/**", "usr/share/common-licenses/**",
-                                                                "usr/include/**", "**/*.pem", "**/*.crt"], key: "exclude")
+                                                                "usr/include/**", "**/*.pem", "**/*.crt",
+                                                                "var/lib/apt/lists/**", "var/cache/apt/**"], key: "exclude")
         configPaths = try PathPatterns.compile(options.configPaths ?? ["etc/**", "**/*.{conf,cfg,ini,json,xml,yaml,yml,env,properties,txt}",
                                                                        "**/config/**", "mnt/**", "opt/**", "www/**", "var/**"],
                                                key: "configPaths")
         minimumEntropy = options.minimumEntropy ?? 3.0
         do {
             patterns = try Self.specific.map {
-                Pattern(kind: $0.0, literals: $0.1.map { Array($0.utf8) }, regex: try Regex($0.2), group: $0.3 - 1, filtered: $0.4)
+                Pattern(kind: $0.0, literals: $0.1.map { Array($0.utf8) }, regex: try Regex($0.2), group: $0.3 - 1, filtered: $0.4,
+                        reach: Self.longReach[$0.0] ?? 512)
             }
             genericPattern = try Regex(Self.generic)
             let literals = Set(Self.specific.flatMap(\.1)).sorted().map(Self.escape)
             literalScan = try Regex(literals.joined(separator: "|"))
+            keywordScan = try Regex(Self.keywords)
         } catch {
             throw CheckOptionError(key: "paths", "\(error)")
         }
@@ -96,6 +108,8 @@ public struct CredentialCheck: Check {
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
+        // One index look-up instead of a glob test per file.
+        let configFiles = Set(context.files(matching: configPaths).map(\.path))
         for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 1 << 20 {
             guard let content = context.readUnlessBinary(file) else { continue }
             let bytes = content.bytes
@@ -112,30 +126,58 @@ public struct CredentialCheck: Check {
                     evidence: Evidence(key: "secret:" + kind + ":" + Fingerprint.sha256Hex(Array(value.utf8)).prefix(16),
                                        snippet: Mask.secret(value), facts: ["kind": kind, "length": String(value.count)])))
             }
-            // The literals present (one pass), then only the patterns that need one of them.
-            let present = Set(literalScan.matches(in: bytes, limit: 4096).map { Array(bytes[$0.range]) })
-            for pattern in patterns where !present.isEmpty && pattern.literals.contains(where: present.contains) {
-                for match in pattern.regex.matches(in: bytes, limit: 64) {
-                    guard pattern.group < match.groups.count, let range = match.groups[pattern.group] else { continue }
-                    let value = String(decoding: bytes[range], as: UTF8.self)
-                    if pattern.filtered, Self.isPlaceholder(value) { continue }
-                    if pattern.kind == "URL credentials", let userRange = match.groups[0],
-                       Self.isPlaceholder(String(decoding: bytes[userRange], as: UTF8.self)) && value.count < 8 { continue }
-                    report(pattern.kind, value, at: range.lowerBound)
+            // The literals' offsets (one pass), then each pattern only around its literals.
+            let hits = literalScan.matches(in: bytes, limit: 4096)
+            let complete = hits.count < 4096
+            var offsets: [[UInt8]: [Int]] = [:]
+            for hit in hits { offsets[Array(bytes[hit.range]), default: []].append(hit.range.lowerBound) }
+            for pattern in patterns {
+                let near = pattern.literals.flatMap { offsets[$0] ?? [] }.sorted()
+                guard !near.isEmpty else { continue }
+                let windows = complete ? Self.windows(around: near, in: bytes.count, before: 256, after: pattern.reach) : [0..<bytes.count]
+                for window in windows {
+                    for match in pattern.regex.matches(in: bytes, within: window, limit: 64) {
+                        guard pattern.group < match.groups.count, let range = match.groups[pattern.group] else { continue }
+                        let value = String(decoding: bytes[range], as: UTF8.self)
+                        if pattern.filtered, Self.isPlaceholder(value) { continue }
+                        if pattern.kind == "URL credentials", let userRange = match.groups[0],
+                           Self.isPlaceholder(String(decoding: bytes[userRange], as: UTF8.self)) && value.count < 8 { continue }
+                        report(pattern.kind, value, at: range.lowerBound)
+                    }
                 }
             }
-            // Config-ness is decided per file, and only for files with a candidate assignment.
-            let generic = genericPattern.matches(in: bytes, limit: 256)
-            guard !generic.isEmpty, configPaths.contains(where: { $0.matches(file.path) }) else { continue }
-            for match in generic {
-                guard match.groups.count > 1, let keyRange = match.groups[0], let valueRange = match.groups[1] else { continue }
-                let value = String(decoding: bytes[valueRange], as: UTF8.self)
-                guard !Self.isPlaceholder(value), Self.looksRandom(value, minimumEntropy: minimumEntropy) else { continue }
-                let key = String(decoding: bytes[keyRange], as: UTF8.self)
-                report("hard-coded \(key)", value, at: keyRange.lowerBound)
+            // Generic assignments count only in config-like files (a path test, far cheaper
+            // than the case-insensitive pattern), and are looked for only around a key word.
+            guard configFiles.contains(file.path) else { continue }
+            let words = keywordScan.matches(in: bytes, limit: 4096)
+            guard !words.isEmpty else { continue }
+            let windows = words.count < 4096
+                ? Self.windows(around: words.map(\.range.lowerBound), in: bytes.count, before: 128, after: 256) : [0..<bytes.count]
+            for window in windows {
+                for match in genericPattern.matches(in: bytes, within: window, limit: 256) {
+                    guard match.groups.count > 1, let keyRange = match.groups[0], let valueRange = match.groups[1] else { continue }
+                    let value = String(decoding: bytes[valueRange], as: UTF8.self)
+                    guard !Self.isPlaceholder(value), Self.looksRandom(value, minimumEntropy: minimumEntropy) else { continue }
+                    let key = String(decoding: bytes[keyRange], as: UTF8.self)
+                    report("hard-coded \(key)", value, at: keyRange.lowerBound)
+                }
             }
         }
         return observations
+    }
+
+    /// Merged ranges reaching `before` bytes before and `after` bytes after each offset (sorted).
+    static func windows(around offsets: [Int], in count: Int, before: Int, after: Int) -> [Range<Int>] {
+        var windows: [Range<Int>] = []
+        for offset in offsets {
+            let window = max(0, offset - before)..<min(count, offset + after)
+            if let last = windows.last, last.upperBound >= window.lowerBound {
+                windows[windows.count - 1] = last.lowerBound..<max(last.upperBound, window.upperBound)
+            } else {
+                windows.append(window)
+            }
+        }
+        return windows
     }
 
     /// A literal as a PCRE pattern.

@@ -6,7 +6,8 @@ import Glibc
 
 /// `secrets.private-key`: private keys in the image, each confirmed by parsing it, so that the
 /// PEM label strings inside crypto libraries and documentation are never reported (RB-SEN-001).
-/// Every file is searched, binaries included (a key compiled into a daemon is still a key):
+/// Every file is searched, binaries included (a key compiled into a daemon is still a key), but
+/// not the package-archive indexes apt downloads (`var/lib/apt/lists`, `var/cache/apt`):
 /// - PEM blocks (`-----BEGIN … PRIVATE KEY-----`): unencrypted ones must parse with OpenSSL
 ///   (PKCS#1, SEC1, PKCS#8); `ENCRYPTED PRIVATE KEY` must decode to a DER SEQUENCE, and
 ///   `Proc-Type: 4,ENCRYPTED` must carry a DEK-Info header;
@@ -38,7 +39,8 @@ public struct PrivateKeyCheck: Check {
     public init(options: Options) throws(CheckOptionError) {
         knownTestKeys = Set((options.knownTestKeys ?? []).map { $0.lowercased() })
         paths = try PathPatterns.compile(options.paths ?? ["**"], key: "paths")
-        exclude = try PathPatterns.compile(options.exclude ?? ["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**"], key: "exclude")
+        exclude = try PathPatterns.compile(options.exclude ?? ["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**",
+                                                                                "var/lib/apt/lists/**", "var/cache/apt/**"], key: "exclude")
         derNames = try PathPatterns.compile(["**/*.{key,der,p8,pk8}"], key: "paths")
         dropbearNames = try PathPatterns.compile(["**/dropbear_*_host_key", "**/dropbear/*host_key*"], key: "paths")
     }
@@ -53,6 +55,8 @@ public struct PrivateKeyCheck: Check {
     }
 
     static let begin = Array("-----BEGIN ".utf8)
+    /// Every candidate the content scan looks at starts with one of these.
+    static let markers = [begin, Array("PuTTY-User-Key-File-".utf8)]
     static let candidate = try? Regex(#"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----|PuTTY-User-Key-File-"#)
     static let dashes = Array("-----".utf8)
 
@@ -62,33 +66,48 @@ public struct PrivateKeyCheck: Check {
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
+        context.files(matching: paths, excluding: exclude).filter { $0.size > 0 }.flatMap { observations(in: $0, context: context) }
+    }
+
+    private func observations(in file: FileEntry, context: CheckContext) -> [Observation] {
         var observations: [Observation] = []
-        for file in context.files(matching: paths, excluding: exclude) where file.size > 0 {
-            // Text files come from the shared cache; only binaries are read again, whole.
-            guard let content = context.readUnlessBinary(file) ?? context.read(file) else { continue }
-            var found = Self.scan(content.bytes)
-            // Name-based formats: decided per file, only for files with nothing found by content.
-            if found.isEmpty, content.bytes.first == 0x30, derNames.contains(where: { $0.matches(file.path) }),
-               let key = Self.derKey(content.bytes) { found.append(key) }
-            if found.isEmpty, content.bytes.first == 0, dropbearNames.contains(where: { $0.matches(file.path) }),
-               let type = Self.dropbearKeyType(content.bytes) {
-                found.append(Found(kind: "Dropbear \(type) host key", encrypted: false, line: 1,
-                                   identity: Fingerprint.sha256Hex(content.bytes)))
+        // Text files come from the shared cache. A binary is searched in pieces for a marker
+        // and read whole only when it holds one (or its name says it is a DER/Dropbear key).
+        let content: FileContent
+        if let text = context.readUnlessBinary(file) {
+            content = text
+        } else {
+            var marked = false
+            context.stream(file, overlap: 32) { piece, _ in
+                marked = Self.markers.contains { ByteSearch.find($0, in: piece) != nil }
+                return !marked
             }
-            let name = file.path.split(separator: "/").last ?? ""
-            let library = name.hasPrefix("lib") && name.contains(".so")
-            for key in found {
-                let testVector = knownTestKeys.contains(key.identity)
-                if testVector && library { continue }
-                observations.append(Observation(
-                    severity: key.encrypted ? .low : nil,
-                    message: (key.encrypted ? "an encrypted \(key.kind) is stored in \(file.path) (its passphrase may ship too)"
-                                            : "an unencrypted \(key.kind) is stored in \(file.path)")
-                        + (testVector ? ": a published test key, known to everyone" : ""),
-                    location: Location(path: file.path, line: key.line),
-                    evidence: Evidence(key: "private-key:" + key.identity, facts: ["kind": key.kind, "encrypted": String(key.encrypted),
-                                                                                   "publicKeySHA256": key.identity])))
-            }
+            let named = derNames.contains(where: { $0.matches(file.path) }) || dropbearNames.contains(where: { $0.matches(file.path) })
+            guard marked || named, let whole = context.read(file) else { return [] }
+            content = whole
+        }
+        var found = Self.scan(content.bytes)
+        // Name-based formats: decided per file, only for files with nothing found by content.
+        if found.isEmpty, content.bytes.first == 0x30, derNames.contains(where: { $0.matches(file.path) }),
+           let key = Self.derKey(content.bytes) { found.append(key) }
+        if found.isEmpty, content.bytes.first == 0, dropbearNames.contains(where: { $0.matches(file.path) }),
+           let type = Self.dropbearKeyType(content.bytes) {
+            found.append(Found(kind: "Dropbear \(type) host key", encrypted: false, line: 1,
+                               identity: Fingerprint.sha256Hex(content.bytes)))
+        }
+        let name = file.path.split(separator: "/").last ?? ""
+        let library = name.hasPrefix("lib") && name.contains(".so")
+        for key in found {
+            let testVector = knownTestKeys.contains(key.identity)
+            if testVector && library { continue }
+            observations.append(Observation(
+                severity: key.encrypted ? .low : nil,
+                message: (key.encrypted ? "an encrypted \(key.kind) is stored in \(file.path) (its passphrase may ship too)"
+                                        : "an unencrypted \(key.kind) is stored in \(file.path)")
+                    + (testVector ? ": a published test key, known to everyone" : ""),
+                location: Location(path: file.path, line: key.line),
+                evidence: Evidence(key: "private-key:" + key.identity, facts: ["kind": key.kind, "encrypted": String(key.encrypted),
+                                                                               "publicKeySHA256": key.identity])))
         }
         return observations
     }

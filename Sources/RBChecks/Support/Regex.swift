@@ -42,6 +42,13 @@ public final class Regex: @unchecked Sendable {
 
     /// Every non-overlapping match in `bytes`, in order.
     public func matches(in bytes: [UInt8], limit: Int = .max) -> [Match] {
+        matches(in: bytes, within: 0..<bytes.count, limit: limit)
+    }
+
+    /// Every non-overlapping match lying inside `range` of `bytes`, in order. Lookbehinds (`\b`)
+    /// still see the bytes before the range; `$` does not match at a range end that is not the
+    /// end of `bytes`.
+    public func matches(in bytes: [UInt8], within range: Range<Int>, limit: Int = .max) -> [Match] {
         guard let data = pcre2_match_data_create_from_pattern_8(code, nil) else { return [] }
         defer { pcre2_match_data_free_8(data) }
         var results: [Match] = []
@@ -50,9 +57,11 @@ public final class Regex: @unchecked Sendable {
             // An empty buffer has no base address; PCRE2 wants a valid pointer.
             var empty: UInt8 = 0
             let subject = buffer.baseAddress ?? withUnsafePointer(to: &empty) { $0 }
-            var start = 0
-            while start <= buffer.count && results.count < limit {
-                let rc = pcre2_match_8(code, subject, buffer.count, start, 0, data, nil)
+            let end = min(range.upperBound, buffer.count)
+            let options: UInt32 = end < buffer.count ? UInt32(PCRE2_NOTEOL) : 0
+            var start = range.lowerBound
+            while start <= end && results.count < limit {
+                let rc = pcre2_match_8(code, subject, end, start, options, data, nil)
                 if rc < 0 { break }
                 let count = Int(pcre2_get_ovector_count_8(data))
                 guard let vector = pcre2_get_ovector_pointer_8(data) else { break }
@@ -66,7 +75,7 @@ public final class Regex: @unchecked Sendable {
                 if whole.isEmpty {
                     // Step over an empty match to the next character boundary.
                     start = whole.upperBound + 1
-                    while start < buffer.count, buffer[start] & 0xC0 == 0x80 { start += 1 }
+                    while start < end, buffer[start] & 0xC0 == 0x80 { start += 1 }
                 } else {
                     start = whole.upperBound
                 }

@@ -113,6 +113,36 @@ public struct CheckContext: Sendable {
         }
     }
 
+    /// Streams a file through `body` in pieces (see `FileTree.stream`) within the limits; a
+    /// failure is reported and gives false. Large binaries are searched this way without being
+    /// held whole.
+    @discardableResult
+    public func stream(_ entry: FileEntry, chunk: Int = 1 << 20, overlap: Int,
+                       _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) -> Bool {
+        guard let tree else { return false }
+        do {
+            try tree.stream(entry, limit: limits.maxFileBytes, chunk: chunk, overlap: overlap, body)
+            if entry.size > UInt64(limits.maxFileBytes) {
+                report("only the first \(limits.maxFileBytes) bytes were read", path: entry.path, code: "check.file-truncated")
+            }
+            return true
+        } catch {
+            report("\(error)", path: entry.path, code: "check.unreadable-file")
+            return false
+        }
+    }
+
+    /// Records in the shared cache that `entry` is binary when its first 8 KiB say so, without
+    /// keeping a text file's content (nothing is reported: a rule reading it will).
+    public func noteIfBinary(_ entry: FileEntry) {
+        guard let tree, case .mustRead = target.cache.claim(entry.path) else { return }
+        if let head = try? tree.read(entry, limit: 8192), head.looksBinary {
+            target.cache.fulfil(entry.path, .binary)
+        } else {
+            target.cache.abandon(entry.path)
+        }
+    }
+
     /// Reads a text file: nil for binary content (NUL in the first 8 KiB) or a read failure.
     /// Only the first 8 KiB of a binary file is read.
     public func readText(_ entry: FileEntry) -> String? {

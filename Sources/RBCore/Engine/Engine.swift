@@ -57,7 +57,8 @@ public struct Engine: Sendable {
                     let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
                     do {
                         let ruleStart = ContinuousClock.now
-                        defer { Profiler.note("rule \(rule.id) on \(target.spec)", since: ruleStart) }
+                        let cpuStart = Profiler.threadCPU()
+                        defer { Profiler.note("rule \(rule.id) on \(target.spec) (thread CPU \(Profiler.threadCPU() - cpuStart) s)", since: ruleStart) }
                         let observations = try await rule.run(in: context)
                         return observations.map { Engine.finding(from: $0, rule: rule, targetIndex: t) }
                     } catch {
@@ -81,6 +82,9 @@ public struct Engine: Sendable {
         return Outcome(findings: findings, diagnostics: diagnostics, rulesRun: rules.filter { ran.contains($0.id) })
     }
 
+    /// Text files larger than this are not read ahead (only their binary verdict is).
+    static let prefetchTextLimit: UInt64 = 4 << 20
+
     /// The cost hint from which a rule counts as a whole-tree pass.
     public static let wholeTreeCost = 100
 
@@ -103,7 +107,15 @@ public struct Engine: Sendable {
                 next += 1
                 group.addTask {
                     let context = CheckContext(target: target, limits: limits, ruleID: "", sink: quiet)
-                    for file in slice { _ = context.readUnlessBinary(file) }
+                    for file in slice {
+                        // A large text file (a package index) is left to the rules that select
+                        // it: caching it would cost its read and its memory for nothing.
+                        if file.size > Engine.prefetchTextLimit {
+                            context.noteIfBinary(file)
+                        } else {
+                            _ = context.readUnlessBinary(file)
+                        }
+                    }
                 }
             }
             for _ in 0..<min(jobs, chunks.count) { addNext() }
@@ -125,6 +137,14 @@ public enum Profiler {
     public static func note(_ what: String, since start: ContinuousClock.Instant) {
         guard enabled else { return }
         print("\(what): \(ContinuousClock.now - start)")
+    }
+
+    /// The calling thread's CPU time in seconds (0 when profiling is off).
+    public static func threadCPU() -> Double {
+        guard enabled else { return 0 }
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     /// Prints one line to standard error when profiling is on.

@@ -99,6 +99,42 @@ public final class DirectoryTree: FileTree {
         }
     }
 
+    /// `pread`s into one buffer of `overlap + chunk` bytes: no allocation per piece and nothing
+    /// larger than a chunk in memory.
+    public func stream(_ entry: FileEntry, limit: Int, chunk: Int, overlap: Int,
+                       _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws {
+        precondition(chunk > 0 && overlap >= 0)
+        try withVerifiedFile(entry) { fd, size in
+            let total = min(limit, size)
+            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: overlap + chunk)
+            defer { buffer.deallocate() }
+            var kept = 0      // bytes carried over from the previous piece
+            var offset = 0    // file offset of buffer[0]
+            var position = 0  // bytes of the file read so far
+            while position < total {
+                var filled = kept
+                while filled < kept + chunk, position < total {
+                    let n = pread(fd, buffer.baseAddress! + filled, min(kept + chunk - filled, total - position), off_t(position))
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw FileTreeError(.unreadable, path: entry.path, "read failed at offset \(position): \(DirectoryTree.errnoText())")
+                    }
+                    if n == 0 { break }
+                    filled += n
+                    position += n
+                }
+                if filled == kept { break }
+                guard try body(UnsafeBufferPointer(rebasing: buffer[0..<filled]), offset) else { return }
+                kept = min(overlap, filled)
+                if kept > 0 {
+                    memmove(buffer.baseAddress!, buffer.baseAddress! + (filled - kept), kept)
+                }
+                offset += filled - kept
+                if position >= total { break }
+            }
+        }
+    }
+
     /// Opens `entry` relative to the root without following links and checks that it is the
     /// indexed inode before handing the descriptor over.
     private func withVerifiedFile<T>(_ entry: FileEntry, _ body: (Int32, Int) throws -> T) throws -> T {

@@ -1,3 +1,4 @@
+import Synchronization
 /// The single way checks see files: a read-only tree with metadata, one path index per scan and
 /// lazy content reads. Directories, single config files and (later) every image format are
 /// `FileTree`s; checks never know which.
@@ -19,10 +20,25 @@ public protocol FileTree: Sendable {
     /// `files` in the order that reads them fastest (an image's on-disk order, so that shared
     /// compressed blocks are decompressed once); path order by default.
     func readOrder(_ files: [FileEntry]) -> [FileEntry]
+    /// Streams at most `limit` bytes of `entry` through `body` in pieces of at most `chunk` new
+    /// bytes, each piece starting with the last `overlap` bytes of the one before (so that a
+    /// match shorter than `overlap` is never cut in two). `body` gets the piece and the file
+    /// offset of its first byte, and returns false to stop. For searching large binaries without
+    /// holding them whole.
+    func stream(_ entry: FileEntry, limit: Int, chunk: Int, overlap: Int,
+                _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws
 }
 
 extension FileTree {
     public func readOrder(_ files: [FileEntry]) -> [FileEntry] { files }
+
+    /// Reads the file whole and hands it over as one piece (image trees decompress whole files
+    /// anyway).
+    public func stream(_ entry: FileEntry, limit: Int, chunk: Int, overlap: Int,
+                       _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws {
+        let content = try read(entry, limit: limit)
+        _ = try content.bytes.withUnsafeBufferPointer { try body($0, 0) }
+    }
 
     /// Two reads: the first 8 KiB, then (for text) the whole file. Trees that can keep the file
     /// open between the two do better.
@@ -42,30 +58,28 @@ extension FileTree {
     /// The regular files that `globs` select, with links resolved inside the root and each file
     /// given once (under its resolved path), in path order.
     public func regularFiles(matching globs: [Glob], excluding excluded: [Glob] = []) -> [FileEntry] {
-        var seen = Set<String>()
-        var result: [FileEntry] = []
+        let skip = excluded.isEmpty ? [] : Set(index.positions(matching: excluded))
+        var targets: [Int] = []
         var resolvedLink = false
-        let skip = Set(index.positions(matching: excluded))
         for position in index.positions(matching: globs) where !skip.contains(position) {
-            let entry = index.entries[position]
-            let target: FileEntry?
-            switch entry.type {
-            case .file: target = entry
+            switch index.entries[position].type {
+            case .file: targets.append(position)
             case .symlink:
-                target = index.linkTarget(of: position)
-                resolvedLink = true
-            default: target = nil
+                if let target = index.linkTargetPosition(of: position), index.entries[target].type == .file {
+                    targets.append(target)
+                    resolvedLink = true
+                }
+            default: break
             }
-            guard let file = target, file.type == .file else { continue }
-            if resolvedLink {
-                guard seen.insert(file.path).inserted else { continue }
-            } else {
-                seen.insert(file.path)
-            }
-            result.append(file)
         }
-        // Index order is path order; only a resolved link can put a file out of place.
-        return resolvedLink ? result.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) } : result
+        // Index order is path order; only a resolved link can put a file out of place or twice.
+        if resolvedLink {
+            targets.sort()
+            var unique: [Int] = []
+            for position in targets where unique.last != position { unique.append(position) }
+            targets = unique
+        }
+        return targets.map { index.entries[$0] }
     }
 }
 
@@ -77,6 +91,8 @@ public struct PathIndex: Sendable {
     /// For each symlink (by position), the position of what it resolves to inside the root, or
     /// -1 when it dangles or loops: links are resolved once per tree, not once per rule.
     private var links: [Int: Int]
+    /// Glob alternatives already looked up, with their positions.
+    private let memo = PositionMemo()
 
     public init(_ unsorted: [FileEntry]) {
         let sorted = unsorted.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
@@ -94,8 +110,13 @@ public struct PathIndex: Sendable {
 
     /// What the symlink at `position` resolves to inside the root (nil: dangling or a loop).
     public func linkTarget(of position: Int) -> FileEntry? {
+        linkTargetPosition(of: position).map { entries[$0] }
+    }
+
+    /// The position of what the symlink at `position` resolves to (nil: dangling or a loop).
+    public func linkTargetPosition(of position: Int) -> Int? {
         guard let target = links[position], target >= 0 else { return nil }
-        return entries[target]
+        return target
     }
 
     /// Chroot-semantics resolution (see `FileTree.resolve`).
@@ -141,21 +162,36 @@ public struct PathIndex: Sendable {
 
     /// Positions (into `entries`) of the entries matching any of `globs`, ascending.
     public func positions(matching globs: [Glob]) -> [Int] {
-        var alternatives: [(alternative: Glob.Alternative, range: Range<Int>)] = []
+        var lists: [[Int]] = []
+        var distinct = Set<Glob.Alternative>()
         for glob in globs {
-            for alternative in glob.compiled {
-                alternatives.append((alternative, range(under: alternative.literalPrefix)))
+            for alternative in glob.compiled where distinct.insert(alternative).inserted {
+                lists.append(positions(of: alternative))
             }
         }
-        guard let low = alternatives.map(\.range.lowerBound).min(),
-              let high = alternatives.map(\.range.upperBound).max(), low < high else { return [] }
+        switch lists.count {
+        case 0: return []
+        case 1: return lists[0]
+        default:
+            var all = lists.flatMap { $0 }
+            all.sort()
+            var result: [Int] = []
+            result.reserveCapacity(all.count)
+            for position in all where result.last != position { result.append(position) }
+            return result
+        }
+    }
+
+    /// Positions of the entries one brace alternative matches, computed once per index: rules
+    /// share many patterns (`etc/**`, `**/*.conf`), and every rule asks for its files.
+    func positions(of alternative: Glob.Alternative) -> [Int] {
+        if let known = memo.table.withLock({ $0[alternative] }) { return known }
         var result: [Int] = []
-        for i in low..<high {
-            let path = entries[i].path
-            if alternatives.contains(where: { $0.range.contains(i) && $0.alternative.matches(path) }) {
-                result.append(i)
-            }
+        for i in range(under: alternative.literalPrefix) {
+            var path = entries[i].path
+            if path.withUTF8({ alternative.matches(bytes: $0) }) { result.append(i) }
         }
+        memo.table.withLock { $0[alternative] = result }
         return result
     }
 
@@ -181,3 +217,9 @@ public struct PathIndex: Sendable {
     }
 }
 
+
+/// The glob look-ups a `PathIndex` has answered (a class: the index is a copied value, the memo
+/// is shared by its copies).
+final class PositionMemo: Sendable {
+    let table = Mutex<[Glob.Alternative: [Int]]>([:])
+}

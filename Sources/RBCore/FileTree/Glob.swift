@@ -147,6 +147,9 @@ extension Glob {
     /// One brace alternative, with the shape that decides how it is matched.
     struct Alternative: Sendable, Hashable {
         let segments: [Segment]
+        /// Each segment's text as bytes (a `.pattern` NUL-terminated for fnmatch), for matching
+        /// without building strings.
+        let bytes: [[UInt8]]
         /// The leading literal directory (`etc/init.d` for `etc/init.d/S*`).
         let literalPrefix: String
         /// `**/a/b*` (a globstar, then no other): only the last components need looking at,
@@ -155,8 +158,18 @@ extension Glob {
         /// `prefix/**` or `**`: everything below the literal prefix (and the prefix) matches.
         let everythingUnderPrefix: Bool
 
+        static func == (a: Alternative, b: Alternative) -> Bool { a.segments == b.segments }
+        func hash(into hasher: inout Hasher) { hasher.combine(segments) }
+
         init(_ segments: [Segment]) {
             self.segments = segments
+            bytes = segments.map { segment in
+                switch segment {
+                case .literal(let text), .suffix(let text), .prefix(let text): return Array(text.utf8)
+                case .pattern(let text): return Array(text.utf8) + [0]
+                case .globstar, .any: return []
+                }
+            }
             var parts: [String] = []
             for segment in segments {
                 guard case .literal(let text) = segment else { break }
@@ -171,38 +184,91 @@ extension Glob {
             }
         }
 
+        /// Whether segment `k` matches the name `name` (bytes of one path component).
+        func matchName(_ k: Int, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+            let text = bytes[k]
+            switch segments[k] {
+            case .globstar, .any: return true
+            case .literal:
+                return name.count == text.count && Alternative.equal(text, name, at: 0)
+            case .suffix:
+                return name.count >= text.count && Alternative.equal(text, name, at: name.count - text.count)
+            case .prefix:
+                return name.count >= text.count && Alternative.equal(text, name, at: 0)
+            case .pattern:
+                return withUnsafeTemporaryAllocation(of: CChar.self, capacity: name.count + 1) { buffer in
+                    for i in 0..<name.count { buffer[i] = CChar(bitPattern: name[i]) }
+                    buffer[name.count] = 0
+                    return text.withUnsafeBufferPointer { pattern in
+                        pattern.withMemoryRebound(to: CChar.self) { fnmatch($0.baseAddress!, buffer.baseAddress!, 0) == 0 }
+                    }
+                }
+            }
+        }
+
+        /// Segments `k...` against the path components (byte ranges of `path`).
+        func matchSegments(from k: Int, _ components: ArraySlice<Range<Int>>, in path: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard k < segments.count else { return components.isEmpty }
+            if case .globstar = segments[k] {
+                var tail = components
+                while true {
+                    if matchSegments(from: k + 1, tail, in: path) { return true }
+                    if tail.isEmpty { return false }
+                    tail = tail.dropFirst()
+                }
+            }
+            guard let first = components.first, matchName(k, UnsafeBufferPointer(rebasing: path[first])) else { return false }
+            return matchSegments(from: k + 1, components.dropFirst(), in: path)
+        }
+
+        /// Whether `text` appears in `name` at `offset` (the caller checked the length).
+        static func equal(_ text: [UInt8], _ name: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool {
+            var i = 0
+            while i < text.count {
+                if text[i] != name[offset + i] { return false }
+                i += 1
+            }
+            return true
+        }
+
         func matches(_ path: String) -> Bool {
+            var path = path
+            return path.withUTF8 { matches(bytes: $0) }
+        }
+
+        /// `matches` on the path's UTF-8 bytes.
+        func matches(bytes path: UnsafeBufferPointer<UInt8>) -> Bool {
             if everythingUnderPrefix {
                 // The index already narrowed to the prefix's range; on its own, check the prefix.
                 if path.isEmpty { return false }
                 if literalPrefix.isEmpty { return true }
-                let utf8 = path.utf8
-                guard utf8.starts(with: literalPrefix.utf8) else { return false }
-                let rest = utf8.dropFirst(literalPrefix.utf8.count)
-                return rest.isEmpty || rest.first == UInt8(ascii: "/")
+                let prefix = literalPrefix.utf8
+                guard path.count >= prefix.count, path.starts(with: prefix) else { return false }
+                return path.count == prefix.count || path[prefix.count] == UInt8(ascii: "/")
             }
             guard let suffix else {
                 // Cheap rejection on the last component before splitting the path.
                 if let last = segments.last, last != .globstar {
-                    let name = FileEntry.lastComponent(of: path)
-                    if !Glob.matchName(last, name) { return false }
+                    let start = (path.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+                    if !matchName(segments.count - 1, UnsafeBufferPointer(rebasing: path[start...])) { return false }
                 }
-                let components = path.split(separator: "/", omittingEmptySubsequences: true)
-                return Glob.matchSegments(segments[...], components[...])
+                var components: [Range<Int>] = []
+                var start = 0
+                for i in 0...path.count where i == path.count || path[i] == UInt8(ascii: "/") {
+                    if i > start { components.append(start..<i) }
+                    start = i + 1
+                }
+                return matchSegments(from: 0, components[...], in: path)
             }
-            let utf8 = path.utf8
-            var end = utf8.endIndex
-            for (k, segment) in suffix.enumerated().reversed() {
-                guard end > utf8.startIndex else { return false }
-                let start: String.Index
-                if let slash = utf8[..<end].lastIndex(of: UInt8(ascii: "/")) {
-                    start = utf8.index(after: slash)
-                } else {
-                    start = utf8.startIndex
-                }
-                guard Glob.matchName(segment, path[start..<end]) else { return false }
-                if start == utf8.startIndex { return k == 0 }
-                end = utf8.index(before: start)
+            // Segments of the suffix are segments 1... of the alternative.
+            var end = path.count
+            for k in stride(from: suffix.count - 1, through: 0, by: -1) {
+                guard end > 0 else { return false }
+                var start = end
+                while start > 0, path[start - 1] != UInt8(ascii: "/") { start -= 1 }
+                guard matchName(k + 1, UnsafeBufferPointer(rebasing: path[start..<end])) else { return false }
+                if start == 0 { return k == 0 }
+                end = start - 1
             }
             return true
         }

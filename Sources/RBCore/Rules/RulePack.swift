@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Yams
 
 /// A rule pack: one YAML file of rules (`Rules/system.yaml`), versioned.
@@ -47,7 +49,7 @@ struct ImplementationDocument: Decodable {
 
 /// Loads rule packs from directories. Every problem becomes a diagnostic naming file:line:column;
 /// loading goes on after an error so that `rules lint` reports them all at once.
-public struct RuleLoader {
+public struct RuleLoader: Sendable {
     public let registry: CheckRegistry
 
     public init(registry: CheckRegistry) { self.registry = registry }
@@ -69,9 +71,16 @@ public struct RuleLoader {
                 diagnostics.append(Diagnostic(.error, .configuration, code: "rules.empty-directory",
                                               "no rule packs (*.yaml) here", at: SourceLocation(file: directory)))
             }
-            for name in files {
-                let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-                let (pack, problems) = loadPack(file: path)
+            // Packs parse independently: on all cores (start-up time is part of every CI scan).
+            let paths = files.map { directory.hasSuffix("/") ? directory + $0 : directory + "/" + $0 }
+            let loaded = Mutex<[Int: (RulePack?, [Diagnostic])]>([:])
+            DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+                let result = loadPack(file: paths[i])
+                loaded.withLock { $0[i] = result }
+            }
+            let results = loaded.withLock { $0 }
+            for i in paths.indices {
+                guard let (pack, problems) = results[i] else { continue }
                 diagnostics += problems
                 if let pack { packs.append(pack) }
             }

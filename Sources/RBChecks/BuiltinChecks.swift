@@ -13,6 +13,7 @@ public enum BuiltinChecks {
         InjectionSinkCheck.self,
         BootServiceCheck.self,
         DaemonPrivilegeCheck.self,
+        CleartextWebCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
         OutboundTransportCheck.self,

@@ -95,3 +95,41 @@ struct DaemonPrivilegeTests {
         #expect(shared.first?.location.line == 2)
     }
 }
+
+@Suite("Cleartext web servers at boot (RB-DAT-001 firmware side)")
+struct CleartextWebTests {
+    @Test("nginx: a server block listening without ssl and not redirecting fails at its listen line; a redirecting one passes")
+    func nginx() async throws {
+        let rcS = "#!/bin/sh\nnginx -c /etc/nginx/nginx.conf\n"
+        let plain = "events {}\nhttp {\n  include conf.d/*.conf;\n}\n"
+        let site = "server {\n  listen 80;\n  root /www;\n}\nserver {\n  listen 443 ssl;\n}\n"
+        let (failing, _) = try await run(CleartextWebCheck.self, "{}", files: [
+            "etc/inittab": .file("::sysinit:/etc/init.d/rcS\n"), "etc/init.d/rcS": .file(rcS),
+            "etc/nginx/nginx.conf": .file(plain), "etc/nginx/conf.d/site.conf": .file(site)])
+        #expect(failing.map(\.location) == [Location(path: "etc/nginx/conf.d/site.conf", line: 2)])
+        let redirecting = "server {\n  listen 80;\n  return 301 https://$host$request_uri;\n}\nserver {\n  listen 443 ssl;\n}\n"
+        let (passing, _) = try await run(CleartextWebCheck.self, "{}", files: [
+            "etc/inittab": .file("::sysinit:/etc/init.d/rcS\n"), "etc/init.d/rcS": .file(rcS),
+            "etc/nginx/nginx.conf": .file(plain), "etc/nginx/conf.d/site.conf": .file(redirecting)])
+        #expect(passing.isEmpty)
+    }
+
+    @Test("Boa and GoAhead fail (no TLS / an http:// endpoint), mini_httpd -S and GoAhead on https:// pass, a non-BusyBox httpd is for review")
+    func servers() async throws {
+        let rcS = """
+            #!/bin/sh
+            boa -c /etc/boa
+            goahead --home /etc/goahead http://*:8080 /web
+            mini_httpd -S -p 443 -d /www
+            goahead https://*:443 /web
+            /usr/sbin/httpd -k start
+            """
+        let (observations, diagnostics) = try await run(CleartextWebCheck.self, "{}", files: [
+            "etc/inittab": .file("::sysinit:/etc/init.d/rcS\n"), "etc/init.d/rcS": .file(rcS + "\n"),
+            "etc/boa/boa.conf": .file("# Boa\nPort 80\nUser nobody\n"),
+            "usr/sbin/httpd": .file("\u{7f}ELF apache")])
+        #expect(diagnostics.isEmpty)
+        #expect(observations.map { "\($0.status) \($0.location.path):\($0.location.line ?? 0)" } == [
+            "fail etc/boa/boa.conf:2", "fail etc/init.d/rcS:3", "review etc/init.d/rcS:6"])
+    }
+}

@@ -9,8 +9,12 @@ import RBCore
 /// compiled-in stop key (review when there is no binary to look at). `bootargs` with
 /// `init=/bin/sh`, `rdinit=/bin/sh` or `single` fails too.
 public struct UBootEnvironmentCheck: Check {
+    public enum Judged: String, NamedValue, Sendable { case autoboot, bootargs }
+
     public struct Options: Decodable, Sendable {
         var paths: [String]?
+        /// What is judged: `autoboot` (RB-IFC-004), `bootargs` (RB-IFC-003); default both.
+        var report: [Judged]?
     }
 
     public static let id = "uboot.environment"
@@ -19,10 +23,12 @@ public struct UBootEnvironmentCheck: Check {
 
     let paths: [Glob]
     let binaries: [Glob]
+    let report: Set<Judged>
 
     public init(options: Options) throws(CheckOptionError) {
         paths = try PathPatterns.compile(options.paths ?? ["**/*{env,ENV,Env}*", "**/*mtd*", "**/*{uboot,u-boot}*.{bin,img}"], key: "paths")
         binaries = try PathPatterns.compile(["**/u-boot*", "**/uboot*"], key: "paths")
+        report = Set(options.report ?? [.autoboot, .bootargs])
     }
 
     static let envSizes = [0x200, 0x400, 0x800, 0x1000, 0x2000, 0x4000, 0x8000, 0x10000, 0x20000, 0x40000]
@@ -53,20 +59,29 @@ public struct UBootEnvironmentCheck: Check {
         return nil
     }
 
+    /// `init=`/`rdinit=` naming a shell (`/bin/sh`, `/bin/ash`, `/bin/bash`, `/bin/hush`, `/bin/busybox`).
+    static func shellInit(_ word: String) -> Bool {
+        guard word.hasPrefix("init=") || word.hasPrefix("rdinit=") else { return false }
+        let program = word.split(separator: "=", maxSplits: 1).last.map(String.init) ?? ""
+        let name = program.split(separator: "/").last.map(String.init) ?? ""
+        return ["sh", "ash", "bash", "hush", "busybox"].contains(name)
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         var binaryHasStopKey: Bool?
         for file in context.files(matching: paths) where file.size >= 16 && file.size <= 4 << 20 {
             guard let content = context.read(file), let env = Self.environment(content.bytes) else { continue }
             let facts = ["bootdelay": env["bootdelay"] ?? "", "bootcmd": String((env["bootcmd"] ?? "").prefix(120))]
-            if let bootargs = env["bootargs"] {
+            if report.contains(.bootargs), let bootargs = env["bootargs"] {
                 let words = bootargs.split(separator: " ").map(String.init)
-                if words.contains(where: { $0 == "init=/bin/sh" || $0 == "rdinit=/bin/sh" || $0 == "single" || $0 == "init=/bin/ash" }) {
+                if words.contains(where: { Self.shellInit($0) || $0 == "single" }) {
                     observations.append(Observation(message: "U-Boot bootargs in \(file.path) boot straight into a shell: \(Snippet.make(bootargs))",
                                                     location: Location(path: file.path),
                                                     evidence: Evidence(key: "bootargs-shell", snippet: Snippet.make(bootargs), facts: facts)))
                 }
             }
+            guard report.contains(.autoboot) else { continue }
             let delay = Int(env["bootdelay"] ?? "") ?? 0      // U-Boot's CONFIG_BOOTDELAY when unset; assume interruptible
             if delay == -2 { continue }
             if delay == -1 {

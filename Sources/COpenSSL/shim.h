@@ -8,6 +8,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/pkcs12.h>
 
 /* Macros and NID aliases Swift cannot import. */
 static inline int rb_pkey_rsa(void) { return EVP_PKEY_RSA; }

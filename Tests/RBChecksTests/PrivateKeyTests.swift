@@ -21,6 +21,10 @@ struct PrivateKeyTests {
             ssh-keygen -q -t ed25519 -N '' -f ed
             ssh-keygen -q -t ed25519 -N 'secret phrase' -f ed-enc
             dropbearkey -t ed25519 -f dropbear_ed25519_host_key >/dev/null 2>&1
+            openssl req -x509 -new -key ec.pem -subj /CN=cam -days 1 -out cert.pem 2>/dev/null
+            openssl pkcs12 -export -inkey ec.pem -in cert.pem -passout pass: -out open.p12 2>/dev/null
+            openssl pkcs12 -export -inkey ec.pem -in cert.pem -passout pass:hik12345 -out locked.pfx 2>/dev/null
+            openssl pkcs12 -export -nokeys -in cert.pem -passout pass: -out certs.p12 2>/dev/null
             """, in: directory.path)
         func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
         var files: [String: MemoryTree.Item] = [
@@ -31,6 +35,9 @@ struct PrivateKeyTests {
             "root/.ssh/id_ed25519": MemoryTree.Item(content: try bytes(directory.url("ed"))),
             "root/.ssh/id_ed25519_enc": MemoryTree.Item(content: try bytes(directory.url("ed-enc"))),
             "etc/dropbear/dropbear_ed25519_host_key": MemoryTree.Item(content: try bytes(directory.url("dropbear_ed25519_host_key"))),
+            "etc/cloud/device.p12": MemoryTree.Item(content: try bytes(directory.url("open.p12"))),
+            "etc/cloud/client.pfx": MemoryTree.Item(content: try bytes(directory.url("locked.pfx"))),
+            "etc/cloud/ca.p12": MemoryTree.Item(content: try bytes(directory.url("certs.p12"))),
             // A key compiled into a program, between NUL bytes.
             "usr/bin/cloudd": MemoryTree.Item(content: [0x7f, 0x45, 0x4c, 0x46, 0, 0, 10] + (try bytes(directory.url("ec.pem"))) + [0, 0]),
         ]
@@ -42,6 +49,8 @@ struct PrivateKeyTests {
         #expect(diagnostics.isEmpty, "\(diagnostics)")
         let got = observations.map { "\($0.location.path) \($0.evidence.facts["kind"] ?? "") \($0.evidence.facts["encrypted"] ?? "")" }.sorted()
         #expect(got == [
+            "etc/cloud/client.pfx PKCS#12 bundle (password-protected) true",
+            "etc/cloud/device.p12 PKCS#12 private key false",
             "etc/dropbear/dropbear_ed25519_host_key Dropbear ssh-ed25519 host key false",
             "etc/ssl/private/device.der DER private key false",
             "etc/ssl/private/ec-enc.pem PKCS#8 private key true",

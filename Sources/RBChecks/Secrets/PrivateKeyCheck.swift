@@ -14,6 +14,8 @@ import Glibc
 /// - OpenSSH keys: the `openssh-key-v1` structure, encrypted when its cipher is not `none`;
 /// - PuTTY key files: the header and `Encryption:` line;
 /// - DER keys in `*.key`, `*.der`, `*.p8`, `*.pk8`: parsed with OpenSSL;
+/// - PKCS#12 bundles (`*.p12`, `*.pfx`) with a key: opened with an empty password, else
+///   reported as password-protected;
 /// - SSH host keys shipped in Dropbear's own format.
 /// An unencrypted key fails at the rule's severity; an encrypted one is low (its passphrase may
 /// be in the image too). The key itself is never printed: evidence is its public key's SHA-256.
@@ -33,6 +35,7 @@ public struct PrivateKeyCheck: Check {
     let paths: [Glob]
     let exclude: [Glob]
     let derNames: [Glob]
+    let pkcs12Names: [Glob]
     let dropbearNames: [Glob]
     let knownTestKeys: Set<String>
 
@@ -42,6 +45,7 @@ public struct PrivateKeyCheck: Check {
         exclude = try PathPatterns.compile(options.exclude ?? ["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**",
                                                                                 "var/lib/apt/lists/**", "var/cache/apt/**"], key: "exclude")
         derNames = try PathPatterns.compile(["**/*.{key,der,p8,pk8}"], key: "paths")
+        pkcs12Names = try PathPatterns.compile(["**/*.{p12,pfx,P12,PFX}"], key: "paths")
         dropbearNames = try PathPatterns.compile(["**/dropbear_*_host_key", "**/dropbear/*host_key*"], key: "paths")
     }
 
@@ -82,7 +86,7 @@ public struct PrivateKeyCheck: Check {
                 marked = Self.markers.contains { ByteSearch.find($0, in: piece) != nil }
                 return !marked
             }
-            let named = derNames.contains(where: { $0.matches(file.path) }) || dropbearNames.contains(where: { $0.matches(file.path) })
+            let named = (derNames + pkcs12Names + dropbearNames).contains(where: { $0.matches(file.path) })
             guard marked || named, let whole = context.read(file) else { return [] }
             content = whole
         }
@@ -90,6 +94,8 @@ public struct PrivateKeyCheck: Check {
         // Name-based formats: decided per file, only for files with nothing found by content.
         if found.isEmpty, content.bytes.first == 0x30, derNames.contains(where: { $0.matches(file.path) }),
            let key = Self.derKey(content.bytes) { found.append(key) }
+        if found.isEmpty, content.bytes.first == 0x30, pkcs12Names.contains(where: { $0.matches(file.path) }),
+           let key = Self.pkcs12Key(content.bytes) { found.append(key) }
         if found.isEmpty, content.bytes.first == 0, dropbearNames.contains(where: { $0.matches(file.path) }),
            let type = Self.dropbearKeyType(content.bytes) {
             found.append(Found(kind: "Dropbear \(type) host key", encrypted: false, line: 1,
@@ -191,6 +197,31 @@ public struct PrivateKeyCheck: Check {
         guard n >= 0 else { return nil }
         let padding = input.suffix(2).filter { $0 == UInt8(ascii: "=") }.count
         return Array(output.prefix(Int(n) - padding))
+    }
+
+    /// A PKCS#12 bundle (`.p12`, `.pfx`) holding a private key: opened with an empty password
+    /// (and none) as OpenSSL's own tools do; one that needs a real password is reported
+    /// encrypted (its password may ship in the image too), identified by its digest.
+    static func pkcs12Key(_ bytes: [UInt8]) -> Found? {
+        guard bytes.first == 0x30, bytes.count < 1 << 20 else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer -> Found? in
+            defer { ERR_clear_error() }
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            guard let bundle = d2i_PKCS12(nil, &cursor, buffer.count) else { return nil }
+            defer { PKCS12_free(bundle) }
+            for password in ["", nil] as [String?] {
+                var key: OpaquePointer?
+                var certificate: OpaquePointer?
+                let opened = password.map { PKCS12_parse(bundle, $0, &key, &certificate, nil) } ?? PKCS12_parse(bundle, nil, &key, &certificate, nil)
+                if let certificate { X509_free(certificate) }
+                if opened == 1 {
+                    guard let key else { return nil }       // certificates only
+                    defer { EVP_PKEY_free(key) }
+                    return Found(kind: "PKCS#12 private key", encrypted: false, line: 1, identity: PrivateKeys.fingerprint(key))
+                }
+            }
+            return Found(kind: "PKCS#12 bundle (password-protected)", encrypted: true, line: 1, identity: Fingerprint.sha256Hex(bytes))
+        }
     }
 
     static func derKey(_ bytes: [UInt8]) -> Found? {

@@ -14,6 +14,7 @@ public enum BuiltinChecks {
         BootServiceCheck.self,
         DaemonPrivilegeCheck.self,
         CleartextWebCheck.self,
+        HiddenEndpointCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
         OutboundTransportCheck.self,

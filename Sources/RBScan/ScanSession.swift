@@ -93,9 +93,10 @@ public struct ScanSession {
                 return ([], diagnostics + [Diagnostic(.error, .target, code: "ca-file.invalid", "--ca-file: " + caProblem,
                                                       at: SourceLocation(file: caFile))])
             }
-            // The device profile, for endpoint scans only (a missing default is not an error).
+            // The device profile (a missing default is not an error): endpoint scans use its
+            // interfaces and paths, firmware scans its documented web paths.
             var profile: DeviceProfile?
-            if targets.contains(where: { $0.endpoint != nil }), let file = limits.profileFile ?? Resources.defaultProfile,
+            if !targets.isEmpty, let file = limits.profileFile ?? Resources.defaultProfile,
                limits.profileFile != nil || HostFiles.kind(of: file) == .regularFile {
                 do throws(DiagnosticError) {
                     profile = try DeviceProfile.load(file: file)
@@ -109,7 +110,7 @@ public struct ScanSession {
             let swept = await sweepHosts(targets, limits: limits,
                                          credentials: limits.allowAuthTests ? profile?.defaultCredentials ?? [] : [], pacer: pacer)
             var withProfile = swept.targets
-            for i in withProfile.indices where withProfile[i].endpoint != nil { withProfile[i].profile = profile }
+            for i in withProfile.indices { withProfile[i].profile = profile }
             let probed = await probeEndpoints(withProfile, timeout: limits.networkTimeout, caFile: limits.caFile,
                                               allowAuthTests: limits.allowAuthTests, pacer: pacer)
             var loud: [Diagnostic] = []

@@ -86,3 +86,37 @@ struct InjectionSinkTests {
         #expect(observations.first?.evidence.snippet?.contains("ping -c 1 %s;") == true, "\(observations.map(\.message))")
     }
 }
+
+@Suite("Hidden web endpoints (RB-IFC-007 firmware side)")
+struct HiddenEndpointTests {
+    @Test("Literals of a boot-started web server, found across 1 MiB read pieces; the profile's documented paths are taken away; the rest is review")
+    func literalsAndProfile() async throws {
+        let root = try TemporaryDirectory(prefix: "rbscan-hidden")
+        defer { root.remove() }
+        let piece = 1 << 20
+        var binary: [UInt8] = [0x7f, 0x45, 0x4c, 0x46] + [UInt8](repeating: 0, count: piece - 12)
+        binary += Array("/ISAPI/System/backdoorShell".utf8) + [0]       // crosses the first piece's end
+        binary += [0] + Array("/ISAPI/System/deviceInfo".utf8) + [0] + Array("/SDK/webLanguage".utf8) + [0]
+        binary += Array("x/api/not-a-string-start".utf8) + [0] + [UInt8](repeating: 0, count: 64)
+        try FixtureWriter.write([
+            "etc/inittab": .file("::sysinit:/etc/init.d/rcS\n"),
+            "etc/init.d/rcS": .file("#!/bin/sh\n/bin/davinci_httpd &\nhttpd -p 80\n"),
+            "bin/davinci_httpd": .bytes(binary),
+            "usr/sbin/httpd": .bytes(binary),
+        ], into: root.path)
+        let tree = try DirectoryTree(directory: root.path)
+        var target = ScanTarget(spec: "t", kind: .firmware, tree: tree, baseID: "T", baseURI: nil)
+        var profile = DeviceProfile(id: "p", title: "p", file: "p.yaml", interfaces: [], sensitivePaths: [])
+        profile.documentedPaths = ["/ISAPI/System/deviceInfo"]
+        target.profile = profile
+        let sink = DiagnosticSink()
+        let check = try HiddenEndpointCheck(options: try NodeDecoder(file: "o").decode(HiddenEndpointCheck.Options.self,
+                                                                                         from: try NodeDecoder.compose("{}", file: "o")))
+        let observations = try await check.run(in: CheckContext(target: target, limits: ScanLimits(), ruleID: "RB-IFC-007", sink: sink))
+        #expect(sink.all.isEmpty)
+        #expect(observations.map { "\($0.status) \($0.location.path) \($0.evidence.facts["endpoint"] ?? $0.evidence.facts["paths"] ?? "")" } == [
+            "fail usr/sbin/httpd /ISAPI/System/backdoorShell",
+            "review usr/sbin/httpd /SDK/webLanguage",
+        ])
+    }
+}

@@ -30,7 +30,8 @@ public struct ScanTarget: Sendable {
     public var ssh: SSHFacts?
     /// For a host target (`host://NAME` or an IP literal): what the port sweep found.
     public var host: HostFacts?
-    /// For endpoint targets: the device profile in force (`--profile`, default generic camera).
+    /// The device profile in force (`--profile`, default generic camera): declared interfaces
+    /// and paths for endpoint targets, documented web paths for firmware (RB-IFC-007).
     public var profile: DeviceProfile?
     /// For an `snmp://` endpoint: which default communities answered.
     public var snmp: SNMPFacts?

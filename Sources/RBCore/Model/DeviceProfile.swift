@@ -46,6 +46,31 @@ public struct DeviceProfile: Sendable, Equatable {
     /// Regular expressions (PCRE) for a firmware version or build string that no unauthenticated
     /// answer may carry (RB-SEN-004).
     public var firmwarePatterns: [String] = DeviceProfile.defaultFirmwarePatterns
+    /// HTTP paths (a trailing `/` or `*` makes a prefix) the vendor documents: the firmware's
+    /// other web endpoints are undocumented (RB-IFC-007). The sensitive paths and ONVIF paths
+    /// count as documented too.
+    public var documentedPaths: [String] = DeviceProfile.defaultDocumentedPaths
+
+    /// The ONVIF services' standard paths.
+    public static let defaultDocumentedPaths = ["/onvif/device_service", "/onvif/media_service", "/onvif/media2_service",
+                                                "/onvif/ptz_service", "/onvif/event_service", "/onvif/imaging_service",
+                                                "/onvif/analytics_service", "/onvif/deviceio_service", "/onvif/recording_service",
+                                                "/onvif/search_service", "/onvif/replay_service", "/onvif/snapshot",
+                                                "/onvif-http/snapshot"]
+
+    /// Every documented path or prefix: `documentedPaths`, the sensitive paths and ONVIF paths.
+    public var allDocumentedPaths: [String] {
+        documentedPaths + sensitivePaths.map(\.path) + onvifPaths
+    }
+
+    /// Whether `path` is documented (equal to a documented path, or under a documented prefix).
+    public static func isDocumented(_ path: String, by documented: [String]) -> Bool {
+        documented.contains { entry in
+            if entry.hasSuffix("*") { return path.hasPrefix(entry.dropLast()) }
+            if entry.hasSuffix("/") { return path.hasPrefix(entry) }
+            return path == entry || path.hasPrefix(entry + "?")
+        }
+    }
 
     /// Hikvision-style `V5.5.0 build 170725`, Dahua-style `2.622.0000000.31.R, Build Date: 2019-03-14`,
     /// and generic `firmware: 1.2.3` / `fw_version=1.2.3`.
@@ -63,6 +88,7 @@ public struct DeviceProfile: Sendable, Equatable {
         var defaultCredentials: [Credential]?
         var onvifPaths: [String]?
         var firmwarePatterns: [String]?
+        var documentedPaths: [String]?
     }
 
     public init(id: String, title: String, file: String, interfaces: [Interface], sensitivePaths: [SensitivePath], rtspPaths: [String]? = nil) {
@@ -83,6 +109,7 @@ public struct DeviceProfile: Sendable, Equatable {
         profile.defaultCredentials = Array((document.defaultCredentials ?? []).prefix(3))
         if let paths = document.onvifPaths { profile.onvifPaths = paths }
         if let patterns = document.firmwarePatterns { profile.firmwarePatterns = patterns }
+        if let paths = document.documentedPaths { profile.documentedPaths = paths }
         return profile
     }
 

@@ -15,6 +15,7 @@ public enum BuiltinChecks {
         DaemonPrivilegeCheck.self,
         CleartextWebCheck.self,
         HiddenEndpointCheck.self,
+        ConfigExportCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
         OutboundTransportCheck.self,

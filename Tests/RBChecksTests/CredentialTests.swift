@@ -54,3 +54,34 @@ struct CredentialTests {
         #expect(outbound.isEmpty, "\(outbound.map(\.message))")
     }
 }
+
+@Suite("Configuration exports under a firmware-global key (RB-SEN-007)")
+struct ConfigExportTests {
+    @Test("An export XOR-masked then AES-encrypted with a profile key opens as a config target; a compressed file is not ciphertext")
+    func profileKeyWithMask() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-export")
+        defer { directory.remove() }
+        var plain = Array("<?xml version=\"1.0\"?>\n<ConfigurationFile><User name=\"admin\" password=\"x\"/></ConfigurationFile>\n".utf8)
+        while plain.count % 16 != 0 { plain.append(0) }
+        let mask: [UInt8] = [0x73, 0x8b, 0x55, 0x44]
+        let masked = plain.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try Data(masked).write(to: URL(fileURLWithPath: directory.url("masked")))
+        _ = try ImageFixtures.sh("""
+            openssl enc -aes-128-ecb -nopad -K 00112233445566778899aabbccddeeff -in masked -out configurationFile
+            head -c 4096 /dev/urandom > noise; xz -k noise; mv noise.xz settings.bin
+            """, in: directory.path)
+        var profile = DeviceProfile(id: "p", title: "p", file: "p.yaml", interfaces: [], sensitivePaths: [])
+        profile.exportKeys = [DeviceProfile.ExportKey(name: "acme", aes: "00112233445566778899aabbccddeeff", xor: "738b5544")]
+        for (name, expected) in [("configurationFile", 1), ("settings.bin", 0)] {
+            let tree = try DirectoryTree(file: directory.url(name))
+            var target = ScanTarget(spec: name, kind: .config, tree: tree, baseID: "T", baseURI: nil)
+            target.profile = profile
+            let sink = DiagnosticSink()
+            let check = try ConfigExportCheck(options: try NodeDecoder(file: "o").decode(ConfigExportCheck.Options.self,
+                                                                                           from: try NodeDecoder.compose("{}", file: "o")))
+            let observations = try await check.run(in: CheckContext(target: target, limits: ScanLimits(), ruleID: "RB-SEN-007", sink: sink))
+            #expect(observations.count == expected, "\(name): \(observations.map(\.message))")
+            #expect(observations.allSatisfy { $0.evidence.facts["keySource"] == "profile key acme" && $0.evidence.facts["content"] == "XML" })
+        }
+    }
+}

@@ -24,6 +24,20 @@ public struct DeviceProfile: Sendable, Equatable {
         }
     }
 
+    /// A publicly known key that vendor firmware uses for configuration exports (RB-SEN-007).
+    public struct ExportKey: Decodable, Sendable, Equatable {
+        public var name: String?
+        /// The AES key, hex (16, 24 or 32 bytes).
+        public var aes: String
+        /// A XOR mask applied after AES, hex (optional).
+        public var xor: String?
+        public init(name: String?, aes: String, xor: String? = nil) {
+            self.name = name
+            self.aes = aes
+            self.xor = xor
+        }
+    }
+
     public struct SensitivePath: Decodable, Sendable, Equatable {
         public var path: String
         /// A string whose presence in a 200 answer proves the data was served (`<DeviceInfo`,
@@ -50,6 +64,8 @@ public struct DeviceProfile: Sendable, Equatable {
     /// other web endpoints are undocumented (RB-IFC-007). The sensitive paths and ONVIF paths
     /// count as documented too.
     public var documentedPaths: [String] = DeviceProfile.defaultDocumentedPaths
+    /// Publicly known configuration-export keys tried on encrypted configurations (RB-SEN-007).
+    public var exportKeys: [ExportKey] = []
 
     /// The ONVIF services' standard paths.
     public static let defaultDocumentedPaths = ["/onvif/device_service", "/onvif/media_service", "/onvif/media2_service",
@@ -89,6 +105,7 @@ public struct DeviceProfile: Sendable, Equatable {
         var onvifPaths: [String]?
         var firmwarePatterns: [String]?
         var documentedPaths: [String]?
+        var exportKeys: [ExportKey]?
     }
 
     public init(id: String, title: String, file: String, interfaces: [Interface], sensitivePaths: [SensitivePath], rtspPaths: [String]? = nil) {
@@ -110,6 +127,17 @@ public struct DeviceProfile: Sendable, Equatable {
         if let paths = document.onvifPaths { profile.onvifPaths = paths }
         if let patterns = document.firmwarePatterns { profile.firmwarePatterns = patterns }
         if let paths = document.documentedPaths { profile.documentedPaths = paths }
+        if let keys = document.exportKeys {
+            for (i, key) in keys.enumerated() {
+                let digits = key.aes.count
+                guard [32, 48, 64].contains(digits), key.aes.allSatisfy(\.isHexDigit),
+                      (key.xor ?? "").count % 2 == 0, (key.xor ?? "").allSatisfy(\.isHexDigit) else {
+                    throw DiagnosticError(Diagnostic(.error, .configuration, code: "profile.invalid",
+                        "exportKeys[\(i)]: aes must be 32, 48 or 64 hex digits and xor an even number of hex digits", at: SourceLocation(file: file)))
+                }
+            }
+            profile.exportKeys = keys
+        }
         return profile
     }
 

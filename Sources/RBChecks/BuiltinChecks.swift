@@ -16,6 +16,7 @@ public enum BuiltinChecks {
         CleartextWebCheck.self,
         HiddenEndpointCheck.self,
         ConfigExportCheck.self,
+        AdvisoryCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
         OutboundTransportCheck.self,

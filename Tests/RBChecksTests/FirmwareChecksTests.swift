@@ -120,3 +120,37 @@ struct HiddenEndpointTests {
         ])
     }
 }
+
+@Suite("Vendor advisories from the image's version metadata (RB-WEB-008)")
+struct AdvisoryTests {
+    static let options = #"""
+        {advisory: TEST-1, vendorPattern: 'ACME', versionPattern: 'V(?<version>\d+\.\d+\.\d+) build (?<build>\d{6})',
+         modelPattern: 'AC-\d+', affected: [{models: '^AC-1\d+$', buildFrom: '190101', buildBefore: '210628', fixed: 'V2.0.0 build 210628'},
+                                             {models: '^AC-2\d+$', buildBefore: '211015'}]}
+        """#
+
+    @Test("Per-model ranges: in range fails with the fixed version, outside passes; a missing named group or a bad date is an option error")
+    func ranges() async throws {
+        let cases: [(String, Int)] = [
+            ("ACME AC-100 V1.9.0 build 200101\n", 1),   // in AC-1xx's range
+            ("ACME AC-100 V1.0.0 build 180101\n", 0),   // before buildFrom
+            ("ACME AC-100 V1.9.9 build 210701\n", 0),   // AC-1xx fixed
+            ("ACME AC-200 V1.9.9 build 210701\n", 1),   // AC-2xx's later cut-off
+            ("OTHER AC-200 V1.9.9 build 210701\n", 0),  // no vendor mark
+        ]
+        for (text, expected) in cases {
+            let (observations, diagnostics) = try await run(AdvisoryCheck.self, Self.options, files: ["etc/version": .file(text)])
+            #expect(diagnostics.isEmpty)
+            #expect(observations.count == expected, "\(text)")
+        }
+        let (failing, _) = try await run(AdvisoryCheck.self, Self.options, files: ["etc/version": .file(cases[0].0)])
+        #expect(failing.first?.message.contains("fixed in V2.0.0 build 210628") == true)
+        #expect(failing.first?.evidence.facts["build"] == "200101")
+        for bad in [#"{advisory: A, vendorPattern: x, versionPattern: 'V(\d+)', affected: [{buildBefore: '210628'}]}"#,
+                    #"{advisory: A, vendorPattern: x, versionPattern: '(?<version>\d) (?<build>\d+)', affected: [{buildBefore: '211341'}]}"#] {
+            #expect(throws: CheckOptionError.self) {
+                _ = try AdvisoryCheck(options: try NodeDecoder(file: "o").decode(AdvisoryCheck.Options.self, from: try NodeDecoder.compose(bad, file: "o")))
+            }
+        }
+    }
+}

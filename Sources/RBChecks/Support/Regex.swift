@@ -33,6 +33,13 @@ public final class Regex: @unchecked Sendable {
 
     deinit { pcre2_code_free_8(code) }
 
+    /// The byte range of the named group `name` in `match` (nil: no such group, or unset).
+    public func group(named name: String, in match: Match) -> Range<Int>? {
+        let number = Array(name.utf8 + [0]).withUnsafeBufferPointer { pcre2_substring_number_from_name_8(code, $0.baseAddress) }
+        guard number > 0, Int(number) - 1 < match.groups.count else { return nil }
+        return match.groups[Int(number) - 1]
+    }
+
     /// A match: the byte range of the whole match and of each capture group (nil when a group
     /// did not take part).
     public struct Match: Sendable {

@@ -32,6 +32,9 @@ public struct RegexCheck: Check {
         var literal: String?
         /// Bytes around each literal occurrence searched (default 256).
         var window: Int?
+        /// `fail` (default) or `review`: a match is a warning for a person, never a gate failure
+        /// (the catalog's PASS-with-WARN).
+        var status: FindingStatus?
         /// Finding message; `{path}`, `{line}`, `{match}`, `{text}` (the whole line, masked when
         /// secret), `{0}`…`{9}` (groups) are filled in.
         var message: String?
@@ -51,6 +54,7 @@ public struct RegexCheck: Check {
     let binary: Bool
     let literal: [UInt8]?
     let window: Int
+    let status: FindingStatus
     let message: String
 
     public init(options: Options) throws(CheckOptionError) {
@@ -82,6 +86,8 @@ public struct RegexCheck: Check {
             self.literal = nil
         }
         window = max(16, options.window ?? 256)
+        status = options.status ?? .fail
+        guard status != .notApplicable else { throw CheckOptionError(key: "status", "fail or review") }
         message = options.message ?? (expect == .absent ? "{path}:{line}: {text}" : "no file matching {paths} contains the required setting")
     }
 
@@ -170,7 +176,7 @@ public struct RegexCheck: Check {
             values[String(i)] = secret ? Mask.secret(group ?? "") : (group ?? "")
         }
         values["0"] = shownMatch
-        return Observation(message: Template.render(message, values),
+        return Observation(status: status, message: Template.render(message, values),
                            location: Location(path: entry.path, line: line),
                            evidence: Evidence(key: key, snippet: snippet))
     }

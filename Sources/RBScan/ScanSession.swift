@@ -88,7 +88,9 @@ public struct ScanSession {
         let caProblem = options.limits.caFile.flatMap { CertificateTrust.validate(caFile: $0) }
         let limits = options.limits
         async let prepared = { () async -> ([ScanTarget], [Diagnostic]) in
+            let resolveStart = ContinuousClock.now
             let (targets, diagnostics) = TargetResolver(limits: limits).resolve(options.targets)
+            Profiler.note("targets resolved", since: resolveStart)
             if let caProblem, let caFile = limits.caFile {
                 return ([], diagnostics + [Diagnostic(.error, .target, code: "ca-file.invalid", "--ca-file: " + caProblem,
                                                       at: SourceLocation(file: caFile))])
@@ -122,8 +124,10 @@ public struct ScanSession {
             }
             return (probed.targets, diagnostics + swept.diagnostics + probed.diagnostics + loud)
         }()
+        let configurationStart = ContinuousClock.now
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
                                           registry: registry)
+        Profiler.note("rules loaded", since: configurationStart)
         var (targets, targetDiagnostics) = await prepared
         for i in targets.indices { targets[i].adapters = configuration.adapters }
         let gate = options.failOn ?? configuration.baseline?.failOn ?? .severity(.high)

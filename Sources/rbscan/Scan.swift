@@ -132,7 +132,9 @@ struct Scan: AsyncParsableCommand {
             targets: targets, baseline: baseline, ruleDirectories: ruleDirectories,
             failOn: failOn.flatMap(GateThreshold.init(rawValue:)), jobs: jobs, limits: limits,
             commandLine: CommandLine.arguments.joined(separator: " "))
+        let sessionStart = ContinuousClock.now
         let report = await ScanSession.run(options)
+        Profiler.note("session", since: sessionStart)
         let status = report.exitStatus
         if report.targets.isEmpty && status == .usage {
             for diagnostic in report.diagnostics { Output.stderr("\(diagnostic)\n") }
@@ -140,6 +142,8 @@ struct Scan: AsyncParsableCommand {
             throw ExitCode(status.rawValue)
         }
         let plan = try plan()
+        let renderStart = ContinuousClock.now
+        defer { Profiler.note("reports", since: renderStart) }
         for (reporter, output) in plan {
             let color = output == nil && type(of: reporter).name == TextReporter.name && Output.colorAllowed
             let text = try reporter.render(report, color: color)

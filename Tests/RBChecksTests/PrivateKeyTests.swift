@@ -90,4 +90,44 @@ struct PrivateKeyTests {
         #expect(observations.map(\.location.path).sorted() == ["usr/bin/after", "usr/bin/cut", "usr/bin/late"])
         #expect(observations.allSatisfy { $0.evidence.facts["kind"] == "EC private key" })
     }
+
+    @Test("Through the engine, the read-ahead pass searches every binary for the key markers once; the check reads only the marked ones, with the same findings")
+    func markersFromTheReadAheadPass() async throws {
+        let directory = try TemporaryDirectory(prefix: "rbscan-keys-engine")
+        defer { directory.remove() }
+        _ = try ImageFixtures.sh("openssl ecparam -name prime256v1 -genkey -noout -out ec.pem", in: directory.path)
+        let key = Array(try Data(contentsOf: URL(fileURLWithPath: directory.url("ec.pem"))))
+        let piece = 1 << 20
+        let root = try TemporaryDirectory(prefix: "rbscan-keys-engine-root")
+        defer { root.remove() }
+        try FixtureWriter.write([
+            "usr/bin/cut": .bytes([0x7f] + [UInt8](repeating: 0, count: piece - 6) + key + [0]),
+            "usr/bin/plain": .bytes([0x7f, 0] + [UInt8](repeating: 0x2d, count: 2 * piece)),
+            "etc/ssl/private/web.key": .bytes(key),
+        ], into: root.path)
+        let pack = """
+            version: 1
+            pack: t
+            title: T
+            rules:
+              - id: RB-SEN-001
+                title: keys
+                category: SEN
+                severity: high
+                description: d
+                remediation: r
+                targets: [firmware]
+                check: secrets.private-key
+            """
+        let (loaded, problems) = RuleLoader(registry: BuiltinChecks.registry).loadPack(text: pack, file: "t.yaml")
+        #expect(problems.isEmpty, "\(problems)")
+        let target = ScanTarget(spec: "root", kind: .firmware, tree: try DirectoryTree(directory: root.path), baseID: "T", baseURI: nil)
+        let outcome = await Engine(rules: try #require(loaded).rules, jobs: 2).scan([target])
+        #expect(outcome.diagnostics.isEmpty, "\(outcome.diagnostics)")
+        #expect(outcome.findings.map(\.location.path).sorted() == ["etc/ssl/private/web.key", "usr/bin/cut"])
+        let context = CheckContext(target: target, limits: ScanLimits(), ruleID: "T", sink: DiagnosticSink())
+        let begin = Array("-----BEGIN ".utf8)
+        #expect(context.holds(begin, in: try #require(target.tree?.index.entry(at: "usr/bin/cut"))) == true)
+        #expect(context.holds(begin, in: try #require(target.tree?.index.entry(at: "usr/bin/plain"))) == false)
+    }
 }

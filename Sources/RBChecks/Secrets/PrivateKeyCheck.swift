@@ -69,6 +69,11 @@ public struct PrivateKeyCheck: Check {
         LineIndex(bytes).line(atOffset: offset)
     }
 
+    public var binaryMarkers: [[UInt8]] { Self.markers }
+
+    /// Every file, binaries included: a whole-image pass (the read-ahead pass searches the binaries).
+    public var costHint: Int { paths.contains(where: \.selectsEverything) ? Engine.wholeTreeCost : 1 }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         context.files(matching: paths, excluding: exclude).filter { $0.size > 0 }.flatMap { observations(in: $0, context: context) }
     }
@@ -82,9 +87,14 @@ public struct PrivateKeyCheck: Check {
             content = text
         } else {
             var marked = false
-            context.stream(file, overlap: 32) { piece, _ in
-                marked = Self.markers.contains { ByteSearch.find($0, in: piece) != nil }
-                return !marked
+            let known = Self.markers.map { context.holds($0, in: file) }
+            if known.allSatisfy({ $0 != nil }) {
+                marked = known.contains(true)     // the read-ahead pass searched it
+            } else {
+                context.stream(file, overlap: 32) { piece, _ in
+                    marked = Self.markers.contains { ByteSearch.find($0, in: piece) != nil }
+                    return !marked
+                }
             }
             let named = (derNames + pkcs12Names + dropbearNames).contains(where: { $0.matches(file.path) })
             guard marked || named, let whole = context.read(file) else { return [] }
@@ -137,8 +147,12 @@ public struct PrivateKeyCheck: Check {
             guard let endStart = ByteSearch.firstIndex(of: endMarker, in: bytes, range: labelEnd..<min(bytes.count, labelEnd + (1 << 16))) else { continue }
             let end = endStart + endMarker.count
             let block = Array(bytes[start..<end])
-            let line = lineNumber(bytes, at: start)
-            if let key = confirm(block, label: label, line: line) { found.append(key) }
+            // The line is counted only for a confirmed key: a crypto library holds many label
+            // strings, and counting lines is a pass over the whole file.
+            if var key = confirm(block, label: label, line: 0) {
+                key.line = lineNumber(bytes, at: start)
+                found.append(key)
+            }
             from = end
         }
         if let start = candidates.first(where: { bytes[$0.range.lowerBound] == UInt8(ascii: "P") })?.range.lowerBound {

@@ -139,21 +139,8 @@ public struct NormalisedKeyCheck: Check {
 
 /// Substring search on UTF-8 bytes (memmem), far cheaper than Character-based `contains`.
 enum ByteSearch {
-    /// The offset of the first `needle` in `haystack`, or nil: `memchr` (vectorised) to each
-    /// occurrence of the first byte, then a compare. Far faster than glibc's generic `memmem`
-    /// when the first byte is uncommon, as `-` and `P` are in binaries.
     static func find(_ needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard let base = haystack.baseAddress, let first = needle.first, haystack.count >= needle.count else { return nil }
-        let last = haystack.count - needle.count
-        return needle.withUnsafeBufferPointer { n -> Int? in
-            var offset = 0
-            while offset <= last, let hit = memchr(base + offset, Int32(first), last - offset + 1) {
-                let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                if memcmp(base + at, n.baseAddress!, n.count) == 0 { return at }
-                offset = at + 1
-            }
-            return nil
-        }
+        ByteScan.find(needle, in: haystack)
     }
 
     static func contains(_ haystack: String, _ needle: String) -> Bool {

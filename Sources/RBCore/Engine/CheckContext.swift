@@ -133,6 +133,25 @@ public struct CheckContext: Sendable {
         }
     }
 
+    /// Streams a binary once and records in the shared cache which of `markers` it holds.
+    public func recordMarkers(_ markers: [[UInt8]], in entry: FileEntry) {
+        guard target.cache.markers(entry.path) == nil else { return }
+        var found = Set<[UInt8]>()
+        let overlap = markers.map(\.count).max() ?? 0
+        let complete = stream(entry, overlap: overlap) { piece, _ in
+            for marker in markers where !found.contains(marker) && ByteScan.contains(marker, in: piece) { found.insert(marker) }
+            return found.count < markers.count
+        }
+        if complete { target.cache.storeMarkers(entry.path, searched: Set(markers), found: found) }
+    }
+
+    /// Whether `entry` holds `marker`, when the read-ahead pass searched it for that marker
+    /// (nil: not searched; read the file).
+    public func holds(_ marker: [UInt8], in entry: FileEntry) -> Bool? {
+        guard let (searched, found) = target.cache.markers(entry.path), searched.contains(marker) else { return nil }
+        return found.contains(marker)
+    }
+
     /// Records in the shared cache that `entry` is binary when its first 8 KiB say so, without
     /// keeping a text file's content (nothing is reported: a rule reading it will).
     public func noteIfBinary(_ entry: FileEntry) {

@@ -42,7 +42,9 @@ public struct Engine: Sendable {
         // contents in the shared cache keeps both the work single and the cores busy.
         for (t, target) in targets.enumerated() where planned.contains(where: { $0.targetIndex == t && $0.cost >= Engine.wholeTreeCost }) {
             let start = ContinuousClock.now
-            await prefetch(target)
+            let markers = Array(Set(planned.filter { $0.targetIndex == t }
+                .flatMap { $0.rule.implementations(for: target.kind).flatMap(\.check.binaryMarkers) })).sorted { $0.lexicographicallyPrecedes($1) }
+            await prefetch(target, markers: markers)
             Profiler.note("prefetch \(target.spec)", since: start)
         }
         var findings: [Finding] = []
@@ -91,7 +93,9 @@ public struct Engine: Sendable {
     /// Reads every regular file of `target` once (binary verdict, text content) into its cache,
     /// in contiguous chunks of the tree's read order so that neighbouring files share
     /// decompressed blocks.
-    func prefetch(_ target: ScanTarget) async {
+    /// With `markers`, each binary is read to its end (in pieces) and the markers it holds are
+    /// recorded in the cache.
+    func prefetch(_ target: ScanTarget, markers: [[UInt8]] = []) async {
         guard let tree = target.tree else { return }
         let files = tree.readOrder(tree.index.entries.filter { $0.type == .file })
         let chunk = 32
@@ -112,8 +116,8 @@ public struct Engine: Sendable {
                         // it: caching it would cost its read and its memory for nothing.
                         if file.size > Engine.prefetchTextLimit {
                             context.noteIfBinary(file)
-                        } else {
-                            _ = context.readUnlessBinary(file)
+                        } else if context.readUnlessBinary(file) == nil, !markers.isEmpty {
+                            context.recordMarkers(markers, in: file)
                         }
                     }
                 }

@@ -31,6 +31,8 @@ public final class ContentCache: @unchecked Sendable {
     private var binary = Set<String>()
     private var texts: [String: FileContent] = [:]
     private var loading = Set<String>()
+    /// For binaries searched by the read-ahead pass: the markers looked for and those found.
+    private var markerResults: [String: (searched: Set<[UInt8]>, found: Set<[UInt8]>)] = [:]
     private var bytes = 0
     /// Bytes of text content kept at most.
     public let budget: Int
@@ -102,6 +104,18 @@ public final class ContentCache: @unchecked Sendable {
         loading.remove(path)
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
+    }
+
+    public func storeMarkers(_ path: String, searched: Set<[UInt8]>, found: Set<[UInt8]>) {
+        pthread_mutex_lock(mutex)
+        markerResults[path] = (searched, found)
+        pthread_mutex_unlock(mutex)
+    }
+
+    public func markers(_ path: String) -> (searched: Set<[UInt8]>, found: Set<[UInt8]>)? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return markerResults[path]
     }
 
     public func storeBinary(_ path: String) { fulfil(path, .binary) }

@@ -23,10 +23,17 @@ public protocol Check: Sendable {
     /// A rough relative cost (1 = looks at a few files); the engine starts costly checks first
     /// so that they do not end up running alone at the end of a scan.
     var costHint: Int { get }
+
+    /// Byte strings whose presence in each binary file the check wants to know. The engine's
+    /// read-ahead pass reads every binary once anyway and records which of them it holds
+    /// (`CheckContext.markers(in:)`), so a check searching all binaries for a rare marker
+    /// does not read them all a second time.
+    var binaryMarkers: [[UInt8]] { get }
 }
 
 extension Check {
     public var costHint: Int { 1 }
+    public var binaryMarkers: [[UInt8]] { [] }
 }
 
 /// An invalid option value; `key` names the option so the loader can point at its line.

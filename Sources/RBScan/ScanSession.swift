@@ -45,7 +45,7 @@ public struct ScanSession {
     }
 
     /// Loads `--rules` directories (default: the shipped `Rules/`) and the baseline.
-    public static func configuration(ruleDirectories: [String], baseline: String?,
+    public static func configuration(ruleDirectories: [String], baseline: String?, examples: Bool = true,
                                      registry: CheckRegistry = BuiltinChecks.registry) -> Configuration {
         var diagnostics: [Diagnostic] = []
         var directories = ruleDirectories
@@ -57,7 +57,7 @@ public struct ScanSession {
                     "cannot find the shipped Rules/ directory; pass --rules DIR or set RBSCAN_HOME"))
             }
         }
-        let (packs, loadDiagnostics) = RuleLoader(registry: registry).load(directories: directories)
+        let (packs, loadDiagnostics) = RuleLoader(registry: registry, examples: examples).load(directories: directories)
         diagnostics += loadDiagnostics
         let (adapters, adapterDiagnostics) = ConfigAdapters.load(ruleDirectories: directories)
         diagnostics += adapterDiagnostics
@@ -125,8 +125,9 @@ public struct ScanSession {
             return (probed.targets, diagnostics + swept.diagnostics + probed.diagnostics + loud)
         }()
         let configurationStart = ContinuousClock.now
+        // A scan does not run the rules' examples (`rules lint` / `rules test` decode and check them).
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
-                                          registry: registry)
+                                          examples: false, registry: registry)
         Profiler.note("rules loaded", since: configurationStart)
         var (targets, targetDiagnostics) = await prepared
         for i in targets.indices { targets[i].adapters = configuration.adapters }

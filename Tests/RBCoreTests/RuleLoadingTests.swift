@@ -61,6 +61,21 @@ struct RuleLoadingTests {
         #expect(rule.source.line == 5)
     }
 
+    @Test("Examples are decoded (and a bad one named with file:line) for lint and test; a scan's loader skips them")
+    func examplesOnlyWhenAsked() throws {
+        let text = goodRule + "\n    examples:\n      fail:\n        - files: {etc/x: y}\n          lines: 3\n"
+        let (_, diagnostics) = RuleLoader(registry: probeRegistry).loadPack(text: text, file: "Rules/test.yaml")
+        let d = try #require(diagnostics.first)
+        #expect(d.code == "yaml.unknown-key")
+        #expect(d.location?.line == 17 || d.location?.line == 18)   // the example, or its bad key
+        let (pack, quiet) = RuleLoader(registry: probeRegistry, examples: false).loadPack(text: text, file: "Rules/test.yaml")
+        #expect(quiet.isEmpty)
+        #expect(pack?.rules.first?.examples.fail.isEmpty == true)
+        let (full, none) = RuleLoader(registry: probeRegistry).loadPack(text: goodRule + "\n    examples:\n      fail:\n        - files: {etc/x: y}\n", file: "Rules/test.yaml")
+        #expect(none.isEmpty)
+        #expect(full?.rules.first?.examples.fail.count == 1)
+    }
+
     @Test func unknownKeyNamesLineAndColumn() throws {
         let (_, diagnostics) = load(goodRule.replacingOccurrences(of: "    remediation: r", with: "    remediation: r\n    remedation: typo"))
         let d = try #require(diagnostics.first)

@@ -37,7 +37,8 @@ struct RuleDocument: Decodable {
     var options: CapturedNode?
     /// Several-check form: a list of `{check, targets, options, severity}`.
     var checks: [ImplementationDocument]?
-    var examples: RuleExamples?
+    /// Decoded only when the loader wants examples (lint and test; a scan does not run them).
+    var examples: CapturedNode?
 }
 
 struct ImplementationDocument: Decodable {
@@ -51,8 +52,14 @@ struct ImplementationDocument: Decodable {
 /// loading goes on after an error so that `rules lint` reports them all at once.
 public struct RuleLoader: Sendable {
     public let registry: CheckRegistry
+    /// Whether rules' `examples:` are decoded (and validated). A scan skips them: they are a
+    /// large part of every pack, and `rules lint` / `rules test` check them.
+    public let examples: Bool
 
-    public init(registry: CheckRegistry) { self.registry = registry }
+    public init(registry: CheckRegistry, examples: Bool = true) {
+        self.registry = registry
+        self.examples = examples
+    }
 
     /// The packs found in `directories` (`*.yaml`, `*.yml`, sorted by name) and the diagnostics.
     public func load(directories: [String]) -> (packs: [RulePack], diagnostics: [Diagnostic]) {
@@ -217,8 +224,16 @@ public struct RuleLoader: Sendable {
                 implementations.append(RuleImplementation(checkID: part.check, check: check, targets: part.targets,
                                                           severity: part.severity))
             }
-            var examples = doc.examples ?? RuleExamples()
-            attachSources(&examples, ruleNode: node, file: file)
+            var examples = RuleExamples()
+            if self.examples, let captured = doc.examples {
+                do {
+                    examples = try decoder.decode(RuleExamples.self, from: captured.node, basePath: captured.codingPath)
+                } catch {
+                    diagnostics += error.diagnostics
+                    continue
+                }
+                attachSources(&examples, ruleNode: node, file: file)
+            }
             if !ruleProblems.isEmpty {
                 diagnostics += ruleProblems
                 continue

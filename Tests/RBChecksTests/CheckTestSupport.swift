@@ -8,10 +8,7 @@ import Yams
 /// returns the observations and the diagnostics it reported.
 func run<C: Check>(_ type: C.Type, _ options: String, files: [String: MemoryTree.Item],
                    kind: TargetKind = .firmware, hasMetadata: Bool = true) async throws -> (observations: [Observation], diagnostics: [Diagnostic]) {
-    let node = try NodeDecoder.compose(options, file: "options.yaml")
-    let decoded = try NodeDecoder(file: "options.yaml").decode(C.Options.self, from: node)
-    let check = try C(options: decoded)
-    return try await run(type, options, tree: MemoryTree(items: files, hasMetadata: hasMetadata), kind: kind)
+    try await run(type, options, tree: MemoryTree(items: files, hasMetadata: hasMetadata), kind: kind)
 }
 
 /// `run` on any tree (a `DirectoryTree` for the streamed-read paths).

@@ -36,6 +36,7 @@ struct PrivateKeyTests {
             "root/.ssh/id_ed25519_enc": MemoryTree.Item(content: try bytes(directory.url("ed-enc"))),
             "etc/dropbear/dropbear_ed25519_host_key": MemoryTree.Item(content: try bytes(directory.url("dropbear_ed25519_host_key"))),
             "etc/cloud/device.p12": MemoryTree.Item(content: try bytes(directory.url("open.p12"))),
+            "usr/share/cam/identity": MemoryTree.Item(content: try bytes(directory.url("ec.der"))),
             "etc/cloud/client.pfx": MemoryTree.Item(content: try bytes(directory.url("locked.pfx"))),
             "etc/cloud/ca.p12": MemoryTree.Item(content: try bytes(directory.url("certs.p12"))),
             // A key compiled into a program, between NUL bytes.
@@ -59,6 +60,7 @@ struct PrivateKeyTests {
             "root/.ssh/id_ed25519 OpenSSH private key false",
             "root/.ssh/id_ed25519_enc OpenSSH private key true",
             "usr/bin/cloudd EC private key false",
+            "usr/share/cam/identity DER private key false",
         ], "\(got)")
         // The same RSA key in two encodings has one identity (its public key), and no key text is in the evidence.
         let rsa = observations.filter { $0.location.path.contains("rsa") }.map(\.evidence.key)
@@ -95,8 +97,10 @@ struct PrivateKeyTests {
     func markersFromTheReadAheadPass() async throws {
         let directory = try TemporaryDirectory(prefix: "rbscan-keys-engine")
         defer { directory.remove() }
-        _ = try ImageFixtures.sh("openssl ecparam -name prime256v1 -genkey -noout -out ec.pem", in: directory.path)
+        _ = try ImageFixtures.sh("openssl ecparam -name prime256v1 -genkey -noout -out ec.pem && openssl pkey -in ec.pem -outform DER -out ec.der",
+                                 in: directory.path)
         let key = Array(try Data(contentsOf: URL(fileURLWithPath: directory.url("ec.pem"))))
+        let der = Array(try Data(contentsOf: URL(fileURLWithPath: directory.url("ec.der"))))
         let piece = 1 << 20
         let root = try TemporaryDirectory(prefix: "rbscan-keys-engine-root")
         defer { root.remove() }
@@ -104,6 +108,7 @@ struct PrivateKeyTests {
             "usr/bin/cut": .bytes([0x7f] + [UInt8](repeating: 0, count: piece - 6) + key + [0]),
             "usr/bin/plain": .bytes([0x7f, 0] + [UInt8](repeating: 0x2d, count: 2 * piece)),
             "etc/ssl/private/web.key": .bytes(key),
+            "opt/cam/identity": .bytes(der),
         ], into: root.path)
         let pack = """
             version: 1
@@ -124,7 +129,7 @@ struct PrivateKeyTests {
         let target = ScanTarget(spec: "root", kind: .firmware, tree: try DirectoryTree(directory: root.path), baseID: "T", baseURI: nil)
         let outcome = await Engine(rules: try #require(loaded).rules, jobs: 2).scan([target])
         #expect(outcome.diagnostics.isEmpty, "\(outcome.diagnostics)")
-        #expect(outcome.findings.map(\.location.path).sorted() == ["etc/ssl/private/web.key", "usr/bin/cut"])
+        #expect(outcome.findings.map(\.location.path).sorted() == ["etc/ssl/private/web.key", "opt/cam/identity", "usr/bin/cut"])
         let context = CheckContext(target: target, limits: ScanLimits(), ruleID: "T", sink: DiagnosticSink())
         let begin = Array("-----BEGIN ".utf8)
         #expect(context.holds(begin, in: try #require(target.tree?.index.entry(at: "usr/bin/cut"))) == true)

@@ -13,7 +13,8 @@ import Glibc
 ///   `Proc-Type: 4,ENCRYPTED` must carry a DEK-Info header;
 /// - OpenSSH keys: the `openssh-key-v1` structure, encrypted when its cipher is not `none`;
 /// - PuTTY key files: the header and `Encryption:` line;
-/// - DER keys in `*.key`, `*.der`, `*.p8`, `*.pk8`: parsed with OpenSSL;
+/// - DER keys in `*.key`, `*.der`, `*.p8`, `*.pk8`, or any small file whose ASN.1 start is a
+///   private key's (SEQUENCE, INTEGER 0 or 1): parsed with OpenSSL;
 /// - PKCS#12 bundles (`*.p12`, `*.pfx`) with a key: opened with an empty password, else
 ///   reported as password-protected;
 /// - SSH host keys shipped in Dropbear's own format.
@@ -97,12 +98,15 @@ public struct PrivateKeyCheck: Check {
                 }
             }
             let named = (derNames + pkcs12Names + dropbearNames).contains(where: { $0.matches(file.path) })
-            guard marked || named, let whole = context.read(file) else { return [] }
+            // A small binary shaped like a DER private key, whatever its name.
+            let shaped = !marked && !named && file.size <= 16 << 10
+                && Self.derShaped(context.head(of: file) ?? Self.head(of: file, in: context))
+            guard marked || named || shaped, let whole = context.read(file) else { return [] }
             content = whole
         }
         var found = Self.scan(content.bytes)
         // Name-based formats: decided per file, only for files with nothing found by content.
-        if found.isEmpty, content.bytes.first == 0x30, derNames.contains(where: { $0.matches(file.path) }),
+        if found.isEmpty, content.bytes.first == 0x30, derNames.contains(where: { $0.matches(file.path) }) || Self.derShaped(content.bytes),
            let key = Self.derKey(content.bytes) { found.append(key) }
         if found.isEmpty, content.bytes.first == 0x30, pkcs12Names.contains(where: { $0.matches(file.path) }),
            let key = Self.pkcs12Key(content.bytes) { found.append(key) }
@@ -236,6 +240,32 @@ public struct PrivateKeyCheck: Check {
             }
             return Found(kind: "PKCS#12 bundle (password-protected)", encrypted: true, line: 1, identity: Fingerprint.sha256Hex(bytes))
         }
+    }
+
+    /// The ASN.1 start of a DER private key: a SEQUENCE whose first element is INTEGER 0
+    /// (PKCS#1 RSA/DSA, PKCS#8) or INTEGER 1 (SEC1 EC).
+    static func derShaped(_ head: [UInt8]) -> Bool {
+        guard head.count >= 8, head[0] == 0x30 else { return false }
+        var at = 1
+        switch head[1] {
+        case 0x81: at = 3
+        case 0x82: at = 4
+        case 0x01...0x7f: at = 2
+        default: return false
+        }
+        guard at + 3 <= head.count else { return false }
+        return head[at] == 0x02 && head[at + 1] == 0x01 && (head[at + 2] == 0x00 || head[at + 2] == 0x01)
+    }
+
+    /// The first 16 bytes of a file (when the read-ahead pass did not record them).
+    static func head(of file: FileEntry, in context: CheckContext) -> [UInt8] {
+        guard file.size > 0, file.size <= 16 << 10 else { return [] }
+        var head: [UInt8] = []
+        context.stream(file, chunk: 16, overlap: 0) { piece, _ in
+            head = Array(piece)
+            return false
+        }
+        return head
     }
 
     static func derKey(_ bytes: [UInt8]) -> Found? {

@@ -137,18 +137,25 @@ public struct CheckContext: Sendable {
     public func recordMarkers(_ markers: [[UInt8]], in entry: FileEntry) {
         guard target.cache.markers(entry.path) == nil else { return }
         var found = Set<[UInt8]>()
+        var head: [UInt8] = []
         let overlap = markers.map(\.count).max() ?? 0
-        let complete = stream(entry, overlap: overlap) { piece, _ in
+        let complete = stream(entry, overlap: overlap) { piece, offset in
+            if offset == 0 { head = Array(piece.prefix(16)) }
             for marker in markers where !found.contains(marker) && ByteScan.contains(marker, in: piece) { found.insert(marker) }
             return found.count < markers.count
         }
-        if complete { target.cache.storeMarkers(entry.path, searched: Set(markers), found: found) }
+        if complete { target.cache.storeMarkers(entry.path, searched: Set(markers), found: found, head: head) }
+    }
+
+    /// The first 16 bytes of a binary the read-ahead pass searched (nil: not searched).
+    public func head(of entry: FileEntry) -> [UInt8]? {
+        target.cache.markers(entry.path)?.head
     }
 
     /// Whether `entry` holds `marker`, when the read-ahead pass searched it for that marker
     /// (nil: not searched; read the file).
     public func holds(_ marker: [UInt8], in entry: FileEntry) -> Bool? {
-        guard let (searched, found) = target.cache.markers(entry.path), searched.contains(marker) else { return nil }
+        guard let (searched, found, _) = target.cache.markers(entry.path), searched.contains(marker) else { return nil }
         return found.contains(marker)
     }
 

@@ -32,7 +32,7 @@ public final class ContentCache: @unchecked Sendable {
     private var texts: [String: FileContent] = [:]
     private var loading = Set<String>()
     /// For binaries searched by the read-ahead pass: the markers looked for and those found.
-    private var markerResults: [String: (searched: Set<[UInt8]>, found: Set<[UInt8]>)] = [:]
+    private var markerResults: [String: (searched: Set<[UInt8]>, found: Set<[UInt8]>, head: [UInt8])] = [:]
     private var bytes = 0
     /// Bytes of text content kept at most.
     public let budget: Int
@@ -106,13 +106,13 @@ public final class ContentCache: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    public func storeMarkers(_ path: String, searched: Set<[UInt8]>, found: Set<[UInt8]>) {
+    public func storeMarkers(_ path: String, searched: Set<[UInt8]>, found: Set<[UInt8]>, head: [UInt8]) {
         pthread_mutex_lock(mutex)
-        markerResults[path] = (searched, found)
+        markerResults[path] = (searched, found, head)
         pthread_mutex_unlock(mutex)
     }
 
-    public func markers(_ path: String) -> (searched: Set<[UInt8]>, found: Set<[UInt8]>)? {
+    public func markers(_ path: String) -> (searched: Set<[UInt8]>, found: Set<[UInt8]>, head: [UInt8])? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return markerResults[path]

@@ -25,3 +25,21 @@ public enum ByteScan {
         find(needle, in: haystack) != nil
     }
 }
+
+/// Byte order of paths (what every tree index sorts by), compared with `memcmp` on the UTF-8
+/// storage instead of element by element.
+public enum PathOrder {
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let common = min(x.count, y.count)
+                if common > 0, let xb = x.baseAddress, let yb = y.baseAddress {
+                    let order = memcmp(xb, yb, common)
+                    if order != 0 { return order < 0 }
+                }
+                return x.count < y.count
+            }
+        }
+    }
+}

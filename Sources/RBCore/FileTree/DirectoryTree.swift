@@ -234,7 +234,7 @@ public final class DirectoryTree: FileTree {
                 if name != "." && name != ".." { names.append(name) }
             }
             closedir(dir)
-            names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            names.sort(by: PathOrder.precedes)
 
             for name in names {
                 guard entries.count < limits.maxEntries else {

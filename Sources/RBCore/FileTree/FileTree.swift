@@ -95,7 +95,7 @@ public struct PathIndex: Sendable {
     private let memo = PositionMemo()
 
     public init(_ unsorted: [FileEntry]) {
-        let sorted = unsorted.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        let sorted = unsorted.sorted { PathOrder.precedes($0.path, $1.path) }
         entries = sorted
         var positions = [String: Int](minimumCapacity: sorted.count)
         for (i, entry) in sorted.enumerated() { positions[entry.path] = i }
@@ -121,7 +121,9 @@ public struct PathIndex: Sendable {
 
     /// Chroot-semantics resolution (see `FileTree.resolve`).
     public func resolve(_ path: String, followFinalLink: Bool = true, maxHops: Int = 40) -> FileEntry? {
-        var resolved: [Substring] = []
+        // `resolved[i]` is the path of the first i+1 resolved components: one concatenation per
+        // step instead of joining the whole path again.
+        var resolved: [String] = []
         var pending: [Substring] = path.split(separator: "/", omittingEmptySubsequences: true).reversed()
         var hops = 0
         while let component = pending.popLast() {
@@ -130,7 +132,7 @@ public struct PathIndex: Sendable {
                 if !resolved.isEmpty { resolved.removeLast() }
                 continue
             }
-            let candidate = (resolved + [component]).joined(separator: "/")
+            let candidate = resolved.last.map { $0 + "/" + component } ?? String(component)
             guard let entry = entry(at: candidate) else { return nil }
             if entry.type == .symlink, followFinalLink || !pending.isEmpty {
                 hops += 1
@@ -140,9 +142,9 @@ public struct PathIndex: Sendable {
                 continue
             }
             if !pending.isEmpty, entry.type != .directory { return nil }
-            resolved.append(component)
+            resolved.append(candidate)
         }
-        return entry(at: resolved.joined(separator: "/"))
+        return entry(at: resolved.last ?? "")
     }
 
     public var count: Int { entries.count }
@@ -211,7 +213,7 @@ public struct PathIndex: Sendable {
         var low = 0, high = entries.count
         while low < high {
             let mid = (low + high) / 2
-            if entries[mid].path.utf8.lexicographicallyPrecedes(key.utf8) { low = mid + 1 } else { high = mid }
+            if PathOrder.precedes(entries[mid].path, key) { low = mid + 1 } else { high = mid }
         }
         return low
     }

@@ -21,6 +21,13 @@ struct GlobTests {
         ("**/{bin,sbin}/{gdb,strace}", "usr/sbin/strace", true),
         ("etc/[ab]*", "etc/ash", true),
         ("etc/[ab]*", "etc/csh", false),
+        ("**/*config*", "etc/default/config.bin", true),
+        ("**/*config*", "etc/default/cfg.bin", false),
+        ("**/*{version,release}*", "etc/os-release", true),
+        ("**/cgi-bin/**", "www/cgi-bin/a/b.cgi", true),
+        ("**/cgi-bin/**", "www/cgi/bin.cgi", false),
+        ("**/mariadb*/**/*.cnf", "etc/mysql/mariadb.conf.d/50-server.cnf", true),
+        ("**/mariadb*/**/*.cnf", "etc/mysql/conf.d/mariadb.cnf", false),
     ])
     func matches(pattern: String, path: String, expected: Bool) throws {
         #expect(try Glob(pattern).matches(path) == expected)

@@ -53,7 +53,8 @@ public struct ConfigExportCheck: Check {
         guard !exports.isEmpty else { return [] }
         var encrypted: [(FileEntry, [UInt8])] = []
         for file in exports {
-            guard let content = context.read(file), Self.looksEncrypted(content.bytes) else { continue }
+            // Text comes from the shared cache; only binaries are read here.
+            guard let content = context.readUnlessBinary(file) ?? context.read(file), Self.looksEncrypted(content.bytes) else { continue }
             encrypted.append((file, content.bytes))
         }
         guard !encrypted.isEmpty else { return [] }

@@ -62,7 +62,28 @@ public struct PrivateKeyCheck: Check {
     static let begin = Array("-----BEGIN ".utf8)
     /// Every candidate the content scan looks at starts with one of these.
     static let markers = [begin, Array("PuTTY-User-Key-File-".utf8)]
-    static let candidate = try? Regex(#"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----|PuTTY-User-Key-File-"#)
+    static let privateLabel = Array("PRIVATE KEY-----".utf8)
+
+    /// Offsets of `-----BEGIN … PRIVATE KEY-----` (label within 40 bytes) and of the first
+    /// `PuTTY-User-Key-File-`, ascending, at most 64.
+    static func candidates(in bytes: [UInt8]) -> [Int] {
+        var result: [Int] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            var from = 0
+            while result.count < 64, from < buffer.count, let hit = ByteSearch.find(begin, in: UnsafeBufferPointer(rebasing: buffer[from...])) {
+                let at = from + hit
+                let labelStart = at + begin.count
+                let window = UnsafeBufferPointer(rebasing: buffer[labelStart..<min(buffer.count, labelStart + 40 + privateLabel.count)])
+                if let label = ByteSearch.find(privateLabel, in: window),
+                   window[..<label].allSatisfy({ ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x20 }) {
+                    result.append(at)
+                }
+                from = labelStart
+            }
+            if let putty = ByteSearch.find(markers[1], in: buffer) { result.append(putty) }
+        }
+        return result.sorted()
+    }
     static let dashes = Array("-----".utf8)
 
     /// The 1-based line of `offset` (counted only for the rare hits).
@@ -136,10 +157,10 @@ public struct PrivateKeyCheck: Check {
     static func scan(_ bytes: [UInt8]) -> [Found] {
         var found: [Found] = []
         var from = 0
-        // PCRE2's JIT finds the few candidate offsets far faster than a byte-by-byte search.
-        guard let candidates = candidate?.matches(in: bytes, limit: 64), !candidates.isEmpty else { return [] }
-        for match in candidates where found.count < 32 {
-            let start = match.range.lowerBound
+        // The marker offsets by memchr (label strings are rare; certificates are skipped by label).
+        let candidates = Self.candidates(in: bytes)
+        guard !candidates.isEmpty else { return [] }
+        for start in candidates where found.count < 32 {
             guard bytes[start] == UInt8(ascii: "-"), start >= from else { continue }
             from = start + begin.count
             // The label: up to "-----" on the same line.
@@ -159,7 +180,7 @@ public struct PrivateKeyCheck: Check {
             }
             from = end
         }
-        if let start = candidates.first(where: { bytes[$0.range.lowerBound] == UInt8(ascii: "P") })?.range.lowerBound {
+        if let start = candidates.first(where: { bytes[$0] == UInt8(ascii: "P") }) {
             let text = String(decoding: bytes[start..<min(bytes.count, start + 4096)], as: UTF8.self)
             if let encryption = text.split(separator: "\n").first(where: { $0.hasPrefix("Encryption:") }),
                text.contains("Private-Lines:") || text.contains("Private-MAC:") {

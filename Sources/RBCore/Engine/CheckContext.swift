@@ -102,10 +102,13 @@ public struct CheckContext: Sendable {
     /// Reads a file within the limits; a failure is reported and gives nil.
     public func read(_ entry: FileEntry) -> FileContent? {
         guard let tree else { return nil }
+        if let kept = target.cache.whole(entry.path), !kept.truncated { return kept }
         do {
             let content = try tree.read(entry, limit: limits.maxFileBytes)
             if content.truncated {
                 report("only the first \(limits.maxFileBytes) bytes were read", path: entry.path, code: "check.file-truncated")
+            } else {
+                target.cache.storeWhole(entry.path, content)
             }
             return content
         } catch {

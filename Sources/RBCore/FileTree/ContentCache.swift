@@ -31,6 +31,11 @@ public final class ContentCache: @unchecked Sendable {
     private var binary = Set<String>()
     private var texts: [String: FileContent] = [:]
     private var loading = Set<String>()
+    /// Whole binaries read by `CheckContext.read`, within `binaryBudget`: the ELF, format-string
+    /// and sink checks read the same programs.
+    private var wholes: [String: FileContent] = [:]
+    private var wholeBytes = 0
+    public let binaryBudget = 64 << 20
     /// For binaries searched by the read-ahead pass: the markers looked for and those found.
     private var markerResults: [String: (searched: Set<[UInt8]>, found: Set<[UInt8]>, head: [UInt8])] = [:]
     private var bytes = 0
@@ -104,6 +109,22 @@ public final class ContentCache: @unchecked Sendable {
         loading.remove(path)
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
+    }
+
+    /// A file's whole content if a reader kept it (text or binary).
+    public func whole(_ path: String) -> FileContent? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return wholes[path] ?? texts[path]
+    }
+
+    public func storeWhole(_ path: String, _ content: FileContent) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        let size = content.bytes.count
+        guard size <= 16 << 20, wholes[path] == nil, texts[path] == nil, wholeBytes + size <= binaryBudget else { return }
+        wholes[path] = content
+        wholeBytes += size
     }
 
     public func storeMarkers(_ path: String, searched: Set<[UInt8]>, found: Set<[UInt8]>, head: [UInt8]) {

@@ -22,6 +22,8 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
         case suffix(String)
         /// `S*`: any name starting so.
         case prefix(String)
+        /// `*key*`: any name containing it.
+        case contains(String)
         /// `*`: any name.
         case any
     }
@@ -42,6 +44,9 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
                 if part == "." { return nil }
                 if part == "*" { return .any }
                 let special: (Character) -> Bool = { $0 == "*" || $0 == "?" || $0 == "[" || $0 == "\\" }
+                if part.count > 2, part.hasPrefix("*"), part.hasSuffix("*"), !part.dropFirst().dropLast().contains(where: special) {
+                    return .contains(String(part.dropFirst().dropLast()))
+                }
                 if part.hasPrefix("*"), !part.dropFirst().contains(where: special) { return .suffix(String(part.dropFirst())) }
                 if part.hasSuffix("*"), !part.dropLast().contains(where: special) { return .prefix(String(part.dropLast())) }
                 if part.contains(where: special) {
@@ -88,7 +93,7 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
         case .literal(let text):
             guard let component = components.first, component == text else { return false }
             return matchSegments(segments.dropFirst(), components.dropFirst())
-        case .pattern, .suffix, .prefix, .any:
+        case .pattern, .suffix, .prefix, .contains, .any:
             guard let component = components.first, matchName(first, component) else { return false }
             return matchSegments(segments.dropFirst(), components.dropFirst())
         }
@@ -140,6 +145,9 @@ extension Glob {
         case .pattern(let text): return fnmatch(text, String(name), 0) == 0
         case .suffix(let text): return name.utf8.count >= text.utf8.count && name.utf8.reversed().starts(with: text.utf8.reversed())
         case .prefix(let text): return name.utf8.starts(with: text.utf8)
+        case .contains(let text):
+            var name = String(name)
+            return name.withUTF8 { ByteScan.contains(Array(text.utf8), in: $0) }
         case .any: return true
         }
     }
@@ -157,6 +165,9 @@ extension Glob {
         let suffix: [Segment]?
         /// `prefix/**` or `**`: everything below the literal prefix (and the prefix) matches.
         let everythingUnderPrefix: Bool
+        /// Texts any matching path contains (its literal, prefix and suffix segments after the
+        /// literal prefix): `**/cgi-bin/**` rejects a path without `cgi-bin` before splitting it.
+        let requiredTexts: [[UInt8]]
 
         static func == (a: Alternative, b: Alternative) -> Bool { a.segments == b.segments }
         func hash(into hasher: inout Hasher) { hasher.combine(segments) }
@@ -165,7 +176,7 @@ extension Glob {
             self.segments = segments
             bytes = segments.map { segment in
                 switch segment {
-                case .literal(let text), .suffix(let text), .prefix(let text): return Array(text.utf8)
+                case .literal(let text), .suffix(let text), .prefix(let text), .contains(let text): return Array(text.utf8)
                 case .pattern(let text): return Array(text.utf8) + [0]
                 case .globstar, .any: return []
                 }
@@ -182,6 +193,12 @@ extension Glob {
             } else {
                 suffix = nil
             }
+            requiredTexts = segments.dropFirst(parts.count).compactMap { segment -> [UInt8]? in
+                switch segment {
+                case .literal(let text), .prefix(let text), .suffix(let text), .contains(let text): return text.isEmpty ? nil : Array(text.utf8)
+                default: return nil
+                }
+            }
         }
 
         /// Whether segment `k` matches the name `name` (bytes of one path component).
@@ -195,6 +212,8 @@ extension Glob {
                 return name.count >= text.count && Alternative.equal(text, name, at: name.count - text.count)
             case .prefix:
                 return name.count >= text.count && Alternative.equal(text, name, at: 0)
+            case .contains:
+                return name.count >= text.count && ByteScan.contains(text, in: name)
             case .pattern:
                 return withUnsafeTemporaryAllocation(of: CChar.self, capacity: name.count + 1) { buffer in
                     for i in 0..<name.count { buffer[i] = CChar(bitPattern: name[i]) }
@@ -252,6 +271,7 @@ extension Glob {
                     let start = (path.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
                     if !matchName(segments.count - 1, UnsafeBufferPointer(rebasing: path[start...])) { return false }
                 }
+                for text in requiredTexts where ByteScan.find(text, in: path) == nil { return false }
                 var components: [Range<Int>] = []
                 var start = 0
                 for i in 0...path.count where i == path.count || path[i] == UInt8(ascii: "/") {

@@ -73,13 +73,8 @@ struct ConfigExportTests {
         var profile = DeviceProfile(id: "p", title: "p", file: "p.yaml", interfaces: [], sensitivePaths: [])
         profile.exportKeys = [DeviceProfile.ExportKey(name: "acme", aes: "00112233445566778899aabbccddeeff", xor: "738b5544")]
         for (name, expected) in [("configurationFile", 1), ("settings.bin", 0)] {
-            let tree = try DirectoryTree(file: directory.url(name))
-            var target = ScanTarget(spec: name, kind: .config, tree: tree, baseID: "T", baseURI: nil)
-            target.profile = profile
-            let sink = DiagnosticSink()
-            let check = try ConfigExportCheck(options: try NodeDecoder(file: "o").decode(ConfigExportCheck.Options.self,
-                                                                                           from: try NodeDecoder.compose("{}", file: "o")))
-            let observations = try await check.run(in: CheckContext(target: target, limits: ScanLimits(), ruleID: "RB-SEN-007", sink: sink))
+            let (observations, _) = try await run(ConfigExportCheck.self, "{}", tree: try DirectoryTree(file: directory.url(name)),
+                                                  kind: .config, profile: profile)
             #expect(observations.count == expected, "\(name): \(observations.map(\.message))")
             #expect(observations.allSatisfy { $0.evidence.facts["keySource"] == "profile key acme" && $0.evidence.facts["content"] == "XML" })
         }

@@ -104,16 +104,10 @@ struct HiddenEndpointTests {
             "bin/davinci_httpd": .bytes(binary),
             "usr/sbin/httpd": .bytes(binary),
         ], into: root.path)
-        let tree = try DirectoryTree(directory: root.path)
-        var target = ScanTarget(spec: "t", kind: .firmware, tree: tree, baseID: "T", baseURI: nil)
         var profile = DeviceProfile(id: "p", title: "p", file: "p.yaml", interfaces: [], sensitivePaths: [])
         profile.documentedPaths = ["/ISAPI/System/deviceInfo"]
-        target.profile = profile
-        let sink = DiagnosticSink()
-        let check = try HiddenEndpointCheck(options: try NodeDecoder(file: "o").decode(HiddenEndpointCheck.Options.self,
-                                                                                         from: try NodeDecoder.compose("{}", file: "o")))
-        let observations = try await check.run(in: CheckContext(target: target, limits: ScanLimits(), ruleID: "RB-IFC-007", sink: sink))
-        #expect(sink.all.isEmpty)
+        let (observations, diagnostics) = try await run(HiddenEndpointCheck.self, "{}", tree: try DirectoryTree(directory: root.path), profile: profile)
+        #expect(diagnostics.isEmpty)
         #expect(observations.map { "\($0.status) \($0.location.path) \($0.evidence.facts["endpoint"] ?? $0.evidence.facts["paths"] ?? "")" } == [
             "fail usr/sbin/httpd /ISAPI/System/backdoorShell",
             "review usr/sbin/httpd /SDK/webLanguage",

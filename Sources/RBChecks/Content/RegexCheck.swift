@@ -147,7 +147,7 @@ public struct RegexCheck: Check {
         var ranges: [Range<Int>] = []
         bytes.withUnsafeBufferPointer { buffer in
             var from = 0
-            while from < buffer.count, let hit = ByteSearch.find(literal, in: UnsafeBufferPointer(rebasing: buffer[from...])) {
+            while from < buffer.count, let hit = ByteScan.find(literal, in: UnsafeBufferPointer(rebasing: buffer[from...])) {
                 let at = from + hit
                 let range = max(0, at - window)..<min(buffer.count, at + literal.count + window)
                 if let last = ranges.last, last.upperBound >= range.lowerBound {

@@ -70,17 +70,17 @@ public struct PrivateKeyCheck: Check {
         var result: [Int] = []
         bytes.withUnsafeBufferPointer { buffer in
             var from = 0
-            while result.count < 64, from < buffer.count, let hit = ByteSearch.find(begin, in: UnsafeBufferPointer(rebasing: buffer[from...])) {
+            while result.count < 64, from < buffer.count, let hit = ByteScan.find(begin, in: UnsafeBufferPointer(rebasing: buffer[from...])) {
                 let at = from + hit
                 let labelStart = at + begin.count
                 let window = UnsafeBufferPointer(rebasing: buffer[labelStart..<min(buffer.count, labelStart + 40 + privateLabel.count)])
-                if let label = ByteSearch.find(privateLabel, in: window),
+                if let label = ByteScan.find(privateLabel, in: window),
                    window[..<label].allSatisfy({ ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x20 }) {
                     result.append(at)
                 }
                 from = labelStart
             }
-            if let putty = ByteSearch.find(markers[1], in: buffer) { result.append(putty) }
+            if let putty = ByteScan.find(markers[1], in: buffer) { result.append(putty) }
         }
         return result.sorted()
     }
@@ -114,7 +114,7 @@ public struct PrivateKeyCheck: Check {
                 marked = known.contains(true)     // the read-ahead pass searched it
             } else {
                 context.stream(file, overlap: 32) { piece, _ in
-                    marked = Self.markers.contains { ByteSearch.find($0, in: piece) != nil }
+                    marked = Self.markers.contains { ByteScan.find($0, in: piece) != nil }
                     return !marked
                 }
             }

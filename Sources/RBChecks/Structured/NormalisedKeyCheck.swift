@@ -139,10 +139,6 @@ public struct NormalisedKeyCheck: Check {
 
 /// Substring search on UTF-8 bytes (memmem), far cheaper than Character-based `contains`.
 enum ByteSearch {
-    static func find(_ needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
-        ByteScan.find(needle, in: haystack)
-    }
-
     static func contains(_ haystack: String, _ needle: String) -> Bool {
         var haystack = haystack
         var needle = needle

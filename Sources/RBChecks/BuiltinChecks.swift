@@ -17,6 +17,7 @@ public enum BuiltinChecks {
         HiddenEndpointCheck.self,
         ConfigExportCheck.self,
         AdvisoryCheck.self,
+        PackageManifestCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
         OutboundTransportCheck.self,

@@ -150,6 +150,12 @@ public struct CheckContext: Sendable {
         if complete { target.cache.storeMarkers(entry.path, searched: Set(markers), found: found, head: head) }
     }
 
+    /// A file's content when a reader already kept it (cached text, or a whole file a check
+    /// read), without reading anything.
+    public func cachedContent(_ entry: FileEntry) -> FileContent? {
+        target.cache.whole(entry.path).flatMap { $0.truncated ? nil : $0 }
+    }
+
     /// The first 16 bytes of a binary the read-ahead pass searched (nil: not searched).
     public func head(of entry: FileEntry) -> [UInt8]? {
         target.cache.markers(entry.path)?.head

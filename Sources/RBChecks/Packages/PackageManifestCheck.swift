@@ -1,0 +1,228 @@
+import COpenSSL
+import RBCore
+
+/// `package.manifest`: installed files against their package manifests (RB-PKG-007).
+/// - dpkg: `var/lib/dpkg/info/*.md5sums` (paths relative to `/`) and the `Conffiles:` hashes of
+///   `var/lib/dpkg/status`, with `var/lib/dpkg/diversions` followed (a diverted file is checked
+///   where it was moved to);
+/// - opkg/ipkg: the `Conffiles:` hashes of `usr/lib/opkg/status` (MD5 or SHA-256 by length) and
+///   the file lists `usr/lib/opkg/info/*.list` (presence);
+/// - plain manifests: `SHA256SUMS`, `*.sha256`, `md5sums`, `*.md5` in `sha256sum -c` format,
+///   paths relative to the manifest's directory.
+/// A listed file with another hash fails (modified after packaging), a missing one fails medium,
+/// a changed conffile is info (configuration is meant to change). Each finding is at the file's
+/// own path, with the manifest and the package in the evidence. Files are hashed with OpenSSL,
+/// each read once, in parallel; links resolve inside the root only.
+public struct PackageManifestCheck: Check {
+    public struct Options: Decodable, Sendable {
+        /// Plain manifests (`sha256sum -c` format).
+        var manifests: [String]?
+    }
+
+    public static let id = "package.manifest"
+    public static let summary = "Hashes installed files against dpkg, opkg and SHA256SUMS-style manifests."
+    public static let targetKinds: Set<TargetKind> = [.firmware]
+
+    let manifests: [Glob]
+
+    public init(options: Options) throws(CheckOptionError) {
+        manifests = try PathPatterns.compile(options.manifests ?? ["**/SHA256SUMS", "**/sha256sums", "**/*.sha256", "**/MD5SUMS"],
+                                             key: "manifests")
+    }
+
+    /// Hashes every listed file: started among the first, but it needs no read-ahead pass of its
+    /// own (it streams each file once, and uses the cached text when another rule filled it).
+    public var costHint: Int { Engine.wholeTreeCost - 1 }
+
+    /// One file a manifest expects.
+    struct Expected: Sendable {
+        var path: String          // tree-relative, as listed
+        var digest: [UInt8]?      // nil: presence only
+        var conffile: Bool
+        var manifest: String
+        var package: String
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        guard let tree = context.tree else { return [] }
+        var expected: [Expected] = []
+        expected += dpkg(in: context)
+        expected += opkg(in: context)
+        expected += plain(in: context)
+        guard !expected.isEmpty else { return [] }
+        let diversions = Self.diversions(in: context)
+        // Hash in batches on the engine's workers; results keep the manifest order.
+        let batches = stride(from: 0, to: expected.count, by: 64).map { Array(expected[$0..<min($0 + 64, expected.count)]) }
+        var parts = [[Observation]](repeating: [], count: batches.count)
+        await withTaskGroup(of: (Int, [Observation]).self) { group in
+            for (i, batch) in batches.enumerated() {
+                group.addTask {
+                    (i, batch.compactMap { Self.verify($0, tree: tree, diversions: diversions, context: context) })
+                }
+            }
+            for await (i, part) in group { parts[i] = part }
+        }
+        return parts.flatMap { $0 }
+    }
+
+    /// The observation for one expected file, or nil when it matches.
+    static func verify(_ item: Expected, tree: any FileTree, diversions: [String: (to: String, package: String)],
+                       context: CheckContext) -> Observation? {
+        var path = item.path
+        if let diversion = diversions[path], diversion.package != item.package { path = diversion.to }
+        let facts = ["manifest": item.manifest, "package": item.package, "listedPath": item.path]
+        guard let entry = tree.resolve(path) else {
+            // A conffile the administrator removed is configuration, not tampering.
+            return Observation(severity: item.conffile ? .info : .medium,
+                               message: "\(path) is listed by \(item.package) (\(item.manifest)) but missing from the image",
+                               location: Location(path: path), evidence: Evidence(key: "missing:" + item.package, facts: facts))
+        }
+        guard let digest = item.digest else { return nil }
+        guard entry.type == .file else { return nil }   // dpkg lists no directories; a listed link target is a file
+        guard let actual = hash(entry, length: digest.count, context: context) else { return nil }
+        guard actual != digest else { return nil }
+        var evidence = facts
+        evidence["expected"] = Self.hex(digest)
+        evidence["actual"] = Self.hex(actual)
+        if item.conffile {
+            return Observation(severity: .info, message: "conffile \(entry.path) of \(item.package) differs from the packaged one",
+                               location: Location(path: entry.path), evidence: Evidence(key: "conffile:" + item.package, facts: evidence))
+        }
+        return Observation(message: "\(entry.path) differs from what \(item.package) installed (\(item.manifest)): modified after packaging",
+                           location: Location(path: entry.path), evidence: Evidence(key: "modified:" + item.package, facts: evidence))
+    }
+
+    /// MD5 (16 bytes) or SHA-256 (32) of a file, read once in pieces (or from the shared cache).
+    static func hash(_ entry: FileEntry, length: Int, context: CheckContext) -> [UInt8]? {
+        guard let md = length == 16 ? EVP_md5() : length == 32 ? EVP_sha256() : nil, let ctx = EVP_MD_CTX_new() else { return nil }
+        defer { EVP_MD_CTX_free(ctx) }
+        guard EVP_DigestInit_ex(ctx, md, nil) == 1 else { return nil }
+        if let kept = context.cachedContent(entry) {
+            _ = kept.bytes.withUnsafeBufferPointer { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) }
+        } else {
+            guard context.stream(entry, overlap: 0, { piece, _ in
+                EVP_DigestUpdate(ctx, piece.baseAddress, piece.count) == 1
+            }) else { return nil }
+        }
+        var out = [UInt8](repeating: 0, count: 64)
+        var size: UInt32 = 0
+        guard EVP_DigestFinal_ex(ctx, &out, &size) == 1 else { return nil }
+        return Array(out.prefix(Int(size)))
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `/a/b` or `a/b` → `a/b`.
+    static func relative(_ path: Substring) -> String {
+        String(path.drop { $0 == "/" })
+    }
+
+    /// Lines of a text file in the tree.
+    static func lines(_ path: String, in context: CheckContext) -> [Substring]? {
+        guard let entry = context.tree?.resolve(path), entry.type == .file, let text = context.readText(entry) else { return nil }
+        return text.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    /// `HASH  PATH` lines (`sha256sum`/`md5sum` output; `*PATH` binary mode too).
+    static func sumLines(_ lines: [Substring], base: String, manifest: String, package: String, conffiles: Set<String>) -> [Expected] {
+        var result: [Expected] = []
+        for line in lines {
+            guard let space = line.firstIndex(of: " ") else { continue }
+            let hashText = line[..<space]
+            guard hashText.count == 32 || hashText.count == 64, let digest = Hex.decode(String(hashText)) else { continue }
+            var name = line[space...].drop { $0 == " " }
+            if name.first == "*" { name = name.dropFirst() }
+            guard !name.isEmpty else { continue }
+            let path = base.isEmpty ? relative(name) : base + "/" + relative(name)
+            result.append(Expected(path: path, digest: digest, conffile: conffiles.contains(path), manifest: manifest, package: package))
+        }
+        return result
+    }
+
+    /// dpkg: md5sums per package, conffile hashes from the status database.
+    func dpkg(in context: CheckContext) -> [Expected] {
+        guard let glob = try? Glob("var/lib/dpkg/info/*.md5sums") else { return [] }
+        var result: [Expected] = []
+        for file in context.files(matching: [glob]) {
+            let name = String(file.name.dropLast(".md5sums".count))
+            let package = String(name.split(separator: ":").first ?? Substring(name))
+            guard let lines = Self.lines(file.path, in: context) else { continue }
+            result += Self.sumLines(lines, base: "", manifest: file.path, package: package, conffiles: [])
+        }
+        result += Self.statusConffiles("var/lib/dpkg/status", in: context)
+        return result
+    }
+
+    /// The `Conffiles:` of a dpkg or opkg status database: ` /etc/x HASH` lines per package
+    /// (dpkg marks removed or obsolete ones: those are skipped).
+    static func statusConffiles(_ path: String, in context: CheckContext) -> [Expected] {
+        guard let lines = lines(path, in: context) else { return [] }
+        var result: [Expected] = []
+        var package = ""
+        var installed = true
+        var inConffiles = false
+        for line in lines {
+            if line.isEmpty { package = ""; installed = true; inConffiles = false; continue }
+            if line.hasPrefix("Package:") { package = String(line.dropFirst(8)).trimmingWhitespace().description; inConffiles = false; continue }
+            if line.hasPrefix("Status:") { installed = line.hasSuffix(" installed"); continue }
+            if line.hasPrefix("Conffiles:") { inConffiles = true; continue }
+            guard inConffiles, line.hasPrefix(" ") else { inConffiles = false; continue }
+            let words = line.split(separator: " ")
+            guard installed, words.count >= 2, !words.contains("obsolete"), !words.contains("remove-on-upgrade"),
+                  let digest = Hex.decode(String(words[1])), digest.count == 16 || digest.count == 32 else { continue }
+            result.append(Expected(path: relative(words[0]), digest: digest, conffile: true, manifest: path, package: package))
+        }
+        return result
+    }
+
+    /// dpkg diversions: `from`, `to`, `package` line triples.
+    static func diversions(in context: CheckContext) -> [String: (to: String, package: String)] {
+        guard let lines = lines("var/lib/dpkg/diversions", in: context) else { return [:] }
+        var result: [String: (String, String)] = [:]
+        var i = 0
+        while i + 2 < lines.count {
+            result[relative(lines[i])] = (relative(lines[i + 1]), String(lines[i + 2]))
+            i += 3
+        }
+        return result
+    }
+
+    /// opkg: conffile hashes from the status database, and the file lists (presence).
+    func opkg(in context: CheckContext) -> [Expected] {
+        var result: [Expected] = []
+        for root in ["usr/lib/opkg", "var/lib/opkg", "usr/lib/ipkg"] {
+            result += Self.statusConffiles(root + "/status", in: context)
+            guard let glob = try? Glob(root + "/info/*.list") else { continue }
+            let conffiles = Set(result.map(\.path))
+            for file in context.files(matching: [glob]) {
+                let package = String(file.name.dropLast(".list".count))
+                guard let lines = Self.lines(file.path, in: context) else { continue }
+                for line in lines where !line.isEmpty {
+                    let path = Self.relative(line.split(separator: "\t").first ?? line)
+                    guard !conffiles.contains(path) else { continue }
+                    // The list names directories too; only entries that are not directories count.
+                    if let entry = context.tree?.index.entry(at: path), entry.type == .directory { continue }
+                    result.append(Expected(path: path, digest: nil, conffile: false, manifest: file.path, package: package))
+                }
+            }
+        }
+        return result
+    }
+
+    /// `SHA256SUMS`-style manifests, relative to their directory.
+    func plain(in context: CheckContext) -> [Expected] {
+        var result: [Expected] = []
+        for file in context.files(matching: manifests) where file.size < 16 << 20 {
+            guard let lines = Self.lines(file.path, in: context) else { continue }
+            let base = file.path.split(separator: "/").dropLast().joined(separator: "/")
+            result += Self.sumLines(lines, base: base, manifest: file.path, package: file.name.description, conffiles: [])
+        }
+        return result
+    }
+}

@@ -18,6 +18,8 @@ public enum BuiltinChecks {
         ConfigExportCheck.self,
         AdvisoryCheck.self,
         PackageManifestCheck.self,
+        UpdateHandlerCheck.self,
+        UpdateChannelCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
         OutboundTransportCheck.self,

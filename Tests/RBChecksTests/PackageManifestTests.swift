@@ -72,3 +72,39 @@ struct PackageManifestTests {
         #expect(library.evidence.facts["expected"] != library.evidence.facts["actual"])
     }
 }
+
+@Suite("Update handlers and channels (RB-PKG-001, RB-PKG-002)")
+struct UpdateTests {
+    @Test("ELF updaters: verify import and embedded key pass, otherwise review; a verification two sourced scripts deep counts")
+    func handlers() async throws {
+        let elf: (String) -> MemoryTree.Item = { MemoryTree.Item(content: [0x7f, 0x45, 0x4c, 0x46, 0, 0] + Array($0.utf8) + [0]) }
+        let (observations, diagnostics) = try await run(UpdateHandlerCheck.self, "{}", files: [
+            "usr/bin/fwupgrade": elf("EVP_DigestVerifyFinal\u{0}-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----"),
+            "usr/bin/ota_update": elf("EVP_DigestVerifyFinal"),
+            "usr/sbin/update-alternatives": elf("nothing to do with firmware"),
+            "lib/upgrade/keys.sh": .file("check_sig() { openssl dgst -sha256 -verify /etc/fw.pub -signature \"$1.sig\" \"$1\"; }\n"),
+            "lib/upgrade/common.sh": .file(". /lib/upgrade/keys.sh\n"),
+            "sbin/sysupgrade": .file("#!/bin/sh\n. /lib/upgrade/common.sh\ncheck_sig /tmp/fw || exit 1\nmtd write /tmp/fw firmware\n"),
+            "sbin/recovery": .file("#!/bin/sh\nflashcp -v /tmp/fw /dev/mtd3\n. /lib/upgrade/common.sh\n"),
+        ])
+        #expect(diagnostics.isEmpty)
+        #expect(observations.map { "\($0.status) \($0.location.path):\($0.location.line ?? 0)" }.sorted() == [
+            "fail sbin/recovery:2",          // the verification is sourced after the write
+            "review usr/bin/ota_update:0",   // imports a verify function, embeds no key
+        ])
+    }
+
+    @Test("Channels: URLs in program strings found around '://' across a large binary; https with -k fails; loopback and prose do not count")
+    func channels() async throws {
+        var binary: [UInt8] = [0x7f, 0x45, 0x4c, 0x46] + [UInt8](repeating: 0, count: 3 << 20)
+        binary += Array("fw_update_url\u{0}http://upd.example-cam.com/fw\u{0}".utf8) + [0, 0]
+        let (observations, _) = try await run(UpdateChannelCheck.self, "{}", files: [
+            "usr/bin/camd": MemoryTree.Item(content: binary),
+            "etc/ota.conf": .file("# updated daily, see http://docs.example-cam.com/notes\nota_server = tftp://10.0.0.9/fw.bin\nlocal_update=http://localhost/fw\n"),
+            "usr/sbin/upgrade.sh": .file("#!/bin/sh\nwget --no-check-certificate https://upd.example-cam.com/fw.bin -O /tmp/fw\nsysupgrade /tmp/fw\n"),
+        ])
+        #expect(observations.map { "\($0.location.path):\($0.location.line ?? 0) \($0.evidence.facts["scheme"] ?? "")" }.sorted() == [
+            "etc/ota.conf:2 tftp", "usr/bin/camd:0 http", "usr/sbin/upgrade.sh:2 https",
+        ])
+    }
+}

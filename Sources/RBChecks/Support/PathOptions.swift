@@ -94,6 +94,9 @@ struct LineIndex {
         return low
     }
 
+    /// The offset of the first byte of 1-based `line`.
+    func offset(ofLine line: Int) -> Int { starts[line - 1] }
+
     /// The text of 1-based `line` (without its newline or carriage return).
     func text(ofLine line: Int, in bytes: [UInt8]) -> String {
         let from = starts[line - 1]

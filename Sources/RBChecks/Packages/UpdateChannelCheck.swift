@@ -1,0 +1,116 @@
+import RBCore
+
+/// `update.channels`: where firmware updates are fetched from (RB-PKG-002). Update URLs are the
+/// URLs next to an update word (`update`, `upgrade`, `firmware`, `fw_`, `ota`): on the same line
+/// of a config or script, within 64 bytes in a program's strings, and every URL of a fetch command (`wget`, `curl`,
+/// `tftp`, `ftpget`) in a script that writes flash or whose name says upgrade. A cleartext scheme
+/// (`http`, `ftp`, `tftp`) fails; an `https` fetch that switches certificate checks off on the
+/// same line (`curl -k`, `wget --no-check-certificate`) fails too. Loopback hosts are left out.
+public struct UpdateChannelCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var paths: [String]?
+        var exclude: [String]?
+    }
+
+    public static let id = "update.channels"
+    public static let summary = "Finds firmware update URLs that use cleartext or unverified transport."
+    public static let targetKinds: Set<TargetKind> = [.firmware, .config]
+
+    static let url = try? Regex(#"\b(https?|ftp|tftp)://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\])(:\d+)?[^\s"'<>`;|)]*"#)
+    static let updateWord = try? Regex(#"(?i)update|upgrade|firmware|fw_|\bota\b"#)
+    static let fetch = try? Regex(#"(^|[\s;|&(`])(wget|curl|tftp|ftpget)\b[^\n]*"#)
+    static let insecure = try? Regex(#"\bcurl\b[^\n]*\s(-[a-zA-Z]*k[a-zA-Z]*|--insecure)(\s|$)|--no-check-certificate"#)
+    static let upgradeScript = try? Regex(#"(^|[\s;|&(`])(mtd\s+(-\w+\s+)*write|flashcp|nandwrite|sysupgrade\s|ubiupdatevol)"#)
+
+    let paths: [Glob]
+    let exclude: [Glob]
+
+    public init(options: Options) throws(CheckOptionError) {
+        paths = try PathPatterns.compile(options.paths ?? ["etc/**", "{bin,sbin,usr/bin,usr/sbin,usr/local/bin,usr/local/sbin,lib/upgrade}/**",
+                                                           "opt/**", "mnt/**", "app/**", "home/**", "www/**", "**/cgi-bin/**",
+                                                           "**/*.{conf,cfg,ini,json,xml}"], key: "paths")
+        exclude = try PathPatterns.compile(options.exclude ?? ["usr/share/doc/**", "usr/share/man/**", "etc/ssl/**", "etc/apt/**"], key: "exclude")
+    }
+
+    public var costHint: Int { 20 }
+
+    static let separator = Array("://".utf8)
+
+    /// URL matches, the pattern run only around each `://` (binaries are mostly not URLs).
+    static func urls(in bytes: [UInt8]) -> [Regex.Match] {
+        guard let url else { return [] }
+        var result: [Regex.Match] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            var from = 0
+            while result.count < 256, from < buffer.count,
+                  let hit = ByteScan.find(separator, in: UnsafeBufferPointer(rebasing: buffer[from...])) {
+                let at = from + hit
+                let window = max(0, at - 5)..<min(buffer.count, at + 512)
+                if let match = url.matches(in: bytes, within: window, limit: 1).first, match.range.upperBound > at {
+                    result.append(match)
+                    from = max(at + 3, match.range.upperBound)
+                } else {
+                    from = at + 3
+                }
+            }
+        }
+        return result
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        var observations: [Observation] = []
+        for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 32 << 20 {
+            let text = context.readUnlessBinary(file)
+            guard let bytes = text?.bytes ?? context.read(file)?.bytes else { continue }
+            let isText = text != nil
+            let urls = Self.urls(in: bytes)
+            guard !urls.isEmpty else { continue }
+            let scriptName = Self.updateWord?.hasMatch(in: Array(file.name.utf8)) ?? false
+            let upgrades = isText && (scriptName || (Self.upgradeScript?.hasMatch(in: bytes) ?? false))
+            var lines: LineIndex?
+            var seen = Set<String>()
+            for match in urls {
+                guard let schemeRange = match.groups.first ?? nil, let hostRange = match.groups.count > 1 ? match.groups[1] : nil else { continue }
+                let scheme = String(decoding: bytes[schemeRange], as: UTF8.self)
+                let host = String(decoding: bytes[hostRange], as: UTF8.self).lowercased()
+                if host == "localhost" || host.hasPrefix("127.") || host == "[::1]" { continue }
+                if lines == nil, isText { lines = LineIndex(bytes) }
+                let line = lines.map { $0.line(atOffset: match.range.lowerBound) }
+                let lineText = lines.flatMap { index in line.map { index.text(ofLine: $0, in: bytes) } } ?? ""
+                // Near an update word: in a program, within 64 bytes; in text, as the value of a
+                // setting whose name says update (`update_server=`, `"fw_url": "`, `<UpdateURL>`),
+                // so that prose mentioning an update ("updated … see http://…") does not count.
+                let near: Bool
+                if isText, let lines, let line {
+                    let lineStart = lines.offset(ofLine: line)
+                    let before = Array(bytes[lineStart..<match.range.lowerBound])
+                    let last = before.last(where: { $0 != 32 && $0 != 9 })
+                    near = (Self.updateWord?.hasMatch(in: before) ?? false)
+                        && [UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: ">")].contains(last ?? 0)
+                } else {
+                    let window = max(0, match.range.lowerBound - 64)..<min(bytes.count, match.range.upperBound + 64)
+                    near = Self.updateWord?.hasMatch(in: Array(bytes[window])) ?? false
+                }
+                let fetched = upgrades && (Self.fetch?.hasMatch(in: Array(lineText.utf8)) ?? false)
+                guard near || fetched else { continue }
+                let address = String(decoding: bytes[match.range], as: UTF8.self)
+                let problem: String
+                if scheme != "https" {
+                    problem = "is fetched over cleartext \(scheme)"
+                } else if isText, Self.insecure?.hasMatch(in: Array(lineText.utf8)) ?? false {
+                    problem = "is fetched over https with certificate checks switched off"
+                } else {
+                    continue
+                }
+                guard seen.insert(address).inserted else { continue }
+                observations.append(Observation(
+                    message: "update source \(Snippet.make(address)) in \(file.path) \(problem)",
+                    location: Location(path: file.path, line: line),
+                    evidence: Evidence(key: "update-channel:" + scheme + ":" + host,
+                                       snippet: isText ? Snippet.make(lineText) : Snippet.make(address),
+                                       facts: ["scheme": scheme, "host": host])))
+            }
+        }
+        return observations
+    }
+}

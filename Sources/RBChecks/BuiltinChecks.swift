@@ -20,6 +20,7 @@ public enum BuiltinChecks {
         PackageManifestCheck.self,
         UpdateHandlerCheck.self,
         UpdateChannelCheck.self,
+        EndOfLifeCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
         OutboundTransportCheck.self,

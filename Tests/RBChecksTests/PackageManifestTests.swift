@@ -108,3 +108,54 @@ struct UpdateTests {
         ])
     }
 }
+
+@Suite("Component inventory and end of life (RB-PKG-004)")
+struct ComponentInventoryTests {
+    /// The first line of a command's output (the host tools' own idea of their versions).
+    func output(_ command: String) throws -> String {
+        try ImageFixtures.sh(command + " 2>&1 | head -n1", in: "/tmp").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test("Real binaries of this machine give the versions their own tools print; package databases and the module directory too; EOL by source")
+    func realBinaries() async throws {
+        func bytes(_ path: String) throws -> MemoryTree.Item { MemoryTree.Item(content: Array(try Data(contentsOf: URL(fileURLWithPath: path)))) }
+        let libdir = "/usr/lib/x86_64-linux-gnu"
+        let files: [String: MemoryTree.Item] = [
+            "bin/busybox": try bytes("/bin/busybox"),
+            "usr/lib/libssl.so.3": try bytes(libdir + "/libssl.so.3"),
+            "usr/lib/libcrypto.so.3": try bytes(libdir + "/libcrypto.so.3"),
+            "usr/sbin/dropbear": try bytes("/usr/sbin/dropbear"),
+            "usr/sbin/sshd": try bytes("/usr/sbin/sshd"),
+            "usr/lib/libsqlite3.so.0": try bytes(libdir + "/libsqlite3.so.0"),
+            "lib/libc.so.6": try bytes(libdir + "/libc.so.6"),
+            "lib/modules/4.9.84/modules.dep": .file("\n"),
+            "usr/lib/opkg/status": .file("Package: uhttpd\nVersion: 2023-06-25-34a8a74d-2\nStatus: install user installed\n\nPackage: gone\nVersion: 1\nStatus: deinstall ok not-installed\n\n"),
+        ]
+        let tree = MemoryTree(items: files)
+        let context = CheckContext(target: ScanTarget(spec: "t", kind: .firmware, tree: tree, baseID: "T", baseURI: nil),
+                                   limits: ScanLimits(), ruleID: "T", sink: DiagnosticSink())
+        let found = Dictionary(ComponentInventory.of(context).components.map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
+        let busybox = try output("busybox")            // BusyBox v1.35.0 (Debian …)
+        let openssl = try output("openssl version")    // OpenSSL 3.0.19 27 Jan 2026 …
+        let dropbear = try output("dropbear -V")       // Dropbear v2022.83
+        let ssh = try output("ssh -V")                 // OpenSSH_9.2p1 Debian…
+        let glibc = try output("ldd --version")        // ldd (Debian GLIBC 2.36-9…) 2.36
+        #expect(busybox.contains("v" + (found["busybox"] ?? "?") + " "), "\(found)")
+        #expect(openssl.hasPrefix("OpenSSL " + (found["openssl"] ?? "?") + " "), "\(found)")
+        #expect(dropbear.hasSuffix("v" + (found["dropbear"] ?? "?")), "\(found)")
+        #expect(ssh.hasPrefix("OpenSSH_" + (found["openssh"] ?? "?")), "\(found)")
+        #expect(glibc.hasSuffix(" " + (found["glibc"] ?? "?")), "\(found)")
+        let sqlite = try output("python3 -c 'import sqlite3; print(sqlite3.sqlite_version)'")
+        #expect(found["sqlite"] == sqlite, "\(found)")
+        #expect(found["linux"] == "4.9.84")
+        #expect(found["uhttpd"] == "2023-06-25-34a8a74d-2")
+        #expect(found["gone"] == nil)
+
+        let (observations, _) = try await run(EndOfLifeCheck.self, """
+            {branches: [{component: openssl, versions: '^3\\.0\\.', ended: "2026-09-07"}, {component: linux, versions: '^4\\.9\\.', ended: "2023-01-07"}]}
+            """, files: files.merging(["var/lib/dpkg/status": .file("Package: libssl3\nStatus: install ok installed\nVersion: 3.0.17-1~deb12u2\n\n")]) { a, _ in a })
+        #expect(observations.map { "\($0.status) \($0.evidence.facts["component"] ?? "") \($0.evidence.facts["source"] ?? "")" }.sorted() == [
+            "fail linux binary", "fail openssl binary", "review libssl3 dpkg",
+        ])
+    }
+}

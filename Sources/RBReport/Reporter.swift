@@ -11,7 +11,8 @@ public protocol Reporter: Sendable {
 }
 
 public enum Reporters {
-    public static let all: [any Reporter.Type] = [SARIFReporter.self, JSONReporter.self, TextReporter.self]
+    /// CycloneDX before JSON: `bom.cdx.json` is a CycloneDX file, `r.json` a JSON report.
+    public static let all: [any Reporter.Type] = [SARIFReporter.self, CycloneDXReporter.self, JSONReporter.self, TextReporter.self]
 
     public static func named(_ name: String) -> (any Reporter)? {
         all.first { $0.name == name }.map(instance)
@@ -28,6 +29,7 @@ public enum Reporters {
         switch type {
         case is SARIFReporter.Type: SARIFReporter()
         case is JSONReporter.Type: JSONReporter()
+        case is CycloneDXReporter.Type: CycloneDXReporter()
         default: TextReporter()
         }
     }

@@ -16,10 +16,13 @@ public struct ScanSession {
         public var jobs: Int
         public var limits: ScanLimits
         public var commandLine: String?
+        /// Whether firmware targets get their component inventory (for an SBOM report).
+        public var components: Bool
 
         public init(targets: [String], baseline: String? = nil, ruleDirectories: [String] = [],
                     failOn: GateThreshold? = nil, jobs: Int? = nil, limits: ScanLimits = ScanLimits(),
-                    commandLine: String? = nil) {
+                    commandLine: String? = nil, components: Bool = false) {
+            self.components = components
             self.targets = targets
             self.baseline = baseline
             self.ruleDirectories = ruleDirectories
@@ -140,6 +143,12 @@ public struct ScanSession {
         }
         let engine = Engine(rules: configuration.rules, jobs: options.jobs, limits: options.limits)
         let outcome = await engine.scan(targets)
+        // The SBOM when a report wants it: each firmware target's components (shared with
+        // RB-PKG-004 when it ran).
+        for i in targets.indices where options.components && targets[i].kind == .firmware && targets[i].tree != nil {
+            let context = CheckContext(target: targets[i], limits: options.limits, ruleID: "", sink: DiagnosticSink())
+            targets[i].components = ComponentInventory.of(context).components
+        }
         return ScanReport(targets: targets, rules: outcome.rulesRun, findings: outcome.findings,
                           diagnostics: configuration.diagnostics + targetDiagnostics + outcome.diagnostics,
                           baselineID: baselineID, gate: gate, startTime: start, endTime: Timestamp.now(),

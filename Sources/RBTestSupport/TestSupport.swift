@@ -139,3 +139,15 @@ public enum Golden {
         return "\(name) differs"
     }
 }
+
+/// Runs scripts/validate-cyclonedx.py (the CycloneDX project's own validator and schemas) with
+/// the tools environment scripts/install-deps makes; status 2 when it is missing.
+public func validateCycloneDX(_ path: String) throws -> ProcessResult {
+    let environment = ProcessInfo.processInfo.environment
+    let cache = environment["XDG_CACHE_HOME"] ?? ((environment["HOME"] ?? "/root") + "/.cache")
+    let python = (environment["RBSCAN_TOOLS_VENV"] ?? cache + "/rbscan/tools-venv") + "/bin/python"
+    guard FileManager.default.isExecutableFile(atPath: python) else {
+        return ProcessResult(status: 2, stdout: "", stderr: "\(python) is missing: run scripts/install-deps")
+    }
+    return try runProcess(python, [Repository.root + "/scripts/validate-cyclonedx.py", path])
+}

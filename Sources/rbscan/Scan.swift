@@ -128,10 +128,12 @@ struct Scan: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.usage.rawValue)
             }
         }
+        let plan = try plan()
         let options = ScanSession.Options(
             targets: targets, baseline: baseline, ruleDirectories: ruleDirectories,
             failOn: failOn.flatMap(GateThreshold.init(rawValue:)), jobs: jobs, limits: limits,
-            commandLine: CommandLine.arguments.joined(separator: " "))
+            commandLine: CommandLine.arguments.joined(separator: " "),
+            components: plan.contains { type(of: $0.reporter).name == CycloneDXReporter.name })
         let sessionStart = ContinuousClock.now
         let report = await ScanSession.run(options)
         Profiler.note("session", since: sessionStart)
@@ -141,7 +143,6 @@ struct Scan: AsyncParsableCommand {
             Output.stderr("rbscan: nothing scanned (exit 2)\n")
             throw ExitCode(status.rawValue)
         }
-        let plan = try plan()
         let renderStart = ContinuousClock.now
         defer { Profiler.note("reports", since: renderStart) }
         for (reporter, output) in plan {

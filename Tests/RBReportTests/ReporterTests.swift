@@ -130,3 +130,41 @@ func validateSARIF(_ path: String) throws -> ProcessResult {
     }
     return last
 }
+
+@Suite("CycloneDX SBOM")
+struct CycloneDXTests {
+    func report(_ components: [Component]) -> ScanReport {
+        var target = ScanTarget(spec: "fw.bin → squashfs@0x21043", kind: .firmware, tree: nil, baseID: "T", baseURI: nil,
+                                containers: ["fw.bin", "squashfs@0x21043"])
+        target.components = components
+        return ScanReport(targets: [target], rules: [], findings: [], diagnostics: [], baselineID: "b", gate: .severity(.high),
+                          startTime: "2026-11-30T00:00:00Z")
+    }
+
+    @Test("The BOM validates against the official CycloneDX 1.5 schema, lists every component with a purl, and is deterministic; a broken one is rejected")
+    func validates() throws {
+        let components = [
+            Component(name: "busybox", version: "1.36.1", source: "binary", path: "bin/busybox"),
+            Component(name: "libssl3", version: "3.0.17-1~deb12u2", source: "dpkg", path: "var/lib/dpkg/status"),
+            Component(name: "linux", version: "4.9.84", source: "binary", path: "lib/modules/4.9.84"),
+        ]
+        let text = try CycloneDXReporter().render(report(components), color: false)
+        #expect(try CycloneDXReporter().render(report(components), color: false) == text)
+        let dir = try TemporaryDirectory(prefix: "rbscan-cdx")
+        defer { dir.remove() }
+        let path = dir.url("bom.cdx.json")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try validateCycloneDX(path)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let listed = (document["components"] as? [[String: Any]] ?? []).map { "\($0["name"] ?? "") \($0["version"] ?? "") \($0["purl"] ?? "")" }
+        #expect(listed == ["busybox 1.36.1 pkg:generic/busybox@1.36.1", "libssl3 3.0.17-1~deb12u2 pkg:deb/debian/libssl3@3.0.17-1~deb12u2",
+                           "linux 4.9.84 pkg:generic/linux@4.9.84"])
+        #expect((document["metadata"] as? [String: Any])?["component"] as? [String: Any] != nil)
+        // The validator is real: a component without its required type is refused.
+        try text.replacingOccurrences(of: "\"type\" : \"library\",", with: "").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try validateCycloneDX(path).status == 1)
+        #expect(Reporters.forFile("out/bom.cdx.json") is CycloneDXReporter)
+        #expect(Reporters.forFile("out/r.json") is JSONReporter)
+    }
+}

@@ -54,6 +54,33 @@ struct CLITests {
         #expect(result.stdout.contains("Summary: 0 failed"))
     }
 
+    @Test("--format cyclonedx: the SBOM of a root holding real BusyBox, OpenSSL and Dropbear builds and a dpkg database lists exactly those, and validates")
+    func sbomOfAFixtureRoot() throws {
+        let root = try cleanRoot()
+        defer { root.remove() }
+        try FixtureWriter.write([
+            "var/lib/dpkg/status": .file("Package: camd\nStatus: install ok installed\nVersion: 2.4.1-3\n\nPackage: old\nStatus: deinstall ok config-files\nVersion: 1\n\n"),
+        ], into: root.path)
+        _ = try ImageFixtures.sh("""
+            mkdir -p bin usr/lib usr/sbin
+            cp /bin/busybox bin/busybox
+            cp /usr/lib/x86_64-linux-gnu/libcrypto.so.3 usr/lib/libcrypto.so.3
+            cp /usr/sbin/dropbear usr/sbin/dropbear
+            """, in: root.path)
+        let bom = root.url("bom.cdx.json")
+        let result = try scan([root.path, "--output", bom, "--fail-on", "never"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let validation = try validateCycloneDX(bom)
+        #expect(validation.status == 0, "\(validation.stdout)\(validation.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bom))) as? [String: Any])
+        let names = (document["components"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }.sorted()
+        #expect(names == ["busybox", "camd", "dropbear", "openssl"], "\(names)")
+        let versions = try ImageFixtures.sh("busybox | head -n1; openssl version; dropbear -V 2>&1 | head -n1", in: "/tmp")
+        for component in document["components"] as? [[String: Any]] ?? [] where component["name"] as? String != "camd" {
+            #expect(versions.contains(component["version"] as? String ?? "?"), "\(component)")
+        }
+    }
+
     @Test func malformedRulePackExitsTwoAndNamesFileAndLine() throws {
         let rules = try TemporaryDirectory(prefix: "rbscan-rules")
         defer { rules.remove() }

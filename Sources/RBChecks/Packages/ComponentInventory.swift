@@ -1,15 +1,5 @@
 import RBCore
 
-/// One software component found in a firmware tree.
-public struct Component: Sendable, Hashable {
-    public var name: String
-    public var version: String
-    /// `dpkg`, `opkg` (a package database) or `binary` (a version string in a file).
-    public var source: String
-    /// The file the version was read from.
-    public var path: String
-}
-
 /// The components of a firmware tree: installed packages from the dpkg and opkg databases, and
 /// the version strings of the components camera images embed without a package manager
 /// (BusyBox, OpenSSL, Dropbear, OpenSSH, the Linux kernel, web servers, C libraries, media and

@@ -37,6 +37,8 @@ public struct ScanTarget: Sendable {
     public var snmp: SNMPFacts?
     /// For an `rtsp://` endpoint: what the RTSP probe found.
     public var rtsp: RTSPFacts?
+    /// For a firmware target: its software components (the SBOM), filled after the rules ran.
+    public var components: [Component]?
     /// For an `http://` or `https://` endpoint: what the HTTP probe found.
     public var http: HTTPFacts?
     /// Added by a host sweep on a guess (HTTP over a TLS port): dropped quietly when it does

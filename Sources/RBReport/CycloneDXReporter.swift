@@ -1,0 +1,119 @@
+import Foundation
+import RBCore
+
+/// CycloneDX 1.5 JSON: the software bill of materials of the scanned firmware. One BOM for the
+/// run: `metadata.component` is the scanned image (its filesystems are its sub-components when
+/// there are several), and every component found in a firmware target (package databases and
+/// version strings, see RB-PKG-003/004) is listed with a package URL — `pkg:deb` for dpkg
+/// packages, `pkg:generic` otherwise — and where it was found. The serial number is derived from
+/// the content, so identical scans give identical BOMs.
+public struct CycloneDXReporter: Reporter {
+    public static let name = "cyclonedx"
+    public static let fileExtensions = ["cdx.json", "bom.json"]
+
+    public init() {}
+
+    struct Property: Encodable { var name: String; var value: String }
+
+    struct Item: Encodable {
+        var type: String
+        var bomRef: String
+        var name: String
+        var version: String?
+        var purl: String?
+        var properties: [Property]?
+        var components: [Item]?
+
+        enum CodingKeys: String, CodingKey {
+            case type, bomRef = "bom-ref", name, version, purl, properties, components
+        }
+    }
+
+    struct Tool: Encodable { var type = "application"; var name: String; var version: String }
+    struct Tools: Encodable { var components: [Tool] }
+    struct Metadata: Encodable {
+        var timestamp: String?
+        var tools: Tools
+        var component: Item
+    }
+
+    struct Document: Encodable {
+        var bomFormat = "CycloneDX"
+        var specVersion = "1.5"
+        var serialNumber: String
+        var version = 1
+        var metadata: Metadata
+        var components: [Item]
+    }
+
+    public func render(_ report: ScanReport, color: Bool) throws -> String {
+        var components: [Item] = []
+        var seen = Set<String>()
+        var filesystems: [Item] = []
+        for (t, target) in report.targets.enumerated() where target.kind == .firmware {
+            filesystems.append(Item(type: "firmware", bomRef: "target-\(t)", name: target.spec, version: nil, purl: nil,
+                                    properties: nil, components: nil))
+            for component in target.components ?? [] {
+                let purl = Self.purl(component)
+                let ref = purl + "#" + String(t)
+                guard seen.insert(ref).inserted else { continue }
+                components.append(Item(
+                    type: Self.type(of: component), bomRef: ref, name: component.name, version: component.version, purl: purl,
+                    properties: [Property(name: "rbscan:source", value: component.source),
+                                 Property(name: "rbscan:path", value: component.path),
+                                 Property(name: "rbscan:target", value: target.spec)],
+                    components: nil))
+            }
+        }
+        let name = report.targets.first?.containers.first ?? report.targets.first?.spec ?? "rbscan scan"
+        var root = Item(type: "firmware", bomRef: "image", name: name, version: nil, purl: nil, properties: nil, components: nil)
+        if filesystems.count > 1 { root.components = filesystems }
+        var document = Document(serialNumber: "", metadata: Metadata(timestamp: report.startTime,
+                                                                       tools: Tools(components: [Tool(name: "rbscan", version: RBScanVersion.current)]),
+                                                                       component: root),
+                                components: components)
+        document.serialNumber = Self.serialNumber(components.map { $0.bomRef } + [name])
+        return try JSONOutput.encode(document)
+    }
+
+    static func type(of component: Component) -> String {
+        switch component.name {
+        case "linux": return "operating-system"
+        case "glibc", "uclibc", "musl", "openssl", "curl", "sqlite", "gsoap", "live555": return "library"
+        default: return component.source == "binary" ? "application" : "library"
+        }
+    }
+
+    /// A package URL: `pkg:deb/debian/NAME@VERSION` for dpkg, `pkg:generic/NAME@VERSION` otherwise.
+    static func purl(_ component: Component) -> String {
+        let name = encode(component.name), version = encode(component.version)
+        return component.source == "dpkg" ? "pkg:deb/debian/\(name)@\(version)" : "pkg:generic/\(name)@\(version)"
+    }
+
+    /// Percent-encoding for purl segments (RFC 3986 unreserved characters stay).
+    static func encode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(Character(Unicode.Scalar(byte)))
+            default:
+                out += "%" + String(format: "%02X", byte)
+            }
+        }
+        return out
+    }
+
+    /// An RFC 4122 name-based (version 5 layout) UUID URN from the BOM's content.
+    static func serialNumber(_ parts: [String]) -> String {
+        var digest = Array(Fingerprint.sha256Hex(Array(parts.joined(separator: "\n").utf8)).utf8.prefix(32))
+        digest[12] = UInt8(ascii: "5")
+        let variant = "89ab".utf8.map { $0 }
+        digest[16] = variant[Int(digest[16]) % 4]
+        let hex = String(decoding: digest, as: UTF8.self)
+        let chars = Array(hex)
+        func part(_ range: Range<Int>) -> String { String(chars[range]) }
+        return "urn:uuid:\(part(0..<8))-\(part(8..<12))-\(part(12..<16))-\(part(16..<20))-\(part(20..<32))"
+    }
+}

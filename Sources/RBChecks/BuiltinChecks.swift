@@ -21,6 +21,7 @@ public enum BuiltinChecks {
         UpdateHandlerCheck.self,
         UpdateChannelCheck.self,
         EndOfLifeCheck.self,
+        ImageSignatureCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
         OutboundTransportCheck.self,

@@ -51,7 +51,9 @@ public struct RuleTester {
                 target.profile = example.host?.profile
                 target.adapters = adapters
                 let sink = DiagnosticSink()
-                let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
+                var exampleLimits = limits
+                if let keys = example.signingKeys { exampleLimits.signingKeys = keys }
+                let context = CheckContext(target: target, limits: exampleLimits, ruleID: rule.id, sink: sink)
                 let observations: [Observation]
                 do {
                     observations = try await rule.run(in: context)

@@ -115,8 +115,10 @@ public struct TargetResolver {
         for (chain, node) in filesystems {
             guard let tree = node.tree else { continue }
             let id = Self.uniqueID(for: spec + "_" + node.format + "_" + String(node.offset, radix: 16), used: &used)
-            targets.append(ScanTarget(spec: chain.joined(separator: " → "), kind: .firmware, tree: tree, baseID: id,
-                                      baseURI: nil, containers: chain))
+            var target = ScanTarget(spec: chain.joined(separator: " → "), kind: .firmware, tree: tree, baseID: id,
+                                    baseURI: nil, containers: chain)
+            if targets.isEmpty { target.imageFile = spec }   // the image's own checks run once
+            targets.append(target)
         }
         var diagnostics = analysis.diagnostics
         if targets.isEmpty {

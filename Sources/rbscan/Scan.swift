@@ -27,6 +27,9 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("format"), help: "Report format: \(Reporters.names.joined(separator: ", ")) (repeatable).")
     var formats: [String] = []
 
+    @Option(name: .customLong("signing-key"), help: "A PEM public key or certificate the image's own signature must verify with (repeatable; RB-PKG-008).")
+    var signingKeys: [String] = []
+
     @Option(name: .customLong("output"), help: "Report file for the --format in the same position (repeatable).")
     var outputs: [String] = []
 
@@ -106,6 +109,7 @@ struct Scan: AsyncParsableCommand {
     func run() async throws {
         var limits = ScanLimits()
         if let maxFileSize { limits.maxFileBytes = maxFileSize }
+        limits.signingKeys = signingKeys
         if let maxExtracted { limits.maxExtractedBytes = maxExtracted }
         if let maxNesting { limits.maxNesting = maxNesting }
         if let maxFiles { limits.maxEntries = maxFiles }

@@ -159,3 +159,55 @@ struct ComponentInventoryTests {
         ])
     }
 }
+
+@Suite("Image signatures (RB-PKG-008)")
+struct ImageSignatureTests {
+    @Test("Each signature kind — RSA PKCS#1 v1.5, RSA-PSS, ECDSA, Ed25519 over the digest and over the image, CMS — verifies the signed image and fails the tampered one")
+    func kinds() async throws {
+        let keys = try TemporaryDirectory(prefix: "rbscan-sigkeys")
+        defer { keys.remove() }
+        _ = try ImageFixtures.sh("""
+            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null
+            openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem 2>/dev/null
+            openssl genpkey -algorithm ED25519 -out ed.pem
+            for k in rsa ec ed; do openssl pkey -in $k.pem -pubout -out $k.pub; done
+            openssl req -x509 -new -key rsa.pem -subj /CN=vendor -days 2 -out rsa.crt 2>/dev/null
+            head -c 300000 /dev/urandom > fw.bin
+            openssl dgst -sha256 -sign rsa.pem -out pkcs1.sig fw.bin
+            openssl dgst -sha256 -sign rsa.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -out pss.sig fw.bin
+            openssl dgst -sha256 -sign ec.pem -out ecdsa.sig fw.bin
+            openssl dgst -sha256 -binary fw.bin > fw.sha256
+            openssl pkeyutl -sign -inkey ed.pem -rawin -in fw.sha256 -out ed-digest.sig
+            openssl pkeyutl -sign -inkey ed.pem -rawin -in fw.bin -out ed-image.sig
+            openssl base64 -A -in ed-digest.sig > ed-digest.b64
+            openssl cms -sign -binary -in fw.bin -signer rsa.crt -inkey rsa.pem -outform DER -out fw.p7s
+            """, in: keys.path)
+        func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: keys.url(name)))) }
+        func text(_ name: String) throws -> String { try String(contentsOfFile: keys.url(name), encoding: .utf8) }
+        let image = try bytes("fw.bin")
+        var tampered = image
+        tampered[150_000] ^= 0x01
+        let cases: [(signature: String, suffix: String, key: String)] = [
+            ("pkcs1.sig", ".sig", "rsa.pub"), ("pss.sig", ".sig", "rsa.pub"), ("ecdsa.sig", ".sig", "ec.pub"),
+            ("ed-digest.sig", ".sig", "ed.pub"), ("ed-image.sig", ".sign", "ed.pub"), ("ed-digest.b64", ".signature", "ed.pub"),
+            ("fw.p7s", ".p7s", "rsa.crt"),
+        ]
+        for (signature, suffix, key) in cases {
+            let options = "{keys: [\"\(try text(key).replacingOccurrences(of: "\n", with: "\\n"))\"]}"
+            for (content, expected) in [(image, 0), (tampered, 1)] {
+                let (observations, diagnostics) = try await run(ImageSignatureCheck.self, options, files: [
+                    "opt/update/fw.bin": MemoryTree.Item(content: content),
+                    "opt/update/fw.bin" + suffix: MemoryTree.Item(content: try bytes(signature)),
+                ])
+                #expect(diagnostics.isEmpty)
+                #expect(observations.count == expected, "\(signature) on \(expected == 0 ? "the signed" : "the tampered") image: \(observations.map(\.message))")
+                #expect(observations.allSatisfy { $0.severity == .critical })
+            }
+        }
+        // Signed by another key: fails.
+        let other = "{keys: [\"\(try text("ec.pub").replacingOccurrences(of: "\n", with: "\\n"))\"]}"
+        let (wrongKey, _) = try await run(ImageSignatureCheck.self, other, files: [
+            "opt/update/fw.bin": MemoryTree.Item(content: image), "opt/update/fw.bin.sig": MemoryTree.Item(content: try bytes("pkcs1.sig"))])
+        #expect(wrongKey.count == 1)
+    }
+}

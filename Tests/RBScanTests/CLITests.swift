@@ -81,6 +81,31 @@ struct CLITests {
         }
     }
 
+    @Test("--signing-key: a signed squashfs image passes RB-PKG-008, the same image with one padding byte changed fails critical, an unsigned one high")
+    func imageSignature() throws {
+        let root = try cleanRoot()
+        let work = try TemporaryDirectory(prefix: "rbscan-signed")
+        defer { root.remove(); work.remove() }
+        _ = try ImageFixtures.sh("""
+            mksquashfs '\(root.path)' fw.sqsh -comp xz -noappend -quiet >/dev/null
+            openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out vendor.pem 2>/dev/null
+            openssl pkey -in vendor.pem -pubout -out vendor.pub
+            openssl dgst -sha256 -sign vendor.pem -out fw.sqsh.sig fw.sqsh
+            cp fw.sqsh unsigned.sqsh
+            """, in: work.path)
+        func pkg008(_ image: String) throws -> [String] {
+            let result = try scan([work.url(image), "--signing-key", work.url("vendor.pub"), "--format", "json", "--fail-on", "never"])
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            return (document["findings"] as? [[String: Any]] ?? []).filter { $0["ruleId"] as? String == "RB-PKG-008" }
+                .map { "\($0["status"] ?? "") \($0["severity"] ?? "")" }
+        }
+        #expect(try pkg008("fw.sqsh") == [])
+        #expect(try pkg008("unsigned.sqsh") == ["fail high"])
+        // The last byte is mksquashfs's 4 KiB padding: the filesystem still reads, the signature no longer verifies.
+        _ = try ImageFixtures.sh("printf 'X' | dd of=fw.sqsh bs=1 seek=$(( $(stat -c %s fw.sqsh) - 1 )) conv=notrunc 2>/dev/null", in: work.path)
+        #expect(try pkg008("fw.sqsh") == ["fail critical"])
+    }
+
     @Test func malformedRulePackExitsTwoAndNamesFileAndLine() throws {
         let rules = try TemporaryDirectory(prefix: "rbscan-rules")
         defer { rules.remove() }

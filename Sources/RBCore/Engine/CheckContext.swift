@@ -37,6 +37,9 @@ public struct ScanTarget: Sendable {
     public var snmp: SNMPFacts?
     /// For an `rtsp://` endpoint: what the RTSP probe found.
     public var rtsp: RTSPFacts?
+    /// For the first filesystem of an image file: the image file itself (host path), for the
+    /// checks of the image as a whole (its signature).
+    public var imageFile: String?
     /// For a firmware target: its software components (the SBOM), filled after the rules ran.
     public var components: [Component]?
     /// For an `http://` or `https://` endpoint: what the HTTP probe found.

@@ -95,6 +95,9 @@ public struct ScanLimits: Sendable, Hashable {
     public var profileFile: String?
     /// CA certificates (PEM) that served chains are verified against (`--ca-file`).
     public var caFile: String?
+    /// `--signing-key`: PEM public keys or certificates the image's own signature is checked
+    /// with (RB-PKG-008).
+    public var signingKeys: [String] = []
 
     public init() {}
 }

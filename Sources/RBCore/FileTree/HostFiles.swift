@@ -43,6 +43,12 @@ public enum HostFiles {
 
     /// Reads a text file (at most `limit` bytes; rule files are small).
     public static func readText(_ path: String, limit: Int = 16 << 20) throws(Failure) -> String {
+        String(decoding: try readBytes(path, limit: limit), as: UTF8.self)
+    }
+
+    /// Reads a regular file's bytes (a file larger than `limit` is an error, never cut short).
+    public static func readBytes(_ path: String, limit: Int = 16 << 20) throws(Failure) -> [UInt8] {
+        guard kind(of: path) == .regularFile else { throw Failure(path: path, message: "not a regular file") }
         guard let file = fopen(path, "rb") else {
             throw Failure(path: path, message: String(cString: strerror(errno)))
         }
@@ -56,6 +62,6 @@ public enum HostFiles {
             if bytes.count > limit { throw Failure(path: path, message: "larger than \(limit) bytes") }
         }
         if ferror(file) != 0 { throw Failure(path: path, message: "read error") }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 }

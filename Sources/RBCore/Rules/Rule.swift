@@ -128,6 +128,8 @@ public struct RuleExample: Decodable, Sendable {
     /// With `tls:`: the key exchange facts (`dhBits`; `groups`, version → accepted group names).
     public var keyExchange: ExampleKeyExchange?
     /// For fail examples: the exact number of failing results expected (optional).
+    /// `--signing-key` values for the example (PEM text): image signature rules.
+    public var signingKeys: [String]?
     public var findings: Int?
     /// For fail examples: the line the (first) finding must point at (optional).
     public var line: Int?
@@ -137,7 +139,7 @@ public struct RuleExample: Decodable, Sendable {
     /// Where the example is written, for `rules test` messages.
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, rtsp, keyExchange, findings, line, severity, note }
+    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, rtsp, keyExchange, signingKeys, findings, line, severity, note }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -149,6 +151,7 @@ public struct RuleExample: Decodable, Sendable {
         http = try container.decodeIfPresent(ExampleHTTP.self, forKey: .http)
         rtsp = try container.decodeIfPresent(ExampleRTSP.self, forKey: .rtsp)
         keyExchange = try container.decodeIfPresent(ExampleKeyExchange.self, forKey: .keyExchange)
+        signingKeys = try container.decodeIfPresent([String].self, forKey: .signingKeys)
         findings = try container.decodeIfPresent(Int.self, forKey: .findings)
         line = try container.decodeIfPresent(Int.self, forKey: .line)
         severity = try container.decodeIfPresent(Severity.self, forKey: .severity)

@@ -1,0 +1,203 @@
+import COpenSSL
+import RBCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `image.signature`: a firmware image's own signature verifies with the vendor key
+/// (RB-PKG-008). Keys come from `--signing-key` (PEM public key or certificate, repeatable) and
+/// the rule's `keys` (PEM text, for a baseline). Images are the scanned image file and the
+/// update images inside the tree (`images`) that carry a signature beside them. A detached
+/// signature `IMAGE.sig|.sign|.signature|.p7s|.cms` is either CMS/PKCS#7 (detached, verified with
+/// OpenSSL and its signer's key compared with the given ones) or a raw signature (binary or
+/// base64) over the image's SHA-256: RSA PKCS#1 v1.5 or PSS, ECDSA, or Ed25519 (over the digest,
+/// or over the image itself). An invalid signature fails critical; a scanned image without one
+/// fails high; without a key the check is not applicable.
+public struct ImageSignatureCheck: Check {
+    public struct Options: Decodable, Sendable {
+        var keys: [String]?
+        var images: [String]?
+    }
+
+    public static let id = "image.signature"
+    public static let summary = "Verifies firmware images' detached signatures (raw RSA/PSS/ECDSA/Ed25519 or CMS) with the vendor key."
+    public static let targetKinds: Set<TargetKind> = [.firmware]
+
+    static let suffixes = [".sig", ".sign", ".signature", ".p7s", ".cms"]
+
+    let keyTexts: [String]
+    let images: [Glob]
+
+    public init(options: Options) throws(CheckOptionError) {
+        keyTexts = options.keys ?? []
+        for (i, text) in keyTexts.enumerated() where Self.publicKey(pem: Array(text.utf8)) == nil {
+            throw CheckOptionError(key: "keys[\(i)]", "not a PEM public key or certificate")
+        }
+        images = try PathPatterns.compile(options.images ?? ["**/*.{bin,img,itb,fit,swu,trx,ubi,pkg,dav}"], key: "images")
+    }
+
+    /// An image to check: where its bytes and its signature come from.
+    struct Subject {
+        var name: String
+        var location: String
+        var data: () -> [UInt8]?
+        var signature: [UInt8]?
+        var signatureName: String?
+        var required: Bool
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        var subjects: [Subject] = []
+        if let image = context.target.imageFile {
+            let signature = Self.suffixes.lazy.compactMap { suffix in
+                (try? HostFiles.readBytes(image + suffix, limit: 1 << 20)).map { ($0, image + suffix) }
+            }.first
+            subjects.append(Subject(name: image, location: ".", data: { try? HostFiles.readBytes(image, limit: 1 << 30) },
+                                    signature: signature?.0, signatureName: signature?.1, required: true))
+        }
+        if let tree = context.tree {
+            for file in context.files(matching: images) {
+                for suffix in Self.suffixes {
+                    guard let entry = tree.resolve(file.path + suffix), entry.type == .file, let signature = context.read(entry) else { continue }
+                    subjects.append(Subject(name: file.path, location: file.path, data: { context.read(file)?.bytes },
+                                            signature: signature.bytes, signatureName: entry.path, required: false))
+                    break
+                }
+            }
+        }
+        guard !subjects.isEmpty else { return [] }
+        var keys: [OpaquePointer] = []
+        defer { keys.forEach { EVP_PKEY_free($0) } }
+        for text in keyTexts { if let key = Self.publicKey(pem: Array(text.utf8)) { keys.append(key) } }
+        for path in context.limits.signingKeys {
+            // A path, or the PEM text itself (rule examples, programmatic use).
+            let pem = path.hasPrefix("-----BEGIN") ? Array(path.utf8) : try? HostFiles.readBytes(path, limit: 1 << 20)
+            guard let bytes = pem, let key = Self.publicKey(pem: bytes) else {
+                context.report("--signing-key \(path): not a readable PEM public key or certificate", code: "check.signing-key")
+                continue
+            }
+            keys.append(key)
+        }
+        var observations: [Observation] = []
+        guard !keys.isEmpty else {
+            // Nothing to verify with: not applicable, said once for the scanned image.
+            guard let image = subjects.first(where: \.required) else { return [] }
+            return [Observation(status: .notApplicable,
+                message: "\(image.name): no --signing-key given, so its signature\(image.signature == nil ? " (none found beside it)" : "") cannot be verified",
+                location: Location(path: image.location), evidence: Evidence(key: "no-signing-key"))]
+        }
+        for subject in subjects {
+            guard let signature = subject.signature else {
+                guard subject.required else { continue }
+                observations.append(Observation(message: "\(subject.name) carries no signature (no \(Self.suffixes.map { "IMAGE" + $0 }.joined(separator: ", ")) beside it)",
+                                                location: Location(path: subject.location), evidence: Evidence(key: "unsigned-image")))
+                continue
+            }
+            guard let data = subject.data() else { continue }
+            if let kind = Self.verify(data: data, signature: signature, keys: keys) {
+                _ = kind   // verified: nothing to report
+                continue
+            }
+            observations.append(Observation(severity: .critical,
+                message: "the signature \(subject.signatureName ?? "") does not verify \(subject.name) with the given key(s): the image was modified or signed by someone else",
+                location: Location(path: subject.location),
+                evidence: Evidence(key: "bad-signature:" + (subject.signatureName ?? ""), facts: ["signature": subject.signatureName ?? ""])))
+        }
+        return observations
+    }
+
+    /// A public key from a PEM public key or certificate.
+    static func publicKey(pem: [UInt8]) -> OpaquePointer? {
+        pem.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            defer { ERR_clear_error() }
+            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
+            defer { BIO_free(bio) }
+            if let key = PEM_read_bio_PUBKEY(bio, nil, nil, nil) { return key }
+            _ = BIO_ctrl(bio, BIO_CTRL_RESET, 0, nil)
+            guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else { return nil }
+            defer { X509_free(certificate) }
+            return X509_get_pubkey(certificate)
+        }
+    }
+
+    /// How the signature verified (`CMS`, `RSA PKCS#1`, …), or nil.
+    static func verify(data: [UInt8], signature: [UInt8], keys: [OpaquePointer]) -> String? {
+        if let kind = verifyCMS(data: data, signature: signature, keys: keys) { return kind }
+        var digest = [UInt8](repeating: 0, count: 32)
+        _ = data.withUnsafeBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
+        var candidates = [signature]
+        if let decoded = base64(signature) { candidates.append(decoded) }
+        for raw in candidates {
+            for key in keys {
+                switch EVP_PKEY_get_base_id(key) {
+                case rb_pkey_rsa():
+                    if verifyDigest(key, raw, digest, padding: rb_rsa_pkcs1_padding()) { return "RSA PKCS#1 v1.5" }
+                    if verifyDigest(key, raw, digest, padding: rb_rsa_pss_padding()) { return "RSA-PSS" }
+                case rb_pkey_ec():
+                    if verifyDigest(key, raw, digest, padding: nil) { return "ECDSA" }
+                case rb_pkey_ed25519():
+                    if verifyMessage(key, raw, digest) { return "Ed25519 over SHA-256" }
+                    if data.count <= 256 << 20, verifyMessage(key, raw, data) { return "Ed25519" }
+                default:
+                    continue
+                }
+            }
+        }
+        return nil
+    }
+
+    static func verifyDigest(_ key: OpaquePointer, _ signature: [UInt8], _ digest: [UInt8], padding: Int32?) -> Bool {
+        defer { ERR_clear_error() }
+        guard let ctx = EVP_PKEY_CTX_new(key, nil) else { return false }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        guard EVP_PKEY_verify_init(ctx) == 1, EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 else { return false }
+        if let padding {
+            guard EVP_PKEY_CTX_set_rsa_padding(ctx, padding) == 1 else { return false }
+            if padding == rb_rsa_pss_padding(), EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, rb_rsa_pss_saltlen_auto()) != 1 { return false }
+        }
+        return EVP_PKEY_verify(ctx, signature, signature.count, digest, digest.count) == 1
+    }
+
+    static func verifyMessage(_ key: OpaquePointer, _ signature: [UInt8], _ message: [UInt8]) -> Bool {
+        defer { ERR_clear_error() }
+        guard let ctx = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(ctx) }
+        guard EVP_DigestVerifyInit(ctx, nil, nil, nil, key) == 1 else { return false }
+        return EVP_DigestVerify(ctx, signature, signature.count, message, message.count) == 1
+    }
+
+    /// A detached CMS / PKCS#7 signature (DER or PEM) over `data` whose signer holds one of `keys`.
+    static func verifyCMS(data: [UInt8], signature: [UInt8], keys: [OpaquePointer]) -> String? {
+        defer { ERR_clear_error() }
+        let cms: OpaquePointer? = signature.withUnsafeBufferPointer { buffer in
+            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
+            defer { BIO_free(bio) }
+            if signature.starts(with: Array("-----BEGIN".utf8)) { return PEM_read_bio_CMS(bio, nil, nil, nil) }
+            return d2i_CMS_bio(bio, nil)
+        }
+        guard let cms else { return nil }
+        defer { CMS_ContentInfo_free(cms) }
+        let verified = data.withUnsafeBufferPointer { buffer -> Bool in
+            guard let content = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return false }
+            defer { BIO_free(content) }
+            return CMS_verify(cms, nil, nil, content, nil, UInt32(CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY)) == 1
+        }
+        guard verified, let signers = CMS_get0_signers(cms) else { return nil }
+        defer { OPENSSL_sk_free(signers) }
+        for i in 0..<OPENSSL_sk_num(signers) {
+            guard let certificate = OPENSSL_sk_value(signers, i).map({ OpaquePointer($0) }), let signerKey = X509_get0_pubkey(certificate) else { continue }
+            if keys.contains(where: { EVP_PKEY_eq($0, signerKey) == 1 }) { return "CMS" }
+        }
+        return nil
+    }
+
+    static func base64(_ bytes: [UInt8]) -> [UInt8]? {
+        let text = bytes.filter { $0 != 10 && $0 != 13 && $0 != 32 }
+        guard !text.isEmpty, text.count % 4 == 0, text.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 43 || $0 == 47 || $0 == 61 }) else { return nil }
+        var out = [UInt8](repeating: 0, count: text.count / 4 * 3)
+        let n = EVP_DecodeBlock(&out, text, Int32(text.count))
+        guard n >= 0 else { return nil }
+        let padding = text.reversed().prefix { $0 == 61 }.count
+        return Array(out.prefix(Int(n) - padding))
+    }
+}

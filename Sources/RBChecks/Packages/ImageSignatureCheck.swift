@@ -11,7 +11,8 @@ import Glibc
 /// signature `IMAGE.sig|.sign|.signature|.p7s|.cms` is either CMS/PKCS#7 (detached, verified with
 /// OpenSSL and its signer's key compared with the given ones) or a raw signature (binary or
 /// base64) over the image's SHA-256: RSA PKCS#1 v1.5 or PSS, ECDSA, or Ed25519 (over the digest,
-/// or over the image itself). An invalid signature fails critical; a scanned image without one
+/// or over an image up to 64 MiB). The scanned image is hashed as a stream, never loaded whole.
+/// An invalid signature fails critical; a scanned image without one
 /// fails high; without a key the check is not applicable.
 public struct ImageSignatureCheck: Check {
     public struct Options: Decodable, Sendable {
@@ -36,11 +37,67 @@ public struct ImageSignatureCheck: Check {
         images = try PathPatterns.compile(options.images ?? ["**/*.{bin,img,itb,fit,swu,trx,ubi,pkg,dav}"], key: "images")
     }
 
+    /// An image's bytes: in memory (a file of the tree), or a host file hashed as a stream (the
+    /// scanned image is never loaded whole).
+    enum Content {
+        case bytes([UInt8])
+        case hostFile(String)
+
+        /// SHA-256 of the content (streamed for a host file).
+        func sha256() -> [UInt8]? {
+            guard let md = EVP_MD_CTX_new() else { return nil }
+            defer { EVP_MD_CTX_free(md) }
+            guard EVP_DigestInit_ex(md, EVP_sha256(), nil) == 1 else { return nil }
+            switch self {
+            case .bytes(let bytes):
+                _ = bytes.withUnsafeBufferPointer { EVP_DigestUpdate(md, $0.baseAddress, $0.count) }
+            case .hostFile(let path):
+                guard let file = fopen(path, "rb") else { return nil }
+                defer { fclose(file) }
+                var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                while true {
+                    let n = fread(&buffer, 1, buffer.count, file)
+                    if n > 0 { _ = EVP_DigestUpdate(md, buffer, n) }
+                    if n < buffer.count { break }
+                }
+                guard ferror(file) == 0 else { return nil }
+            }
+            var digest = [UInt8](repeating: 0, count: 32)
+            var size: UInt32 = 0
+            guard EVP_DigestFinal_ex(md, &digest, &size) == 1 else { return nil }
+            return digest
+        }
+
+        /// The content whole when it is at most `limit` bytes (Ed25519 over the image itself).
+        func whole(limit: Int) -> [UInt8]? {
+            switch self {
+            case .bytes(let bytes): return bytes.count <= limit ? bytes : nil
+            case .hostFile(let path): return try? HostFiles.readBytes(path, limit: limit)
+            }
+        }
+
+        /// `body` with a BIO reading the content (a file BIO for a host file).
+        func withBIO<T>(_ body: (OpaquePointer) -> T?) -> T? {
+            switch self {
+            case .bytes(let bytes):
+                return bytes.withUnsafeBufferPointer { buffer in
+                    guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
+                    defer { BIO_free(bio) }
+                    return body(bio)
+                }
+            case .hostFile(let path):
+                guard let bio = BIO_new_file(path, "rb") else { return nil }
+                defer { BIO_free(bio) }
+                return body(bio)
+            }
+        }
+    }
+
     /// An image to check: where its bytes and its signature come from.
     struct Subject {
         var name: String
         var location: String
-        var data: () -> [UInt8]?
+        var data: () -> Content?
         var signature: [UInt8]?
         var signatureName: String?
         var required: Bool
@@ -52,14 +109,14 @@ public struct ImageSignatureCheck: Check {
             let signature = Self.suffixes.lazy.compactMap { suffix in
                 (try? HostFiles.readBytes(image + suffix, limit: 1 << 20)).map { ($0, image + suffix) }
             }.first
-            subjects.append(Subject(name: image, location: ".", data: { try? HostFiles.readBytes(image, limit: 1 << 30) },
+            subjects.append(Subject(name: image, location: ".", data: { .hostFile(image) },
                                     signature: signature?.0, signatureName: signature?.1, required: true))
         }
         if let tree = context.tree {
             for file in context.files(matching: images) {
                 for suffix in Self.suffixes {
                     guard let entry = tree.resolve(file.path + suffix), entry.type == .file, let signature = context.read(entry) else { continue }
-                    subjects.append(Subject(name: file.path, location: file.path, data: { context.read(file)?.bytes },
+                    subjects.append(Subject(name: file.path, location: file.path, data: { context.read(file).map { .bytes($0.bytes) } },
                                             signature: signature.bytes, signatureName: entry.path, required: false))
                     break
                 }
@@ -94,10 +151,7 @@ public struct ImageSignatureCheck: Check {
                 continue
             }
             guard let data = subject.data() else { continue }
-            if let kind = Self.verify(data: data, signature: signature, keys: keys) {
-                _ = kind   // verified: nothing to report
-                continue
-            }
+            if Self.verify(data: data, signature: signature, keys: keys) != nil { continue }   // verified
             observations.append(Observation(severity: .critical,
                 message: "the signature \(subject.signatureName ?? "") does not verify \(subject.name) with the given key(s): the image was modified or signed by someone else",
                 location: Location(path: subject.location),
@@ -121,10 +175,9 @@ public struct ImageSignatureCheck: Check {
     }
 
     /// How the signature verified (`CMS`, `RSA PKCS#1`, …), or nil.
-    static func verify(data: [UInt8], signature: [UInt8], keys: [OpaquePointer]) -> String? {
+    static func verify(data: Content, signature: [UInt8], keys: [OpaquePointer]) -> String? {
         if let kind = verifyCMS(data: data, signature: signature, keys: keys) { return kind }
-        var digest = [UInt8](repeating: 0, count: 32)
-        _ = data.withUnsafeBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
+        guard let digest = data.sha256() else { return nil }
         var candidates = [signature]
         if let decoded = base64(signature) { candidates.append(decoded) }
         for raw in candidates {
@@ -137,7 +190,7 @@ public struct ImageSignatureCheck: Check {
                     if verifyDigest(key, raw, digest, padding: nil) { return "ECDSA" }
                 case rb_pkey_ed25519():
                     if verifyMessage(key, raw, digest) { return "Ed25519 over SHA-256" }
-                    if data.count <= 256 << 20, verifyMessage(key, raw, data) { return "Ed25519" }
+                    if let whole = data.whole(limit: 64 << 20), verifyMessage(key, raw, whole) { return "Ed25519" }
                 default:
                     continue
                 }
@@ -167,7 +220,7 @@ public struct ImageSignatureCheck: Check {
     }
 
     /// A detached CMS / PKCS#7 signature (DER or PEM) over `data` whose signer holds one of `keys`.
-    static func verifyCMS(data: [UInt8], signature: [UInt8], keys: [OpaquePointer]) -> String? {
+    static func verifyCMS(data: Content, signature: [UInt8], keys: [OpaquePointer]) -> String? {
         defer { ERR_clear_error() }
         let cms: OpaquePointer? = signature.withUnsafeBufferPointer { buffer in
             guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
@@ -177,11 +230,9 @@ public struct ImageSignatureCheck: Check {
         }
         guard let cms else { return nil }
         defer { CMS_ContentInfo_free(cms) }
-        let verified = data.withUnsafeBufferPointer { buffer -> Bool in
-            guard let content = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return false }
-            defer { BIO_free(content) }
-            return CMS_verify(cms, nil, nil, content, nil, UInt32(CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY)) == 1
-        }
+        let verified = data.withBIO { content in
+            CMS_verify(cms, nil, nil, content, nil, UInt32(CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY)) == 1
+        } ?? false
         guard verified, let signers = CMS_get0_signers(cms) else { return nil }
         defer { OPENSSL_sk_free(signers) }
         for i in 0..<OPENSSL_sk_num(signers) {

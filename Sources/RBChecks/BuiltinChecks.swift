@@ -22,6 +22,7 @@ public enum BuiltinChecks {
         UpdateChannelCheck.self,
         EndOfLifeCheck.self,
         ImageSignatureCheck.self,
+        SigningKeyCheck.self,
         PrivateKeyCheck.self,
         CredentialCheck.self,
         OutboundTransportCheck.self,

@@ -211,3 +211,27 @@ struct ImageSignatureTests {
         #expect(wrongKey.count == 1)
     }
 }
+
+@Suite("Update signing keys (RB-PKG-006)")
+struct SigningKeyTests {
+    @Test("A public key embedded in an updater program: its private half inside another binary fails critical; on knownKeys it fails high; no update key, no search")
+    func embedded() async throws {
+        let dir = try TemporaryDirectory(prefix: "rbscan-updkeys")
+        defer { dir.remove() }
+        _ = try ImageFixtures.sh("""
+            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out k.pem 2>/dev/null
+            openssl pkey -in k.pem -pubout -out k.pub
+            openssl pkey -pubin -in k.pub -outform DER | sha256sum | cut -d' ' -f1 > k.id
+            """, in: dir.path)
+        func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: dir.url(name)))) }
+        let identity = try String(contentsOfFile: dir.url("k.id"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let updater = MemoryTree.Item(content: [0x7f, 0x45, 0x4c, 0x46, 0, 0] + (try bytes("k.pub")) + [0])
+        let signer = MemoryTree.Item(content: [0x7f, 0x45, 0x4c, 0x46, 0, 0] + [UInt8](repeating: 0, count: 5000) + (try bytes("k.pem")) + [0])
+        let (critical, _) = try await run(SigningKeyCheck.self, "{}", files: ["usr/bin/fwupgrade": updater, "usr/bin/signer": signer])
+        #expect(critical.map { "\($0.severity?.rawValue ?? "rule") \($0.location.path)" } == ["critical usr/bin/signer"])
+        let (known, _) = try await run(SigningKeyCheck.self, "{knownKeys: [\(identity)]}", files: ["usr/bin/fwupgrade": updater])
+        #expect(known.map { "\($0.severity?.rawValue ?? "rule") \($0.location.path)" } == ["rule usr/bin/fwupgrade"])
+        let (none, _) = try await run(SigningKeyCheck.self, "{knownKeys: [\(identity)]}", files: ["usr/bin/signer": signer])
+        #expect(none.isEmpty)
+    }
+}

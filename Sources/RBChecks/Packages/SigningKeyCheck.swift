@@ -1,0 +1,125 @@
+import COpenSSL
+import RBCore
+
+/// `update.keys`: the keys the image's update path trusts (RB-PKG-006). Update public keys are
+/// the PEM public keys that update scripts verify with (`openssl … -verify FILE`, `-verify` /
+/// `-pubin -inkey FILE`), the PEM public keys embedded in updater programs, and `--signing-key`.
+/// When any is found, the image is searched for private keys (as RB-SEN-001 does): the private
+/// half of an update key in the image fails critical (anyone with the image signs updates); a
+/// key on the rule's `knownKeys` list (SPKI SHA-256 of published test or leaked keys) fails high.
+public struct SigningKeyCheck: Check {
+    public struct Options: Decodable, Sendable {
+        /// SPKI SHA-256 (hex) of known test or leaked signing keys.
+        var knownKeys: [String]?
+    }
+
+    public static let id = "update.keys"
+    public static let summary = "Checks that the update signing key's private half is not in the image and that it is no known test key."
+    public static let targetKinds: Set<TargetKind> = [.firmware]
+
+    static let verifyKeyFile = try? Regex(#"openssl\s[^\n]*?(-verify|-pubin\s+-inkey|-inkey)\s+["']?(/[^\s"';|]+)"#)
+    static let scriptPaths = try? PathPatterns.compile(["{bin,sbin,usr/bin,usr/sbin,usr/local/bin,usr/local/sbin,opt,mnt,app,home,lib/upgrade,usr/lib/upgrade}/**",
+                                                        "etc/init.d/**", "**/cgi-bin/**"], key: "paths")
+    static let everything = try? PathPatterns.compile(["**"], key: "paths")
+    static let skipped = try? PathPatterns.compile(["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**",
+                                                    "var/lib/apt/lists/**", "var/cache/apt/**"], key: "exclude")
+
+    let knownKeys: Set<String>
+
+    public init(options: Options) throws(CheckOptionError) {
+        knownKeys = Set((options.knownKeys ?? []).map { $0.lowercased() })
+    }
+
+    /// An update public key and where it was found.
+    struct TrustedKey { var identity: String; var source: String }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        let trusted = updateKeys(in: context)
+        guard !trusted.isEmpty else { return [] }
+        var observations: [Observation] = []
+        for key in trusted where knownKeys.contains(key.identity) {
+            observations.append(Observation(
+                message: "the update key from \(key.source) is a published test or leaked key (SPKI SHA-256 \(key.identity.prefix(16))…)",
+                location: Location(path: key.source), evidence: Evidence(key: "known-key:" + key.identity, facts: ["publicKeySHA256": key.identity])))
+        }
+        // The private halves in the image: the update keys' identities against every private key found.
+        let identities = Set(trusted.map(\.identity))
+        for file in context.files(matching: Self.everything ?? [], excluding: Self.skipped ?? []) where file.size > 0 {
+            let content: FileContent
+            if let text = context.readUnlessBinary(file) {
+                content = text
+            } else {
+                let known = PrivateKeyCheck.markers.map { context.holds($0, in: file) }
+                if known.allSatisfy({ $0 != nil }) {
+                    guard known.contains(true) else { continue }
+                } else {
+                    var marked = false
+                    context.stream(file, overlap: 32) { piece, _ in
+                        marked = PrivateKeyCheck.markers.contains { ByteScan.find($0, in: piece) != nil }
+                        return !marked
+                    }
+                    guard marked else { continue }
+                }
+                guard let whole = context.read(file) else { continue }
+                content = whole
+            }
+            for found in PrivateKeyCheck.scan(content.bytes) where identities.contains(found.identity) {
+                let source = trusted.first { $0.identity == found.identity }?.source ?? ""
+                observations.append(Observation(severity: .critical,
+                    message: "the private half of the update signing key (\(source)) ships in \(file.path): anyone with the image can sign updates",
+                    location: Location(path: file.path, line: found.line),
+                    evidence: Evidence(key: "update-private-key:" + found.identity, facts: ["publicKeySHA256": found.identity, "trustedBy": source])))
+            }
+        }
+        return observations
+    }
+
+    /// The update public keys: verification key files of update scripts, PEM keys embedded in
+    /// updater programs, and `--signing-key`.
+    func updateKeys(in context: CheckContext) -> [TrustedKey] {
+        var keys: [TrustedKey] = []
+        var seen = Set<String>()
+        func add(_ pem: [UInt8], source: String) {
+            for identity in Self.publicKeyIdentities(pem) where seen.insert(identity).inserted {
+                keys.append(TrustedKey(identity: identity, source: source))
+            }
+        }
+        guard let tree = context.tree else { return [] }
+        for file in context.files(matching: Self.scriptPaths ?? []) where file.size > 0 && file.size < 16 << 20 {
+            if let text = context.readUnlessBinary(file) {
+                for match in Self.verifyKeyFile?.matches(in: text.bytes, limit: 16) ?? [] {
+                    guard match.groups.count > 1, let range = match.groups[1] else { continue }
+                    let path = String(String(decoding: text.bytes[range], as: UTF8.self).drop { $0 == "/" })
+                    guard let entry = tree.resolve(path), entry.type == .file, let key = context.read(entry) else { continue }
+                    add(key.bytes, source: entry.path)
+                }
+            } else if UpdateHandlerCheck.handlerName?.hasMatch(in: Array(file.name.utf8)) ?? false,
+                      let content = context.read(file), ByteSearch.firstIndex(of: Array("-----BEGIN PUBLIC KEY-----".utf8), in: content.bytes) != nil {
+                add(content.bytes, source: file.path)
+            }
+        }
+        for path in context.limits.signingKeys {
+            let pem = path.hasPrefix("-----BEGIN") ? Array(path.utf8) : try? HostFiles.readBytes(path, limit: 1 << 20)
+            if let pem { add(pem, source: path.hasPrefix("-----BEGIN") ? "--signing-key" : path) }
+        }
+        return keys
+    }
+
+    /// SPKI SHA-256 of every PEM public key (or certificate) in `bytes`.
+    static func publicKeyIdentities(_ bytes: [UInt8]) -> [String] {
+        var result: [String] = []
+        var from = 0
+        let begin = Array("-----BEGIN ".utf8)
+        while from < bytes.count, result.count < 16 {
+            guard let hit = bytes.withUnsafeBufferPointer({ ByteScan.find(begin, in: UnsafeBufferPointer(rebasing: $0[from...])) }) else { break }
+            let start = from + hit
+            let end = min(bytes.count, start + 16 << 10)
+            if let key = ImageSignatureCheck.publicKey(pem: Array(bytes[start..<end])) {
+                result.append(PrivateKeys.fingerprint(key))
+                EVP_PKEY_free(key)
+            }
+            from = start + begin.count
+        }
+        return result
+    }
+}

@@ -127,9 +127,7 @@ public struct ImageSignatureCheck: Check {
         defer { keys.forEach { EVP_PKEY_free($0) } }
         for text in keyTexts { if let key = Self.publicKey(pem: Array(text.utf8)) { keys.append(key) } }
         for path in context.limits.signingKeys {
-            // A path, or the PEM text itself (rule examples, programmatic use).
-            let pem = path.hasPrefix("-----BEGIN") ? Array(path.utf8) : try? HostFiles.readBytes(path, limit: 1 << 20)
-            guard let bytes = pem, let key = Self.publicKey(pem: bytes) else {
+            guard let bytes = Self.signingKeyPEM(path), let key = Self.publicKey(pem: bytes) else {
                 context.report("--signing-key \(path): not a readable PEM public key or certificate", code: "check.signing-key")
                 continue
             }
@@ -158,6 +156,11 @@ public struct ImageSignatureCheck: Check {
                 evidence: Evidence(key: "bad-signature:" + (subject.signatureName ?? ""), facts: ["signature": subject.signatureName ?? ""])))
         }
         return observations
+    }
+
+    /// A `--signing-key` value's PEM: a file path, or the PEM text itself (rule examples).
+    static func signingKeyPEM(_ value: String) -> [UInt8]? {
+        value.hasPrefix("-----BEGIN") ? Array(value.utf8) : try? HostFiles.readBytes(value, limit: 1 << 20)
     }
 
     /// A public key from a PEM public key or certificate.

@@ -18,8 +18,7 @@ public struct SigningKeyCheck: Check {
     public static let targetKinds: Set<TargetKind> = [.firmware]
 
     static let verifyKeyFile = try? Regex(#"openssl\s[^\n]*?(-verify|-pubin\s+-inkey|-inkey)\s+["']?(/[^\s"';|]+)"#)
-    static let scriptPaths = try? PathPatterns.compile(["{bin,sbin,usr/bin,usr/sbin,usr/local/bin,usr/local/sbin,opt,mnt,app,home,lib/upgrade,usr/lib/upgrade}/**",
-                                                        "etc/init.d/**", "**/cgi-bin/**"], key: "paths")
+    static let scriptPaths = try? PathPatterns.compile(UpdateHandlerCheck.defaultPaths, key: "paths")
     static let everything = try? PathPatterns.compile(["**"], key: "paths")
     static let skipped = try? PathPatterns.compile(["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**",
                                                     "var/lib/apt/lists/**", "var/cache/apt/**"], key: "exclude")
@@ -49,18 +48,7 @@ public struct SigningKeyCheck: Check {
             if let text = context.readUnlessBinary(file) {
                 content = text
             } else {
-                let known = PrivateKeyCheck.markers.map { context.holds($0, in: file) }
-                if known.allSatisfy({ $0 != nil }) {
-                    guard known.contains(true) else { continue }
-                } else {
-                    var marked = false
-                    context.stream(file, overlap: 32) { piece, _ in
-                        marked = PrivateKeyCheck.markers.contains { ByteScan.find($0, in: piece) != nil }
-                        return !marked
-                    }
-                    guard marked else { continue }
-                }
-                guard let whole = context.read(file) else { continue }
+                guard PrivateKeyCheck.holdsMarker(file, in: context), let whole = context.read(file) else { continue }
                 content = whole
             }
             for found in PrivateKeyCheck.scan(content.bytes) where identities.contains(found.identity) {
@@ -98,9 +86,8 @@ public struct SigningKeyCheck: Check {
                 add(content.bytes, source: file.path)
             }
         }
-        for path in context.limits.signingKeys {
-            let pem = path.hasPrefix("-----BEGIN") ? Array(path.utf8) : try? HostFiles.readBytes(path, limit: 1 << 20)
-            if let pem { add(pem, source: path.hasPrefix("-----BEGIN") ? "--signing-key" : path) }
+        for value in context.limits.signingKeys {
+            if let pem = ImageSignatureCheck.signingKeyPEM(value) { add(pem, source: value.hasPrefix("-----BEGIN") ? "--signing-key" : value) }
         }
         return keys
     }

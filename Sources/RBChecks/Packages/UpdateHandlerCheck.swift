@@ -32,12 +32,14 @@ public struct UpdateHandlerCheck: Check {
                                 "mbedtls_pk_verify", "wc_RsaSSL_Verify", "ed25519_verify"].map { Array($0.utf8) }
     static let publicKeyMarkers = ["-----BEGIN PUBLIC KEY-----", "-----BEGIN RSA PUBLIC KEY-----", "untrusted comment:"].map { Array($0.utf8) }
 
+    /// Where update scripts and programs live.
+    static let defaultPaths = ["{bin,sbin,usr/bin,usr/sbin,usr/local/bin,usr/local/sbin,opt,mnt,app,home}/**",
+                               "etc/init.d/**", "etc/rc.d/**", "lib/upgrade/**", "usr/lib/upgrade/**", "**/cgi-bin/**", "www/**"]
+
     let paths: [Glob]
 
     public init(options: Options) throws(CheckOptionError) {
-        paths = try PathPatterns.compile(options.paths ?? ["{bin,sbin,usr/bin,usr/sbin,usr/local/bin,usr/local/sbin,opt,mnt,app,home}/**",
-                                                           "etc/init.d/**", "etc/rc.d/**", "lib/upgrade/**", "usr/lib/upgrade/**",
-                                                           "**/cgi-bin/**", "www/**"], key: "paths")
+        paths = try PathPatterns.compile(options.paths ?? Self.defaultPaths, key: "paths")
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {

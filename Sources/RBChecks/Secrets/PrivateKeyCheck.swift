@@ -93,6 +93,19 @@ public struct PrivateKeyCheck: Check {
 
     public var binaryMarkers: [[UInt8]] { Self.markers }
 
+    /// Whether a binary holds a key marker: from the read-ahead pass when it searched the file,
+    /// else by streaming it.
+    static func holdsMarker(_ file: FileEntry, in context: CheckContext) -> Bool {
+        let known = markers.map { context.holds($0, in: file) }
+        if known.allSatisfy({ $0 != nil }) { return known.contains(true) }
+        var marked = false
+        context.stream(file, overlap: 32) { piece, _ in
+            marked = markers.contains { ByteScan.find($0, in: piece) != nil }
+            return !marked
+        }
+        return marked
+    }
+
     /// Every file, binaries included: a whole-image pass (the read-ahead pass searches the binaries).
     public var costHint: Int { paths.contains(where: \.selectsEverything) ? Engine.wholeTreeCost : 1 }
 
@@ -108,16 +121,7 @@ public struct PrivateKeyCheck: Check {
         if let text = context.readUnlessBinary(file) {
             content = text
         } else {
-            var marked = false
-            let known = Self.markers.map { context.holds($0, in: file) }
-            if known.allSatisfy({ $0 != nil }) {
-                marked = known.contains(true)     // the read-ahead pass searched it
-            } else {
-                context.stream(file, overlap: 32) { piece, _ in
-                    marked = Self.markers.contains { ByteScan.find($0, in: piece) != nil }
-                    return !marked
-                }
-            }
+            let marked = Self.holdsMarker(file, in: context)
             let named = (derNames + pkcs12Names + dropbearNames).contains(where: { $0.matches(file.path) })
             // A small binary shaped like a DER private key, whatever its name.
             let shaped = !marked && !named && file.size <= 16 << 10

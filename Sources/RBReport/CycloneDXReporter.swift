@@ -86,23 +86,8 @@ public struct CycloneDXReporter: Reporter {
 
     /// A package URL: `pkg:deb/debian/NAME@VERSION` for dpkg, `pkg:generic/NAME@VERSION` otherwise.
     static func purl(_ component: Component) -> String {
-        let name = encode(component.name), version = encode(component.version)
+        let name = URIPath.encode(component.name, keeping: ""), version = URIPath.encode(component.version, keeping: "")
         return component.source == "dpkg" ? "pkg:deb/debian/\(name)@\(version)" : "pkg:generic/\(name)@\(version)"
-    }
-
-    /// Percent-encoding for purl segments (RFC 3986 unreserved characters stay).
-    static func encode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.append(Character(Unicode.Scalar(byte)))
-            default:
-                out += "%" + String(format: "%02X", byte)
-            }
-        }
-        return out
     }
 
     /// An RFC 4122 name-based (version 5 layout) UUID URN from the BOM's content.

@@ -46,13 +46,18 @@ enum JSONOutput {
 
 /// Percent-encodes a relative path for a URI, keeping `/`.
 enum URIPath {
-    static func encode(_ path: String) -> String {
+    /// `keeping` are the characters besides RFC 3986's unreserved ones left as they are (a path
+    /// keeps `/+@,`; a package-URL segment none).
+    static func encode(_ path: String, keeping: String = "/+@,") -> String {
+        let kept = Set(keeping.utf8)
         var out = ""
         for byte in path.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
                  UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                 UInt8(ascii: "~"), UInt8(ascii: "/"), UInt8(ascii: "+"), UInt8(ascii: "@"), UInt8(ascii: ","):
+                 UInt8(ascii: "~"):
+                out.append(Character(Unicode.Scalar(byte)))
+            case _ where kept.contains(byte):
                 out.append(Character(Unicode.Scalar(byte)))
             default:
                 out += "%" + String(format: "%02X", byte)

@@ -144,21 +144,7 @@ public struct RegexCheck: Check {
     /// The whole file, or with a `literal` the merged windows around its occurrences.
     private func searchRanges(in bytes: [UInt8]) -> [Range<Int>] {
         guard let literal else { return [0..<bytes.count] }
-        var ranges: [Range<Int>] = []
-        bytes.withUnsafeBufferPointer { buffer in
-            var from = 0
-            while from < buffer.count, let hit = ByteScan.find(literal, in: UnsafeBufferPointer(rebasing: buffer[from...])) {
-                let at = from + hit
-                let range = max(0, at - window)..<min(buffer.count, at + literal.count + window)
-                if let last = ranges.last, last.upperBound >= range.lowerBound {
-                    ranges[ranges.count - 1] = last.lowerBound..<range.upperBound
-                } else {
-                    ranges.append(range)
-                }
-                from = at + 1
-            }
-        }
-        return ranges
+        return SearchWindows.around(literal, in: bytes, margin: window)
     }
 
     private func observation(entry: FileEntry, line: Int, raw: String, groups: [String?]) -> Observation {

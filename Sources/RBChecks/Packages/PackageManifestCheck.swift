@@ -82,8 +82,8 @@ public struct PackageManifestCheck: Check {
         guard let actual = hash(entry, length: digest.count, context: context) else { return nil }
         guard actual != digest else { return nil }
         var evidence = facts
-        evidence["expected"] = Self.hex(digest)
-        evidence["actual"] = Self.hex(actual)
+        evidence["expected"] = Hex.encode(digest)
+        evidence["actual"] = Hex.encode(actual)
         if item.conffile {
             return Observation(severity: .info, message: "conffile \(entry.path) of \(item.package) differs from the packaged one",
                                location: Location(path: entry.path), evidence: Evidence(key: "conffile:" + item.package, facts: evidence))
@@ -108,14 +108,6 @@ public struct PackageManifestCheck: Check {
         var size: UInt32 = 0
         guard EVP_DigestFinal_ex(ctx, &out, &size) == 1 else { return nil }
         return Array(out.prefix(Int(size)))
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `/a/b` or `a/b` → `a/b`.

@@ -196,29 +196,3 @@ public struct ConfigExportCheck: Check {
         return Array(out.prefix(Int(written)))
     }
 }
-
-/// Hexadecimal text to bytes.
-enum Hex {
-    static func decode(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0, !digits.isEmpty else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var i = 0
-        while i < digits.count {
-            guard let high = value(digits[i]), let low = value(digits[i + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            i += 2
-        }
-        return bytes
-    }
-
-    static func value(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case 0x30...0x39: return digit - 0x30
-        case 0x61...0x66: return digit - 0x61 + 10
-        case 0x41...0x46: return digit - 0x41 + 10
-        default: return nil
-        }
-    }
-}

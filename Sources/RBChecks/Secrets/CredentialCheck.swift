@@ -134,7 +134,7 @@ public struct CredentialCheck: Check {
             for pattern in patterns {
                 let near = pattern.literals.flatMap { offsets[$0] ?? [] }.sorted()
                 guard !near.isEmpty else { continue }
-                let windows = complete ? Self.windows(around: near, in: bytes.count, before: 256, after: pattern.reach) : [0..<bytes.count]
+                let windows = complete ? SearchWindows.around( near, in: bytes.count, before: 256, after: pattern.reach) : [0..<bytes.count]
                 for window in windows {
                     for match in pattern.regex.matches(in: bytes, within: window, limit: 64) {
                         guard pattern.group < match.groups.count, let range = match.groups[pattern.group] else { continue }
@@ -152,7 +152,7 @@ public struct CredentialCheck: Check {
             let words = keywordScan.matches(in: bytes, limit: 4096)
             guard !words.isEmpty else { continue }
             let windows = words.count < 4096
-                ? Self.windows(around: words.map(\.range.lowerBound), in: bytes.count, before: 128, after: 256) : [0..<bytes.count]
+                ? SearchWindows.around( words.map(\.range.lowerBound), in: bytes.count, before: 128, after: 256) : [0..<bytes.count]
             for window in windows {
                 for match in genericPattern.matches(in: bytes, within: window, limit: 256) {
                     guard match.groups.count > 1, let keyRange = match.groups[0], let valueRange = match.groups[1] else { continue }
@@ -164,20 +164,6 @@ public struct CredentialCheck: Check {
             }
         }
         return observations
-    }
-
-    /// Merged ranges reaching `before` bytes before and `after` bytes after each offset (sorted).
-    static func windows(around offsets: [Int], in count: Int, before: Int, after: Int) -> [Range<Int>] {
-        var windows: [Range<Int>] = []
-        for offset in offsets {
-            let window = max(0, offset - before)..<min(count, offset + after)
-            if let last = windows.last, last.upperBound >= window.lowerBound {
-                windows[windows.count - 1] = last.lowerBound..<max(last.upperBound, window.upperBound)
-            } else {
-                windows.append(window)
-            }
-        }
-        return windows
     }
 
     /// A literal as a PCRE pattern.

@@ -1,4 +1,5 @@
 import CPCRE2
+import RBCore
 
 /// A compiled regular expression: PCRE2 (Perl syntax) with its JIT, matched directly on bytes.
 ///
@@ -107,4 +108,36 @@ public struct RegexError: Error, Sendable, CustomStringConvertible {
     public var pattern: String
     public var message: String
     public var description: String { "invalid regular expression '\(pattern)': \(message)" }
+}
+
+/// Where a pattern needs to run when every match contains a literal: byte ranges around the
+/// literal's occurrences, merged where they touch.
+enum SearchWindows {
+    /// Merged ranges reaching `before` bytes before and `after` bytes after each offset (sorted).
+    static func around(_ offsets: [Int], in count: Int, before: Int, after: Int) -> [Range<Int>] {
+        var windows: [Range<Int>] = []
+        for offset in offsets {
+            let window = max(0, offset - before)..<min(count, offset + after)
+            if let last = windows.last, last.upperBound >= window.lowerBound {
+                windows[windows.count - 1] = last.lowerBound..<max(last.upperBound, window.upperBound)
+            } else {
+                windows.append(window)
+            }
+        }
+        return windows
+    }
+
+    /// The merged windows around every occurrence of `literal` in `bytes` (`margin` bytes each
+    /// side, the literal included).
+    static func around(_ literal: [UInt8], in bytes: [UInt8], margin: Int) -> [Range<Int>] {
+        var offsets: [Int] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            var from = 0
+            while from < buffer.count, let hit = ByteScan.find(literal, in: UnsafeBufferPointer(rebasing: buffer[from...])) {
+                offsets.append(from + hit)
+                from += hit + 1
+            }
+        }
+        return around(offsets, in: bytes.count, before: margin, after: literal.count + margin)
+    }
 }

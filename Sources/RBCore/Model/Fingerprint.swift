@@ -18,13 +18,6 @@ public enum Fingerprint {
             EVP_Digest(buffer.baseAddress, buffer.count, &digest, &length, EVP_sha256(), nil)
         }
         precondition(ok == 1, "EVP_Digest(SHA-256) failed")
-        let table = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(Int(length) * 2)
-        for byte in digest[0..<Int(length)] {
-            out.append(table[Int(byte >> 4)])
-            out.append(table[Int(byte & 0xf)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Hex.encode(digest[0..<Int(length)])
     }
 }

@@ -21,6 +21,7 @@ public enum BuiltinChecks {
         UpdateHandlerCheck.self,
         UpdateChannelCheck.self,
         EndOfLifeCheck.self,
+        VulnerabilityCheck.self,
         ImageSignatureCheck.self,
         SigningKeyCheck.self,
         PrivateKeyCheck.self,

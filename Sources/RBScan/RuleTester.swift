@@ -53,6 +53,7 @@ public struct RuleTester {
                 let sink = DiagnosticSink()
                 var exampleLimits = limits
                 if let keys = example.signingKeys { exampleLimits.signingKeys = keys }
+                if let data = example.vulnerabilities { exampleLimits.vulnerabilities = data.database }
                 let context = CheckContext(target: target, limits: exampleLimits, ruleID: rule.id, sink: sink)
                 let observations: [Observation]
                 do {

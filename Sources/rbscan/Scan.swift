@@ -30,6 +30,12 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("signing-key"), help: "A PEM public key or certificate the image's own signature must verify with (repeatable; RB-PKG-008).")
     var signingKeys: [String] = []
 
+    @Option(name: .customLong("vuln-db"), help: "A directory of OSV vulnerability records (*.json, any depth; a KEV catalog *.csv in it is read too) the image's components are matched against (RB-PKG-003).")
+    var vulnDB: String?
+
+    @Option(name: .customLong("kev"), help: "CISA's known_exploited_vulnerabilities.csv, when it is not inside --vuln-db.")
+    var kev: String?
+
     @Option(name: .customLong("output"), help: "Report file for the --format in the same position (repeatable).")
     var outputs: [String] = []
 
@@ -129,6 +135,17 @@ struct Scan: AsyncParsableCommand {
                     .map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
             } catch {
                 Output.stderr("rbscan: --wordlist: \(error)\n")
+                throw ExitCode(ExitStatus.usage.rawValue)
+            }
+        }
+        if vulnDB != nil || kev != nil {
+            do {
+                let loadStart = ContinuousClock.now
+                limits.vulnerabilities = try VulnerabilityDatabase.load(directory: vulnDB, kevFile: kev)
+                Profiler.note("vulnerability data", since: loadStart)
+            } catch {
+                for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
+                Output.stderr("rbscan: --vuln-db: the vulnerability data did not load (exit 2)\n")
                 throw ExitCode(ExitStatus.usage.rawValue)
             }
         }

@@ -13,14 +13,14 @@ func run<C: Check>(_ type: C.Type, _ options: String, files: [String: MemoryTree
 
 /// `run` on any tree (a `DirectoryTree` for the streamed-read paths).
 func run<C: Check>(_ type: C.Type, _ options: String, tree: any FileTree, kind: TargetKind = .firmware,
-                   profile: DeviceProfile? = nil) async throws -> (observations: [Observation], diagnostics: [Diagnostic]) {
+                   profile: DeviceProfile? = nil, limits: ScanLimits = ScanLimits()) async throws -> (observations: [Observation], diagnostics: [Diagnostic]) {
     let node = try NodeDecoder.compose(options, file: "options.yaml")
     let decoded = try NodeDecoder(file: "options.yaml").decode(C.Options.self, from: node)
     let check = try C(options: decoded)
     let sink = DiagnosticSink()
     var target = ScanTarget(spec: "t", kind: kind, tree: tree, baseID: "T", baseURI: nil)
     target.profile = profile
-    let context = CheckContext(target: target, limits: ScanLimits(), ruleID: "RB-SYS-999", sink: sink)
+    let context = CheckContext(target: target, limits: limits, ruleID: "RB-SYS-999", sink: sink)
     let observations = try await check.run(in: context)
     return (observations, sink.all)
 }

@@ -106,6 +106,30 @@ struct CLITests {
         #expect(try pkg008("fw.sqsh") == ["fail critical"])
     }
 
+    @Test("--vuln-db: a squashfs image of real builds against a generated OSV/KEV database gives exactly the expected RB-PKG-003 findings and fails the gate; broken data exits 2 naming the file and line")
+    func offlineVulnerabilities() throws {
+        let root = try TemporaryDirectory(prefix: "rbscan-vulncli")
+        let work = try TemporaryDirectory(prefix: "rbscan-vulnclidb")
+        defer { root.remove(); work.remove() }
+        try FixtureWriter.write(VulnerabilityFixtures.packageFiles.mapValues { .file($0) }, into: root.path)
+        _ = try ImageFixtures.sh(VulnerabilityFixtures.copyBinaries, in: root.path)
+        try VulnerabilityFixtures.writeDatabase(into: work.url("db"))
+        _ = try ImageFixtures.sh("mksquashfs '\(root.path)' fw.sqsh -comp xz -noappend -quiet >/dev/null", in: work.path)
+        let result = try scan([work.url("fw.sqsh"), "--vuln-db", work.url("db"), "--format", "json", "--fail-on", "high"])
+        #expect(result.status == 1, "\(result.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let findings = (document["findings"] as? [[String: Any]] ?? []).filter { $0["ruleId"] as? String == "RB-PKG-003" }
+        let failed = findings.filter { $0["status"] as? String == "fail" }
+            .map { "\((($0["evidence"] as? [String: Any])?["facts"] as? [String: Any])?["advisory"] ?? "") \($0["severity"] ?? "")" }.sorted()
+        #expect(failed == VulnerabilityFixtures.expected, "\(findings)")
+
+        // A record with a syntax error on line 3: exit 2, file and line named, nothing scanned.
+        try FixtureWriter.write(["db/zz/broken.json": .file("{\n  \"id\": \"X\",\n  \"affected\": [,\n}\n")], into: work.path)
+        let broken = try scan([work.url("fw.sqsh"), "--vuln-db", work.url("db")])
+        #expect(broken.status == 2)
+        #expect(broken.stderr.contains("db/zz/broken.json:3"), "\(broken.stderr)")
+    }
+
     @Test func malformedRulePackExitsTwoAndNamesFileAndLine() throws {
         let rules = try TemporaryDirectory(prefix: "rbscan-rules")
         defer { rules.remove() }

@@ -79,16 +79,26 @@ public struct ComponentInventory: Sendable {
     static func packages(_ path: String, source: String, in context: CheckContext) -> [Component] {
         guard let entry = context.tree?.resolve(path), entry.type == .file, let text = context.readText(entry) else { return [] }
         var result: [Component] = []
-        var name = "", version = "", installed = false
+        var name = "", version = "", origin = "", originVersion = "", installed = false
         func flush() {
-            if installed, !name.isEmpty, !version.isEmpty { result.append(Component(name: name, version: version, source: source, path: entry.path)) }
-            name = ""; version = ""; installed = false
+            if installed, !name.isEmpty, !version.isEmpty {
+                result.append(Component(name: name, version: version, source: source, path: entry.path,
+                                        sourcePackage: origin.isEmpty ? name : origin, sourceVersion: originVersion.isEmpty ? version : originVersion))
+            }
+            name = ""; version = ""; origin = ""; originVersion = ""; installed = false
         }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.isEmpty { flush(); continue }
             if line.hasPrefix("Package:") { name = String(line.dropFirst(8).trimmingWhitespace()) }
             if line.hasPrefix("Version:") { version = String(line.dropFirst(8).trimmingWhitespace()) }
             if line.hasPrefix("Status:") { installed = line.hasSuffix(" installed") }
+            if line.hasPrefix("Source:") {
+                // `Source: glibc` or `Source: glibc (2.36-9)` when the versions differ (binNMUs).
+                let value = line.dropFirst(7).trimmingWhitespace()
+                let parts = value.split(separator: " ", maxSplits: 1)
+                origin = parts.first.map(String.init) ?? ""
+                if parts.count == 2 { originVersion = String(parts[1].trimmingCharacters(in: "() ")) }
+            }
         }
         flush()
         return result

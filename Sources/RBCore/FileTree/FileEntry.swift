@@ -98,6 +98,9 @@ public struct ScanLimits: Sendable, Hashable {
     /// `--signing-key`: PEM public keys or certificates the image's own signature is checked
     /// with (RB-PKG-008).
     public var signingKeys: [String] = []
+    /// `--vuln-db` / `--kev`: the OSV records and KEV catalog components are matched against
+    /// (RB-PKG-003); nil: no offline vulnerability data was given.
+    public var vulnerabilities: VulnerabilityDatabase?
 
     public init() {}
 }

@@ -110,6 +110,19 @@ public struct RuleExamples: Decodable, Sendable {
     }
 }
 
+/// The offline vulnerability data of a rule example.
+public struct ExampleVulnerabilities: Decodable, Sendable {
+    public var records: [Advisory]
+    public var kev: [String]?
+
+    /// The database the example's scan matches against.
+    public var database: VulnerabilityDatabase {
+        VulnerabilityDatabase(advisories: records, knownExploited: (kev ?? []).map {
+            KnownExploited(cve: $0, vendor: "", product: "", name: "", dateAdded: "example", ransomware: "")
+        })
+    }
+}
+
 /// One example: a small file tree (`files:`), one config text (`config:`) or what a TLS
 /// endpoint negotiated (`tls:`, protocol version → accepted IANA suite names).
 public struct RuleExample: Decodable, Sendable {
@@ -130,6 +143,8 @@ public struct RuleExample: Decodable, Sendable {
     /// For fail examples: the exact number of failing results expected (optional).
     /// `--signing-key` values for the example (PEM text): image signature rules.
     public var signingKeys: [String]?
+    /// `--vuln-db` data for the example: OSV `records` and KEV CVE IDs (`kev`).
+    public var vulnerabilities: ExampleVulnerabilities?
     public var findings: Int?
     /// For fail examples: the line the (first) finding must point at (optional).
     public var line: Int?
@@ -139,7 +154,7 @@ public struct RuleExample: Decodable, Sendable {
     /// Where the example is written, for `rules test` messages.
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, rtsp, keyExchange, signingKeys, findings, line, severity, note }
+    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, rtsp, keyExchange, signingKeys, vulnerabilities, findings, line, severity, note }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -152,6 +167,7 @@ public struct RuleExample: Decodable, Sendable {
         rtsp = try container.decodeIfPresent(ExampleRTSP.self, forKey: .rtsp)
         keyExchange = try container.decodeIfPresent(ExampleKeyExchange.self, forKey: .keyExchange)
         signingKeys = try container.decodeIfPresent([String].self, forKey: .signingKeys)
+        vulnerabilities = try container.decodeIfPresent(ExampleVulnerabilities.self, forKey: .vulnerabilities)
         findings = try container.decodeIfPresent(Int.self, forKey: .findings)
         line = try container.decodeIfPresent(Int.self, forKey: .line)
         severity = try container.decodeIfPresent(Severity.self, forKey: .severity)

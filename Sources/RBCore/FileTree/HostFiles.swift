@@ -41,6 +41,41 @@ public enum HostFiles {
         return names.sorted()
     }
 
+    /// Regular files below `directory` (relative paths, sorted), any depth; links to files are
+    /// listed, links to directories not followed (no loops). One readdir per directory: d_type
+    /// spares a stat per file.
+    public static func walk(directory: String) throws(Failure) -> [String] {
+        var files: [String] = []
+        var pending = [""]
+        while let relative = pending.popLast() {
+            let path = relative.isEmpty ? directory : directory + "/" + relative
+            guard let dir = opendir(path) else {
+                throw Failure(path: path, message: String(cString: strerror(errno)))
+            }
+            defer { closedir(dir) }
+            while let item = readdir(dir) {
+                let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
+                    String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                }
+                guard name != "." && name != ".." else { continue }
+                let child = relative.isEmpty ? name : relative + "/" + name
+                switch Int32(item.pointee.d_type) {
+                case Int32(DT_DIR): pending.append(child)
+                case Int32(DT_REG): files.append(child)
+                default:
+                    var st = stat()
+                    let full = directory + "/" + child
+                    if Int32(item.pointee.d_type) == Int32(DT_UNKNOWN), lstat(full, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
+                        pending.append(child)
+                    } else if stat(full, &st) == 0, st.st_mode & S_IFMT == S_IFREG {
+                        files.append(child)
+                    }
+                }
+            }
+        }
+        return files.sorted()
+    }
+
     /// Reads a text file (at most `limit` bytes; rule files are small).
     public static func readText(_ path: String, limit: Int = 16 << 20) throws(Failure) -> String {
         String(decoding: try readBytes(path, limit: limit), as: UTF8.self)

@@ -218,7 +218,7 @@ public struct ImageScanner: Sendable {
         case "FDT":
             let total = UInt64(head.be32(4))
             guard head.be32(20) >= 16, total >= 40, total <= available,
-                  let tree = try? FlattenedDeviceTree(source.slice(offset)) else { return nil }
+                  let tree = try? DeviceTree(source.slice(offset)) else { return nil }
             guard tree.isFIT else {
                 return ContainerNode(format: "FDT", offset: offset, size: total, details: ["note": "device tree blob"])
             }

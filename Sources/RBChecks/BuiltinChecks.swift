@@ -22,6 +22,7 @@ public enum BuiltinChecks {
         UpdateChannelCheck.self,
         EndOfLifeCheck.self,
         VulnerabilityCheck.self,
+        VerifiedBootCheck.self,
         ImageSignatureCheck.self,
         SigningKeyCheck.self,
         PrivateKeyCheck.self,

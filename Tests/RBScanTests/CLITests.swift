@@ -106,6 +106,44 @@ struct CLITests {
         #expect(try pkg008("fw.sqsh") == ["fail critical"])
     }
 
+    @Test("A FIT image scanned directly: its mkimage signatures verify with --signing-key (RB-PKG-008 passes), a changed kernel byte fails critical, the unsigned build high; RB-PKG-005 asks for review without U-Boot's keys")
+    func fitImage() throws {
+        let work = try TemporaryDirectory(prefix: "rbscan-clifit")
+        defer { work.remove() }
+        _ = try ImageFixtures.sh(#"""
+            set -e
+            mkdir -p keys root/etc
+            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out keys/dev.key 2>/dev/null
+            openssl req -batch -new -x509 -key keys/dev.key -out keys/dev.crt -subj /CN=dev 2>/dev/null
+            head -c 4000 /dev/urandom > kernel.bin
+            echo camera > root/etc/issue
+            mksquashfs root rootfs.sqsh -noappend -quiet >/dev/null
+            cat > fit.its <<'EOF'
+            /dts-v1/;
+            / { description = "camera"; #address-cells = <1>; images {
+                  kernel-1 { data = /incbin/("kernel.bin"); type = "kernel"; arch = "arm"; os = "linux"; compression = "none";
+                             hash-1 { algo = "sha256"; }; };
+                  ramdisk-1 { data = /incbin/("rootfs.sqsh"); type = "ramdisk"; arch = "arm"; os = "linux"; compression = "none";
+                              hash-1 { algo = "sha256"; }; }; };
+                configurations { default = "conf-1"; conf-1 { kernel = "kernel-1"; ramdisk = "ramdisk-1";
+                    signature-1 { algo = "sha256,rsa2048"; key-name-hint = "dev"; sign-images = "kernel", "ramdisk"; }; }; }; };
+            EOF
+            mkimage -f fit.its unsigned.itb >/dev/null
+            mkimage -f fit.its -k keys fit.itb >/dev/null
+            python3 -c "d=bytearray(open('fit.itb','rb').read()); k=open('kernel.bin','rb').read(); i=d.find(k); d[i+9]^=1; open('tampered.itb','wb').write(d)"
+            """#, in: work.path)
+        func results(_ image: String) throws -> [String] {
+            let result = try scan([work.url(image), "--signing-key", work.url("keys/dev.crt"), "--format", "json", "--fail-on", "never"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            return (document["findings"] as? [[String: Any]] ?? []).filter { ["RB-PKG-005", "RB-PKG-008"].contains($0["ruleId"] as? String) }
+                .map { "\($0["ruleId"] ?? "") \($0["status"] ?? "") \($0["severity"] ?? "")" }.sorted()
+        }
+        #expect(try results("fit.itb") == ["RB-PKG-005 review medium"])
+        #expect(try results("tampered.itb") == ["RB-PKG-005 fail high", "RB-PKG-005 review medium", "RB-PKG-008 fail critical"])
+        #expect(try results("unsigned.itb") == ["RB-PKG-005 fail medium", "RB-PKG-008 fail high"])
+    }
+
     @Test("--vuln-db: a squashfs image of real builds against a generated OSV/KEV database gives exactly the expected RB-PKG-003 findings and fails the gate; broken data exits 2 naming the file and line")
     func offlineVulnerabilities() throws {
         let root = try TemporaryDirectory(prefix: "rbscan-vulncli")

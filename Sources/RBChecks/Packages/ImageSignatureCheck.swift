@@ -68,6 +68,14 @@ public struct ImageSignatureCheck: Check {
             return digest
         }
 
+        /// The content as a FIT image, when it is one.
+        var fit: FITImage? {
+            switch self {
+            case .bytes(let bytes): FITImage(bytes: bytes)
+            case .hostFile(let path): FITImage(hostFile: path)
+            }
+        }
+
         /// The content whole when it is at most `limit` bytes (Ed25519 over the image itself).
         func whole(limit: Int) -> [UInt8]? {
             switch self {
@@ -114,11 +122,18 @@ public struct ImageSignatureCheck: Check {
         }
         if let tree = context.tree {
             for file in context.files(matching: images) {
+                var signed = false
                 for suffix in Self.suffixes {
                     guard let entry = tree.resolve(file.path + suffix), entry.type == .file, let signature = context.read(entry) else { continue }
                     subjects.append(Subject(name: file.path, location: file.path, data: { context.read(file).map { .bytes($0.bytes) } },
                                             signature: signature.bytes, signatureName: entry.path, required: false))
+                    signed = true
                     break
+                }
+                // A FIT in the tree carries its signatures inside.
+                if !signed, let head = try? tree.read(file, limit: 40).bytes, DeviceTree.isBlob(head) {
+                    subjects.append(Subject(name: file.path, location: file.path, data: { context.read(file).map { .bytes($0.bytes) } },
+                                            signature: nil, signatureName: nil, required: false))
                 }
             }
         }
@@ -143,8 +158,12 @@ public struct ImageSignatureCheck: Check {
         }
         for subject in subjects {
             guard let signature = subject.signature else {
+                if let data = subject.data(), let fit = data.fit, !fit.signatures.isEmpty {
+                    observations += Self.verifyFIT(fit, subject: subject, keys: keys)
+                    continue
+                }
                 guard subject.required else { continue }
-                observations.append(Observation(message: "\(subject.name) carries no signature (no \(Self.suffixes.map { "IMAGE" + $0 }.joined(separator: ", ")) beside it)",
+                observations.append(Observation(message: "\(subject.name) carries no signature (no \(Self.suffixes.map { "IMAGE" + $0 }.joined(separator: ", ")) beside it, no FIT signature node in it)",
                                                 location: Location(path: subject.location), evidence: Evidence(key: "unsigned-image")))
                 continue
             }
@@ -154,6 +173,35 @@ public struct ImageSignatureCheck: Check {
                 message: "the signature \(subject.signatureName ?? "") does not verify \(subject.name) with the given key(s): the image was modified or signed by someone else",
                 location: Location(path: subject.location),
                 evidence: Evidence(key: "bad-signature:" + (subject.signatureName ?? ""), facts: ["signature": subject.signatureName ?? ""])))
+        }
+        return observations
+    }
+
+    /// A FIT's signature nodes verified with `keys`: an invalid one fails critical (the image
+    /// was changed after signing, or signed with another key); nodes whose algorithm or data
+    /// cannot be checked are review results; all verifying passes.
+    static func verifyFIT(_ fit: FITImage, subject: Subject, keys: [OpaquePointer]) -> [Observation] {
+        var observations: [Observation] = []
+        for mismatch in fit.hashMismatches {
+            observations.append(Observation(severity: .critical,
+                message: "\(subject.name): the data of /\(mismatch.path.split(separator: "/").dropLast().joined(separator: "/")) differs from its \(mismatch.algo) hash \(mismatch.path): changed after the FIT was made",
+                location: Location(path: subject.location),
+                evidence: Evidence(key: "fit-hash-mismatch:" + mismatch.path, facts: ["node": mismatch.path, "algo": mismatch.algo])))
+        }
+        for node in fit.signatures {
+            switch FITImage.verify(node, keys: keys) {
+            case .verified:
+                continue
+            case .invalid:
+                observations.append(Observation(severity: .critical,
+                    message: "\(subject.name): FIT signature \(node.path) (\(node.algo)) does not verify with the given key(s): the \(node.scope.rawValue) was modified after signing or signed by someone else",
+                    location: Location(path: subject.location),
+                    evidence: Evidence(key: "bad-fit-signature:" + node.path, facts: ["node": node.path, "algo": node.algo, "key-name-hint": node.keyName ?? ""])))
+            case .unsupported(let reason):
+                observations.append(Observation(status: .review,
+                    message: "\(subject.name): FIT signature \(node.path) cannot be checked: \(reason)",
+                    location: Location(path: subject.location), evidence: Evidence(key: "unchecked-fit-signature:" + node.path)))
+            }
         }
         return observations
     }

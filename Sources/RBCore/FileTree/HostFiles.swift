@@ -76,6 +76,29 @@ public enum HostFiles {
         return files.sorted()
     }
 
+    /// The size of a regular host file (links followed), or nil.
+    public static func size(of path: String) -> UInt64? {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return UInt64(st.st_size)
+    }
+
+    /// `count` bytes at `offset` of a host file (fewer at its end); nil when unreadable.
+    public static func read(_ path: String, at offset: UInt64, count: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            done += n
+        }
+        return Array(buffer.prefix(done))
+    }
+
     /// Reads a text file (at most `limit` bytes; rule files are small).
     public static func readText(_ path: String, limit: Int = 16 << 20) throws(Failure) -> String {
         String(decoding: try readBytes(path, limit: limit), as: UTF8.self)

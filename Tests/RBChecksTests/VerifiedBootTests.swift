@@ -106,6 +106,18 @@ struct VerifiedBootTests {
         #expect(try await check(["boot/u-boot.dtb": "u-boot.dtb"]) == ["review no-fit"])
     }
 
+    @Test("RB-PKG-006: the private half of U-Boot's verification key shipped in the image is critical")
+    func shippedBootKey() async throws {
+        let work = try makeFITs()
+        defer { work.remove() }
+        let shipped = try await run(SigningKeyCheck.self, "{}", tree: try tree(work, ["boot/u-boot.dtb": "u-boot.dtb", "root/keys/dev.key": "keys/dev.key"]))
+        #expect(verdicts(shipped.observations) == ["fail update-private-key"], "\(shipped.observations.map(\.message))")
+        #expect(shipped.observations.first?.severity == .critical && shipped.observations.first?.location.path == "root/keys/dev.key")
+        #expect(shipped.observations.first?.message.contains("U-Boot key dev") == true)
+        let other = try await run(SigningKeyCheck.self, "{}", tree: try tree(work, ["boot/u-boot.dtb": "u-boot.dtb", "root/keys/other.key": "other/dev.key"]))
+        #expect(other.observations.isEmpty)
+    }
+
     @Test("RB-PKG-008 with --signing-key on FITs in the tree: signed verifies; tampered data, a changed configuration or another key fail critical")
     func fitSignatureWithGivenKey() async throws {
         let work = try makeFITs()

@@ -1,9 +1,10 @@
 import COpenSSL
 import RBCore
 
-/// `update.keys`: the keys the image's update path trusts (RB-PKG-006). Update public keys are
-/// the PEM public keys that update scripts verify with (`openssl … -verify FILE`, `-verify` /
-/// `-pubin -inkey FILE`), the PEM public keys embedded in updater programs, and `--signing-key`.
+/// `update.keys`: the keys the image's update and boot paths trust (RB-PKG-006). Trusted public
+/// keys are the PEM public keys that update scripts verify with (`openssl … -verify FILE`,
+/// `-verify` / `-pubin -inkey FILE`), the PEM public keys embedded in updater programs, the
+/// keys of U-Boot's control device tree (verified boot), and `--signing-key`.
 /// When any is found, the image is searched for private keys (as RB-SEN-001 does): the private
 /// half of an update key in the image fails critical (anyone with the image signs updates); a
 /// key on the rule's `knownKeys` list (SPKI SHA-256 of published test or leaked keys) fails high.
@@ -20,6 +21,7 @@ public struct SigningKeyCheck: Check {
     static let verifyKeyFile = try? Regex(#"openssl\s[^\n]*?(-verify|-pubin\s+-inkey|-inkey)\s+["']?(/[^\s"';|]+)"#)
     static let scriptPaths = try? PathPatterns.compile(UpdateHandlerCheck.defaultPaths, key: "paths")
     static let everything = try? PathPatterns.compile(["**"], key: "paths")
+    static let controlTrees = try? PathPatterns.compile(VerifiedBootCheck.controlTreePaths, key: "paths")
     static let skipped = try? PathPatterns.compile(["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**",
                                                     "var/lib/apt/lists/**", "var/cache/apt/**"], key: "exclude")
 
@@ -54,7 +56,7 @@ public struct SigningKeyCheck: Check {
             for found in PrivateKeyCheck.scan(content.bytes) where identities.contains(found.identity) {
                 let source = trusted.first { $0.identity == found.identity }?.source ?? ""
                 observations.append(Observation(severity: .critical,
-                    message: "the private half of the update signing key (\(source)) ships in \(file.path): anyone with the image can sign updates",
+                    message: "the private half of the signing key trusted by \(source) ships in \(file.path): anyone with the image can sign updates (or boot images) the device accepts",
                     location: Location(path: file.path, line: found.line),
                     evidence: Evidence(key: "update-private-key:" + found.identity, facts: ["publicKeySHA256": found.identity, "trustedBy": source])))
             }
@@ -84,6 +86,14 @@ public struct SigningKeyCheck: Check {
             } else if UpdateHandlerCheck.handlerName?.hasMatch(in: Array(file.name.utf8)) ?? false,
                       let content = context.read(file), ByteSearch.firstIndex(of: Array("-----BEGIN PUBLIC KEY-----".utf8), in: content.bytes) != nil {
                 add(content.bytes, source: file.path)
+            }
+        }
+        // The keys U-Boot verifies FIT images with (RB-PKG-005's control device tree).
+        if let paths = Self.controlTrees {
+            for found in VerifiedBootCheck.ubootKeys(in: context, paths: paths) {
+                let identity = PrivateKeys.fingerprint(found.key.key)
+                EVP_PKEY_free(found.key.key)
+                if seen.insert(identity).inserted { keys.append(TrustedKey(identity: identity, source: "\(found.path) (U-Boot key \(found.key.name))")) }
             }
         }
         for value in context.limits.signingKeys {

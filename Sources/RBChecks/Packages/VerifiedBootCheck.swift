@@ -26,10 +26,23 @@ public struct VerifiedBootCheck: Check {
 
     let fits: [Glob]
     let controlTrees: [Glob]
+    /// Where U-Boot's control device tree may be: a `.dtb`, or appended to a U-Boot binary.
+    static let controlTreePaths = ["**/*.dtb", "**/u-boot*", "boot/**"]
+
+    /// U-Boot's verification keys in the tree, with the file each came from (the caller frees
+    /// the keys).
+    static func ubootKeys(in context: CheckContext, paths: [Glob]) -> [(key: UBootKey, path: String)] {
+        var keys: [(key: UBootKey, path: String)] = []
+        for file in context.files(matching: paths) where file.size >= 40 && file.size <= 16 << 20 {
+            guard let content = context.read(file), ByteSearch.firstIndex(of: DeviceTree.magic, in: content.bytes) != nil else { continue }
+            keys += UBootKey.keys(in: content.bytes).map { ($0, file.path) }
+        }
+        return keys
+    }
 
     public init(options: Options) throws(CheckOptionError) {
         fits = try PathPatterns.compile(options.fits ?? ["**/*.{itb,fit,ub,img,bin}", "boot/**", "**/{fitImage,uImage,kernel}*"], key: "fits")
-        controlTrees = try PathPatterns.compile(options.controlTrees ?? ["**/*.dtb", "**/u-boot*", "boot/**"], key: "controlTrees")
+        controlTrees = try PathPatterns.compile(options.controlTrees ?? Self.controlTreePaths, key: "controlTrees")
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
@@ -45,10 +58,7 @@ public struct VerifiedBootCheck: Check {
                       let content = context.read(file), let fit = FITImage(bytes: content.bytes) else { continue }
                 images.append((file.path, file.path, fit))
             }
-            for file in context.files(matching: controlTrees) where file.size >= 40 && file.size <= 16 << 20 {
-                guard let content = context.read(file), ByteSearch.firstIndex(of: DeviceTree.magic, in: content.bytes) != nil else { continue }
-                keys += UBootKey.keys(in: content.bytes).map { ($0, file.path) }
-            }
+            keys = Self.ubootKeys(in: context, paths: controlTrees)
         }
         guard !images.isEmpty else {
             return [Observation(status: .review, severity: .low,

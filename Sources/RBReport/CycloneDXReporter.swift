@@ -20,12 +20,13 @@ public struct CycloneDXReporter: Reporter {
         var bomRef: String
         var name: String
         var version: String?
+        var cpe: String?
         var purl: String?
         var properties: [Property]?
         var components: [Item]?
 
         enum CodingKeys: String, CodingKey {
-            case type, bomRef = "bom-ref", name, version, purl, properties, components
+            case type, bomRef = "bom-ref", name, version, cpe, purl, properties, components
         }
     }
 
@@ -51,14 +52,14 @@ public struct CycloneDXReporter: Reporter {
         var seen = Set<String>()
         var filesystems: [Item] = []
         for (t, target) in report.targets.enumerated() where target.kind == .firmware {
-            filesystems.append(Item(type: "firmware", bomRef: "target-\(t)", name: target.spec, version: nil, purl: nil,
+            filesystems.append(Item(type: "firmware", bomRef: "target-\(t)", name: target.spec, version: nil, cpe: nil, purl: nil,
                                     properties: nil, components: nil))
             for component in target.components ?? [] {
                 let purl = Self.purl(component)
                 let ref = purl + "#" + String(t)
                 guard seen.insert(ref).inserted else { continue }
                 components.append(Item(
-                    type: Self.type(of: component), bomRef: ref, name: component.name, version: component.version, purl: purl,
+                    type: Self.type(of: component), bomRef: ref, name: component.name, version: component.version, cpe: component.cpe, purl: purl,
                     properties: [Property(name: "rbscan:source", value: component.source),
                                  Property(name: "rbscan:path", value: component.path),
                                  Property(name: "rbscan:target", value: target.spec)],
@@ -66,7 +67,7 @@ public struct CycloneDXReporter: Reporter {
             }
         }
         let name = report.targets.first?.containers.first ?? report.targets.first?.spec ?? "rbscan scan"
-        var root = Item(type: "firmware", bomRef: "image", name: name, version: nil, purl: nil, properties: nil, components: nil)
+        var root = Item(type: "firmware", bomRef: "image", name: name, version: nil, cpe: nil, purl: nil, properties: nil, components: nil)
         if filesystems.count > 1 { root.components = filesystems }
         var document = Document(serialNumber: "", metadata: Metadata(timestamp: report.startTime,
                                                                        tools: Tools(components: [Tool(name: "rbscan", version: RBScanVersion.current)]),

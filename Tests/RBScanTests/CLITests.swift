@@ -79,6 +79,8 @@ struct CLITests {
         for component in document["components"] as? [[String: Any]] ?? [] where component["name"] as? String != "camd" {
             #expect(versions.contains(component["version"] as? String ?? "?"), "\(component)")
         }
+        let cpes = (document["components"] as? [[String: Any]] ?? []).compactMap { $0["cpe"] as? String }.map { $0.split(separator: ":").prefix(5).joined(separator: ":") }.sorted()
+        #expect(cpes == ["cpe:2.3:a:busybox:busybox", "cpe:2.3:a:dropbear_ssh_project:dropbear_ssh", "cpe:2.3:a:openssl:openssl"], "\(cpes)")
     }
 
     @Test("--signing-key: a signed squashfs image passes RB-PKG-008, the same image with one padding byte changed fails critical, an unsigned one high")

@@ -19,5 +19,21 @@ public struct Component: Sendable, Hashable, Codable {
         self.sourcePackage = sourcePackage
         self.sourceVersion = sourceVersion
     }
-}
 
+    /// The NVD CPE 2.3 name of a component found by its version string (nil for packages, whose
+    /// distribution names do not map onto CPE products reliably).
+    public var cpe: String? {
+        guard source == "binary", let product = Self.cpeProducts[name] else { return nil }
+        let escaped = version.map { ":\\*?!\"#$%&'()+,/;<=>@[]^`{|}~".contains($0) ? "\\\($0)" : String($0) }.joined()
+        return "cpe:2.3:a:\(product):\(escaped):*:*:*:*:*:*:*"
+    }
+
+    /// `vendor:product` in the NVD CPE dictionary per component name.
+    static let cpeProducts: [String: String] = [
+        "busybox": "busybox:busybox", "openssl": "openssl:openssl", "dropbear": "dropbear_ssh_project:dropbear_ssh",
+        "openssh": "openbsd:openssh", "linux": "linux:linux_kernel", "lighttpd": "lighttpd:lighttpd", "boa": "boa:boa",
+        "goahead": "embedthis:goahead", "thttpd": "acme:thttpd", "uclibc": "uclibc:uclibc", "glibc": "gnu:glibc",
+        "gsoap": "genivia:gsoap", "live555": "live555:streaming_media", "curl": "haxx:libcurl", "sqlite": "sqlite:sqlite",
+        "miniupnpd": "miniupnp_project:miniupnpd", "dnsmasq": "thekelleys:dnsmasq", "hostapd": "w1.fi:hostapd",
+    ]
+}

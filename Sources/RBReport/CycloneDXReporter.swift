@@ -38,6 +38,23 @@ public struct CycloneDXReporter: Reporter {
         var component: Item
     }
 
+    struct Source: Encodable { var name: String; var url: String? }
+    struct Reference: Encodable { var id: String; var source: Source }
+    struct Rating: Encodable { var score: Double?; var severity: String; var method = "other" }
+    struct Affect: Encodable { var ref: String }
+    struct Vulnerability: Encodable {
+        var bomRef: String
+        var id: String
+        var source: Source
+        var references: [Reference]?
+        var ratings: [Rating]?
+        var description: String
+        var affects: [Affect]
+        var properties: [Property]?
+
+        enum CodingKeys: String, CodingKey { case bomRef = "bom-ref", id, source, references, ratings, description, affects, properties }
+    }
+
     struct Document: Encodable {
         var bomFormat = "CycloneDX"
         var specVersion = "1.5"
@@ -45,6 +62,7 @@ public struct CycloneDXReporter: Reporter {
         var version = 1
         var metadata: Metadata
         var components: [Item]
+        var vulnerabilities: [Vulnerability]?
     }
 
     public func render(_ report: ScanReport, color: Bool) throws -> String {
@@ -73,8 +91,42 @@ public struct CycloneDXReporter: Reporter {
                                                                        tools: Tools(components: [Tool(name: "rbscan", version: RBScanVersion.current)]),
                                                                        component: root),
                                 components: components)
-        document.serialNumber = Self.serialNumber(components.map { $0.bomRef } + [name])
+        let vulnerabilities = Self.vulnerabilities(report)
+        document.vulnerabilities = vulnerabilities.isEmpty ? nil : vulnerabilities
+        document.serialNumber = Self.serialNumber(components.map { $0.bomRef } + vulnerabilities.map(\.bomRef) + [name])
         return try JSONOutput.encode(document)
+    }
+
+    /// The known vulnerabilities RB-PKG-003 matched (`--vuln-db`), one entry per advisory with
+    /// every component it affects.
+    static func vulnerabilities(_ report: ScanReport) -> [Vulnerability] {
+        var byID: [String: Vulnerability] = [:]
+        var order: [String] = []
+        for finding in report.findings where finding.ruleID == "RB-PKG-003" && finding.status == .fail {
+            let facts = finding.evidence.facts
+            guard let id = facts["advisory"], finding.targetIndex < report.targets.count,
+                  let component = report.targets[finding.targetIndex].components?.first(where: {
+                      $0.name == facts["component"] && $0.version == facts["version"] && $0.path == finding.location.path
+                  }) else { continue }
+            let ref = Affect(ref: purl(component) + "#" + String(finding.targetIndex))
+            if byID[id] != nil {
+                if !byID[id]!.affects.contains(where: { $0.ref == ref.ref }) { byID[id]!.affects.append(ref) }
+                continue
+            }
+            let cves = (facts["cve"] ?? "").split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty && $0 != id }
+            let score = facts["cvss"].flatMap(Double.init)
+            var properties: [Property] = []
+            if let kev = facts["kev"] { properties.append(Property(name: "rbscan:kev-date-added", value: kev)) }
+            if let fixed = facts["fixed"] { properties.append(Property(name: "rbscan:fixed", value: fixed)) }
+            byID[id] = Vulnerability(
+                bomRef: "vuln-" + id, id: id,
+                source: Source(name: id.hasPrefix("CVE-") ? "NVD" : "OSV", url: nil),
+                references: cves.isEmpty ? nil : cves.map { Reference(id: String($0), source: Source(name: "NVD", url: "https://nvd.nist.gov/vuln/detail/\($0)")) },
+                ratings: score.map { [Rating(score: $0, severity: $0 >= 9 ? "critical" : $0 >= 7 ? "high" : $0 >= 4 ? "medium" : $0 > 0 ? "low" : "none")] },
+                description: finding.message, affects: [ref], properties: properties.isEmpty ? nil : properties)
+            order.append(id)
+        }
+        return order.map { byID[$0]! }
     }
 
     static func type(of component: Component) -> String {

@@ -163,6 +163,20 @@ struct CLITests {
             .map { "\((($0["evidence"] as? [String: Any])?["facts"] as? [String: Any])?["advisory"] ?? "") \($0["severity"] ?? "")" }.sorted()
         #expect(failed == VulnerabilityFixtures.expected, "\(findings)")
 
+        // The SBOM carries the matches as CycloneDX vulnerabilities, each pointing at its component, and validates.
+        let bom = work.url("bom.cdx.json")
+        #expect(try scan([work.url("fw.sqsh"), "--vuln-db", work.url("db"), "--output", bom, "--fail-on", "never"]).status == 0)
+        let validation = try validateCycloneDX(bom)
+        #expect(validation.status == 0, "\(validation.stdout)\(validation.stderr)")
+        let sbom = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bom))) as? [String: Any])
+        let refs = Set((sbom["components"] as? [[String: Any]] ?? []).compactMap { $0["bom-ref"] as? String })
+        let vulnerabilities = sbom["vulnerabilities"] as? [[String: Any]] ?? []
+        #expect(vulnerabilities.compactMap { $0["id"] as? String }.sorted() == VulnerabilityFixtures.expected.map { String($0.split(separator: " ")[0]) })
+        for vulnerability in vulnerabilities {
+            let affects = (vulnerability["affects"] as? [[String: Any]] ?? []).compactMap { $0["ref"] as? String }
+            #expect(!affects.isEmpty && affects.allSatisfy(refs.contains), "\(vulnerability)")
+        }
+
         // A record with a syntax error on line 3: exit 2, file and line named, nothing scanned.
         try FixtureWriter.write(["db/zz/broken.json": .file("{\n  \"id\": \"X\",\n  \"affected\": [,\n}\n")], into: work.path)
         let broken = try scan([work.url("fw.sqsh"), "--vuln-db", work.url("db")])

@@ -7,8 +7,8 @@ import Yams
 /// Builds a check from YAML options the way the loader does, runs it on a memory tree, and
 /// returns the observations and the diagnostics it reported.
 func run<C: Check>(_ type: C.Type, _ options: String, files: [String: MemoryTree.Item],
-                   kind: TargetKind = .firmware, hasMetadata: Bool = true) async throws -> (observations: [Observation], diagnostics: [Diagnostic]) {
-    try await run(type, options, tree: MemoryTree(items: files, hasMetadata: hasMetadata), kind: kind)
+                   kind: TargetKind = .firmware, hasMetadata: Bool = true, limits: ScanLimits = ScanLimits()) async throws -> (observations: [Observation], diagnostics: [Diagnostic]) {
+    try await run(type, options, tree: MemoryTree(items: files, hasMetadata: hasMetadata), kind: kind, limits: limits)
 }
 
 /// `run` on any tree (a `DirectoryTree` for the streamed-read paths).

@@ -234,4 +234,23 @@ struct SigningKeyTests {
         let (none, _) = try await run(SigningKeyCheck.self, "{knownKeys: [\(identity)]}", files: ["usr/bin/signer": signer])
         #expect(none.isEmpty)
     }
+
+    @Test("OpenWrt's opkg key (usign/signify, made by signify-openbsd): its secret half in the image fails critical; another secret key does not")
+    func usign() async throws {
+        let dir = try TemporaryDirectory(prefix: "rbscan-usign")
+        defer { dir.remove() }
+        _ = try ImageFixtures.sh("""
+            signify-openbsd -G -n -p build.pub -s build.sec -c "Local build key"
+            signify-openbsd -G -n -p other.pub -s other.sec -c "other key"
+            """, in: dir.path)
+        func item(_ name: String) throws -> MemoryTree.Item { MemoryTree.Item(content: Array(try Data(contentsOf: URL(fileURLWithPath: dir.url(name))))) }
+        let (shipped, _) = try await run(SigningKeyCheck.self, "{}", files: ["etc/opkg/keys/4ec812828ae08a4d": try item("build.pub"),
+                                                                          "root/key-build": try item("build.sec")])
+        #expect(shipped.map { "\($0.severity?.rawValue ?? "rule") \($0.location.path):\($0.location.line ?? 0)" } == ["critical root/key-build:2"],
+                "\(shipped.map(\.message))")
+        #expect(shipped.first?.message.contains("etc/opkg/keys/4ec812828ae08a4d") == true)
+        let (other, _) = try await run(SigningKeyCheck.self, "{}", files: ["etc/opkg/keys/4ec812828ae08a4d": try item("build.pub"),
+                                                                        "root/key-build": try item("other.sec")])
+        #expect(other.isEmpty)
+    }
 }

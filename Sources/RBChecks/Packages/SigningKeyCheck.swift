@@ -35,7 +35,7 @@ public struct SigningKeyCheck: Check {
     struct TrustedKey { var identity: String; var source: String }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
-        let trusted = updateKeys(in: context)
+        let trusted = updateKeys(in: context) + usignPublicKeys(in: context)
         guard !trusted.isEmpty else { return [] }
         var observations: [Observation] = []
         for key in trusted where knownKeys.contains(key.identity) {
@@ -45,6 +45,8 @@ public struct SigningKeyCheck: Check {
         }
         // The private halves in the image: the update keys' identities against every private key found.
         let identities = Set(trusted.map(\.identity))
+        let usignKeys = Dictionary(trusted.filter { $0.identity.hasPrefix("usign:") }.map { (String($0.identity.dropFirst(6)), $0.source) },
+                                   uniquingKeysWith: { a, _ in a })
         for file in context.files(matching: Self.everything ?? [], excluding: Self.skipped ?? []) where file.size > 0 {
             let content: FileContent
             if let text = context.readUnlessBinary(file) {
@@ -52,6 +54,17 @@ public struct SigningKeyCheck: Check {
             } else {
                 guard PrivateKeyCheck.holdsMarker(file, in: context), let whole = context.read(file) else { continue }
                 content = whole
+            }
+            // usign / signify secret keys (OpenWrt's package and sysupgrade signing).
+            if !usignKeys.isEmpty, ByteSearch.firstIndex(of: Self.usignComment, in: content.bytes) != nil {
+                for secret in Self.usignBlobs(content.bytes) where secret.blob.count == 104 && secret.blob.starts(with: Array("EdBK".utf8)) {
+                    let keynum = Hex.encode(Array(secret.blob[32..<40]))
+                    guard let trustedBy = usignKeys[keynum] else { continue }
+                    observations.append(Observation(severity: .critical,
+                        message: "the usign/signify secret key \(keynum) trusted by \(trustedBy) ships in \(file.path): anyone with the image can sign packages and upgrades the device accepts",
+                        location: Location(path: file.path, line: secret.line),
+                        evidence: Evidence(key: "update-private-key:usign:" + keynum, facts: ["keynum": keynum, "trustedBy": trustedBy])))
+                }
             }
             for found in PrivateKeyCheck.scan(content.bytes) where identities.contains(found.identity) {
                 let source = trusted.first { $0.identity == found.identity }?.source ?? ""
@@ -100,6 +113,34 @@ public struct SigningKeyCheck: Check {
             if let pem = ImageSignatureCheck.signingKeyPEM(value) { add(pem, source: value.hasPrefix("-----BEGIN") ? "--signing-key" : value) }
         }
         return keys
+    }
+
+    static let usignComment = Array("untrusted comment:".utf8)
+    static let usignPaths = try? PathPatterns.compile(["etc/opkg/keys/*", "etc/opkg/keys/**", "usr/share/ucert/**", "**/*.pub"], key: "paths")
+
+    /// The usign/signify public keys opkg and sysupgrade trust (`etc/opkg/keys/KEYNUM`):
+    /// identity `usign:KEYNUM`.
+    func usignPublicKeys(in context: CheckContext) -> [TrustedKey] {
+        var keys: [TrustedKey] = []
+        for file in context.files(matching: Self.usignPaths ?? []) where file.size > 0 && file.size < 64 << 10 {
+            guard let text = context.readUnlessBinary(file) else { continue }
+            for key in Self.usignBlobs(text.bytes) where key.blob.count == 42 && key.blob.starts(with: Array("Ed".utf8)) {
+                keys.append(TrustedKey(identity: "usign:" + Hex.encode(Array(key.blob[2..<10])), source: file.path))
+            }
+        }
+        return keys
+    }
+
+    /// The base64 blobs that follow `untrusted comment:` lines (usign/signify key files), with
+    /// the line each is on.
+    static func usignBlobs(_ bytes: [UInt8]) -> [(blob: [UInt8], line: Int)] {
+        var blobs: [(blob: [UInt8], line: Int)] = []
+        let lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false)
+        for (i, line) in lines.enumerated() where line.starts(with: usignComment) && i + 1 < lines.count {
+            guard let blob = ImageSignatureCheck.base64(Array(lines[i + 1])) else { continue }
+            blobs.append((blob, i + 2))
+        }
+        return blobs
     }
 
     /// SPKI SHA-256 of every PEM public key (or certificate) in `bytes`.

@@ -128,6 +128,7 @@ struct ComponentInventoryTests {
             "usr/sbin/sshd": try bytes("/usr/sbin/sshd"),
             "usr/lib/libsqlite3.so.0": try bytes(libdir + "/libsqlite3.so.0"),
             "lib/libc.so.6": try bytes(libdir + "/libc.so.6"),
+            "lib/ld-musl-x86_64.so.1": try bytes("/lib/ld-musl-x86_64.so.1"),
             "lib/modules/4.9.84/modules.dep": .file("\n"),
             "usr/lib/opkg/status": .file("Package: uhttpd\nVersion: 2023-06-25-34a8a74d-2\nStatus: install user installed\n\nPackage: gone\nVersion: 1\nStatus: deinstall ok not-installed\n\n"),
         ]
@@ -148,6 +149,8 @@ struct ComponentInventoryTests {
         let sqlite = try output("python3 -c 'import sqlite3; print(sqlite3.sqlite_version)'")
         #expect(found["sqlite"] == sqlite, "\(found)")
         #expect(found["linux"] == "4.9.84")
+        let musl = try output("dpkg-query -W -f '${Version}' musl")   // 1.2.3-1
+        #expect(musl.hasPrefix((found["musl"] ?? "?") + "-"), "\(found)")
         #expect(found["uhttpd"] == "2023-06-25-34a8a74d-2")
         #expect(found["gone"] == nil)
 

@@ -25,6 +25,8 @@ public struct ComponentInventory: Sendable {
         ("thttpd", ["**/{bin,sbin}/thttpd"], #"thttpd/(?<v>\d+\.\d+[a-z]?)"#),
         ("uclibc", ["**/lib/libuClibc-*.so", "**/lib/ld-uClibc-*.so"], #"name:uClibc-(?<v>\d+\.\d+\.\d+(\.\d+)?)\.so"#),
         ("glibc", ["**/lib/**/libc.so.6", "**/lib/**/libc-*.so"], #"GNU C Library [^\n]*? version (?<v>\d+\.\d+)"#),
+        // musl keeps its version as a bare string (printed by `ld-musl-*.so.1` as "Version %s").
+        ("musl", ["**/ld-musl-*.so*", "**/libc.musl-*.so*", "**/*-linux-musl*/libc.so"], #"\x00(?<v>1\.\d\.\d{1,2})\x00"#),
         ("gsoap", ["**/libgsoap*.so*", "**/{bin,sbin}/onvif*"], #"gSOAP/(?<v>\d+\.\d+(\.\d+)?)"#),
         ("live555", ["**/libliveMedia*.so*", "**/{bin,sbin}/*rtsp*"], #"LIVE555 Streaming Media v(?<v>\d{4}\.\d{2}\.\d{2})"#),
         ("curl", ["**/libcurl.so*", "**/bin/curl"], #"libcurl/(?<v>\d+\.\d+\.\d+)"#),

@@ -33,7 +33,7 @@ public struct Component: Sendable, Hashable, Codable {
         "busybox": "busybox:busybox", "openssl": "openssl:openssl", "dropbear": "dropbear_ssh_project:dropbear_ssh",
         "openssh": "openbsd:openssh", "linux": "linux:linux_kernel", "lighttpd": "lighttpd:lighttpd", "boa": "boa:boa",
         "goahead": "embedthis:goahead", "thttpd": "acme:thttpd", "uclibc": "uclibc:uclibc", "glibc": "gnu:glibc",
-        "gsoap": "genivia:gsoap", "live555": "live555:streaming_media", "curl": "haxx:libcurl", "sqlite": "sqlite:sqlite",
+        "gsoap": "genivia:gsoap", "musl": "musl-libc:musl", "live555": "live555:streaming_media", "curl": "haxx:libcurl", "sqlite": "sqlite:sqlite",
         "miniupnpd": "miniupnp_project:miniupnpd", "dnsmasq": "thekelleys:dnsmasq", "hostapd": "w1.fi:hostapd",
     ]
 }

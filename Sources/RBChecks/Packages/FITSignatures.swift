@@ -21,11 +21,7 @@ struct FITImage {
 
     /// A FIT held in memory.
     init?(bytes: [UInt8]) {
-        self.init(size: UInt64(bytes.count)) { offset, count in
-            guard offset < UInt64(bytes.count) else { return [] }
-            let start = Int(offset)
-            return Array(bytes[start..<min(bytes.count, start + count)])
-        }
+        self.init(size: UInt64(bytes.count), read: DeviceTree.reader(bytes))
     }
 
     /// A FIT in a host file (the scanned image), read in pieces.
@@ -179,7 +175,9 @@ struct FITImage {
         }
     }
 
-    static func verify(_ key: OpaquePointer, _ signature: [UInt8], _ message: [UInt8], md: OpaquePointer, padding: Int32?) -> Bool {
+    /// `signature` over `message` with `key` (EVP_DigestVerify): `md` nil for Ed25519, which
+    /// hashes by itself; `padding` for RSA.
+    static func verify(_ key: OpaquePointer, _ signature: [UInt8], _ message: [UInt8], md: OpaquePointer?, padding: Int32?) -> Bool {
         defer { ERR_clear_error() }
         guard let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
@@ -209,9 +207,8 @@ struct UBootKey {
         while let at = ByteSearch.firstIndex(of: DeviceTree.magic, in: bytes, range: from..<bytes.count) {
             from = at + 4
             let slice = Array(bytes[at...])
-            guard let tree = try? DeviceTree(size: UInt64(slice.count), read: { offset, count in
-                offset < UInt64(slice.count) ? Array(slice[Int(offset)..<min(slice.count, Int(offset) + count)]) : []
-            }), let signature = tree.root.child("signature") else { continue }
+            guard let tree = try? DeviceTree(size: UInt64(slice.count), read: DeviceTree.reader(slice)),
+                  let signature = tree.root.child("signature") else { continue }
             for node in signature.children where node.name.hasPrefix("key") {
                 guard let key = publicKey(node) else { continue }
                 found.append(UBootKey(name: node.properties["key-name-hint"]?.string ?? String(node.name.dropFirst(4)),

@@ -240,8 +240,8 @@ public struct ImageSignatureCheck: Check {
                 case rb_pkey_ec():
                     if verifyDigest(key, raw, digest, padding: nil) { return "ECDSA" }
                 case rb_pkey_ed25519():
-                    if verifyMessage(key, raw, digest) { return "Ed25519 over SHA-256" }
-                    if let whole = data.whole(limit: 64 << 20), verifyMessage(key, raw, whole) { return "Ed25519" }
+                    if FITImage.verify(key, raw, digest, md: nil, padding: nil) { return "Ed25519 over SHA-256" }
+                    if let whole = data.whole(limit: 64 << 20), FITImage.verify(key, raw, whole, md: nil, padding: nil) { return "Ed25519" }
                 default:
                     continue
                 }
@@ -262,13 +262,6 @@ public struct ImageSignatureCheck: Check {
         return EVP_PKEY_verify(ctx, signature, signature.count, digest, digest.count) == 1
     }
 
-    static func verifyMessage(_ key: OpaquePointer, _ signature: [UInt8], _ message: [UInt8]) -> Bool {
-        defer { ERR_clear_error() }
-        guard let ctx = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestVerifyInit(ctx, nil, nil, nil, key) == 1 else { return false }
-        return EVP_DigestVerify(ctx, signature, signature.count, message, message.count) == 1
-    }
 
     /// A detached CMS / PKCS#7 signature (DER or PEM) over `data` whose signer holds one of `keys`.
     static func verifyCMS(data: Content, signature: [UInt8], keys: [OpaquePointer]) -> String? {

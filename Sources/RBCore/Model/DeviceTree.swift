@@ -61,6 +61,15 @@ public struct DeviceTree: Sendable {
         UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
     }
 
+    /// A reader over bytes in memory, for `init(size:read:)`.
+    public static func reader(_ bytes: [UInt8]) -> (UInt64, Int) -> [UInt8]? {
+        { offset, count in
+            guard offset < UInt64(bytes.count) else { return [] }
+            let start = Int(offset)
+            return Array(bytes[start..<min(bytes.count, start + count)])
+        }
+    }
+
     /// Whether `head` starts with an FDT header.
     public static func isBlob(_ head: [UInt8]) -> Bool { head.count >= 40 && Array(head.prefix(4)) == magic }
 

@@ -25,6 +25,11 @@ public enum HostFiles {
         }
     }
 
+    /// The name of a directory entry readdir returned.
+    static func entryName(_ item: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafeBytes(of: item.pointee.d_name) { raw in String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+    }
+
     /// Names in a directory, sorted.
     public static func list(directory: String) throws(Failure) -> [String] {
         guard let dir = opendir(directory) else {
@@ -33,9 +38,7 @@ public enum HostFiles {
         defer { closedir(dir) }
         var names: [String] = []
         while let item = readdir(dir) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
+            let name = entryName(item)
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
@@ -54,9 +57,7 @@ public enum HostFiles {
             }
             defer { closedir(dir) }
             while let item = readdir(dir) {
-                let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
-                    String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-                }
+                let name = entryName(item)
                 guard name != "." && name != ".." else { continue }
                 let child = relative.isEmpty ? name : relative + "/" + name
                 switch Int32(item.pointee.d_type) {

@@ -18,7 +18,11 @@ public struct JSONReporter: Reporter {
         var bySeverity = Dictionary(uniqueKeysWithValues: Severity.allCases.map { ($0.rawValue, 0) })
         var byCategory: [String: Int] = [:]
         var byStatus = ["fail": 0, "review": 0, "notApplicable": 0]
+        var byBaselineState: [String: Int] = [:]
         for finding in report.findings {
+            if let state = finding.baselineState { byBaselineState[state.rawValue, default: 0] += 1 }
+        }
+        for finding in report.current {
             byStatus[finding.status.rawValue, default: 0] += 1
             guard finding.status == .fail else { continue }
             bySeverity[finding.severity.rawValue, default: 0] += 1
@@ -26,7 +30,9 @@ public struct JSONReporter: Reporter {
         }
         let status = report.exitStatus
         let summary = Summary(findings: report.findings.count, byStatus: byStatus, bySeverity: bySeverity,
-                              byCategory: byCategory, gate: report.gatingFindings.isEmpty ? "passed" : "failed",
+                              byCategory: byCategory, waived: report.current.filter { $0.waiver != nil }.count,
+                              byBaselineState: byBaselineState.isEmpty ? nil : byBaselineState,
+                              gate: report.gatingFindings.isEmpty ? "passed" : "failed",
                               gatingFindings: report.gatingFindings.count, exitCode: Int(status.rawValue))
         return Document(
             schemaVersion: schemaVersion,
@@ -54,7 +60,7 @@ public struct JSONReporter: Reporter {
                 FindingInfo(ruleId: finding.ruleID, status: finding.status.rawValue, severity: finding.severity.rawValue,
                             category: finding.category.rawValue, message: finding.message, target: finding.targetIndex,
                             path: finding.location.path, line: finding.location.line, fingerprint: finding.fingerprint,
-                            gating: finding.status == .fail && report.gate.trips(finding.severity),
+                            gating: report.gates(finding), waiver: finding.waiver, baselineState: finding.baselineState?.rawValue,
                             evidence: EvidenceInfo(key: finding.evidence.key, snippet: finding.evidence.snippet,
                                                    facts: finding.evidence.facts))
             },
@@ -84,6 +90,10 @@ public struct JSONReporter: Reporter {
         var byStatus: [String: Int]
         var bySeverity: [String: Int]
         var byCategory: [String: Int]
+        /// Findings a waiver accepted (not counted by the gate).
+        var waived: Int
+        /// With --compare: findings per baselineState (new, unchanged, updated, absent).
+        var byBaselineState: [String: Int]?
         var gate: String
         var gatingFindings: Int
         var exitCode: Int
@@ -132,6 +142,8 @@ public struct JSONReporter: Reporter {
         var line: Int?
         var fingerprint: String
         var gating: Bool
+        var waiver: AppliedWaiver?
+        var baselineState: String?
         var evidence: EvidenceInfo
     }
     struct EvidenceInfo: Encodable {

@@ -12,7 +12,7 @@ public struct SARIFReporter: Reporter {
     public static let fileExtensions = ["sarif", "sarif.json"]
     public static let schemaURI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
     /// The key of rbscan's fingerprint in `partialFingerprints` (versioned with its recipe).
-    public static let fingerprintKey = "rbscanFingerprint/v1"
+    public static let fingerprintKey = PreviousResults.sarifFingerprintKey
 
     public init() {}
 
@@ -36,7 +36,8 @@ public struct SARIFReporter: Reporter {
                                            references: rule.references.isEmpty ? nil : rule.references,
                                            check: rule.checkIDs))
         }
-        let results = report.findings.map { finding -> Result in
+        let shown = report.sarifOmitsWaived ? report.findings.filter { $0.waiver == nil && $0.baselineState != .absent } : report.findings
+        let results = shown.map { finding -> Result in
             let target = report.targets[finding.targetIndex]
             let isEndpoint = target.kind == .endpoint
             let path = finding.location.path
@@ -54,6 +55,11 @@ public struct SARIFReporter: Reporter {
                 message: Message(text: finding.message),
                 locations: [ResultLocation(physicalLocation: PhysicalLocation(artifactLocation: artifact, region: region))],
                 partialFingerprints: [fingerprintKey: finding.fingerprint],
+                baselineState: finding.baselineState?.rawValue,
+                suppressions: finding.waiver.map { waiver in
+                    [Suppression(justification: waiver.justification,
+                                 properties: SuppressionProperties(owner: waiver.owner, expires: waiver.expires, waiver: waiver.source))]
+                },
                 properties: ResultProperties(severity: finding.severity.rawValue, category: finding.category.rawValue,
                                              target: target.spec, evidenceKey: finding.evidence.key, facts: facts))
         }
@@ -209,8 +215,18 @@ public struct SARIFReporter: Reporter {
         var message: Message
         var locations: [ResultLocation]
         var partialFingerprints: [String: String]
+        var baselineState: String?
+        var suppressions: [Suppression]?
         var properties: ResultProperties
     }
+    /// A waiver (`--waivers`): accepted outside the code, with its justification.
+    struct Suppression: Encodable {
+        var kind = "external"
+        var status = "accepted"
+        var justification: String
+        var properties: SuppressionProperties
+    }
+    struct SuppressionProperties: Encodable { var owner: String?; var expires: String; var waiver: String }
     struct ResultProperties: Encodable {
         var severity: String
         var category: String

@@ -33,14 +33,20 @@ public struct TextReporter: Reporter {
             out += "target \(target.spec) (\(target.kind.rawValue)): \(count) result(s)\n"
         }
         out += "\n"
-        let failed = report.findings.filter { $0.status == .fail }
+        let failed = report.current.filter { $0.status == .fail && $0.waiver == nil }
         let bySeverity = Severity.allCases.reversed().map { severity in
             "\(severity.rawValue) \(failed.filter { $0.severity == severity }.count)"
         }
         out += "Summary: \(failed.count) failed (\(bySeverity.joined(separator: ", ")))"
-        let reviews = report.findings.filter { $0.status == .review }.count
-        let notApplicable = report.findings.filter { $0.status == .notApplicable }.count
-        out += ", \(reviews) to review, \(notApplicable) not applicable; \(report.rules.count) rules run\n"
+        let reviews = report.current.filter { $0.status == .review }.count
+        let notApplicable = report.current.filter { $0.status == .notApplicable }.count
+        let waived = report.current.filter { $0.waiver != nil }.count
+        out += ", \(reviews) to review, \(notApplicable) not applicable\(waived > 0 ? ", \(waived) waived" : ""); \(report.rules.count) rules run\n"
+        let states = BaselineState.allCases.compactMap { state -> String? in
+            let n = report.findings.filter { $0.baselineState == state }.count
+            return n == 0 ? nil : "\(state.rawValue) \(n)"
+        }
+        if !states.isEmpty { out += "Compared with the previous results: \(states.joined(separator: ", "))\n" }
         let categories = Category.allCases.compactMap { category -> String? in
             let n = failed.filter { $0.category == category }.count
             return n == 0 ? nil : "\(category.rawValue) \(n)"
@@ -52,8 +58,14 @@ public struct TextReporter: Reporter {
             var place = finding.location.path.isEmpty ? "." : finding.location.path
             if let line = finding.location.line { place += ":\(line)" }
             if multiTarget { place = report.targets[finding.targetIndex].spec + " " + place }
-            out += "\(severityLabel(finding)) \(finding.ruleID.padding(12)) \(place)\n"
+            var tags: [String] = []
+            if let state = finding.baselineState, state != .unchanged { tags.append(state.rawValue) }
+            if finding.waiver != nil { tags.append("waived") }
+            out += "\(severityLabel(finding)) \(finding.ruleID.padding(12)) \(place)\(tags.isEmpty ? "" : " [" + tags.joined(separator: ", ") + "]")\n"
             out += "         \(finding.message)\n"
+            if let waiver = finding.waiver {
+                out += "         waived until \(waiver.expires)\(waiver.owner.map { " (\($0))" } ?? ""): \(waiver.justification)\n"
+            }
         }
         if !report.findings.isEmpty { out += "\n" }
         if !report.diagnostics.isEmpty {
@@ -64,7 +76,7 @@ public struct TextReporter: Reporter {
         let status = report.exitStatus
         switch status {
         case .ok: out += paint("Gate passed", "32") + ": no failing finding at or above \(report.gate) (exit 0)\n"
-        case .gateFailed: out += paint("Gate FAILED", "1;31") + ": \(gating) failing finding(s) at or above \(report.gate) (exit 1)\n"
+        case .gateFailed: out += paint("Gate FAILED", "1;31") + ": \(gating) \(report.failOnNew ? "new " : "")failing finding(s) at or above \(report.gate) (exit 1)\n"
         case .usage: out += paint("Scan not valid", "1;31") + ": configuration or target errors above (exit 2)\n"
         case .incomplete: out += paint("Scan INCOMPLETE", "1;33") + ": some checks could not complete, see diagnostics (exit 3)\n"
         }

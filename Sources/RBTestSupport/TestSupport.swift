@@ -151,3 +151,20 @@ public func validateCycloneDX(_ path: String) throws -> ProcessResult {
     }
     return try runProcess(python, [Repository.root + "/scripts/validate-cyclonedx.py", path])
 }
+
+/// Runs scripts/validate-sarif.py (a Python with jsonschema) on `path` against the official SARIF
+/// 2.1.0 schema (../shared/schemas, or the copy under Tests/RBReportTests/Schemas).
+public func validateSARIF(_ path: String) throws -> ProcessResult {
+    let shared = Repository.root + "/../shared/schemas/sarif-schema-2.1.0.json"
+    let vendored = Repository.root + "/Tests/RBReportTests/Schemas/sarif-schema-2.1.0.json"
+    let schema = FileManager.default.fileExists(atPath: shared) ? shared : vendored
+    var last = ProcessResult(status: 2, stdout: "", stderr: "no python3 found")
+    for python in ["/usr/bin/env", "/usr/bin/python3"] {
+        let arguments = python == "/usr/bin/env" ? ["python3", Repository.root + "/scripts/validate-sarif.py", schema, path]
+                                                  : [Repository.root + "/scripts/validate-sarif.py", schema, path]
+        guard FileManager.default.isExecutableFile(atPath: python) else { continue }
+        last = try runProcess(python, arguments)
+        if last.status != 2 { return last }
+    }
+    return last
+}

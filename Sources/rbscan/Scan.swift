@@ -36,6 +36,18 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("kev"), help: "CISA's known_exploited_vulnerabilities.csv, when it is not inside --vuln-db.")
     var kev: String?
 
+    @Option(name: .customLong("waivers"), help: "A waivers file (YAML): accepted findings with justification, owner and expiry; they stay visible and leave the gate.")
+    var waivers: String?
+
+    @Option(name: .customLong("compare"), help: "An earlier rbscan SARIF or JSON report: every result gets a baselineState (new, unchanged, updated, absent).")
+    var compare: String?
+
+    @Flag(name: .customLong("fail-on-new"), help: "Only findings new since --compare count for the gate.")
+    var failOnNew = false
+
+    @Flag(name: .customLong("omit-waived"), help: "Leave waived and absent results out of the SARIF report (GitHub code scanning ignores suppressions and baselineState).")
+    var omitWaived = false
+
     @Option(name: .customLong("output"), help: "Report file for the --format in the same position (repeatable).")
     var outputs: [String] = []
 
@@ -84,6 +96,7 @@ struct Scan: AsyncParsableCommand {
         if let maxNesting, maxNesting < 0 { throw ValidationError("--max-nesting must not be negative") }
         if let maxFiles, maxFiles < 1 { throw ValidationError("--max-files must be positive") }
         if let crackSeconds, crackSeconds <= 0 { throw ValidationError("--crack-seconds must be positive") }
+        if failOnNew && compare == nil { throw ValidationError("--fail-on-new needs --compare PREVIOUS.sarif|json") }
         if let ports, HostFacts.parsePorts(ports) == nil { throw ValidationError("--ports takes ports and ranges, UDP ones marked /udp, e.g. 23,80,8000-8100,1900/udp") }
         _ = try plan()
     }
@@ -149,6 +162,16 @@ struct Scan: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.usage.rawValue)
             }
         }
+        // Waivers and earlier results are read before scanning: a broken file costs no scan.
+        var waiverSet: WaiverSet?, previous: PreviousResults?
+        do {
+            waiverSet = try waivers.map { file throws(DiagnosticError) in try WaiverSet.load(file: file) }
+            previous = try compare.map { file throws(DiagnosticError) in try PreviousResults.load(file: file) }
+        } catch {
+            for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
+            Output.stderr("rbscan: nothing scanned (exit 2)\n")
+            throw ExitCode(ExitStatus.usage.rawValue)
+        }
         let plan = try plan()
         let options = ScanSession.Options(
             targets: targets, baseline: baseline, ruleDirectories: ruleDirectories,
@@ -156,8 +179,12 @@ struct Scan: AsyncParsableCommand {
             commandLine: CommandLine.arguments.joined(separator: " "),
             components: plan.contains { type(of: $0.reporter).name == CycloneDXReporter.name })
         let sessionStart = ContinuousClock.now
-        let report = await ScanSession.run(options)
+        var report = await ScanSession.run(options)
         Profiler.note("session", since: sessionStart)
+        previous?.apply(to: &report)
+        waiverSet?.apply(to: &report)
+        report.failOnNew = failOnNew
+        report.sarifOmitsWaived = omitWaived
         let status = report.exitStatus
         if report.targets.isEmpty && status == .usage {
             for diagnostic in report.diagnostics { Output.stderr("\(diagnostic)\n") }

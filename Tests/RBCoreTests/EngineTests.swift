@@ -46,7 +46,9 @@ struct EngineTests {
         let d = try #require(outcome.diagnostics.first)
         #expect(d.code == "check.failed")
         #expect(d.ruleID == "RB-SYS-002")
-        #expect(ExitStatus.decide(findings: outcome.findings, diagnostics: outcome.diagnostics, gate: .severity(.high)) == .incomplete)
+        let report = ScanReport(targets: [target()], rules: rules, findings: outcome.findings, diagnostics: outcome.diagnostics,
+                                baselineID: "b", gate: .severity(.high))
+        #expect(report.exitStatus == .incomplete)
     }
 
     @Test func disabledRulesAndOtherKindsDoNotRun() async throws {

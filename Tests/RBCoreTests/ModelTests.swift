@@ -53,12 +53,31 @@ struct ModelTests {
         review.status = .review
         let checkError = Diagnostic(.error, .check, code: "check.failed", "boom")
         let configError = Diagnostic(.error, .configuration, code: "rule.bad-id", "bad")
-        #expect(ExitStatus.decide(findings: [high], diagnostics: [], gate: .severity(.high)) == .gateFailed)
-        #expect(ExitStatus.decide(findings: [high], diagnostics: [], gate: .severity(.critical)) == .ok)
-        #expect(ExitStatus.decide(findings: [high], diagnostics: [], gate: .never) == .ok)
-        #expect(ExitStatus.decide(findings: [review], diagnostics: [], gate: .severity(.low)) == .ok)
-        #expect(ExitStatus.decide(findings: [high], diagnostics: [checkError], gate: .severity(.high)) == .incomplete)
-        #expect(ExitStatus.decide(findings: [], diagnostics: [configError, checkError], gate: .severity(.high)) == .usage)
-        #expect(ExitStatus.decide(findings: [], diagnostics: [Diagnostic(.warning, .check, code: "w", "w")], gate: .severity(.high)) == .ok)
+        func decide(_ findings: [Finding], _ diagnostics: [Diagnostic], _ gate: GateThreshold, onlyNew: Bool = false) -> RBCore.ExitStatus {
+            var report = ScanReport(targets: [], rules: [], findings: findings, diagnostics: diagnostics, baselineID: "b", gate: gate)
+            report.failOnNew = onlyNew
+            return report.exitStatus
+        }
+        #expect(decide([high], [], .severity(.high)) == .gateFailed)
+        #expect(decide([high], [], .severity(.critical)) == .ok)
+        #expect(decide([high], [], .never) == .ok)
+        #expect(decide([review], [], .severity(.low)) == .ok)
+        #expect(decide([high], [checkError], .severity(.high)) == .incomplete)
+        #expect(decide([], [configError, checkError], .severity(.high)) == .usage)
+        #expect(decide([], [Diagnostic(.warning, .check, code: "w", "w")], .severity(.high)) == .ok)
+        // Waived and absent findings never gate; with failOnNew only new ones do.
+        var waived = high
+        waived.waiver = AppliedWaiver(justification: "j", owner: nil, expires: "2999-01-01", source: "w.yaml:3")
+        var absent = high
+        absent.baselineState = .absent
+        var known = high
+        known.baselineState = .unchanged
+        var new = high
+        new.baselineState = .new
+        #expect(decide([waived], [], .severity(.high)) == .ok)
+        #expect(decide([absent], [], .severity(.high)) == .ok)
+        #expect(decide([known], [], .severity(.high), onlyNew: true) == .ok)
+        #expect(decide([known], [], .severity(.high)) == .gateFailed)
+        #expect(decide([known, new], [], .severity(.high), onlyNew: true) == .gateFailed)
     }
 }

@@ -115,22 +115,6 @@ struct ReporterTests {
     }
 }
 
-/// Runs scripts/validate-sarif.py with a Python that has jsonschema.
-func validateSARIF(_ path: String) throws -> ProcessResult {
-    let shared = Repository.root + "/../shared/schemas/sarif-schema-2.1.0.json"
-    let vendored = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Schemas/sarif-schema-2.1.0.json").path
-    let schema = FileManager.default.fileExists(atPath: shared) ? shared : vendored
-    var last = ProcessResult(status: 2, stdout: "", stderr: "no python3 found")
-    for python in ["/usr/bin/env", "/usr/bin/python3"] {
-        let arguments = python == "/usr/bin/env" ? ["python3", Repository.root + "/scripts/validate-sarif.py", schema, path]
-                                                  : [Repository.root + "/scripts/validate-sarif.py", schema, path]
-        guard FileManager.default.isExecutableFile(atPath: python) else { continue }
-        last = try runProcess(python, arguments)
-        if last.status != 2 { return last }
-    }
-    return last
-}
-
 @Suite("CycloneDX SBOM")
 struct CycloneDXTests {
     func report(_ components: [Component]) -> ScanReport {

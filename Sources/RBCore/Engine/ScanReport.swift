@@ -16,16 +16,11 @@ public enum ExitStatus: Int32, Codable, Sendable {
     case incomplete = 3
 
     /// Configuration and target errors win (2), then incomplete checks (3), then the gate.
-    public static func decide(findings: [Finding], diagnostics: [Diagnostic], gate: GateThreshold) -> ExitStatus {
+    public static func decide(gatingFindings: Int, diagnostics: [Diagnostic]) -> ExitStatus {
         let errors = diagnostics.filter { $0.level == .error }
         if errors.contains(where: { $0.domain == .configuration || $0.domain == .target }) { return .usage }
         if !errors.isEmpty { return .incomplete }
-        return gatingFindings(findings, gate: gate).isEmpty ? .ok : .gateFailed
-    }
-
-    /// The findings that count for the gate: failing results at or above the threshold.
-    public static func gatingFindings(_ findings: [Finding], gate: GateThreshold) -> [Finding] {
-        findings.filter { $0.status == .fail && gate.trips($0.severity) }
+        return gatingFindings == 0 ? .ok : .gateFailed
     }
 }
 
@@ -57,8 +52,24 @@ public struct ScanReport: Sendable {
         self.commandLine = commandLine
     }
 
-    public var exitStatus: ExitStatus { ExitStatus.decide(findings: findings, diagnostics: diagnostics, gate: gate) }
-    public var gatingFindings: [Finding] { ExitStatus.gatingFindings(findings, gate: gate) }
+    /// `--fail-on-new`: only findings new since the compared results count for the gate.
+    public var failOnNew = false
+    /// `--omit-waived`: the SARIF report leaves out waived and absent results (GitHub code
+    /// scanning ignores `suppressions` and `baselineState`).
+    public var sarifOmitsWaived = false
+
+    /// The findings of this run (not the absent ones carried from compared results).
+    public var current: [Finding] { findings.filter { $0.baselineState != .absent } }
+
+    public var exitStatus: ExitStatus { ExitStatus.decide(gatingFindings: gatingFindings.count, diagnostics: diagnostics) }
+    public var gatingFindings: [Finding] { findings.filter(gates) }
+
+    /// Whether `finding` counts for the gate: a failing result at or above the threshold, not
+    /// waived, not absent (only in the compared results), and new when `failOnNew`.
+    public func gates(_ finding: Finding) -> Bool {
+        finding.status == .fail && gate.trips(finding.severity) && finding.waiver == nil && finding.baselineState != .absent
+            && (!failOnNew || finding.baselineState == .new)
+    }
 
     /// Position of each rule ID in `rules`.
     public var ruleIndex: [String: Int] {

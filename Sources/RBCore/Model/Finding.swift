@@ -74,6 +74,10 @@ public struct Finding: Hashable, Codable, Sendable {
     public var evidence: Evidence
     /// Stable across runs and image rebuilds: rule + path + evidence key, never lines or times.
     public var fingerprint: String
+    /// The waiver that accepts this finding (`--waivers`): it stays visible, out of the gate.
+    public var waiver: AppliedWaiver?
+    /// Against `--compare` results: new, unchanged, updated, or absent (only in the previous run).
+    public var baselineState: BaselineState?
 
     public init(ruleID: String, status: FindingStatus, severity: Severity, category: Category,
                 message: String, targetIndex: Int, location: Location, evidence: Evidence) {

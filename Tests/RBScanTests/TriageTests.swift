@@ -1,0 +1,168 @@
+import Foundation
+import RBTestSupport
+import Testing
+
+/// Waivers, comparison with earlier results and the gates built on them, end to end on the
+/// real binary: two runs over a root where one finding is fixed, one changes and one is new.
+@Suite("Triage: waivers, baselineState, --fail-on-new", .serialized)
+struct TriageTests {
+    let rbscan = Repository.rbscanBinary
+
+    func scan(_ arguments: [String]) throws -> ProcessResult { try runProcess(rbscan, ["scan"] + arguments) }
+
+    /// Run 1: telnetd with a root shell (RB-IFC-001 high) and ASLR lowered (RB-SYS-001 medium).
+    func firstRelease(_ root: TemporaryDirectory) throws {
+        try FixtureWriter.write([
+            "etc/inittab": .file("::sysinit:/etc/init.d/rcS\n"),
+            "etc/init.d/rcS": .file("#!/bin/sh\nsyslogd -R 192.0.2.10\nntpd -p pool.ntp.org\ntelnetd -l /bin/sh\n", mode: 0o755),
+            "etc/sysctl.conf": .file("kernel.randomize_va_space = 1\n"),
+            "etc/passwd": .file("root:x:0:0:root:/root:/bin/sh\n"),
+        ], into: root.path)
+    }
+
+    /// Run 2: telnetd moved and changed (updated), ASLR fixed (absent), kptr_restrict lowered (new, low).
+    func secondRelease(_ root: TemporaryDirectory) throws {
+        try FixtureWriter.write([
+            "etc/init.d/rcS": .file("#!/bin/sh\nsyslogd -R 192.0.2.10\n\nntpd -p pool.ntp.org\ntelnetd -p 2323 -l /bin/login\n", mode: 0o755),
+            "etc/sysctl.conf": .file("kernel.randomize_va_space = 2\nkernel.kptr_restrict = 0\n"),
+        ], into: root.path)
+    }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    func findings(_ document: [String: Any]) -> [[String: Any]] { document["findings"] as? [[String: Any]] ?? [] }
+
+    @Test("baselineState across two runs (from a JSON and from a SARIF previous report): updated, absent, new, unchanged")
+    func transitions() throws {
+        let root = try TemporaryDirectory(prefix: "rbscan-triage")
+        let out = try TemporaryDirectory(prefix: "rbscan-triage-out")
+        defer { root.remove(); out.remove() }
+        try firstRelease(root)
+        let first = try scan([root.path, "--fail-on", "never", "--format", "json", "--output", out.url("r1.json"),
+                              "--format", "sarif", "--output", out.url("r1.sarif")])
+        #expect(first.status == 0, "\(first.stderr)")
+        try secondRelease(root)
+        for previous in ["r1.json", "r1.sarif"] {
+            let second = try scan([root.path, "--compare", out.url(previous), "--fail-on", "never", "--format", "json"])
+            #expect(second.status == 0, "\(second.stderr)")
+            let states = findings(try json(second.stdout)).filter { $0["status"] as? String == "fail" }
+                .map { "\($0["ruleId"] ?? "") \($0["baselineState"] ?? "-")" }.sorted()
+            #expect(states == ["RB-IFC-001 updated", "RB-SYS-001 absent", "RB-SYS-006 new"], "\(previous): \(states)")
+            let others = findings(try json(second.stdout)).filter { $0["status"] as? String != "fail" }
+            #expect(!others.isEmpty && others.allSatisfy { $0["baselineState"] as? String == "unchanged" }, "\(others)")
+            let absent = try #require(findings(try json(second.stdout)).first { $0["baselineState"] as? String == "absent" })
+            #expect(absent["gating"] as? Bool == false && absent["path"] as? String == "etc/sysctl.conf")
+        }
+        // The SARIF of a compared run carries baselineState and validates.
+        let sarif = out.url("r2.sarif")
+        #expect(try scan([root.path, "--compare", out.url("r1.json"), "--fail-on", "never", "--output", sarif]).status == 0)
+        #expect(try validateSARIF(sarif).status == 0)
+        let log = try json(String(contentsOfFile: sarif, encoding: .utf8))
+        let results = ((log["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]) ?? []
+        #expect(Set(results.compactMap { $0["baselineState"] as? String }) == ["new", "unchanged", "updated", "absent"])
+    }
+
+    @Test("--fail-on-new gates only on new findings; without it every finding at the threshold counts")
+    func failOnNew() throws {
+        let root = try TemporaryDirectory(prefix: "rbscan-failnew")
+        let out = try TemporaryDirectory(prefix: "rbscan-failnew-out")
+        defer { root.remove(); out.remove() }
+        try firstRelease(root)
+        #expect(try scan([root.path, "--fail-on", "never", "--format", "json", "--output", out.url("r1.json")]).status == 0)
+        try secondRelease(root)
+        let previous = out.url("r1.json")
+        // The updated telnetd (high) is known: with --fail-on-new only the new low finding counts.
+        #expect(try scan([root.path, "--compare", previous, "--fail-on-new", "--fail-on", "high"]).status == 0)
+        let low = try scan([root.path, "--compare", previous, "--fail-on-new", "--fail-on", "low"])
+        #expect(low.status == 1)
+        #expect(low.stdout.contains("1 new failing finding(s)"), "\(low.stdout)")
+        #expect(try scan([root.path, "--compare", previous, "--fail-on", "high"]).status == 1, "without --fail-on-new the known one counts")
+        // Nothing new since the second run itself.
+        #expect(try scan([root.path, "--fail-on", "never", "--format", "json", "--output", out.url("r2.json")]).status == 0)
+        #expect(try scan([root.path, "--compare", out.url("r2.json"), "--fail-on-new", "--fail-on", "info"]).status == 0)
+        let usage = try scan([root.path, "--fail-on-new"])
+        #expect(usage.status == 2 && usage.stderr.contains("--compare"))
+    }
+
+    @Test("Waivers: an active one accepts its finding (visible, out of the gate, SARIF suppression); an expired one is reported and waives nothing; a stale one is reported")
+    func waivers() throws {
+        let root = try TemporaryDirectory(prefix: "rbscan-waivers")
+        let out = try TemporaryDirectory(prefix: "rbscan-waivers-out")
+        defer { root.remove(); out.remove() }
+        try firstRelease(root)
+        try FixtureWriter.write(["waivers.yaml": .file("""
+            version: 1
+            waivers:
+              - rule: RB-IFC-001
+                path: etc/init.d/*
+                justification: factory test image, telnet removed by the release build (REQ-42)
+                owner: camera-platform
+                expires: 2999-12-31
+              - rule: RB-SYS-*
+                justification: kernel tuning accepted for the 2.x line
+                owner: kernel-team
+                expires: 2000-01-01
+              - rule: RB-WEB-001
+                justification: no web server any more
+                expires: 2999-12-31
+
+            """)], into: out.path)
+        let waivers = out.url("waivers.yaml")
+        let result = try scan([root.path, "--waivers", waivers, "--fail-on", "high", "--format", "json"])
+        #expect(result.status == 0, "the only high finding is waived: \(result.stdout.prefix(400))")
+        let document = try json(result.stdout)
+        let telnet = try #require(findings(document).first { $0["ruleId"] as? String == "RB-IFC-001" })
+        let waiver = try #require(telnet["waiver"] as? [String: Any])
+        #expect(waiver["owner"] as? String == "camera-platform" && waiver["expires"] as? String == "2999-12-31")
+        #expect((waiver["justification"] as? String)?.contains("REQ-42") == true && (waiver["source"] as? String)?.hasSuffix("waivers.yaml:3:5") == true, "\(waiver)")
+        #expect(telnet["gating"] as? Bool == false)
+        let aslr = try #require(findings(document).first { $0["ruleId"] as? String == "RB-SYS-001" })
+        #expect(aslr["waiver"] == nil, "an expired waiver waives nothing")
+        #expect((document["summary"] as? [String: Any])?["waived"] as? Int == 1)
+        let diagnostics = (document["diagnostics"] as? [[String: Any]] ?? []).map { "\($0["code"] ?? "") \($0["location"] ?? "")" }
+        #expect(diagnostics.contains { $0.hasPrefix("waiver.expired") && $0.contains("waivers.yaml:8") }, "\(diagnostics)")
+        #expect(diagnostics.contains { $0.hasPrefix("waiver.stale") && $0.contains("waivers.yaml:12") }, "\(diagnostics)")
+        // The expired waiver's finding gates again at medium.
+        #expect(try scan([root.path, "--waivers", waivers, "--fail-on", "medium"]).status == 1)
+
+        // SARIF: the waived result carries a suppression with the justification; --omit-waived drops it.
+        let sarif = out.url("w.sarif")
+        #expect(try scan([root.path, "--waivers", waivers, "--fail-on", "never", "--output", sarif]).status == 0)
+        #expect(try validateSARIF(sarif).status == 0)
+        func results(_ path: String) throws -> [[String: Any]] {
+            let log = try json(String(contentsOfFile: path, encoding: .utf8))
+            return ((log["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]) ?? []
+        }
+        let suppressed = try results(sarif).filter { $0["suppressions"] != nil }
+        #expect(suppressed.map { $0["ruleId"] as? String } == ["RB-IFC-001"])
+        let suppression = try #require((suppressed.first?["suppressions"] as? [[String: Any]])?.first)
+        #expect(suppression["kind"] as? String == "external" && suppression["status"] as? String == "accepted")
+        #expect((suppression["justification"] as? String)?.contains("REQ-42") == true)
+        let upload = out.url("upload.sarif")
+        #expect(try scan([root.path, "--waivers", waivers, "--omit-waived", "--fail-on", "never", "--output", upload]).status == 0)
+        #expect(try validateSARIF(upload).status == 0)
+        #expect(try !results(upload).contains { $0["ruleId"] as? String == "RB-IFC-001" })
+        #expect(try results(upload).contains { $0["ruleId"] as? String == "RB-SYS-001" })
+        // Text output shows the waiver.
+        let text = try scan([root.path, "--waivers", waivers, "--fail-on", "never"]).stdout
+        #expect(text.contains("[waived]") && text.contains("waived until 2999-12-31 (camera-platform)"), "\(text)")
+    }
+
+    @Test("A malformed waivers file stops the run with exit 2 naming file:line; nothing is scanned")
+    func malformedWaivers() throws {
+        let root = try TemporaryDirectory(prefix: "rbscan-badwaivers")
+        defer { root.remove() }
+        try firstRelease(root)
+        try FixtureWriter.write(["w.yaml": .file("version: 1\nwaivers:\n  - rule: RB-IFC-001\n    justification: ''\n    expires: 2027-13-01\n")], into: root.path)
+        let result = try scan([root.path, "--waivers", root.url("w.yaml")])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("w.yaml:3") && result.stderr.contains("justification") && result.stderr.contains("YYYY-MM-DD"), "\(result.stderr)")
+        try FixtureWriter.write(["w.yaml": .file("version: 1\nwaivers:\n  - rule: RB-IFC-001\n    expires: 2027-01-01\n")], into: root.path)
+        let missing = try scan([root.path, "--waivers", root.url("w.yaml")])
+        #expect(missing.status == 2 && missing.stderr.contains("justification"), "\(missing.stderr)")
+        let compare = try scan([root.path, "--compare", root.url("w.yaml")])
+        #expect(compare.status == 2 && compare.stderr.contains("w.yaml"), "\(compare.stderr)")
+    }
+}

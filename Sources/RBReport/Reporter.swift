@@ -12,7 +12,8 @@ public protocol Reporter: Sendable {
 
 public enum Reporters {
     /// CycloneDX before JSON: `bom.cdx.json` is a CycloneDX file, `r.json` a JSON report.
-    public static let all: [any Reporter.Type] = [SARIFReporter.self, CycloneDXReporter.self, JSONReporter.self, TextReporter.self]
+    public static let all: [any Reporter.Type] = [SARIFReporter.self, CycloneDXReporter.self, JUnitReporter.self, JSONReporter.self,
+                                                  MarkdownReporter.self, TextReporter.self]
 
     public static func named(_ name: String) -> (any Reporter)? {
         all.first { $0.name == name }.map(instance)
@@ -30,6 +31,8 @@ public enum Reporters {
         case is SARIFReporter.Type: SARIFReporter()
         case is JSONReporter.Type: JSONReporter()
         case is CycloneDXReporter.Type: CycloneDXReporter()
+        case is JUnitReporter.Type: JUnitReporter()
+        case is MarkdownReporter.Type: MarkdownReporter()
         default: TextReporter()
         }
     }

@@ -42,7 +42,8 @@ public struct JSONReporter: Reporter {
             summary: summary,
             targets: report.targets.enumerated().map { i, target in
                 Target(index: i, spec: target.spec, kind: target.kind.rawValue, baseId: target.baseID,
-                       uri: target.baseURI, containers: target.containers)
+                       uri: target.baseURI, containers: target.containers, name: target.name,
+                       tags: target.tags.isEmpty ? nil : target.tags, fleet: target.fleet)
             },
             endpoints: report.targets.enumerated().compactMap { i, target in
                 target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh, host: target.host, http: target.http,
@@ -54,7 +55,8 @@ public struct JSONReporter: Reporter {
                          description: rule.description.trimmingWhitespace().description,
                          rationale: rule.rationale?.trimmingWhitespace().description,
                          remediation: rule.remediation.trimmingWhitespace().description,
-                         references: rule.references, check: rule.checkIDs, pack: rule.pack)
+                         references: rule.references, check: rule.checkIDs, pack: rule.pack,
+                         targets: rule.targets.map(\.rawValue))
             },
             findings: report.findings.map { finding in
                 FindingInfo(ruleId: finding.ruleID, status: finding.status.rawValue, severity: finding.severity.rawValue,
@@ -105,6 +107,10 @@ public struct JSONReporter: Reporter {
         var baseId: String
         var uri: String?
         var containers: [String]
+        var name: String?
+        var tags: [String]?
+        /// Digests the fleet rules compare across targets (kept so that `rbscan merge` can).
+        var fleet: FleetFacts?
     }
     /// One probed endpoint: what the scanner learned, for triage.
     struct EndpointInfo: Encodable {
@@ -130,6 +136,7 @@ public struct JSONReporter: Reporter {
         var references: [String]
         var check: String
         var pack: String
+        var targets: [String]
     }
     struct FindingInfo: Encodable {
         var ruleId: String

@@ -149,10 +149,18 @@ public struct ScanSession {
             let context = CheckContext(target: targets[i], limits: options.limits, ruleID: "", sink: DiagnosticSink())
             targets[i].components = ComponentInventory.of(context).components
         }
-        return ScanReport(targets: targets, rules: outcome.rulesRun, findings: outcome.findings,
-                          diagnostics: configuration.diagnostics + targetDiagnostics + outcome.diagnostics,
-                          baselineID: baselineID, gate: gate, startTime: start, endTime: Timestamp.now(),
-                          commandLine: options.commandLine)
+        // What the fleet rules compare across targets; then the rules themselves, over this run's targets.
+        for i in targets.indices {
+            let context = CheckContext(target: targets[i], limits: options.limits, ruleID: "", sink: DiagnosticSink())
+            let facts = FleetFactsCollector.collect(context)
+            targets[i].fleet = facts.isEmpty ? nil : facts
+        }
+        var report = ScanReport(targets: targets, rules: outcome.rulesRun, findings: outcome.findings,
+                                diagnostics: configuration.diagnostics + targetDiagnostics + outcome.diagnostics,
+                                baselineID: baselineID, gate: gate, startTime: start, endTime: Timestamp.now(),
+                                commandLine: options.commandLine)
+        FleetRules.apply(to: &report, available: configuration.rules)
+        return report
     }
 }
 

@@ -14,7 +14,7 @@ struct RBScanCommand: AsyncParsableCommand {
         checks could not complete (listed in the output).
         """,
         version: RBScanVersion.current,
-        subcommands: [Scan.self, Inspect.self, Rules.self, Version.self])
+        subcommands: [Scan.self, Merge.self, Diff.self, Inspect.self, Rules.self, Version.self])
 
     /// Runs the command and maps every outcome to the exit-code contract (ArgumentParser's own
     /// usage errors would exit 64; rbscan's contract says 2).

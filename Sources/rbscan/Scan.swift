@@ -24,9 +24,6 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("rules"), help: "A rules directory (repeatable); default: the shipped Rules/.")
     var ruleDirectories: [String] = []
 
-    @Option(name: .customLong("format"), help: "Report format: \(Reporters.names.joined(separator: ", ")) (repeatable).")
-    var formats: [String] = []
-
     @Option(name: .customLong("signing-key"), help: "A PEM public key or certificate the image's own signature must verify with (repeatable; RB-PKG-008).")
     var signingKeys: [String] = []
 
@@ -48,8 +45,7 @@ struct Scan: AsyncParsableCommand {
     @Flag(name: .customLong("omit-waived"), help: "Leave waived and absent results out of the SARIF report (GitHub code scanning ignores suppressions and baselineState).")
     var omitWaived = false
 
-    @Option(name: .customLong("output"), help: "Report file for the --format in the same position (repeatable).")
-    var outputs: [String] = []
+    @OptionGroup var reports: ReportOptions
 
     @Option(name: .customLong("fail-on"), help: "Gate threshold: critical, high, medium, low, info or never (default: the baseline's).")
     var failOn: String?
@@ -98,31 +94,7 @@ struct Scan: AsyncParsableCommand {
         if let crackSeconds, crackSeconds <= 0 { throw ValidationError("--crack-seconds must be positive") }
         if failOnNew && compare == nil { throw ValidationError("--fail-on-new needs --compare PREVIOUS.sarif|json") }
         if let ports, HostFacts.parsePorts(ports) == nil { throw ValidationError("--ports takes ports and ranges, UDP ones marked /udp, e.g. 23,80,8000-8100,1900/udp") }
-        _ = try plan()
-    }
-
-    /// Pairs formats with outputs; nil output = standard output.
-    func plan() throws -> [(reporter: any Reporter, output: String?)] {
-        var plan: [(any Reporter, String?)] = []
-        for i in 0..<max(formats.count, outputs.count) {
-            let output = i < outputs.count ? outputs[i] : nil
-            let reporter: (any Reporter)?
-            if i < formats.count {
-                guard let named = Reporters.named(formats[i]) else {
-                    throw ValidationError("unknown format '\(formats[i])' (known: \(Reporters.names.joined(separator: ", ")))")
-                }
-                reporter = named
-            } else if let output, output != "-" {
-                reporter = Reporters.forFile(output)
-                if reporter == nil { throw ValidationError("cannot tell the format of '\(output)' from its name; add --format") }
-            } else {
-                throw ValidationError("--output - needs a --format")
-            }
-            plan.append((reporter!, output == "-" ? nil : output))
-        }
-        if plan.filter({ $0.1 == nil }).count > 1 { throw ValidationError("only one report can go to standard output") }
-        if !plan.contains(where: { $0.1 == nil }) { plan.append((TextReporter(), nil)) }
-        return plan
+        _ = try reports.plan()
     }
 
     func run() async throws {
@@ -172,7 +144,7 @@ struct Scan: AsyncParsableCommand {
             Output.stderr("rbscan: nothing scanned (exit 2)\n")
             throw ExitCode(ExitStatus.usage.rawValue)
         }
-        let plan = try plan()
+        let plan = try reports.plan()
         let options = ScanSession.Options(
             targets: targets, baseline: baseline, ruleDirectories: ruleDirectories,
             failOn: failOn.flatMap(GateThreshold.init(rawValue:)), jobs: jobs, limits: limits,
@@ -193,24 +165,7 @@ struct Scan: AsyncParsableCommand {
         }
         let renderStart = ContinuousClock.now
         defer { Profiler.note("reports", since: renderStart) }
-        for (reporter, output) in plan {
-            let color = output == nil && type(of: reporter).name == TextReporter.name && Output.colorAllowed
-            let text = try reporter.render(report, color: color)
-            if let output {
-                do {
-                    try Output.writeFile(output, text)
-                } catch {
-                    Output.stderr("rbscan: \(error)\n")
-                    throw ExitCode(ExitStatus.usage.rawValue)
-                }
-            } else {
-                Output.stdout(text)
-            }
-        }
-        if let toStdout = plan.first(where: { $0.output == nil }), type(of: toStdout.reporter).name != TextReporter.name {
-            // A machine-readable report took standard output: diagnostics still reach a human.
-            for diagnostic in report.diagnostics { Output.stderr("\(diagnostic)\n") }
-        }
+        try reports.write(report, plan: plan)
         throw ExitCode(status.rawValue)
     }
 }

@@ -47,6 +47,12 @@ public struct ScanTarget: Sendable {
     /// Added by a host sweep on a guess (HTTP over a TLS port): dropped quietly when it does
     /// not answer, instead of being a target error.
     public var guessed = false
+    /// What fleet rules compare across targets (keys served, password hash digests), filled
+    /// after the rules ran.
+    public var fleet: FleetFacts?
+    /// From an inventory: the device's name and tags.
+    public var name: String?
+    public var tags: [String] = []
 
     public init(spec: String, kind: TargetKind, tree: (any FileTree)?, baseID: String, baseURI: String?,
                 containers: [String] = []) {

@@ -1,0 +1,24 @@
+import RBCore
+
+/// The facts the fleet rules compare across targets (RB-TLS-009, RB-PWD-007): the TLS leaf key
+/// and SSH host keys an endpoint served, and the SHA-256 of every real password hash of a
+/// firmware or config target's accounts (the hash itself never leaves the scan).
+public enum FleetFactsCollector {
+    public static func collect(_ context: CheckContext) -> FleetFacts {
+        var facts = FleetFacts()
+        if let spki = context.target.tls?.certificateFacts?.spkiSHA256 { facts.tlsKeys = [spki] }
+        facts.sshHostKeys = (context.target.ssh?.hostKeys ?? []).map(\.sha256).sorted()
+        if context.tree != nil, let source = try? AccountSource(extraFiles: nil) {
+            for account in source.accounts(in: context) {
+                switch account.hash.kind {
+                case .empty, .locked, .shadowed, .unknown: continue
+                default:
+                    facts.passwordHashes.append(FleetFacts.PasswordHashFact(
+                        account: account.name, digest: Fingerprint.sha256Hex(Array(account.password.utf8)),
+                        file: account.passwordFile, line: account.passwordLine))
+                }
+            }
+        }
+        return facts
+    }
+}

@@ -1,0 +1,94 @@
+/// What the fleet rules compare across targets: digests only, never a secret.
+public struct FleetFacts: Codable, Hashable, Sendable {
+    /// SPKI SHA-256 of the TLS leaf certificate an endpoint serves.
+    public var tlsKeys: [String]
+    /// SHA-256 fingerprints of the SSH host keys an endpoint offers.
+    public var sshHostKeys: [String]
+    /// Accounts with a real password hash: SHA-256 of the hash string (salt included).
+    public var passwordHashes: [PasswordHashFact]
+
+    public struct PasswordHashFact: Codable, Hashable, Sendable {
+        public var account: String
+        public var digest: String
+        public var file: String
+        public var line: Int
+
+        public init(account: String, digest: String, file: String, line: Int) {
+            self.account = account
+            self.digest = digest
+            self.file = file
+            self.line = line
+        }
+    }
+
+    public init(tlsKeys: [String] = [], sshHostKeys: [String] = [], passwordHashes: [PasswordHashFact] = []) {
+        self.tlsKeys = tlsKeys
+        self.sshHostKeys = sshHostKeys
+        self.passwordHashes = passwordHashes
+    }
+
+    public var isEmpty: Bool { tlsKeys.isEmpty && sshHostKeys.isEmpty && passwordHashes.isEmpty }
+}
+
+/// The fleet side of RB-TLS-009 and RB-PWD-007, over every target of a report (one run with
+/// many targets, or the merge of sharded runs): the same TLS or SSH key served by more than one
+/// device, and the same password hash (salt included) in more than one image, fail on each
+/// target concerned. Findings carry an evidence key `fleet:…`; applying again (after a merge)
+/// replaces them, so the result does not depend on how the fleet was split.
+public enum FleetRules {
+    public static let tlsRule = "RB-TLS-009"
+    public static let passwordRule = "RB-PWD-007"
+
+    /// `available`: the baseline's rules, so that a fleet rule that ran on no target (an
+    /// endpoint-only fleet) still reports; without them, the report's own rules.
+    public static func apply(to report: inout ScanReport, available: [Rule] = []) {
+        report.findings.removeAll { $0.evidence.key.hasPrefix("fleet:") }
+        var rules = Dictionary(report.rules.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for rule in available where [tlsRule, passwordRule].contains(rule.id) && rules[rule.id] == nil && rule.enabled
+            && report.targets.contains(where: { $0.fleet.map { !$0.isEmpty } ?? false }) {
+            rules[rule.id] = rule
+            report.rules = (report.rules + [rule]).sorted { $0.id < $1.id }
+        }
+        var added: [Finding] = []
+        func specs(_ indexes: Set<Int>) -> [String] { indexes.map { report.targets[$0].spec }.sorted() }
+
+        if let rule = rules[tlsRule] {
+            for (kind, keys) in [("TLS", \FleetFacts.tlsKeys), ("SSH host", \FleetFacts.sshHostKeys)] {
+                var holders: [String: Set<Int>] = [:]
+                for (i, target) in report.targets.enumerated() {
+                    for key in Set(target.fleet?[keyPath: keys] ?? []) { holders[key, default: []].insert(i) }
+                }
+                for (key, targets) in holders where targets.count > 1 {
+                    for i in targets {
+                        let others = specs(targets.subtracting([i]))
+                        added.append(Finding(ruleID: rule.id, status: .fail, severity: rule.severity, category: rule.category,
+                            message: "the \(kind) key \(key.prefix(16))… is also used by \(others.count) other device(s): \(others.joined(separator: ", ")); keys are not unique per device",
+                            targetIndex: i, location: Location(path: report.targets[i].kind == .endpoint ? report.targets[i].spec : "."),
+                            evidence: Evidence(key: "fleet:\(kind == "TLS" ? "tls" : "ssh"):\(key)",
+                                               facts: ["key": key, "devices": String(targets.count), "sharedWith": others.joined(separator: ", ")])))
+                    }
+                }
+            }
+        }
+        if let rule = rules[passwordRule] {
+            var holders: [String: [Int: FleetFacts.PasswordHashFact]] = [:]
+            for (i, target) in report.targets.enumerated() {
+                for fact in target.fleet?.passwordHashes ?? [] where holders[fact.digest]?[i] == nil {
+                    holders[fact.digest, default: [:]][i] = fact
+                }
+            }
+            for (digest, byTarget) in holders where byTarget.count > 1 {
+                for (i, fact) in byTarget {
+                    let others = specs(Set(byTarget.keys).subtracting([i]))
+                    added.append(Finding(ruleID: rule.id, status: .fail, severity: rule.severity, category: rule.category,
+                        message: "account '\(fact.account)' has the same password hash as in \(others.count) other image(s)/device(s): \(others.joined(separator: ", ")); a universal password",
+                        targetIndex: i, location: Location(path: fact.file, line: fact.line),
+                        evidence: Evidence(key: "fleet:password:\(fact.account):\(digest)",
+                                           facts: ["account": fact.account, "hashSHA256": digest, "devices": String(byTarget.count),
+                                                   "sharedWith": others.joined(separator: ", ")])))
+                }
+            }
+        }
+        report.findings = (report.findings + added).sorted(by: Finding.deterministicOrder)
+    }
+}

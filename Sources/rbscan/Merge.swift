@@ -1,0 +1,80 @@
+import ArgumentParser
+import RBCore
+import RBReport
+
+/// `rbscan merge`: several rbscan JSON/SARIF reports (the shards of a fleet) into one report,
+/// with the fleet rules applied over every target; the exit code is the merged gate's.
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Merge rbscan JSON or SARIF reports (e.g. the shards of a fleet scan) into one; fleet rules run over the merged targets.")
+
+    @Argument(help: "Reports written by rbscan scan (--format json keeps everything; SARIF works too).")
+    var reports: [String]
+
+    @Option(name: .customLong("fail-on"), help: "Gate threshold for the merged report (default: the first report's).")
+    var failOn: String?
+
+    @OptionGroup var output: ReportOptions
+
+    func validate() throws {
+        guard !reports.isEmpty else { throw ValidationError("give at least one report") }
+        if let failOn, GateThreshold(rawValue: failOn) == nil { throw ValidationError("--fail-on must be one of critical, high, medium, low, info, never") }
+        _ = try output.plan()
+    }
+
+    func run() throws {
+        var loaded: [ScanReport] = []
+        for file in reports {
+            do { loaded.append(try ReportReader.load(file: file)) } catch {
+                for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
+                throw ExitCode(ExitStatus.usage.rawValue)
+            }
+        }
+        let merged = ReportMerger.merge(loaded, gate: failOn.flatMap(GateThreshold.init(rawValue:)))
+        try output.write(merged, plan: try output.plan())
+        throw ExitCode(merged.exitStatus.rawValue)
+    }
+}
+
+/// `rbscan diff OLD NEW`: what changed between two reports, as baseline states on NEW (new,
+/// updated, unchanged, and OLD's absent results); the gate counts only new findings.
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two rbscan reports: NEW's results get a baselineState against OLD; exit 1 when NEW has new findings at or above the gate.")
+
+    @Argument(help: "The earlier report (JSON or SARIF).")
+    var old: String
+
+    @Argument(help: "The later report (JSON or SARIF).")
+    var new: String
+
+    @Option(name: .customLong("fail-on"), help: "Gate threshold for new findings (default: NEW's).")
+    var failOn: String?
+
+    @OptionGroup var output: ReportOptions
+
+    func validate() throws {
+        if let failOn, GateThreshold(rawValue: failOn) == nil { throw ValidationError("--fail-on must be one of critical, high, medium, low, info, never") }
+        _ = try output.plan()
+    }
+
+    func run() throws {
+        var report: ScanReport
+        let previous: PreviousResults
+        do {
+            report = try ReportReader.load(file: new)
+            previous = try PreviousResults.load(file: old)
+        } catch {
+            for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
+            throw ExitCode(ExitStatus.usage.rawValue)
+        }
+        // NEW's own comparison (if it had one) gives way to this one.
+        report.findings.removeAll { $0.baselineState == .absent }
+        for i in report.findings.indices { report.findings[i].baselineState = nil }
+        previous.apply(to: &report)
+        report.failOnNew = true
+        if let failOn { report.gate = GateThreshold(rawValue: failOn) ?? report.gate }
+        try output.write(report, plan: try output.plan())
+        throw ExitCode(report.exitStatus.rawValue)
+    }
+}

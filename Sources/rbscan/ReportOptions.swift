@@ -1,0 +1,58 @@
+import ArgumentParser
+import RBCore
+import RBReport
+
+/// `--format` / `--output` pairs, shared by `scan`, `merge` and `diff`.
+struct ReportOptions: ParsableArguments {
+    @Option(name: .customLong("format"), help: "Report format: \(Reporters.names.joined(separator: ", ")) (repeatable).")
+    var formats: [String] = []
+
+    @Option(name: .customLong("output"), help: "Report file for the --format in the same position (repeatable); '-' is standard output.")
+    var outputs: [String] = []
+
+    /// Pairs formats with outputs; nil output = standard output.
+    func plan() throws -> [(reporter: any Reporter, output: String?)] {
+        var plan: [(any Reporter, String?)] = []
+        for i in 0..<max(formats.count, outputs.count) {
+            let output = i < outputs.count ? outputs[i] : nil
+            let reporter: (any Reporter)?
+            if i < formats.count {
+                guard let named = Reporters.named(formats[i]) else {
+                    throw ValidationError("unknown format '\(formats[i])' (known: \(Reporters.names.joined(separator: ", ")))")
+                }
+                reporter = named
+            } else if let output, output != "-" {
+                reporter = Reporters.forFile(output)
+                if reporter == nil { throw ValidationError("cannot tell the format of '\(output)' from its name; add --format") }
+            } else {
+                throw ValidationError("--output - needs a --format")
+            }
+            plan.append((reporter!, output == "-" ? nil : output))
+        }
+        if plan.filter({ $0.1 == nil }).count > 1 { throw ValidationError("only one report can go to standard output") }
+        if !plan.contains(where: { $0.1 == nil }) { plan.append((TextReporter(), nil)) }
+        return plan
+    }
+
+    /// Renders and writes every report of `plan`; diagnostics reach standard error when a
+    /// machine-readable report took standard output.
+    func write(_ report: ScanReport, plan: [(reporter: any Reporter, output: String?)]) throws {
+        for (reporter, output) in plan {
+            let color = output == nil && type(of: reporter).name == TextReporter.name && Output.colorAllowed
+            let text = try reporter.render(report, color: color)
+            if let output {
+                do {
+                    try Output.writeFile(output, text)
+                } catch {
+                    Output.stderr("rbscan: \(error)\n")
+                    throw ExitCode(ExitStatus.usage.rawValue)
+                }
+            } else {
+                Output.stdout(text)
+            }
+        }
+        if let toStdout = plan.first(where: { $0.output == nil }), type(of: toStdout.reporter).name != TextReporter.name {
+            for diagnostic in report.diagnostics { Output.stderr("\(diagnostic)\n") }
+        }
+    }
+}

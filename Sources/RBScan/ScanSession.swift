@@ -18,6 +18,10 @@ public struct ScanSession {
         public var commandLine: String?
         /// Whether firmware targets get their component inventory (for an SBOM report).
         public var components: Bool
+        /// Inventory names and tags per target as given.
+        public var labels: [String: TargetLabel] = [:]
+        /// Called as rule runs finish (finished, total), for a progress bar.
+        public var progress: (@Sendable (Int, Int) -> Void)?
 
         public init(targets: [String], baseline: String? = nil, ruleDirectories: [String] = [],
                     failOn: GateThreshold? = nil, jobs: Int? = nil, limits: ScanLimits = ScanLimits(),
@@ -92,7 +96,7 @@ public struct ScanSession {
         let limits = options.limits
         async let prepared = { () async -> ([ScanTarget], [Diagnostic]) in
             let resolveStart = ContinuousClock.now
-            let (targets, diagnostics) = TargetResolver(limits: limits).resolve(options.targets)
+            let (targets, diagnostics) = TargetResolver(limits: limits).resolve(options.targets, labels: options.labels)
             Profiler.note("targets resolved", since: resolveStart)
             if let caProblem, let caFile = limits.caFile {
                 return ([], diagnostics + [Diagnostic(.error, .target, code: "ca-file.invalid", "--ca-file: " + caProblem,
@@ -141,7 +145,7 @@ public struct ScanSession {
                               baselineID: baselineID, gate: gate, startTime: start, endTime: Timestamp.now(),
                               commandLine: options.commandLine)
         }
-        let engine = Engine(rules: configuration.rules, jobs: options.jobs, limits: options.limits)
+        let engine = Engine(rules: configuration.rules, jobs: options.jobs, limits: options.limits, progress: options.progress)
         let outcome = await engine.scan(targets)
         // The SBOM when a report wants it: each firmware target's components (shared with
         // RB-PKG-004 when it ran).

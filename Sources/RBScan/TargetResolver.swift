@@ -16,88 +16,102 @@ public struct TargetResolver {
 
     public init(limits: ScanLimits) { self.limits = limits }
 
-    public func resolve(_ specs: [String]) -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
+    /// `labels`: an inventory's name and tags per target as given; every target a spec
+    /// resolves to (each filesystem of an image) carries them.
+    public func resolve(_ specs: [String], labels: [String: TargetLabel] = [:]) -> (targets: [ScanTarget], diagnostics: [Diagnostic]) {
         var targets: [ScanTarget] = []
         var diagnostics: [Diagnostic] = []
         var usedIDs = Set<String>()
-        for var spec in specs {
-            // An IP literal that is not a path here is a host to sweep.
-            if access(spec, F_OK) != 0, Self.isIPLiteral(spec) {
-                spec = "host://" + (spec.contains(":") && !spec.hasPrefix("[") ? "[\(spec)]" : spec)
-            }
-            if spec.hasPrefix("host://") {
-                var name = Substring(spec.dropFirst(7))
-                while name.hasSuffix("/") { name = name.dropLast() }
-                guard let endpoint = Endpoint(parsing: "host://" + name + ":1"), !name.contains(":") || name.hasPrefix("[") else {
-                    diagnostics.append(Diagnostic(.error, .target, code: "target.invalid",
-                        "expected host://NAME or an IP address (IPv6 as [::1]); ports go in --ports", at: SourceLocation(file: spec)))
-                    continue
+        for spec in specs {
+            let before = targets.count
+            resolve(spec, into: &targets, &diagnostics, &usedIDs)
+            if let label = labels[spec] {
+                for i in before..<targets.count {
+                    targets[i].name = label.name
+                    targets[i].tags = label.tags
                 }
-                var target = ScanTarget(spec: "host://" + (endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host), kind: .endpoint,
-                                        tree: nil, baseID: Self.uniqueID(for: "H_" + endpoint.host, used: &usedIDs), baseURI: nil)
-                target.endpoint = Endpoint(scheme: "host", host: endpoint.host, port: 0)
-                targets.append(target)
-                continue
-            }
-            if let scheme = Self.endpointScheme(spec) {
-                guard ["tls", "ssh", "http", "https", "rtsp", "snmp"].contains(scheme) else {
-                    diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
-                        "\(scheme):// endpoints are not supported by this build yet (tls://, ssh://, http(s)://, rtsp://, snmp://, hosts, firmware and config files are)",
-                        at: SourceLocation(file: spec)))
-                    continue
-                }
-                guard let endpoint = Endpoint(parsing: spec) else {
-                    diagnostics.append(Diagnostic(.error, .target, code: "target.invalid",
-                        "expected \(scheme)://HOST:PORT (HOST a name, an IPv4 address or [IPv6]; PORT 1-65535)",
-                        at: SourceLocation(file: spec)))
-                    continue
-                }
-                var target = ScanTarget(spec: endpoint.uri, kind: .endpoint, tree: nil,
-                                        baseID: Self.uniqueID(for: endpoint.host + "_" + String(endpoint.port), used: &usedIDs),
-                                        baseURI: nil)
-                target.endpoint = endpoint
-                targets.append(target)
-                continue
-            }
-            let kind = HostFiles.kind(of: spec)
-            do {
-                let baseID = Self.uniqueID(for: spec, used: &usedIDs)
-                switch kind {
-                case .directory:
-                    let tree = try DirectoryTree(directory: spec, limits: limits)
-                    targets.append(ScanTarget(spec: spec, kind: .firmware, tree: tree, baseID: baseID,
-                                              baseURI: Self.fileURI(spec, directory: true)))
-                case .regularFile:
-                    let tree = try DirectoryTree(file: spec)
-                    if let entry = tree.index.entries.last,
-                       let head = try? tree.read(entry, limit: 65536), let format = Self.binaryFormat(head.bytes) {
-                        // A binary file is an image (or nothing we can read), never a config file.
-                        let (images, problems) = resolveImage(spec, looksLike: format, used: &usedIDs)
-                        targets += images
-                        diagnostics += problems
-                        continue
-                    }
-                    let parent = spec.contains("/") ? String(spec[..<spec.lastIndex(of: "/")!]) : "."
-                    targets.append(ScanTarget(spec: spec, kind: .config, tree: tree, baseID: baseID,
-                                              baseURI: Self.fileURI(parent.isEmpty ? "/" : parent, directory: true)))
-                case .missing:
-                    if !spec.contains("/"), !spec.contains("."), spec.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
-                        diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
-                            "no such file or directory; host endpoints are not supported by this build yet", at: SourceLocation(file: spec)))
-                    } else {
-                        diagnostics.append(Diagnostic(.error, .target, code: "target.not-found",
-                                                      "no such file or directory", at: SourceLocation(file: spec)))
-                    }
-                case .other:
-                    diagnostics.append(Diagnostic(.error, .target, code: "target.unrecognised",
-                        "neither a directory nor a regular file", at: SourceLocation(file: spec)))
-                }
-            } catch {
-                diagnostics.append(Diagnostic(.error, .target, code: "target.unreadable", error.message,
-                                              at: SourceLocation(file: spec)))
             }
         }
         return (targets, diagnostics)
+    }
+
+    private func resolve(_ given: String, into targets: inout [ScanTarget], _ diagnostics: inout [Diagnostic], _ usedIDs: inout Set<String>) {
+        var spec = given
+        // An IP literal that is not a path here is a host to sweep.
+        if access(spec, F_OK) != 0, Self.isIPLiteral(spec) {
+            spec = "host://" + (spec.contains(":") && !spec.hasPrefix("[") ? "[\(spec)]" : spec)
+        }
+        if spec.hasPrefix("host://") {
+            var name = Substring(spec.dropFirst(7))
+            while name.hasSuffix("/") { name = name.dropLast() }
+            guard let endpoint = Endpoint(parsing: "host://" + name + ":1"), !name.contains(":") || name.hasPrefix("[") else {
+                diagnostics.append(Diagnostic(.error, .target, code: "target.invalid",
+                    "expected host://NAME or an IP address (IPv6 as [::1]); ports go in --ports", at: SourceLocation(file: spec)))
+                return
+            }
+            var target = ScanTarget(spec: "host://" + (endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host), kind: .endpoint,
+                                    tree: nil, baseID: Self.uniqueID(for: "H_" + endpoint.host, used: &usedIDs), baseURI: nil)
+            target.endpoint = Endpoint(scheme: "host", host: endpoint.host, port: 0)
+            targets.append(target)
+            return
+        }
+        if let scheme = Self.endpointScheme(spec) {
+            guard ["tls", "ssh", "http", "https", "rtsp", "snmp"].contains(scheme) else {
+                diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
+                    "\(scheme):// endpoints are not supported by this build yet (tls://, ssh://, http(s)://, rtsp://, snmp://, hosts, firmware and config files are)",
+                    at: SourceLocation(file: spec)))
+                return
+            }
+            guard let endpoint = Endpoint(parsing: spec) else {
+                diagnostics.append(Diagnostic(.error, .target, code: "target.invalid",
+                    "expected \(scheme)://HOST:PORT (HOST a name, an IPv4 address or [IPv6]; PORT 1-65535)",
+                    at: SourceLocation(file: spec)))
+                return
+            }
+            var target = ScanTarget(spec: endpoint.uri, kind: .endpoint, tree: nil,
+                                    baseID: Self.uniqueID(for: endpoint.host + "_" + String(endpoint.port), used: &usedIDs),
+                                    baseURI: nil)
+            target.endpoint = endpoint
+            targets.append(target)
+            return
+        }
+        let kind = HostFiles.kind(of: spec)
+        do {
+            let baseID = Self.uniqueID(for: spec, used: &usedIDs)
+            switch kind {
+            case .directory:
+                let tree = try DirectoryTree(directory: spec, limits: limits)
+                targets.append(ScanTarget(spec: spec, kind: .firmware, tree: tree, baseID: baseID,
+                                          baseURI: Self.fileURI(spec, directory: true)))
+            case .regularFile:
+                let tree = try DirectoryTree(file: spec)
+                if let entry = tree.index.entries.last,
+                   let head = try? tree.read(entry, limit: 65536), let format = Self.binaryFormat(head.bytes) {
+                    // A binary file is an image (or nothing we can read), never a config file.
+                    let (images, problems) = resolveImage(spec, looksLike: format, used: &usedIDs)
+                    targets += images
+                    diagnostics += problems
+                    return
+                }
+                let parent = spec.contains("/") ? String(spec[..<spec.lastIndex(of: "/")!]) : "."
+                targets.append(ScanTarget(spec: spec, kind: .config, tree: tree, baseID: baseID,
+                                          baseURI: Self.fileURI(parent.isEmpty ? "/" : parent, directory: true)))
+            case .missing:
+                if !spec.contains("/"), !spec.contains("."), spec.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
+                    diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
+                        "no such file or directory; host endpoints are not supported by this build yet", at: SourceLocation(file: spec)))
+                } else {
+                    diagnostics.append(Diagnostic(.error, .target, code: "target.not-found",
+                                                  "no such file or directory", at: SourceLocation(file: spec)))
+                }
+            case .other:
+                diagnostics.append(Diagnostic(.error, .target, code: "target.unrecognised",
+                    "neither a directory nor a regular file", at: SourceLocation(file: spec)))
+            }
+        } catch {
+            diagnostics.append(Diagnostic(.error, .target, code: "target.unreadable", error.message,
+                                          at: SourceLocation(file: spec)))
+        }
     }
 
     /// Every filesystem found in an image file becomes a firmware target, named by its container
@@ -210,5 +224,16 @@ public struct TargetResolver {
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// A target's name and tags from an inventory.
+public struct TargetLabel: Sendable {
+    public var name: String
+    public var tags: [String]
+
+    public init(name: String, tags: [String]) {
+        self.name = name
+        self.tags = tags
     }
 }

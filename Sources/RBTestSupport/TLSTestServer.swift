@@ -16,10 +16,14 @@ public final class TLSTestServer: @unchecked Sendable {
     /// `keySpec` and `digest` shape the self-signed certificate, valid for a year from now or,
     /// with `validity` (`YYYYMMDDHHMMSSZ` start and end), for that window (`openssl ca`
     /// self-signs with explicit dates, so an expired certificate is a real one).
+    /// `sharing`: serve the certificate and key of another test server (a key cloned across devices).
     public init(_ arguments: [String], keySpec: String = "rsa:2048", digest: String = "sha256",
-                validity: (start: String, end: String)? = nil) throws {
+                validity: (start: String, end: String)? = nil, sharing other: TLSTestServer? = nil) throws {
         directory = try TemporaryDirectory(prefix: "rbscan-tls")
-        if let validity {
+        if let other {
+            try FileManager.default.copyItem(atPath: other.directory.url("cert.pem"), toPath: directory.url("cert.pem"))
+            try FileManager.default.copyItem(atPath: other.directory.url("key.pem"), toPath: directory.url("key.pem"))
+        } else if let validity {
             let config = """
             [ca]
             default_ca = test

@@ -47,6 +47,19 @@ enum Output {
     }
 
     static var stdoutIsTerminal: Bool { isatty(1) == 1 }
+    static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// A one-line progress bar on standard error (`[#####     ] 120/380 rule runs`), redrawn in
+    /// place and cleared at the end.
+    static func progress(_ finished: Int, _ total: Int) {
+        guard total > 0 else { return }
+        let width = 30, filled = finished * width / total
+        if finished == total {
+            stderr("\r\u{1B}[K")
+        } else if finished == 1 || finished * 100 / total != (finished - 1) * 100 / total {
+            stderr("\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] \(finished)/\(total) rule runs")
+        }
+    }
     static var colorAllowed: Bool { stdoutIsTerminal && getenv("NO_COLOR") == nil && getenv("TERM").map { String(cString: $0) } != "dumb" }
 
     static func exit(_ code: Int32) -> Never { Glibc.exit(code) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RBCore
 import RBReport
 import RBScan
@@ -15,8 +16,17 @@ struct Scan: AsyncParsableCommand {
         '-' is standard output. The text summary goes to standard output unless a report does.
         """)
 
-    @Argument(help: "Targets: directories (root filesystems) or config files.")
-    var targets: [String]
+    @Argument(help: "Targets: directories (root filesystems), firmware images, config files, tls://, ssh://, http(s)://, rtsp:// endpoints or hosts.")
+    var targets: [String] = []
+
+    @Option(name: .customLong("inventory"), help: "A fleet inventory (YAML: targets with names and tags), scanned after the TARGET arguments.")
+    var inventory: String?
+
+    @Option(name: .customLong("shard"), help: "I/N: scan only the I-th of N shards of the target list (every N-th target from the I-th); merge the shards' JSON reports with rbscan merge.")
+    var shard: String?
+
+    @Flag(name: .customLong("quiet"), help: "No progress bar on a terminal.")
+    var quiet = false
 
     @Option(help: "Baseline name (in Baselines/) or file.")
     var baseline: String?
@@ -92,6 +102,8 @@ struct Scan: AsyncParsableCommand {
         if let maxNesting, maxNesting < 0 { throw ValidationError("--max-nesting must not be negative") }
         if let maxFiles, maxFiles < 1 { throw ValidationError("--max-files must be positive") }
         if let crackSeconds, crackSeconds <= 0 { throw ValidationError("--crack-seconds must be positive") }
+        if targets.isEmpty && inventory == nil { throw ValidationError("give at least one TARGET or --inventory FILE") }
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard takes I/N with 1 <= I <= N, e.g. 2/3") }
         if failOnNew && compare == nil { throw ValidationError("--fail-on-new needs --compare PREVIOUS.sarif|json") }
         if let ports, HostFacts.parsePorts(ports) == nil { throw ValidationError("--ports takes ports and ranges, UDP ones marked /udp, e.g. 23,80,8000-8100,1900/udp") }
         _ = try reports.plan()
@@ -144,12 +156,37 @@ struct Scan: AsyncParsableCommand {
             Output.stderr("rbscan: nothing scanned (exit 2)\n")
             throw ExitCode(ExitStatus.usage.rawValue)
         }
+        var specs = targets
+        var labels: [String: TargetLabel] = [:]
+        if let inventory {
+            do {
+                let loaded = try Inventory.load(file: inventory)
+                for entry in loaded.entries {
+                    specs.append(entry.target)
+                    labels[entry.target] = TargetLabel(name: entry.name, tags: entry.tags ?? [])
+                }
+            } catch {
+                for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
+                Output.stderr("rbscan: nothing scanned (exit 2)\n")
+                throw ExitCode(ExitStatus.usage.rawValue)
+            }
+        }
+        if let shard = shard.flatMap(Shard.init) {
+            specs = shard.select(specs)
+            if specs.isEmpty {
+                Output.stderr("rbscan: shard \(shard.index)/\(shard.count) has no targets\n")
+            }
+        }
         let plan = try reports.plan()
-        let options = ScanSession.Options(
-            targets: targets, baseline: baseline, ruleDirectories: ruleDirectories,
+        var options = ScanSession.Options(
+            targets: specs, baseline: baseline, ruleDirectories: ruleDirectories,
             failOn: failOn.flatMap(GateThreshold.init(rawValue:)), jobs: jobs, limits: limits,
             commandLine: CommandLine.arguments.joined(separator: " "),
             components: plan.contains { type(of: $0.reporter).name == CycloneDXReporter.name })
+        options.labels = labels
+        if !quiet, Output.isTerminal(2), ProcessInfo.processInfo.environment["CI"] == nil {
+            options.progress = { finished, total in Output.progress(finished, total) }
+        }
         let sessionStart = ContinuousClock.now
         var report = await ScanSession.run(options)
         Profiler.note("session", since: sessionStart)

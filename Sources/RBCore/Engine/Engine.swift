@@ -8,11 +8,14 @@ public struct Engine: Sendable {
     public let rules: [Rule]
     public let jobs: Int
     public let limits: ScanLimits
+    /// Called as rule runs finish: (finished, total); for a progress bar.
+    public let progress: (@Sendable (Int, Int) -> Void)?
 
-    public init(rules: [Rule], jobs: Int, limits: ScanLimits = ScanLimits()) {
+    public init(rules: [Rule], jobs: Int, limits: ScanLimits = ScanLimits(), progress: (@Sendable (Int, Int) -> Void)? = nil) {
         self.rules = rules.filter(\.enabled)
         self.jobs = max(1, jobs)
         self.limits = limits
+        self.progress = progress
     }
 
     /// The findings and run diagnostics of one scan.
@@ -72,8 +75,11 @@ public struct Engine: Sendable {
                 }
             }
             for _ in 0..<min(jobs, work.count) { addNext() }
+            var finished = 0
             for await batch in group {
                 findings += batch
+                finished += 1
+                progress?(finished, work.count)
                 addNext()
             }
         }

@@ -1,0 +1,109 @@
+import Foundation
+import RBTestSupport
+import Testing
+
+/// A fleet of 50 targets — 30 root directories, 6 tar and 6 squashfs images, 8 TLS endpoints
+/// (openssl s_server on 127.0.0.1, two pairs sharing a key) — in an inventory, scanned once
+/// whole and once as 3 shards merged with `rbscan merge`: the same findings, fleet rules
+/// included (RB-PWD-007: 10 images with one root hash; RB-TLS-009: the key pairs).
+@Suite("Fleets: inventory, --shard, merge", .serialized)
+struct FleetTests {
+    let rbscan = Repository.rbscanBinary
+
+    /// A fixed MD5-crypt hash shared by the first 10 roots (a universal password), and distinct ones.
+    static let sharedHash = "$1$fleet000$Y6W2tf9xqYg0q6sj7pQ4b/"
+
+    func writeRoot(_ path: String, index i: Int) throws {
+        let hash = i < 10 ? Self.sharedHash : "$1$fleet\(String(format: "%03d", i))$Y6W2tf9xqYg0q6sj7pQ4b/"
+        var files: [String: FixtureWriter.Item] = [
+            "etc/passwd": .file("root:x:0:0:root:/root:/bin/sh\n"),
+            "etc/shadow": .file("root:\(hash):19000:0:99999:7:::\n"),
+            "etc/inittab": .file("::sysinit:/etc/init.d/rcS\n" + (i % 3 == 0 ? "::respawn:/usr/sbin/telnetd -F\n" : "")),
+            "etc/init.d/rcS": .file("#!/bin/sh\nsyslogd -R 192.0.2.10\nntpd -p pool.ntp.org\n", mode: 0o755),
+            "etc/version": .file("camera firmware \(i)\n"),
+        ]
+        if i % 4 == 1 { files["etc/sysctl.conf"] = .file("kernel.randomize_va_space = \(i % 2)\n") }
+        try FixtureWriter.write(files, into: path)
+    }
+
+    func findings(_ json: String) throws -> [String] {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let targets = (document["targets"] as? [[String: Any]] ?? []).map { "\($0["spec"] ?? "")|\($0["name"] ?? "")" }
+        return (document["findings"] as? [[String: Any]] ?? []).map { f in
+            "\(targets[f["target"] as? Int ?? 0]) \(f["ruleId"] ?? "") \(f["status"] ?? "") \(f["severity"] ?? "") \(f["path"] ?? ""):\(f["line"] ?? "-") \(f["fingerprint"] ?? "") \(f["message"] ?? "")"
+        }.sorted()
+    }
+
+    @Test("50 targets sharded 3 ways and merged give the same findings as one unsharded run, fleet rules included")
+    func shardedEqualsUnsharded() throws {
+        let work = try TemporaryDirectory(prefix: "rbscan-fleet")
+        defer { work.remove() }
+        var servers: [TLSTestServer] = []
+        defer { servers.forEach { $0.stop() } }
+        for i in 0..<8 {
+            // Servers 1 and 3 serve the keys of 0 and 2: cloned device keys.
+            servers.append(try TLSTestServer([], keySpec: "ec -pkeyopt ec_paramgen_curve:P-256", sharing: i == 1 || i == 3 ? servers[i - 1] : nil))
+        }
+        var inventory = "version: 1\ntargets:\n"
+        for i in 0..<42 {
+            let root = work.url("roots/cam\(i)")
+            try writeRoot(root, index: i)
+            var target = "roots/cam\(i)"
+            if i >= 30 {
+                let image = i < 36 ? "images/cam\(i).tar.gz" : "images/cam\(i).sqsh"
+                _ = try ImageFixtures.sh(i < 36 ? "mkdir -p images && tar -czf \(image) -C roots/cam\(i) ."
+                                                : "mkdir -p images && mksquashfs roots/cam\(i) \(image) -noappend -quiet -all-root >/dev/null",
+                                         in: work.path)
+                target = image
+            }
+            inventory += "  - {name: cam-\(i), target: \(target), tags: [\(i % 2 == 0 ? "lobby" : "yard")]}\n"
+        }
+        for (i, server) in servers.enumerated() { inventory += "  - {name: nvr-\(i), target: \"\(server.uri)\", tags: [nvr]}\n" }
+        try inventory.write(toFile: work.url("fleet.yaml"), atomically: true, encoding: .utf8)
+        let common = ["--inventory", work.url("fleet.yaml"), "--fail-on", "never", "--crack-seconds", "20", "--quiet"]
+
+        let whole = try runProcess(rbscan, ["scan"] + common + ["--format", "json", "--output", work.url("whole.json")])
+        #expect(whole.status == 0, "\(whole.stderr)")
+        var shards: [String] = []
+        for i in 1...3 {
+            let shard = work.url("shard\(i).json")
+            let result = try runProcess(rbscan, ["scan"] + common + ["--shard", "\(i)/3", "--format", "json", "--output", shard])
+            #expect(result.status == 0, "\(result.stderr)")
+            shards.append(shard)
+        }
+        let merged = try runProcess(rbscan, ["merge"] + shards + ["--format", "json", "--output", work.url("merged.json"), "--fail-on", "never"])
+        #expect(merged.status == 0, "\(merged.stderr)")
+
+        let expected = try findings(String(contentsOfFile: work.url("whole.json"), encoding: .utf8))
+        let actual = try findings(String(contentsOfFile: work.url("merged.json"), encoding: .utf8))
+        #expect(expected.count > 100)
+        #expect(actual == expected, "only unsharded: \(Set(expected).subtracting(actual).prefix(5)); only merged: \(Set(actual).subtracting(expected).prefix(5))")
+        let wholeDocument = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work.url("whole.json")))) as? [String: Any])
+        #expect((wholeDocument["targets"] as? [Any])?.count == 50)
+
+        // The fleet findings: 10 roots share a password hash, two pairs of endpoints a key.
+        let passwordFleet = expected.filter { $0.contains(" RB-PWD-007 ") && $0.contains("same password hash as in 9 other") }
+        #expect(passwordFleet.count == 10, "\(passwordFleet.prefix(3))")
+        let keyFleet = expected.filter { $0.contains(" RB-TLS-009 ") && $0.contains("also used by 1 other device") }
+        #expect(keyFleet.count == 4, "\(keyFleet)")
+        // A single shard cannot see them all: merging recomputes the fleet rules.
+        let firstShard = try findings(String(contentsOfFile: shards[0], encoding: .utf8))
+        #expect(!firstShard.contains { $0.contains("same password hash as in 9 other") })
+        // Inventory names and tags reach the report.
+        #expect(expected.contains { $0.contains("|cam-0 ") } && expected.contains { $0.contains("|nvr-1 ") })
+    }
+
+    @Test("Inventory and --shard errors: malformed inventory names file:line, bad shard and no target are usage errors")
+    func inventoryErrors() throws {
+        let work = try TemporaryDirectory(prefix: "rbscan-badinv")
+        defer { work.remove() }
+        try "version: 1\ntargets:\n  - {name: a, target: x}\n  - {name: a, target: y}\n".write(toFile: work.url("inv.yaml"), atomically: true, encoding: .utf8)
+        let duplicate = try runProcess(rbscan, ["scan", "--inventory", work.url("inv.yaml")])
+        #expect(duplicate.status == 2 && duplicate.stderr.contains("inv.yaml:4") && duplicate.stderr.contains("duplicate"), "\(duplicate.stderr)")
+        try "version: 1\ntargets:\n  - {name: a, target: x, colour: red}\n".write(toFile: work.url("inv.yaml"), atomically: true, encoding: .utf8)
+        let unknown = try runProcess(rbscan, ["scan", "--inventory", work.url("inv.yaml")])
+        #expect(unknown.status == 2 && unknown.stderr.contains("inv.yaml:3"), "\(unknown.stderr)")
+        #expect(try runProcess(rbscan, ["scan", Repository.root + "/Examples/camera-rootfs", "--shard", "4/3"]).status == 2)
+        #expect(try runProcess(rbscan, ["scan"]).status == 2)
+    }
+}

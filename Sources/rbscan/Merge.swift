@@ -14,6 +14,8 @@ struct Merge: ParsableCommand {
     @Option(name: .customLong("fail-on"), help: "Gate threshold for the merged report (default: the first report's).")
     var failOn: String?
 
+    @OptionGroup var triage: TriageOptions
+
     @OptionGroup var output: ReportOptions
 
     func validate() throws {
@@ -23,6 +25,7 @@ struct Merge: ParsableCommand {
     }
 
     func run() throws {
+        let loadedTriage = try triage.load()
         var loaded: [ScanReport] = []
         for file in reports {
             do { loaded.append(try ReportReader.load(file: file)) } catch {
@@ -30,7 +33,17 @@ struct Merge: ParsableCommand {
                 throw ExitCode(ExitStatus.usage.rawValue)
             }
         }
-        let merged = ReportMerger.merge(loaded, gate: failOn.flatMap(GateThreshold.init(rawValue:)))
+        var merged = ReportMerger.merge(loaded, gate: failOn.flatMap(GateThreshold.init(rawValue:)))
+        // Waivers and comparison given here apply to the merged fleet as they would to one scan,
+        // in place of those the shards applied.
+        if triage.compare != nil {
+            merged.findings.removeAll { $0.baselineState == .absent }
+            for i in merged.findings.indices { merged.findings[i].baselineState = nil }
+        }
+        if triage.waivers != nil {
+            for i in merged.findings.indices { merged.findings[i].waiver = nil }
+        }
+        triage.apply(loadedTriage, to: &merged)
         try output.write(merged, plan: try output.plan())
         throw ExitCode(merged.exitStatus.rawValue)
     }

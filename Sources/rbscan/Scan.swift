@@ -43,17 +43,7 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("kev"), help: "CISA's known_exploited_vulnerabilities.csv, when it is not inside --vuln-db.")
     var kev: String?
 
-    @Option(name: .customLong("waivers"), help: "A waivers file (YAML): accepted findings with justification, owner and expiry; they stay visible and leave the gate.")
-    var waivers: String?
-
-    @Option(name: .customLong("compare"), help: "An earlier rbscan SARIF or JSON report: every result gets a baselineState (new, unchanged, updated, absent).")
-    var compare: String?
-
-    @Flag(name: .customLong("fail-on-new"), help: "Only findings new since --compare count for the gate.")
-    var failOnNew = false
-
-    @Flag(name: .customLong("omit-waived"), help: "Leave waived and absent results out of the SARIF report (GitHub code scanning ignores suppressions and baselineState).")
-    var omitWaived = false
+    @OptionGroup var triage: TriageOptions
 
     @OptionGroup var reports: ReportOptions
 
@@ -104,7 +94,6 @@ struct Scan: AsyncParsableCommand {
         if let crackSeconds, crackSeconds <= 0 { throw ValidationError("--crack-seconds must be positive") }
         if targets.isEmpty && inventory == nil { throw ValidationError("give at least one TARGET or --inventory FILE") }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard takes I/N with 1 <= I <= N, e.g. 2/3") }
-        if failOnNew && compare == nil { throw ValidationError("--fail-on-new needs --compare PREVIOUS.sarif|json") }
         if let ports, HostFacts.parsePorts(ports) == nil { throw ValidationError("--ports takes ports and ranges, UDP ones marked /udp, e.g. 23,80,8000-8100,1900/udp") }
         _ = try reports.plan()
     }
@@ -147,15 +136,7 @@ struct Scan: AsyncParsableCommand {
             }
         }
         // Waivers and earlier results are read before scanning: a broken file costs no scan.
-        var waiverSet: WaiverSet?, previous: PreviousResults?
-        do {
-            waiverSet = try waivers.map { file throws(DiagnosticError) in try WaiverSet.load(file: file) }
-            previous = try compare.map { file throws(DiagnosticError) in try PreviousResults.load(file: file) }
-        } catch {
-            for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
-            Output.stderr("rbscan: nothing scanned (exit 2)\n")
-            throw ExitCode(ExitStatus.usage.rawValue)
-        }
+        let loadedTriage = try triage.load()
         var specs = targets
         var labels: [String: TargetLabel] = [:]
         if let inventory {
@@ -190,10 +171,7 @@ struct Scan: AsyncParsableCommand {
         let sessionStart = ContinuousClock.now
         var report = await ScanSession.run(options)
         Profiler.note("session", since: sessionStart)
-        previous?.apply(to: &report)
-        waiverSet?.apply(to: &report)
-        report.failOnNew = failOnNew
-        report.sarifOmitsWaived = omitWaived
+        triage.apply(loadedTriage, to: &report)
         let status = report.exitStatus
         if report.targets.isEmpty && status == .usage {
             for diagnostic in report.diagnostics { Output.stderr("\(diagnostic)\n") }

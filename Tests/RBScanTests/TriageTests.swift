@@ -145,6 +145,12 @@ struct TriageTests {
         #expect(try validateSARIF(upload).status == 0)
         #expect(try !results(upload).contains { $0["ruleId"] as? String == "RB-IFC-001" })
         #expect(try results(upload).contains { $0["ruleId"] as? String == "RB-SYS-001" })
+        // Waivers given to merge gate the merged report the same way.
+        #expect(try scan([root.path, "--fail-on", "never", "--format", "json", "--output", out.url("plain.json")]).status == 0)
+        let merged = try runProcess(rbscan, ["merge", out.url("plain.json"), "--waivers", waivers, "--fail-on", "high", "--format", "json"])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        #expect(findings(try json(merged.stdout)).contains { $0["ruleId"] as? String == "RB-IFC-001" && $0["waiver"] != nil })
+        #expect(try runProcess(rbscan, ["merge", out.url("plain.json"), "--fail-on", "high"]).status == 1)
         // Text output shows the waiver.
         let text = try scan([root.path, "--waivers", waivers, "--fail-on", "never"]).stdout
         #expect(text.contains("[waived]") && text.contains("waived until 2999-12-31 (camera-platform)"), "\(text)")

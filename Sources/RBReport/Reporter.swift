@@ -13,7 +13,7 @@ public protocol Reporter: Sendable {
 public enum Reporters {
     /// CycloneDX before JSON: `bom.cdx.json` is a CycloneDX file, `r.json` a JSON report.
     public static let all: [any Reporter.Type] = [SARIFReporter.self, CycloneDXReporter.self, JUnitReporter.self, JSONReporter.self,
-                                                  MarkdownReporter.self, TextReporter.self]
+                                                  MarkdownReporter.self, HTMLReporter.self, TextReporter.self]
 
     public static func named(_ name: String) -> (any Reporter)? {
         all.first { $0.name == name }.map(instance)
@@ -33,6 +33,7 @@ public enum Reporters {
         case is CycloneDXReporter.Type: CycloneDXReporter()
         case is JUnitReporter.Type: JUnitReporter()
         case is MarkdownReporter.Type: MarkdownReporter()
+        case is HTMLReporter.Type: HTMLReporter()
         default: TextReporter()
         }
     }

@@ -1,0 +1,302 @@
+import Foundation
+import RBCore
+
+/// A self-contained HTML triage report (`--format html`, `r.html`): no request leaves the page
+/// at view time (styles, script and charts are inline; charts are SVG drawn here). It holds the
+/// verdict, the targets with their container chains, charts of failing results by severity and
+/// category, a findings table that filters (text, severity, category, status, target) and sorts
+/// (any column), each finding's evidence, remediation and references in a row that unfolds, and a
+/// compliance view that maps the rules' references to ETSI EN 303 645 provisions, GB/T 38626
+/// sections and the OWASP IoT Top 10 (fail / review / pass / not checked per provision).
+///
+/// Filters and sort can be set in the address (`report.html#severity=high&q=telnet&sort=rule`),
+/// which is also how the tests drive the page in headless Chromium.
+public struct HTMLReporter: Reporter {
+    public static let name = "html"
+    public static let fileExtensions = ["html", "htm"]
+
+    public init() {}
+
+    public func render(_ report: ScanReport, color: Bool) throws -> String {
+        let rules = Dictionary(report.rules.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let current = report.current
+        let failing = current.filter { $0.status == .fail && $0.waiver == nil }
+        var out = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+        <title>rbscan report — \(Self.escape(report.baselineID))</title>
+        <style>\(Self.style)</style></head>
+        <body>
+        <header><h1>rbscan triage report</h1>
+        <p class="meta">rbscan \(RBScanVersion.current) · baseline <code>\(Self.escape(report.baselineID))</code> · gate <code>\(report.gate)</code>\(report.failOnNew ? " (new findings only)" : "")\(report.startTime.map { " · " + Self.escape($0) } ?? "")</p>
+        \(Self.verdict(report))
+        </header>
+        <main>
+        <section id="targets"><h2>Targets</h2><table class="plain"><thead><tr><th>#</th><th>Target</th><th>Kind</th><th>Container chain</th><th>Failing</th></tr></thead><tbody>
+
+        """
+        for (i, target) in report.targets.enumerated() {
+            let chain = target.containers.isEmpty ? "—" : target.containers.map { "<code>\(Self.escape($0))</code>" }.joined(separator: " → ")
+            let label = target.name.map { "<strong>\(Self.escape($0))</strong> " } ?? ""
+            let tags = target.tags.map { "<span class=\"tag\">\(Self.escape($0))</span>" }.joined()
+            out += "<tr><td>\(i)</td><td>\(label)<code>\(Self.escape(target.spec))</code> \(tags)</td><td>\(target.kind.rawValue)</td><td>\(chain)</td><td>\(failing.filter { $0.targetIndex == i }.count)</td></tr>\n"
+        }
+        out += "</tbody></table></section>\n"
+
+        // Charts.
+        let bySeverity = Severity.allCases.reversed().map { severity in (severity.rawValue, failing.filter { $0.severity == severity }.count, Self.color(severity)) }
+        let byCategory = Category.allCases.map { category in (category.rawValue + " " + category.title, failing.filter { $0.category == category }.count, "#5b6b8c") }
+        out += "<section id=\"summary\"><h2>Summary</h2><div class=\"charts\">"
+        out += "<figure><figcaption>Failing results by severity</figcaption>" + Self.barChart(bySeverity, id: "chart-severity") + "</figure>"
+        out += "<figure><figcaption>Failing results by category</figcaption>" + Self.barChart(byCategory, id: "chart-category") + "</figure>"
+        let counts = [("failing", failing.count), ("gating", report.gatingFindings.count), ("to review", current.filter { $0.status == .review }.count),
+                      ("waived", current.filter { $0.waiver != nil }.count), ("not applicable", current.filter { $0.status == .notApplicable }.count)]
+        out += "<ul class=\"counts\">" + counts.map { "<li><b>\($0.1)</b> \($0.0)</li>" }.joined() + "</ul>"
+        let states = BaselineState.allCases.compactMap { state -> String? in
+            let n = report.findings.filter { $0.baselineState == state }.count
+            return n == 0 ? nil : "<li><b>\(n)</b> \(state.rawValue)</li>"
+        }
+        if !states.isEmpty { out += "<ul class=\"counts\">" + states.joined() + "</ul>" }
+        out += "</div></section>\n"
+
+        // Findings table.
+        let targetsOptions = report.targets.enumerated().map { "<option value=\"\($0.offset)\">\(Self.escape($0.element.name ?? $0.element.spec))</option>" }.joined()
+        out += """
+        <section id="findings"><h2>Findings</h2>
+        <form id="filters" onsubmit="return false">
+        <input id="q" type="search" placeholder="Filter: rule, path, message…" aria-label="text filter">
+        <select id="f-severity" aria-label="severity"><option value="">all severities</option>\(Severity.allCases.reversed().map { "<option>\($0.rawValue)</option>" }.joined())</select>
+        <select id="f-category" aria-label="category"><option value="">all categories</option>\(Category.allCases.map { "<option value=\"\($0.rawValue)\">\($0.rawValue) \(Self.escape($0.title))</option>" }.joined())</select>
+        <select id="f-status" aria-label="status"><option value="">all statuses</option><option value="fail">fail</option><option value="gating">gating</option><option value="review">review</option><option value="notApplicable">not applicable</option><option value="waived">waived</option><option value="absent">absent</option></select>
+        <select id="f-target" aria-label="target"><option value="">all targets</option>\(targetsOptions)</select>
+        <span id="shown"></span>
+        </form>
+        <table id="results"><thead><tr>
+        <th data-key="severity" data-type="number">Severity</th><th data-key="rule">Rule</th><th data-key="category">Category</th><th data-key="target">Target</th><th data-key="location">Location</th><th data-key="status">Status</th><th data-key="message">Finding</th>
+        </tr></thead>
+
+        """
+        for (n, finding) in report.findings.enumerated() {
+            let rule = rules[finding.ruleID]
+            let target = report.targets[finding.targetIndex]
+            let place = (finding.location.path.isEmpty ? "." : finding.location.path) + (finding.location.line.map { ":\($0)" } ?? "")
+            var status = finding.status.rawValue
+            if finding.waiver != nil { status = "waived" } else if finding.baselineState == .absent { status = "absent" }
+            let gating = report.gates(finding)
+            let rank = finding.status == .fail ? Severity.allCases.firstIndex(of: finding.severity) ?? 0 : -1
+            let search = [finding.ruleID, rule?.title ?? "", place, finding.message, target.spec, target.name ?? ""].joined(separator: " ").lowercased()
+            out += "<tbody class=\"finding\" data-severity=\"\(finding.severity.rawValue)\" data-rank=\"\(rank)\" data-category=\"\(finding.category.rawValue)\" data-status=\"\(status)\" data-gating=\"\(gating)\" data-target=\"\(finding.targetIndex)\" data-index=\"\(n)\" data-search=\"\(Self.escape(search))\">"
+            let badge = finding.status == .fail ? "sev-" + finding.severity.rawValue : "sev-none"
+            out += "<tr class=\"row\" tabindex=\"0\"><td><span class=\"sev \(badge)\">\(finding.status == .fail ? finding.severity.rawValue : finding.status == .review ? "review" : "n/a")</span></td>"
+            out += "<td><code>\(finding.ruleID)</code></td><td>\(finding.category.rawValue)</td><td>\(Self.escape(target.name ?? target.spec))</td>"
+            out += "<td><code>\(Self.escape(place))</code></td><td>\(status)\(gating ? " <b title=\"counts for the gate\">●</b>" : "")\(finding.baselineState.map { $0 == .unchanged || $0 == .absent ? "" : " <i>\($0.rawValue)</i>" } ?? "")</td>"
+            out += "<td>\(Self.escape(finding.message))</td></tr>"
+            out += "<tr class=\"detail\" hidden><td colspan=\"7\"><dl>"
+            if let rule { out += "<dt>Rule</dt><dd><code>\(rule.id)</code> \(Self.escape(rule.title))</dd>" }
+            out += "<dt>Evidence</dt><dd><code>\(Self.escape(finding.evidence.key))</code>"
+            if let snippet = finding.evidence.snippet { out += "<pre>\(Self.escape(snippet))</pre>" }
+            if !finding.evidence.facts.isEmpty {
+                out += "<table class=\"facts\">" + finding.evidence.facts.sorted { $0.key < $1.key }.map { "<tr><th>\(Self.escape($0.key))</th><td>\(Self.escape($0.value))</td></tr>" }.joined() + "</table>"
+            }
+            out += "</dd>"
+            if let rule { out += "<dt>Remediation</dt><dd>\(Self.escape(rule.remediation.trimmingWhitespace().description))</dd>" }
+            if let rule, !rule.references.isEmpty { out += "<dt>References</dt><dd>\(rule.references.map(Self.escape).joined(separator: "; "))</dd>" }
+            if let waiver = finding.waiver {
+                out += "<dt>Waiver</dt><dd>until \(Self.escape(waiver.expires))\(waiver.owner.map { " (" + Self.escape($0) + ")" } ?? ""): \(Self.escape(waiver.justification)) <small>\(Self.escape(waiver.source))</small></dd>"
+            }
+            if !target.containers.isEmpty { out += "<dt>Container chain</dt><dd>\(target.containers.map { "<code>\(Self.escape($0))</code>" }.joined(separator: " → "))</dd>" }
+            out += "<dt>Fingerprint</dt><dd><code>\(finding.fingerprint)</code></dd></dl></td></tr></tbody>\n"
+        }
+        out += "</table></section>\n"
+        out += Self.compliance(report, rules: report.rules)
+        if !report.diagnostics.isEmpty {
+            out += "<section id=\"diagnostics\"><h2>Diagnostics</h2><ul>" + report.diagnostics.map { "<li>\(Self.escape($0.description))</li>" }.joined() + "</ul></section>\n"
+        }
+        out += "</main>\n<script>\(Self.script)</script>\n</body></html>\n"
+        return out
+    }
+
+    static func verdict(_ report: ScanReport) -> String {
+        switch report.exitStatus {
+        case .ok: "<p class=\"verdict pass\" id=\"verdict\">Gate passed: no failing finding at or above \(report.gate)</p>"
+        case .gateFailed: "<p class=\"verdict fail\" id=\"verdict\">Gate failed: \(report.gatingFindings.count) finding(s) at or above \(report.gate)</p>"
+        case .usage: "<p class=\"verdict warn\" id=\"verdict\">Scan not valid: configuration or target errors</p>"
+        case .incomplete: "<p class=\"verdict warn\" id=\"verdict\">Scan incomplete: some checks could not complete</p>"
+        }
+    }
+
+    // MARK: Compliance
+
+    /// ETSI EN 303 645 V2.1.1 provisions (5.1-1 … 5.13-1), the OWASP IoT Top 10 (2018).
+    static let etsiProvisions: [String] = {
+        let counts: [(Int, Int)] = [(1, 5), (2, 3), (3, 16), (4, 4), (5, 8), (6, 9), (7, 2), (8, 3), (9, 3), (10, 1), (11, 4), (12, 3), (13, 1)]
+        return counts.flatMap { section, count in (1...count).map { "5.\(section)-\($0)" } }
+    }()
+    static let owasp: [(String, String)] = [
+        ("I1", "Weak, guessable or hardcoded passwords"), ("I2", "Insecure network services"), ("I3", "Insecure ecosystem interfaces"),
+        ("I4", "Lack of secure update mechanism"), ("I5", "Use of insecure or outdated components"), ("I6", "Insufficient privacy protection"),
+        ("I7", "Insecure data transfer and storage"), ("I8", "Lack of device management"), ("I9", "Insecure default settings"),
+        ("I10", "Lack of physical hardening"),
+    ]
+
+    /// The provision a reference names in each standard (`ETSI EN 303 645 5.6-1`, `GB/T 38626 §7.1`, `OWASP IoT I5`).
+    static func provisions(_ reference: String) -> [(standard: String, id: String)] {
+        let text = reference.trimmingWhitespace()
+        if text.hasPrefix("ETSI EN 303 645 ") { return [("etsi", String(text.dropFirst(16)))] }
+        if text.hasPrefix("OWASP IoT ") { return [("owasp", String(text.dropFirst(10)))] }
+        if text.hasPrefix("GB/T 38626") {
+            let section = String(text.dropFirst(10).drop { $0 == " " || $0 == "§" })
+            return section.isEmpty ? [] : [("gbt", "§" + section)]
+        }
+        return []
+    }
+
+    static func compliance(_ report: ScanReport, rules: [Rule]) -> String {
+        var mapped: [String: [String: [Rule]]] = ["etsi": [:], "gbt": [:], "owasp": [:]]
+        for rule in rules {
+            for reference in rule.references {
+                for (standard, id) in provisions(reference) { mapped[standard, default: [:]][id, default: []].append(rule) }
+            }
+        }
+        let current = report.current
+        func status(_ rules: [Rule]?) -> (String, String) {
+            guard let rules, !rules.isEmpty else { return ("unchecked", "not checked") }
+            let ids = Set(rules.map(\.id))
+            let results = current.filter { ids.contains($0.ruleID) }
+            if results.contains(where: { $0.status == .fail && $0.waiver == nil }) { return ("fail", "fail") }
+            if results.contains(where: { $0.status == .review }) { return ("review", "review") }
+            return ("pass", "pass")
+        }
+        func table(_ title: String, _ standard: String, _ rows: [(String, String)]) -> String {
+            var out = "<h3>\(title)</h3><table class=\"plain compliance\" data-standard=\"\(standard)\"><thead><tr><th>Provision</th><th>Result</th><th>Rules</th></tr></thead><tbody>"
+            var tally: [String: Int] = [:]
+            for (id, label) in rows {
+                let rules = mapped[standard]?[id]
+                let (css, text) = status(rules)
+                tally[text, default: 0] += 1
+                let ruleList = (rules ?? []).map(\.id).sorted().map { "<a href=\"#q=\($0)\"><code>\($0)</code></a>" }.joined(separator: " ")
+                out += "<tr class=\"c-\(css)\" data-provision=\"\(Self.escape(id))\"><td>\(Self.escape(id))\(label.isEmpty ? "" : " " + Self.escape(label))</td><td><span class=\"c c-\(css)\">\(text)</span></td><td>\(ruleList)</td></tr>"
+            }
+            let summary = ["fail", "review", "pass", "not checked"].map { "\(tally[$0] ?? 0) \($0)" }.joined(separator: " · ")
+            return out + "</tbody></table><p class=\"meta\">\(summary)</p>"
+        }
+        let etsiRows = (etsiProvisions + (mapped["etsi"] ?? [:]).keys.filter { !etsiProvisions.contains($0) }.sorted()).map { ($0, "") }
+        let gbtRows = (mapped["gbt"] ?? [:]).keys.sorted { $0.compare($1, options: .numeric) == .orderedAscending }.map { ($0, "") }
+        var out = "<section id=\"compliance\"><h2>Compliance view</h2><p class=\"meta\">Each provision's result comes from the rules that reference it and ran: fail if any of their results fails (waived ones excepted), review if one needs review, pass otherwise; not checked when no rule that ran maps to it. GB/T 38626 is mapped at section level (the clause text is not public), listing the sections the rules name.</p>"
+        out += table("ETSI EN 303 645", "etsi", etsiRows)
+        out += table("GB/T 38626-2020", "gbt", gbtRows)
+        out += table("OWASP IoT Top 10 (2018)", "owasp", owasp)
+        return out + "</section>\n"
+    }
+
+    // MARK: Pieces
+
+    /// A horizontal SVG bar chart (label, value, colour), scaled to the largest value.
+    static func barChart(_ bars: [(String, Int, String)], id: String) -> String {
+        let maximum = max(1, bars.map(\.1).max() ?? 1)
+        let rowHeight = 22, labelWidth = 260, barWidth = 240
+        var svg = "<svg id=\"\(id)\" role=\"img\" width=\"\(labelWidth + barWidth + 50)\" height=\(bars.count * rowHeight + 4) viewBox=\"0 0 \(labelWidth + barWidth + 50) \(bars.count * rowHeight + 4)\" xmlns=\"http://www.w3.org/2000/svg\">"
+        for (i, bar) in bars.enumerated() {
+            let y = i * rowHeight + 2, width = bar.1 * barWidth / maximum
+            svg += "<text x=\"0\" y=\"\(y + 15)\" font-size=\"12\">\(escape(String(bar.0.prefix(40))))</text>"
+            svg += "<rect class=\"bar\" x=\"\(labelWidth)\" y=\"\(y + 3)\" width=\"\(max(width, bar.1 > 0 ? 2 : 0))\" height=\"15\" fill=\"\(bar.2)\" data-value=\"\(bar.1)\"></rect>"
+            svg += "<text x=\"\(labelWidth + width + 6)\" y=\"\(y + 15)\" font-size=\"12\">\(bar.1)</text>"
+        }
+        return svg + "</svg>"
+    }
+
+    static func color(_ severity: Severity) -> String {
+        switch severity {
+        case .critical: "#8b1a1a"
+        case .high: "#d0461d"
+        case .medium: "#d49a00"
+        case .low: "#3b78b8"
+        case .info: "#8a8a8a"
+        }
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    static let style = """
+    body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+    header,main{max-width:1280px;margin:0 auto;padding:12px 20px}header h1{margin:8px 0 4px;font-size:22px}
+    .meta{color:#5a6272;margin:4px 0}.verdict{font-weight:600;padding:8px 12px;border-radius:6px;display:inline-block}
+    .verdict.pass{background:#e3f4e6;color:#17602a}.verdict.fail{background:#fbe4e0;color:#8b1a1a}.verdict.warn{background:#fff2cc;color:#6b4d00}
+    section{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:10px 16px;margin:14px 0}h2{font-size:17px;margin:6px 0 10px}
+    table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceff3;vertical-align:top}
+    th[data-key]{cursor:pointer;user-select:none;white-space:nowrap}th[data-key]:after{content:" ⇅";color:#9aa3b2}
+    th.asc:after{content:" ▲";color:#1d2330}th.desc:after{content:" ▼";color:#1d2330}
+    tr.row{cursor:pointer}tr.row:hover{background:#f0f4fa}tr.detail td{background:#fafbfc}
+    .charts{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}figure{margin:0}figcaption{font-weight:600;margin-bottom:4px}
+    .counts{list-style:none;padding:0;margin:0;display:flex;flex-direction:column;gap:2px}
+    .sev{display:inline-block;min-width:58px;text-align:center;border-radius:4px;padding:0 6px;color:#fff;font-size:12px}
+    .sev-critical{background:#8b1a1a}.sev-high{background:#d0461d}.sev-medium{background:#d49a00}.sev-low{background:#3b78b8}.sev-info{background:#8a8a8a}.sev-none{background:#eef1f6;color:#5a6272}
+    #results td:nth-child(2),#results td:nth-child(5){white-space:nowrap}
+    #filters{display:flex;flex-wrap:wrap;gap:8px;margin-bottom:8px}#filters input{flex:1;min-width:220px;padding:4px 8px}#shown{color:#5a6272;align-self:center}
+    .tag{display:inline-block;background:#eef1f6;border-radius:10px;padding:0 7px;margin-left:4px;font-size:12px}
+    dl{display:grid;grid-template-columns:140px 1fr;gap:4px 12px;margin:4px 0}dt{font-weight:600;color:#5a6272}dd{margin:0}
+    pre{white-space:pre-wrap;background:#f3f4f6;padding:6px;border-radius:4px;margin:4px 0}table.facts th{width:160px;color:#5a6272}
+    .c{border-radius:4px;padding:0 6px;font-size:12px}.c-fail{background:#fbe4e0;color:#8b1a1a}.c-pass{background:#e3f4e6;color:#17602a}
+    .c-review{background:#fff2cc;color:#6b4d00}.c-unchecked{background:#eef1f6;color:#5a6272}
+    code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
+    """
+
+    /// Filtering, sorting and unfolding; the address fragment carries the state.
+    static let script = """
+    (function(){
+    "use strict";
+    window.addEventListener("error",function(e){document.body.setAttribute("data-js-error",String(e.message));});
+    var table=document.getElementById("results"),bodies=Array.prototype.slice.call(table.tBodies);
+    var q=document.getElementById("q"),sev=document.getElementById("f-severity"),cat=document.getElementById("f-category"),
+        st=document.getElementById("f-status"),tg=document.getElementById("f-target"),shown=document.getElementById("shown");
+    var sortKey="",sortDir=1;
+    function cellText(b,key){var c={severity:0,rule:1,category:2,target:3,location:4,status:5,message:6}[key];return b.rows[0].cells[c].textContent.toLowerCase();}
+    function apply(){
+      var text=q.value.trim().toLowerCase(),n=0;
+      bodies.forEach(function(b){
+        var d=b.dataset,ok=(!text||d.search.indexOf(text)>=0)&&(!sev.value||(d.severity===sev.value&&d.status==="fail"))&&(!cat.value||d.category===cat.value)
+          &&(!tg.value||d.target===tg.value)&&(!st.value||(st.value==="gating"?d.gating==="true":d.status===st.value));
+        b.hidden=!ok;if(ok)n++;});
+      shown.textContent=n+" of "+bodies.length+" shown";
+      var h=[];if(text)h.push("q="+encodeURIComponent(text));if(sev.value)h.push("severity="+sev.value);if(cat.value)h.push("category="+cat.value);
+      if(st.value)h.push("status="+st.value);if(tg.value)h.push("target="+tg.value);if(sortKey)h.push("sort="+sortKey+(sortDir<0?":desc":""));
+      var hash=h.join("&");if(location.hash.slice(1)!==hash)history.replaceState(null,"",hash?"#"+hash:location.pathname);}
+    function sort(key,dir){
+      sortKey=key;sortDir=dir;
+      Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th){th.className=th.dataset.key===key?(dir>0?"asc":"desc"):"";});
+      var sorted=bodies.slice().sort(function(a,b){
+        var x,y;if(key==="severity"){x=+a.dataset.rank;y=+b.dataset.rank;}else{x=cellText(a,key);y=cellText(b,key);}
+        return (x<y?-1:x>y?1:(+a.dataset.index)-(+b.dataset.index))*dir;});
+      sorted.forEach(function(b){table.appendChild(b);});table.setAttribute("data-sorted",key+(dir<0?":desc":""));}
+    Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th){th.addEventListener("click",function(){
+      var key=th.dataset.key;sort(key,sortKey===key?-sortDir:(key==="severity"?-1:1));apply();});});
+    [q,sev,cat,st,tg].forEach(function(el){el.addEventListener("input",apply);el.addEventListener("change",apply);});
+    bodies.forEach(function(b){var row=b.rows[0];function toggle(){b.rows[1].hidden=!b.rows[1].hidden;}
+      row.addEventListener("click",toggle);row.addEventListener("keydown",function(e){if(e.key==="Enter")toggle();});});
+    function fromHash(){
+      location.hash.slice(1).split("&").forEach(function(p){var kv=p.split("=");var v=decodeURIComponent(kv[1]||"");
+        if(kv[0]==="q")q.value=v;else if(kv[0]==="severity")sev.value=v;else if(kv[0]==="category")cat.value=v;
+        else if(kv[0]==="status")st.value=v;else if(kv[0]==="target")tg.value=v;
+        else if(kv[0]==="sort"){var s=v.split(":");sort(s[0],s[1]==="desc"?-1:1);}});
+      apply();}
+    window.addEventListener("hashchange",fromHash);fromHash();
+    document.body.setAttribute("data-ready","true");
+    })();
+    """
+}

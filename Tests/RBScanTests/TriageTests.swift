@@ -64,6 +64,27 @@ struct TriageTests {
         #expect(Set(results.compactMap { $0["baselineState"] as? String }) == ["new", "unchanged", "updated", "absent"])
     }
 
+    @Test("rbscan diff OLD NEW: NEW's results get their baselineState against OLD; exit 1 only for new findings at the gate")
+    func diff() throws {
+        let root = try TemporaryDirectory(prefix: "rbscan-diff")
+        let out = try TemporaryDirectory(prefix: "rbscan-diff-out")
+        defer { root.remove(); out.remove() }
+        try firstRelease(root)
+        #expect(try scan([root.path, "--fail-on", "never", "--format", "json", "--output", out.url("old.json")]).status == 0)
+        try secondRelease(root)
+        #expect(try scan([root.path, "--fail-on", "never", "--format", "sarif", "--output", out.url("new.sarif")]).status == 0)
+        for new in ["new.sarif"] {
+            let result = try runProcess(rbscan, ["diff", out.url("old.json"), out.url(new), "--fail-on", "low", "--format", "json"])
+            #expect(result.status == 1, "the new kptr_restrict finding is low: \(result.stderr)")
+            let states = findings(try json(result.stdout)).filter { $0["status"] as? String == "fail" }
+                .map { "\($0["ruleId"] ?? "") \($0["baselineState"] ?? "-")" }.sorted()
+            #expect(states == ["RB-IFC-001 updated", "RB-SYS-001 absent", "RB-SYS-006 new"], "\(states)")
+            #expect(try runProcess(rbscan, ["diff", out.url("old.json"), out.url(new), "--fail-on", "medium"]).status == 0)
+        }
+        let same = try runProcess(rbscan, ["diff", out.url("old.json"), out.url("old.json"), "--fail-on", "info"])
+        #expect(same.status == 0 && same.stdout.contains("unchanged"), "\(same.stdout)")
+    }
+
     @Test("--fail-on-new gates only on new findings; without it every finding at the threshold counts")
     func failOnNew() throws {
         let root = try TemporaryDirectory(prefix: "rbscan-failnew")

@@ -217,21 +217,9 @@ public struct HTMLReporter: Reporter {
         }
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    /// HTML text and attributes: the XML escaping (valid in HTML5 too, and it drops characters
+    /// neither can carry).
+    static func escape(_ text: String) -> String { XML.escape(text) }
 
     static let style = """
     body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}

@@ -46,6 +46,14 @@ public struct PreviousResults: Sendable {
             throw fail("not an rbscan SARIF or JSON report: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)")")
         }
         guard let document = object as? [String: Any] else { throw fail("not an rbscan SARIF or JSON report: the top level is no object") }
+        return try parse(document: document, file: file)
+    }
+
+    /// The results of an already parsed report document.
+    public static func parse(document: [String: Any], file: String) throws(DiagnosticError) -> PreviousResults {
+        func fail(_ message: String) -> DiagnosticError {
+            DiagnosticError(Diagnostic(.error, .configuration, code: "compare.malformed", message, at: SourceLocation(file: file)))
+        }
         var entries: [Entry] = []
         if let runs = document["runs"] as? [[String: Any]] {
             for run in runs {

@@ -120,7 +120,7 @@ public enum ReportReader {
             else { throw fail("SARIF rule \(info["id"] ?? "?") was not written by rbscan (no category/severity properties)") }
             rules.append(rule)
         }
-        let previous = try PreviousResults.parse(Array((try? JSONSerialization.data(withJSONObject: document)) ?? Data()), file: file)
+        let previous = try PreviousResults.parse(document: document, file: file)
         var targets: [ScanTarget] = []
         var index: [String: Int] = [:]
         for entry in previous.entries where index[entry.target] == nil {

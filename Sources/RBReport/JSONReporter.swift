@@ -24,7 +24,7 @@ public struct JSONReporter: Reporter {
         }
         for finding in report.current {
             byStatus[finding.status.rawValue, default: 0] += 1
-            guard finding.status == .fail else { continue }
+            guard finding.status == .fail, finding.waiver == nil else { continue }
             bySeverity[finding.severity.rawValue, default: 0] += 1
             byCategory[finding.category.rawValue, default: 0] += 1
         }

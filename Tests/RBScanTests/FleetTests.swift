@@ -93,6 +93,30 @@ struct FleetTests {
         #expect(expected.contains { $0.contains("|cam-0 ") } && expected.contains { $0.contains("|nvr-1 ") })
     }
 
+    @Test("RB-PKG-006 fleet side: a debug and a release image trusting one opkg signing key is a review result on the debug image; separate keys are not")
+    func debugAndReleaseKeys() throws {
+        let work = try TemporaryDirectory(prefix: "rbscan-debugkeys")
+        defer { work.remove() }
+        _ = try ImageFixtures.sh("""
+            signify-openbsd -G -n -p shared.pub -s shared.sec -c "build key"
+            signify-openbsd -G -n -p other.pub -s other.sec -c "debug key"
+            for r in debug release other; do mkdir -p $r/etc/opkg/keys; done
+            cp shared.pub debug/etc/opkg/keys/build; cp shared.pub release/etc/opkg/keys/build; cp other.pub other/etc/opkg/keys/build
+            """, in: work.path)
+        func pkg006(_ entries: [(String, String, String)]) throws -> [String] {
+            let inventory = "version: 1\ntargets:\n" + entries.map { "  - {name: \($0.0), target: \($0.1), tags: [\($0.2)]}\n" }.joined()
+            try inventory.write(toFile: work.url("inv.yaml"), atomically: true, encoding: .utf8)
+            let result = try runProcess(rbscan, ["scan", "--inventory", work.url("inv.yaml"), "--fail-on", "never", "--quiet", "--format", "json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let targets = (document["targets"] as? [[String: Any]] ?? []).map { $0["name"] as? String ?? "" }
+            return (document["findings"] as? [[String: Any]] ?? []).filter { $0["ruleId"] as? String == "RB-PKG-006" }
+                .map { "\(targets[$0["target"] as? Int ?? 0]) \($0["status"] ?? "") \($0["path"] ?? "")" }
+        }
+        #expect(try pkg006([("cam-debug", "debug", "debug"), ("cam-release", "release", "release")]) == ["cam-debug review etc/opkg/keys/build"])
+        #expect(try pkg006([("cam-debug", "other", "debug"), ("cam-release", "release", "release")]) == [])
+    }
+
     @Test("Inventory and --shard errors: malformed inventory names file:line, bad shard and no target are usage errors")
     func inventoryErrors() throws {
         let work = try TemporaryDirectory(prefix: "rbscan-badinv")

@@ -1,8 +1,9 @@
 import RBCore
 
-/// The facts the fleet rules compare across targets (RB-TLS-009, RB-PWD-007): the TLS leaf key
-/// and SSH host keys an endpoint served, and the SHA-256 of every real password hash of a
-/// firmware or config target's accounts (the hash itself never leaves the scan).
+/// The facts the fleet rules compare across targets (RB-TLS-009, RB-PWD-007, RB-PKG-006): the
+/// TLS leaf key and SSH host keys an endpoint served, the SHA-256 of every real password hash of
+/// a firmware or config target's accounts (the hash itself never leaves the scan), and the keys
+/// a firmware image trusts for updates and boot.
 public enum FleetFactsCollector {
     public static func collect(_ context: CheckContext) -> FleetFacts {
         var facts = FleetFacts()
@@ -18,6 +19,10 @@ public enum FleetFactsCollector {
                         file: account.passwordFile, line: account.passwordLine))
                 }
             }
+        }
+        if context.kind == .firmware, context.tree != nil {
+            let keys = SigningKeyCheck(knownKeys: []).trustedKeys(in: context, includingGiven: false)
+            if !keys.isEmpty { facts.trustedKeys = keys.map { FleetFacts.TrustedKeyFact(key: $0.identity, source: $0.source) } }
         }
         return facts
     }

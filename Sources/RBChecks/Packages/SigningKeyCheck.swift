@@ -31,11 +31,21 @@ public struct SigningKeyCheck: Check {
         knownKeys = Set((options.knownKeys ?? []).map { $0.lowercased() })
     }
 
+    init(knownKeys: [String]) {
+        self.knownKeys = Set(knownKeys)
+    }
+
+    /// Every key the image trusts: update keys, U-Boot's keys, usign/signify keys (and
+    /// `--signing-key` unless `includingGiven` is false: the fleet compares what images hold).
+    func trustedKeys(in context: CheckContext, includingGiven: Bool = true) -> [TrustedKey] {
+        updateKeys(in: context, includingGiven: includingGiven) + usignPublicKeys(in: context)
+    }
+
     /// An update public key and where it was found.
     struct TrustedKey { var identity: String; var source: String }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
-        let trusted = updateKeys(in: context) + usignPublicKeys(in: context)
+        let trusted = trustedKeys(in: context)
         guard !trusted.isEmpty else { return [] }
         var observations: [Observation] = []
         for key in trusted where knownKeys.contains(key.identity) {
@@ -79,7 +89,7 @@ public struct SigningKeyCheck: Check {
 
     /// The update public keys: verification key files of update scripts, PEM keys embedded in
     /// updater programs, and `--signing-key`.
-    func updateKeys(in context: CheckContext) -> [TrustedKey] {
+    func updateKeys(in context: CheckContext, includingGiven: Bool = true) -> [TrustedKey] {
         var keys: [TrustedKey] = []
         var seen = Set<String>()
         func add(_ pem: [UInt8], source: String) {
@@ -109,7 +119,7 @@ public struct SigningKeyCheck: Check {
                 if seen.insert(identity).inserted { keys.append(TrustedKey(identity: identity, source: "\(found.path) (U-Boot key \(found.key.name))")) }
             }
         }
-        for value in context.limits.signingKeys {
+        for value in context.limits.signingKeys where includingGiven {
             if let pem = ImageSignatureCheck.signingKeyPEM(value) { add(pem, source: value.hasPrefix("-----BEGIN") ? "--signing-key" : value) }
         }
         return keys

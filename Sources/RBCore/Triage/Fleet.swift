@@ -6,6 +6,19 @@ public struct FleetFacts: Codable, Hashable, Sendable {
     public var sshHostKeys: [String]
     /// Accounts with a real password hash: SHA-256 of the hash string (salt included).
     public var passwordHashes: [PasswordHashFact]
+    /// The keys an image trusts for updates and boot (SPKI SHA-256, `usign:KEYNUM`), with the
+    /// file each came from: a debug and a release image trusting one key share their signer.
+    public var trustedKeys: [TrustedKeyFact]?
+
+    public struct TrustedKeyFact: Codable, Hashable, Sendable {
+        public var key: String
+        public var source: String
+
+        public init(key: String, source: String) {
+            self.key = key
+            self.source = source
+        }
+    }
 
     public struct PasswordHashFact: Codable, Hashable, Sendable {
         public var account: String
@@ -27,7 +40,7 @@ public struct FleetFacts: Codable, Hashable, Sendable {
         self.passwordHashes = passwordHashes
     }
 
-    public var isEmpty: Bool { tlsKeys.isEmpty && sshHostKeys.isEmpty && passwordHashes.isEmpty }
+    public var isEmpty: Bool { tlsKeys.isEmpty && sshHostKeys.isEmpty && passwordHashes.isEmpty && (trustedKeys ?? []).isEmpty }
 }
 
 /// The fleet side of RB-TLS-009 and RB-PWD-007, over every target of a report (one run with
@@ -38,13 +51,14 @@ public struct FleetFacts: Codable, Hashable, Sendable {
 public enum FleetRules {
     public static let tlsRule = "RB-TLS-009"
     public static let passwordRule = "RB-PWD-007"
+    public static let signingRule = "RB-PKG-006"
 
     /// `available`: the baseline's rules, so that a fleet rule that ran on no target (an
     /// endpoint-only fleet) still reports; without them, the report's own rules.
     public static func apply(to report: inout ScanReport, available: [Rule] = []) {
         report.findings.removeAll { $0.evidence.key.hasPrefix("fleet:") }
         var rules = Dictionary(report.rules.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        for rule in available where [tlsRule, passwordRule].contains(rule.id) && rules[rule.id] == nil && rule.enabled
+        for rule in available where [tlsRule, passwordRule, signingRule].contains(rule.id) && rules[rule.id] == nil && rule.enabled
             && report.targets.contains(where: { $0.fleet.map { !$0.isEmpty } ?? false }) {
             rules[rule.id] = rule
             report.rules = (report.rules + [rule]).sorted { $0.id < $1.id }
@@ -89,6 +103,35 @@ public enum FleetRules {
                 }
             }
         }
+        // RB-PKG-006: a debug and a release image (by inventory tag, else by name) trusting the
+        // same update or boot key: a debug build signed with it is accepted by release devices.
+        if let rule = rules[signingRule] {
+            var trusting: [String: [Int: String]] = [:]
+            for (i, target) in report.targets.enumerated() {
+                for fact in target.fleet?.trustedKeys ?? [] where trusting[fact.key]?[i] == nil { trusting[fact.key, default: [:]][i] = fact.source }
+            }
+            for (key, byTarget) in trusting {
+                let release = byTarget.keys.filter { build(of: report.targets[$0]) == "release" }
+                for i in byTarget.keys where build(of: report.targets[i]) == "debug" && !release.isEmpty {
+                    let others = specs(Set(release))
+                    added.append(Finding(ruleID: rule.id, status: .review, severity: .medium, category: rule.category,
+                        message: "debug image \(report.targets[i].name ?? report.targets[i].spec) trusts the same signing key (\(byTarget[i] ?? "")) as release image(s) \(others.joined(separator: ", ")): use separate debug and release keys",
+                        targetIndex: i, location: Location(path: byTarget[i] ?? "."),
+                        evidence: Evidence(key: "fleet:signing:\(key)", facts: ["key": key, "release": others.joined(separator: ", ")])))
+                }
+            }
+        }
         report.findings = (report.findings + added).sorted(by: Finding.deterministicOrder)
+    }
+
+    /// `debug` or `release` for a target, from its inventory tags, else its name or spec.
+    static func build(of target: ScanTarget) -> String? {
+        let tags = Set(target.tags.map { $0.lowercased() })
+        if tags.contains("debug") { return "debug" }
+        if tags.contains("release") || tags.contains("production") { return "release" }
+        let name = (target.name ?? target.spec).lowercased()
+        if name.contains("debug") || name.contains("dbg") { return "debug" }
+        if name.contains("release") || name.contains("prod") { return "release" }
+        return nil
     }
 }

@@ -154,6 +154,8 @@ public struct ScanSession {
             targets[i].components = ComponentInventory.of(context).components
         }
         // What the fleet rules compare across targets; then the rules themselves, over this run's targets.
+        let fleetStart = ContinuousClock.now
+        defer { Profiler.note("fleet facts", since: fleetStart) }
         for i in targets.indices {
             let context = CheckContext(target: targets[i], limits: options.limits, ruleID: "", sink: DiagnosticSink())
             let facts = FleetFactsCollector.collect(context)

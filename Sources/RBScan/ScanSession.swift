@@ -258,6 +258,9 @@ extension ScanSession {
                                  baseID: host.baseID + "_" + scheme.uppercased() + "_" + String(port), baseURI: nil)
         service.endpoint = derived
         service.guessed = guessed
+        // A service found on an inventory's host belongs to that device.
+        service.name = host.name
+        service.tags = host.tags
         return service
     }
 

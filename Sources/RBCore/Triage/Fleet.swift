@@ -46,7 +46,7 @@ public struct FleetFacts: Codable, Hashable, Sendable {
 /// The fleet side of RB-TLS-009 and RB-PWD-007, over every target of a report (one run with
 /// many targets, or the merge of sharded runs): the same TLS or SSH key served by more than one
 /// device, and the same password hash (salt included) in more than one image, fail on each
-/// target concerned. Findings carry an evidence key `fleet:…`; applying again (after a merge)
+/// target concerned. A device is an inventory name, else an endpoint's host, else an image. Findings carry an evidence key `fleet:…`; applying again (after a merge)
 /// replaces them, so the result does not depend on how the fleet was split.
 public enum FleetRules {
     public static let tlsRule = "RB-TLS-009"
@@ -72,9 +72,9 @@ public enum FleetRules {
                 for (i, target) in report.targets.enumerated() {
                     for key in Set(target.fleet?[keyPath: keys] ?? []) { holders[key, default: []].insert(i) }
                 }
-                for (key, targets) in holders where targets.count > 1 {
+                for (key, targets) in holders where Set(targets.map { device(report.targets[$0]) }).count > 1 {
                     for i in targets {
-                        let others = specs(targets.subtracting([i]))
+                        let others = specs(targets.filter { device(report.targets[$0]) != device(report.targets[i]) })
                         added.append(Finding(ruleID: rule.id, status: .fail, severity: rule.severity, category: rule.category,
                             message: "the \(kind) key \(key.prefix(16))… is also used by \(others.count) other device(s): \(others.joined(separator: ", ")); keys are not unique per device",
                             targetIndex: i, location: Location(path: report.targets[i].kind == .endpoint ? report.targets[i].spec : "."),
@@ -91,9 +91,9 @@ public enum FleetRules {
                     holders[fact.digest, default: [:]][i] = fact
                 }
             }
-            for (digest, byTarget) in holders where byTarget.count > 1 {
+            for (digest, byTarget) in holders where Set(byTarget.keys.map { device(report.targets[$0]) }).count > 1 {
                 for (i, fact) in byTarget {
-                    let others = specs(Set(byTarget.keys).subtracting([i]))
+                    let others = specs(Set(byTarget.keys).filter { device(report.targets[$0]) != device(report.targets[i]) })
                     added.append(Finding(ruleID: rule.id, status: .fail, severity: rule.severity, category: rule.category,
                         message: "account '\(fact.account)' has the same password hash as in \(others.count) other image(s)/device(s): \(others.joined(separator: ", ")); a universal password",
                         targetIndex: i, location: Location(path: fact.file, line: fact.line),
@@ -122,6 +122,14 @@ public enum FleetRules {
             }
         }
         report.findings = (report.findings + added).sorted(by: Finding.deterministicOrder)
+    }
+
+    /// Which device a target is: its inventory name, else the host of an endpoint (the TLS and
+    /// HTTPS services of one camera are one device), else the target itself (an image).
+    static func device(_ target: ScanTarget) -> String {
+        if let name = target.name { return "name:" + name }
+        if target.kind == .endpoint, let host = target.endpoint?.host ?? Endpoint(parsing: target.spec)?.host { return "host:" + host }
+        return "target:" + target.spec
     }
 
     /// `debug` or `release` for a target, from its inventory tags, else its name or spec.

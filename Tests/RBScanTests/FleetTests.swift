@@ -71,8 +71,14 @@ struct FleetTests {
             #expect(result.status == 0, "\(result.stderr)")
             shards.append(shard)
         }
-        let merged = try runProcess(rbscan, ["merge"] + shards + ["--format", "json", "--output", work.url("merged.json"), "--fail-on", "never"])
+        let merged = try runProcess(rbscan, ["merge"] + shards + ["--format", "json", "--output", work.url("merged.json"), "--fail-on", "never",
+                                                                 "--format", "sarif", "--output", work.url("merged.sarif"),
+                                                                 "--format", "junit", "--output", work.url("merged.junit.xml")])
         #expect(merged.status == 0, "\(merged.stderr)")
+        let sarif = try validateSARIF(work.url("merged.sarif"))
+        #expect(sarif.status == 0, "\(sarif.stdout)\(sarif.stderr)")
+        // Merging the merged SARIF's own shards back through SARIF works too.
+        #expect(try runProcess(rbscan, ["merge", work.url("merged.sarif"), "--fail-on", "never", "--format", "json"]).status == 0)
 
         let expected = try findings(String(contentsOfFile: work.url("whole.json"), encoding: .utf8))
         let actual = try findings(String(contentsOfFile: work.url("merged.json"), encoding: .utf8))

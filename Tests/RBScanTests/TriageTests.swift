@@ -64,6 +64,31 @@ struct TriageTests {
         #expect(Set(results.compactMap { $0["baselineState"] as? String }) == ["new", "unchanged", "updated", "absent"])
     }
 
+    @Test("Several targets: a finding fixed on one target and kept on another is absent there and unchanged here; one target under a new name matches by fingerprint")
+    func perTarget() throws {
+        let a = try TemporaryDirectory(prefix: "rbscan-tgt-a")
+        let b = try TemporaryDirectory(prefix: "rbscan-tgt-b")
+        let out = try TemporaryDirectory(prefix: "rbscan-tgt-out")
+        defer { a.remove(); b.remove(); out.remove() }
+        try firstRelease(a)
+        try firstRelease(b)
+        #expect(try scan([a.path, b.path, "--fail-on", "never", "--format", "json", "--output", out.url("r1.json")]).status == 0)
+        try FixtureWriter.write(["etc/init.d/rcS": .file("#!/bin/sh\nsyslogd -R 192.0.2.10\nntpd -p pool.ntp.org\n", mode: 0o755)], into: b.path)
+        let second = try scan([a.path, b.path, "--compare", out.url("r1.json"), "--fail-on", "never", "--format", "json"])
+        let document = try json(second.stdout)
+        let targets = (document["targets"] as? [[String: Any]] ?? []).map { $0["spec"] as? String ?? "" }
+        let telnet = findings(document).filter { $0["ruleId"] as? String == "RB-IFC-001" }
+            .map { "\(targets[$0["target"] as? Int ?? 0] == a.path ? "a" : "b") \($0["baselineState"] ?? "-")" }.sorted()
+        #expect(telnet == ["a unchanged", "b absent"], "\(telnet)")
+        // The same root under another name (the next build's file name): matched by fingerprint.
+        let renamed = try TemporaryDirectory(prefix: "rbscan-tgt-renamed")
+        defer { renamed.remove() }
+        try firstRelease(renamed)
+        #expect(try scan([a.path, "--fail-on", "never", "--format", "json", "--output", out.url("single.json")]).status == 0)
+        let next = try json(try scan([renamed.path, "--compare", out.url("single.json"), "--fail-on", "never", "--format", "json"]).stdout)
+        #expect(findings(next).allSatisfy { $0["baselineState"] as? String == "unchanged" }, "\(findings(next).map { $0["baselineState"] ?? "-" })")
+    }
+
     @Test("rbscan diff OLD NEW: NEW's results get their baselineState against OLD; exit 1 only for new findings at the gate")
     func diff() throws {
         let root = try TemporaryDirectory(prefix: "rbscan-diff")

@@ -102,23 +102,34 @@ public struct PreviousResults: Sendable {
 
     /// Sets every finding's `baselineState` and adds the previous results missing from this run
     /// as `absent` findings (never gating).
+    ///
+    /// A finding is matched on its target and fingerprint when the previous results have a
+    /// target of the same name (a fleet, or the same image path), else on its fingerprint alone
+    /// (one image compared with the build before it, under another file name); each earlier
+    /// result matches at most one finding.
     public func apply(to report: inout ScanReport) {
-        var previous: [String: Entry] = [:]
-        for entry in entries { previous[entry.fingerprint] = previous[entry.fingerprint] ?? entry }
-        var seen = Set<String>()
-        for i in report.findings.indices {
+        let previousTargets = Set(entries.map(\.target))
+        var byTarget: [String: [Int]] = [:], byFingerprint: [String: [Int]] = [:]
+        for (i, entry) in entries.enumerated() {
+            byTarget[entry.target + "\u{0}" + entry.fingerprint, default: []].append(i)
+            byFingerprint[entry.fingerprint, default: []].append(i)
+        }
+        var matched = Set<Int>()
+        for i in report.findings.indices where report.findings[i].baselineState != .absent {
             let finding = report.findings[i]
-            seen.insert(finding.fingerprint)
-            guard let before = previous[finding.fingerprint] else {
+            let spec = finding.targetIndex < report.targets.count ? report.targets[finding.targetIndex].spec : ""
+            let candidates = previousTargets.contains(spec) ? byTarget[spec + "\u{0}" + finding.fingerprint] : byFingerprint[finding.fingerprint]
+            guard let index = candidates?.first(where: { !matched.contains($0) }) else {
                 report.findings[i].baselineState = .new
                 continue
             }
+            matched.insert(index)
+            let before = entries[index]
             let same = before.status == finding.status && before.severity == finding.severity && before.message == finding.message
             report.findings[i].baselineState = same ? .unchanged : .updated
         }
         let targetIndex = Dictionary(report.targets.enumerated().map { ($1.spec, $0) }, uniquingKeysWith: { a, _ in a })
-        for entry in entries where !seen.contains(entry.fingerprint) {
-            seen.insert(entry.fingerprint)
+        for (index, entry) in entries.enumerated() where !matched.contains(index) {
             let category = Category(rawValue: entry.category)
                 ?? Category(rawValue: String(entry.ruleID.split(separator: "-").dropFirst().first ?? "")) ?? .SYS
             var finding = Finding(ruleID: entry.ruleID, status: entry.status, severity: entry.severity, category: category,

@@ -43,7 +43,7 @@ public struct JSONReporter: Reporter {
             targets: report.targets.enumerated().map { i, target in
                 Target(index: i, spec: target.spec, kind: target.kind.rawValue, baseId: target.baseID,
                        uri: target.baseURI, containers: target.containers, name: target.name,
-                       tags: target.tags.isEmpty ? nil : target.tags, fleet: target.fleet)
+                       tags: target.tags.isEmpty ? nil : target.tags, fleet: target.fleet, components: target.components)
             },
             endpoints: report.targets.enumerated().compactMap { i, target in
                 target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh, host: target.host, http: target.http,
@@ -111,6 +111,8 @@ public struct JSONReporter: Reporter {
         var tags: [String]?
         /// Digests the fleet rules compare across targets (kept so that `rbscan merge` can).
         var fleet: FleetFacts?
+        /// A firmware target's software components (the SBOM), when computed.
+        var components: [Component]?
     }
     /// One probed endpoint: what the scanner learned, for triage.
     struct EndpointInfo: Encodable {

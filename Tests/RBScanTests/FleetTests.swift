@@ -23,6 +23,7 @@ struct FleetTests {
             "etc/version": .file("camera firmware \(i)\n"),
         ]
         if i % 4 == 1 { files["etc/sysctl.conf"] = .file("kernel.randomize_va_space = \(i % 2)\n") }
+        if i % 5 == 0 { files["var/lib/dpkg/status"] = .file("Package: camd\nStatus: install ok installed\nVersion: 1.\(i)\n\n") }
         try FixtureWriter.write(files, into: path)
     }
 
@@ -73,8 +74,16 @@ struct FleetTests {
         }
         let merged = try runProcess(rbscan, ["merge"] + shards + ["--format", "json", "--output", work.url("merged.json"), "--fail-on", "never",
                                                                  "--format", "sarif", "--output", work.url("merged.sarif"),
-                                                                 "--format", "junit", "--output", work.url("merged.junit.xml")])
+                                                                 "--format", "junit", "--output", work.url("merged.junit.xml"),
+                                                                 "--output", work.url("fleet.cdx.json")])
         #expect(merged.status == 0, "\(merged.stderr)")
+        // The fleet's SBOM from the shards' JSON reports: valid CycloneDX with the package of
+        // every image that has one (9 of the 42, each its own version).
+        let bom = try validateCycloneDX(work.url("fleet.cdx.json"))
+        #expect(bom.status == 0, "\(bom.stdout)\(bom.stderr)")
+        let sbom = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work.url("fleet.cdx.json")))) as? [String: Any])
+        let versions = (sbom["components"] as? [[String: Any]] ?? []).filter { $0["name"] as? String == "camd" }.compactMap { $0["version"] as? String }
+        #expect(Set(versions) == Set(stride(from: 0, to: 42, by: 5).map { "1.\($0)" }), "\(versions)")
         let sarif = try validateSARIF(work.url("merged.sarif"))
         #expect(sarif.status == 0, "\(sarif.stdout)\(sarif.stderr)")
         // Merging the merged SARIF's own shards back through SARIF works too.

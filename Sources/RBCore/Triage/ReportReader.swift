@@ -57,6 +57,9 @@ public enum ReportReader {
             if let fleet = info["fleet"], let data = try? JSONSerialization.data(withJSONObject: fleet) {
                 target.fleet = try? JSONDecoder().decode(FleetFacts.self, from: data)
             }
+            if let components = info["components"], let data = try? JSONSerialization.data(withJSONObject: components) {
+                target.components = try? JSONDecoder().decode([Component].self, from: data)
+            }
             targets.append(target)
         }
         var rules: [Rule] = []

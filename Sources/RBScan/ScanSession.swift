@@ -18,6 +18,8 @@ public struct ScanSession {
         public var commandLine: String?
         /// Whether firmware targets get their component inventory (for an SBOM report).
         public var components: Bool
+        /// Whether firmware targets carry their components when a rule built them anyway (JSON).
+        public var componentsIfBuilt = false
         /// Inventory names and tags per target as given.
         public var labels: [String: TargetLabel] = [:]
         /// Called as rule runs finish (finished, total), for a progress bar.
@@ -149,9 +151,14 @@ public struct ScanSession {
         let outcome = await engine.scan(targets)
         // The SBOM when a report wants it: each firmware target's components (shared with
         // RB-PKG-004 when it ran).
-        for i in targets.indices where options.components && targets[i].kind == .firmware && targets[i].tree != nil {
-            let context = CheckContext(target: targets[i], limits: options.limits, ruleID: "", sink: DiagnosticSink())
-            targets[i].components = ComponentInventory.of(context).components
+        for i in targets.indices where targets[i].kind == .firmware && targets[i].tree != nil {
+            if options.components {
+                let context = CheckContext(target: targets[i], limits: options.limits, ruleID: "", sink: DiagnosticSink())
+                targets[i].components = ComponentInventory.of(context).components
+            } else if options.componentsIfBuilt {
+                // Free when the package rules ran: the JSON report keeps them for `rbscan merge`.
+                targets[i].components = ComponentInventory.ifBuilt(targets[i])?.components
+            }
         }
         // What the fleet rules compare across targets; then the rules themselves, over this run's targets.
         let fleetStart = ContinuousClock.now

@@ -163,8 +163,10 @@ struct Scan: AsyncParsableCommand {
             targets: specs, baseline: baseline, ruleDirectories: ruleDirectories,
             failOn: failOn.flatMap(GateThreshold.init(rawValue:)), jobs: jobs, limits: limits,
             commandLine: CommandLine.arguments.joined(separator: " "),
-            // The SBOM for CycloneDX, and in the JSON report so that `rbscan merge` can write one.
-            components: plan.contains { [CycloneDXReporter.name, JSONReporter.name].contains(type(of: $0.reporter).name) })
+            components: plan.contains { type(of: $0.reporter).name == CycloneDXReporter.name })
+        // The JSON report keeps the components the package rules built, so that `rbscan merge`
+        // can write a fleet's SBOM.
+        options.componentsIfBuilt = plan.contains { type(of: $0.reporter).name == JSONReporter.name }
         options.labels = labels
         if !quiet, Output.isTerminal(2), ProcessInfo.processInfo.environment["CI"] == nil {
             options.progress = { finished, total in Output.progress(finished, total) }

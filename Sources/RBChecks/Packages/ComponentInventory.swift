@@ -11,6 +11,11 @@ public struct ComponentInventory: Sendable {
         context.target.models.value("components") { ComponentInventory(context: context) }
     }
 
+    /// The inventory when a rule of this scan already built it (RB-PKG-003/004), else nil.
+    public static func ifBuilt(_ target: ScanTarget) -> ComponentInventory? {
+        target.models.existing("components", as: ComponentInventory.self)
+    }
+
     /// Version strings: component, the files to look in, a pattern whose group `v` is the version
     /// (matched on the file's name instead of its content when it starts with `name:`).
     static let signatures: [(name: String, paths: [String], pattern: String)] = [

@@ -173,6 +173,11 @@ public final class ModelCache: Sendable {
 
     public init() {}
 
+    /// The value when some rule already computed it; nil otherwise (nothing is computed).
+    public func existing<T: Sendable>(_ key: String, as type: T.Type) -> T? {
+        values.withLock { $0[key] } as? T
+    }
+
     public func value<T: Sendable>(_ key: String, _ compute: () -> T) -> T {
         if let known = values.withLock({ $0[key] }) as? T { return known }
         let computed = compute()

@@ -29,8 +29,7 @@ struct Merge: ParsableCommand {
         var loaded: [ScanReport] = []
         for file in reports {
             do { loaded.append(try ReportReader.load(file: file)) } catch {
-                for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
-                throw ExitCode(ExitStatus.usage.rawValue)
+                throw Output.usageFailure(error)
             }
         }
         var merged = ReportMerger.merge(loaded, gate: failOn.flatMap(GateThreshold.init(rawValue:)))
@@ -78,8 +77,7 @@ struct Diff: ParsableCommand {
             report = try ReportReader.load(file: new)
             previous = try PreviousResults.load(file: old)
         } catch {
-            for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
-            throw ExitCode(ExitStatus.usage.rawValue)
+            throw Output.usageFailure(error)
         }
         // NEW's own comparison (if it had one) gives way to this one.
         report.findings.removeAll { $0.baselineState == .absent }

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParser
+import RBCore
 
 /// Writing to the standard streams and files without Foundation's globals (strict concurrency).
 enum Output {
@@ -48,6 +50,14 @@ enum Output {
 
     static var stdoutIsTerminal: Bool { isatty(1) == 1 }
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// Prints the diagnostics of an input that did not load (and a closing line), and returns
+    /// the usage exit (2) to throw.
+    static func usageFailure(_ error: DiagnosticError, _ summary: String? = nil) -> ExitCode {
+        for diagnostic in error.diagnostics { stderr("\(diagnostic)\n") }
+        if let summary { stderr("rbscan: \(summary) (exit 2)\n") }
+        return ExitCode(ExitStatus.usage.rawValue)
+    }
 
     /// A one-line progress bar on standard error (`[#####     ] 120/380 rule runs`), redrawn in
     /// place and cleared at the end.

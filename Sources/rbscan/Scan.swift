@@ -130,9 +130,7 @@ struct Scan: AsyncParsableCommand {
                 limits.vulnerabilities = try VulnerabilityDatabase.load(directory: vulnDB, kevFile: kev)
                 Profiler.note("vulnerability data", since: loadStart)
             } catch {
-                for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
-                Output.stderr("rbscan: --vuln-db: the vulnerability data did not load (exit 2)\n")
-                throw ExitCode(ExitStatus.usage.rawValue)
+                throw Output.usageFailure(error, "--vuln-db: the vulnerability data did not load")
             }
         }
         // Waivers and earlier results are read before scanning: a broken file costs no scan.
@@ -147,9 +145,7 @@ struct Scan: AsyncParsableCommand {
                     labels[entry.target] = TargetLabel(name: entry.name, tags: entry.tags ?? [])
                 }
             } catch {
-                for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
-                Output.stderr("rbscan: nothing scanned (exit 2)\n")
-                throw ExitCode(ExitStatus.usage.rawValue)
+                throw Output.usageFailure(error, "nothing scanned")
             }
         }
         if let shard = shard.flatMap(Shard.init) {

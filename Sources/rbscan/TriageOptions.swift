@@ -27,9 +27,7 @@ struct TriageOptions: ParsableArguments {
             let previous = try compare.map { file throws(DiagnosticError) in try PreviousResults.load(file: file) }
             return (waiverSet, previous)
         } catch {
-            for diagnostic in error.diagnostics { Output.stderr("\(diagnostic)\n") }
-            Output.stderr("rbscan: nothing scanned (exit 2)\n")
-            throw ExitCode(ExitStatus.usage.rawValue)
+            throw Output.usageFailure(error, "nothing scanned")
         }
     }
 

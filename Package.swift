@@ -25,6 +25,11 @@ let package = Package(
         .systemLibrary(name: "CExt2fs", pkgConfig: "ext2fs", providers: [.apt(["libext2fs-dev"])]),
         .systemLibrary(name: "CLZO", pkgConfig: "lzo2", providers: [.apt(["liblzo2-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+        // zstd, bzip2 and lz4 streams (and UBIFS zstd nodes) are decoded with the codecs' own
+        // libraries, which report how much input a stream took: carving resumes right after it.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // libssh: the SSH password login of --allow-auth-tests (a full SSH client is not hand-written).
@@ -36,7 +41,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
-        .target(name: "RBImages", dependencies: ["RBCore", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA"]),
+        .target(name: "RBImages", dependencies: ["RBCore", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
         // Endpoint probes: the raw-handshake TLS scanner.
         .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.

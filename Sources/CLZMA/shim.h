@@ -39,4 +39,22 @@ static inline long rb_lzma1_raw_decode(const uint8_t *in, size_t in_len, uint8_t
     if (ret != LZMA_OK && ret != LZMA_STREAM_END && ret != LZMA_BUF_ERROR) return -1;
     return produced;
 }
+
+/* A streaming raw LZMA1 decoder (vendor squashfs blocks, kernels stored without the
+   LZMA-alone header): the filter ID is a macro Swift cannot import. */
+static inline lzma_ret rb_lzma1_raw_decoder(lzma_stream *stream, uint32_t dict_size, uint32_t lc, uint32_t lp, uint32_t pb) {
+    lzma_options_lzma local;
+    memset(&local, 0, sizeof(local));
+    local.dict_size = dict_size;
+    local.lc = lc;
+    local.lp = lp;
+    local.pb = pb;
+    lzma_filter filters[2];
+    filters[0].id = LZMA_FILTER_LZMA1;
+    filters[0].options = &local;
+    filters[1].id = LZMA_VLI_UNKNOWN;
+    filters[1].options = NULL;
+    /* lzma_raw_decoder copies the options it needs. */
+    return lzma_raw_decoder(stream, filters);
+}
 #endif

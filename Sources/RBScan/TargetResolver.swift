@@ -143,32 +143,10 @@ public struct TargetResolver {
         return (targets, diagnostics)
     }
 
-    /// What a binary file looks like, from its first bytes; nil for text (a config file).
+    /// What a binary file looks like, from its first bytes (the image format table); nil for
+    /// text (a config file).
     static func binaryFormat(_ bytes: [UInt8]) -> String? {
-        func at(_ offset: Int, _ magic: [UInt8]) -> Bool {
-            bytes.count >= offset + magic.count && Array(bytes[offset..<(offset + magic.count)]) == magic
-        }
-        let known: [(Int, [UInt8], String)] = [
-            (0, Array("hsqs".utf8), "a squashfs image (little endian)"),
-            (0, Array("sqsh".utf8), "a squashfs image (big endian)"),
-            (0, [0x27, 0x05, 0x19, 0x56], "a U-Boot uImage"),
-            (0, [0xd0, 0x0d, 0xfe, 0xed], "a flattened device tree / FIT image"),
-            (0, [0x1f, 0x8b], "a gzip stream"),
-            (0, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "an xz stream"),
-            (0, [0x28, 0xb5, 0x2f, 0xfd], "a zstd stream"),
-            (0, Array("BZh".utf8), "a bzip2 stream"),
-            (0, Array("070701".utf8), "a cpio archive"),
-            (0, Array("070702".utf8), "a cpio archive"),
-            (0, Array("070707".utf8), "a cpio archive"),
-            (0, Array("PK\u{3}\u{4}".utf8), "a zip archive"),
-            (0, Array("HDR0".utf8), "a TRX firmware image"),
-            (0, Array("UBI#".utf8), "a UBI image"),
-            (0, [0x85, 0x19], "a JFFS2 image (little endian)"),
-            (0, [0x19, 0x85], "a JFFS2 image (big endian)"),
-            (257, Array("ustar".utf8), "a tar archive"),
-            (1080, [0x53, 0xef], "an ext2/3/4 image"),
-        ]
-        for (offset, magic, name) in known where at(offset, magic) { return name }
+        if let format = ImageFormats.atStart(bytes) { return format.summary }
         if bytes.prefix(8192).contains(0) { return "a binary file of unknown format" }
         return nil
     }

@@ -142,7 +142,9 @@ struct ImageScanTests {
             ubinize -o fw.ubi -m 2048 -p 128KiB -s 2048 ubi.ini
             """, in: dir.path)
         let analysis = try Inspector.analyze(dir.url("fw.ubi"))
-        #expect(analysis.filesystems.isEmpty)
+        // Carving goes on past a container it cannot size: the squashfs in the first data
+        // block of the volume is still found.
+        #expect(analysis.filesystems.map(\.node.format) == ["squashfs"])
         let d = try #require(analysis.diagnostics.first { $0.code == "image.unsupported" })
         #expect(d.message.contains("UBI"))
         #expect(d.location?.offset == 0)

@@ -146,6 +146,9 @@ public final class ArchiveTree: FileTree {
     public let indexDiagnostics: [Diagnostic]
     public let format: String
     public let filters: [String]
+    /// Bytes of the range the archive took when it is not compressed (tar and cpio readers
+    /// consume exactly their archive, end-of-archive blocks included); nil otherwise.
+    public let consumed: UInt64?
     private let spool: HostFile
     private let extents: [String: Extent]
 
@@ -273,6 +276,8 @@ public final class ArchiveTree: FileTree {
         }
         format = handle.formatName
         filters = handle.filters
+        consumed = filters.isEmpty && !ArchiveScanner.shortName(format).hasPrefix("zip") && ArchiveScanner.shortName(format) != "7z"
+            ? UInt64(max(0, archive_filter_bytes(handle.archive, 0))) : nil
         // libarchive reports Unix modes and owners where the archive stores them (tar, cpio;
         // Info-ZIP's Unix extra fields in zip).
         hasMetadata = true
@@ -311,29 +316,5 @@ public final class ArchiveTree: FileTree {
     /// The spooled content of a member as a byte range (for nested images inside archives).
     func source(of path: String) -> ByteSource? {
         extents[path].map { ByteSource(file: spool, base: $0.offset, size: $0.size) }
-    }
-}
-
-/// Decompresses one stream (gzip, xz, bzip2, lzma, lz4, zstd…) into a spool.
-enum StreamDecompressor {
-    static func decompress(_ source: ByteSource, name: String, budget: ExtractionBudget) throws(ImageError) -> (HostFile, [String]) {
-        let handle = try ArchiveHandle(source: source, raw: true)
-        var header: OpaquePointer?
-        guard archive_read_next_header(handle.archive, &header) == ARCHIVE_OK else {
-            throw ImageError(.corrupt, source.file.name, "not a compressed stream: \(ArchiveHandle.errorText(handle.archive))", offset: source.base)
-        }
-        let filters = handle.filters
-        guard !filters.isEmpty else {
-            throw ImageError(.corrupt, source.file.name, "no compression recognised", offset: source.base)
-        }
-        let writer = try Spool.create(name: name)
-        do {
-            _ = try handle.copyData(to: writer, budget: budget, limit: UInt64(Int64.max), name: name)
-        } catch {
-            // A stream cut short still yields what was decompressed; the caller reports it.
-            if writer.size == 0 { throw ImageError(error.code, source.file.name, error.message, offset: source.base) }
-            throw error
-        }
-        return (writer.finish(), filters)
     }
 }

@@ -200,3 +200,27 @@ public final class ExtTree: FileTree, @unchecked Sendable {
         }
     }
 }
+
+/// ext2/3/4 filesystems through libext2fs.
+enum ExtFormat: ImageFormat {
+    static let name = "ext"
+    static let summary = "an ext2/3/4 image"
+    static let reader = "libext2fs"
+    static let signatures = [FormatSignature([0x53, 0xef], at: 1080)]
+
+    static func open(_ probe: FormatProbe, _ diagnostics: inout [Diagnostic]) -> ContainerNode? {
+        guard probe.head.count >= 1024 + 92 else { return nil }
+        let superblock = Array(probe.head[1024..<(1024 + 92)])
+        let logBlock = superblock.le32(24), blocksCount = UInt64(superblock.le32(4)), inodes = superblock.le32(0)
+        guard logBlock <= 6, inodes > 0, blocksCount > 0, superblock.le32(76) <= 1 else { return nil }
+        let size = blocksCount * (1024 << UInt64(logBlock))
+        var node = ContainerNode(format: "ext", offset: probe.offset, size: min(size, probe.available),
+                                 details: ["blocks": String(blocksCount), "blockSize": String(1024 << logBlock)])
+        probe.openFilesystem(&node, declaredSize: size, &diagnostics) { () throws(ImageError) in
+            let tree = try ExtTree(source: probe.region.slice(0, size), name: probe.treeName("ext"), limits: probe.limits)
+            return (tree, tree.details)
+        }
+        if let type = node.details["type"] { node.format = type }
+        return node
+    }
+}

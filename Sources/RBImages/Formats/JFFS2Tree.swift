@@ -45,6 +45,18 @@ public final class JFFS2Tree: FileTree {
         var type: UInt8
     }
 
+    static let accurate: UInt16 = 0x2000
+
+    /// Whether a node header's CRC is valid, with the ACCURATE bit set as the CRC was computed
+    /// (an obsolete node has it cleared). JFFS2's CRC-32 is zlib's without the inversions.
+    static func headerCRCValid(_ header: [UInt8], littleEndian: Bool) -> Bool {
+        guard header.count >= 12 else { return false }
+        var bytes = Array(header[0..<8])
+        bytes[littleEndian ? 3 : 2] |= 0x20
+        let stored = littleEndian ? header.le32(8) : header.be32(8)
+        return ~CRC32.of(bytes[...], seed: 0xffff_ffff) == stored || CRC32.of(bytes[...]) == stored
+    }
+
     static let nodeDirent: UInt16 = 0xe001
     static let nodeInode: UInt16 = 0xe002
 
@@ -56,7 +68,7 @@ public final class JFFS2Tree: FileTree {
         var data: [UInt32: [DataNode]] = [:]
         var dirents: [UInt32: [String: Dirent]] = [:]
         var diagnostics: [Diagnostic] = []
-        var counts = (inodes: 0, dirents: 0, badCRC: 0)
+        var counts = (inodes: 0, dirents: 0, badCRC: 0, obsolete: 0)
         var offset: UInt64 = 0
         var end: UInt64 = 0
         let magic: [UInt8] = littleEndian ? [0x85, 0x19] : [0x19, 0x85]
@@ -80,9 +92,22 @@ public final class JFFS2Tree: FileTree {
             guard header.count == 12, header.matches(magic, at: 0) else { offset += 4; continue }
             let nodeType = u16(header, 2)
             let length = UInt64(u32(header, 4))
-            guard crc(header[0..<8]) == u32(header, 8), length >= 12, offset + length <= source.size else {
+            guard length >= 12, offset + length <= source.size else {
                 counts.badCRC += 1
                 offset += 4
+                continue
+            }
+            if crc(header[0..<8]) != u32(header, 8) {
+                // An obsolete node: the kernel clears the ACCURATE bit (0x2000) of a node it
+                // replaces, on flash, without touching the CRC computed with the bit set.
+                if nodeType & JFFS2Tree.accurate == 0, JFFS2Tree.headerCRCValid(header, littleEndian: littleEndian) {
+                    counts.obsolete += 1
+                    end = offset + length
+                    offset += (length + 3) & ~3
+                } else {
+                    counts.badCRC += 1
+                    offset += 4
+                }
                 continue
             }
             switch nodeType {
@@ -166,7 +191,8 @@ public final class JFFS2Tree: FileTree {
         self.inodeOf = inodeOf
         indexDiagnostics = diagnostics
         scannedSize = end
-        details = ["endianness": littleEndian ? "little" : "big", "nodes": String(counts.inodes + counts.dirents)]
+        details = ["endianness": littleEndian ? "little" : "big", "nodes": String(counts.inodes + counts.dirents),
+                   "obsoleteNodes": String(counts.obsolete)]
     }
 
     struct Assembled {
@@ -264,5 +290,37 @@ public final class JFFS2Tree: FileTree {
         }
         if let unsupported = assembled.unsupported { throw FileTreeError(.unreadable, path: entry.path, unsupported) }
         return FileContent(bytes: assembled.bytes, truncated: entry.size > UInt64(limit))
+    }
+}
+
+/// JFFS2 in either byte order (NOR flash partitions, OpenWrt overlays, camera config areas).
+enum JFFS2Format: ImageFormat {
+    static let name = "JFFS2"
+    static let summary = "a JFFS2 image"
+    static let reader = "own reader (zlib, rtime, lzo, lzma nodes; obsolete nodes skipped); checked against jefferson"
+    static let signatures = [FormatSignature([0x85, 0x19]), FormatSignature([0x19, 0x85])]
+
+    static func open(_ probe: FormatProbe, _ diagnostics: inout [Diagnostic]) -> ContainerNode? {
+        let head = probe.head
+        guard head.count >= 12 else { return nil }
+        let littleEndian = probe.signature == 0
+        let nodeType = littleEndian ? head.le16(2) : UInt16(head[2]) << 8 | UInt16(head[3])
+        // The known node types, with or without the ACCURATE bit (0x2000: cleared on obsolete nodes).
+        guard [0xe001, 0xe002, 0x2003, 0x2004, 0xe006, 0xe008, 0xe009].contains(nodeType | 0x2000) else { return nil }
+        guard JFFS2Tree.headerCRCValid(head, littleEndian: littleEndian) else { return nil }
+        var node = ContainerNode(format: "JFFS2", offset: probe.offset, size: nil,
+                                 details: ["endianness": littleEndian ? "little" : "big"])
+        if probe.tooDeep(&node, &diagnostics) { return node }
+        do {
+            let tree = try JFFS2Tree(source: probe.region, name: probe.treeName("JFFS2"), littleEndian: littleEndian, limits: probe.limits)
+            node.tree = tree
+            node.size = tree.scannedSize
+            node.details.merge(tree.details) { $1 }
+            node.details["files"] = String(tree.index.entries.filter { $0.type == .file }.count)
+            diagnostics += tree.indexDiagnostics.filter { $0.level == .error }
+        } catch {
+            probe.fail(&node, "image." + error.code.rawValue, error.message, &diagnostics)
+        }
+        return node
     }
 }

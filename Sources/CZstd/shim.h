@@ -1,0 +1,4 @@
+#ifndef RBSCAN_CZSTD_SHIM_H
+#define RBSCAN_CZSTD_SHIM_H
+#include <zstd.h>
+#endif

@@ -78,6 +78,10 @@ static inline int rb_sqfs_read_compressor_options(sqfs_compressor_t *cmp, sqfs_f
     return cmp->read_options(cmp, file);
 }
 
+static inline int rb_sqfs_read_at(sqfs_file_t *file, sqfs_u64 offset, void *buffer, size_t size) {
+    return file->read_at(file, offset, buffer, size);
+}
+
 /* Flexible array members are not imported into Swift. */
 static inline const char *rb_sqfs_node_name(const sqfs_tree_node_t *node) { return (const char *)node->name; }
 static inline const char *rb_sqfs_slink_target(const sqfs_inode_generic_t *inode) { return (const char *)inode->extra; }

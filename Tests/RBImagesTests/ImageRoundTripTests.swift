@@ -101,4 +101,36 @@ struct ImageRoundTripTests {
         #expect(d.message.contains("unsupported squashfs compression: lzo"))
         #expect(d.location?.offset == 0)
     }
+
+    /// OpenWrt's mksquashfs (and its forks) store a 12-byte xz options block (mainline: 8 bytes,
+    /// dictionary size and filter flags). Layout as read from OpenWrt/PandoraBox images (see
+    /// docs/real-firmware.md): after the 2-byte metadata header 0x800c come 12 bytes
+    /// `14 00 09 00 90 00 40 00 00 00 04 00`. The fixture is mksquashfs's own image with its
+    /// 8-byte block rewritten to those 12 bytes: the first data block is an uncompressible file
+    /// (stored raw, sorted first) that starts with the 4 extra bytes, so nothing else moves.
+    /// unsquashfs warns about the block and extracts every file; so must rbscan.
+    @Test func openWrtXZOptionsBlock() throws {
+        let work = try #require(Self.work)
+        try ImageFixtures.sh("""
+            rm -rf src-openwrt && cp -a src src-openwrt && \
+            python3 -c "import os, sys; sys.stdout.buffer.write(bytes([0, 0, 4, 0]) + os.urandom(131068))" > src-openwrt/aaa-first.bin && \
+            echo 'aaa-first.bin 32767' > sort.txt && \
+            mksquashfs src-openwrt sq-openwrt.img -comp xz -Xdict-size 50% -sort sort.txt -noappend -quiet && \
+            python3 \(Repository.root)/Tests/RBImagesTests/Tools/openwrt-xz-options.py sq-openwrt.img
+            """, in: work.dir.path)
+        // The independent reader: unsquashfs extracts every file despite the block.
+        let listing = try ImageFixtures.sh("unsquashfs -d unsq-openwrt -f sq-openwrt.img 2>&1; find unsq-openwrt -type f | wc -l", in: work.dir.path)
+        let expectedTree = try DirectoryTree(directory: work.dir.url("src-openwrt"))
+        let expected = try ImageFixtures.snapshot(expectedTree)
+        #expect(listing.hasSuffix("\(expected.values.filter { $0.type == .file }.count)\n"), "\(listing)")
+        let analysis = try ImageScanner(limits: ScanLimits()).analyze(path: work.dir.url("sq-openwrt.img"))
+        #expect(analysis.diagnostics.filter { $0.level == .error }.isEmpty, "\(analysis.diagnostics)")
+        let tree = try #require(analysis.filesystems.first?.node.tree)
+        let differences = ImageFixtures.differences(expected, try ImageFixtures.snapshot(tree))
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+        let note = try #require(tree.indexDiagnostics.first { $0.code == "image.compressor-options" })
+        #expect(note.level == .warning)
+        #expect(note.message.contains("12 bytes"))
+        #expect(note.location?.offset == 96)
+    }
 }

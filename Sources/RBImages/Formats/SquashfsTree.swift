@@ -83,6 +83,10 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         var entries: [FileEntry] = []
         var inodes: [String: UnsafeMutablePointer<sqfs_inode_generic_t>] = [:]
         var diagnostics: [Diagnostic] = []
+        if let note = components.optionsNote {
+            diagnostics.append(Diagnostic(.warning, .check, code: "image.compressor-options", note,
+                                          at: SourceLocation(file: source.file.name, offset: Int(source.base) + 96)))
+        }
         SquashfsTree.walk(root, path: "", depth: 0, limits: limits, entries: &entries, inodes: &inodes,
                           diagnostics: &diagnostics, image: source.file.name)
         index = PathIndex(entries)
@@ -112,6 +116,15 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
 
     struct Components {
         let compressor: UnsafeMutablePointer<sqfs_compressor_t>
+        /// Set when the options block was not understood and was ignored.
+        let optionsNote: String?
+    }
+
+    /// The payload length of the options metadata block at offset 96 (its 2-byte header).
+    static func optionsBlockLength(_ file: UnsafeMutablePointer<sqfs_file_t>) -> Int? {
+        var header: [UInt8] = [0, 0]
+        let rc = header.withUnsafeMutableBytes { rb_sqfs_read_at(file, 96, $0.baseAddress, 2) }
+        return rc == 0 ? Int(UInt16(header[0]) | UInt16(header[1]) << 8) & 0x7fff : nil
     }
 
     /// A decompressor for this image (with the image's compressor options, if stored).
@@ -131,11 +144,21 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         if superblock.flags & UInt16(SQFS_FLAG_COMPRESSOR_OPTIONS.rawValue) != 0 {
             let optionsRC = rb_sqfs_read_compressor_options(compressor, file)
             if optionsRC != 0 {
+                // Decoding needs none of the options (the xz and lzma streams carry their own
+                // properties), so an options block in another layout than mainline's (OpenWrt's
+                // 12-byte xz block with lc/lp/pb) is noted and ignored, as unsquashfs does. A
+                // fresh compressor: a failed read may have left the first one half-configured.
                 rb_sqfs_destroy(compressor)
-                throw ImageError(.corrupt, name, "cannot read the \(compression) compressor options (\(errorText(optionsRC)))", offset: offset)
+                var fresh: UnsafeMutablePointer<sqfs_compressor_t>?
+                guard sqfs_compressor_create(&config, &fresh) == 0, let fresh else {
+                    throw ImageError(.corrupt, name, "cannot create the \(compression) decompressor", offset: offset)
+                }
+                let length = optionsBlockLength(file)
+                return Components(compressor: fresh, optionsNote:
+                    "the \(compression) compressor options block is not in the standard layout (\(length.map { "\($0) bytes" } ?? "unreadable"): \(errorText(optionsRC))); decompressing with the stream's own properties, as unsquashfs does")
             }
         }
-        return Components(compressor: compressor)
+        return Components(compressor: compressor, optionsNote: nil)
     }
 
     private static func walk(_ node: UnsafeMutablePointer<sqfs_tree_node_t>, path: String, depth: Int, limits: ScanLimits,

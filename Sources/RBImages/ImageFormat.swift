@@ -45,6 +45,7 @@ extension ImageFormat {
 public enum ImageFormats {
     public static let all: [any ImageFormat.Type] = [
         SquashfsFormat.self,
+        CramfsFormat.self,
         UImageFormat.self,
         TRXFormat.self,
         FITFormat.self,

@@ -30,6 +30,9 @@ struct ImageScanTests {
         ("rootfs.ext4", "mke2fs -q -t ext4 -d SRC rootfs.ext4 8M"),
         ("rootfs-le.jffs2", "mkfs.jffs2 -l -r SRC -o rootfs-le.jffs2"),
         ("rootfs-be.jffs2", "mkfs.jffs2 -b -x zlib -X rtime -r SRC -o rootfs-be.jffs2"),
+        ("rootfs.cramfs", "mkfs.cramfs SRC rootfs.cramfs >/dev/null"),
+        ("rootfs-be.cramfs", "mkfs.cramfs SRC le.cramfs >/dev/null && cramfsswap le.cramfs rootfs-be.cramfs >/dev/null"),
+        ("cramfs.uimg", "mkfs.cramfs SRC r.cramfs >/dev/null && mkimage -A arm -O linux -T kernel -C gzip -n linux -d r.cramfs cramfs.uimg >/dev/null"),
     ])
     func sameFindingsAsTheDirectory(image: String, command: String) async throws {
         let dir = try TemporaryDirectory()

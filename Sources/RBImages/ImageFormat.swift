@@ -46,6 +46,7 @@ public enum ImageFormats {
     public static let all: [any ImageFormat.Type] = [
         SquashfsFormat.self,
         CramfsFormat.self,
+        RomfsFormat.self,
         UImageFormat.self,
         TRXFormat.self,
         FITFormat.self,

@@ -32,6 +32,7 @@ struct ImageScanTests {
         ("rootfs-be.jffs2", "mkfs.jffs2 -b -x zlib -X rtime -r SRC -o rootfs-be.jffs2"),
         ("rootfs.cramfs", "mkfs.cramfs SRC rootfs.cramfs >/dev/null"),
         ("rootfs-be.cramfs", "mkfs.cramfs SRC le.cramfs >/dev/null && cramfsswap le.cramfs rootfs-be.cramfs >/dev/null"),
+        ("rootfs.romfs", "genromfs -d SRC -f rootfs.romfs"),
         ("cramfs.uimg", "mkfs.cramfs SRC r.cramfs >/dev/null && mkimage -A arm -O linux -T kernel -C gzip -n linux -d r.cramfs cramfs.uimg >/dev/null"),
     ])
     func sameFindingsAsTheDirectory(image: String, command: String) async throws {

@@ -82,6 +82,45 @@ static inline int rb_sqfs_read_at(sqfs_file_t *file, sqfs_u64 offset, void *buff
     return file->read_at(file, offset, buffer, size);
 }
 
+/* A decompressor whose blocks are decoded by a callback (rbscan's vendor-LZMA ladder), for
+   squashfs 4.0 images whose LZMA blocks are not in the mainline framing. */
+typedef long (*rb_sqfs_block_fn)(void *context, const sqfs_u8 *in, sqfs_u32 size, sqfs_u8 *out, sqfs_u32 outsize);
+
+typedef struct {
+    sqfs_compressor_t base;
+    rb_sqfs_block_fn fn;
+    void *context;
+    sqfs_compressor_config_t config;
+} rb_sqfs_callback_compressor;
+
+static void rb_sqfs_callback_destroy(sqfs_object_t *obj) { free(obj); }
+static void rb_sqfs_callback_get_configuration(const sqfs_compressor_t *cmp, sqfs_compressor_config_t *cfg) {
+    *cfg = ((const rb_sqfs_callback_compressor *)cmp)->config;
+}
+static int rb_sqfs_callback_write_options(sqfs_compressor_t *cmp, sqfs_file_t *file) { (void)cmp; (void)file; return 0; }
+static int rb_sqfs_callback_read_options(sqfs_compressor_t *cmp, sqfs_file_t *file) { (void)cmp; (void)file; return 0; }
+static sqfs_s32 rb_sqfs_callback_do_block(sqfs_compressor_t *cmp, const sqfs_u8 *in, sqfs_u32 size, sqfs_u8 *out, sqfs_u32 outsize) {
+    rb_sqfs_callback_compressor *c = (rb_sqfs_callback_compressor *)cmp;
+    long n = c->fn(c->context, in, size, out, outsize);
+    return n < 0 ? SQFS_ERROR_COMPRESSOR : (sqfs_s32)n;
+}
+
+static inline sqfs_compressor_t *rb_sqfs_callback_compressor_create(const sqfs_compressor_config_t *config,
+                                                                    rb_sqfs_block_fn fn, void *context) {
+    rb_sqfs_callback_compressor *c = (rb_sqfs_callback_compressor *)calloc(1, sizeof(*c));
+    if (c == NULL) return NULL;
+    c->base.base.destroy = rb_sqfs_callback_destroy;
+    c->base.base.copy = NULL;
+    c->base.get_configuration = rb_sqfs_callback_get_configuration;
+    c->base.write_options = rb_sqfs_callback_write_options;
+    c->base.read_options = rb_sqfs_callback_read_options;
+    c->base.do_block = rb_sqfs_callback_do_block;
+    c->fn = fn;
+    c->context = context;
+    c->config = *config;
+    return &c->base;
+}
+
 /* Flexible array members are not imported into Swift. */
 static inline const char *rb_sqfs_node_name(const sqfs_tree_node_t *node) { return (const char *)node->name; }
 static inline const char *rb_sqfs_slink_target(const sqfs_inode_generic_t *inode) { return (const char *)inode->extra; }

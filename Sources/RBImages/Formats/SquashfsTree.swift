@@ -20,7 +20,12 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     public let index: PathIndex
     public let indexDiagnostics: [Diagnostic]
     /// Compression, block size, inode count, bytes used: for `rbscan inspect`.
-    public let details: [String: String]
+    public var details: [String: String] {
+        var facts = baseDetails
+        if superblock.compression_id == 2, let variant = lzma.variant { facts["compression"] = variant.description }
+        return facts
+    }
+    private let baseDetails: [String: String]
     public let bytesUsed: UInt64
 
     private let source: ByteSource
@@ -30,6 +35,8 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     /// One data reader per thread: its block and fragment cache then follows that thread's
     /// path-ordered reads instead of being thrashed by readers taking turns.
     private let readers = Mutex<[UInt: DataReader]>([:])
+    /// Decodes LZMA blocks in any vendor framing (remembers the one the image uses).
+    private let lzma: SquashfsBlockDecoder
 
     /// Names of libsquashfs compressor IDs.
     static func compressionName(_ id: UInt16) -> String {
@@ -59,10 +66,11 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         self.superblock = superblock
         bytesUsed = superblock.bytes_used
         let compression = SquashfsTree.compressionName(superblock.compression_id)
-        details = ["compression": compression, "blockSize": String(superblock.block_size),
+        baseDetails = ["compression": compression, "blockSize": String(superblock.block_size),
                    "inodes": String(superblock.inode_count), "version": "\(superblock.version_major).\(superblock.version_minor)"]
+        lzma = SquashfsBlockDecoder(zlibFirst: false, blockSize: Int(superblock.block_size))
         let components = try SquashfsTree.openComponents(file: file, superblock: &self.superblock, name: source.file.name,
-                                                         offset: source.base, compression: compression)
+                                                         offset: source.base, compression: compression, lzma: lzma)
         defer { rb_sqfs_destroy(components.compressor) }
         guard let ids = sqfs_id_table_create(0) else { throw ImageError(.unreadable, name, "out of memory") }
         defer { rb_sqfs_destroy(UnsafeMutableRawPointer(ids)) }
@@ -128,11 +136,27 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     }
 
     /// A decompressor for this image (with the image's compressor options, if stored).
-    static func openComponents(file: UnsafeMutablePointer<sqfs_file_t>, superblock: inout sqfs_super_t, name: String,
-                               offset: UInt64, compression: String) throws(ImageError) -> Components {
+    static func sqfs_compressor_config_init_result(_ superblock: sqfs_super_t) -> sqfs_compressor_config_t {
         var config = sqfs_compressor_config_t()
         sqfs_compressor_config_init(&config, SQFS_COMPRESSOR(rawValue: UInt32(superblock.compression_id)),
                                     Int(superblock.block_size), UInt16(SQFS_COMP_FLAG_UNCOMPRESS.rawValue))
+        return config
+    }
+
+    /// `lzma`: the image's LZMA block decoder (used when the compression is LZMA), owned by
+    /// the tree and outliving every compressor made here.
+    static func openComponents(file: UnsafeMutablePointer<sqfs_file_t>, superblock: inout sqfs_super_t, name: String,
+                               offset: UInt64, compression: String, lzma: SquashfsBlockDecoder) throws(ImageError) -> Components {
+        var config = sqfs_compressor_config_init_result(superblock)
+        if superblock.compression_id == 2 {
+            // LZMA: the vendor framings (no size field, other lc/lp/pb, no header) as well as
+            // mainline's 13-byte header, through rbscan's ladder.
+            guard let compressor = rb_sqfs_callback_compressor_create(&config, squashfsLZMABlock,
+                                                                      Unmanaged.passUnretained(lzma).toOpaque()) else {
+                throw ImageError(.unreadable, name, "out of memory")
+            }
+            return Components(compressor: compressor, optionsNote: nil)
+        }
         var compressor: UnsafeMutablePointer<sqfs_compressor_t>?
         let rc = sqfs_compressor_create(&config, &compressor)
         guard rc == 0, let compressor else {
@@ -244,14 +268,14 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         let compressor: UnsafeMutablePointer<sqfs_compressor_t>
         let reader: OpaquePointer
 
-        init(source: ByteSource, superblock: inout sqfs_super_t) throws(ImageError) {
+        init(source: ByteSource, superblock: inout sqfs_super_t, lzma: SquashfsBlockDecoder) throws(ImageError) {
             guard let file = rb_sqfs_region_create(source.file.fd, source.base, source.size) else {
                 throw ImageError(.unreadable, source.file.name, "out of memory")
             }
             let components: Components
             do {
                 components = try SquashfsTree.openComponents(file: file, superblock: &superblock, name: source.file.name,
-                                                             offset: source.base, compression: SquashfsTree.compressionName(superblock.compression_id))
+                                                             offset: source.base, compression: SquashfsTree.compressionName(superblock.compression_id), lzma: lzma)
             } catch {
                 rb_sqfs_destroy(file)
                 throw error
@@ -283,7 +307,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         let thread = ThreadKey.current
         if let reader = readers.withLock({ $0[thread] }) { return reader }
         var superblock = self.superblock
-        let reader = try DataReader(source: source, superblock: &superblock)
+        let reader = try DataReader(source: source, superblock: &superblock, lzma: lzma)
         readers.withLock { $0[thread] = reader }
         return reader
     }
@@ -342,4 +366,16 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         try read(inode, into: &bytes, from: bytes.count, count: wanted - bytes.count, reader: reader, path: entry.path)
         return FileContent(bytes: bytes, truncated: entry.size > UInt64(limit))
     }
+}
+
+/// libsquashfs's block callback for LZMA images: decodes through the tree's ladder.
+private func squashfsLZMABlock(_ context: UnsafeMutableRawPointer?, _ input: UnsafePointer<UInt8>?, _ size: UInt32,
+                               _ output: UnsafeMutablePointer<UInt8>?, _ capacity: UInt32) -> Int {
+    guard let context, let input, let output else { return -1 }
+    let decoder = Unmanaged<SquashfsBlockDecoder>.fromOpaque(context).takeUnretainedValue()
+    guard let out = decoder.decode(UnsafeRawBufferPointer(start: input, count: Int(size)), capacity: Int(capacity), exact: false) else {
+        return -1
+    }
+    out.withUnsafeBytes { UnsafeMutableRawPointer(output).copyMemory(from: $0.baseAddress!, byteCount: out.count) }
+    return out.count
 }

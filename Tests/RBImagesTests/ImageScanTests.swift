@@ -33,6 +33,8 @@ struct ImageScanTests {
         ("rootfs.cramfs", "mkfs.cramfs SRC rootfs.cramfs >/dev/null"),
         ("rootfs-be.cramfs", "mkfs.cramfs SRC le.cramfs >/dev/null && cramfsswap le.cramfs rootfs-be.cramfs >/dev/null"),
         ("rootfs.romfs", "genromfs -d SRC -f rootfs.romfs"),
+        ("rootfs-v3.sqfs", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-squashfs-legacy.py SRC rootfs-v3.sqfs --major 3 --endian le"),
+        ("rootfs-v2-be-lzma.sqfs", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-squashfs-legacy.py SRC rootfs-v2-be-lzma.sqfs --major 2 --endian be --compression lzma-nosize --magic sqlz"),
         ("cramfs.uimg", "mkfs.cramfs SRC r.cramfs >/dev/null && mkimage -A arm -O linux -T kernel -C gzip -n linux -d r.cramfs cramfs.uimg >/dev/null"),
     ])
     func sameFindingsAsTheDirectory(image: String, command: String) async throws {

@@ -152,6 +152,13 @@ public final class SpoolWriter {
         size += UInt64(buffer.count)
     }
 
+    func append(_ bytes: [UInt8]) throws(ImageError) {
+        let result: Result<Void, ImageError> = bytes.withUnsafeBytes { raw in
+            do throws(ImageError) { try append(raw); return .success(()) } catch { return .failure(error) }
+        }
+        try result.get()
+    }
+
     func finish() -> HostFile {
         handedOver = true
         return HostFile(fd: fd, size: size, name: name)

@@ -63,6 +63,7 @@ public enum ImageFormats {
         ExtFormat.self,
         JFFS2Format.self,
         UBIFormat.self,
+        UBIFSFormat.self,
     ]
 
     /// For each byte value, the (format, signature) pairs whose magic starts with it.

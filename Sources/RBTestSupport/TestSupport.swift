@@ -140,12 +140,18 @@ public enum Golden {
     }
 }
 
+/// The `bin` directory of the tools environment scripts/install-deps makes (the CycloneDX
+/// validator, ubi_reader).
+public var toolsBin: String {
+    let environment = ProcessInfo.processInfo.environment
+    let cache = environment["XDG_CACHE_HOME"] ?? ((environment["HOME"] ?? "/root") + "/.cache")
+    return (environment["RBSCAN_TOOLS_VENV"] ?? cache + "/rbscan/tools-venv") + "/bin"
+}
+
 /// Runs scripts/validate-cyclonedx.py (the CycloneDX project's own validator and schemas) with
 /// the tools environment scripts/install-deps makes; status 2 when it is missing.
 public func validateCycloneDX(_ path: String) throws -> ProcessResult {
-    let environment = ProcessInfo.processInfo.environment
-    let cache = environment["XDG_CACHE_HOME"] ?? ((environment["HOME"] ?? "/root") + "/.cache")
-    let python = (environment["RBSCAN_TOOLS_VENV"] ?? cache + "/rbscan/tools-venv") + "/bin/python"
+    let python = toolsBin + "/python"
     guard FileManager.default.isExecutableFile(atPath: python) else {
         return ProcessResult(status: 2, stdout: "", stderr: "\(python) is missing: run scripts/install-deps")
     }

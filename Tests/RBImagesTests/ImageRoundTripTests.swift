@@ -160,6 +160,16 @@ struct ImageRoundTripTests {
         // tree, and on the public images listed in docs/real-firmware.md.
         ("v3-nosize.sqfs", "python3 \(legacyWriter) src v3-nosize.sqfs --major 3 --endian be --compression lzma-nosize --magic sqlz", nil, nil),
         ("v2-raw-lzma.sqfs", "python3 \(legacyWriter) src v2-raw-lzma.sqfs --major 2 --endian le --compression lzma-raw", nil, nil),
+        // UBIFS (bare volumes) and UBI (ubinize): ubi_reader (PyPI) is the independent reader.
+        ("zlib.ubifs", "mkfs.ubifs -r src -m 2048 -e 126976 -c 64 -x zlib -o zlib.ubifs", "ubireader", nil),
+        ("lzo.ubifs", "mkfs.ubifs -r src -m 2048 -e 126976 -c 64 -x lzo -o lzo.ubifs", "ubireader", nil),
+        ("zstd.ubifs", "mkfs.ubifs -r src -m 512 -e 15360 -c 256 -x zstd -o zstd.ubifs", "ubireader", nil),
+        ("none.ubifs", "mkfs.ubifs -r src -m 2048 -e 126976 -c 64 -x none -o none.ubifs", "ubireader", nil),
+        ("two-volumes.ubi", """
+            mkfs.ubifs -r src -m 2048 -e 126976 -c 64 -x lzo -o ubi-root.ubifs && echo 'data' > ubi-data.bin && \
+            printf '[rootfs]\\nmode=ubi\\nimage=ubi-root.ubifs\\nvol_id=0\\nvol_type=dynamic\\nvol_name=rootfs\\nvol_size=4MiB\\n[data]\\nmode=ubi\\nimage=ubi-data.bin\\nvol_id=1\\nvol_type=static\\nvol_name=data\\n' > ubi.ini && \
+            ubinize -o two-volumes.ubi -m 2048 -p 128KiB -s 2048 ubi.ini
+            """, "ubireader", nil),
         // No Debian tool extracts romfs and this kernel has no romfs module: checked against the
         // source tree with the modes the kernel presents (see `lossy`).
         ("fs.romfs", "genromfs -d src -f fs.romfs -V fixture", nil, nil),
@@ -179,6 +189,17 @@ struct ImageRoundTripTests {
         let actual = try ImageFixtures.snapshot(tree)
         if format.extract == "7z" {
             try Self.compareWith7Zip(work.dir.url(image), tree)
+        } else if format.extract == "ubireader" {
+            // ubi_reader writes OUT/<image sequence>/<volume>/… for UBI and OUT/… for UBIFS; the
+            // root is the directory holding etc/. It exits 1 on a volume that is not UBIFS (the
+            // second, static volume) after extracting the first.
+            let out = work.dir.url("extract-" + image)
+            try ImageFixtures.sh("rm -rf \(out) && \(toolsBin)/ubireader_extract_files -k -o \(out) \(image) >/dev/null 2>&1 || true", in: work.dir.path)
+            let root = try ImageFixtures.sh("find \(out) -maxdepth 4 -type d -name etc | head -n 1").trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!root.isEmpty, "ubi_reader extracted nothing")
+            let independent = try ImageFixtures.snapshot(try DirectoryTree(directory: String(root.dropLast(4))))
+            let differences = ImageFixtures.differences(independent, actual)
+            #expect(differences.isEmpty, "\(image) against ubi_reader:\n\(differences.joined(separator: "\n"))")
         } else if let extract = format.extract {
             let out = work.dir.url("extract-" + image)
             try ImageFixtures.sh("rm -rf \(out) && " + extract.replacingOccurrences(of: "OUT", with: out), in: work.dir.path)

@@ -35,6 +35,7 @@ struct ImageScanTests {
         ("rootfs.romfs", "genromfs -d SRC -f rootfs.romfs"),
         ("rootfs-v3.sqfs", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-squashfs-legacy.py SRC rootfs-v3.sqfs --major 3 --endian le"),
         ("rootfs-v2-be-lzma.sqfs", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-squashfs-legacy.py SRC rootfs-v2-be-lzma.sqfs --major 2 --endian be --compression lzma-nosize --magic sqlz"),
+        ("rootfs.ubifs", "mkfs.ubifs -r SRC -m 2048 -e 126976 -c 64 -x zlib -o rootfs.ubifs"),
         ("cramfs.uimg", "mkfs.cramfs SRC r.cramfs >/dev/null && mkimage -A arm -O linux -T kernel -C gzip -n linux -d r.cramfs cramfs.uimg >/dev/null"),
     ])
     func sameFindingsAsTheDirectory(image: String, command: String) async throws {
@@ -138,22 +139,34 @@ struct ImageScanTests {
         #expect(analysis.filesystems.map { Array($0.chain.dropFirst()) } == [["TRX@0x0", "squashfs@0x" + String(rootfsOffset, radix: 16)]])
     }
 
-    /// UBI is not read yet: a precise diagnostic with the offset, and no silent pass.
-    @Test func ubiIsAPreciseUnsupportedDiagnostic() throws {
+    /// A UBI image with a UBIFS volume and a static squashfs volume (as NAND cameras and
+    /// OpenWrt NAND targets ship them): both volumes are assembled, named and scanned.
+    @Test func ubiVolumesAreAssembledAndScanned() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try ImageFixtures.sh("""
             mksquashfs \(Self.example) rootfs.sqfs -comp xz -noappend -quiet && \
-            printf '[rootfs]\\nmode=ubi\\nimage=rootfs.sqfs\\nvol_id=0\\nvol_type=static\\nvol_name=rootfs\\n' > ubi.ini && \
+            mkfs.ubifs -r \(Self.example) -m 2048 -e 126976 -c 64 -x lzo -o config.ubifs && \
+            printf '[rootfs]\\nmode=ubi\\nimage=rootfs.sqfs\\nvol_id=0\\nvol_type=static\\nvol_name=rootfs\\n[config]\\nmode=ubi\\nimage=config.ubifs\\nvol_id=1\\nvol_type=dynamic\\nvol_name=config\\nvol_size=3MiB\\n' > ubi.ini && \
             ubinize -o fw.ubi -m 2048 -p 128KiB -s 2048 ubi.ini
             """, in: dir.path)
         let analysis = try Inspector.analyze(dir.url("fw.ubi"))
-        // Carving goes on past a container it cannot size: the squashfs in the first data
-        // block of the volume is still found.
-        #expect(analysis.filesystems.map(\.node.format) == ["squashfs"])
-        let d = try #require(analysis.diagnostics.first { $0.code == "image.unsupported" })
-        #expect(d.message.contains("UBI"))
-        #expect(d.location?.offset == 0)
+        #expect(analysis.diagnostics.isEmpty, "\(analysis.diagnostics)")
+        #expect(analysis.filesystems.map { Array($0.chain.dropFirst()) } == [["UBI@0x0", "rootfs@0x0", "squashfs@0x0"],
+                                                                             ["UBI@0x0", "config@0x0", "UBIFS@0x0"]])
+        #expect(analysis.containers.first?.details["pebSize"] == "131072")
+        // Every filesystem of the image is scanned: the example's findings appear in both.
+        let directory = await findings(Self.example)
+        let report = await ScanSession.run(ScanSession.Options(targets: [dir.url("fw.ubi")], baseline: Repository.baselines + "/red-baseline-2.1.yaml",
+                                                               ruleDirectories: [Repository.rules]))
+        #expect(report.targets.count == 2)
+        // One image holding the same accounts twice: the fleet rule sees the shared hashes.
+        #expect(report.findings.filter { $0.ruleID == "RB-PWD-007" }.count == 4)
+        for (index, target) in report.targets.enumerated() {
+            let mine = Set(report.findings.filter { $0.targetIndex == index && !["RB-PKG-008", "RB-PKG-005", "RB-PWD-007"].contains($0.ruleID) }
+                .map { "\($0.ruleID) \($0.location.path):\($0.location.line ?? 0) \($0.message)" })
+            #expect(mine == directory, "\(target.spec): only in the directory: \(directory.subtracting(mine)); only in the image: \(mine.subtracting(directory))")
+        }
     }
 
     @Test func archivePathsAreNormalisedAndReported() throws {

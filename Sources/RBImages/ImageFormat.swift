@@ -64,6 +64,7 @@ public enum ImageFormats {
         JFFS2Format.self,
         UBIFormat.self,
         UBIFSFormat.self,
+        YAFFS2Format.self,
     ]
 
     /// For each byte value, the (format, signature) pairs whose magic starts with it.

@@ -170,12 +170,22 @@ struct ImageRoundTripTests {
             printf '[rootfs]\\nmode=ubi\\nimage=ubi-root.ubifs\\nvol_id=0\\nvol_type=dynamic\\nvol_name=rootfs\\nvol_size=4MiB\\n[data]\\nmode=ubi\\nimage=ubi-data.bin\\nvol_id=1\\nvol_type=static\\nvol_name=data\\n' > ubi.ini && \
             ubinize -o two-volumes.ubi -m 2048 -p 128KiB -s 2048 ubi.ini
             """, "ubireader", nil),
+        // YAFFS2: no packaged writer; our generator writes what mkyaffs2image writes and unyaffs
+        // (Debian) reads it back. Big-endian, inband-tag and spare-less dumps unyaffs cannot read:
+        // checked against the source tree.
+        ("le-2048.yaffs2", "python3 \(yaffsWriter) src le-2048.yaffs2", "unyaffs le-2048.yaffs2 OUT", nil),
+        ("le-2048-tags2.yaffs2", "python3 \(yaffsWriter) src le-2048-tags2.yaffs2 --tag-offset 2", "unyaffs -b le-2048-tags2.yaffs2 OUT", nil),
+        ("le-4096.yaffs2", "python3 \(yaffsWriter) src le-4096.yaffs2 --chunk 4096 --spare 128", "unyaffs -c 4 -s 128 le-4096.yaffs2 OUT", nil),
+        ("be-2048.yaffs2", "python3 \(yaffsWriter) src be-2048.yaffs2 --endian be", nil, nil),
+        ("inband.yaffs2", "python3 \(yaffsWriter) src inband.yaffs2 --inband", nil, nil),
+        ("no-spare.yaffs2", "python3 \(yaffsWriter) src no-spare.yaffs2 --no-spare", nil, nil),
         // No Debian tool extracts romfs and this kernel has no romfs module: checked against the
         // source tree with the modes the kernel presents (see `lossy`).
         ("fs.romfs", "genromfs -d src -f fs.romfs -V fixture", nil, nil),
     ]
 
     static let legacyWriter = Repository.root + "/Tests/RBImagesTests/Tools/make-squashfs-legacy.py"
+    static let yaffsWriter = Repository.root + "/Tests/RBImagesTests/Tools/make-yaffs2.py"
 
     @Test(arguments: nativeFormats.map(\.image))
     func nativeReaderAgreesWithIndependentReader(image: String) throws {

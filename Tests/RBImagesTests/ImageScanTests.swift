@@ -35,6 +35,8 @@ struct ImageScanTests {
         ("rootfs.romfs", "genromfs -d SRC -f rootfs.romfs"),
         ("rootfs-v3.sqfs", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-squashfs-legacy.py SRC rootfs-v3.sqfs --major 3 --endian le"),
         ("rootfs-v2-be-lzma.sqfs", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-squashfs-legacy.py SRC rootfs-v2-be-lzma.sqfs --major 2 --endian be --compression lzma-nosize --magic sqlz"),
+        ("rootfs.yaffs2", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-yaffs2.py SRC rootfs.yaffs2"),
+        ("rootfs-be-4k.yaffs2", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-yaffs2.py SRC rootfs-be-4k.yaffs2 --endian be --chunk 4096 --spare 128 --tag-offset 2"),
         ("rootfs.ubifs", "mkfs.ubifs -r SRC -m 2048 -e 126976 -c 64 -x zlib -o rootfs.ubifs"),
         ("cramfs.uimg", "mkfs.cramfs SRC r.cramfs >/dev/null && mkimage -A arm -O linux -T kernel -C gzip -n linux -d r.cramfs cramfs.uimg >/dev/null"),
     ])

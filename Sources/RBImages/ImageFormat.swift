@@ -50,6 +50,7 @@ public enum ImageFormats {
         UImageFormat.self,
         TRXFormat.self,
         FITFormat.self,
+        DigicapFormat.self,
         GzipFormat.self,
         XZFormat.self,
         Bzip2Format.self,

@@ -171,6 +171,57 @@ struct ImageScanTests {
         }
     }
 
+    /// Hikvision digicap.dav (the vendor whose baseline this is): made from the published layout
+    /// with the field order of both published readers; hiktools (PyPI) extracts the same files,
+    /// and rbscan scans the root filesystem inside with the directory's findings.
+    @Test(arguments: ["offset-size", "size-offset"])
+    func hikvisionDigicapIsOpened(order: String) async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("""
+            head -c 4000 /dev/urandom > kernel && mkimage -A arm -O linux -T kernel -C none -n linux -d kernel uImage >/dev/null && \
+            mksquashfs \(Self.example) hroot.img -comp xz -noappend -quiet && \
+            python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-digicap.py digicap.dav uImage hroot.img --order \(order)
+            """, in: dir.path)
+        let analysis = try Inspector.analyze(dir.url("digicap.dav"))
+        #expect(analysis.diagnostics.isEmpty, "\(analysis.diagnostics)")
+        let dav = try #require(analysis.containers.first)
+        #expect(dav.format == "digicap")
+        #expect(dav.details["headerChecksum"] == "ok")
+        #expect(dav.children.map(\.format) == ["uImage", "hroot.img"])
+        #expect(dav.children.allSatisfy { $0.details["checksum"] == "ok" })
+        #expect(analysis.filesystems.map { Array($0.chain.dropFirst()) } == [["digicap@0x0", "hroot.img@0x" + String(0x98 + 4064, radix: 16), "squashfs@0x0"]])
+        if order == "size-offset" {
+            // hiktools reads the fields in this order: its extraction must match the table rbscan read.
+            try ImageFixtures.sh("\(toolsBin)/python -m hiktools.fmod digicap.dav hik >/dev/null", in: dir.path)
+            for child in dav.children {
+                let extracted = try Data(contentsOf: URL(fileURLWithPath: dir.url("hik/" + child.format)))
+                #expect(UInt64(extracted.count) == child.size)
+                let original = try Data(contentsOf: URL(fileURLWithPath: dir.url(child.format)))
+                #expect(extracted == original)
+            }
+        }
+        #expect(await findings(dir.url("digicap.dav")) == findings(Self.example))
+    }
+
+    /// A 03KH digicap (AES-256 with per-device keys) is named precisely, never "unknown".
+    @Test func encryptedDigicapIsNamed() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let key: [UInt8] = [0xba, 0xcd, 0xbc, 0xfe, 0xd6, 0xca, 0xdd, 0xd3, 0xba, 0xb9, 0xa3, 0xab, 0xbf, 0xcb, 0xb5, 0xbe]
+        // "03KH", checksum 0, header length 0x200, 3 files; then ciphertext (random here).
+        let head: [UInt8] = Array("03KH".utf8) + [0, 0, 0, 0, 0, 2, 0, 0, 3, 0, 0, 0]
+        var generator = SplitMix(seed: 7)
+        let bytes = head.enumerated().map { $1 ^ key[($0 + ($0 >> 4)) & 15] } + (0..<8192).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        try Data(bytes).write(to: URL(fileURLWithPath: dir.url("enc.dav")))
+        let (targets, diagnostics) = TargetResolver(limits: ScanLimits()).resolve([dir.url("enc.dav")])
+        #expect(targets.isEmpty)
+        let d = try #require(diagnostics.first { $0.code == "image.encrypted" })
+        #expect(d.message.contains("03KH") && d.message.contains("AES-256"))
+        #expect(d.location?.offset == 0)
+        #expect(diagnostics.contains { $0.code == "target.no-filesystem" && $0.message.hasPrefix("a Hikvision digicap.dav update file") })
+    }
+
     @Test func archivePathsAreNormalisedAndReported() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -41,7 +41,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
-        .target(name: "RBImages", dependencies: ["RBCore", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
+        .target(name: "RBImages", dependencies: ["RBCore", "COpenSSL", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
         // Endpoint probes: the raw-handshake TLS scanner.
         .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.

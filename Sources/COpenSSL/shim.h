@@ -16,6 +16,18 @@
 #include <openssl/ecdsa.h>
 #include <openssl/bn.h>
 
+#include <openssl/provider.h>
+
+/* Single DES (vendor firmware and config obfuscation with published keys) lives in OpenSSL 3's
+   legacy provider: fetched from a private library context so the process-wide defaults (TLS
+   probes) are untouched. Returns NULL when the legacy provider is not installed. */
+static inline EVP_CIPHER *rb_des_ecb_fetch(void) {
+    OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+    if (ctx == NULL) return NULL;
+    if (OSSL_PROVIDER_load(ctx, "legacy") == NULL || OSSL_PROVIDER_load(ctx, "default") == NULL) return NULL;
+    return EVP_CIPHER_fetch(ctx, "DES-ECB", NULL);
+}
+
 /* Macros and NID aliases Swift cannot import. */
 static inline int rb_pkey_rsa(void) { return EVP_PKEY_RSA; }
 static inline int rb_pkey_ec(void) { return EVP_PKEY_EC; }

@@ -51,6 +51,7 @@ public enum ImageFormats {
         TRXFormat.self,
         FITFormat.self,
         DigicapFormat.self,
+        HiLinkFormat.self,
         GzipFormat.self,
         XZFormat.self,
         Bzip2Format.self,
@@ -78,6 +79,10 @@ public enum ImageFormats {
         }
         return table
     }()
+
+    /// Formats without a reliable magic, tried at the start of a blob in which carving found
+    /// nothing (encrypted vendor images whose header only shows after decryption).
+    static let startOnly: [any ImageFormat.Type] = [HiLinkFormat.self]
 
     /// The format whose signature matches at the very start of `head` (a whole file's first
     /// bytes), if any.

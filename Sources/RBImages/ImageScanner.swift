@@ -54,7 +54,17 @@ public struct ImageScanner: Sendable {
     public func analyze(path: String) throws(ImageError) -> ImageAnalysis {
         let file = try HostFile.open(path)
         var diagnostics: [Diagnostic] = []
-        let containers = carve(ByteSource(file: file), depth: 0, where: path, diagnostics: &diagnostics)
+        let source = ByteSource(file: file)
+        var containers = carve(source, depth: 0, where: path, diagnostics: &diagnostics)
+        if containers.isEmpty, let head = try? source.read(at: 0, count: 65536), !head.isEmpty {
+            let probe = FormatProbe(scanner: self, source: source, offset: 0, head: head, signature: 0, depth: 1, context: path)
+            for format in ImageFormats.startOnly {
+                if let node = format.open(probe, &diagnostics) {
+                    containers = [node]
+                    break
+                }
+            }
+        }
         return ImageAnalysis(path: path, size: file.size, containers: containers, diagnostics: diagnostics)
     }
 

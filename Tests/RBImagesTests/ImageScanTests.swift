@@ -204,6 +204,31 @@ struct ImageScanTests {
         #expect(await findings(dir.url("digicap.dav")) == findings(Self.example))
     }
 
+    /// Hi-Link's DES-encrypted uImage: made here by inverting the published two-pass decryption
+    /// with the openssl command (legacy provider); rbscan decrypts it, finds the uImage and the
+    /// squashfs in it, and scans it with the directory's findings.
+    @Test func hiLinkEncryptedUImageIsDecrypted() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let des = "openssl enc -des-ecb -nopad -K 48404c394b2a2833 -provider legacy -provider default"
+        try ImageFixtures.sh("""
+            mksquashfs \(Self.example) rootfs.sqfs -comp xz -noappend -quiet && \
+            mkimage -A mips -O linux -T filesystem -C none -n 'HLK-RM04 rootfs' -d rootfs.sqfs fw.uimg >/dev/null && \
+            cp fw.uimg plain && truncate -s %8 plain && \
+            \(des) -in plain -out t && head -c 3 t > p1 && tail -c +4 t > d && head -c 3 /dev/zero >> d && \
+            \(des) -in d -out p2 && cat p1 p2 > hilink.bin
+            """, in: dir.path)
+        let analysis = try Inspector.analyze(dir.url("hilink.bin"))
+        #expect(analysis.diagnostics.isEmpty, "\(analysis.diagnostics)")
+        let node = try #require(analysis.containers.first)
+        #expect(node.format == "hilink")
+        #expect(node.details["name"] == "HLK-RM04 rootfs")
+        #expect(analysis.filesystems.map { Array($0.chain.dropFirst()) } == [["hilink@0x0", "uImage@0x0", "squashfs@0x40"]])
+        #expect(analysis.filesystems.first.map { $0.node.tree != nil } == true)
+        #expect(try ImageFixtures.snapshot(try #require(analysis.filesystems.first?.node.tree)).count > 10)
+        #expect(await findings(dir.url("hilink.bin")) == findings(Self.example))
+    }
+
     /// A 03KH digicap (AES-256 with per-device keys) is named precisely, never "unknown".
     @Test func encryptedDigicapIsNamed() throws {
         let dir = try TemporaryDirectory()

@@ -1,0 +1,30 @@
+import COpenSSL
+
+/// Single-DES ECB decryption (OpenSSL's legacy provider), for vendor schemes whose key is
+/// public: Hi-Link's encrypted uImage, TP-Link's configuration backups.
+enum DES {
+    /// The cipher, fetched once (nil when OpenSSL's legacy provider is missing).
+    private static let cipher: Cipher? = rb_des_ecb_fetch().map(Cipher.init)
+
+    private final class Cipher: @unchecked Sendable {
+        // @unchecked: an immutable EVP_CIPHER, which OpenSSL allows sharing across threads.
+        let pointer: OpaquePointer
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    }
+
+    static var available: Bool { cipher != nil }
+
+    /// Decrypts whole 8-byte blocks of `data` (a trailing partial block is zero-padded).
+    static func decryptECB(_ data: [UInt8], key: [UInt8]) -> [UInt8]? {
+        guard let cipher, key.count == 8, let context = EVP_CIPHER_CTX_new() else { return nil }
+        defer { EVP_CIPHER_CTX_free(context) }
+        var input = data
+        if input.count % 8 != 0 { input += [UInt8](repeating: 0, count: 8 - input.count % 8) }
+        guard EVP_DecryptInit_ex2(context, cipher.pointer, key, nil, nil) == 1 else { return nil }
+        EVP_CIPHER_CTX_set_padding(context, 0)
+        var out = [UInt8](repeating: 0, count: input.count + 8)
+        var written: Int32 = 0
+        guard EVP_DecryptUpdate(context, &out, &written, input, Int32(input.count)) == 1 else { return nil }
+        return Array(out.prefix(Int(written)))
+    }
+}

@@ -13,15 +13,16 @@ struct CorruptionTests {
     static let seeds = 0..<600
 
     @Test(arguments: ["squashfs-gzip.img", "squashfs-xz.img", "newc.cpio", "rootfs.tar.gz", "rootfs.uimg",
-                      "le.jffs2", "be-rtime.jffs2", "ext4.img"])
+                      "le.jffs2", "be-rtime.jffs2", "ext4.img",
+                      "le.cramfs", "be.cramfs", "fs.romfs", "v3-be.sqfs", "v2-lzma.sqfs", "fs.yaffs2", "fs.ubifs", "fs.ubi", "fw.dav"])
     func mutatedImages(name: String) throws {
-        // The ext4 seed is committed gzipped (1 MiB of mostly zeros).
+        // Seeds of mostly zeros or erased flash are committed gzipped.
         let original: [UInt8]
-        if name == "ext4.img" {
+        if FileManager.default.fileExists(atPath: Self.corpus + "/" + name + ".gz") {
             let dir = try TemporaryDirectory(prefix: "rbscan-seed")
             defer { dir.remove() }
-            try ImageFixtures.sh("gzip -dc '\(Self.corpus)/ext4.img.gz' > '\(dir.url("ext4.img"))'")
-            original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.url("ext4.img"))))
+            try ImageFixtures.sh("gzip -dc '\(Self.corpus)/\(name).gz' > '\(dir.url(name))'")
+            original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.url(name))))
         } else {
             original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.corpus + "/" + name)))
         }

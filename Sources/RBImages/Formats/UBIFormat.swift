@@ -62,6 +62,11 @@ enum UBIFormat: ImageFormat {
         }
         if pebSize == 0 { pebSize = region.size }   // a single erase block
         let vidOffset = UInt64(first.vidOffset), dataOffset = UInt64(first.dataOffset)
+        guard pebSize > dataOffset else {
+            var node = ContainerNode(format: "UBI", offset: probe.offset, size: region.size, details: [:])
+            probe.fail(&node, "image.corrupt", "UBI image truncated: one erase block of \(region.size) bytes, data offset \(dataOffset)", &diagnostics)
+            return node
+        }
         var node = ContainerNode(format: "UBI", offset: probe.offset, size: nil,
                                  details: ["pebSize": String(pebSize), "dataOffset": String(dataOffset)])
         // Every PEB: the newest copy of each (volume, logical block).
@@ -130,6 +135,11 @@ enum UBIFormat: ImageFormat {
                 diagnostics.append(Diagnostic(.warning, .check, code: "image.corrupt",
                     "UBI volume '\(volume.name)' has its update marker set (an interrupted update): its content may be incomplete",
                     at: probe.location))
+            }
+            guard lebSize > UInt64(volume.dataPad) else {
+                probe.fail(&child, "image.corrupt", "UBI volume '\(volume.name)': alignment padding larger than a block", &diagnostics)
+                node.children.append(child)
+                continue
             }
             let blockSize = lebSize - UInt64(volume.dataPad)
             let label = probe.treeName("UBI") + ":" + child.format

@@ -84,16 +84,19 @@ public final class YAFFS2Tree: FileTree {
 
     /// Scores every candidate layout on the first pages; nil when none fits.
     static func detect(_ source: ByteSource, littleEndian: Bool) throws(ImageError) -> Layout? {
-        let probe = try source.read(at: 0, count: 64 * (16384 + 512))
+        // The first 32 pages of the largest geometry at most.
+        let probe = try source.read(at: 0, count: 32 * (16384 + 512))
         var best: (Layout, Int)?
         func consider(_ layout: Layout) {
             var score = 0
             var pages = 0
             var position = 0
-            while position + layout.page <= probe.count, pages < 64 {
+            while position + layout.page <= probe.count, pages < 32 {
                 defer { position += layout.page; pages += 1 }
                 let tagAt = layout.inband ? position + layout.chunk - 16 : position + layout.chunk + (layout.tagOffset ?? 0)
-                if probe[position..<(position + layout.page)].allSatisfy({ $0 == 0xff }) { continue }
+                // An erased page: its first data bytes and its tags all 0xff.
+                if probe.u32(position, littleEndian: true) == 0xffff_ffff, probe.u32(tagAt, littleEndian: true) == 0xffff_ffff,
+                   probe.u32(tagAt + 4, littleEndian: true) == 0xffff_ffff { continue }
                 if layout.hasTags {
                     guard let tags = tags(probe, at: tagAt, littleEndian: layout.tagsLittleEndian) else { score -= 2; continue }
                     if tags.isHeader {
@@ -141,10 +144,17 @@ public final class YAFFS2Tree: FileTree {
         var page: UInt64
     }
 
-    public init(source: ByteSource, name: String, littleEndian: Bool, limits: ScanLimits) throws(ImageError) {
+    /// `layout`: when the caller detected it already.
+    public convenience init(source: ByteSource, name: String, littleEndian: Bool, limits: ScanLimits) throws(ImageError) {
+        try self.init(source: source, name: name, littleEndian: littleEndian, layout: nil, limits: limits)
+    }
+
+    init(source: ByteSource, name: String, littleEndian: Bool, layout known: Layout?, limits: ScanLimits) throws(ImageError) {
         displayName = name
         self.source = source
-        guard let layout = try YAFFS2Tree.detect(source, littleEndian: littleEndian) else {
+        let detected: Layout?
+        if let known { detected = known } else { detected = try YAFFS2Tree.detect(source, littleEndian: littleEndian) }
+        guard let layout = detected else {
             throw ImageError(.corrupt, source.file.name, "no YAFFS2 page layout fits (tried 512-16384 byte chunks, spare areas, inband tags)",
                              offset: source.base)
         }
@@ -171,7 +181,7 @@ public final class YAFFS2Tree: FileTree {
             let offset = Int(at - windowStart)
             let data = Array(window[offset..<(offset + Int(pageSize))])
             defer { page += 1 }
-            if data.allSatisfy({ $0 == 0xff }) { end = at + pageSize; continue }
+            if data.u32(0, littleEndian: true) == 0xffff_ffff, data.allSatisfy({ $0 == 0xff }) { end = at + pageSize; continue }
             var tags: Tags?
             if layout.inband {
                 tags = YAFFS2Tree.tags(data, at: layout.chunk - 16, littleEndian: layout.tagsLittleEndian)
@@ -301,17 +311,20 @@ enum YAFFS2Format: ImageFormat {
     static let summary = "a YAFFS2 image"
     static let reader = "own reader (page/spare layout detected, inband tags, tagless dumps); checked against unyaffs"
     /// An object header of type 1-5 whose parent is the root, with the unused checksum 0xffff.
+    /// The big-endian form is matched from its type byte (offset 3): a magic starting with
+    /// zero bytes would be tried at every zero of every blob.
     static let signatures: [FormatSignature] = (1...5).map { FormatSignature([UInt8($0), 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff]) }
-        + (1...5).map { FormatSignature([0, 0, 0, UInt8($0), 0, 0, 0, 1, 0xff, 0xff]) }
+        + (1...5).map { FormatSignature([UInt8($0), 0, 0, 0, 1, 0xff, 0xff], at: 3) }
 
     static func open(_ probe: FormatProbe, _ diagnostics: inout [Diagnostic]) -> ContainerNode? {
         let littleEndian = probe.signature < 5
         guard YAFFS2Tree.plausibleHeader(probe.head, littleEndian: littleEndian),
-              (try? YAFFS2Tree.detect(probe.region, littleEndian: littleEndian)) ?? nil != nil else { return nil }
+              let layout = try? YAFFS2Tree.detect(probe.region, littleEndian: littleEndian) else { return nil }
         var node = ContainerNode(format: "YAFFS2", offset: probe.offset, size: nil, details: ["endianness": littleEndian ? "little" : "big"])
         if probe.tooDeep(&node, &diagnostics) { return node }
         do {
-            let tree = try YAFFS2Tree(source: probe.region, name: probe.treeName("YAFFS2"), littleEndian: littleEndian, limits: probe.limits)
+            let tree = try YAFFS2Tree(source: probe.region, name: probe.treeName("YAFFS2"), littleEndian: littleEndian, layout: layout,
+                                      limits: probe.limits)
             node.tree = tree
             node.size = tree.scannedSize
             node.details.merge(tree.details) { $1 }

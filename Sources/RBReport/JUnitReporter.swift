@@ -5,7 +5,8 @@ import RBCore
 /// to it. A rule with findings that count for the gate is a `failure` (every such finding listed);
 /// a check that could not complete is an `error`; a rule not applicable to the target is
 /// `skipped`; results below the gate, to review, waived or absent are listed in `system-out` of a
-/// passing test case, so the report fails exactly when the gate does.
+/// passing test case, so the report fails exactly when the gate does. Errors no rule owns (an
+/// unreadable target, an input that did not load) are one erroring test case of a `rbscan` suite.
 public struct JUnitReporter: Reporter {
     public static let name = "junit"
     public static let fileExtensions = ["junit.xml"]
@@ -56,6 +57,19 @@ public struct JUnitReporter: Reporter {
                 + "      <property name=\"fail-on\" value=\"\(report.gate)\(report.failOnNew ? " (new only)" : "")\"/>\n"
                 + "    </properties>\n"
                 + cases.joined() + "  </testsuite>\n")
+        }
+        // Errors no rule owns (a target that could not be read, an input that did not load, an
+        // image part not examined): one erroring test case, so an empty or partial run never
+        // reads as a pass.
+        let runErrors = report.diagnostics.filter { $0.level == .error && $0.ruleID == nil }
+        if !runErrors.isEmpty {
+            totals.tests += 1
+            totals.errors += 1
+            suites.append("  <testsuite name=\"rbscan\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0\">\n"
+                + "    <testcase classname=\"rbscan.run\" name=\"every target read and every check completed\" time=\"0\">\n"
+                + "      <error message=\"\(XML.escape(runErrors[0].message))\" type=\"\(XML.escape(runErrors[0].code))\">"
+                + XML.escape(runErrors.map(\.description).joined(separator: "\n")) + "</error>\n"
+                + "    </testcase>\n  </testsuite>\n")
         }
         return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             + "<testsuites name=\"rbscan \(RBScanVersion.current)\" tests=\"\(totals.tests)\" failures=\"\(totals.failures)\" errors=\"\(totals.errors)\" skipped=\"\(totals.skipped)\" time=\"0\">\n"

@@ -25,11 +25,11 @@ struct Merge: ParsableCommand {
     }
 
     func run() throws {
-        let loadedTriage = try triage.load()
+        let loadedTriage = try triage.load(reports: output)
         var loaded: [ScanReport] = []
         for file in reports {
             do { loaded.append(try ReportReader.load(file: file)) } catch {
-                throw Output.usageFailure(error)
+                throw Output.usageFailure(error, reports: output)
             }
         }
         var merged = ReportMerger.merge(loaded, gate: failOn.flatMap(GateThreshold.init(rawValue:)))
@@ -77,7 +77,7 @@ struct Diff: ParsableCommand {
             report = try ReportReader.load(file: new)
             previous = try PreviousResults.load(file: old)
         } catch {
-            throw Output.usageFailure(error)
+            throw Output.usageFailure(error, reports: output)
         }
         // NEW's own comparison (if it had one) gives way to this one.
         report.findings.removeAll { $0.baselineState == .absent }

@@ -51,10 +51,16 @@ enum Output {
     static var stdoutIsTerminal: Bool { isatty(1) == 1 }
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
-    /// Prints the diagnostics of an input that did not load (and a closing line), and returns
-    /// the usage exit (2) to throw.
-    static func usageFailure(_ error: DiagnosticError, _ summary: String? = nil) -> ExitCode {
-        for diagnostic in error.diagnostics { stderr("\(diagnostic)\n") }
+    /// Prints the diagnostics of an input that did not load (and a closing line), writes the
+    /// requested reports holding those diagnostics (a CI job keeps its report whatever the exit
+    /// code), and returns the usage exit (2) to throw.
+    static func usageFailure(_ error: DiagnosticError, _ summary: String? = nil, reports: ReportOptions? = nil) -> ExitCode {
+        usageFailure(error.diagnostics, summary, reports: reports)
+    }
+
+    static func usageFailure(_ diagnostics: [Diagnostic], _ summary: String? = nil, reports: ReportOptions? = nil) -> ExitCode {
+        for diagnostic in diagnostics { stderr("\(diagnostic)\n") }
+        reports?.writeFailure(diagnostics)
         if let summary { stderr("rbscan: \(summary) (exit 2)\n") }
         return ExitCode(ExitStatus.usage.rawValue)
     }

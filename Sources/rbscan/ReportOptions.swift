@@ -55,4 +55,26 @@ struct ReportOptions: ParsableArguments {
             for diagnostic in report.diagnostics { Output.stderr("\(diagnostic)\n") }
         }
     }
+
+    /// The reports of a run that stopped before scanning (an input did not load): every
+    /// requested report file is written with the diagnostics and no findings. Standard output
+    /// gets nothing (the diagnostics went to standard error).
+    func writeFailure(_ diagnostics: [Diagnostic]) {
+        writeFiles(ScanReport(targets: [], rules: [], findings: [], diagnostics: diagnostics, baselineID: "",
+                              gate: .severity(.high), commandLine: CommandLine.arguments.joined(separator: " ")))
+    }
+
+    /// Writes the report files of `plan` (not standard output); a file that cannot be written is
+    /// reported on standard error.
+    func writeFiles(_ report: ScanReport) {
+        guard let plan = try? plan() else { return }
+        for (reporter, output) in plan {
+            guard let output, let text = try? reporter.render(report, color: false) else { continue }
+            do {
+                try Output.writeFile(output, text)
+            } catch {
+                Output.stderr("rbscan: \(error)\n")
+            }
+        }
+    }
 }

@@ -120,8 +120,8 @@ struct Scan: AsyncParsableCommand {
                     .split(separator: "\n", omittingEmptySubsequences: true)
                     .map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
             } catch {
-                Output.stderr("rbscan: --wordlist: \(error)\n")
-                throw ExitCode(ExitStatus.usage.rawValue)
+                throw Output.usageFailure([Diagnostic(.error, .configuration, code: "input.unreadable", "--wordlist: \(error)",
+                                                      at: SourceLocation(file: wordlist))], "nothing scanned", reports: reports)
             }
         }
         if vulnDB != nil || kev != nil {
@@ -130,11 +130,11 @@ struct Scan: AsyncParsableCommand {
                 limits.vulnerabilities = try VulnerabilityDatabase.load(directory: vulnDB, kevFile: kev)
                 Profiler.note("vulnerability data", since: loadStart)
             } catch {
-                throw Output.usageFailure(error, "--vuln-db: the vulnerability data did not load")
+                throw Output.usageFailure(error, "--vuln-db: the vulnerability data did not load", reports: reports)
             }
         }
         // Waivers and earlier results are read before scanning: a broken file costs no scan.
-        let loadedTriage = try triage.load()
+        let loadedTriage = try triage.load(reports: reports)
         var specs = targets
         var labels: [String: TargetLabel] = [:]
         if let inventory {
@@ -145,7 +145,7 @@ struct Scan: AsyncParsableCommand {
                     labels[entry.target] = TargetLabel(name: entry.name, tags: entry.tags ?? [])
                 }
             } catch {
-                throw Output.usageFailure(error, "nothing scanned")
+                throw Output.usageFailure(error, "nothing scanned", reports: reports)
             }
         }
         if let shard = shard.flatMap(Shard.init) {
@@ -172,13 +172,15 @@ struct Scan: AsyncParsableCommand {
         Profiler.note("session", since: sessionStart)
         triage.apply(loadedTriage, to: &report)
         let status = report.exitStatus
+        let renderStart = ContinuousClock.now
+        defer { Profiler.note("reports", since: renderStart) }
         if report.targets.isEmpty && status == .usage {
+            // Nothing could be scanned: the reports still hold why (a CI job keeps them).
             for diagnostic in report.diagnostics { Output.stderr("\(diagnostic)\n") }
+            reports.writeFiles(report)
             Output.stderr("rbscan: nothing scanned (exit 2)\n")
             throw ExitCode(status.rawValue)
         }
-        let renderStart = ContinuousClock.now
-        defer { Profiler.note("reports", since: renderStart) }
         try reports.write(report, plan: plan)
         throw ExitCode(status.rawValue)
     }

@@ -21,13 +21,13 @@ struct TriageOptions: ParsableArguments {
 
     /// Reads the waivers and the earlier results before any scanning: a broken file costs no
     /// scan (exit 2, file:line on standard error).
-    func load() throws -> (waivers: WaiverSet?, previous: PreviousResults?) {
+    func load(reports: ReportOptions) throws -> (waivers: WaiverSet?, previous: PreviousResults?) {
         do {
             let waiverSet = try waivers.map { file throws(DiagnosticError) in try WaiverSet.load(file: file) }
             let previous = try compare.map { file throws(DiagnosticError) in try PreviousResults.load(file: file) }
             return (waiverSet, previous)
         } catch {
-            throw Output.usageFailure(error, "nothing scanned")
+            throw Output.usageFailure(error, "nothing scanned", reports: reports)
         }
     }
 

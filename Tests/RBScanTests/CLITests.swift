@@ -280,6 +280,44 @@ struct CLITests {
         #expect(result.stdout.contains("check.parse-error"))
     }
 
+    /// A CI job keeps its reports whatever the exit code: after exit 2 (nothing scannable, a
+    /// broken waivers file, broken vulnerability data) and exit 3 every --output file exists,
+    /// is valid, and holds the diagnostics.
+    @Test func reportsAreWrittenOnEveryExitCode() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let root = try cleanRoot()
+        defer { root.remove() }
+        try FixtureWriter.write(["etc/config/device.xml": .file("<config>\n<telnetd>\n</config>\n")], into: root.path)
+        try Data([0, 1, 2, 3, 0xff, 0xfe]).write(to: URL(fileURLWithPath: dir.url("firmware.bin")))
+        try Data("version: 1\nwaivers:\n  - rule: RB-IFC-001\n    bogus: 1\n".utf8).write(to: URL(fileURLWithPath: dir.url("waivers.yaml")))
+        try FileManager.default.createDirectory(atPath: dir.url("vulndb"), withIntermediateDirectories: true)
+        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: dir.url("vulndb/bad.json")))
+        let cases: [(String, [String], Int32, String)] = [
+            ("unreadable", [dir.url("firmware.bin")], 2, "target.no-filesystem"),
+            ("waivers", [root.path, "--waivers", dir.url("waivers.yaml")], 2, "waivers.yaml"),
+            ("vulndb", [root.path, "--vuln-db", dir.url("vulndb")], 2, "bad.json"),
+            ("partial", [root.path, "--fail-on", "never"], 3, "check.parse-error"),
+        ]
+        for (name, arguments, status, mention) in cases {
+            let json = dir.url(name + ".json"), sarif = dir.url(name + ".sarif"), junit = dir.url(name + ".junit.xml")
+            let result = try scan(arguments + ["--format", "json", "--output", json, "--format", "sarif", "--output", sarif,
+                                               "--format", "junit", "--output", junit])
+            #expect(result.status == status, "\(name): \(result.stderr)")
+            for file in [json, sarif, junit] {
+                let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+                #expect(text.contains(mention), "\(name): \(file) does not mention \(mention)")
+            }
+            let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+            #expect((document?["diagnostics"] as? [Any])?.isEmpty == false, "\(name)")
+            let validation = try validateSARIF(sarif)
+            #expect(validation.status == 0, "\(name): \(validation.stdout)\(validation.stderr)")
+            let log = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sarif))) as? [String: Any]
+            let invocation = ((log?["runs"] as? [[String: Any]])?.first?["invocations"] as? [[String: Any]])?.first
+            #expect(invocation?["executionSuccessful"] as? Bool == false, "\(name)")
+        }
+    }
+
     @Test func configFileTargetReportsTheLineInSARIF() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -69,6 +69,14 @@ struct StructuredCheckTests {
         #expect(try await run(JSONPathCheck.self, empty, files: ["etc/config.json": .file(json)]).observations.map(\.location.line) == [6])
         let (_, broken) = try await run(JSONPathCheck.self, forbid, files: ["etc/config.json": .file("{\"a\": [1, 2}\n")])
         #expect(broken.first?.code == "check.parse-error")
+        // Not JSON at all (text, or binary such as an encrypted backup): a note, not a parse error.
+        for content in ["key=value\n", "\u{0}\u{1}{\u{2}"] {
+            let (_, notes) = try await run(JSONPathCheck.self, forbid, files: ["etc/config.json": .file(content)])
+            #expect(notes.map(\.code) == ["check.not-a-config"])
+            #expect(notes.first?.level == .note)
+        }
+        let (_, yamlNotes) = try await run(YAMLPathCheck.self, "{paths: ['*.yaml'], path: 'a', mode: forbid}", files: ["cam.yaml": .file("\u{0}\u{ff}\u{1}")])
+        #expect(yamlNotes.map(\.code) == ["check.not-a-config"])
     }
 
     @Test func yamlPaths() async throws {

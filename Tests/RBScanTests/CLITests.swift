@@ -280,6 +280,37 @@ struct CLITests {
         #expect(result.stdout.contains("check.parse-error"))
     }
 
+    /// Config files are judged by content: an encrypted `*.xml` (as Huawei ships
+    /// defaultcfg.xml) and a text file named `.xml` are informational notices
+    /// naming them, once each, and do not make the scan partial; a file that starts as XML and
+    /// breaks still does (exit 3).
+    @Test func configFilesAreJudgedByContent() throws {
+        let root = try cleanRoot()
+        defer { root.remove() }
+        var generator = SplitMix(seed: 11)
+        let encrypted = (0..<4096).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        try FixtureWriter.write([
+            "etc/defaultcfg.xml": .file(""),
+            "etc/notes.xml": .file("this is not xml at all\n"),
+        ], into: root.path)
+        try Data(encrypted).write(to: URL(fileURLWithPath: root.path + "/etc/defaultcfg.xml"))
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let result = try scan([root.path, "--fail-on", "never", "--format", "json", "--output", dir.url("r.json")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.url("r.json")))) as? [String: Any]
+        let diagnostics = (document?["diagnostics"] as? [[String: Any]]) ?? []
+        let notes = diagnostics.filter { $0["code"] as? String == "check.not-a-config" }
+        #expect(notes.allSatisfy { $0["level"] as? String == "note" })
+        let locations = notes.compactMap { $0["location"] as? String }.map { String($0.split(separator: ":").last ?? "") }.sorted()
+        #expect(locations == ["etc/defaultcfg.xml", "etc/notes.xml"], "\(notes)")
+        #expect(notes.contains { ($0["message"] as? String)?.contains("etc/defaultcfg.xml is not XML (binary content, likely encrypted or compressed)") == true })
+        #expect(!diagnostics.contains { $0["code"] as? String == "check.parse-error" })
+
+        try FixtureWriter.write(["etc/config/device.xml": .file("<config>\n<telnetd>\n</config>\n")], into: root.path)
+        #expect(try scan([root.path, "--fail-on", "never"]).status == 3)
+    }
+
     /// A CI job keeps its reports whatever the exit code: after exit 2 (nothing scannable, a
     /// broken waivers file, broken vulnerability data) and exit 3 every --output file exists,
     /// is valid, and holds the diagnostics.

@@ -106,7 +106,17 @@ struct DataPathEvaluator: Sendable {
     func run(in context: CheckContext) -> [Observation] {
         var observations: [Observation] = []
         for entry in context.files(matching: paths, excluding: exclude) {
-            guard let text = context.readText(entry) else { continue }
+            guard let content = context.read(entry) else { continue }
+            if format == "JSON", let reason = ConfigContent.notJSON(content.bytes) {
+                context.note("\(entry.path) is not JSON (\(reason)); not checked as JSON", path: entry.path, code: "check.not-a-config")
+                continue
+            }
+            if ConfigContent.isBinary(content.bytes) {
+                context.note("\(entry.path) is not \(format) (binary content, likely encrypted or compressed); not checked as \(format)",
+                             path: entry.path, code: "check.not-a-config")
+                continue
+            }
+            let text = content.text
             let root: Node
             do {
                 // JSON is read through the YAML parser too: it keeps line numbers.

@@ -43,6 +43,10 @@ public struct XPathCheck: Check {
         var observations: [Observation] = []
         for entry in context.files(matching: paths, excluding: exclude) {
             guard let content = context.read(entry) else { continue }
+            if let reason = ConfigContent.notXML(content.bytes) {
+                context.note("\(entry.path) is not XML (\(reason)); not checked as XML", path: entry.path, code: "check.not-a-config")
+                continue
+            }
             switch XMLDocument.select(assertion.selector, in: content.bytes, name: entry.path) {
             case .success(let items): observations += assertion.judge(items, path: entry.path)
             case .failure(let problem):

@@ -69,7 +69,14 @@ public struct ScanTarget: Sendable {
 public final class DiagnosticSink: Sendable {
     private let storage = Mutex<[Diagnostic]>([])
     public init() {}
-    public func report(_ diagnostic: Diagnostic) { storage.withLock { $0.append(diagnostic) } }
+    /// Records a diagnostic. A note about a file (several rules read the same file) is kept once.
+    public func report(_ diagnostic: Diagnostic) {
+        storage.withLock { all in
+            if diagnostic.level == .note,
+               all.contains(where: { $0.level == .note && $0.code == diagnostic.code && $0.location == diagnostic.location }) { return }
+            all.append(diagnostic)
+        }
+    }
     public var all: [Diagnostic] { storage.withLock { $0 } }
 }
 
@@ -95,6 +102,11 @@ public struct CheckContext: Sendable {
         sink.report(Diagnostic(.error, .check, code: code, message,
                                at: path.map { SourceLocation(file: target.spec + ":" + $0) } ?? SourceLocation(file: target.spec),
                                rule: ruleID))
+    }
+
+    /// An informational notice about a file (not a failure: the exit code is not affected).
+    public func note(_ message: String, path: String, code: String) {
+        sink.report(Diagnostic(.note, .check, code: code, message, at: SourceLocation(file: target.spec + ":" + path)))
     }
 
     /// The regular files a rule's path patterns select. For a config-file target the one file is

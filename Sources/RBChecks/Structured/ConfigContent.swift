@@ -1,0 +1,42 @@
+/// Judges a file named like a structured config (`*.xml`, `*.json`) by its content: vendors ship
+/// encrypted or binary blobs under such names (Huawei's encrypted `defaultcfg.xml`, TP-Link's
+/// config backups). Such a file is not a malformed config (a check that failed) but not a
+/// config at all: an informational notice naming it, and the scan is not partial because of it.
+/// A file that starts like the format and then breaks is still a parse error.
+enum ConfigContent {
+    /// Why `bytes` cannot be XML, or nil when it starts like XML (possibly after a BOM and
+    /// white space; UTF-16 is left to the parser).
+    static func notXML(_ bytes: [UInt8]) -> String? {
+        notFormat(bytes, starts: [UInt8(ascii: "<")], name: "XML")
+    }
+
+    /// Why `bytes` cannot be a JSON config (an object or an array), or nil.
+    static func notJSON(_ bytes: [UInt8]) -> String? {
+        notFormat(bytes, starts: [UInt8(ascii: "{"), UInt8(ascii: "[")], name: "JSON")
+    }
+
+    private static func notFormat(_ bytes: [UInt8], starts: [UInt8], name: String) -> String? {
+        if bytes.starts(with: [0xfe, 0xff]) || bytes.starts(with: [0xff, 0xfe]) { return nil }   // UTF-16: the parser decides
+        var i = bytes.starts(with: [0xef, 0xbb, 0xbf]) ? 3 : 0
+        while i < bytes.count, [0x20, 0x09, 0x0a, 0x0d].contains(bytes[i]) { i += 1 }
+        if i == bytes.count { return "empty" }
+        if starts.contains(bytes[i]) { return nil }
+        return isBinary(bytes) ? "binary content, likely encrypted or compressed" : "text that does not start like \(name)"
+    }
+
+    /// NUL bytes, or not UTF-8, in the first 8 KiB.
+    static func isBinary(_ bytes: [UInt8]) -> Bool {
+        let head = bytes.prefix(8192)
+        if head.contains(0) { return true }
+        // A multi-byte sequence cut at the 8 KiB boundary is not evidence of binary content.
+        var decoder = UTF8()
+        var iterator = head.dropLast(min(3, head.count)).makeIterator()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return false
+            case .error: return true
+            }
+        }
+    }
+}

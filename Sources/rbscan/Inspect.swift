@@ -7,7 +7,10 @@ struct Inspect: ParsableCommand {
         abstract: "Show what a firmware image holds: containers, offsets, sizes, compression, filesystems.")
 
     @Argument(help: "The image file.")
-    var image: String
+    var image: String?
+
+    @Flag(name: .customLong("formats"), help: "List the container formats rbscan reads (the table of docs/image-formats.md).")
+    var formats = false
 
     @Option(help: "text or json.")
     var format: String = "text"
@@ -17,9 +20,14 @@ struct Inspect: ParsableCommand {
 
     func validate() throws {
         guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }
+        if image == nil && !formats { throw ValidationError("give an IMAGE, or --formats") }
     }
 
     func run() throws {
+        guard let image else {
+            Output.stdout(ImageFormats.markdownTable)
+            return
+        }
         var limits = ScanLimits()
         if let maxExtracted { limits.maxExtractedBytes = maxExtracted }
         let analysis: ImageAnalysis

@@ -16,7 +16,7 @@ import RBCore
 enum DigicapFormat: ImageFormat {
     static let name = "digicap"
     static let summary = "a Hikvision digicap.dav update file"
-    static let reader = "own reader (XOR header, file table, checksums); files carved"
+    static let reader = "own reader (XOR header, file table, checksums); files carved; checked against hiktools"
     static let key: [UInt8] = [0xba, 0xcd, 0xbc, 0xfe, 0xd6, 0xca, 0xdd, 0xd3, 0xba, 0xb9, 0xa3, 0xab, 0xbf, 0xcb, 0xb5, 0xbe]
     /// "SWKH", "02KH", "03KH" as they appear obfuscated.
     static let signatures = ["SWKH", "02KH", "03KH"].map { FormatSignature(deobfuscate(Array($0.utf8))) }

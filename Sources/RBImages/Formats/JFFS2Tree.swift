@@ -297,7 +297,7 @@ public final class JFFS2Tree: FileTree {
 enum JFFS2Format: ImageFormat {
     static let name = "JFFS2"
     static let summary = "a JFFS2 image"
-    static let reader = "own reader (zlib, rtime, lzo, lzma nodes; obsolete nodes skipped); checked against jefferson"
+    static let reader = "own reader (zlib, rtime, lzo, lzma nodes; obsolete nodes skipped); checked against the mkfs.jffs2 source tree"
     static let signatures = [FormatSignature([0x85, 0x19]), FormatSignature([0x19, 0x85])]
 
     static func open(_ probe: FormatProbe, _ diagnostics: inout [Diagnostic]) -> ContainerNode? {

@@ -28,6 +28,8 @@ public protocol ImageFormat: Sendable {
     /// How it is read, for the docs' format table ("own reader; checked against fsck.cramfs").
     static var reader: String { get }
     static var signatures: [FormatSignature] { get }
+    /// The signatures in words, for the docs' table, where listing them would not help.
+    static var signatureSummary: String? { get }
     /// Plain compressed streams: an archive member starting like one is not carved unless it is
     /// large and binary (documentation and data inside root filesystems are often compressed).
     static var isStream: Bool { get }
@@ -39,6 +41,7 @@ public protocol ImageFormat: Sendable {
 
 extension ImageFormat {
     public static var isStream: Bool { false }
+    public static var signatureSummary: String? { nil }
 }
 
 /// Every format, in the order candidates at one offset are tried.
@@ -69,13 +72,26 @@ public enum ImageFormats {
         YAFFS2Format.self,
     ]
 
-    /// For each byte value, the (format, signature) pairs whose magic starts with it.
-    static let byFirstByte: [[(format: Int, signature: Int)]] = {
-        var table = [[(format: Int, signature: Int)]](repeating: [], count: 256)
-        for (f, format) in all.enumerated() {
-            for (s, signature) in format.signatures.enumerated() {
-                table[Int(signature.magic[0])].append((f, s))
-            }
+    /// Every signature of every format, flattened for the carving loop.
+    struct Candidate {
+        var format: Int
+        var signature: Int
+        var magic: [UInt8]
+        var offset: Int
+    }
+
+    static let candidates: [Candidate] = all.enumerated().flatMap { f, format in
+        format.signatures.enumerated().map { s, signature in Candidate(format: f, signature: s, magic: signature.magic, offset: signature.offset) }
+    }
+
+    /// For each value of a magic's first byte, then of its second, the candidates (positions in
+    /// `candidates`) whose magic starts with those bytes: a byte pair rules out nearly every
+    /// coincidence before any comparison.
+    static let byFirstTwoBytes: [[Int]] = {
+        var table = [[Int]](repeating: [], count: 256 * 256)
+        for (k, candidate) in candidates.enumerated() {
+            precondition(candidate.magic.count >= 2, "a magic needs at least two bytes")
+            table[Int(candidate.magic[0]) << 8 | Int(candidate.magic[1])].append(k)
         }
         return table
     }()
@@ -100,7 +116,7 @@ public enum ImageFormats {
                     : signature.magic.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
                 return signature.offset == 0 ? text : "\(text) (@\(signature.offset))"
             }
-            out += "| \(format.name) | \(magics.joined(separator: ", ")) | \(format.reader) |\n"
+            out += "| \(format.name) | \(format.signatureSummary ?? magics.joined(separator: ", ")) | \(format.reader) |\n"
         }
         return out
     }
@@ -112,8 +128,9 @@ public struct FormatProbe: Sendable {
     /// The range being carved; the candidate starts at `offset` in it.
     let source: ByteSource
     let offset: UInt64
-    /// Up to 64 KiB from `offset`.
+    /// Up to `headSize` bytes from `offset`.
     let head: [UInt8]
+    static let headSize = 4096
     /// Which of the format's signatures matched.
     let signature: Int
     /// The nesting depth of what this candidate opens.

@@ -56,7 +56,7 @@ public struct ImageScanner: Sendable {
         var diagnostics: [Diagnostic] = []
         let source = ByteSource(file: file)
         var containers = carve(source, depth: 0, where: path, diagnostics: &diagnostics)
-        if containers.isEmpty, let head = try? source.read(at: 0, count: 65536), !head.isEmpty {
+        if containers.isEmpty, let head = try? source.read(at: 0, count: FormatProbe.headSize), !head.isEmpty {
             let probe = FormatProbe(scanner: self, source: source, offset: 0, head: head, signature: 0, depth: 1, context: path)
             for format in ImageFormats.startOnly {
                 if let node = format.open(probe, &diagnostics) {
@@ -90,23 +90,32 @@ public struct ImageScanner: Sendable {
             let limit = min(ImageScanner.window, bytes.count)
             var i = 0
             while i < limit {
-                let candidates = ImageFormats.byFirstByte[Int(bytes[i])]
+                let candidates = i + 1 < bytes.count ? ImageFormats.byFirstTwoBytes[Int(bytes[i]) << 8 | Int(bytes[i + 1])] : []
                 if !candidates.isEmpty {
-                    for (f, s) in candidates {
-                        let format = ImageFormats.all[f]
-                        let signature = format.signatures[s]
-                        guard bytes.matches(signature.magic, at: i) else { continue }
-                        let start = Int64(chunkStart) + Int64(i) - Int64(signature.offset)
+                    for k in candidates {
+                        let candidate = ImageFormats.candidates[k]
+                        guard bytes.matches(candidate.magic, at: i) else { continue }
+                        let start = Int64(chunkStart) + Int64(i) - Int64(candidate.offset)
                         guard start >= 0 else { continue }
-                        guard let head = try? source.read(at: UInt64(start), count: 65536), !head.isEmpty else { continue }
-                        let probe = FormatProbe(scanner: self, source: source, offset: UInt64(start), head: head, signature: s,
+                        // The candidate's first 4 KiB (every format validates its header within
+                        // them; larger structures are read from the probe's region): from the
+                        // window when it holds them, which spares a read per coincidental magic.
+                        let head: [UInt8]
+                        let windowOffset = Int(start - Int64(chunkStart))
+                        if windowOffset >= 0, windowOffset + FormatProbe.headSize <= bytes.count {
+                            head = Array(bytes[windowOffset..<(windowOffset + FormatProbe.headSize)])
+                        } else {
+                            guard let read = try? source.read(at: UInt64(start), count: FormatProbe.headSize), !read.isEmpty else { continue }
+                            head = read
+                        }
+                        let probe = FormatProbe(scanner: self, source: source, offset: UInt64(start), head: head, signature: candidate.signature,
                                                 depth: depth + 1, context: context)
-                        if let node = format.open(probe, &diagnostics) {
+                        if let node = ImageFormats.all[candidate.format].open(probe, &diagnostics) {
                             nodes.append(node)
                             if let size = node.size, size > 0 {
                                 chunkStart = UInt64(start) + size
                             } else {
-                                chunkStart = UInt64(start) + UInt64(signature.offset) + 1
+                                chunkStart = UInt64(start) + UInt64(candidate.offset) + 1
                             }
                             continue scanning
                         }

@@ -87,14 +87,21 @@ enum LZ4Format: StreamFormat {
 }
 
 /// LZMA-alone (`.lzma`, most raw LZMA kernels): properties byte, dictionary size, 64-bit
-/// uncompressed size (all ones when unknown). The properties bytes are those firmware uses:
-/// 0x5d (lc 3, lp 0, pb 2: the default), 0x6d (lc 1, lp 2, pb 2: OpenWrt's kernels), 0x5e, 0x5c
-/// and 0x6c; the dictionary a multiple of 64 KiB of the shape 2^n or 2^n + 2^(n-1). LZMA has no
-/// checksum, so a stream that breaks off is kept only when its output holds a container.
+/// uncompressed size (all ones when unknown). Any properties byte with lc + lp <= 4 (0x5d, lc 3
+/// lp 0 pb 2, is the default; OpenWrt's kernels use 0x6d, TP-Link's VxWorks images 0x6e), except
+/// 0 (all three zero: rare, and it would be tried at every run of zeros); the dictionary a
+/// multiple of 64 KiB of the shape 2^n or 2^n + 2^(n-1). LZMA has no checksum, so a stream that
+/// breaks off is kept only when its output holds a container.
 enum LZMAFormat: StreamFormat {
     static let codec = StreamCodec.lzma
     static let summary = "an LZMA stream"
-    static let signatures = [0x5d, 0x6d, 0x5e, 0x5c, 0x6c].map { FormatSignature([$0, 0x00, 0x00]) }
+    static let signatureSummary: String? = "a properties byte (lc + lp <= 4; not 0), then 00 00 (a dictionary of whole 64 KiB)"
+    static let signatures: [FormatSignature] = {
+        var properties: [UInt8] = []
+        for pb in 0...4 { for lp in 0...4 { for lc in 0...8 where lc + lp <= 4 { properties.append(UInt8((pb * 5 + lp) * 9 + lc)) } } }
+        // The default first, so that the docs' table starts with it.
+        return ([0x5d] + properties.filter { $0 != 0 && $0 != 0x5d }.sorted()).map { FormatSignature([$0, 0x00, 0x00]) }
+    }()
 
     static func plausible(_ head: [UInt8]) -> Bool {
         guard head.count >= 13 else { return false }

@@ -310,6 +310,7 @@ enum YAFFS2Format: ImageFormat {
     static let name = "YAFFS2"
     static let summary = "a YAFFS2 image"
     static let reader = "own reader (page/spare layout detected, inband tags, tagless dumps); checked against unyaffs"
+    static let signatureSummary: String? = "an object header: type 1-5, parent 1, ff ff (either byte order)"
     /// An object header of type 1-5 whose parent is the root, with the unused checksum 0xffff.
     /// The big-endian form is matched from its type byte (offset 3): a magic starting with
     /// zero bytes would be tried at every zero of every blob.

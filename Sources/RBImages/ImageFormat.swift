@@ -55,6 +55,8 @@ public enum ImageFormats {
         FITFormat.self,
         DigicapFormat.self,
         HiLinkFormat.self,
+        DLinkSHRSFormat.self,
+        DLinkMH01Format.self,
         GzipFormat.self,
         XZFormat.self,
         Bzip2Format.self,

@@ -1,4 +1,7 @@
 import RBCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One container found in an image: a header, a compressed stream, an archive or a filesystem.
 public struct ContainerNode: Sendable {
@@ -25,6 +28,18 @@ public struct ImageAnalysis: Sendable {
     public var size: UInt64
     public var containers: [ContainerNode]
     public var diagnostics: [Diagnostic]
+    /// Shannon entropy (bits per byte) of the first MiB, measured when nothing was recognised:
+    /// near 8 means encrypted or compressed with an unknown scheme.
+    public var entropy: Double?
+
+    /// What an image with no known container looks like, for messages.
+    public var unrecognisedDescription: String? {
+        guard containers.isEmpty, let entropy else { return nil }
+        let bits = (entropy * 100).rounded() / 100
+        return entropy > 7.9
+            ? "no known container or filesystem: the data looks encrypted or compressed with an unknown scheme (entropy \(bits) bits/byte)"
+            : "no known container or filesystem: an unsupported format, not encrypted (entropy \(bits) bits/byte)"
+    }
 
     /// Every readable tree with its container chain from the image file down (`fw.bin`,
     /// `uImage@0x0`, `squashfs@0x40`).
@@ -65,7 +80,19 @@ public struct ImageScanner: Sendable {
                 }
             }
         }
-        return ImageAnalysis(path: path, size: file.size, containers: containers, diagnostics: diagnostics)
+        var analysis = ImageAnalysis(path: path, size: file.size, containers: containers, diagnostics: diagnostics)
+        if containers.isEmpty, let head = try? source.read(at: 0, count: 1 << 20), !head.isEmpty {
+            var counts = [Int](repeating: 0, count: 256)
+            for byte in head { counts[Int(byte)] += 1 }
+            let total = Double(head.count)
+            var bits = 0.0
+            for count in counts where count > 0 {
+                let p = Double(count) / total
+                bits -= p * log2(p)
+            }
+            analysis.entropy = bits
+        }
+        return analysis
     }
 
     // MARK: carving

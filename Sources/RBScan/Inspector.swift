@@ -24,7 +24,7 @@ public enum Inspector {
                 render(child, prefix: childPrefix, last: i == node.children.count - 1)
             }
         }
-        if analysis.containers.isEmpty { out += "└─ no known container or filesystem found\n" }
+        if analysis.containers.isEmpty { out += "└─ " + (analysis.unrecognisedDescription ?? "no known container or filesystem found") + "\n" }
         for (i, node) in analysis.containers.enumerated() {
             render(node, prefix: "", last: i == analysis.containers.count - 1)
         }

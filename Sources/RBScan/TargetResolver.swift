@@ -137,8 +137,8 @@ public struct TargetResolver {
         var diagnostics = analysis.diagnostics
         if targets.isEmpty {
             diagnostics = diagnostics.map { var d = $0; d.domain = .target; return d }
-            diagnostics.append(Diagnostic(.error, .target, code: "target.no-filesystem",
-                "\(format): no readable filesystem found (rbscan inspect shows what is inside)", at: SourceLocation(file: spec)))
+            let what = analysis.unrecognisedDescription ?? "no readable filesystem found (rbscan inspect shows what is inside)"
+            diagnostics.append(Diagnostic(.error, .target, code: "target.no-filesystem", "\(format): \(what)", at: SourceLocation(file: spec)))
         }
         return (targets, diagnostics)
     }

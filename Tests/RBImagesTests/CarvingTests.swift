@@ -135,4 +135,20 @@ struct CarvingTests {
         #expect(tree.index.entry(at: "etc/removed") == nil)
         #expect(tree.indexDiagnostics.isEmpty, "\(tree.indexDiagnostics)")
     }
+
+    /// A blob in which nothing is recognised says whether it looks encrypted (entropy near 8
+    /// bits/byte) or is an unsupported plain format: never a bare "unknown format".
+    @Test func unrecognisedBlobsSayWhatTheyLookLike() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var generator = SplitMix(seed: 3)
+        try Data((0..<200_000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }).write(to: URL(fileURLWithPath: dir.url("enc.bin")))
+        let plainBytes: [UInt8] = (0..<200_000).map { (i: Int) -> UInt8 in i % 7 == 0 ? 0 : UInt8(0x41 + i % 5) }
+        try Data(plainBytes).write(to: URL(fileURLWithPath: dir.url("plain.bin")))
+        let resolver = TargetResolver(limits: ScanLimits())
+        let encrypted = try #require(resolver.resolve([dir.url("enc.bin")]).diagnostics.first { $0.code == "target.no-filesystem" })
+        #expect(encrypted.message.contains("looks encrypted or compressed with an unknown scheme (entropy 8.0 bits/byte)"), "\(encrypted.message)")
+        let plain = try #require(resolver.resolve([dir.url("plain.bin")]).diagnostics.first { $0.code == "target.no-filesystem" })
+        #expect(plain.message.contains("an unsupported format, not encrypted"), "\(plain.message)")
+    }
 }

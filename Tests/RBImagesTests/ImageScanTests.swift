@@ -229,6 +229,29 @@ struct ImageScanTests {
         #expect(await findings(dir.url("hilink.bin")) == findings(Self.example))
     }
 
+    /// D-Link SHRS: AES-128-CBC under the published key, header as the D-Link tools write it
+    /// (made here with the openssl command); the squashfs inside scans with the directory's
+    /// findings. An MH01 container (OpenSSL-salted, key not public) is named as encrypted.
+    @Test func dlinkContainers() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("""
+            mksquashfs \(Self.example) rootfs.sqfs -comp xz -noappend -quiet && cp rootfs.sqfs padded && truncate -s %16 padded && \
+            openssl enc -aes-128-cbc -nopad -K c05fbf1936c99429ce2a0781f08d6ad8 -iv 00112233445566778899aabbccddeeff -in padded -out payload && \
+            printf 'SHRS' > fw.bin && printf "%08x%08x" $(stat -c %s rootfs.sqfs) $(stat -c %s payload) | xxd -r -p >> fw.bin && \
+            printf '00112233445566778899aabbccddeeff' | xxd -r -p >> fw.bin && truncate -s 1756 fw.bin && cat payload >> fw.bin && \
+            printf 'MH01' > mh.bin && head -c 60 /dev/zero >> mh.bin && printf 'secret' | openssl enc -aes-256-cbc -salt -pbkdf2 -pass pass:x >> mh.bin
+            """, in: dir.path)
+        let analysis = try Inspector.analyze(dir.url("fw.bin"))
+        #expect(analysis.diagnostics.isEmpty, "\(analysis.diagnostics)")
+        #expect(analysis.filesystems.map { Array($0.chain.dropFirst()) } == [["D-Link SHRS@0x0", "squashfs@0x0"]])
+        #expect(await findings(dir.url("fw.bin")) == findings(Self.example))
+        let mh = try Inspector.analyze(dir.url("mh.bin"))
+        let d = try #require(mh.diagnostics.first)
+        #expect(d.code == "image.encrypted")
+        #expect(d.message.contains("0x40") && d.message.contains("Salted__"))
+    }
+
     /// A 03KH digicap (AES-256 with per-device keys) is named precisely, never "unknown".
     @Test func encryptedDigicapIsNamed() throws {
         let dir = try TemporaryDirectory()

@@ -28,3 +28,19 @@ enum DES {
         return Array(out.prefix(Int(written)))
     }
 }
+
+/// AES-CBC decryption (OpenSSL), for vendor containers whose key is public (D-Link SHRS).
+enum AES {
+    /// Decrypts whole 16-byte blocks of `data` with AES-128/256-CBC (by key length), no padding.
+    static func decryptCBC(_ data: [UInt8], key: [UInt8], iv: [UInt8]) -> [UInt8]? {
+        guard iv.count == 16, data.count % 16 == 0, let context = EVP_CIPHER_CTX_new() else { return nil }
+        defer { EVP_CIPHER_CTX_free(context) }
+        let cipher = key.count == 16 ? EVP_aes_128_cbc() : key.count == 32 ? EVP_aes_256_cbc() : nil
+        guard let cipher, EVP_DecryptInit_ex(context, cipher, nil, key, iv) == 1 else { return nil }
+        EVP_CIPHER_CTX_set_padding(context, 0)
+        var out = [UInt8](repeating: 0, count: data.count + 16)
+        var written: Int32 = 0
+        guard EVP_DecryptUpdate(context, &out, &written, data, Int32(data.count)) == 1 else { return nil }
+        return Array(out.prefix(Int(written)))
+    }
+}

@@ -179,15 +179,25 @@ public final class YAFFS2Tree: FileTree {
                 window = try source.read(at: at, count: max(Int(pageSize), 1 << 20))
             }
             let offset = Int(at - windowStart)
-            let data = Array(window[offset..<(offset + Int(pageSize))])
             defer { page += 1 }
-            if data.u32(0, littleEndian: true) == 0xffff_ffff, data.allSatisfy({ $0 == 0xff }) { end = at + pageSize; continue }
+            // Only the tags (16 bytes) and, for a header, its first 512 bytes are copied: data
+            // chunks are read when a file is.
+            let tagAt = layout.inband ? offset + layout.chunk - 16 : offset + layout.chunk + (layout.tagOffset ?? 0)
+            let tagBytes = layout.hasTags ? Array(window[tagAt..<(tagAt + 16)]) : []
+            func headerBytes() -> [UInt8] { Array(window[offset..<(offset + min(512, layout.chunk))]) }
+            // Erased flash: tags and the first data bytes all 0xff.
+            if window.u32(offset, littleEndian: true) == 0xffff_ffff,
+               layout.hasTags ? tagBytes.allSatisfy({ $0 == 0xff }) : window[offset..<(offset + Int(pageSize))].allSatisfy({ $0 == 0xff }) {
+                end = at + pageSize
+                continue
+            }
+            var data: [UInt8] = []
             var tags: Tags?
-            if layout.inband {
-                tags = YAFFS2Tree.tags(data, at: layout.chunk - 16, littleEndian: layout.tagsLittleEndian)
-            } else if let tagOffset = layout.tagOffset {
-                tags = YAFFS2Tree.tags(data, at: layout.chunk + tagOffset, littleEndian: layout.tagsLittleEndian)
-            } else if YAFFS2Tree.plausibleHeader(data, littleEndian: littleEndian) {
+            if layout.hasTags {
+                tags = YAFFS2Tree.tags(tagBytes, at: 0, littleEndian: layout.tagsLittleEndian)
+                if tags?.isHeader == true { data = headerBytes() }
+            } else if YAFFS2Tree.plausibleHeader(headerBytes(), littleEndian: littleEndian) {
+                data = headerBytes()
                 tags = Tags(sequence: 0x1000, object: nextObject, chunk: 0, bytes: 0xffff, isHeader: true)
                 nextObject += 1
             } else if let filling = current, filling.remaining > 0 {
@@ -201,7 +211,7 @@ public final class YAFFS2Tree: FileTree {
             }
             end = at + pageSize
             if tags.isHeader {
-                guard YAFFS2Tree.plausibleHeader(data, littleEndian: littleEndian) else { continue }
+                guard data.count == 512, YAFFS2Tree.plausibleHeader(data, littleEndian: littleEndian) else { continue }
                 let header = YAFFS2Tree.header(data, littleEndian: littleEndian, sequence: tags.sequence, page: page)
                 if !layout.hasTags { current = (tags.object, 1, header.type == 1 ? header.size : 0) }
                 if let known = headers[tags.object], known.sequence > header.sequence { continue }

@@ -14,7 +14,7 @@ struct CorruptionTests {
 
     @Test(arguments: ["squashfs-gzip.img", "squashfs-xz.img", "newc.cpio", "rootfs.tar.gz", "rootfs.uimg",
                       "le.jffs2", "be-rtime.jffs2", "ext4.img",
-                      "le.cramfs", "be.cramfs", "fs.romfs", "v3-be.sqfs", "v2-lzma.sqfs", "fs.yaffs2", "fs.ubifs", "fs.ubi", "fw.dav"])
+                      "le.cramfs", "be.cramfs", "fs.romfs", "v3-be.sqfs", "v2-lzma.sqfs", "v4-be.sqfs", "fs.yaffs2", "fs.ubifs", "fs.ubi", "fw.dav"])
     func mutatedImages(name: String) throws {
         // Seeds of mostly zeros or erased flash are committed gzipped.
         let original: [UInt8]

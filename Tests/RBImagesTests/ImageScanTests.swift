@@ -33,6 +33,8 @@ struct ImageScanTests {
         ("rootfs.cramfs", "mkfs.cramfs SRC rootfs.cramfs >/dev/null"),
         ("rootfs-be.cramfs", "mkfs.cramfs SRC le.cramfs >/dev/null && cramfsswap le.cramfs rootfs-be.cramfs >/dev/null"),
         ("rootfs.romfs", "genromfs -d SRC -f rootfs.romfs"),
+        ("rootfs-v4-be.sqfs", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-squashfs4.py SRC rootfs-v4-be.sqfs --endian be --compression lzma-raw"),
+        ("rootfs-v4-nosize.sqfs", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-squashfs4.py SRC rootfs-v4-nosize.sqfs --compression lzma-nosize"),
         ("rootfs-v3.sqfs", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-squashfs-legacy.py SRC rootfs-v3.sqfs --major 3 --endian le"),
         ("rootfs-v2-be-lzma.sqfs", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-squashfs-legacy.py SRC rootfs-v2-be-lzma.sqfs --major 2 --endian be --compression lzma-nosize --magic sqlz"),
         ("rootfs.yaffs2", "python3 \(Repository.root)/Tests/RBImagesTests/Tools/make-yaffs2.py SRC rootfs.yaffs2"),

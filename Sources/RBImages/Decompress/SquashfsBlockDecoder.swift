@@ -24,7 +24,7 @@ import Synchronization
 /// zlib (the mainline compression of squashfs 1–3) is tried first when `zlibFirst` is set.
 /// A block decodes when the output does not exceed what the block may hold and, where the
 /// exact size is known, matches it.
-final class SquashfsBlockDecoder: Sendable {
+final class SquashfsBlockDecoder: SquashfsBlockCodec {
     enum Variant: Sendable, Hashable, CustomStringConvertible {
         case zlib
         case alone
@@ -151,6 +151,46 @@ final class SquashfsBlockDecoder: Sendable {
         }
         if exact { return produced == capacity ? out : nil }
         guard produced > 0, produced <= capacity, ended != 0 || consumed == bytes.count - from else { return nil }
+        out.removeSubrange(produced...)
+        return out
+    }
+}
+
+/// Decodes one compressed squashfs block (metadata or data) into at most `capacity` bytes.
+protocol SquashfsBlockCodec: Sendable {
+    func decode(_ input: UnsafeRawBufferPointer, capacity: Int, exact: Bool) -> [UInt8]?
+}
+
+/// xz and zstd blocks (squashfs 4.0 compression ids 4 and 6): each block is one stream.
+struct StreamBlockCodec: SquashfsBlockCodec {
+    let codec: StreamCodec
+
+    func decode(_ input: UnsafeRawBufferPointer, capacity: Int, exact: Bool) -> [UInt8]? {
+        var engine: any DecoderEngine
+        do {
+            switch codec {
+            case .xz: engine = try LZMAEngine(.xz)
+            case .zstd: engine = try ZstdEngine()
+            default: return nil
+            }
+        } catch {
+            return nil
+        }
+        var out = [UInt8](repeating: 0, count: capacity + 1)
+        var consumed = 0, produced = 0
+        while true {
+            let step: DecoderStep? = out.withUnsafeMutableBytes { o in
+                try? engine.step(UnsafeRawBufferPointer(rebasing: input[consumed...]), UnsafeMutableRawBufferPointer(rebasing: o[produced...]),
+                                 finishing: true)
+            }
+            guard let step else { return nil }
+            consumed += step.consumed
+            produced += step.produced
+            if step.finished { break }
+            if step.consumed == 0 && step.produced == 0 { break }
+            if produced > capacity { return nil }
+        }
+        guard produced <= capacity, !exact || produced == capacity else { return nil }
         out.removeSubrange(produced...)
         return out
     }

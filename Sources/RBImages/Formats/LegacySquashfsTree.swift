@@ -215,7 +215,7 @@ public final class LegacySquashfsTree: FileTree {
     }
 
     static func readMetadata(_ source: ByteSource, from start: UInt64, to end: UInt64, check: Bool, le: Bool,
-                             decoder: SquashfsBlockDecoder, limit: UInt64, single: Bool = false) throws(ImageError) -> Metadata {
+                             decoder: any SquashfsBlockCodec, limit: UInt64, single: Bool = false) throws(ImageError) -> Metadata {
         var out = Metadata(bytes: [], starts: [:])
         var offset = start
         let headerSize: UInt64 = check ? 3 : 2

@@ -5,7 +5,7 @@ import RBCore
 enum SquashfsFormat: ImageFormat {
     static let name = "squashfs"
     static let summary = "a squashfs image"
-    static let reader = "4.0: libsquashfs (gzip, xz incl. OpenWrt's options block, lzma incl. vendor variants, lz4, zstd); 3.x/2.x: own reader, checked against 7z"
+    static let reader = "4.0: libsquashfs (gzip, xz incl. OpenWrt's options block, lzma incl. vendor variants, lz4, zstd); 4.0 big endian and 3.x/2.x: own readers, checked against unsquashfs and 7z"
     /// "hsqs"/"sqsh" in either byte order, then the vendor magics of the LZMA era: "shsq" and
     /// "qshs" (the sqlzma patch, Broadcom SDKs), "hsqt" and "tqsh" (DD-WRT), "sqlz" and "zlqs".
     static let signatures = ["hsqs", "sqsh", "shsq", "qshs", "hsqt", "tqsh", "sqlz", "zlqs"].map { FormatSignature($0) }
@@ -20,9 +20,16 @@ enum SquashfsFormat: ImageFormat {
             return openVersion4(probe, &diagnostics)
         case 4:
             // Big-endian 4.0 (AVM and some MIPS vendors): libsquashfs reads little endian only.
-            guard head.be32(12) == 1 << UInt32(head.be16(22)) else { return nil }
-            var node = ContainerNode(format: "squashfs", offset: probe.offset, size: nil, details: ["version": "4.0 big endian"])
-            probe.fail(&node, "image.unsupported", "squashfs 4.0 big endian is not supported (libsquashfs reads little endian only)", &diagnostics)
+            guard head.be16(22) >= 12, head.be16(22) <= 20, head.be32(12) == 1 << UInt32(head.be16(22)) else { return nil }
+            let bytesUsed = head.be64(40)
+            guard bytesUsed > 96 else { return nil }
+            var node = ContainerNode(format: "squashfs", offset: probe.offset, size: min(bytesUsed, probe.available),
+                                     details: ["version": "4.0 big endian"])
+            probe.openFilesystem(&node, declaredSize: bytesUsed, &diagnostics) { () throws(ImageError) in
+                let tree = try Squashfs4NativeTree(source: probe.region.slice(0, bytesUsed), name: probe.treeName("squashfs"),
+                                                   littleEndian: false, limits: probe.limits)
+                return (tree, tree.details)
+            }
             return node
         case 2, 3:
             guard let superblock = LegacySquashfsTree.Superblock(Array(head.prefix(0x77))) else { return nil }

@@ -55,6 +55,8 @@ public enum Inspector {
         var containers: [NodeDocument]
         var filesystems: [[String]]
         var diagnostics: [String]
+        /// When nothing was recognised: whether the data looks encrypted (entropy) or not.
+        var unrecognised: String?
     }
 
     public static func json(_ analysis: ImageAnalysis) throws -> String {
@@ -64,7 +66,8 @@ public enum Inspector {
                          scanned: node.tree != nil, problem: node.problem, children: node.children.map(convert))
         }
         let document = Document(path: analysis.path, size: analysis.size, containers: analysis.containers.map(convert),
-                                filesystems: analysis.filesystems.map(\.chain), diagnostics: analysis.diagnostics.map(\.description))
+                                filesystems: analysis.filesystems.map(\.chain), diagnostics: analysis.diagnostics.map(\.description),
+                                unrecognised: analysis.unrecognisedDescription)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"

@@ -272,7 +272,11 @@ public final class JFFS2Tree: FileTree {
     static func unlzma(_ input: [UInt8], size: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: size)
         let produced = out.withUnsafeMutableBufferPointer { o in
-            input.withUnsafeBufferPointer { i in rb_lzma1_raw_decode(i.baseAddress, i.count, o.baseAddress, o.count, 0x2000, 0, 0, 0) }
+            input.withUnsafeBufferPointer { i in
+                var consumed = 0
+                var ended: Int32 = 0
+                return rb_lzma1_raw_block(i.baseAddress, i.count, o.baseAddress, o.count, 0x2000, 0, 0, 0, &consumed, &ended)
+            }
         }
         return produced == size ? out : []
     }

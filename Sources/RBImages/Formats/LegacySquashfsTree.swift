@@ -26,20 +26,9 @@ public final class LegacySquashfsTree: FileTree {
     }
     public let bytesUsed: UInt64
     private let baseDetails: [String: String]
-    private let source: ByteSource
     private let decoder: SquashfsBlockDecoder
-    private let blockSize: Int
-    private let littleEndian: Bool
-    private let fragments: [(start: UInt64, size: UInt32)]
-    private let files: [String: FileData]
-
-    struct FileData: Sendable {
-        var start: UInt64
-        var size: UInt64
-        var fragment: UInt32
-        var fragmentOffset: UInt32
-        var blocks: [UInt32]
-    }
+    private let reader: SquashfsFileReader
+    private let files: [String: SquashfsFileReader.FileData]
 
     struct Superblock {
         var major: Int
@@ -102,21 +91,20 @@ public final class LegacySquashfsTree: FileTree {
 
     public init(source: ByteSource, name: String, limits: ScanLimits) throws(ImageError) {
         displayName = name
-        self.source = source
         let head = try source.read(at: 0, count: 0x77)
         guard let sb = Superblock(head) else {
             throw ImageError(.corrupt, source.file.name, "invalid squashfs 2.x/3.x superblock", offset: source.base)
         }
         bytesUsed = sb.bytesUsed
-        littleEndian = sb.littleEndian
-        blockSize = Int(sb.blockSize)
+        let blockSize = Int(sb.blockSize)
         let le = sb.littleEndian
         let magic = String(decoding: head[0..<4], as: UTF8.self)
         baseDetails = ["version": "\(sb.major).\(head.u16(0x1e, littleEndian: le))", "endianness": le ? "little" : "big",
                        "magic": magic, "blockSize": String(sb.blockSize), "inodes": String(sb.inodes)]
         // Mainline 2.x/3.x is zlib; vendor magics and AVM's minor 76 mark LZMA.
         let vendorLZMA = !["hsqs", "sqsh"].contains(magic) || head.u16(0x1e, littleEndian: le) == 76
-        decoder = SquashfsBlockDecoder(zlibFirst: !vendorLZMA, blockSize: blockSize)
+        let decoder = SquashfsBlockDecoder(zlibFirst: !vendorLZMA, blockSize: blockSize)
+        self.decoder = decoder
 
         // The ends of the tables: the next table start after each, or the image's end.
         let starts = [sb.inodeTable, sb.directoryTable, sb.fragmentTable, sb.uidStart, sb.guidStart, sb.bytesUsed]
@@ -155,9 +143,9 @@ public final class LegacySquashfsTree: FileTree {
                 }
             }
         }
-        self.fragments = fragments
+        reader = SquashfsFileReader(source: source, codec: decoder, blockSize: blockSize, fragments: fragments)
 
-        var files: [String: FileData] = [:]
+        var files: [String: SquashfsFileReader.FileData] = [:]
         let parser = InodeParser(major: sb.major, le: le, table: inodeTable, uids: uidTable, gids: gidTable, mkfsTime: sb.mkfsTime)
         guard let root = parser.inode(at: sb.root), root.type == .directory else {
             throw ImageError(.corrupt, source.file.name, "the root inode cannot be read", offset: source.base + sb.inodeTable)
@@ -185,7 +173,7 @@ public final class LegacySquashfsTree: FileTree {
                         builder.error("image.corrupt", "block list out of bounds", path: childPath, offset: source.base + sb.inodeTable)
                         continue
                     }
-                    files[childPath] = FileData(start: inode.start, size: inode.fileSize, fragment: inode.fragment,
+                    files[childPath] = SquashfsFileReader.FileData(start: inode.start, size: inode.fileSize, fragment: inode.fragment,
                                                 fragmentOffset: inode.fragmentOffset, blocks: blocks)
                 }
                 if inode.type == .directory {
@@ -393,51 +381,10 @@ public final class LegacySquashfsTree: FileTree {
         }
     }
 
-    // MARK: reading
-
-    /// Decodes one data block (`word`: the size word) of a file.
-    /// `expected`: the bytes the block must yield (nil for a fragment block: whatever it holds).
-    private func block(at offset: UInt64, word: UInt32, expected: Int?, path: String) throws -> [UInt8] {
-        if word == 0 { return [UInt8](repeating: 0, count: expected ?? blockSize) }   // sparse
-        let length = Int(word & 0xff_ffff)
-        guard offset + UInt64(length) <= source.size, length <= blockSize * 2 else {
-            throw FileTreeError(.unreadable, path: path, "data block out of bounds (truncated image?)", offset: Int(source.base + offset))
-        }
-        let bytes = try source.read(at: offset, count: length)
-        if word & (1 << 24) != 0 { return Array(bytes.prefix(expected ?? bytes.count)) }
-        guard let out = bytes.withUnsafeBytes({ decoder.decode($0, capacity: blockSize, exact: false) }), out.count >= expected ?? 0 else {
-            throw FileTreeError(.unreadable, path: path, "data block does not decompress with zlib or any known LZMA variant",
-                                offset: Int(source.base + offset))
-        }
-        return Array(out.prefix(expected ?? out.count))
-    }
-
     public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
         guard entry.type == .file, let file = files[entry.path] else {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")
         }
-        let wanted = Int(min(UInt64(limit), file.size))
-        var out: [UInt8] = []
-        out.reserveCapacity(wanted)
-        var offset = file.start
-        for word in file.blocks where out.count < wanted {
-            let expected = Int(min(UInt64(blockSize), file.size - UInt64(out.count)))
-            out += try block(at: offset, word: word, expected: expected, path: entry.path)
-            offset += UInt64(word & 0xff_ffff)
-        }
-        if out.count < wanted, file.fragment != 0xffff_ffff {
-            guard Int(file.fragment) < fragments.count else {
-                throw FileTreeError(.unreadable, path: entry.path, "fragment \(file.fragment) is not in the fragment table")
-            }
-            let fragment = fragments[Int(file.fragment)]
-            let whole = try block(at: fragment.start, word: fragment.size, expected: nil, path: entry.path)
-            let tail = Int(file.size % UInt64(blockSize))
-            let from = Int(file.fragmentOffset)
-            guard from + tail <= whole.count else {
-                throw FileTreeError(.unreadable, path: entry.path, "fragment tail out of bounds")
-            }
-            out += whole[from..<(from + tail)]
-        }
-        return FileContent(bytes: Array(out.prefix(wanted)), truncated: file.size > UInt64(limit))
+        return try reader.read(file, limit: limit, path: entry.path)
     }
 }

@@ -23,15 +23,11 @@ public final class Squashfs4NativeTree: FileTree {
     public let indexDiagnostics: [Diagnostic]
     public let details: [String: String]
     public let bytesUsed: UInt64
-    private let source: ByteSource
-    private let codec: any SquashfsBlockCodec
-    private let blockSize: Int
-    private let fragments: [(start: UInt64, size: UInt32)]
-    private let files: [String: LegacySquashfsTree.FileData]
+    private let reader: SquashfsFileReader
+    private let files: [String: SquashfsFileReader.FileData]
 
     public init(source: ByteSource, name: String, littleEndian le: Bool, limits: ScanLimits) throws(ImageError) {
         displayName = name
-        self.source = source
         let sb = try source.read(at: 0, count: 96)
         guard sb.count == 96, sb.u16(28, littleEndian: le) == 4 else {
             throw ImageError(.corrupt, source.file.name, "invalid squashfs 4.0 superblock", offset: source.base)
@@ -46,7 +42,6 @@ public final class Squashfs4NativeTree: FileTree {
         guard blockLog >= 12, blockLog <= 20, blockSize == 1 << Int(blockLog), inodeTable < directoryTable, directoryTable < bytesUsed else {
             throw ImageError(.corrupt, source.file.name, "invalid squashfs 4.0 superblock", offset: source.base)
         }
-        self.blockSize = blockSize
         let codec: any SquashfsBlockCodec
         switch compression {
         case 1: codec = SquashfsBlockDecoder(zlibFirst: true, blockSize: blockSize)
@@ -58,7 +53,6 @@ public final class Squashfs4NativeTree: FileTree {
                              "squashfs 4.0 \(le ? "little" : "big") endian with \(SquashfsTree.compressionName(compression)) compression is not supported",
                              offset: source.base)
         }
-        self.codec = codec
         var facts = ["version": "4.0", "endianness": le ? "little" : "big", "compression": SquashfsTree.compressionName(compression),
                      "blockSize": String(blockSize), "inodes": String(inodeCount)]
         let limit = UInt64(limits.maxExtractedBytes)
@@ -100,7 +94,7 @@ public final class Squashfs4NativeTree: FileTree {
                 fragments.append((entries.u64(i * 16, littleEndian: le), entries.u32(i * 16 + 8, littleEndian: le)))
             }
         }
-        self.fragments = fragments
+        reader = SquashfsFileReader(source: source, codec: codec, blockSize: blockSize, fragments: fragments)
         if headersLE != le { facts["metadataHeaders"] = "little endian" }
         details = facts
 
@@ -111,7 +105,7 @@ public final class Squashfs4NativeTree: FileTree {
             var gid: UInt32
             var mtime: UInt32
             var link: String?
-            var file: LegacySquashfsTree.FileData?
+            var file: SquashfsFileReader.FileData?
             var directory: (block: UInt64, offset: Int, length: Int)?
         }
         func inode(_ reference: UInt64) -> Inode? {
@@ -139,12 +133,12 @@ public final class Squashfs4NativeTree: FileTree {
             case 2:
                 let size = UInt64(b.u32(28, littleEndian: le)), fragment = b.u32(20, littleEndian: le)
                 guard let blocks = blockList(from: 32, size: size, fragment: fragment) else { return nil }
-                node.file = LegacySquashfsTree.FileData(start: UInt64(b.u32(16, littleEndian: le)), size: size, fragment: fragment,
+                node.file = SquashfsFileReader.FileData(start: UInt64(b.u32(16, littleEndian: le)), size: size, fragment: fragment,
                                                         fragmentOffset: b.u32(24, littleEndian: le), blocks: blocks)
             case 9:
                 let size = b.u64(24, littleEndian: le), fragment = b.u32(44, littleEndian: le)
                 guard let blocks = blockList(from: 56, size: size, fragment: fragment) else { return nil }
-                node.file = LegacySquashfsTree.FileData(start: b.u64(16, littleEndian: le), size: size, fragment: fragment,
+                node.file = SquashfsFileReader.FileData(start: b.u64(16, littleEndian: le), size: size, fragment: fragment,
                                                         fragmentOffset: b.u32(48, littleEndian: le), blocks: blocks)
             case 3, 10:
                 let length = Int(b.u32(20, littleEndian: le))
@@ -164,7 +158,7 @@ public final class Squashfs4NativeTree: FileTree {
             throw ImageError(.corrupt, source.file.name, "the root inode cannot be read", offset: source.base + inodeTable)
         }
         var builder = TreeBuilder(limits: limits, image: name, rootMode: rootInode.mode, rootUID: rootInode.uid, rootGID: rootInode.gid)
-        var files: [String: LegacySquashfsTree.FileData] = [:]
+        var files: [String: SquashfsFileReader.FileData] = [:]
         var pending: [((block: UInt64, offset: Int, length: Int), String, Int)] = [(rootListing, "", 0)]
         var visited = Set<UInt64>([root])
         walk: while let (listing, path, depth) = pending.popLast() {
@@ -207,42 +201,10 @@ public final class Squashfs4NativeTree: FileTree {
         self.files = files
     }
 
-    private func block(at offset: UInt64, word: UInt32, expected: Int?, path: String) throws -> [UInt8] {
-        if word == 0 { return [UInt8](repeating: 0, count: expected ?? blockSize) }
-        let length = Int(word & 0xff_ffff)
-        guard offset + UInt64(length) <= source.size, length <= blockSize * 2 else {
-            throw FileTreeError(.unreadable, path: path, "data block out of bounds (truncated image?)", offset: Int(source.base + offset))
-        }
-        let bytes = try source.read(at: offset, count: length)
-        if word & (1 << 24) != 0 { return Array(bytes.prefix(expected ?? bytes.count)) }
-        guard let out = bytes.withUnsafeBytes({ codec.decode($0, capacity: blockSize, exact: false) }), out.count >= expected ?? 0 else {
-            throw FileTreeError(.unreadable, path: path, "data block does not decompress", offset: Int(source.base + offset))
-        }
-        return Array(out.prefix(expected ?? out.count))
-    }
-
     public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
         guard entry.type == .file, let file = files[entry.path] else {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")
         }
-        let wanted = Int(min(UInt64(limit), file.size))
-        var out: [UInt8] = []
-        out.reserveCapacity(wanted)
-        var offset = file.start
-        for word in file.blocks where out.count < wanted {
-            out += try block(at: offset, word: word, expected: Int(min(UInt64(blockSize), file.size - UInt64(out.count))), path: entry.path)
-            offset += UInt64(word & 0xff_ffff)
-        }
-        if out.count < wanted, file.fragment != 0xffff_ffff {
-            guard Int(file.fragment) < fragments.count else {
-                throw FileTreeError(.unreadable, path: entry.path, "fragment \(file.fragment) is not in the fragment table")
-            }
-            let fragment = fragments[Int(file.fragment)]
-            let whole = try block(at: fragment.start, word: fragment.size, expected: nil, path: entry.path)
-            let tail = Int(file.size % UInt64(blockSize)), from = Int(file.fragmentOffset)
-            guard from + tail <= whole.count else { throw FileTreeError(.unreadable, path: entry.path, "fragment tail out of bounds") }
-            out += whole[from..<(from + tail)]
-        }
-        return FileContent(bytes: Array(out.prefix(wanted)), truncated: file.size > UInt64(limit))
+        return try reader.read(file, limit: limit, path: entry.path)
     }
 }

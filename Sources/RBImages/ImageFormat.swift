@@ -30,9 +30,6 @@ public protocol ImageFormat: Sendable {
     static var signatures: [FormatSignature] { get }
     /// The signatures in words, for the docs' table, where listing them would not help.
     static var signatureSummary: String? { get }
-    /// Plain compressed streams: an archive member starting like one is not carved unless it is
-    /// large and binary (documentation and data inside root filesystems are often compressed).
-    static var isStream: Bool { get }
     /// Validates the candidate at `probe.offset` and opens it; nil when the magic was a
     /// coincidence (a bad header). A real container that cannot be read is a node with a
     /// `problem` and a diagnostic, never nil.
@@ -40,7 +37,6 @@ public protocol ImageFormat: Sendable {
 }
 
 extension ImageFormat {
-    public static var isStream: Bool { false }
     public static var signatureSummary: String? { nil }
 }
 

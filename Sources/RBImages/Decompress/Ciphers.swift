@@ -12,8 +12,6 @@ enum DES {
         init(_ pointer: OpaquePointer) { self.pointer = pointer }
     }
 
-    static var available: Bool { cipher != nil }
-
     /// Decrypts whole 8-byte blocks of `data` (a trailing partial block is zero-padded).
     static func decryptECB(_ data: [UInt8], key: [UInt8]) -> [UInt8]? {
         guard let cipher, key.count == 8, let context = EVP_CIPHER_CTX_new() else { return nil }

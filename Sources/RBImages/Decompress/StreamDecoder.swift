@@ -76,14 +76,6 @@ enum StreamDecoder {
         return try run(&engine, source, name: name, codec: codec.rawValue, sink: sink)
     }
 
-    /// Raw LZMA1 (no header) with explicit properties, as vendor squashfs blocks and some
-    /// kernels store it.
-    static func decodeRawLZMA(_ source: ByteSource, dictionary: UInt32, lc: UInt32, lp: UInt32, pb: UInt32, name: String,
-                              sink: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) -> DecodeOutcome {
-        var engine: any DecoderEngine = try LZMAEngine(.raw(dictionary: dictionary, lc: lc, lp: lp, pb: pb))
-        return try run(&engine, source, name: name, codec: "lzma", sink: sink)
-    }
-
     private static func run(_ engine: inout any DecoderEngine, _ source: ByteSource, name: String, codec: String,
                             sink: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) -> DecodeOutcome {
         var consumed: UInt64 = 0
@@ -208,7 +200,7 @@ final class ZlibEngine: DecoderEngine {
 }
 
 final class LZMAEngine: DecoderEngine {
-    enum Kind { case xz, alone, raw(dictionary: UInt32, lc: UInt32, lp: UInt32, pb: UInt32) }
+    enum Kind { case xz, alone }
     private var stream = lzma_stream()
     private let kind: Kind
 
@@ -223,7 +215,6 @@ final class LZMAEngine: DecoderEngine {
         switch kind {
         case .xz: lzma_stream_decoder(&stream, UInt64.max, 0)
         case .alone: lzma_alone_decoder(&stream, UInt64.max)
-        case .raw(let dictionary, let lc, let lp, let pb): rb_lzma1_raw_decoder(&stream, dictionary, lc, lp, pb)
         }
     }
 

@@ -10,7 +10,6 @@ protocol StreamFormat: ImageFormat {
 }
 
 extension StreamFormat {
-    static var isStream: Bool { true }
     static var name: String { codec.rawValue }
     static var reader: String { "\(codec.rawValue) decoder (consumed length exact); content carved" }
 

@@ -12,22 +12,25 @@ compares files, modes and owners with the source tree.
                             [--magic XXXX] [--block-size N]
 """
 import argparse
-import lzma
 import os
 import stat
 import struct
+import sys
 import time
-import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from squashfs_blocks import COMPRESSIONS, MetadataWriter, compressor  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("src")
 parser.add_argument("out")
 parser.add_argument("--major", type=int, choices=[2, 3], default=3)
 parser.add_argument("--endian", choices=["le", "be"], default="le")
-parser.add_argument("--compression", choices=["zlib", "lzma-alone", "lzma-nosize", "lzma-raw"], default="zlib")
+parser.add_argument("--compression", choices=COMPRESSIONS, default="zlib")
 parser.add_argument("--magic", help="a vendor magic instead of hsqs/sqsh (e.g. shsq, sqlz)")
 parser.add_argument("--block-size", type=int, default=65536)
 args = parser.parse_args()
+compress = compressor(args.compression)
 
 LE = args.endian == "le"
 V3 = args.major == 3
@@ -36,26 +39,6 @@ BLOCK = args.block_size
 assert BLOCK & (BLOCK - 1) == 0 and 4096 <= BLOCK <= (1 << 20 if V3 else 1 << 16)
 METADATA = 8192
 MTIME = int(os.environ.get("SOURCE_DATE_EPOCH", "1700000000"))
-
-
-def compress(data):
-    """A compressed block, or None when storing it is smaller."""
-    if args.compression == "zlib":
-        out = zlib.compress(data, 9)
-    else:
-        # lc 3 lp 0 pb 2 (0x5d) for the headers; raw streams use lc 0 lp 2 pb 2 as TP-Link's do.
-        raw_props = (0, 2, 2) if args.compression == "lzma-raw" else (3, 0, 2)
-        lc, lp, pb = raw_props
-        filters = [{"id": lzma.FILTER_LZMA1, "dict_size": 1 << 20, "lc": lc, "lp": lp, "pb": pb}]
-        stream = lzma.compress(data, format=lzma.FORMAT_RAW, filters=filters)
-        properties = bytes([(pb * 5 + lp) * 9 + lc]) + struct.pack("<I", 1 << 20)
-        if args.compression == "lzma-alone":      # sqlzma / mainline: props, dictionary, 64-bit size
-            out = properties + struct.pack("<Q", len(data)) + stream
-        elif args.compression == "lzma-nosize":   # TP-Link / Broadcom SDK: no size field
-            out = properties + stream
-        else:                                     # no header at all, non-default lc/lp/pb
-            out = stream
-    return out if len(out) < len(data) else None
 
 
 def pack_bits(fields, width):
@@ -72,36 +55,6 @@ def pack_bits(fields, width):
     return value.to_bytes(width // 8, "little" if LE else "big")
 
 
-class MetadataWriter:
-    """A table of 8 KiB metadata blocks; `position()` is the reference of the next byte."""
-
-    def __init__(self):
-        self.done = bytearray()
-        self.pending = bytearray()
-
-    def position(self):
-        return len(self.done), len(self.pending)
-
-    def write(self, data):
-        self.pending += data
-        while len(self.pending) >= METADATA:
-            self.flush_block(self.pending[:METADATA])
-            self.pending = self.pending[METADATA:]
-
-    def flush_block(self, block):
-        packed = compress(bytes(block))
-        if packed is None:
-            self.done += struct.pack(E + "H", len(block) | 0x8000) + block
-        else:
-            self.done += struct.pack(E + "H", len(packed)) + packed
-
-    def finish(self):
-        if self.pending:
-            self.flush_block(self.pending)
-            self.pending = bytearray()
-        return bytes(self.done)
-
-
 image = bytearray(0x77)   # the superblock is written last
 uids, gids = [], []
 
@@ -113,8 +66,8 @@ def id_index(table, value):
     return table.index(value)
 
 
-inodes = MetadataWriter()
-directories = MetadataWriter()
+inodes = MetadataWriter(compress, E)
+directories = MetadataWriter(compress, E)
 inode_count = 0
 TYPES = {stat.S_IFDIR: 1, stat.S_IFREG: 2, stat.S_IFLNK: 3, stat.S_IFBLK: 4, stat.S_IFCHR: 5, stat.S_IFIFO: 6, stat.S_IFSOCK: 7}
 

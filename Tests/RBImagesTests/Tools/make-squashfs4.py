@@ -12,75 +12,32 @@ checks the layout; the variants are read back by rbscan against the source tree.
     make-squashfs4.py SRC OUT [--endian le|be] [--compression zlib|lzma-alone|lzma-nosize|lzma-raw]
 """
 import argparse
-import lzma
 import os
 import stat
 import struct
-import zlib
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from squashfs_blocks import COMPRESSIONS, MetadataWriter, compressor  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("src")
 parser.add_argument("out")
 parser.add_argument("--endian", choices=["le", "be"], default="le")
-parser.add_argument("--compression", choices=["zlib", "lzma-alone", "lzma-nosize", "lzma-raw"], default="zlib")
+parser.add_argument("--compression", choices=COMPRESSIONS, default="zlib")
 parser.add_argument("--block-size", type=int, default=131072)
 args = parser.parse_args()
+compress = compressor(args.compression)
 
 E = "<" if args.endian == "le" else ">"
 BLOCK = args.block_size
 MTIME = int(os.environ.get("SOURCE_DATE_EPOCH", "1700000000"))
 
 
-def compress(data):
-    """A compressed block, or None when storing it is smaller."""
-    if args.compression == "zlib":
-        out = zlib.compress(data, 9)
-    else:
-        lc, lp, pb = (0, 2, 2) if args.compression == "lzma-raw" else (3, 0, 2)
-        filters = [{"id": lzma.FILTER_LZMA1, "dict_size": 1 << 20, "lc": lc, "lp": lp, "pb": pb}]
-        stream = lzma.compress(data, format=lzma.FORMAT_RAW, filters=filters)
-        properties = bytes([(pb * 5 + lp) * 9 + lc]) + struct.pack("<I", 1 << 20)
-        if args.compression == "lzma-alone":
-            out = properties + struct.pack("<Q", len(data)) + stream
-        elif args.compression == "lzma-nosize":
-            out = properties + stream
-        else:
-            out = stream
-    return out if len(out) < len(data) else None
-
-
-class MetadataWriter:
-    def __init__(self):
-        self.done = bytearray()
-        self.pending = bytearray()
-
-    def position(self):
-        return len(self.done), len(self.pending)
-
-    def write(self, data):
-        self.pending += data
-        while len(self.pending) >= 8192:
-            self.flush(self.pending[:8192])
-            self.pending = self.pending[8192:]
-
-    def flush(self, block):
-        packed = compress(bytes(block))
-        if packed is None:
-            self.done += struct.pack(E + "H", len(block) | 0x8000) + block
-        else:
-            self.done += struct.pack(E + "H", len(packed)) + packed
-
-    def finish(self):
-        if self.pending:
-            self.flush(self.pending)
-            self.pending = bytearray()
-        return bytes(self.done)
-
-
 image = bytearray(96)
 ids = []
-inodes = MetadataWriter()
-directories = MetadataWriter()
+inodes = MetadataWriter(compress, E)
+directories = MetadataWriter(compress, E)
 count = [0]
 TYPES = {stat.S_IFDIR: 1, stat.S_IFREG: 2, stat.S_IFLNK: 3, stat.S_IFBLK: 4, stat.S_IFCHR: 5, stat.S_IFIFO: 6, stat.S_IFSOCK: 7}
 
@@ -169,7 +126,7 @@ image += inodes.finish()
 directory_start = len(image)
 image += directories.finish()
 # The id table: the ids in metadata blocks, then the lookup table of their offsets.
-id_blocks = MetadataWriter()
+id_blocks = MetadataWriter(compress, E)
 id_blocks.write(b"".join(struct.pack(E + "I", i) for i in ids))
 id_data = len(image)
 image += id_blocks.finish()

@@ -312,6 +312,30 @@ struct CLITests {
         #expect(try scan([root.path, "--fail-on", "never"]).status == 3)
     }
 
+    /// A 342-byte YAML alias bomb ("billion laughs": 9 levels of 9 aliases) used to abort
+    /// rbscan at 12 GB; as a config target, in a root filesystem and inside a squashfs it is now
+    /// refused in well under a second with a diagnostic naming it (exit 3: not examined).
+    @Test func yamlAliasBombIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var lines = ["a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]"]
+        for (previous, name) in zip("abcdefgh", "bcdefghi") {
+            lines.append("\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]")
+        }
+        let bomb = lines.joined(separator: "\n") + "\n"
+        try FileManager.default.createDirectory(atPath: dir.url("root/etc"), withIntermediateDirectories: true)
+        try Data(bomb.utf8).write(to: URL(fileURLWithPath: dir.url("root/etc/app.yaml")))
+        try Data(bomb.utf8).write(to: URL(fileURLWithPath: dir.url("app.yaml")))
+        try ImageFixtures.sh("mksquashfs root bomb.sqfs -comp xz -noappend -quiet", in: dir.path)
+        for target in [dir.url("app.yaml"), dir.url("root"), dir.url("bomb.sqfs")] {
+            let start = ContinuousClock.now
+            let result = try scan([target, "--fail-on", "never", "--format", "json"])
+            #expect(ContinuousClock.now - start < .seconds(5))
+            #expect(result.status == 3, "\(target): \(result.stderr)")
+            #expect(result.stdout.contains("\"check.limit\"") && result.stdout.contains("alias bomb"), "\(target)")
+        }
+    }
+
     /// A CI job keeps its reports whatever the exit code: after exit 2 (nothing scannable, a
     /// broken waivers file, broken vulnerability data) and exit 3 every --output file exists,
     /// is valid, and holds the diagnostics.

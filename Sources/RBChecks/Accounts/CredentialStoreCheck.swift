@@ -29,11 +29,14 @@ public struct CredentialStoreCheck: Check {
         var line: Int?
     }
 
-    static func pairs(_ text: String, name: String) -> [Pair] {
+    /// Throws `BoundedYAML.TooLarge` for a YAML/JSON document whose aliases expand without bound.
+    static func pairs(_ text: String, name: String) throws -> [Pair] {
         let lower = name.lowercased()
         if lower.hasSuffix(".xml") { return xmlPairs(text) }
         if lower.hasSuffix(".json") || lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") {
-            guard let root = try? Yams.compose(yaml: text) else { return [] }
+            let composed: Node?
+            do { composed = try BoundedYAML.compose(text) } catch let tooLarge as BoundedYAML.TooLarge { throw tooLarge } catch { return [] }
+            guard let root = composed else { return [] }
             var result: [Pair] = []
             func walk(_ node: Node, key: String) {
                 switch node {
@@ -68,7 +71,12 @@ public struct CredentialStoreCheck: Check {
         var observations: [Observation] = []
         for file in context.files(matching: paths, excluding: exclude) {
             guard let text = context.readText(file) else { continue }
-            for pair in CredentialStoreCheck.pairs(text, name: file.path) where StoredSecret.isSecretKey(pair.key) {
+            let pairs: [Pair]
+            do { pairs = try CredentialStoreCheck.pairs(text, name: file.path) } catch {
+                context.report("\(error)", path: file.path, code: "check.limit")
+                continue
+            }
+            for pair in pairs where StoredSecret.isSecretKey(pair.key) {
                 let verdict = StoredSecret.classify(pair.value)
                 let masked = Mask.secret(pair.value)
                 let severity: Severity?

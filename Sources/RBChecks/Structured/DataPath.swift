@@ -120,8 +120,11 @@ struct DataPathEvaluator: Sendable {
             let root: Node
             do {
                 // JSON is read through the YAML parser too: it keeps line numbers.
-                guard let node = try Yams.compose(yaml: text) else { continue }
+                guard let node = try BoundedYAML.compose(text) else { continue }
                 root = node
+            } catch let tooLarge as BoundedYAML.TooLarge {
+                context.report("\(tooLarge)", path: entry.path, code: "check.limit")
+                continue
             } catch {
                 context.report("not valid \(format): \(Self.describe(error))", path: entry.path, code: "check.parse-error")
                 continue

@@ -78,7 +78,7 @@ public struct NormalisedKeyCheck: Check {
                     raw = (value, item.line)
                 }
             } else if let path = source.path, name.hasSuffix(".json") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
-                if let dataPath = try? DataPath(path), let root = try? Yams.compose(yaml: text),
+                if let dataPath = try? DataPath(path), let root = try? BoundedYAML.compose(text),
                    let (node, _) = dataPath.select(in: root).first, let scalar = node.scalar {
                     raw = (scalar.string, scalar.mark?.line)
                 }

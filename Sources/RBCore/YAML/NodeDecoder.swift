@@ -18,7 +18,10 @@ public struct NodeDecoder {
                 throw DiagnosticError(Diagnostic(.error, .configuration, code: "yaml.empty",
                                                  "the document is empty", at: SourceLocation(file: file, line: 1)))
             }
+            try BoundedYAML.check(node)
             return node
+        } catch let tooLarge as BoundedYAML.TooLarge {
+            throw DiagnosticError(Diagnostic(.error, .configuration, code: "yaml.limit", tooLarge.description, at: SourceLocation(file: file)))
         } catch let error as DiagnosticError {
             throw error
         } catch let error as YamlError {

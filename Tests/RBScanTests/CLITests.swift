@@ -336,6 +336,41 @@ struct CLITests {
         }
     }
 
+    /// Secrets quoted by rules (a command line, a URL) are masked in every report format by
+    /// the one pass every finding goes through: a planted set of passwords on boot and update
+    /// command lines appears in no SARIF, JSON, text, HTML, Markdown or JUnit output, while the
+    /// findings themselves are still there.
+    @Test func plantedSecretsAppearInNoReport() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let secrets = ["S3cretPassw0rd", "Hunter2Secret", "TopSecret123", "Xyzzy-Plugh-42"]
+        try FixtureWriter.write([
+            "etc/inittab": .file("::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/telnetd -F --password=Xyzzy-Plugh-42\n"),
+            "etc/init.d/rcS": .file("#!/bin/sh\nwget --http-password=S3cretPassw0rd -O /tmp/fw.bin http://update.example.com/fw.bin\n"
+                                    + "curl -k https://admin:Hunter2Secret@update.example.com/latest.bin -o /tmp/x\n"
+                                    + "mysql -uroot -pTopSecret123 -e 'select 1'\n", mode: 0o755),
+        ], into: dir.url("root"))
+        var arguments = [dir.url("root"), "--fail-on", "never"]
+        for format in ["sarif", "json", "html", "markdown", "junit"] {
+            arguments += ["--format", format, "--output", dir.url("report." + format)]
+        }
+        let result = try scan(arguments + ["--format", "text"])
+        #expect(result.status == 0, "\(result.stderr)")
+        var outputs = ["text": result.stdout + result.stderr]
+        for format in ["sarif", "json", "html", "markdown", "junit"] {
+            outputs[format] = try String(contentsOfFile: dir.url("report." + format), encoding: .utf8)
+        }
+        for (format, text) in outputs {
+            for secret in secrets {
+                #expect(!text.contains(secret), "\(format) output holds the secret \(secret)")
+            }
+        }
+        // The findings are still reported, with the secret masked.
+        let json = try #require(outputs["json"])
+        #expect(json.contains("RB-WEB-006") && json.contains("RB-IFC-001"))
+        #expect(json.contains("admin:Hun"), "the URL keeps its user and the mask's first characters")
+    }
+
     /// A CI job keeps its reports whatever the exit code: after exit 2 (nothing scannable, a
     /// broken waivers file, broken vulnerability data) and exit 3 every --output file exists,
     /// is valid, and holds the diagnostics.

@@ -133,10 +133,11 @@ public struct Engine: Sendable {
         }
     }
 
+    /// Every finding passes the one secret-masking pass here, before any reporter sees it.
     static func finding(from observation: Observation, rule: Rule, targetIndex: Int) -> Finding {
-        Finding(ruleID: rule.id, status: observation.status, severity: observation.severity ?? rule.severity,
-                category: rule.category, message: observation.message, targetIndex: targetIndex,
-                location: observation.location, evidence: observation.evidence)
+        SecretScrubber.scrub(Finding(ruleID: rule.id, status: observation.status, severity: observation.severity ?? rule.severity,
+                                     category: rule.category, message: observation.message, targetIndex: targetIndex,
+                                     location: observation.location, evidence: observation.evidence))
     }
 }
 

@@ -85,6 +85,12 @@ public struct TargetResolver {
                                           baseURI: Self.fileURI(spec, directory: true)))
             case .regularFile:
                 let tree = try DirectoryTree(file: spec)
+                if let entry = tree.index.entries.last, entry.size == 0 {
+                    // A failed download or a truncated copy: nothing to scan is never a pass.
+                    diagnostics.append(Diagnostic(.error, .target, code: "target.empty", "empty file: nothing to scan",
+                                                  at: SourceLocation(file: spec)))
+                    return
+                }
                 if let entry = tree.index.entries.last,
                    let head = try? tree.read(entry, limit: 65536), let format = Self.binaryFormat(head.bytes) {
                     // A binary file is an image (or nothing we can read), never a config file.

@@ -243,6 +243,11 @@ struct CLITests {
         #expect(blob.status == 2)
         #expect(blob.stderr.contains("a binary file of unknown format: no known container or filesystem: an unsupported format, not encrypted"),
                 "\(blob.stderr)")
+        // A 0-byte target (a failed download) is exit 2, whatever the gate.
+        try Data().write(to: URL(fileURLWithPath: dir.url("empty.bin")))
+        let empty = try scan([dir.url("empty.bin"), "--fail-on", "low"])
+        #expect(empty.status == 2)
+        #expect(empty.stderr.contains("empty file: nothing to scan [target.empty]"), "\(empty.stderr)")
     }
 
     /// An image scan: locations stay image-relative, the container chain is in the artifacts,

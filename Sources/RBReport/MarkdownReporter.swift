@@ -92,10 +92,9 @@ public struct MarkdownReporter: Reporter {
     /// neutralised (a finding's message can quote anything from the image).
     static func cell(_ text: String) -> String {
         var out = ""
-        for character in text {
+        for character in VisibleText.escape(text) {
             switch character {
             case "|": out += "\\|"
-            case "\n", "\r": out += " "
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "`", "*", "_", "[", "]", "#", "\\": out += "\\" + String(character)
@@ -107,6 +106,6 @@ public struct MarkdownReporter: Reporter {
 
     /// Text inside a code span: backticks and pipes cannot be escaped there, so they are replaced.
     static func code(_ text: String) -> String {
-        String(text.map { $0 == "`" ? "'" : $0 == "|" ? "¦" : $0 == "\n" ? " " : $0 })
+        String(VisibleText.escape(text).map { $0 == "`" ? "'" : $0 == "|" ? "¦" : $0 })
     }
 }

@@ -2,6 +2,7 @@ import RBCore
 
 /// The human summary: counts by severity and category, then the findings, then diagnostics and
 /// the gate's verdict (last, where a terminal leaves it in view). Colour only when asked (the CLI asks on a terminal without NO_COLOR).
+/// Control characters from the image are shown escaped (`VisibleText`), never sent to the terminal.
 public struct TextReporter: Reporter {
     public static let name = "text"
     public static let fileExtensions = ["txt"]
@@ -30,7 +31,7 @@ public struct TextReporter: Reporter {
         var out = "rbscan \(RBScanVersion.current) · baseline \(report.baselineID) · gate: \(report.gate)\n"
         for (i, target) in report.targets.enumerated() {
             let count = report.findings.filter { $0.targetIndex == i }.count
-            out += "target \(target.spec) (\(target.kind.rawValue)): \(count) result(s)\n"
+            out += "target \(VisibleText.escape(target.spec)) (\(target.kind.rawValue)): \(count) result(s)\n"
         }
         out += "\n"
         let failed = report.current.filter { $0.status == .fail && $0.waiver == nil }
@@ -61,16 +62,16 @@ public struct TextReporter: Reporter {
             var tags: [String] = []
             if let state = finding.baselineState, state != .unchanged { tags.append(state.rawValue) }
             if finding.waiver != nil { tags.append("waived") }
-            out += "\(severityLabel(finding)) \(finding.ruleID.padding(12)) \(place)\(tags.isEmpty ? "" : " [" + tags.joined(separator: ", ") + "]")\n"
-            out += "         \(finding.message)\n"
+            out += "\(severityLabel(finding)) \(finding.ruleID.padding(12)) \(VisibleText.escape(place))\(tags.isEmpty ? "" : " [" + tags.joined(separator: ", ") + "]")\n"
+            out += "         \(VisibleText.escape(finding.message))\n"
             if let waiver = finding.waiver {
-                out += "         waived until \(waiver.expires)\(waiver.owner.map { " (\($0))" } ?? ""): \(waiver.justification)\n"
+                out += "         waived until \(waiver.expires)\(waiver.owner.map { " (\(VisibleText.escape($0)))" } ?? ""): \(VisibleText.escape(waiver.justification))\n"
             }
         }
         if !report.findings.isEmpty { out += "\n" }
         if !report.diagnostics.isEmpty {
             out += "\nDiagnostics (\(report.diagnostics.count)):\n"
-            for diagnostic in report.diagnostics { out += "  \(diagnostic)\n" }
+            for diagnostic in report.diagnostics { out += "  \(VisibleText.escape(diagnostic.description))\n" }
         }
         let gating = report.gatingFindings.count
         let status = report.exitStatus

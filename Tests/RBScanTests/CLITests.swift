@@ -376,6 +376,27 @@ struct CLITests {
         #expect(json.contains("admin:Hun"), "the URL keeps its user and the mask's first characters")
     }
 
+    /// A hostile image cannot drive the terminal: control characters in file names and quoted
+    /// lines reach text and Markdown reports escaped (`\e`, `\x07`), never raw.
+    @Test func terminalEscapesAreShownEscaped() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let title = "\u{1B}]0;owned\u{07}", clear = "\u{1B}[2J"
+        try FixtureWriter.write([
+            "etc/inittab": .file("::respawn:/usr/sbin/telnetd -F \(clear)\n"),
+            "usr/bin/x\(title)": .file("anyone may change me\n", mode: 0o777),
+        ], into: dir.url("root"))
+        chmod(dir.url("root") + "/usr/bin/x" + title, 0o777)
+        let result = try scan([dir.url("root"), "--fail-on", "never", "--format", "markdown", "--output", dir.url("r.md"),
+                               "--format", "text"])
+        let markdown = try String(contentsOfFile: dir.url("r.md"), encoding: .utf8)
+        for (name, text) in [("text", result.stdout), ("markdown", markdown)] {
+            #expect(!text.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x07 }, "\(name) output holds a raw control character")
+        }
+        #expect(result.stdout.contains("usr/bin/x\\e]0;owned\\x07"), "\(result.stdout)")
+        #expect(result.stdout.contains("\\e[2J"))
+    }
+
     /// A CI job keeps its reports whatever the exit code: after exit 2 (nothing scannable, a
     /// broken waivers file, broken vulnerability data) and exit 3 every --output file exists,
     /// is valid, and holds the diagnostics.

@@ -176,22 +176,9 @@ struct StreamBlockCodec: SquashfsBlockCodec {
         } catch {
             return nil
         }
-        var out = [UInt8](repeating: 0, count: capacity + 1)
-        var consumed = 0, produced = 0
-        while true {
-            let step: DecoderStep? = out.withUnsafeMutableBytes { o in
-                try? engine.step(UnsafeRawBufferPointer(rebasing: input[consumed...]), UnsafeMutableRawBufferPointer(rebasing: o[produced...]),
-                                 finishing: true)
-            }
-            guard let step else { return nil }
-            consumed += step.consumed
-            produced += step.produced
-            if step.finished { break }
-            if step.consumed == 0 && step.produced == 0 { break }
-            if produced > capacity { return nil }
-        }
-        guard produced <= capacity, !exact || produced == capacity else { return nil }
-        out.removeSubrange(produced...)
-        return out
+        // One byte of room beyond the capacity tells "too much output" from "exactly full".
+        guard let result = engine.decodeBlock(input, room: capacity + 1) else { return nil }
+        guard result.bytes.count <= capacity, !exact || result.bytes.count == capacity else { return nil }
+        return result.bytes
     }
 }

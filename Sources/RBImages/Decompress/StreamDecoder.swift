@@ -162,6 +162,26 @@ protocol DecoderEngine {
 extension DecoderEngine {
     func continues(with next: [UInt8]) -> Bool { false }
     mutating func reset() throws(DecoderFailure) {}
+
+    /// Runs the decoder over one whole in-memory block into at most `room` bytes: the output and
+    /// whether the stream ended (false: the input ran out or the output is full); nil on a
+    /// decoding error.
+    mutating func decodeBlock(_ input: UnsafeRawBufferPointer, room: Int) -> (bytes: [UInt8], ended: Bool)? {
+        var out = [UInt8](repeating: 0, count: room)
+        var consumed = 0, produced = 0
+        while produced < room {
+            let step: DecoderStep? = out.withUnsafeMutableBytes { o in
+                try? self.step(UnsafeRawBufferPointer(rebasing: input[consumed...]), UnsafeMutableRawBufferPointer(rebasing: o[produced...]),
+                               finishing: true)
+            }
+            guard let step else { return nil }
+            consumed += step.consumed
+            produced += step.produced
+            if step.finished { return (Array(out.prefix(produced)), true) }
+            if step.consumed == 0 && step.produced == 0 { break }
+        }
+        return (Array(out.prefix(produced)), false)
+    }
 }
 
 final class ZlibEngine: DecoderEngine {

@@ -110,22 +110,10 @@ extension Array where Element == UInt8 {
 /// zlib inflate of one complete block (with the zlib header unless `raw`), into at most
 /// `capacity` bytes; nil when the data does not inflate.
 func inflateBlock(_ input: [UInt8], capacity: Int, raw: Bool = false) -> [UInt8]? {
-    var engine: ZlibEngine
+    var engine: any DecoderEngine
     do { engine = try ZlibEngine(windowBits: raw ? -15 : 15) } catch { return nil }
-    var out = [UInt8](repeating: 0, count: Swift.max(capacity, 1))
-    var produced = 0
-    var consumed = 0
-    while true {
-        let step: DecoderStep? = input.withUnsafeBytes { i in
-            out.withUnsafeMutableBytes { o in
-                try? engine.step(UnsafeRawBufferPointer(rebasing: i[consumed...]), UnsafeMutableRawBufferPointer(rebasing: o[produced...]), finishing: true)
-            }
-        }
-        guard let step else { return nil }
-        consumed += step.consumed
-        produced += step.produced
-        if step.finished { return Array(out.prefix(produced)) }
-        if step.consumed == 0 && step.produced == 0 { return produced > 0 || capacity == 0 ? Array(out.prefix(produced)) : nil }
-        if produced == out.count { return out }
-    }
+    let room = Swift.max(capacity, 1)
+    guard let result = input.withUnsafeBytes({ engine.decodeBlock($0, room: room) }) else { return nil }
+    // Ended, or full, or cut short after producing something: what was decoded.
+    return result.ended || !result.bytes.isEmpty || capacity == 0 ? result.bytes : nil
 }

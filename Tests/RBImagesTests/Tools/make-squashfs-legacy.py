@@ -19,7 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from squashfs_blocks import COMPRESSIONS, MetadataWriter, compressor  # noqa: E402
+from squashfs_blocks import COMPRESSIONS, MetadataWriter, compressor, write_file_blocks  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("src")
@@ -80,25 +80,6 @@ def header(st, kind, number):
     return common + struct.pack(E + "iI", int(st.st_mtime), number) if V3 else common
 
 
-def write_file_data(path, size):
-    """Whole blocks (no fragments); returns (start, [size words])."""
-    start = len(image)
-    words = []
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(BLOCK)
-            if not block:
-                break
-            packed = compress(block)
-            if packed is None:
-                image.extend(block)
-                words.append(len(block) | (1 << 24))
-            else:
-                image.extend(packed)
-                words.append(len(packed))
-    return start, words
-
-
 def write_tree(path, parent_number):
     """Writes the inodes below `path` and its own; returns (reference, inode number, type)."""
     global inode_count
@@ -115,7 +96,7 @@ def write_tree(path, parent_number):
             number = inode_count
             reference = inodes.position()
             if kind == 2:
-                start, words = write_file_data(full, st.st_size)
+                start, words = write_file_blocks(image, full, BLOCK, compress)
                 if V3:
                     body = struct.pack(E + "QIII", start, 0xFFFFFFFF, 0, st.st_size)
                 else:

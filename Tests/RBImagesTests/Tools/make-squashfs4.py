@@ -18,7 +18,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from squashfs_blocks import COMPRESSIONS, MetadataWriter, compressor  # noqa: E402
+from squashfs_blocks import COMPRESSIONS, MetadataWriter, compressor, write_file_blocks  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("src")
@@ -52,24 +52,6 @@ def header(st, kind, number):
     return struct.pack(E + "HHHHII", kind, stat.S_IMODE(st.st_mode), id_index(st.st_uid), id_index(st.st_gid), int(st.st_mtime), number)
 
 
-def write_data(path):
-    start = len(image)
-    words = []
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(BLOCK)
-            if not block:
-                break
-            packed = compress(block)
-            if packed is None:
-                image.extend(block)
-                words.append(len(block) | (1 << 24))
-            else:
-                image.extend(packed)
-                words.append(len(packed))
-    return start, words
-
-
 def write_tree(path, parent):
     children = []
     for name in sorted(os.listdir(path)):
@@ -83,7 +65,7 @@ def write_tree(path, parent):
             number = count[0]
             reference = inodes.position()
             if kind == 2:
-                start, words = write_data(full)
+                start, words = write_file_blocks(image, full, BLOCK, compress)
                 body = struct.pack(E + "IIII", start, 0xFFFFFFFF, 0, st.st_size) + b"".join(struct.pack(E + "I", w) for w in words)
             elif kind == 3:
                 target = os.readlink(full).encode()

@@ -1,6 +1,7 @@
 """What the two squashfs test writers (make-squashfs-legacy.py for 3.x/2.x, make-squashfs4.py for
-4.0) share: block compression in zlib or one of the vendor LZMA framings, and the table of 8 KiB
-metadata blocks (a 16-bit header in the image's byte order, bit 15 = stored)."""
+4.0) share: block compression in zlib or one of the vendor LZMA framings, the table of 8 KiB
+metadata blocks (a 16-bit header in the image's byte order, bit 15 = stored), and file data
+written as whole blocks behind their size words."""
 import lzma
 import struct
 import zlib
@@ -63,3 +64,23 @@ class MetadataWriter:
             self.flush(self.pending)
             self.pending = bytearray()
         return bytes(self.done)
+
+
+def write_file_blocks(image, path, block_size, compress):
+    """Appends a file's data to `image` as whole blocks (no fragments); returns (start, size
+    words), bit 24 of a word marking a block stored uncompressed."""
+    start = len(image)
+    words = []
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(block_size)
+            if not block:
+                break
+            packed = compress(block)
+            if packed is None:
+                image.extend(block)
+                words.append(len(block) | (1 << 24))
+            else:
+                image.extend(packed)
+                words.append(len(packed))
+    return start, words

@@ -37,24 +37,36 @@ public final class HostFile: Sendable {
     public func read(at offset: UInt64, count: Int) throws(ImageError) -> [UInt8] {
         guard offset < size, count > 0 else { return [] }
         let wanted = Int(min(UInt64(count), size - offset))
-        var failure: Int32 = 0
+        var failure: ImageError?
         let bytes = [UInt8](unsafeUninitializedCapacity: wanted) { buffer, filled in
-            filled = 0
-            while filled < wanted {
-                let n = pread(fd, buffer.baseAddress! + filled, wanted - filled, off_t(offset) + off_t(filled))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    break
-                }
-                if n == 0 { break }
-                filled += n
+            do throws(ImageError) {
+                filled = try read(at: offset, into: UnsafeMutableRawBufferPointer(buffer))
+            } catch {
+                failure = error
+                filled = 0
             }
         }
-        if failure != 0 {
-            throw ImageError(.unreadable, name, "read failed at offset \(offset): \(String(cString: strerror(failure)))", offset: offset)
-        }
+        if let failure { throw failure }
         return bytes
+    }
+
+    /// Fills `buffer` from `offset` (fewer bytes at the end of the file) without allocating:
+    /// the bytes read.
+    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        guard offset < size, let base = buffer.baseAddress else { return 0 }
+        let wanted = Int(min(UInt64(buffer.count), size - offset))
+        var filled = 0
+        while filled < wanted {
+            let n = pread(fd, base + filled, wanted - filled, off_t(offset) + off_t(filled))
+            if n < 0 {
+                if errno == EINTR { continue }
+                let failure = errno
+                throw ImageError(.unreadable, name, "read failed at offset \(offset): \(String(cString: strerror(failure)))", offset: offset)
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        return filled
     }
 }
 
@@ -75,6 +87,13 @@ public struct ByteSource: Sendable {
     public func read(at offset: UInt64, count: Int) throws(ImageError) -> [UInt8] {
         guard offset < size else { return [] }
         return try file.read(at: base + offset, count: Int(min(UInt64(count), size - offset)))
+    }
+
+    /// Fills `buffer` from `offset` relative to the range, never past its end: the bytes read.
+    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        guard offset < size else { return 0 }
+        let count = Int(min(UInt64(buffer.count), size - offset))
+        return try file.read(at: base + offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
     }
 
     /// A sub-range (clamped to this one).

@@ -1,4 +1,3 @@
-import COpenSSL
 import RBCore
 
 /// `package.manifest`: installed files against their package manifests (RB-PKG-007).
@@ -43,21 +42,60 @@ public struct PackageManifestCheck: Check {
         var package: String
     }
 
+    /// The manifests' expectations for one target, read once and shared by `contentInterests`
+    /// and `run`.
+    struct Plan: Sendable {
+        var expected: [Expected]
+        var diversions: [String: Diversion]
+        /// Where each expected file is looked for (its diversion followed).
+        func path(of item: Expected) -> String {
+            if let diversion = diversions[item.path], diversion.package != item.package { return diversion.to }
+            return item.path
+        }
+    }
+
+    struct Diversion: Sendable {
+        var to: String
+        var package: String
+    }
+
+    func plan(in context: CheckContext) -> Plan {
+        let key = "package.manifest\u{0}" + manifests.map(\.pattern).joined(separator: "\u{0}")
+        return context.target.models.value(key) {
+            var expected: [Expected] = []
+            expected += dpkg(in: context)
+            expected += opkg(in: context)
+            expected += plain(in: context)
+            return Plan(expected: expected, diversions: expected.isEmpty ? [:] : Self.diversions(in: context))
+        }
+    }
+
+    /// The digests of every listed file, computed by the engine's read-ahead pass.
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        guard let tree = context.tree else { return ContentInterests() }
+        let plan = plan(in: context)
+        var interests = ContentInterests()
+        for item in plan.expected {
+            guard let digest = item.digest, let algorithm = DigestAlgorithm(digestLength: digest.count),
+                  let entry = tree.resolve(plan.path(of: item)), entry.type == .file else { continue }
+            interests.digests[entry.path, default: []].insert(algorithm)
+        }
+        return interests
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         guard let tree = context.tree else { return [] }
-        var expected: [Expected] = []
-        expected += dpkg(in: context)
-        expected += opkg(in: context)
-        expected += plain(in: context)
+        let plan = plan(in: context)
+        let expected = plan.expected
         guard !expected.isEmpty else { return [] }
-        let diversions = Self.diversions(in: context)
-        // Hash in batches on the engine's workers; results keep the manifest order.
+        // Hash in batches on the engine's workers (files the read-ahead pass hashed are looked
+        // up); results keep the manifest order.
         let batches = stride(from: 0, to: expected.count, by: 64).map { Array(expected[$0..<min($0 + 64, expected.count)]) }
         var parts = [[Observation]](repeating: [], count: batches.count)
         await withTaskGroup(of: (Int, [Observation]).self) { group in
             for (i, batch) in batches.enumerated() {
                 group.addTask {
-                    (i, batch.compactMap { Self.verify($0, tree: tree, diversions: diversions, context: context) })
+                    (i, batch.compactMap { Self.verify($0, tree: tree, plan: plan, context: context) })
                 }
             }
             for await (i, part) in group { parts[i] = part }
@@ -66,10 +104,8 @@ public struct PackageManifestCheck: Check {
     }
 
     /// The observation for one expected file, or nil when it matches.
-    static func verify(_ item: Expected, tree: any FileTree, diversions: [String: (to: String, package: String)],
-                       context: CheckContext) -> Observation? {
-        var path = item.path
-        if let diversion = diversions[path], diversion.package != item.package { path = diversion.to }
+    static func verify(_ item: Expected, tree: any FileTree, plan: Plan, context: CheckContext) -> Observation? {
+        let path = plan.path(of: item)
         let facts = ["manifest": item.manifest, "package": item.package, "listedPath": item.path]
         guard let entry = tree.resolve(path) else {
             // A conffile the administrator removed is configuration, not tampering.
@@ -92,22 +128,27 @@ public struct PackageManifestCheck: Check {
                            location: Location(path: entry.path), evidence: Evidence(key: "modified:" + item.package, facts: evidence))
     }
 
-    /// MD5 (16 bytes) or SHA-256 (32) of a file, read once in pieces (or from the shared cache).
+    /// MD5 (16 bytes) or SHA-256 (32) of a file: computed by the read-ahead pass, else read once
+    /// in pieces (or taken from the shared cache). A file larger than the read limit is not
+    /// judged on its first bytes: that is reported, and nil returned.
     static func hash(_ entry: FileEntry, length: Int, context: CheckContext) -> [UInt8]? {
-        guard let md = length == 16 ? EVP_md5() : length == 32 ? EVP_sha256() : nil, let ctx = EVP_MD_CTX_new() else { return nil }
-        defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestInit_ex(ctx, md, nil) == 1 else { return nil }
+        guard let algorithm = DigestAlgorithm(digestLength: length) else { return nil }
+        if let known = context.cachedDigest(entry, algorithm) { return known }
+        guard entry.size <= UInt64(context.limits.maxFileBytes) else {
+            context.report("not verified: larger than the read limit (\(context.limits.maxFileBytes) bytes)", path: entry.path,
+                           code: "check.file-truncated")
+            return nil
+        }
+        let digest = StreamingDigest(algorithm)
         if let kept = context.cachedContent(entry) {
-            _ = kept.bytes.withUnsafeBufferPointer { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) }
+            digest.update(kept.bytes)
         } else {
             guard context.stream(entry, overlap: 0, { piece, _ in
-                EVP_DigestUpdate(ctx, piece.baseAddress, piece.count) == 1
+                digest.update(UnsafeRawBufferPointer(piece))
+                return true
             }) else { return nil }
         }
-        var out = [UInt8](repeating: 0, count: 64)
-        var size: UInt32 = 0
-        guard EVP_DigestFinal_ex(ctx, &out, &size) == 1 else { return nil }
-        return Array(out.prefix(Int(size)))
+        return digest.finish()
     }
 
     /// `/a/b` or `a/b` → `a/b`.
@@ -174,12 +215,12 @@ public struct PackageManifestCheck: Check {
     }
 
     /// dpkg diversions: `from`, `to`, `package` line triples.
-    static func diversions(in context: CheckContext) -> [String: (to: String, package: String)] {
+    static func diversions(in context: CheckContext) -> [String: Diversion] {
         guard let lines = lines("var/lib/dpkg/diversions", in: context) else { return [:] }
-        var result: [String: (String, String)] = [:]
+        var result: [String: Diversion] = [:]
         var i = 0
         while i + 2 < lines.count {
-            result[relative(lines[i])] = (relative(lines[i + 1]), String(lines[i + 2]))
+            result[relative(lines[i])] = Diversion(to: relative(lines[i + 1]), package: String(lines[i + 2]))
             i += 3
         }
         return result

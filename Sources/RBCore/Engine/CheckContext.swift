@@ -161,16 +161,51 @@ public struct CheckContext: Sendable {
 
     /// Streams a binary once and records in the shared cache which of `markers` it holds.
     public func recordMarkers(_ markers: [[UInt8]], in entry: FileEntry) {
-        guard target.cache.markers(entry.path) == nil else { return }
+        survey(entry, markers: markers, digests: [])
+    }
+
+    /// Streams a file once for the read-ahead pass and records in the shared cache which of
+    /// `markers` it holds (when there are markers) and its `digests` (when the whole file could
+    /// be read). Reading stops early only when no digest is wanted and every marker was found.
+    public func survey(_ entry: FileEntry, markers: [[UInt8]], digests: Set<DigestAlgorithm>) {
+        let wantMarkers = !markers.isEmpty && target.cache.markers(entry.path) == nil
+        let whole = entry.size <= UInt64(limits.maxFileBytes)
+        let hashing = whole ? digests.filter { target.cache.digest(entry.path, $0) == nil }.sorted().map(StreamingDigest.init) : []
+        guard wantMarkers || !hashing.isEmpty else { return }
         var found = Set<[UInt8]>()
         var head: [UInt8] = []
-        let overlap = markers.map(\.count).max() ?? 0
+        let overlap = wantMarkers ? markers.map(\.count).max() ?? 0 : 0
+        var fed = 0
         let complete = stream(entry, overlap: overlap) { piece, offset in
             if offset == 0 { head = Array(piece.prefix(16)) }
-            for marker in markers where !found.contains(marker) && ByteScan.contains(marker, in: piece) { found.insert(marker) }
-            return found.count < markers.count
+            // The overlap was fed with the piece before.
+            let fresh = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(piece)[min(piece.count, max(0, fed - offset))...])
+            for digest in hashing { digest.update(fresh) }
+            fed = offset + piece.count
+            if wantMarkers {
+                for marker in markers where !found.contains(marker) && ByteScan.contains(marker, in: piece) { found.insert(marker) }
+            }
+            return !hashing.isEmpty || found.count < markers.count
         }
-        if complete { target.cache.storeMarkers(entry.path, searched: Set(markers), found: found, head: head) }
+        guard complete else { return }
+        if wantMarkers { target.cache.storeMarkers(entry.path, searched: Set(markers), found: found, head: head) }
+        guard UInt64(fed) == entry.size else { return }
+        for digest in hashing {
+            if let value = digest.finish() { target.cache.storeDigest(entry.path, digest.algorithm, value) }
+        }
+    }
+
+    /// Records the digests of a file whose whole content is in hand.
+    public func recordDigests(_ digests: Set<DigestAlgorithm>, of entry: FileEntry, content: FileContent) {
+        guard !content.truncated, UInt64(content.bytes.count) == entry.size else { return }
+        for algorithm in digests.sorted() where target.cache.digest(entry.path, algorithm) == nil {
+            if let value = StreamingDigest.of(content.bytes, algorithm) { target.cache.storeDigest(entry.path, algorithm, value) }
+        }
+    }
+
+    /// A digest the read-ahead pass computed for `entry` (nil: not computed; read the file).
+    public func cachedDigest(_ entry: FileEntry, _ algorithm: DigestAlgorithm) -> [UInt8]? {
+        target.cache.digest(entry.path, algorithm)
     }
 
     /// A file's content when a reader already kept it (cached text, or a whole file a check

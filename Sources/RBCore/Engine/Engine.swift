@@ -43,11 +43,22 @@ public struct Engine: Sendable {
         // A whole-tree rule reads every file, one after the other. Reading (for images:
         // decompressing) each file once, spread over all jobs, and letting the rules find the
         // contents in the shared cache keeps both the work single and the cores busy.
-        for (t, target) in targets.enumerated() where planned.contains(where: { $0.targetIndex == t && $0.cost >= Engine.wholeTreeCost }) {
+        for (t, target) in targets.enumerated() where target.tree != nil {
+            let rulesHere = planned.filter { $0.targetIndex == t }
+            // What the checks want computed while each file is in memory (digests a package
+            // manifest lists), asked before the pass.
+            var interests = ContentInterests()
+            for (_, rule, _, _) in rulesHere {
+                let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
+                for implementation in rule.implementations(for: target.kind) {
+                    interests.merge(implementation.check.contentInterests(in: context))
+                }
+            }
+            guard !interests.isEmpty || rulesHere.contains(where: { $0.cost >= Engine.wholeTreeCost }) else { continue }
             let start = ContinuousClock.now
-            let markers = Array(Set(planned.filter { $0.targetIndex == t }
-                .flatMap { $0.rule.implementations(for: target.kind).flatMap(\.check.binaryMarkers) })).sorted { $0.lexicographicallyPrecedes($1) }
-            await prefetch(target, markers: markers)
+            let markers = Array(Set(rulesHere.flatMap { $0.rule.implementations(for: target.kind).flatMap(\.check.binaryMarkers) }))
+                .sorted { $0.lexicographicallyPrecedes($1) }
+            await prefetch(target, markers: markers, interests: interests)
             Profiler.note("prefetch \(target.spec)", since: start)
         }
         var findings: [Finding] = []
@@ -101,7 +112,7 @@ public struct Engine: Sendable {
     /// decompressed blocks.
     /// With `markers`, each binary is read to its end (in pieces) and the markers it holds are
     /// recorded in the cache.
-    func prefetch(_ target: ScanTarget, markers: [[UInt8]] = []) async {
+    func prefetch(_ target: ScanTarget, markers: [[UInt8]] = [], interests: ContentInterests = ContentInterests()) async {
         guard let tree = target.tree else { return }
         let files = tree.readOrder(tree.index.entries.filter { $0.type == .file })
         let chunk = 32
@@ -118,12 +129,16 @@ public struct Engine: Sendable {
                 group.addTask {
                     let context = CheckContext(target: target, limits: limits, ruleID: "", sink: quiet)
                     for file in slice {
+                        let digests = interests.digests[file.path] ?? []
                         // A large text file (a package index) is left to the rules that select
                         // it: caching it would cost its read and its memory for nothing.
                         if file.size > Engine.prefetchTextLimit {
                             context.noteIfBinary(file)
-                        } else if context.readUnlessBinary(file) == nil, !markers.isEmpty {
-                            context.recordMarkers(markers, in: file)
+                            if !digests.isEmpty { context.survey(file, markers: [], digests: digests) }
+                        } else if let content = context.readUnlessBinary(file) {
+                            if !digests.isEmpty { context.recordDigests(digests, of: file, content: content) }
+                        } else if !markers.isEmpty || !digests.isEmpty {
+                            context.survey(file, markers: markers, digests: digests)
                         }
                     }
                 }

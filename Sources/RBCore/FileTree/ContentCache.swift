@@ -38,6 +38,8 @@ public final class ContentCache: @unchecked Sendable {
     public let binaryBudget = 64 << 20
     /// For binaries searched by the read-ahead pass: the markers looked for and those found.
     private var markerResults: [String: (searched: Set<[UInt8]>, found: Set<[UInt8]>, head: [UInt8])] = [:]
+    /// Digests computed by the read-ahead pass for the checks that asked for them.
+    private var digests: [String: [DigestAlgorithm: [UInt8]]] = [:]
     private var bytes = 0
     /// Bytes of text content kept at most.
     public let budget: Int
@@ -137,6 +139,18 @@ public final class ContentCache: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return markerResults[path]
+    }
+
+    public func storeDigest(_ path: String, _ algorithm: DigestAlgorithm, _ digest: [UInt8]) {
+        pthread_mutex_lock(mutex)
+        digests[path, default: [:]][algorithm] = digest
+        pthread_mutex_unlock(mutex)
+    }
+
+    public func digest(_ path: String, _ algorithm: DigestAlgorithm) -> [UInt8]? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return digests[path]?[algorithm]
     }
 
     public func storeBinary(_ path: String) { fulfil(path, .binary) }

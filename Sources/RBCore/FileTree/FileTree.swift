@@ -93,6 +93,8 @@ public struct PathIndex: Sendable {
     private var links: [Int: Int]
     /// Glob alternatives already looked up, with their positions.
     private let memo = PositionMemo()
+    /// Every entry's parent directory is in the index (see `resolve`).
+    private let plain: Bool
 
     public init(_ unsorted: [FileEntry]) {
         let sorted = unsorted.sorted { PathOrder.precedes($0.path, $1.path) }
@@ -100,6 +102,12 @@ public struct PathIndex: Sendable {
         var positions = [String: Int](minimumCapacity: sorted.count)
         for (i, entry) in sorted.enumerated() { positions[entry.path] = i }
         self.positions = positions
+        // Every entry's parent is a directory of the index: then a path that is an entry's
+        // is also where resolution component by component ends (no link on the way).
+        plain = sorted.allSatisfy { entry in
+            guard let slash = entry.path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return true }
+            return positions[String(entry.path[..<slash])].map { sorted[$0].type == .directory } ?? false
+        }
         links = [:]
         var links: [Int: Int] = [:]
         for (i, entry) in sorted.enumerated() where entry.type == .symlink {
@@ -121,6 +129,13 @@ public struct PathIndex: Sendable {
 
     /// Chroot-semantics resolution (see `FileTree.resolve`).
     public func resolve(_ path: String, followFinalLink: Bool = true, maxHops: Int = 40) -> FileEntry? {
+        // The common case in one look-up: the path of an entry whose parents are all plain
+        // directories, with no `.` or `..` component; a final link through the table of links
+        // resolved when the index was built.
+        if plain, maxHops >= 40, let position = positions[path], PathIndex.isNormal(path) {
+            guard entries[position].type == .symlink, followFinalLink else { return entries[position] }
+            if let target = links[position] { return target >= 0 ? entries[target] : nil }
+        }
         // `resolved[i]` is the path of the first i+1 resolved components: one concatenation per
         // step instead of joining the whole path again.
         var resolved: [String] = []
@@ -148,6 +163,24 @@ public struct PathIndex: Sendable {
     }
 
     public var count: Int { entries.count }
+
+    /// No `.` or `..` component.
+    static func isNormal(_ path: String) -> Bool {
+        var dots = 0
+        var onlyDots = true
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if onlyDots, dots == 1 || dots == 2 { return false }
+                dots = 0
+                onlyDots = true
+            } else if byte == UInt8(ascii: ".") {
+                dots += 1
+            } else {
+                onlyDots = false
+            }
+        }
+        return !(onlyDots && (dots == 1 || dots == 2))
+    }
 
     public func entry(at path: String) -> FileEntry? {
         positions[path].map { entries[$0] }
@@ -186,12 +219,22 @@ public struct PathIndex: Sendable {
 
     /// Positions of the entries one brace alternative matches, computed once per index: rules
     /// share many patterns (`etc/**`, `**/*.conf`), and every rule asks for its files.
+    ///
+    /// An alternative whose last segment is a literal, a prefix (`dropbear*`) or a suffix
+    /// (`*.conf`) only tests the entries with such a name, found by binary search in the
+    /// tree's sorted names: the cost is the matches, not the tree.
     func positions(of alternative: Glob.Alternative) -> [Int] {
         if let known = memo.table.withLock({ $0[alternative] }) { return known }
+        let range = range(under: alternative.literalPrefix)
         var result: [Int] = []
-        for i in range(under: alternative.literalPrefix) {
+        func test(_ i: Int) {
             var path = entries[i].path
             if path.withUTF8({ alternative.matches(bytes: $0) }) { result.append(i) }
+        }
+        if range.count > 64, let last = alternative.segments.last, let candidates = memo.names(of: entries).candidates(last) {
+            for i in candidates.sorted() where range.contains(i) { test(i) }
+        } else {
+            for i in range { test(i) }
         }
         memo.table.withLock { $0[alternative] = result }
         return result
@@ -224,4 +267,58 @@ public struct PathIndex: Sendable {
 /// is shared by its copies).
 final class PositionMemo: Sendable {
     let table = Mutex<[Glob.Alternative: [Int]]>([:])
+    private let nameIndex = Mutex<NameIndex?>(nil)
+
+    /// The entries' last components, sorted, built on first use.
+    func names(of entries: [FileEntry]) -> NameIndex {
+        nameIndex.withLock { index in
+            if let index { return index }
+            let built = NameIndex(entries)
+            index = built
+            return built
+        }
+    }
+}
+
+/// Every entry's name (last path component) in byte order, and reversed, for finding the entries
+/// whose name equals, starts with or ends with a text by binary search.
+struct NameIndex: Sendable {
+    private let forward: [(name: [UInt8], position: Int)]
+    private let backward: [(name: [UInt8], position: Int)]
+
+    init(_ entries: [FileEntry]) {
+        var forward: [(name: [UInt8], position: Int)] = []
+        forward.reserveCapacity(entries.count)
+        for (i, entry) in entries.enumerated() { forward.append((Array(entry.name.utf8), i)) }
+        var backward = forward.map { (name: Array($0.name.reversed()), position: $0.position) }
+        forward.sort { $0.name.lexicographicallyPrecedes($1.name) }
+        backward.sort { $0.name.lexicographicallyPrecedes($1.name) }
+        self.forward = forward
+        self.backward = backward
+    }
+
+    /// Positions of the entries whose name can match `segment`; nil when the segment's shape
+    /// gives no narrowing (a general pattern, `*`, `**`, `*text*`).
+    func candidates(_ segment: Glob.Segment) -> [Int]? {
+        switch segment {
+        case .literal(let text): return Self.starting(with: Array(text.utf8), in: forward, exact: true)
+        case .prefix(let text) where !text.isEmpty: return Self.starting(with: Array(text.utf8), in: forward, exact: false)
+        case .suffix(let text) where !text.isEmpty: return Self.starting(with: Array(text.utf8.reversed()), in: backward, exact: false)
+        default: return nil
+        }
+    }
+
+    private static func starting(with key: [UInt8], in names: [(name: [UInt8], position: Int)], exact: Bool) -> [Int] {
+        var low = 0, high = names.count
+        while low < high {
+            let mid = (low + high) / 2
+            if names[mid].name.lexicographicallyPrecedes(key) { low = mid + 1 } else { high = mid }
+        }
+        var result: [Int] = []
+        while low < names.count, names[low].name.starts(with: key) {
+            if !exact || names[low].name.count == key.count { result.append(names[low].position) }
+            low += 1
+        }
+        return result
+    }
 }

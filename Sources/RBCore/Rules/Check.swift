@@ -29,11 +29,19 @@ public protocol Check: Sendable {
     /// (`CheckContext.markers(in:)`), so a check searching all binaries for a rare marker
     /// does not read them all a second time.
     var binaryMarkers: [[UInt8]] { get }
+
+    /// What the check will want of file contents that the engine's read-ahead pass can compute
+    /// while it holds each file anyway (the digests of the files a package manifest lists), so
+    /// the check does not read those files a second time. Asked once per target before the pass;
+    /// only cheap work belongs here (reading the manifests), and the answer must not depend on
+    /// anything but the target.
+    func contentInterests(in context: CheckContext) -> ContentInterests
 }
 
 extension Check {
     public var costHint: Int { 1 }
     public var binaryMarkers: [[UInt8]] { [] }
+    public func contentInterests(in context: CheckContext) -> ContentInterests { ContentInterests() }
 }
 
 /// An invalid option value; `key` names the option so the loader can point at its line.

@@ -24,9 +24,19 @@ public final class YAFFS2Tree: FileTree {
     public let scannedSize: UInt64
     private let source: ByteSource
     private let layout: Layout
-    /// Per object: data chunk number → page index (newest copy) and valid bytes.
-    private let chunks: [UInt32: [UInt32: (page: UInt64, bytes: Int)]]
+    /// The newest copy of every data chunk, sorted by object then chunk number; each object's
+    /// chunks are one range of it.
+    private let chunks: [Chunk]
+    private let chunkRange: [UInt32: Range<Int>]
     private let objectOf: [String: UInt32]
+
+    struct Chunk {
+        var object: UInt32
+        var number: UInt32
+        var sequence: UInt32
+        var bytes: UInt32
+        var page: UInt64
+    }
 
     struct Layout: Hashable, CustomStringConvertible {
         var chunk: Int
@@ -55,12 +65,21 @@ public final class YAFFS2Tree: FileTree {
         var isHeader: Bool
     }
 
+    static func tags(_ bytes: UnsafeRawBufferPointer, at offset: Int, littleEndian: Bool) -> Tags? {
+        guard offset >= 0, offset + 16 <= bytes.count else { return nil }
+        func word(_ at: Int) -> UInt32 {
+            let raw = bytes.loadUnaligned(fromByteOffset: offset + at, as: UInt32.self)
+            return littleEndian ? UInt32(littleEndian: raw) : UInt32(bigEndian: raw)
+        }
+        return tags(sequence: word(0), object: word(4), chunk: word(8), count: word(12))
+    }
+
     static func tags(_ bytes: [UInt8], at offset: Int, littleEndian: Bool) -> Tags? {
-        guard offset + 16 <= bytes.count else { return nil }
-        let sequence = bytes.u32(offset, littleEndian: littleEndian)
-        var object = bytes.u32(offset + 4, littleEndian: littleEndian)
-        var chunk = bytes.u32(offset + 8, littleEndian: littleEndian)
-        let count = bytes.u32(offset + 12, littleEndian: littleEndian)
+        bytes.withUnsafeBytes { tags($0, at: offset, littleEndian: littleEndian) }
+    }
+
+    static func tags(sequence: UInt32, object: UInt32, chunk: UInt32, count: UInt32) -> Tags? {
+        var object = object, chunk = chunk
         guard sequence >= 0x1000, sequence <= 0xefff_ff00 else { return nil }
         var header = chunk == 0
         if chunk & 0x8000_0000 != 0 {   // kernel-written header: extra info packed in the tags
@@ -164,37 +183,40 @@ public final class YAFFS2Tree: FileTree {
             builder.warn("image.yaffs2-no-tags", "YAFFS2 image without spare area (no tags): objects numbered in header order as mkyaffs2image numbers them; deleted or rewritten objects cannot be told apart")
         }
         var headers: [UInt32: Header] = [:]
-        var chunks: [UInt32: [UInt32: (page: UInt64, bytes: Int, sequence: UInt32)]] = [:]
+        var found: [Chunk] = []
         var page: UInt64 = 0
         var nextObject: UInt32 = 257
         var current: (object: UInt32, next: UInt32, remaining: UInt64)?   // tagless: the object being filled
         let pageSize = UInt64(layout.page)
         var end: UInt64 = 0
-        var window: [UInt8] = []
+        // One window buffer, refilled in place: the image is read once, in 1 MiB pieces.
+        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: max(Int(pageSize), 1 << 20), alignment: 16)
+        defer { window.deallocate() }
+        let view = UnsafeRawBufferPointer(window)
         var windowStart: UInt64 = 0
+        var windowCount = 0
         while (page + 1) * pageSize <= source.size {
             let at = page * pageSize
-            if at < windowStart || at + pageSize > windowStart + UInt64(window.count) {
+            if at < windowStart || at + pageSize > windowStart + UInt64(windowCount) {
                 windowStart = at
-                window = try source.read(at: at, count: max(Int(pageSize), 1 << 20))
+                windowCount = try source.read(at: at, into: window)
             }
             let offset = Int(at - windowStart)
             defer { page += 1 }
-            // Only the tags (16 bytes) and, for a header, its first 512 bytes are copied: data
-            // chunks are read when a file is.
+            // Only the tags and, for a header, its first 512 bytes are looked at: data chunks are
+            // read when a file is.
             let tagAt = layout.inband ? offset + layout.chunk - 16 : offset + layout.chunk + (layout.tagOffset ?? 0)
-            let tagBytes = layout.hasTags ? Array(window[tagAt..<(tagAt + 16)]) : []
-            func headerBytes() -> [UInt8] { Array(window[offset..<(offset + min(512, layout.chunk))]) }
+            func headerBytes() -> [UInt8] { Array(view[offset..<(offset + min(512, layout.chunk))]) }
             // Erased flash: tags and the first data bytes all 0xff.
-            if window.u32(offset, littleEndian: true) == 0xffff_ffff,
-               layout.hasTags ? tagBytes.allSatisfy({ $0 == 0xff }) : window[offset..<(offset + Int(pageSize))].allSatisfy({ $0 == 0xff }) {
+            if view.loadUnaligned(fromByteOffset: offset, as: UInt32.self) == 0xffff_ffff,
+               layout.hasTags ? view[tagAt..<(tagAt + 16)].allSatisfy({ $0 == 0xff }) : view[offset..<(offset + Int(pageSize))].allSatisfy({ $0 == 0xff }) {
                 end = at + pageSize
                 continue
             }
             var data: [UInt8] = []
             var tags: Tags?
             if layout.hasTags {
-                tags = YAFFS2Tree.tags(tagBytes, at: 0, littleEndian: layout.tagsLittleEndian)
+                tags = YAFFS2Tree.tags(view, at: tagAt, littleEndian: layout.tagsLittleEndian)
                 if tags?.isHeader == true { data = headerBytes() }
             } else if YAFFS2Tree.plausibleHeader(headerBytes(), littleEndian: littleEndian) {
                 data = headerBytes()
@@ -221,9 +243,23 @@ public final class YAFFS2Tree: FileTree {
                     break
                 }
             } else if tags.chunk > 0 {
-                if let known = chunks[tags.object]?[tags.chunk], known.sequence > tags.sequence { continue }
-                chunks[tags.object, default: [:]][tags.chunk] = (page, Int(min(tags.bytes, UInt32(layout.dataBytes))), tags.sequence)
+                found.append(Chunk(object: tags.object, number: tags.chunk, sequence: tags.sequence,
+                                   bytes: min(tags.bytes, UInt32(layout.dataBytes)), page: page))
             }
+        }
+        // The newest copy of each chunk wins (sequence number, then page): sorted, the last of
+        // each (object, chunk) run.
+        found.sort { ($0.object, $0.number, $0.sequence, $0.page) < ($1.object, $1.number, $1.sequence, $1.page) }
+        var newest: [Chunk] = []
+        newest.reserveCapacity(found.count)
+        var chunkRange: [UInt32: Range<Int>] = [:]
+        for (i, chunk) in found.enumerated() where i + 1 == found.count || (found[i + 1].object, found[i + 1].number) != (chunk.object, chunk.number) {
+            if let last = newest.last, last.object == chunk.object {
+                chunkRange[chunk.object] = chunkRange[chunk.object]!.lowerBound..<(newest.count + 1)
+            } else {
+                chunkRange[chunk.object] = newest.count..<(newest.count + 1)
+            }
+            newest.append(chunk)
         }
         scannedSize = end
         // Shadowed objects (replaced by a rename) are gone.
@@ -279,7 +315,8 @@ public final class YAFFS2Tree: FileTree {
         index = builder.index()
         indexDiagnostics = builder.diagnostics
         self.objectOf = objectOf
-        self.chunks = chunks.mapValues { $0.mapValues { ($0.page, $0.bytes) } }
+        self.chunks = newest
+        self.chunkRange = chunkRange
         details = ["layout": layout.description, "objects": String(headers.count)]
     }
 
@@ -298,19 +335,43 @@ public final class YAFFS2Tree: FileTree {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")
         }
         let wanted = Int(min(UInt64(limit), entry.size))
-        let pieces = chunks[object] ?? [:]
-        var out = [UInt8](repeating: 0, count: wanted)   // missing chunks are holes
+        let pieces = chunkRange[object].map { chunks[$0] } ?? []
         let per = layout.dataBytes
-        var number: UInt32 = 1
-        while (Int(number) - 1) * per < wanted {
-            if let piece = pieces[number] {
-                let start = (Int(number) - 1) * per
-                let count = min(piece.bytes, wanted - start)
-                let bytes = try source.read(at: piece.page * UInt64(layout.page), count: count)
-                out.replaceSubrange(start..<(start + bytes.count), with: bytes)
+        let pageSize = layout.page
+        // Runs of chunks stored in consecutive pages (the usual case) are read with one pread
+        // into a scratch buffer, then their data parts copied into place; missing chunks are holes.
+        let runPages = max(1, (64 << 10) / pageSize)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: runPages * pageSize, alignment: 16)
+        defer { scratch.deallocate() }
+        var failure: ImageError?
+        let out = [UInt8](unsafeUninitializedCapacity: wanted) { buffer, filled in
+            filled = wanted
+            guard let base = buffer.baseAddress, wanted > 0 else { return }
+            base.initialize(repeating: 0, count: wanted)
+            var i = pieces.startIndex
+            while i < pieces.endIndex, failure == nil {
+                let first = pieces[i]
+                guard Int(first.number - 1) * per < wanted else { break }
+                var run = 1
+                while run < runPages, i + run < pieces.endIndex, pieces[i + run].number == first.number + UInt32(run),
+                      pieces[i + run].page == first.page + UInt64(run), Int(pieces[i + run].number - 1) * per < wanted { run += 1 }
+                do throws(ImageError) {
+                    let got = try source.read(at: first.page * UInt64(pageSize), into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(run * pageSize)]))
+                    for k in 0..<run {
+                        let start = Int(first.number - 1 + UInt32(k)) * per
+                        let count = min(Int(pieces[i + k].bytes), wanted - start, max(0, got - k * pageSize))
+                        if count > 0 {
+                            UnsafeMutableRawBufferPointer(start: base + start, count: count)
+                                .copyMemory(from: UnsafeRawBufferPointer(rebasing: scratch[(k * pageSize)..<(k * pageSize + count)]))
+                        }
+                    }
+                } catch {
+                    failure = error
+                }
+                i += run
             }
-            number += 1
         }
+        if let failure { throw failure }
         return FileContent(bytes: out, truncated: entry.size > UInt64(limit))
     }
 }

@@ -35,13 +35,17 @@ let package = Package(
         // libssh: the SSH password login of --allow-auth-tests (a full SSH client is not hand-written).
         .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
 
+        // Read-only mappings of image files whose faults (a file shrinking under the scan) are
+        // survivable: our own C, no library.
+        .target(name: "CMappedFile", path: "Sources/CMappedFile"),
+
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
             "COpenSSL",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
-        .target(name: "RBImages", dependencies: ["RBCore", "COpenSSL", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
+        .target(name: "RBImages", dependencies: ["RBCore", "CMappedFile", "COpenSSL", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
         // Endpoint probes: the raw-handshake TLS scanner.
         .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.

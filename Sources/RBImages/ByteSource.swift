@@ -1,3 +1,4 @@
+import CMappedFile
 import RBCore
 import Synchronization
 
@@ -5,18 +6,25 @@ import Synchronization
 import Glibc
 #endif
 
-/// An open host file (an image, or a spool of decompressed data), read with `pread` only, so one
-/// descriptor serves concurrent readers. Never mapped or loaded whole.
+/// An open host file (an image, or a spool of decompressed data), never loaded whole. It is
+/// mapped read-only when the system allows (reads are then copies from the page cache without a
+/// system call, and a reader can pick the few bytes it needs out of every page), else read with
+/// `pread`; either way one descriptor serves concurrent readers. Every access to the mapping goes
+/// through `CMappedFile`'s guarded copies: a file that shrinks under the scan is an unreadable
+/// image error, not a crash.
 public final class HostFile: Sendable {
     public let fd: Int32
     public let size: UInt64
     /// The user's path, or a description for spools (`gzip@0x40 (decompressed)`).
     public let name: String
+    /// The read-only mapping of the whole file, when there is one.
+    nonisolated(unsafe) private let mapping: UnsafeRawPointer?
 
     init(fd: Int32, size: UInt64, name: String) {
         self.fd = fd
         self.size = size
         self.name = name
+        mapping = size > 0 && size <= UInt64(Int.max) ? rb_map_file(fd, Int(size)) : nil
     }
 
     /// Opens `path` read-only.
@@ -31,7 +39,14 @@ public final class HostFile: Sendable {
         return HostFile(fd: fd, size: UInt64(st.st_size), name: path)
     }
 
-    deinit { close(fd) }
+    deinit {
+        if let mapping { rb_unmap_file(mapping, Int(size)) }
+        close(fd)
+    }
+
+    private func faulted(_ offset: UInt64) -> ImageError {
+        ImageError(.unreadable, name, "the file changed or failed while being read (at offset \(offset))", offset: offset)
+    }
 
     /// Up to `count` bytes at `offset` (fewer at the end of the file).
     public func read(at offset: UInt64, count: Int) throws(ImageError) -> [UInt8] {
@@ -55,6 +70,10 @@ public final class HostFile: Sendable {
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
         guard offset < size, let base = buffer.baseAddress else { return 0 }
         let wanted = Int(min(UInt64(buffer.count), size - offset))
+        if let mapping {
+            guard rb_mapped_copy(base, mapping + Int(offset), wanted) == 0 else { throw faulted(offset) }
+            return wanted
+        }
         var filled = 0
         while filled < wanted {
             let n = pread(fd, base + filled, wanted - filled, off_t(offset) + off_t(filled))
@@ -67,6 +86,26 @@ public final class HostFile: Sendable {
             filled += n
         }
         return filled
+    }
+
+    /// Copies `count` pieces of `length` bytes, one every `stride` bytes from `offset`, packed into
+    /// `buffer` (which holds `count * length` bytes); every piece must lie inside the file.
+    public func gather(at offset: UInt64, stride: Int, length: Int, count: Int, into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) {
+        guard count > 0 else { return }
+        precondition(stride >= length && buffer.count >= count * length)
+        guard offset + UInt64(stride) * UInt64(count - 1) + UInt64(length) <= size, let base = buffer.baseAddress else {
+            throw ImageError(.corrupt, name, "read past the end of the file at offset \(offset)", offset: offset)
+        }
+        if let mapping {
+            guard rb_mapped_gather(base, mapping + Int(offset), stride, length, count) == 0 else { throw faulted(offset) }
+            return
+        }
+        for i in 0..<count {
+            let at = offset + UInt64(i * stride)
+            guard try read(at: at, into: UnsafeMutableRawBufferPointer(rebasing: buffer[(i * length)..<((i + 1) * length)])) == length else {
+                throw faulted(at)
+            }
+        }
     }
 }
 
@@ -94,6 +133,15 @@ public struct ByteSource: Sendable {
         guard offset < size else { return 0 }
         let count = Int(min(UInt64(buffer.count), size - offset))
         return try file.read(at: base + offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
+    }
+
+    /// `HostFile.gather` relative to the range; every piece must lie inside it.
+    public func gather(at offset: UInt64, stride: Int, length: Int, count: Int, into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) {
+        guard count > 0 else { return }
+        guard offset + UInt64(stride) * UInt64(count - 1) + UInt64(length) <= size else {
+            throw ImageError(.corrupt, file.name, "read past the end of the range at offset \(base + offset)", offset: base + offset)
+        }
+        try file.gather(at: base + offset, stride: stride, length: length, count: count, into: buffer)
     }
 
     /// A sub-range (clamped to this one).

@@ -60,7 +60,15 @@ public enum ImageFixtures {
         for entry in tree.index.entries where !entry.path.isEmpty {
             var hash: String?
             if entry.type == .file {
-                hash = Fingerprint.sha256Hex(try tree.read(entry, limit: Int.max).bytes)
+                let bytes = try tree.read(entry, limit: Int.max).bytes
+                hash = Fingerprint.sha256Hex(bytes)
+                // Streaming in small overlapping pieces gives the same bytes as reading whole.
+                var streamed: [UInt8] = []
+                try tree.stream(entry, limit: Int.max, chunk: 777, overlap: 5) { piece, offset in
+                    streamed += piece[(streamed.count - offset)...]
+                    return true
+                }
+                if streamed != bytes { hash = "streamed bytes differ from read bytes (\(streamed.count) vs \(bytes.count))" }
             }
             result[entry.path] = EntrySnapshot(type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid,
                                                link: entry.linkTarget, sha256: hash)

@@ -184,67 +184,95 @@ public final class YAFFS2Tree: FileTree {
         }
         var headers: [UInt32: Header] = [:]
         var found: [Chunk] = []
-        var page: UInt64 = 0
-        var nextObject: UInt32 = 257
-        var current: (object: UInt32, next: UInt32, remaining: UInt64)?   // tagless: the object being filled
         let pageSize = UInt64(layout.page)
+        let pageCount = source.size / pageSize
         var end: UInt64 = 0
-        // One window buffer, refilled in place: the image is read once, in 1 MiB pieces.
-        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: max(Int(pageSize), 1 << 20), alignment: 16)
-        defer { window.deallocate() }
-        let view = UnsafeRawBufferPointer(window)
-        var windowStart: UInt64 = 0
-        var windowCount = 0
-        while (page + 1) * pageSize <= source.size {
-            let at = page * pageSize
-            if at < windowStart || at + pageSize > windowStart + UInt64(windowCount) {
-                windowStart = at
-                windowCount = try source.read(at: at, into: window)
-            }
-            let offset = Int(at - windowStart)
-            defer { page += 1 }
-            // Only the tags and, for a header, its first 512 bytes are looked at: data chunks are
-            // read when a file is.
-            let tagAt = layout.inband ? offset + layout.chunk - 16 : offset + layout.chunk + (layout.tagOffset ?? 0)
-            func headerBytes() -> [UInt8] { Array(view[offset..<(offset + min(512, layout.chunk))]) }
-            // Erased flash: tags and the first data bytes all 0xff.
-            if view.loadUnaligned(fromByteOffset: offset, as: UInt32.self) == 0xffff_ffff,
-               layout.hasTags ? view[tagAt..<(tagAt + 16)].allSatisfy({ $0 == 0xff }) : view[offset..<(offset + Int(pageSize))].allSatisfy({ $0 == 0xff }) {
-                end = at + pageSize
-                continue
-            }
-            var data: [UInt8] = []
-            var tags: Tags?
-            if layout.hasTags {
-                tags = YAFFS2Tree.tags(view, at: tagAt, littleEndian: layout.tagsLittleEndian)
-                if tags?.isHeader == true { data = headerBytes() }
-            } else if YAFFS2Tree.plausibleHeader(headerBytes(), littleEndian: littleEndian) {
-                data = headerBytes()
-                tags = Tags(sequence: 0x1000, object: nextObject, chunk: 0, bytes: 0xffff, isHeader: true)
-                nextObject += 1
-            } else if let filling = current, filling.remaining > 0 {
-                let count = min(UInt64(layout.dataBytes), filling.remaining)
-                tags = Tags(sequence: 0x1000, object: filling.object, chunk: filling.next, bytes: UInt32(count), isHeader: false)
-                current = (filling.object, filling.next + 1, filling.remaining - count)
-            }
-            guard let tags else {
-                if layout.hasTags { continue }   // an unused or foreign page between blocks
-                break                            // tagless: the image ends at the first page that is neither
-            }
-            end = at + pageSize
+
+        /// One page with its tags (or made-up tags for a tagless dump) and, for a header, its
+        /// first 512 bytes; false when the entry limit stops the index.
+        func take(_ page: UInt64, _ tags: Tags, _ data: [UInt8]) -> Bool {
+            end = (page + 1) * pageSize
             if tags.isHeader {
-                guard data.count == 512, YAFFS2Tree.plausibleHeader(data, littleEndian: littleEndian) else { continue }
+                guard data.count == 512, YAFFS2Tree.plausibleHeader(data, littleEndian: littleEndian) else { return true }
                 let header = YAFFS2Tree.header(data, littleEndian: littleEndian, sequence: tags.sequence, page: page)
-                if !layout.hasTags { current = (tags.object, 1, header.type == 1 ? header.size : 0) }
-                if let known = headers[tags.object], known.sequence > header.sequence { continue }
+                if let known = headers[tags.object], known.sequence > header.sequence { return true }
                 headers[tags.object] = header
                 guard headers.count <= limits.maxEntries else {
                     builder.error("image.entry-limit", "more than \(limits.maxEntries) YAFFS2 objects; the rest is not indexed")
-                    break
+                    return false
                 }
             } else if tags.chunk > 0 {
                 found.append(Chunk(object: tags.object, number: tags.chunk, sequence: tags.sequence,
                                    bytes: min(tags.bytes, UInt32(layout.dataBytes)), page: page))
+            }
+            return true
+        }
+
+        if layout.hasTags {
+            // Only the tags of every page are read (gathered from the mapped image in batches),
+            // the first bytes of a page whose tags are erased, and the first 512 bytes of each
+            // object header: data chunks are read when a file is.
+            let tagPosition = layout.inband ? layout.chunk - 16 : layout.chunk + (layout.tagOffset ?? 0)
+            let batch = 4096
+            let tagBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * 16, alignment: 16)
+            defer { tagBuffer.deallocate() }
+            let view = UnsafeRawBufferPointer(tagBuffer)
+            var first: UInt64 = 0
+            batches: while first < pageCount {
+                let count = Int(min(UInt64(batch), pageCount - first))
+                try source.gather(at: first * pageSize + UInt64(tagPosition), stride: layout.page, length: 16, count: count, into: tagBuffer)
+                for k in 0..<count {
+                    let page = first + UInt64(k)
+                    let at = page * pageSize
+                    if view[(k * 16)..<(k * 16 + 16)].allSatisfy({ $0 == 0xff }) {
+                        // Erased flash: tags and the first data bytes all 0xff.
+                        if try source.read(at: at, count: 4) == [0xff, 0xff, 0xff, 0xff] { end = at + pageSize }
+                        continue
+                    }
+                    guard let tags = YAFFS2Tree.tags(view, at: k * 16, littleEndian: layout.tagsLittleEndian) else { continue }
+                    let data = tags.isHeader ? try source.read(at: at, count: min(512, layout.chunk)) : []
+                    guard take(page, tags, data) else { break batches }
+                }
+                first += UInt64(count)
+            }
+        } else {
+            // No tags: every page is looked at (a header, or the next chunk of the object being
+            // filled), through one window buffer refilled in place.
+            var nextObject: UInt32 = 257
+            var current: (object: UInt32, next: UInt32, remaining: UInt64)?
+            let window = UnsafeMutableRawBufferPointer.allocate(byteCount: max(Int(pageSize), 1 << 20), alignment: 16)
+            defer { window.deallocate() }
+            let view = UnsafeRawBufferPointer(window)
+            var windowStart: UInt64 = 0
+            var windowCount = 0
+            var page: UInt64 = 0
+            while page < pageCount {
+                let at = page * pageSize
+                defer { page += 1 }
+                if at < windowStart || at + pageSize > windowStart + UInt64(windowCount) {
+                    windowStart = at
+                    windowCount = try source.read(at: at, into: window)
+                }
+                let offset = Int(at - windowStart)
+                let head = Array(view[offset..<(offset + min(512, layout.chunk))])
+                if view[offset..<(offset + Int(pageSize))].allSatisfy({ $0 == 0xff }) {
+                    end = at + pageSize
+                    continue
+                }
+                let tags: Tags
+                if YAFFS2Tree.plausibleHeader(head, littleEndian: littleEndian) {
+                    tags = Tags(sequence: 0x1000, object: nextObject, chunk: 0, bytes: 0xffff, isHeader: true)
+                    let header = YAFFS2Tree.header(head, littleEndian: littleEndian, sequence: 0x1000, page: page)
+                    current = (nextObject, 1, header.type == 1 ? header.size : 0)
+                    nextObject += 1
+                } else if let filling = current, filling.remaining > 0 {
+                    let count = min(UInt64(layout.dataBytes), filling.remaining)
+                    tags = Tags(sequence: 0x1000, object: filling.object, chunk: filling.next, bytes: UInt32(count), isHeader: false)
+                    current = (filling.object, filling.next + 1, filling.remaining - count)
+                } else {
+                    break   // tagless: the image ends at the first page that is neither
+                }
+                guard take(page, tags, tags.isHeader ? head : []) else { break }
             }
         }
         // The newest copy of each chunk wins (sequence number, then page): sorted, the last of
@@ -330,49 +358,81 @@ public final class YAFFS2Tree: FileTree {
                       shadows: data.u32(504, littleEndian: le), sequence: sequence, page: page)
     }
 
-    public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
+    /// The chunks of the regular file `entry` (sorted by chunk number).
+    private func pieces(of entry: FileEntry) throws -> ArraySlice<Chunk> {
         guard entry.type == .file, let object = objectOf[entry.path] else {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")
         }
-        let wanted = Int(min(UInt64(limit), entry.size))
-        let pieces = chunkRange[object].map { chunks[$0] } ?? []
+        return chunkRange[object].map { chunks[$0] } ?? []
+    }
+
+    /// Writes the file bytes `start..<start + buffer.count` into `buffer`: each chunk's data
+    /// copied from its page, missing chunks (holes) as zeros. `from` is the index in `pieces` to
+    /// search from (the pieces before it end before `start`); returns where the next call may start.
+    private func fill(_ buffer: UnsafeMutableRawBufferPointer, at start: Int, pieces: ArraySlice<Chunk>, from: Int) throws(ImageError) -> Int {
         let per = layout.dataBytes
-        let pageSize = layout.page
-        // Runs of chunks stored in consecutive pages (the usual case) are read with one pread
-        // into a scratch buffer, then their data parts copied into place; missing chunks are holes.
-        let runPages = max(1, (64 << 10) / pageSize)
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: runPages * pageSize, alignment: 16)
-        defer { scratch.deallocate() }
+        let end = start + buffer.count
+        var i = from
+        while i < pieces.endIndex, Int(pieces[i].number) * per <= start { i += 1 }
+        let resume = i
+        var written = start   // file offset up to which `buffer` holds its bytes
+        while i < pieces.endIndex {
+            let piece = pieces[i]
+            let pieceStart = Int(piece.number - 1) * per
+            guard pieceStart < end else { break }
+            let from = max(start, pieceStart), to = min(end, pieceStart + Int(piece.bytes))
+            if from < to {
+                if written < from { buffer.baseAddress!.advanced(by: written - start).initializeMemory(as: UInt8.self, repeating: 0, count: from - written) }
+                let target = UnsafeMutableRawBufferPointer(rebasing: buffer[(from - start)..<(to - start)])
+                let got = try source.read(at: piece.page * UInt64(layout.page) + UInt64(from - pieceStart), into: target)
+                if got < target.count { target.baseAddress!.advanced(by: got).initializeMemory(as: UInt8.self, repeating: 0, count: target.count - got) }
+                written = to
+            }
+            i += 1
+        }
+        if written < end { buffer.baseAddress!.advanced(by: written - start).initializeMemory(as: UInt8.self, repeating: 0, count: end - written) }
+        return resume
+    }
+
+    public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
+        let pieces = try pieces(of: entry)
+        let wanted = Int(min(UInt64(limit), entry.size))
         var failure: ImageError?
         let out = [UInt8](unsafeUninitializedCapacity: wanted) { buffer, filled in
             filled = wanted
-            guard let base = buffer.baseAddress, wanted > 0 else { return }
-            base.initialize(repeating: 0, count: wanted)
-            var i = pieces.startIndex
-            while i < pieces.endIndex, failure == nil {
-                let first = pieces[i]
-                guard Int(first.number - 1) * per < wanted else { break }
-                var run = 1
-                while run < runPages, i + run < pieces.endIndex, pieces[i + run].number == first.number + UInt32(run),
-                      pieces[i + run].page == first.page + UInt64(run), Int(pieces[i + run].number - 1) * per < wanted { run += 1 }
-                do throws(ImageError) {
-                    let got = try source.read(at: first.page * UInt64(pageSize), into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(run * pageSize)]))
-                    for k in 0..<run {
-                        let start = Int(first.number - 1 + UInt32(k)) * per
-                        let count = min(Int(pieces[i + k].bytes), wanted - start, max(0, got - k * pageSize))
-                        if count > 0 {
-                            UnsafeMutableRawBufferPointer(start: base + start, count: count)
-                                .copyMemory(from: UnsafeRawBufferPointer(rebasing: scratch[(k * pageSize)..<(k * pageSize + count)]))
-                        }
-                    }
-                } catch {
-                    failure = error
-                }
-                i += run
+            do throws(ImageError) {
+                _ = try fill(UnsafeMutableRawBufferPointer(buffer), at: 0, pieces: pieces, from: pieces.startIndex)
+            } catch {
+                failure = error
+                UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: UInt8.self, repeating: 0)
             }
         }
         if let failure { throw failure }
         return FileContent(bytes: out, truncated: entry.size > UInt64(limit))
+    }
+
+    /// Streams through one buffer of `overlap + chunk` bytes filled straight from the image: no
+    /// copy of the whole file is ever made.
+    public func stream(_ entry: FileEntry, limit: Int, chunk: Int, overlap: Int,
+                       _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws {
+        precondition(chunk > 0 && overlap >= 0)
+        let pieces = try pieces(of: entry)
+        let total = Int(min(UInt64(limit), entry.size))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: overlap + chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var kept = 0       // bytes carried over from the previous piece
+        var position = 0   // bytes of the file produced so far
+        var next = pieces.startIndex
+        while position < total {
+            let count = min(chunk, total - position)
+            next = try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[kept..<(kept + count)]), at: position, pieces: pieces, from: next)
+            position += count
+            let filled = kept + count
+            let piece = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: filled)
+            guard try body(piece, position - filled) else { return }
+            kept = min(overlap, filled)
+            if kept > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + (filled - kept), byteCount: kept) }
+        }
     }
 }
 

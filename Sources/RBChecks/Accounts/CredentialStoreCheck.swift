@@ -18,6 +18,9 @@ public struct CredentialStoreCheck: Check {
     let paths: [Glob]
     let exclude: [Glob]
 
+    /// Parses every config file its patterns select.
+    public var costHint: Int { 20 }
+
     public init(options: Options) throws(CheckOptionError) {
         paths = try PathPatterns.compile(options.paths ?? ["**/*.{xml,ini,conf,cfg,json,yaml,yml,properties,cnf}"], key: "paths")
         exclude = try PathPatterns.compile(options.exclude ?? ["usr/share/**", "usr/lib/python*/**", "etc/ssl/**"], key: "exclude")

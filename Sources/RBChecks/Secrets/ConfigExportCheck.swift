@@ -31,6 +31,9 @@ public struct ConfigExportCheck: Check {
     let paths: [Glob]
     let programs: [Glob]
 
+    /// Looks into every file named like a config export.
+    public var costHint: Int { 10 }
+
     public init(options: Options) throws(CheckOptionError) {
         paths = try PathPatterns.compile(options.paths ?? ["**/*{config,Config,CONFIG,cfg,conf,backup,param,setting,Setting}*",
                                                            "**/*.{bin,dat,enc,cfg}"], key: "paths")

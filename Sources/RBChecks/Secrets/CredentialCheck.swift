@@ -82,6 +82,9 @@ public struct CredentialCheck: Check {
     let literalScan: Regex
     let keywordScan: Regex
 
+    /// Whole-tree by default (every text file): started among the first.
+    public var costHint: Int { paths.contains(where: \.selectsEverything) ? Engine.wholeTreeCost : 1 }
+
     public init(options: Options) throws(CheckOptionError) {
         paths = try PathPatterns.compile(options.paths ?? ["**"], key: "paths")
         exclude = try PathPatterns.compile(options.exclude ?? ["proc/**", "sys/**", "dev/**", "usr/share/doc/**", "usr/share/man/**",

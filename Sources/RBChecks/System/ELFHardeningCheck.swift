@@ -39,6 +39,9 @@ public struct ELFHardeningCheck: Check {
     let exclude: [Glob]
     let required: Set<String>
 
+    /// Parses every program and library it selects.
+    public var costHint: Int { 40 }
+
     public init(options: Options) throws(CheckOptionError) {
         paths = try PathPatterns.compile(options.paths ?? ["bin/*", "sbin/*", "usr/bin/*", "usr/sbin/*", "usr/local/bin/*", "usr/local/sbin/*",
                                                            "**/cgi-bin/**", "opt/**"], key: "paths")

@@ -74,7 +74,10 @@ public struct Engine: Sendable {
                     do {
                         let ruleStart = ContinuousClock.now
                         let cpuStart = Profiler.threadCPU()
-                        defer { Profiler.note("rule \(rule.id) on \(target.spec) (thread CPU \(Profiler.threadCPU() - cpuStart) s)", since: ruleStart) }
+                        defer {
+                            Profiler.note("rule \(rule.id) on \(target.spec) (started +\(ruleStart - engineStart), thread CPU \(Profiler.threadCPU() - cpuStart) s)",
+                                          since: ruleStart)
+                        }
                         let observations = try await rule.run(in: context)
                         return observations.map { Engine.finding(from: $0, rule: rule, targetIndex: t) }
                     } catch {

@@ -17,6 +17,8 @@
 #include <openssl/bn.h>
 
 #include <openssl/provider.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 /* Single DES (vendor firmware and config obfuscation with published keys) lives in OpenSSL 3's
    legacy provider: fetched from a private library context so the process-wide defaults (TLS

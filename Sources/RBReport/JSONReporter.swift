@@ -43,7 +43,8 @@ public struct JSONReporter: Reporter {
             targets: report.targets.enumerated().map { i, target in
                 Target(index: i, spec: target.spec, kind: target.kind.rawValue, baseId: target.baseID,
                        uri: target.baseURI, containers: target.containers, name: target.name,
-                       tags: target.tags.isEmpty ? nil : target.tags, fleet: target.fleet, components: target.components)
+                       tags: target.tags.isEmpty ? nil : target.tags, fleet: target.fleet?.forReport,
+                       components: target.components)
             },
             endpoints: report.targets.enumerated().compactMap { i, target in
                 target.kind == .endpoint ? EndpointInfo(target: i, uri: target.spec, tls: target.tls, ssh: target.ssh, host: target.host, http: target.http,

@@ -83,6 +83,9 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("crack-seconds"), help: "Time budget of the password check per target (default 30).")
     var crackSeconds: Double?
 
+    @Option(name: .customLong("secret-key-file"), help: "A file whose bytes key the HMAC that names secrets (also RBSCAN_SECRET_KEY): with the same key across runs and shards, the same secret keeps its identity and password reuse is found by `rbscan merge`. Without one, no digest of a secret is written.")
+    var secretKeyFile: String?
+
     func validate() throws {
         if let failOn, GateThreshold(rawValue: failOn) == nil {
             throw ValidationError("--fail-on must be one of critical, high, medium, low, info, never")
@@ -113,6 +116,27 @@ struct Scan: AsyncParsableCommand {
         }
         limits.profileFile = profile
         limits.allowAuthTests = allowAuthTests
+        if let secretKeyFile {
+            let key: [UInt8]
+            do {
+                key = try HostFiles.readBytes(secretKeyFile, limit: 1 << 16)
+            } catch {
+                throw Output.usageFailure([Diagnostic(.error, .configuration, code: "input.unreadable", "--secret-key-file: \(error)",
+                                                      at: SourceLocation(file: secretKeyFile))], "nothing scanned", reports: reports)
+            }
+            guard key.count >= 16 else {
+                throw Output.usageFailure([Diagnostic(.error, .configuration, code: "input.invalid",
+                                                      "--secret-key-file: the key must be at least 16 bytes (it was \(key.count))",
+                                                      at: SourceLocation(file: secretKeyFile))], "nothing scanned", reports: reports)
+            }
+            limits.secrets = SecretDigest(userKey: key)
+        } else if let key = ProcessInfo.processInfo.environment["RBSCAN_SECRET_KEY"], !key.isEmpty {
+            guard key.utf8.count >= 16 else {
+                throw Output.usageFailure([Diagnostic(.error, .configuration, code: "input.invalid",
+                                                      "RBSCAN_SECRET_KEY must be at least 16 bytes")], "nothing scanned", reports: reports)
+            }
+            limits.secrets = SecretDigest(userKey: Array(key.utf8))
+        }
         if allowAuthTests { Output.stderr("rbscan: --allow-auth-tests: default credentials will be tried on HTTP, RTSP, ONVIF, SSH, telnet and FTP logins\n") }
         if let wordlist {
             do {

@@ -24,11 +24,30 @@ struct ModelTests {
         #expect(RuleID.category(of: id) == nil)
     }
 
+    /// A mask shows neither characters nor the length; only a token format's published prefix.
     @Test func masksSecrets() {
-        #expect(Mask.secret("AKIAIOSFODNN7EXAMPLE") == "AKIA**************LE")
-        #expect(Mask.secret("12345") == "*****")
-        #expect(Mask.secret("password") == "p*******")
-        #expect(!Mask.secret("supersecretvalue123").contains("secretvalue"))
+        #expect(Mask.secret("AKIAIOSFODNN7EXAMPLE") == "AKIA********")
+        #expect(Mask.secret("12345") == "********")
+        #expect(Mask.secret("password") == "********")
+        #expect(Mask.secret("a-much-longer-password-of-40-characters!") == "********")
+        #expect(Mask.secret("AKIA") == "********", "a prefix alone is not a token")
+        #expect(Mask.secret("") == "")
+        // Masking a mask changes nothing (reports mask again what rules already masked).
+        #expect(Mask.secret(Mask.secret("AKIAIOSFODNN7EXAMPLE")) == "AKIA********")
+    }
+
+    /// Secret digests are HMACs: under a user key stable and comparable, under the run's own
+    /// key different every run; never the plain SHA-256 a word list reverses.
+    @Test func secretDigestsAreKeyed() {
+        let key = Array("0123456789abcdef0123".utf8)
+        let a = SecretDigest(userKey: key), b = SecretDigest(userKey: key)
+        #expect(a.userKeyed && a.hex("hunter2") == b.hex("hunter2") && a.keyID == b.keyID)
+        #expect(a.identity("hunter2") == a.hex("hunter2"))
+        #expect(!a.hex("hunter2").hasPrefix(String(Fingerprint.sha256Hex(Array("hunter2".utf8)).prefix(16))))
+        let run1 = SecretDigest(), run2 = SecretDigest()
+        #expect(!run1.userKeyed && run1.identity("hunter2") == nil)
+        #expect(run1.hex("hunter2") != run2.hex("hunter2") && run1.keyID != run2.keyID)
+        #expect(SecretDigest(userKey: []).userKeyed == false)
     }
 
     @Test func fingerprintIgnoresLinesAndTimes() {

@@ -1,4 +1,5 @@
 import Foundation
+import RBCore
 import RBTestSupport
 import Testing
 
@@ -370,10 +371,46 @@ struct CLITests {
                 #expect(!text.contains(secret), "\(format) output holds the secret \(secret)")
             }
         }
+        // No digest of a secret either (a word list reverses a plain SHA-256 or MD5), and no length.
+        for secret in secrets {
+            let digests = [Fingerprint.sha256Hex(Array(secret.utf8)), try ImageFixtures.sh("printf %s '\(secret)' | md5sum | cut -c1-32")
+                .trimmingCharacters(in: .whitespacesAndNewlines)]
+            for (format, text) in outputs {
+                for digest in digests { #expect(!text.contains(digest.prefix(12)), "\(format) output holds a digest of \(secret)") }
+            }
+        }
+        #expect(!outputs["json"]!.contains("\"length\""))
         // The findings are still reported, with the secret masked.
         let json = try #require(outputs["json"])
         #expect(json.contains("RB-WEB-006") && json.contains("RB-IFC-001"))
-        #expect(json.contains("admin:Hun"), "the URL keeps its user and the mask's first characters")
+        #expect(json.contains("admin:********"), "the URL keeps its user; the password is a fixed mask")
+    }
+
+    /// Credentials found by the credential search carry no plain digest: without a key their
+    /// identity is their kind and rank; with --secret-key-file an HMAC that is the same across
+    /// runs, while a different key gives a different one.
+    @Test func credentialIdentitiesAreKeyedOrPlain() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let secret = "Gq7#pZ2vL9xQ"
+        try FixtureWriter.write(["etc/config/mqtt.conf": .file("broker=mqtt.example.net\nmqtt_password=\(secret)\n")], into: dir.url("root"))
+        try Data("first-key-of-the-fleet-0001".utf8).write(to: URL(fileURLWithPath: dir.url("key1")))
+        try Data("another-key-entirely-0002".utf8).write(to: URL(fileURLWithPath: dir.url("key2")))
+        func keys(_ extra: [String]) throws -> [String] {
+            let result = try scan([dir.url("root"), "--fail-on", "never", "--format", "json"] + extra)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            return (document["findings"] as? [[String: Any]] ?? []).filter { $0["ruleId"] as? String == "RB-SEN-002" }
+                .compactMap { ($0["evidence"] as? [String: Any])?["key"] as? String }
+        }
+        let plain = try keys([])
+        #expect(plain.count == 1 && plain.allSatisfy { $0.hasPrefix("secret:") && $0.hasSuffix(":#1") }, "\(plain)")
+        let keyed1 = try keys(["--secret-key-file", dir.url("key1")]), again = try keys(["--secret-key-file", dir.url("key1")])
+        let keyed2 = try keys(["--secret-key-file", dir.url("key2")])
+        #expect(!keyed1.isEmpty && keyed1 == again && keyed1 != keyed2, "\(keyed1) \(keyed2)")
+        #expect(!keyed1.joined().contains(String(Fingerprint.sha256Hex(Array(secret.utf8)).prefix(16))))
+        // A key shorter than 16 bytes is refused.
+        try Data("short".utf8).write(to: URL(fileURLWithPath: dir.url("key3")))
+        #expect(try scan([dir.url("root"), "--secret-key-file", dir.url("key3")]).status == 2)
     }
 
     /// A hostile image cannot drive the terminal: control characters in file names and quoted

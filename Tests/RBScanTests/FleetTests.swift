@@ -61,7 +61,10 @@ struct FleetTests {
         }
         for (i, server) in servers.enumerated() { inventory += "  - {name: nvr-\(i), target: \"\(server.uri)\", tags: [nvr]}\n" }
         try inventory.write(toFile: work.url("fleet.yaml"), atomically: true, encoding: .utf8)
-        let common = ["--inventory", work.url("fleet.yaml"), "--fail-on", "never", "--crack-seconds", "20", "--quiet"]
+        // One secret key for every run: password hashes are compared across shards by HMAC.
+        try Data("fleet-secret-key-for-this-test".utf8).write(to: URL(fileURLWithPath: work.url("secret.key")))
+        let common = ["--inventory", work.url("fleet.yaml"), "--fail-on", "never", "--crack-seconds", "20", "--quiet",
+                      "--secret-key-file", work.url("secret.key")]
 
         let whole = try runProcess(rbscan, ["scan"] + common + ["--format", "json", "--output", work.url("whole.json")])
         #expect(whole.status == 0, "\(whole.stderr)")
@@ -104,6 +107,18 @@ struct FleetTests {
         // A single shard cannot see them all: merging recomputes the fleet rules.
         let firstShard = try findings(String(contentsOfFile: shards[0], encoding: .utf8))
         #expect(!firstShard.contains { $0.contains("same password hash as in 9 other") })
+        // Without a key, shards write no password digest: the merge cannot see the reuse and says so.
+        var keyless: [String] = []
+        for i in 1...3 {
+            let shard = work.url("keyless\(i).json")
+            let result = try runProcess(rbscan, ["scan"] + common.dropLast(2) + ["--shard", "\(i)/3", "--format", "json", "--output", shard])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(!(try String(contentsOfFile: shard, encoding: .utf8)).contains("\"digest\" :"), "a keyless shard wrote digests")
+            keyless.append(shard)
+        }
+        let keylessMerge = try runProcess(rbscan, ["merge"] + keyless + ["--format", "json", "--fail-on", "never"])
+        #expect(keylessMerge.stdout.contains("fleet.password-digests-withheld"))
+        #expect(!keylessMerge.stdout.contains("same password hash as in 9 other"))
         // Inventory names and tags reach the report.
         #expect(expected.contains { $0.contains("|cam-0 ") } && expected.contains { $0.contains("|nvr-1 ") })
     }

@@ -79,6 +79,7 @@ public struct CredentialStoreCheck: Check {
                 context.report("\(error)", path: file.path, code: "check.limit")
                 continue
             }
+            var occurrences: [String: Int] = [:]
             for pair in pairs where StoredSecret.isSecretKey(pair.key) {
                 let verdict = StoredSecret.classify(pair.value)
                 let masked = Mask.secret(pair.value)
@@ -90,11 +91,14 @@ public struct CredentialStoreCheck: Check {
                 case .reversible: what = "base64-encoded (reversible)"; severity = nil
                 case .plaintext: what = "in plaintext"; severity = nil
                 }
+                // Identity: the setting's name and its rank among settings of that name in the file,
+                // or a digest of the value keyed with the user's key; never a plain digest.
+                occurrences[pair.key, default: 0] += 1
+                let identity = context.limits.secrets.identity(pair.value) ?? "#\(occurrences[pair.key]!)"
                 observations.append(Observation(
                     severity: severity, message: "'\(pair.key)' holds a password \(what): \(masked)",
                     location: Location(path: file.path, line: pair.line),
-                    evidence: Evidence(key: "credential:" + pair.key + ":" + String(Fingerprint.sha256Hex(Array(pair.value.utf8)).prefix(16)),
-                                       snippet: "\(pair.key) = \(masked)", facts: ["key": pair.key])))
+                    evidence: Evidence(key: "credential:" + pair.key + ":" + identity, snippet: "\(pair.key) = \(masked)", facts: ["key": pair.key])))
             }
         }
         return observations

@@ -117,6 +117,7 @@ public struct RegexCheck: Check {
             if expect == .present { break }
             let lines = LineIndex(bytes)
             var seenLines = Set<Int>()
+            var secretRank = 0
             for match in matches {
                 // A pattern like `(^|\s)telnetd` may start its match on the newline before the
                 // word: the finding belongs to the line of the first byte that is not a line end.
@@ -125,8 +126,10 @@ public struct RegexCheck: Check {
                 let line = lines.line(atOffset: start)
                 guard seenLines.insert(line).inserted else { continue }
                 let groups = [match.range] + match.groups
+                secretRank += 1
                 observations.append(observation(entry: entry, line: line, raw: lines.text(ofLine: line, in: bytes),
-                                                groups: groups.map { $0.map { String(decoding: bytes[$0], as: UTF8.self) } }))
+                                                groups: groups.map { $0.map { String(decoding: bytes[$0], as: UTF8.self) } },
+                                                secretRank: secretRank, secrets: context.limits.secrets))
             }
         }
         if expect == .present && !anyMatch {
@@ -147,7 +150,9 @@ public struct RegexCheck: Check {
         return SearchWindows.around(literal, in: bytes, margin: window)
     }
 
-    private func observation(entry: FileEntry, line: Int, raw: String, groups: [String?]) -> Observation {
+    /// `secretRank`: the match's rank in the file, the identity of a secret match when no user
+    /// key is given (a plain digest of the secret would be reversible with a word list).
+    private func observation(entry: FileEntry, line: Int, raw: String, groups: [String?], secretRank: Int, secrets: SecretDigest) -> Observation {
         let matched = groups[0] ?? ""
         var snippet = Snippet.make(raw)
         var shownMatch = Snippet.make(matched)
@@ -155,7 +160,7 @@ public struct RegexCheck: Check {
         if secret {
             shownMatch = Mask.secret(matched)
             if !matched.isEmpty { snippet = Snippet.make(raw.replacing(matched, with: shownMatch)) }
-            key = "sha256:" + String(Fingerprint.sha256Hex(Array(matched.utf8)).prefix(16))
+            key = secrets.identity(matched).map { "hmac:" + $0 } ?? "secret#\(secretRank)"
         }
         var values = ["path": entry.path, "line": String(line), "match": shownMatch, "text": snippet]
         for (i, group) in groups.enumerated() where i > 0 {

@@ -72,12 +72,14 @@ public struct ConfigExportCheck: Check {
         for (file, bytes) in encrypted {
             for candidate in candidates {
                 guard let (mode, kind) = Self.opens(bytes, with: candidate) else { continue }
-                let digest = String(Fingerprint.sha256Hex(candidate.key).prefix(16))
+                // Named by where the key was found; a digest of the key only under the user's key.
+                var facts = ["keySource": candidate.source, "mode": mode, "content": kind]
+                let identity = context.limits.secrets.identity(Hex.encode(candidate.key))
+                if let identity { facts["keyHMAC"] = identity }
                 observations.append(Observation(
                     message: "\(file.path) decrypts to \(kind) with a key every unit carries (\(candidate.source), AES-\(candidate.key.count * 8)-\(mode)\(candidate.xor.isEmpty ? "" : " + XOR mask"))",
                     location: Location(path: file.path),
-                    evidence: Evidence(key: "export-key:" + digest, facts: ["keySource": candidate.source, "keySHA256": digest,
-                                                                            "mode": mode, "content": kind])))
+                    evidence: Evidence(key: "export-key:" + (identity ?? candidate.source + ":" + mode), facts: facts)))
                 break
             }
         }

@@ -117,17 +117,21 @@ public struct CredentialCheck: Check {
             guard let content = context.readUnlessBinary(file) else { continue }
             let bytes = content.bytes
             var seen = Set<String>()
+            var occurrences: [String: Int] = [:]
             var lines: LineIndex?
             func report(_ kind: String, _ value: String, at offset: Int) {
                 // One finding per value: a specific pattern (run first) names it better than the generic one.
                 guard seen.insert(value).inserted else { return }
                 if lines == nil { lines = LineIndex(bytes) }
                 let line = lines!.line(atOffset: offset)
+                // The identity: a keyed digest of the value with the user's key, else the value's
+                // rank among this kind in the file (never a plain digest, which a word list reverses).
+                occurrences[kind, default: 0] += 1
+                let identity = context.limits.secrets.identity(value) ?? "#\(occurrences[kind]!)"
                 observations.append(Observation(
                     message: "\(kind) in \(file.path): \(Mask.secret(value))",
                     location: Location(path: file.path, line: line),
-                    evidence: Evidence(key: "secret:" + kind + ":" + Fingerprint.sha256Hex(Array(value.utf8)).prefix(16),
-                                       snippet: Mask.secret(value), facts: ["kind": kind, "length": String(value.count)])))
+                    evidence: Evidence(key: "secret:" + kind + ":" + identity, snippet: Mask.secret(value), facts: ["kind": kind])))
             }
             // The literals' offsets (one pass), then each pattern only around its literals.
             let hits = literalScan.matches(in: bytes, limit: 4096)

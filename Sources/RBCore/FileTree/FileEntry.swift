@@ -101,6 +101,9 @@ public struct ScanLimits: Sendable, Hashable {
     /// `--vuln-db` / `--kev`: the OSV records and KEV catalog components are matched against
     /// (RB-PKG-003); nil: no offline vulnerability data was given.
     public var vulnerabilities: VulnerabilityDatabase?
+    /// How secrets are digested for comparison and identity (`--secret-key-file`,
+    /// `RBSCAN_SECRET_KEY`); by default under a key of this run only (see `SecretDigest`).
+    public var secrets = SecretDigest()
 
     public init() {}
 }

@@ -1,17 +1,21 @@
 /// Masks secrets for output: a key, a password or a token is never printed whole.
 public enum Mask {
-    /// `AKIAIOSFODNN7EXAMPLE` → `AKIA************LE`; short values keep at most one character.
+    /// Eight asterisks whatever the value: neither a character nor the length is shown. A token
+    /// format's published prefix stays, since it says what leaked (`AKIAIOSFODNN7EXAMPLE` →
+    /// `AKIA********`).
     public static func secret(_ value: String) -> String {
-        let chars = Array(value)
-        switch chars.count {
-        case 0: return ""
-        case 1...5: return String(repeating: "*", count: chars.count)
-        case 6...11: return String(chars[0]) + String(repeating: "*", count: chars.count - 1)
-        default:
-            return String(chars[0..<4]) + String(repeating: "*", count: min(chars.count - 6, 16))
-                + String(chars[(chars.count - 2)...])
+        guard !value.isEmpty else { return "" }
+        if let prefix = tokenPrefixes.first(where: { value.hasPrefix($0) }), value.count >= prefix.count + 8 {
+            return prefix + hidden
         }
+        return hidden
     }
+
+    static let hidden = "********"
+
+    /// Fixed prefixes of token formats (AWS, Google, Aliyun, Tencent, GitHub, Slack, PEM).
+    static let tokenPrefixes = ["AKIA", "ASIA", "AIza", "LTAI", "AKID", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+                                "xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "-----BEGIN"]
 
     /// Replaces `range` of `text` by its masked form.
     public static func secret(in text: String, range: Range<String.Index>) -> String {

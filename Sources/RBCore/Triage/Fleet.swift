@@ -4,8 +4,18 @@ public struct FleetFacts: Codable, Hashable, Sendable {
     public var tlsKeys: [String]
     /// SHA-256 fingerprints of the SSH host keys an endpoint offers.
     public var sshHostKeys: [String]
-    /// Accounts with a real password hash: SHA-256 of the hash string (salt included).
+    /// Accounts with a real password hash: an HMAC-SHA256 of the hash string (salt included),
+    /// never a plain digest (unsalted and DES hashes would be reversible with a word list).
     public var passwordHashes: [PasswordHashFact]
+    /// The key ID (`SecretDigest.keyID`) of the HMAC key `passwordHashes` were made with: only
+    /// digests made with one key are compared.
+    public var passwordKey: String?
+    /// Whether that key is the user's (`--secret-key-file`, `RBSCAN_SECRET_KEY`): only then may
+    /// the digests be written to a report, for `rbscan merge` to compare across shards.
+    public var passwordKeyIsUsers: Bool?
+    /// In a report: how many password digests were left out because no user key made them
+    /// (so `rbscan merge` can say that reuse across reports was not compared).
+    public var passwordHashesWithheld: Int?
     /// The keys an image trusts for updates and boot (SPKI SHA-256, `usign:KEYNUM`), with the
     /// file each came from: a debug and a release image trusting one key share their signer.
     public var trustedKeys: [TrustedKeyFact]?
@@ -41,6 +51,17 @@ public struct FleetFacts: Codable, Hashable, Sendable {
     }
 
     public var isEmpty: Bool { tlsKeys.isEmpty && sshHostKeys.isEmpty && passwordHashes.isEmpty && (trustedKeys ?? []).isEmpty }
+
+    /// What may be written to a report: password digests only under the user's key.
+    public var forReport: FleetFacts {
+        guard passwordKeyIsUsers != true else { return self }
+        var copy = self
+        copy.passwordHashesWithheld = passwordHashes.isEmpty ? nil : passwordHashes.count
+        copy.passwordHashes = []
+        copy.passwordKey = nil
+        copy.passwordKeyIsUsers = nil
+        return copy
+    }
 }
 
 /// The fleet side of RB-TLS-009 and RB-PWD-007, over every target of a report (one run with
@@ -85,21 +106,34 @@ public enum FleetRules {
             }
         }
         if let rule = rules[passwordRule] {
+            // Digests are compared only between targets whose HMAC key is the same.
             var holders: [String: [Int: FleetFacts.PasswordHashFact]] = [:]
+            var shareable = Set<String>()
             for (i, target) in report.targets.enumerated() {
-                for fact in target.fleet?.passwordHashes ?? [] where holders[fact.digest]?[i] == nil {
-                    holders[fact.digest, default: [:]][i] = fact
+                guard let fleet = target.fleet else { continue }
+                for fact in fleet.passwordHashes {
+                    let id = (fleet.passwordKey ?? "") + ":" + fact.digest
+                    if fleet.passwordKeyIsUsers == true { shareable.insert(id) }
+                    if holders[id]?[i] == nil { holders[id, default: [:]][i] = fact }
                 }
             }
-            for (digest, byTarget) in holders where Set(byTarget.keys.map { device(report.targets[$0]) }).count > 1 {
+            let withheld = report.targets.filter { ($0.fleet?.passwordHashesWithheld ?? 0) > 0 }.count
+            if withheld > 0 {
+                report.diagnostics.append(Diagnostic(.note, .check, code: "fleet.password-digests-withheld",
+                    "\(withheld) target(s) were scanned without a secret key, so their password hashes were compared only within their own run: give every run the same --secret-key-file (or RBSCAN_SECRET_KEY) to find a password reused across reports",
+                    rule: rule.id))
+            }
+            for (id, byTarget) in holders where Set(byTarget.keys.map { device(report.targets[$0]) }).count > 1 {
+                // The digest is named only under the user's key (stable, and not reversible).
+                let digest = shareable.contains(id) ? String(id.split(separator: ":").last ?? "") : nil
                 for (i, fact) in byTarget {
                     let others = specs(Set(byTarget.keys).filter { device(report.targets[$0]) != device(report.targets[i]) })
                     added.append(Finding(ruleID: rule.id, status: .fail, severity: rule.severity, category: rule.category,
                         message: "account '\(fact.account)' has the same password hash as in \(others.count) other image(s)/device(s): \(others.joined(separator: ", ")); a universal password",
                         targetIndex: i, location: Location(path: fact.file, line: fact.line),
-                        evidence: Evidence(key: "fleet:password:\(fact.account):\(digest)",
-                                           facts: ["account": fact.account, "hashSHA256": digest, "devices": String(byTarget.count),
-                                                   "sharedWith": others.joined(separator: ", ")])))
+                        evidence: Evidence(key: "fleet:password:\(fact.account)" + (digest.map { ":" + $0 } ?? ""),
+                                           facts: ["account": fact.account, "hashHMAC": digest ?? "", "devices": String(byTarget.count),
+                                                   "sharedWith": others.joined(separator: ", ")].filter { !$0.value.isEmpty })))
                 }
             }
         }

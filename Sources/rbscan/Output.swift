@@ -3,22 +3,65 @@ import Glibc
 #endif
 import ArgumentParser
 import RBCore
+import Synchronization
 
 /// Writing to the standard streams and files without Foundation's globals (strict concurrency).
+/// Every write is checked: a report that could not be written is never a silent success.
 enum Output {
-    static func stdout(_ text: String) { write(fd: 1, text) }
-    static func stderr(_ text: String) { write(fd: 2, text) }
+    /// The first error writing standard output (errno), 0 while none: the exit code becomes 2.
+    private static let stdoutFailure = Atomic<Int32>(0)
+    /// Whether standard output was closed when rbscan started (then /dev/null holds the
+    /// descriptor, so no file opened later can take it, and every write to it counts as failed).
+    private static let stdoutClosed = Atomic<Bool>(false)
 
-    static func write(fd: Int32, _ text: String) {
+    /// Makes sure descriptors 0-2 are open before anything else is (a closed standard output
+    /// would otherwise be taken by the first file opened, and reports written into it), and
+    /// turns SIGPIPE and SIGXFSZ into write errors that are reported instead of killing the
+    /// process.
+    static func prepareStandardStreams() {
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            let null = open("/dev/null", O_RDWR)
+            if null >= 0, null != fd {
+                dup2(null, fd)
+                close(null)
+            }
+            if fd == 1 { stdoutClosed.store(true, ordering: .relaxed) }
+        }
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
+    }
+
+    static func stdout(_ text: String) {
+        if stdoutClosed.load(ordering: .relaxed) {
+            _ = stdoutFailure.compareExchange(expected: 0, desired: EBADF, ordering: .relaxed)
+            return
+        }
+        let error = write(fd: 1, text)
+        if error != 0 { _ = stdoutFailure.compareExchange(expected: 0, desired: error, ordering: .relaxed) }
+    }
+
+    static func stderr(_ text: String) { _ = write(fd: 2, text) }
+
+    /// The first error met writing standard output, if any.
+    static var stdoutError: String? {
+        let error = stdoutFailure.load(ordering: .relaxed)
+        return error == 0 ? nil : String(cString: strerror(error))
+    }
+
+    /// Writes all of `text`; returns 0 or the errno that stopped it.
+    @discardableResult
+    static func write(fd: Int32, _ text: String) -> Int32 {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                return
+                return errno
             }
+            if n == 0 { return EIO }
             bytes = bytes.dropFirst(n)
         }
+        return 0
     }
 
     /// Writes `text` to `path`. A regular file (or a new one) is written through a temporary
@@ -31,20 +74,23 @@ enum Output {
         if exists && (st.st_mode & S_IFMT) != S_IFREG {
             let fd = open(path, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { throw OutputError(path: path, message: String(cString: strerror(errno))) }
-            write(fd: fd, text)
-            close(fd)
+            let written = write(fd: fd, text)
+            let closed = close(fd) == 0 ? 0 : errno
+            if written != 0 || closed != 0 { throw OutputError(path: path, message: String(cString: strerror(written != 0 ? written : closed))) }
             return
         }
+        // Write, flush and close are all checked before the rename: a full disk leaves the
+        // previous report (or none), never a truncated one.
         let temporary = path + ".rbscan-tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? st.st_mode & 0o777 : 0o644)
         guard fd >= 0 else { throw OutputError(path: path, message: String(cString: strerror(errno))) }
-        write(fd: fd, text)
-        let ok = fsync(fd) == 0
-        close(fd)
-        guard ok, rename(temporary, path) == 0 else {
-            let message = String(cString: strerror(errno))
+        var failure = write(fd: fd, text)
+        if failure == 0, fsync(fd) != 0 { failure = errno }
+        if close(fd) != 0, failure == 0 { failure = errno }
+        if failure == 0, rename(temporary, path) != 0 { failure = errno }
+        if failure != 0 {
             unlink(temporary)
-            throw OutputError(path: path, message: message)
+            throw OutputError(path: path, message: String(cString: strerror(failure)))
         }
     }
 

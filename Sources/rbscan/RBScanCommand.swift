@@ -19,7 +19,8 @@ struct RBScanCommand: AsyncParsableCommand {
     /// Runs the command and maps every outcome to the exit-code contract (ArgumentParser's own
     /// usage errors would exit 64; rbscan's contract says 2).
     static func main() async {
-        let code: Int32
+        Output.prepareStandardStreams()
+        var code: Int32
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -40,6 +41,11 @@ struct RBScanCommand: AsyncParsableCommand {
                 Output.stderr(message + "\n")
                 code = ExitStatus.usage.rawValue
             }
+        }
+        // Output that never reached standard output is not a success (reports already said so).
+        if let error = Output.stdoutError, code != ExitStatus.usage.rawValue {
+            Output.stderr("rbscan: cannot write standard output: \(error) (exit 2)\n")
+            code = ExitStatus.usage.rawValue
         }
         // Spools are unlinked as they are made; their private directory goes too.
         Spool.cleanUp()

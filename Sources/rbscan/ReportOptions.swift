@@ -35,8 +35,10 @@ struct ReportOptions: ParsableArguments {
     }
 
     /// Renders and writes every report of `plan`; diagnostics reach standard error when a
-    /// machine-readable report took standard output.
+    /// machine-readable report took standard output. Every report is attempted; when one could
+    /// not be written, each failure is printed with the scan's own result, and the exit is 2.
     func write(_ report: ScanReport, plan: [(reporter: any Reporter, output: String?)]) throws {
+        var failures: [String] = []
         for (reporter, output) in plan {
             let color = output == nil && type(of: reporter).name == TextReporter.name && Output.colorAllowed
             let text = try reporter.render(report, color: color)
@@ -44,8 +46,7 @@ struct ReportOptions: ParsableArguments {
                 do {
                     try Output.writeFile(output, text)
                 } catch {
-                    Output.stderr("rbscan: \(error)\n")
-                    throw ExitCode(ExitStatus.usage.rawValue)
+                    failures.append("\(error)")
                 }
             } else {
                 Output.stdout(text)
@@ -53,6 +54,15 @@ struct ReportOptions: ParsableArguments {
         }
         if let toStdout = plan.first(where: { $0.output == nil }), type(of: toStdout.reporter).name != TextReporter.name {
             for diagnostic in report.diagnostics { Output.stderr("\(diagnostic)\n") }
+        }
+        if let error = Output.stdoutError { failures.append("cannot write standard output: \(error)") }
+        guard failures.isEmpty else {
+            for failure in failures { Output.stderr("rbscan: \(failure)\n") }
+            let status = report.exitStatus
+            let result = status == .ok ? "gate passed" : status == .gateFailed ? "gate failed" : "exit \(status.rawValue)"
+            Output.stderr("rbscan: the scan's result was: \(result) (\(report.gatingFindings.count) gating finding(s)); "
+                          + "\(failures.count) report(s) were not written (exit 2)\n")
+            throw ExitCode(ExitStatus.usage.rawValue)
         }
     }
 

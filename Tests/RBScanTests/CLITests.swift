@@ -413,6 +413,42 @@ struct CLITests {
         #expect(try scan([dir.url("root"), "--secret-key-file", dir.url("key3")]).status == 2)
     }
 
+    /// A report that cannot be written is never a silent success (issue 17, item 6): a device
+    /// that refuses writes (`/dev/full`), a full or closed standard output and a file-size limit
+    /// reached mid-report each give exit 2 with the reason and the scan's own result, and a
+    /// regular report file is replaced whole or not at all (no truncated JSON left behind).
+    @Test func reportWriteFailuresAreExit2() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        func sh(_ command: String) throws -> ProcessResult {
+            try runProcess("/bin/sh", ["-c", command], environment: ["RBSCAN": rbscan, "ROOT": example, "PATH": "/usr/bin:/bin"],
+                           currentDirectory: dir.path)
+        }
+        // The example fails the gate (exit 1); every write failure turns that into 2.
+        let full = try scan([example, "--format", "json", "--output", "/dev/full"])
+        #expect(full.status == 2, "\(full.stderr)")
+        #expect(full.stderr.contains("cannot write /dev/full") && full.stderr.contains("gate failed"), "\(full.stderr)")
+        let fullStdout = try sh(#""$RBSCAN" scan "$ROOT" --format json > /dev/full"#)
+        #expect(fullStdout.status == 2 && fullStdout.stderr.contains("cannot write standard output"), "\(fullStdout.stderr)")
+        let closedStdout = try sh(#""$RBSCAN" scan "$ROOT" --fail-on never >&-"#)
+        #expect(closedStdout.status == 2 && closedStdout.stderr.contains("Bad file descriptor"), "\(closedStdout.stderr)")
+        let closedVersion = try sh(#""$RBSCAN" --version >&-"#)
+        #expect(closedVersion.status == 2)
+        // 4 KiB file-size limit: the JSON report does not fit. The previous report stays whole
+        // and no temporary file is left; the other report (SARIF to a fresh file) is attempted too.
+        try Data("previous report\n".utf8).write(to: URL(fileURLWithPath: dir.url("r.json")))
+        let limited = try sh(#"ulimit -f 4; "$RBSCAN" scan "$ROOT" --fail-on never --format json --output r.json --format text --output r.txt"#)
+        #expect(limited.status == 2, "\(limited.stderr)")
+        #expect(limited.stderr.contains("cannot write r.json"), "\(limited.stderr)")
+        #expect(try String(contentsOfFile: dir.url("r.json"), encoding: .utf8) == "previous report\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".rbscan-tmp-") }.isEmpty)
+        // Writing works again without the limit.
+        let normal = try scan([example, "--fail-on", "never", "--format", "json", "--output", dir.url("r.json")])
+        #expect(normal.status == 0)
+        let rewritten = try String(contentsOfFile: dir.url("r.json"), encoding: .utf8)
+        #expect(rewritten.hasPrefix("{"))
+    }
+
     /// A hostile image cannot drive the terminal: control characters in file names and quoted
     /// lines reach text and Markdown reports escaped (`\e`, `\x07`), never raw.
     @Test func terminalEscapesAreShownEscaped() throws {

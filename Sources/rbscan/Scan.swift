@@ -59,6 +59,9 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("max-extracted"), help: "Bytes decompressed or extracted from images in one scan (default 8 GiB).")
     var maxExtracted: UInt64?
 
+    @Option(name: .customLong("max-config-size"), help: "Bytes of an XML, JSON or YAML config that is parsed at most; larger ones are reported as not checked (default 8 MiB).")
+    var maxConfigSize: Int?
+
     @Option(name: .customLong("max-nesting"), help: "Containers nested in containers that are opened (default 8).")
     var maxNesting: Int?
 
@@ -92,6 +95,7 @@ struct Scan: AsyncParsableCommand {
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if let maxFileSize, maxFileSize < 1 { throw ValidationError("--max-file-size must be positive") }
+        if let maxConfigSize, maxConfigSize < 1 { throw ValidationError("--max-config-size must be positive") }
         if let maxNesting, maxNesting < 0 { throw ValidationError("--max-nesting must not be negative") }
         if let maxFiles, maxFiles < 1 { throw ValidationError("--max-files must be positive") }
         if let crackSeconds, crackSeconds <= 0 { throw ValidationError("--crack-seconds must be positive") }
@@ -104,6 +108,7 @@ struct Scan: AsyncParsableCommand {
     func run() async throws {
         var limits = ScanLimits()
         if let maxFileSize { limits.maxFileBytes = maxFileSize }
+        if let maxConfigSize { limits.maxConfigBytes = maxConfigSize }
         limits.signingKeys = signingKeys
         if let maxExtracted { limits.maxExtractedBytes = maxExtracted }
         if let maxNesting { limits.maxNesting = maxNesting }

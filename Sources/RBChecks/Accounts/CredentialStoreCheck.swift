@@ -35,10 +35,12 @@ public struct CredentialStoreCheck: Check {
     /// Throws `BoundedYAML.TooLarge` for a YAML/JSON document whose aliases expand without bound.
     static func pairs(_ text: String, name: String) throws -> [Pair] {
         let lower = name.lowercased()
-        if lower.hasSuffix(".xml") { return xmlPairs(text) }
+        if lower.hasSuffix(".xml") { return try xmlPairs(text) }
         if lower.hasSuffix(".json") || lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") {
             let composed: Node?
-            do { composed = try BoundedYAML.compose(text) } catch let tooLarge as BoundedYAML.TooLarge { throw tooLarge } catch { return [] }
+            do { composed = try BoundedYAML.compose(text) } catch let tooLarge as BoundedYAML.TooLarge { throw tooLarge } catch {
+                throw ParseError(message: "not valid \(lower.hasSuffix(".json") ? "JSON" : "YAML"): " + DataPathEvaluator.describe(error))
+            }
             guard let root = composed else { return [] }
             var result: [Pair] = []
             func walk(_ node: Node, key: String) {
@@ -61,9 +63,20 @@ public struct CredentialStoreCheck: Check {
         }
     }
 
-    static func xmlPairs(_ text: String) -> [Pair] {
-        // Elements and attributes through the same libxml2 path as xml.xpath.
-        guard case .success(let items) = XMLDocument.select("//*[not(*)] | //@*", in: Array(text.utf8), name: "config") else { return [] }
+    /// A structured config that does not parse: reported, never taken for "no credential".
+    struct ParseError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    static func xmlPairs(_ text: String) throws -> [Pair] {
+        // Leaf elements and attributes, parsed by libxml2 as for xml.xpath, walked once.
+        let items: [SelectedItem]
+        switch XMLDocument.leaves(in: Array(text.utf8), name: "config") {
+        case .success(let found): items = found
+        case .failure(let problem):
+            throw ParseError(message: "not well-formed XML: \(problem.message)" + (problem.line.map { " (line \($0))" } ?? ""))
+        }
         return items.compactMap { item in
             let key = item.label.split(separator: "/").last.map { $0.hasPrefix("@") ? String($0.dropFirst()) : String($0) } ?? item.label
             return item.value.map { Pair(key: key, value: $0, line: item.line) }
@@ -74,8 +87,18 @@ public struct CredentialStoreCheck: Check {
         var observations: [Observation] = []
         for file in context.files(matching: paths, excluding: exclude) {
             guard let text = context.readText(file) else { continue }
+            let lower = file.path.lowercased()
+            if [".xml", ".json", ".yaml", ".yml"].contains(where: { lower.hasSuffix($0) }),
+               !ConfigContent.withinLimit(file, size: text.utf8.count, format: "structured", context: context) { continue }
+            if let reason = ConfigContent.notStructured(file, Array(text.utf8)) {
+                context.note("\(file.path) is not \(reason); not checked as a config", path: file.path, code: "check.not-a-config")
+                continue
+            }
             let pairs: [Pair]
-            do { pairs = try CredentialStoreCheck.pairs(text, name: file.path) } catch {
+            do { pairs = try CredentialStoreCheck.pairs(text, name: file.path) } catch let failure as ParseError {
+                context.report(failure.message, path: file.path, code: "check.parse-error")
+                continue
+            } catch {
                 context.report("\(error)", path: file.path, code: "check.limit")
                 continue
             }

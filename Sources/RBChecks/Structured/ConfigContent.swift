@@ -3,7 +3,27 @@
 /// config backups). Such a file is not a malformed config (a check that failed) but not a
 /// config at all: an informational notice naming it, and the scan is not partial because of it.
 /// A file that starts like the format and then breaks is still a parse error.
+import RBCore
+
 enum ConfigContent {
+    /// Whether a structured config of `size` bytes may be parsed; when it is over the limit, a
+    /// `check.limit` diagnostic says that it was not checked.
+    static func withinLimit(_ entry: FileEntry, size: Int, format: String, context: CheckContext) -> Bool {
+        guard size > context.limits.maxConfigBytes else { return true }
+        context.report("\(entry.path) is \(size) bytes, over the \(context.limits.maxConfigBytes)-byte limit for parsing \(format) configs (--max-config-size): not checked",
+                       path: entry.path, code: "check.limit")
+        return false
+    }
+
+    /// For a file named `.xml` or `.json`: why its content is not that format ("XML (text that
+    /// does not start like XML)"), or nil when it is, or the name says neither.
+    static func notStructured(_ entry: FileEntry, _ bytes: [UInt8]) -> String? {
+        let lower = entry.path.lowercased()
+        if lower.hasSuffix(".xml"), let reason = notXML(bytes) { return "XML (\(reason))" }
+        if lower.hasSuffix(".json"), let reason = notJSON(bytes) { return "JSON (\(reason))" }
+        return nil
+    }
+
     /// Why `bytes` cannot be XML, or nil when it starts like XML (possibly after a BOM and
     /// white space; UTF-16 is left to the parser).
     static func notXML(_ bytes: [UInt8]) -> String? {

@@ -107,6 +107,7 @@ struct DataPathEvaluator: Sendable {
         var observations: [Observation] = []
         for entry in context.files(matching: paths, excluding: exclude) {
             guard let content = context.read(entry) else { continue }
+            guard ConfigContent.withinLimit(entry, size: content.bytes.count, format: format, context: context) else { continue }
             if format == "JSON", let reason = ConfigContent.notJSON(content.bytes) {
                 context.note("\(entry.path) is not JSON (\(reason)); not checked as JSON", path: entry.path, code: "check.not-a-config")
                 continue

@@ -65,7 +65,9 @@ public struct NormalisedKeyCheck: Check {
         return []
     }
 
-    static func value(of key: String, in entry: FileEntry, text: String, adapter: ConfigAdapter) -> Found? {
+    /// `problem`: set when the file could not be parsed as its format (then nothing is found in
+    /// it, and the caller reports that instead of "not set").
+    static func value(of key: String, in entry: FileEntry, text: String, adapter: ConfigAdapter, problem: inout (message: String, code: String)?) -> Found? {
         guard let sources = adapter.keys[key] else { return nil }
         let name = entry.path.lowercased()
         for source in sources {
@@ -73,13 +75,26 @@ public struct NormalisedKeyCheck: Check {
             if !hints.isEmpty, !hints.contains(where: { ByteSearch.contains(text, $0) }) { continue }
             var raw: (String, Int?)?
             if let xpath = source.xpath, name.hasSuffix(".xml") {
-                if case .success(let items) = XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path),
-                   let item = items.first, let value = item.value {
-                    raw = (value, item.line)
+                switch XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path) {
+                case .success(let items):
+                    if let item = items.first, let value = item.value { raw = (value, item.line) }
+                case .failure(let failure):
+                    problem = ("not well-formed XML: \(failure.message)" + (failure.line.map { " (line \($0))" } ?? ""), "check.parse-error")
+                    return nil
                 }
             } else if let path = source.path, name.hasSuffix(".json") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
-                if let dataPath = try? DataPath(path), let root = try? BoundedYAML.compose(text),
-                   let (node, _) = dataPath.select(in: root).first, let scalar = node.scalar {
+                let root: Node?
+                do {
+                    root = try BoundedYAML.compose(text)
+                } catch {
+                    if let tooLarge = error as? BoundedYAML.TooLarge {
+                        problem = ("\(tooLarge)", "check.limit")
+                    } else {
+                        problem = ("not valid \(name.hasSuffix(".json") ? "JSON" : "YAML"): " + DataPathEvaluator.describe(error), "check.parse-error")
+                    }
+                    return nil
+                }
+                if let dataPath = try? DataPath(path), let root, let (node, _) = dataPath.select(in: root).first, let scalar = node.scalar {
                     raw = (scalar.string, scalar.mark?.line)
                 }
             } else if let key = source.key, !name.hasSuffix(".xml"), !name.hasSuffix(".json") {
@@ -107,12 +122,24 @@ public struct NormalisedKeyCheck: Check {
             guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
             for file in context.files(matching: globs) {
                 guard let text = context.readText(file) else { continue }
+                let lower = file.path.lowercased()
+                if [".xml", ".json", ".yaml", ".yml"].contains(where: { lower.hasSuffix($0) }),
+                   !ConfigContent.withinLimit(file, size: text.utf8.count, format: "structured", context: context) { continue }
+                if let reason = ConfigContent.notStructured(file, Array(text.utf8)) {
+                    context.note("\(file.path) is not \(reason); not checked as a config", path: file.path, code: "check.not-a-config")
+                    continue
+                }
+                // A file that does not parse is reported as such, never as "not set" or a pass.
+                var problem: (message: String, code: String)?
+                defer {
+                    if let problem { context.report(problem.message, path: file.path, code: problem.code) }
+                }
                 if let condition = options.when {
-                    guard let value = NormalisedKeyCheck.value(of: condition.key, in: file, text: text, adapter: adapter),
+                    guard let value = NormalisedKeyCheck.value(of: condition.key, in: file, text: text, adapter: adapter, problem: &problem),
                           condition.expect.isSatisfied(by: value.value) else { continue }
                 }
-                guard let found = NormalisedKeyCheck.value(of: options.key, in: file, text: text, adapter: adapter) else {
-                    guard context.kind == .config else { continue }
+                guard let found = NormalisedKeyCheck.value(of: options.key, in: file, text: text, adapter: adapter, problem: &problem) else {
+                    guard context.kind == .config, problem == nil else { continue }
                     switch options.missing ?? .review {
                     case .pass: break
                     case .fail, .review:

@@ -43,6 +43,7 @@ public struct XPathCheck: Check {
         var observations: [Observation] = []
         for entry in context.files(matching: paths, excluding: exclude) {
             guard let content = context.read(entry) else { continue }
+            guard ConfigContent.withinLimit(entry, size: content.bytes.count, format: "XML", context: context) else { continue }
             if let reason = ConfigContent.notXML(content.bytes) {
                 context.note("\(entry.path) is not XML (\(reason)); not checked as XML", path: entry.path, code: "check.not-a-config")
                 continue
@@ -107,6 +108,51 @@ enum XMLDocument {
         default:
             return .success([])
         }
+    }
+
+    /// Every leaf element (no element children) and every attribute, in document order, by one
+    /// walk of the tree: linear in the document, where the XPath union `//*[not(*)] | //@*`
+    /// merges node sets quadratically (40,000 elements took 7 s).
+    static func leaves(in bytes: [UInt8], name: String) -> Result<[SelectedItem], Problem> {
+        rb_xml_silence()
+        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+        guard let parser = xmlNewParserCtxt() else { return .failure(Problem(message: "out of memory")) }
+        defer { xmlFreeParserCtxt(parser) }
+        let parsed = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(1, buffer.count)) {
+                xmlCtxtReadMemory(parser, $0, Int32(clamping: buffer.count), name, nil, options)
+            }
+        }
+        guard let doc = parsed else {
+            if let error = xmlCtxtGetLastError(parser), let text = error.pointee.message {
+                return .failure(Problem(message: String(cString: text).trimmingWhitespace().description, line: Int(error.pointee.line)))
+            }
+            return .failure(Problem(message: "unparseable document"))
+        }
+        defer { xmlFreeDoc(doc) }
+        var items: [SelectedItem] = []
+        // Depth-first without recursion: a hostile document's nesting cannot exhaust the stack.
+        var pending: [xmlNodePtr] = xmlDocGetRootElement(doc).map { [$0] } ?? []
+        while let node = pending.popLast() {
+            guard node.pointee.type == XML_ELEMENT_NODE else { continue }
+            var attribute = node.pointee.properties
+            while let current = attribute {
+                current.withMemoryRebound(to: xmlNode.self, capacity: 1) { items.append(item(for: $0)) }
+                attribute = current.pointee.next
+            }
+            var children: [xmlNodePtr] = []
+            var child = node.pointee.children
+            while let current = child {
+                if current.pointee.type == XML_ELEMENT_NODE { children.append(current) }
+                child = current.pointee.next
+            }
+            if children.isEmpty {
+                items.append(item(for: node))
+            } else {
+                pending.append(contentsOf: children.reversed())
+            }
+        }
+        return .success(items)
     }
 
     static func item(for node: xmlNodePtr) -> SelectedItem {

@@ -69,6 +69,10 @@ public struct FileContent: Sendable {
 public struct ScanLimits: Sendable, Hashable {
     /// Bytes read from one file; the rest is not read and a note says so.
     public var maxFileBytes: Int = 64 << 20
+    /// Structured configs (XML, JSON, YAML) larger than this are not parsed (`--max-config-size`):
+    /// a device's config is kilobytes, and a document tree of tens of megabytes costs gigabytes
+    /// and seconds per rule. A `check.limit` diagnostic (exit 3) names each one.
+    public var maxConfigBytes: Int = 8 << 20
     /// Entries indexed in one tree.
     public var maxEntries: Int = 2_000_000
     /// Directory nesting depth.

@@ -180,7 +180,7 @@ public enum Spool {
         let fd = mkstemp(&template)
         guard fd >= 0 else { throw ImageError(.unreadable, dir, "cannot create a spool file: \(String(cString: strerror(errno)))") }
         unlink(template)
-        return SpoolWriter(fd: fd, name: name)
+        return SpoolWriter(fd: fd, name: name, directory: dir)
     }
 
     /// Removes the private directory (empty: spools are unlinked when created).
@@ -196,12 +196,15 @@ public enum Spool {
 public final class SpoolWriter {
     let fd: Int32
     let name: String
+    /// The private temporary directory the spool lives in (named when space runs out).
+    let directory: String
     private(set) var size: UInt64 = 0
     private var handedOver = false
 
-    init(fd: Int32, name: String) {
+    init(fd: Int32, name: String, directory: String) {
         self.fd = fd
         self.name = name
+        self.directory = directory
     }
 
     deinit { if !handedOver { close(fd) } }
@@ -212,7 +215,8 @@ public final class SpoolWriter {
             let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ImageError(.unreadable, name, "cannot write spool: \(String(cString: strerror(errno)))")
+                let reason = String(cString: strerror(errno))
+                throw ImageError(.spool, name, "cannot write the decompressed data to the temporary spool in \(directory) after \(size + UInt64(done)) bytes: \(reason); what follows was not examined (free space there, or set TMPDIR to a larger file system)")
             }
             done += n
         }
@@ -234,7 +238,8 @@ public final class SpoolWriter {
 
 /// A problem with an image, with the offset where it was found.
 public struct ImageError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable { case unreadable, corrupt, unsupported, limit }
+    /// `spool`: the temporary space for decompressed data ran out (or failed): not the image's fault.
+    public enum Code: String, Sendable { case unreadable, corrupt, unsupported, limit, spool }
     public var code: Code
     public var path: String
     public var message: String

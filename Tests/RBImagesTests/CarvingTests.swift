@@ -94,6 +94,48 @@ struct CarvingTests {
         #expect(analysis.diagnostics.contains { $0.code == "image.mislabelled" && $0.level == .warning })
     }
 
+    /// A JFFS2 image whose `etc` directory entry is damaged (as a bad flash page does it) loses
+    /// the whole `etc/` tree from its paths. That is never a warning-only pass: the damage is an
+    /// error, and the orphaned directory is recovered under lost+found/ with its files, so their
+    /// contents are still scanned.
+    @Test(arguments: [true, false])
+    func damagedJFFS2EntriesAreErrorsAndRecovered(littleEndian: Bool) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("""
+            mkdir -p src/etc src/bin && printf '::respawn:/usr/sbin/telnetd -F\\n' > src/etc/inittab && echo x > src/bin/tool && \
+            mkfs.jffs2 \(littleEndian ? "-l" : "-b") -r src -o fs.jffs2
+            """, in: dir.path)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.url("fs.jffs2"))))
+        func u16(_ at: Int) -> Int { littleEndian ? Int(bytes[at]) | Int(bytes[at + 1]) << 8 : Int(bytes[at]) << 8 | Int(bytes[at + 1]) }
+        func u32(_ at: Int) -> Int { littleEndian ? u16(at) | u16(at + 2) << 16 : u16(at) << 16 | u16(at + 2) }
+        var offset = 0
+        var etc: Int?
+        while offset + 12 <= bytes.count {
+            guard u16(offset) == 0x1985 else { offset += 4; continue }
+            if u16(offset + 2) == 0xe001, String(decoding: bytes[(offset + 40)..<(offset + 40 + Int(bytes[offset + 28]))], as: UTF8.self) == "etc" {
+                etc = offset
+            }
+            offset += (u32(offset + 4) + 3) & ~3
+        }
+        let at = try #require(etc)
+        bytes[at + 41] ^= 0x20   // one bit of the name: the node CRC no longer matches
+        try Data(bytes).write(to: URL(fileURLWithPath: dir.url("damaged.jffs2")))
+        let analysis = try Inspector.analyze(dir.url("damaged.jffs2"))
+        let errors = analysis.diagnostics.filter { $0.level == .error }.map(\.code)
+        #expect(errors.contains("image.crc-mismatch") && errors.contains("image.lost-entries"), "\(analysis.diagnostics)")
+        let tree = try #require(analysis.filesystems.first?.node.tree)
+        #expect(tree.index.entry(at: "bin/tool") != nil && tree.index.entry(at: "etc") == nil)
+        let recovered = tree.index.entries.filter { $0.path.hasPrefix("lost+found/") && $0.path.hasSuffix("/inittab") }
+        #expect(recovered.count == 1, "\(tree.index.entries.map(\.path))")
+        if let inittab = recovered.first {
+            #expect(String(decoding: try tree.read(inittab, limit: 1 << 20).bytes, as: UTF8.self).contains("telnetd"))
+        }
+        // The whole scan is incomplete (exit 3), not a pass.
+        let result = try runProcess(Repository.rbscanBinary, ["scan", dir.url("damaged.jffs2"), "--fail-on", "never"])
+        #expect(result.status == 3, "\(result.stdout)\(result.stderr)")
+    }
+
     /// Obsolete JFFS2 nodes (the kernel clears the ACCURATE bit of replaced nodes on NOR flash,
     /// leaving the CRC computed with it set) are skipped silently, not reported as bad CRCs.
     @Test(arguments: [true, false])

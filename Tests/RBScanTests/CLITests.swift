@@ -385,6 +385,32 @@ struct CLITests {
         #expect(parsed.stdout.contains("admin_password"), "the password at the end of 150,000 items is found")
     }
 
+    /// When the temporary space for decompressed data runs out (here a 512 KiB file-size
+    /// limit standing in for a full TMPDIR), what could not be examined is named with the
+    /// spool's directory (image.spool), and the exit says so: 2 when the only filesystem was
+    /// lost, 3 when an archive lost its members after the failing one.
+    @Test func spoolFailuresAreNamed() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("""
+            cp -r \(example) root && head -c 2097152 /dev/urandom > root/usr/blob && printf 'telnetd\\n' > root/zz-after
+            mksquashfs root root.sqfs -noappend -quiet -comp xz && gzip -c root.sqfs > rootfs.sqfs.gz
+            tar -czf root.tar.gz -C root .
+            """, in: dir.path)
+        func limited(_ target: String) throws -> ProcessResult {
+            try runProcess("/bin/sh", ["-c", #"ulimit -f 512; exec "$RBSCAN" scan "$TARGET" --fail-on never --format json"#],
+                           environment: ["RBSCAN": rbscan, "TARGET": dir.url(target), "PATH": "/usr/bin:/bin"])
+        }
+        let gz = try limited("rootfs.sqfs.gz")
+        #expect(gz.status == 2, "\(gz.stderr)")
+        #expect(gz.stderr.contains("[image.spool]") && gz.stderr.contains("temporary spool"), "\(gz.stderr)")
+        let tar = try limited("root.tar.gz")
+        #expect(tar.status == 3, "\(tar.stderr)")
+        #expect(tar.stdout.contains("\"image.spool\"") && tar.stdout.contains("were not indexed"), "\(tar.stderr)")
+        // Without the limit both scan in full.
+        #expect(try scan([dir.url("rootfs.sqfs.gz"), "--fail-on", "never"]).status == 0)
+    }
+
     /// Secrets quoted by rules (a command line, a URL) are masked in every report format by
     /// the one pass every finding goes through: a planted set of passwords on boot and update
     /// command lines appears in no SARIF, JSON, text, HTML, Markdown or JUnit output, while the

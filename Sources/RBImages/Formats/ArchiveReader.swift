@@ -166,6 +166,18 @@ public final class ArchiveTree: FileTree {
         return (handle.formatName, handle.filters)
     }
 
+    /// The diagnostic for a member whose data could not be copied: indexing stops there, which
+    /// the message says (the entries after it are not in the tree).
+    static func stopped(_ error: ImageError, at location: String) -> Diagnostic {
+        let code = switch error.code {
+        case .limit: "image.size-limit"
+        case .spool: "image.spool"
+        default: "image.corrupt"
+        }
+        return Diagnostic(.error, .check, code: code, error.message + "; the archive's entries after this one were not indexed",
+                          at: SourceLocation(file: location))
+    }
+
     public init(source: ByteSource, name: String, limits: ScanLimits, budget: ExtractionBudget) throws(ImageError) {
         displayName = name
         let handle = try ArchiveHandle(source: source, raw: false)
@@ -239,8 +251,7 @@ public final class ArchiveTree: FileTree {
                         }
                         entry.size = written
                     } catch {
-                        diagnostics.append(Diagnostic(.error, .check, code: error.code == .limit ? "image.size-limit" : "image.corrupt",
-                                                      error.message, at: SourceLocation(file: name + ":" + path)))
+                        diagnostics.append(ArchiveTree.stopped(error, at: name + ":" + path))
                         break loop
                     }
                 } else if let extent = extents[target], let original = entries[target] {
@@ -258,8 +269,7 @@ public final class ArchiveTree: FileTree {
                     extents[path] = Extent(offset: offset, size: written)
                     entry.size = written
                 } catch {
-                    diagnostics.append(Diagnostic(.error, .check, code: error.code == .limit ? "image.size-limit" : "image.corrupt",
-                                                  error.message, at: SourceLocation(file: name + ":" + path)))
+                    diagnostics.append(ArchiveTree.stopped(error, at: name + ":" + path))
                     entries[path] = entry
                     break loop
                 }

@@ -69,6 +69,13 @@ public final class JFFS2Tree: FileTree {
         var dirents: [UInt32: [String: Dirent]] = [:]
         var diagnostics: [Diagnostic] = []
         var counts = (inodes: 0, dirents: 0, badCRC: 0, obsolete: 0)
+        // Where runs of damaged nodes start: damage before the last valid node lost data; damage
+        // after it is an interrupted last write.
+        var badRuns: [UInt64] = []
+        var lastWasBad = false
+        // Every inode some directory entry (any version) names: an inode no entry names lost its
+        // entry (a deleted file's inode is still named by the entry its deletion superseded).
+        var named = Set<UInt32>()
         var offset: UInt64 = 0
         var end: UInt64 = 0
         let magic: [UInt8] = littleEndian ? [0x85, 0x19] : [0x19, 0x85]
@@ -87,13 +94,18 @@ public final class JFFS2Tree: FileTree {
         func u32(_ b: [UInt8], _ at: Int) -> UInt32 { littleEndian ? b.le32(at) : b.be32(at) }
         func crc(_ b: ArraySlice<UInt8>) -> UInt32 { ~CRC32.of(b, seed: 0xffff_ffff) }
 
+        func damaged(_ at: UInt64) {
+            counts.badCRC += 1
+            if !lastWasBad { badRuns.append(at) }
+            lastWasBad = true
+        }
         while offset + 12 <= source.size {
             let header = try bytes(offset, 12)
             guard header.count == 12, header.matches(magic, at: 0) else { offset += 4; continue }
             let nodeType = u16(header, 2)
             let length = UInt64(u32(header, 4))
             guard length >= 12, offset + length <= source.size else {
-                counts.badCRC += 1
+                damaged(offset)
                 offset += 4
                 continue
             }
@@ -105,24 +117,28 @@ public final class JFFS2Tree: FileTree {
                     end = offset + length
                     offset += (length + 3) & ~3
                 } else {
-                    counts.badCRC += 1
+                    damaged(offset)
                     offset += 4
                 }
                 continue
             }
+            var intact = true
             switch nodeType {
             case JFFS2Tree.nodeDirent where length >= 40:
                 let node = try bytes(offset, Int(min(length, 40 + 255)))
                 let nameLength = Int(node[28])
-                guard node.count >= 40 + nameLength, crc(node[0..<32]) == u32(node, 32) else { counts.badCRC += 1; break }
+                // The node CRC covers the header fields, the name CRC the name.
+                guard node.count >= 40 + nameLength, crc(node[0..<32]) == u32(node, 32),
+                      crc(node[40..<(40 + nameLength)]) == u32(node, 36) else { damaged(offset); intact = false; break }
                 let name = String(decoding: node[40..<(40 + nameLength)], as: UTF8.self)
                 let parent = u32(node, 12), version = u32(node, 16), ino = u32(node, 20)
+                if ino != 0 { named.insert(ino) }
                 if let existing = dirents[parent]?[name], existing.version > version { break }
                 dirents[parent, default: [:]][name] = Dirent(version: version, ino: ino, type: node[29])
                 counts.dirents += 1
             case JFFS2Tree.nodeInode where length >= 68:
                 let node = try bytes(offset, 68)
-                guard crc(node[0..<60]) == u32(node, 64) else { counts.badCRC += 1; break }
+                guard crc(node[0..<60]) == u32(node, 64) else { damaged(offset); intact = false; break }
                 let ino = u32(node, 12), version = u32(node, 16)
                 let meta = InodeMeta(version: version, mode: u32(node, 20), uid: UInt32(u16(node, 24)), gid: UInt32(u16(node, 26)),
                                      size: u32(node, 28), mtime: u32(node, 36))
@@ -136,22 +152,34 @@ public final class JFFS2Tree: FileTree {
             default:
                 break
             }
+            if intact { lastWasBad = false }
             end = offset + length
             offset += (length + 3) & ~3
         }
         guard counts.inodes + counts.dirents > 0 else {
             throw ImageError(.corrupt, source.file.name, "no valid JFFS2 nodes", offset: source.base)
         }
+        // Damage followed by valid nodes lost data (directory entries, file contents): the scan
+        // is incomplete. Damage only after the last valid node is an interrupted write.
+        let inside = badRuns.filter { $0 < end }
         if counts.badCRC > 0 {
-            diagnostics.append(Diagnostic(.warning, .check, code: "image.crc-mismatch",
-                "\(counts.badCRC) JFFS2 node(s) with a bad CRC ignored", at: SourceLocation(file: name)))
+            if inside.isEmpty {
+                diagnostics.append(Diagnostic(.warning, .check, code: "image.crc-mismatch",
+                    "\(counts.badCRC) damaged JFFS2 node(s) after the last valid one (an interrupted write) ignored", at: SourceLocation(file: name)))
+            } else {
+                diagnostics.append(Diagnostic(.error, .check, code: "image.crc-mismatch",
+                    "\(counts.badCRC) damaged JFFS2 node(s) in \(inside.count) place(s) (first at offset 0x\(String(inside[0], radix: 16))) ignored: the directory entries or file data they held are missing from the scan",
+                    at: SourceLocation(file: name)))
+            }
         }
         // Paths from the root inode (1), newest entries only; a zero inode is a deletion.
         var entries: [FileEntry] = [FileEntry(path: "", type: .directory, mode: 0o755)]
         var inodeOf: [String: UInt32] = [:]
-        var pending: [(UInt32, String, Int)] = [(1, "", 0)]
         var visited = Set<UInt32>([1])
-        while let (directory, path, depth) = pending.popLast() {
+        var reached = Set<UInt32>([1])
+        func walk(from root: UInt32, at rootPath: String) {
+          var pending: [(UInt32, String, Int)] = [(root, rootPath, rootPath.split(separator: "/").count)]
+          while let (directory, path, depth) = pending.popLast() {
             for (childName, dirent) in (dirents[directory] ?? [:]).sorted(by: { $0.key < $1.key }) where dirent.ino != 0 {
                 guard !childName.isEmpty, childName != ".", childName != "..", !childName.contains("/") else { continue }
                 guard entries.count < limits.maxEntries else {
@@ -175,6 +203,7 @@ public final class JFFS2Tree: FileTree {
                 }
                 entries.append(FileEntry(path: childPath, type: type, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid,
                                          size: type == .directory ? 0 : UInt64(meta.size), linkTarget: link, mtime: Int64(meta.mtime)))
+                reached.insert(dirent.ino)
                 if type == .file { inodeOf[childPath] = dirent.ino }
                 if type == .directory {
                     guard visited.insert(dirent.ino).inserted, depth < limits.maxDepth else {
@@ -185,6 +214,35 @@ public final class JFFS2Tree: FileTree {
                     pending.append((dirent.ino, childPath, depth + 1))
                 }
             }
+          }
+        }
+        walk(from: 1, at: "")
+        // Inodes no directory entry names. In an undamaged image they are unlinked files the
+        // kernel deletes at mount (their entry was erased by garbage collection): left out. In a
+        // damaged one they lost their entry: recovered under lost+found/inode-N as fsck does, so
+        // their contents are still scanned, and an error says that their paths are unknown.
+        let lost = Set(inodes.keys).union(dirents.keys).subtracting(named).subtracting(reached).subtracting([1]).sorted()
+        if !lost.isEmpty, !inside.isEmpty {
+            entries.append(FileEntry(path: "lost+found", type: .directory, mode: 0o700))
+            var recovered = 0
+            for ino in lost where entries.count < limits.maxEntries {
+                let path = "lost+found/inode-\(ino)"
+                let meta = inodes[ino]
+                let type = meta.map { ExtTree.type(of: UInt16(truncatingIfNeeded: $0.mode)) } ?? .directory
+                entries.append(FileEntry(path: path, type: type == .symlink ? .file : type, mode: (meta?.mode ?? 0o755) & 0o7777,
+                                         uid: meta?.uid ?? 0, gid: meta?.gid ?? 0, size: type == .directory ? 0 : UInt64(meta?.size ?? 0),
+                                         mtime: Int64(meta?.mtime ?? 0)))
+                reached.insert(ino)
+                if type == .directory {
+                    if visited.insert(ino).inserted { walk(from: ino, at: path) }
+                } else {
+                    inodeOf[path] = ino
+                }
+                recovered += 1
+            }
+            diagnostics.append(Diagnostic(.error, .check, code: "image.lost-entries",
+                "\(lost.count) JFFS2 inode(s) are named by no directory entry (damaged or missing entries): recovered under lost+found/ with \(entries.filter { $0.path.hasPrefix("lost+found/") }.count) entries, but their real paths are unknown, so rules looking for named files (etc/…) did not see them",
+                at: SourceLocation(file: name)))
         }
         index = PathIndex(entries)
         dataNodes = data

@@ -35,9 +35,10 @@ let package = Package(
         // libssh: the SSH password login of --allow-auth-tests (a full SSH client is not hand-written).
         .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
 
-        // Read-only mappings of image files whose faults (a file shrinking under the scan) are
-        // survivable: our own C, no library.
-        .target(name: "CMappedFile", path: "Sources/CMappedFile"),
+        // Our own C for what must not run Swift code: read-only mappings of image files whose
+        // faults (a file shrinking under the scan) are survivable, and the signal handler that
+        // removes the private temporary directory on SIGINT/SIGTERM/SIGHUP. No library.
+        .target(name: "CSafeSystem", path: "Sources/CSafeSystem"),
 
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
@@ -45,7 +46,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
-        .target(name: "RBImages", dependencies: ["RBCore", "CMappedFile", "COpenSSL", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
+        .target(name: "RBImages", dependencies: ["RBCore", "CSafeSystem", "COpenSSL", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
         // Endpoint probes: the raw-handshake TLS scanner.
         .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.

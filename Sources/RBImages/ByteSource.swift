@@ -1,4 +1,4 @@
-import CMappedFile
+import CSafeSystem
 import RBCore
 import Synchronization
 
@@ -10,7 +10,7 @@ import Glibc
 /// mapped read-only when the system allows (reads are then copies from the page cache without a
 /// system call, and a reader can pick the few bytes it needs out of every page), else read with
 /// `pread`; either way one descriptor serves concurrent readers. Every access to the mapping goes
-/// through `CMappedFile`'s guarded copies: a file that shrinks under the scan is an unreadable
+/// through `CSafeSystem`'s guarded copies: a file that shrinks under the scan is an unreadable
 /// image error, not a crash.
 public final class HostFile: Sendable {
     public let fd: Int32
@@ -167,8 +167,10 @@ public enum Spool {
             }
             let path = String(cString: made)
             current = path
-            // Removed at exit whoever the caller is (the CLI also removes it explicitly).
+            // Removed at exit whoever the caller is (the CLI also removes it explicitly), and
+            // when the process is interrupted or terminated.
             atexit { Spool.cleanUp() }
+            rb_remove_on_signal(path)
             return path
         }
     }
@@ -186,6 +188,7 @@ public enum Spool {
     /// Removes the private directory (empty: spools are unlinked when created).
     public static func cleanUp() {
         directory.withLock { current in
+            rb_forget_on_signal()
             if let path = current { rmdir(path) }
             current = nil
         }

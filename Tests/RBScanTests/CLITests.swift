@@ -441,6 +441,34 @@ struct CLITests {
         #expect(peakKB < 300 * 1024, "peak RSS \(peakKB) KB")
     }
 
+    /// SIGTERM (and SIGINT) in the middle of a scan leaves no private temporary directory
+    /// behind, and the process still ends by the signal.
+    @Test func terminationRemovesThePrivateTemporaryDirectory() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // 1 GiB of zeros behind gzip: seconds of decompressing into the spool.
+        try ImageFixtures.sh("mkdir tmp && head -c 1073741824 /dev/zero | gzip -1 > zeros.gz", in: dir.path)
+        for signal in [SIGTERM, SIGINT] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: rbscan)
+            process.arguments = ["scan", dir.url("zeros.gz"), "--fail-on", "never", "--quiet"]
+            process.environment = ["TMPDIR": dir.url("tmp"), "PATH": "/usr/bin:/bin"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Wait for the private directory to exist, then end the scan.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try FileManager.default.contentsOfDirectory(atPath: dir.url("tmp")).isEmpty, ContinuousClock.now < deadline {
+                usleep(20_000)
+            }
+            #expect(try !FileManager.default.contentsOfDirectory(atPath: dir.url("tmp")).isEmpty, "no private directory appeared")
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == signal)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url("tmp")) == [], "signal \(signal) left a directory behind")
+        }
+    }
+
     /// Secrets quoted by rules (a command line, a URL) are masked in every report format by
     /// the one pass every finding goes through: a planted set of passwords on boot and update
     /// command lines appears in no SARIF, JSON, text, HTML, Markdown or JUnit output, while the

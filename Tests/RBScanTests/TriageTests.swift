@@ -216,5 +216,13 @@ struct TriageTests {
         #expect(missing.status == 2 && missing.stderr.contains("justification"), "\(missing.stderr)")
         let compare = try scan([root.path, "--compare", root.url("w.yaml")])
         #expect(compare.status == 2 && compare.stderr.contains("w.yaml"), "\(compare.stderr)")
+        // Days that do not exist are not dates; 29 February of a leap year is.
+        for (day, valid) in [("2027-02-30", false), ("2026-04-31", false), ("2027-02-29", false), ("2100-02-29", false),
+                             ("2028-02-29", true), ("2000-02-29", true), ("2027-1-05", false), ("２０２７-01-01", false)] {
+            try FixtureWriter.write(["w.yaml": .file("version: 1\nwaivers:\n  - rule: RB-IFC-001\n    justification: accepted\n    expires: '\(day)'\n")],
+                                    into: root.path)
+            let result = try scan([root.path, "--waivers", root.url("w.yaml"), "--fail-on", "never"])
+            #expect((result.status != 2) == valid, "\(day): \(result.stderr)")
+        }
     }
 }

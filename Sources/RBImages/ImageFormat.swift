@@ -156,7 +156,8 @@ public struct FormatProbe: Sendable {
     /// True (and the node marked) when opening it would exceed the nesting limit.
     func tooDeep(_ node: inout ContainerNode, _ diagnostics: inout [Diagnostic]) -> Bool {
         guard depth > limits.maxNesting else { return false }
-        fail(&node, "image.nesting-limit", "nesting deeper than \(limits.maxNesting) containers; not opened", &diagnostics)
+        fail(&node, "image.nesting-limit", "nesting deeper than \(limits.maxNesting) containers (--max-nesting); this container and anything after it in the same data were not opened", &diagnostics)
+        node.details[ContainerNode.nestingLimitKey] = "true"
         return true
     }
 

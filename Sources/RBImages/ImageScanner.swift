@@ -20,6 +20,9 @@ public struct ContainerNode: Sendable {
 
     /// `squashfs@0x200040`.
     public var label: String { format + "@0x" + String(offset, radix: 16) }
+
+    /// Set in `details` on a container not opened because of the nesting limit.
+    static let nestingLimitKey = "nestingLimit"
 }
 
 /// What an image holds, and the problems met reading it.
@@ -139,6 +142,9 @@ public struct ImageScanner: Sendable {
                                                 depth: depth + 1, context: context)
                         if let node = ImageFormats.all[candidate.format].open(probe, &diagnostics) {
                             nodes.append(node)
+                            // Past the nesting limit every container here is too deep: one
+                            // diagnostic for this part, not one per offset.
+                            if node.details[ContainerNode.nestingLimitKey] != nil { break scanning }
                             if let size = node.size, size > 0 {
                                 chunkStart = UInt64(start) + size
                             } else {
@@ -172,7 +178,8 @@ public struct ImageScanner: Sendable {
                                           at: SourceLocation(file: context, offset: Int(absolute))))
         }
         guard depth <= limits.maxNesting else {
-            node.problem = "nesting deeper than \(limits.maxNesting) containers; not opened"
+            node.problem = "nesting deeper than \(limits.maxNesting) containers (--max-nesting); this container and anything after it in the same data were not opened"
+            node.details[ContainerNode.nestingLimitKey] = "true"
             diagnostics.append(Diagnostic(.error, .check, code: "image.nesting-limit", node.problem!,
                                           at: SourceLocation(file: context, offset: Int(absolute))))
             return
@@ -212,7 +219,7 @@ public struct ImageScanner: Sendable {
                     at: SourceLocation(file: context, offset: Int(part.base))))
             }
             guard depth < limits.maxNesting else {
-                node.problem = "nesting deeper than \(limits.maxNesting) containers; not opened"
+                node.problem = "nesting deeper than \(limits.maxNesting) containers (--max-nesting); its content was not opened"
                 diagnostics.append(Diagnostic(.error, .check, code: "image.nesting-limit", node.problem!, at: SourceLocation(file: label)))
                 return node
             }
@@ -264,7 +271,7 @@ public struct ImageScanner: Sendable {
                                  details: ["format": tree.format, "files": String(tree.index.entries.filter { $0.type == .file }.count)])
         node.tree = tree
         diagnostics += tree.indexDiagnostics.filter { $0.level == .error }
-        guard probe.depth < limits.maxNesting else { return node }
+        var unopened: [String] = []
         for entry in tree.index.entries where entry.type == .file && entry.size >= 16 {
             guard let member = tree.source(of: entry.path), let head = try? member.read(at: 0, count: 8192),
                   !head.matches([0x7f, 0x45, 0x4c, 0x46], at: 0) else { continue }
@@ -272,11 +279,23 @@ public struct ImageScanner: Sendable {
                 format.signatures.contains { head.matches($0.magic, at: $0.offset) }
             }
             guard startsLikeImage || (entry.size >= 65536 && head.contains(0)) else { continue }
-            let children = carve(member, depth: probe.depth + 1, where: label + ":" + entry.path, diagnostics: &diagnostics)
+            // At the nesting limit the members are not opened; those that start like an image
+            // are named (never a silent pass).
+            guard probe.depth < limits.maxNesting else {
+                if startsLikeImage { unopened.append(entry.path) }
+                continue
+            }
+            // A member is a file, not a container: what it holds is one level below the archive.
+            let children = carve(member, depth: probe.depth, where: label + ":" + entry.path, diagnostics: &diagnostics)
             if !children.isEmpty {
                 node.children.append(ContainerNode(format: entry.path, offset: 0, size: entry.size,
                                                    details: ["member": "archive member"], children: children))
             }
+        }
+        if !unopened.isEmpty {
+            diagnostics.append(Diagnostic(.error, .check, code: "image.nesting-limit",
+                "nesting deeper than \(limits.maxNesting) containers (--max-nesting): \(unopened.count) member(s) that start like an image were not opened (\(unopened.prefix(3).joined(separator: ", "))\(unopened.count > 3 ? ", …" : ""))",
+                at: SourceLocation(file: label)))
         }
         return node
     }

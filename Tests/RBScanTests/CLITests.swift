@@ -469,6 +469,27 @@ struct CLITests {
         }
     }
 
+    /// `--max-nesting N` opens N nested containers (an archive member is a file, not a level:
+    /// it opened N/2 tars), and the member left unopened at the limit is one diagnostic (exit 3),
+    /// not silence and not one error per offset.
+    @Test func maxNestingCountsContainers() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("""
+            mkdir l0 && printf '::respawn:/usr/sbin/telnetd\\n' > l0/inittab && prev=l0
+            for i in 1 2 3 4 5 6; do mkdir l$i; tar -cf l$i/inner$i.tar -C $prev .; prev=l$i; done
+            tar -cf top.tar -C l6 .
+            """, in: dir.path)
+        for (nesting, trees) in [(2, 2), (5, 5), (7, 7), (8, 7)] {
+            let result = try scan([dir.url("top.tar"), "--max-nesting", String(nesting), "--fail-on", "never", "--format", "json"])
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            #expect((document["targets"] as? [Any])?.count == trees, "--max-nesting \(nesting)")
+            let limited = (document["diagnostics"] as? [[String: Any]] ?? []).filter { $0["code"] as? String == "image.nesting-limit" }
+            #expect(limited.count == (trees < 7 ? 1 : 0), "--max-nesting \(nesting): \(limited)")
+            #expect(result.status == (trees < 7 ? 3 : 0), "--max-nesting \(nesting)")
+        }
+    }
+
     /// Secrets quoted by rules (a command line, a URL) are masked in every report format by
     /// the one pass every finding goes through: a planted set of passwords on boot and update
     /// command lines appears in no SARIF, JSON, text, HTML, Markdown or JUnit output, while the

@@ -289,6 +289,37 @@ struct ImageScanTests {
         #expect(warnings.count == 2)
     }
 
+    /// Hard links to files the archive does not hold (out of the root, absolute, missing) read
+    /// as empty files with one warning each, not one "not a regular file" error per rule; a
+    /// hard link inside the archive shares its target's content.
+    @Test func danglingHardLinksAreOneWarning() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh(#"""
+            python3 - <<'PY'
+            import tarfile, io
+            t = tarfile.open('links.tar', 'w')
+            f = tarfile.TarInfo('etc/passwd'); data = b'root:x:0:0::/root:/bin/sh\n'; f.size = len(data); t.addfile(f, io.BytesIO(data))
+            for name, target in [('etc/up', '../../../etc/shadow'), ('etc/abs', '/etc/shadow'), ('etc/gone', 'etc/missing'), ('etc/same', 'etc/passwd')]:
+                h = tarfile.TarInfo(name); h.type = tarfile.LNKTYPE; h.linkname = target; t.addfile(h)
+            t.close()
+            PY
+            """#, in: dir.path)
+        let analysis = try Inspector.analyze(dir.url("links.tar"))
+        let tree = try #require(analysis.filesystems.first?.node.tree)
+        let warnings = tree.indexDiagnostics.filter { $0.code == "image.dangling-hard-link" }
+        #expect(warnings.count == 3, "\(tree.indexDiagnostics)")
+        for path in ["etc/up", "etc/abs", "etc/gone"] {
+            let entry = try #require(tree.index.entry(at: path))
+            #expect(try tree.read(entry, limit: 1024).bytes.isEmpty)
+        }
+        let same = try #require(tree.index.entry(at: "etc/same"))
+        #expect(String(decoding: try tree.read(same, limit: 1024).bytes, as: UTF8.self).hasPrefix("root:"))
+        let result = try runProcess(Repository.rbscanBinary, ["scan", dir.url("links.tar"), "--fail-on", "never", "--format", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stdout.contains("check.unreadable-file"))
+    }
+
     @Test func limitsStopDecompressionWithADiagnostic() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

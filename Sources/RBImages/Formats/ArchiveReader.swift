@@ -185,6 +185,8 @@ public final class ArchiveTree: FileTree {
         var entries: [String: FileEntry] = ["": FileEntry(path: "", type: .directory, mode: 0o755)]
         var extents: [String: Extent] = [:]
         var linkGroups: [String: [String]] = [:]
+        // Hard links whose data had not come yet (cpio stores it with the last link of a group).
+        var hardLinks: [String: String] = [:]
         var diagnostics: [Diagnostic] = []
         var header: OpaquePointer?
         var count = 0
@@ -257,6 +259,8 @@ public final class ArchiveTree: FileTree {
                 } else if let extent = extents[target], let original = entries[target] {
                     entry.size = original.size
                     extents[path] = extent
+                } else {
+                    hardLinks[path] = hardlink
                 }
                 entry.type = .file
                 entries[path] = entry
@@ -275,6 +279,16 @@ public final class ArchiveTree: FileTree {
                 }
             }
             entries[path] = entry
+        }
+        // A hard link to a file the archive does not hold (outside the root, or missing) has no
+        // data: one warning for the link, and an empty file, instead of one "not a regular file"
+        // error from every rule that reads it.
+        for (path, target) in hardLinks.sorted(by: { $0.key < $1.key }) where extents[path] == nil && entries[path]?.type == .file {
+            extents[path] = Extent(offset: 0, size: 0)
+            entries[path]?.size = 0
+            diagnostics.append(Diagnostic(.warning, .check, code: "image.dangling-hard-link",
+                "hard link to '\(target)', which the archive does not hold (a link never leaves the root): read as an empty file",
+                at: SourceLocation(file: name + ":" + path)))
         }
         // Parents the archive did not list are implied directories.
         for path in Array(entries.keys) {

@@ -216,6 +216,14 @@ struct TriageTests {
         #expect(missing.status == 2 && missing.stderr.contains("justification"), "\(missing.stderr)")
         let compare = try scan([root.path, "--compare", root.url("w.yaml")])
         #expect(compare.status == 2 && compare.stderr.contains("w.yaml"), "\(compare.stderr)")
+        // A value of the wrong type is named by its key path, never by an internal Swift dump.
+        try FixtureWriter.write(["w.yaml": .file("version: 1\nwaivers:\n  - rule: [x]\n    justification: a\n    expires: 2027-01-01\n"),
+                                 "inv.yaml": .file("version: 1\ntargets:\n  - {name: [1, 2], target: x}\n")], into: root.path)
+        let typed = try scan([root.path, "--waivers", root.url("w.yaml")])
+        #expect(typed.status == 2 && typed.stderr.contains("'waivers[0].rule' should be a string"), "\(typed.stderr)")
+        let inventory = try scan(["--inventory", root.url("inv.yaml")])
+        #expect(inventory.status == 2 && inventory.stderr.contains("'targets[0].name' should be a string"), "\(inventory.stderr)")
+        #expect(!(typed.stderr + inventory.stderr).contains("Slice<"))
         // Days that do not exist are not dates; 29 February of a leap year is.
         for (day, valid) in [("2027-02-30", false), ("2026-04-31", false), ("2027-02-29", false), ("2100-02-29", false),
                              ("2028-02-29", true), ("2000-02-29", true), ("2027-1-05", false), ("２０２７-01-01", false)] {

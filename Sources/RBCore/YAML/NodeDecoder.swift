@@ -106,7 +106,7 @@ public struct NodeDecoder {
             return current
         }
         func describe(_ path: [any CodingKey]) -> String {
-            path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }.description
+            NodeDecoder.keyPath(path)
         }
         switch error {
         case let .keyNotFound(key, context):
@@ -148,6 +148,13 @@ public struct NodeDecoder {
             previous = current
         }
         return previous[y.count] <= 2
+    }
+
+    /// `targets[0].name`: a coding path as the key path a user writes. (A bare `joined()` here
+    /// once chose FlattenSequence and printed its internal dump instead.)
+    static func keyPath(_ path: [any CodingKey]) -> String {
+        let parts: [String] = path.map { key in key.intValue.map { "[\($0)]" } ?? "." + key.stringValue }
+        return String(parts.joined(separator: "").drop { $0 == "." })
     }
 
     static func typeName(_ type: Any.Type) -> String {
@@ -231,7 +238,7 @@ struct NodeDecoderImpl: Decoder {
         case .scalar(let s): found = "'\(s.string)'"
         case .alias: found = "an alias"
         }
-        let path = codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }
+        let path = NodeDecoder.keyPath(codingPath)
         let subject = path.isEmpty ? "the document" : "'\(path)'"
         return NodeDecodeError(code: "yaml.type-mismatch", message: "\(subject) should be \(expected), found \(found)",
                                mark: node.mark)

@@ -87,13 +87,7 @@ public struct CredentialStoreCheck: Check {
         var observations: [Observation] = []
         for file in context.files(matching: paths, excluding: exclude) {
             guard let text = context.readText(file) else { continue }
-            let lower = file.path.lowercased()
-            if [".xml", ".json", ".yaml", ".yml"].contains(where: { lower.hasSuffix($0) }),
-               !ConfigContent.withinLimit(file, size: text.utf8.count, format: "structured", context: context) { continue }
-            if let reason = ConfigContent.notStructured(file, Array(text.utf8)) {
-                context.note("\(file.path) is not \(reason); not checked as a config", path: file.path, code: "check.not-a-config")
-                continue
-            }
+            guard ConfigContent.admits(file, text: text, context: context) else { continue }
             let pairs: [Pair]
             do { pairs = try CredentialStoreCheck.pairs(text, name: file.path) } catch let failure as ParseError {
                 context.report(failure.message, path: file.path, code: "check.parse-error")

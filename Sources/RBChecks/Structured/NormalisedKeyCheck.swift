@@ -122,13 +122,7 @@ public struct NormalisedKeyCheck: Check {
             guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
             for file in context.files(matching: globs) {
                 guard let text = context.readText(file) else { continue }
-                let lower = file.path.lowercased()
-                if [".xml", ".json", ".yaml", ".yml"].contains(where: { lower.hasSuffix($0) }),
-                   !ConfigContent.withinLimit(file, size: text.utf8.count, format: "structured", context: context) { continue }
-                if let reason = ConfigContent.notStructured(file, Array(text.utf8)) {
-                    context.note("\(file.path) is not \(reason); not checked as a config", path: file.path, code: "check.not-a-config")
-                    continue
-                }
+                guard ConfigContent.admits(file, text: text, context: context) else { continue }
                 // A file that does not parse is reported as such, never as "not set" or a pass.
                 var problem: (message: String, code: String)?
                 defer {

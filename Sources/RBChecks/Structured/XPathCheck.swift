@@ -66,7 +66,9 @@ enum XMLDocument {
         var line: Int?
     }
 
-    static func select(_ expression: String, in bytes: [UInt8], name: String) -> Result<[SelectedItem], Problem> {
+    /// Parses `bytes` (no network, no error output) and hands the document to `body`, which must
+    /// not keep it: it is freed on return.
+    static func withDocument<T>(_ bytes: [UInt8], name: String, _ body: (xmlDocPtr) -> Result<T, Problem>) -> Result<T, Problem> {
         rb_xml_silence()
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
         guard let parser = xmlNewParserCtxt() else { return .failure(Problem(message: "out of memory")) }
@@ -84,6 +86,14 @@ enum XMLDocument {
             return .failure(Problem(message: "unparseable document"))
         }
         defer { xmlFreeDoc(doc) }
+        return body(doc)
+    }
+
+    static func select(_ expression: String, in bytes: [UInt8], name: String) -> Result<[SelectedItem], Problem> {
+        withDocument(bytes, name: name) { doc in evaluate(expression, in: doc) }
+    }
+
+    private static func evaluate(_ expression: String, in doc: xmlDocPtr) -> Result<[SelectedItem], Problem> {
         guard let context = xmlXPathNewContext(doc) else { return .failure(Problem(message: "out of memory")) }
         defer { xmlXPathFreeContext(context) }
         guard let result = xmlXPathEvalExpression(expression, context) else {
@@ -114,22 +124,10 @@ enum XMLDocument {
     /// walk of the tree: linear in the document, where the XPath union `//*[not(*)] | //@*`
     /// merges node sets quadratically (40,000 elements took 7 s).
     static func leaves(in bytes: [UInt8], name: String) -> Result<[SelectedItem], Problem> {
-        rb_xml_silence()
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
-        guard let parser = xmlNewParserCtxt() else { return .failure(Problem(message: "out of memory")) }
-        defer { xmlFreeParserCtxt(parser) }
-        let parsed = bytes.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(1, buffer.count)) {
-                xmlCtxtReadMemory(parser, $0, Int32(clamping: buffer.count), name, nil, options)
-            }
-        }
-        guard let doc = parsed else {
-            if let error = xmlCtxtGetLastError(parser), let text = error.pointee.message {
-                return .failure(Problem(message: String(cString: text).trimmingWhitespace().description, line: Int(error.pointee.line)))
-            }
-            return .failure(Problem(message: "unparseable document"))
-        }
-        defer { xmlFreeDoc(doc) }
+        withDocument(bytes, name: name) { doc in .success(leaves(of: doc)) }
+    }
+
+    private static func leaves(of doc: xmlDocPtr) -> [SelectedItem] {
         var items: [SelectedItem] = []
         // Depth-first without recursion: a hostile document's nesting cannot exhaust the stack.
         var pending: [xmlNodePtr] = xmlDocGetRootElement(doc).map { [$0] } ?? []
@@ -152,7 +150,7 @@ enum XMLDocument {
                 pending.append(contentsOf: children.reversed())
             }
         }
-        return .success(items)
+        return items
     }
 
     static func item(for node: xmlNodePtr) -> SelectedItem {

@@ -94,11 +94,66 @@ public struct PortSweep: Sendable {
     static func serverFirst(_ bytes: [UInt8]) -> String {
         let text = String(decoding: bytes, as: UTF8.self)
         if text.hasPrefix("SSH-") { return "ssh" }
-        if zip(bytes, bytes.dropFirst()).contains(where: { $0 == 0xff && (0xfb...0xfe).contains($1) }) { return "telnet" }
+        // Telnet: the server opens with option negotiation (RFC 854/855) and what follows is text;
+        // or, without negotiation, a text login prompt. Random or binary bytes that merely hold
+        // an IAC pair or the word "login:" somewhere are not telnet.
+        if let textStart = telnetNegotiation(bytes) {
+            return isMostlyText(bytes[textStart...]) ? "telnet" : "unknown"
+        }
+        guard isMostlyText(bytes[...]) else { return "unknown" }
         let lower = text.lowercased()
         if lower.contains("login:") || lower.contains("password:") { return "telnet" }
         if text.hasPrefix("220") { return "ftp" }
         return "unknown"
+    }
+
+    /// Where the text after a leading run of telnet commands starts, when `bytes` opens with at
+    /// least one complete option negotiation (IAC WILL/WONT/DO/DONT option) and every command
+    /// before the text is well formed (negotiations, subnegotiations closed by IAC SE, and the
+    /// two-byte commands NOP…GA); nil otherwise.
+    static func telnetNegotiation(_ bytes: [UInt8]) -> Int? {
+        var i = 0
+        var negotiations = 0
+        while i < bytes.count, bytes[i] == 0xff {
+            guard i + 1 < bytes.count else { return negotiations > 0 ? bytes.count : nil }
+            let command = bytes[i + 1]
+            switch command {
+            case 0xfb...0xfe:
+                guard i + 2 < bytes.count else { return nil }
+                negotiations += 1
+                i += 3
+            case 0xfa:
+                // SB option … IAC SE; an IAC inside the data is doubled.
+                var j = i + 3
+                var closed = false
+                while j + 1 < bytes.count {
+                    if bytes[j] == 0xff {
+                        if bytes[j + 1] == 0xf0 { closed = true; break }
+                        guard bytes[j + 1] == 0xff else { return nil }
+                        j += 2
+                    } else {
+                        j += 1
+                    }
+                }
+                guard closed, j - i <= 512 else { return nil }
+                i = j + 2
+            case 0xf1...0xf9:
+                i += 2
+            default:
+                return nil
+            }
+        }
+        return negotiations > 0 ? i : nil
+    }
+
+    /// True when at least 90% of `bytes` are printable ASCII, whitespace or UTF-8 sequences (an
+    /// empty tail counts as text: the server may print its prompt after the negotiation).
+    static func isMostlyText(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard !bytes.isEmpty else { return true }
+        let printable = bytes.reduce(0) { $0 + ((32...126).contains($1) || [9, 10, 13].contains($1) || $1 >= 0x80 ? 1 : 0) }
+        guard printable * 10 >= bytes.count * 9 else { return false }
+        // Bytes above 0x7f must decode as UTF-8, not as a random byte soup.
+        return !bytes.contains(where: { $0 >= 0x80 }) || String(validating: Array(bytes), as: UTF8.self) != nil
     }
 
     static func clientFirst(_ bytes: [UInt8]) -> String? {

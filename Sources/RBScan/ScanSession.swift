@@ -265,6 +265,7 @@ extension ScanSession {
                                  baseID: host.baseID + "_" + scheme.uppercased() + "_" + String(port), baseURI: nil)
         service.endpoint = derived
         service.guessed = guessed
+        service.sweptFrom = host.spec
         // A service found on an inventory's host belongs to that device.
         service.name = host.name
         service.tags = host.tags
@@ -344,6 +345,12 @@ extension ScanSession {
             switch results[i] {
             case nil: break
             case .unreachable where target.guessed:
+                continue
+            case .unreachable(let message)? where target.sweptFrom != nil:
+                // One misbehaving port does not void what the sweep found on the others.
+                diagnostics.append(Diagnostic(.error, .check, code: "target.service-unprobed",
+                    "the sweep of \(target.sweptFrom!) found \(target.spec), but its probe failed (\(message)); no rule judged this service",
+                    at: SourceLocation(file: target.spec)))
                 continue
             case .unreachable(let message)?:
                 diagnostics.append(Diagnostic(.error, .target, code: "target.unreachable", message, at: SourceLocation(file: target.spec)))

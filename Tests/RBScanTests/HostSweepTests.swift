@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RBCore
 import RBScan
+@testable import RBNet
 import RBTestSupport
 
 /// `rbscan scan HOST`: the port sweep, service identification and the services it hands on, with
@@ -44,6 +45,72 @@ struct HostSweepTests {
         #expect(Set(report.findings.filter { $0.ruleID == "RB-IFC-005" }.map(\.evidence.key))
                 == Set([ssh.port, tls.port, telnetPort, httpPort].map { "undeclared:\($0)" }))
         #expect(report.exitStatus == .gateFailed)
+    }
+
+    @Test("Random bytes are not telnet; a service whose probe fails is exit 3 and the host's other findings stay")
+    func hostilePorts() async throws {
+        // Peers that send random bytes: one with an IAC negotiation pair in the middle, one that
+        // starts like a negotiation and goes on as binary, one plain random; and a port that
+        // greets as SSH and then sends garbage, so the SSH probe of the derived target fails.
+        let script = """
+        import os, random, socket, sys
+        kind, port = sys.argv[1], int(sys.argv[2])
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port)); s.listen(8)
+        rng = random.Random(port)
+        while True:
+            c, _ = s.accept()
+            try:
+                junk = bytes(rng.getrandbits(8) for _ in range(4096))
+                if kind == "iac-middle": data = junk[:100] + b"\\xff\\xfb\\x01" + junk[100:]
+                elif kind == "iac-start": data = b"\\xff\\xfb\\x01" + junk
+                elif kind == "ssh": data = b"SSH-2.0-OpenSSH_9.2\\r\\n" + junk
+                else: data = junk
+                c.sendall(data)
+                c.settimeout(2); c.recv(65536)
+            except Exception: pass
+            c.close()
+        """
+        var servers: [SpawnedProcess] = []
+        defer { servers.forEach { $0.stop() } }
+        var ports: [String: UInt16] = [:]
+        for kind in ["iac-middle", "iac-start", "random", "ssh"] {
+            let (process, port) = try LoopbackProcess.launch("/usr/bin/python3") { ["-c", script, kind, String($0)] }
+            servers.append(process)
+            ports[kind] = port
+        }
+        let (telnetd, telnetPort) = try LoopbackProcess.launch("/bin/busybox") { ["telnetd", "-F", "-p", String($0), "-b", "127.0.0.1", "-l", "/bin/false"] }
+        defer { telnetd.stop() }
+
+        var limits = ScanLimits()
+        limits.ports = Array(ports.values) + [telnetPort]
+        limits.networkTimeout = 2
+        let report = await ScanSession.run(ScanSession.Options(targets: ["127.0.0.1"], ruleDirectories: [Repository.rules], limits: limits))
+        let host = try #require(report.targets.first?.host)
+        let services = Dictionary(uniqueKeysWithValues: host.ports.map { ($0.port, $0.service) })
+        for kind in ["iac-middle", "iac-start", "random"] {
+            #expect(services[ports[kind]!] == "unknown", "\(kind): \(host.ports)")
+        }
+        #expect(services[telnetPort] == "telnet")
+        #expect(report.findings.filter { $0.ruleID == "RB-IFC-001" }.map(\.location.path) == ["telnet://127.0.0.1:\(telnetPort)"])
+        // The broken SSH service is named, with the host that found it; the rest was judged.
+        let unprobed = report.diagnostics.filter { $0.code == "target.service-unprobed" }
+        #expect(unprobed.map(\.location?.file) == ["ssh://127.0.0.1:\(ports["ssh"]!)"], "\(report.diagnostics)")
+        #expect(unprobed.first?.message.contains("host://127.0.0.1") == true)
+        #expect(!report.diagnostics.contains { $0.code == "target.unreachable" })
+        #expect(report.exitStatus == .incomplete)
+    }
+
+    @Test("Telnet is told by a well-formed negotiation or a text prompt, never by stray bytes")
+    func telnetClassifier() {
+        #expect(PortSweep.serverFirst([0xff, 0xfd, 0x01, 0xff, 0xfd, 0x1f, 0xff, 0xfb, 0x01]) == "telnet")
+        #expect(PortSweep.serverFirst([0xff, 0xfa, 0x18, 0x01, 0xff, 0xf0, 0xff, 0xfb, 0x03] + Array("\r\nlogin: ".utf8)) == "telnet")
+        #expect(PortSweep.serverFirst(Array("(none) login: ".utf8)) == "telnet")
+        #expect(PortSweep.serverFirst(Array("220 FTP ready\r\n".utf8)) == "ftp")
+        #expect(PortSweep.serverFirst([0xff, 0xfb, 0x01, 0x00, 0x9c, 0x03, 0x80, 0xfe, 0x00, 0x11, 0xc3]) == "unknown")
+        #expect(PortSweep.serverFirst([0x12, 0xff, 0xfb, 0x01] + Array("login:".utf8)) == "unknown")
+        #expect(PortSweep.serverFirst([0x00, 0x01, 0x02, 0x8f, 0x90] + Array("password: ".utf8)) == "unknown")
+        #expect(PortSweep.serverFirst([0xff, 0xfa, 0x18, 0x01]) == "unknown")
     }
 
     @Test("A host with nothing open is a target error; --ports and host specs are validated")

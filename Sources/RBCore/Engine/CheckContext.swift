@@ -47,6 +47,10 @@ public struct ScanTarget: Sendable {
     /// Added by a host sweep on a guess (HTTP over a TLS port): dropped quietly when it does
     /// not answer, instead of being a target error.
     public var guessed = false
+    /// The host target whose port sweep found this service: when its probe fails, the other
+    /// services of that host still count, and the service is a check that could not complete
+    /// (exit 3), not a target error.
+    public var sweptFrom: String?
     /// What fleet rules compare across targets (keys served, password hash digests), filled
     /// after the rules ran.
     public var fleet: FleetFacts?

@@ -72,3 +72,10 @@ let package = Package(
         .testTarget(name: "RBScanTests", dependencies: ["RBScan", "RBNet", "RBCore", "rbscan", "RBTestSupport"]),
     ]
 )
+
+// The libFuzzer harness (scripts/fuzz): only in builds that ask for it, because its `main` is
+// libFuzzer's and an ordinary build has none to link.
+if Context.environment["RBSCAN_FUZZ"] != nil {
+    package.products.append(.executable(name: "rbscan-fuzz", targets: ["rbscan-fuzz"]))
+    package.targets.append(.executableTarget(name: "rbscan-fuzz", dependencies: ["RBScan"], path: "Fuzz/rbscan-fuzz"))
+}

@@ -15,7 +15,14 @@ public struct TemporaryDirectory: Sendable {
         path = String(cString: made)
     }
 
-    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+    public func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+        // FileManager gives up on trees deeper than PATH_MAX; rm -rf does not.
+        if FileManager.default.fileExists(atPath: path),
+           let rm = try? Process.run(URL(fileURLWithPath: "/bin/rm"), arguments: ["-rf", path]) {
+            rm.waitUntilExit()
+        }
+    }
 
     public func url(_ relative: String) -> String { path + "/" + relative }
 }

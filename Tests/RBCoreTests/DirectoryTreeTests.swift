@@ -166,4 +166,68 @@ struct DirectoryTreeTests {
         #expect(throws: FileTreeError.self) { try DirectoryTree(file: dir.url("missing.xml")) }
         #expect(throws: FileTreeError.self) { try DirectoryTree(directory: dir.url("missing")) }
     }
+
+    /// Creates `name` (raw bytes) under the directory descriptor `fd`: a directory when
+    /// `content` is nil, else a file holding it. Returns the new directory's descriptor (or -1).
+    static func make(_ fd: Int32, _ name: [UInt8], content: String? = nil) -> Int32 {
+        let cName = (name + [0]).map { CChar(bitPattern: $0) }
+        guard let content else {
+            mkdirat(fd, cName, 0o755)
+            return openat(fd, cName, O_RDONLY | O_DIRECTORY)
+        }
+        let file = openat(fd, cName, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        _ = Array(content.utf8).withUnsafeBytes { write(file, $0.baseAddress, $0.count) }
+        close(file)
+        return -1
+    }
+
+    @Test("File names that are not UTF-8 are indexed, told apart and read by their own bytes")
+    func nonUTF8Names() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let root = open(dir.path, O_RDONLY | O_DIRECTORY)
+        defer { close(root) }
+        let etc = Self.make(root, Array("etc".utf8))
+        defer { close(etc) }
+        _ = Self.make(etc, Array("rc.".utf8) + [0xff], content: "telnetd -l /bin/sh\n")
+        _ = Self.make(etc, Array("rc.".utf8) + [0xfe], content: "dropbear\n")
+        _ = Self.make(etc, Array("caf\u{e9}".utf8), content: "utf8\n")
+        let latin = Self.make(root, [0x64, 0xe9, 0x6a, 0xe0])   // "déjà" in Latin-1: a directory
+        defer { close(latin) }
+        _ = Self.make(latin, Array("passwd".utf8), content: "root::0:0::/:/bin/sh\n")
+
+        let tree = try DirectoryTree(directory: dir.path)
+        #expect(tree.indexDiagnostics.isEmpty, "\(tree.indexDiagnostics)")
+        let paths = Set(tree.index.entries.map(\.path))
+        #expect(paths.isSuperset(of: ["etc/rc.\\xFF", "etc/rc.\\xFE", "etc/caf\u{e9}", "d\\xE9j\\xE0/passwd"]), "\(paths)")
+        func text(_ path: String) throws -> String? { try tree.read(try #require(tree.index.entry(at: path)), limit: 100).text }
+        #expect(try text("etc/rc.\\xFF") == "telnetd -l /bin/sh\n")
+        #expect(try text("etc/rc.\\xFE") == "dropbear\n")
+        #expect(try text("etc/caf\u{e9}") == "utf8\n")
+        #expect(try text("d\\xE9j\\xE0/passwd") == "root::0:0::/:/bin/sh\n")
+        #expect(DirectoryTree.displayName([0x61, 0xc3, 0xa9, 0xc3, 0x62, 0xf0, 0x9f, 0x98, 0x80]) == "a\u{e9}\\xC3b\u{1F600}")
+    }
+
+    @Test("A file deeper than PATH_MAX is indexed and read, one directory at a time")
+    func pathsBeyondPathMax() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var fd = open(dir.path, O_RDONLY | O_DIRECTORY)
+        let segment = Array(String(repeating: "d", count: 250).utf8)
+        for _ in 0..<20 {
+            let next = Self.make(fd, segment)
+            close(fd)
+            fd = next
+        }
+        _ = Self.make(fd, Array("id_rsa".utf8), content: "-----BEGIN RSA PRIVATE KEY-----\n")
+        close(fd)
+        let tree = try DirectoryTree(directory: dir.path)
+        #expect(tree.indexDiagnostics.isEmpty, "\(tree.indexDiagnostics)")
+        let key = try #require(tree.index.entries.first { $0.path.hasSuffix("/id_rsa") })
+        #expect(key.path.utf8.count > Int(PATH_MAX))
+        #expect(try tree.read(key, limit: 100).text == "-----BEGIN RSA PRIVATE KEY-----\n")
+        var pieces = 0
+        try tree.stream(key, limit: 100, chunk: 8, overlap: 2) { _, _ in pieces += 1; return true }
+        #expect(pieces > 1)
+    }
 }

@@ -27,6 +27,9 @@ public final class DirectoryTree: FileTree {
     struct FileIdentity: Sendable {
         var device: UInt64
         var inode: UInt64
+        /// The path's bytes as the host names it, relative to the root: a name that is not
+        /// UTF-8 is shown escaped (`\xFF`) but opened by its own bytes.
+        var raw: [UInt8]
     }
 
     /// Indexes the directory `path`.
@@ -75,7 +78,7 @@ public final class DirectoryTree: FileTree {
             FileEntry(path: "", type: .directory, mode: 0o755),
             Walker.entry(path: name, stat: st, linkTarget: nil),
         ])
-        identities = [name: FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))]
+        identities = [name: FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), raw: Array(name.utf8))]
         indexDiagnostics = []
     }
 
@@ -141,7 +144,7 @@ public final class DirectoryTree: FileTree {
         guard entry.type == .file, let identity = identities[entry.path] else {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the index")
         }
-        let fd = openat(rootFD, entry.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        let fd = DirectoryTree.openFile(identity.raw, under: rootFD)
         guard fd >= 0 else {
             throw FileTreeError(.unreadable, path: entry.path, "cannot open: \(DirectoryTree.errnoText())")
         }
@@ -185,6 +188,56 @@ public final class DirectoryTree: FileTree {
 
     static func errnoText() -> String { String(cString: strerror(errno)) }
 
+    /// Opens the regular file at `raw` (relative path bytes) under `rootFD` without following a
+    /// final link. A path longer than PATH_MAX is opened one directory at a time (each step
+    /// `O_NOFOLLOW`), so depth alone never makes a file unreadable. The caller checks the inode.
+    static func openFile(_ raw: [UInt8], under rootFD: Int32) -> Int32 {
+        let fileFlags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY
+        if raw.count < Int(PATH_MAX) - 1 {
+            return withCName(raw) { openat(rootFD, $0, fileFlags) }
+        }
+        let components = raw.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+        var directory = rootFD
+        defer { if directory != rootFD { close(directory) } }
+        for component in components.dropLast() {
+            let next = withCName(Array(component)) { openat(directory, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            guard next >= 0 else { return -1 }
+            if directory != rootFD { close(directory) }
+            directory = next
+        }
+        guard let last = components.last else { return -1 }
+        return withCName(Array(last)) { openat(directory, $0, fileFlags) }
+    }
+
+    /// `body` with `bytes` as a NUL-terminated C string.
+    static func withCName<T>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> T) -> T {
+        (bytes + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
+        }
+    }
+
+    /// A host file name for display and matching: itself when it is UTF-8, else each byte that
+    /// is not part of a valid UTF-8 sequence written as `\xNN` (so that no two names collapse
+    /// into one and none is lost).
+    public static func displayName(_ raw: [UInt8]) -> String {
+        if let text = String(validating: raw, as: UTF8.self) { return text }
+        var result = ""
+        var i = 0
+        while i < raw.count {
+            let lead = raw[i]
+            let length = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0
+            if length > 0, i + length <= raw.count, let scalar = String(validating: raw[i..<(i + length)], as: UTF8.self) {
+                result += scalar
+                i += length
+            } else {
+                let hex = String(lead, radix: 16, uppercase: true)
+                result += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+                i += 1
+            }
+        }
+        return result
+    }
+
     /// The one-pass walk: `readdir` + `fstatat(AT_SYMLINK_NOFOLLOW)` relative to each directory's
     /// descriptor, never following links.
     struct Walker {
@@ -212,7 +265,7 @@ public final class DirectoryTree: FileTree {
                              mtime: Int64(st.st_mtim.tv_sec))
         }
 
-        mutating func walk(directoryFD: Int32, relative: String, depth: Int) {
+        mutating func walk(directoryFD: Int32, relative: String, relativeRaw: [UInt8] = [], depth: Int) {
             guard depth <= limits.maxDepth else {
                 diagnostics.append(Diagnostic(.error, .check, code: "tree.depth-limit",
                     "directory nesting deeper than \(limits.maxDepth); not indexed below this point",
@@ -226,17 +279,19 @@ public final class DirectoryTree: FileTree {
                     "cannot list directory: \(DirectoryTree.errnoText())", at: SourceLocation(file: relative.isEmpty ? "." : relative)))
                 return
             }
-            var names: [String] = []
+            // Names are kept as the bytes readdir gave: every call below uses them, never a
+            // lossy decoding (a name that is not UTF-8 would otherwise be "cannot stat").
+            var names: [(display: String, raw: [UInt8])] = []
             while let item = readdir(dir) {
-                let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
-                    String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                let raw = withUnsafeBytes(of: item.pointee.d_name) { bytes in
+                    Array(bytes.prefix { $0 != 0 })
                 }
-                if name != "." && name != ".." { names.append(name) }
+                if raw != [0x2e] && raw != [0x2e, 0x2e] { names.append((DirectoryTree.displayName(raw), raw)) }
             }
             closedir(dir)
-            names.sort(by: PathOrder.precedes)
+            names.sort { PathOrder.precedes($0.display, $1.display) }
 
-            for name in names {
+            for (name, rawName) in names {
                 guard entries.count < limits.maxEntries else {
                     if !limitReported {
                         limitReported = true
@@ -247,8 +302,9 @@ public final class DirectoryTree: FileTree {
                     return
                 }
                 let path = relative.isEmpty ? name : relative + "/" + name
+                let rawPath = relativeRaw.isEmpty ? rawName : relativeRaw + [UInt8(ascii: "/")] + rawName
                 var st = stat()
-                guard fstatat(directoryFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                guard DirectoryTree.withCName(rawName, { fstatat(directoryFD, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
                     diagnostics.append(Diagnostic(.error, .check, code: "tree.unreadable-entry",
                         "cannot stat: \(DirectoryTree.errnoText())", at: SourceLocation(file: path)))
                     continue
@@ -256,23 +312,23 @@ public final class DirectoryTree: FileTree {
                 var linkTarget: String?
                 if (st.st_mode & S_IFMT) == S_IFLNK {
                     var buffer = [CChar](repeating: 0, count: 4097)
-                    let n = readlinkat(directoryFD, name, &buffer, 4096)
+                    let n = DirectoryTree.withCName(rawName) { readlinkat(directoryFD, $0, &buffer, 4096) }
                     if n >= 0 {
-                        linkTarget = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                        linkTarget = DirectoryTree.displayName(buffer[0..<n].map { UInt8(bitPattern: $0) })
                     }
                 }
                 entries.append(Walker.entry(path: path, stat: st, linkTarget: linkTarget))
                 switch st.st_mode & S_IFMT {
                 case S_IFREG:
-                    identities[path] = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+                    identities[path] = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), raw: rawPath)
                 case S_IFDIR:
-                    let child = openat(directoryFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    let child = DirectoryTree.withCName(rawName) { openat(directoryFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
                     if child < 0 {
                         diagnostics.append(Diagnostic(.error, .check, code: "tree.unreadable-directory",
                             "cannot open directory: \(DirectoryTree.errnoText())", at: SourceLocation(file: path)))
                         continue
                     }
-                    walk(directoryFD: child, relative: path, depth: depth + 1)
+                    walk(directoryFD: child, relative: path, relativeRaw: rawPath, depth: depth + 1)
                     close(child)
                 default:
                     break

@@ -14,14 +14,14 @@ public struct NodeDecoder {
         do {
             // The basic resolver: scalars stay strings (this decoder reads null, bools and numbers
             // itself), which skips Yams' regular-expression tag resolution, most of the start-up time.
-            guard let node = try Yams.compose(yaml: text, .basic) else {
+            guard let node = try BoundedYAML.compose(text, resolver: .basic) else {
                 throw DiagnosticError(Diagnostic(.error, .configuration, code: "yaml.empty",
                                                  "the document is empty", at: SourceLocation(file: file, line: 1)))
             }
-            try BoundedYAML.check(node)
             return node
         } catch let tooLarge as BoundedYAML.TooLarge {
-            throw DiagnosticError(Diagnostic(.error, .configuration, code: "yaml.limit", tooLarge.description, at: SourceLocation(file: file)))
+            throw DiagnosticError(Diagnostic(.error, .configuration, code: "yaml.limit", tooLarge.description,
+                                             at: SourceLocation(file: file, line: tooLarge.line)))
         } catch let error as DiagnosticError {
             throw error
         } catch let error as YamlError {

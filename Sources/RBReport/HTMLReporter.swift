@@ -18,6 +18,14 @@ public struct HTMLReporter: Reporter {
     public init() {}
 
     public func render(_ report: ScanReport, color: Bool) throws -> String {
+        let sink = StringSink()
+        try write(report, color: color, to: sink)
+        return sink.text
+    }
+
+    /// Written a piece at a time (every 1 MiB of rows): a report of 100,000 findings is never
+    /// held whole in memory.
+    public func write(_ report: ScanReport, color: Bool, to sink: any ReportSink) throws {
         let rules = Dictionary(report.rules.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let current = report.current
         let failing = current.filter { $0.status == .fail && $0.waiver == nil }
@@ -108,6 +116,10 @@ public struct HTMLReporter: Reporter {
             }
             if !target.containers.isEmpty { out += "<dt>Container chain</dt><dd>\(target.containers.map { "<code>\(Self.escape($0))</code>" }.joined(separator: " → "))</dd>" }
             out += "<dt>Fingerprint</dt><dd><code>\(finding.fingerprint)</code></dd></dl></td></tr></tbody>\n"
+            if out.utf8.count >= 1 << 20 {
+                try sink.write(out)
+                out = ""
+            }
         }
         out += "</table></section>\n"
         out += Self.compliance(report, rules: report.rules)
@@ -115,7 +127,7 @@ public struct HTMLReporter: Reporter {
             out += "<section id=\"diagnostics\"><h2>Diagnostics</h2><ul>" + report.diagnostics.map { "<li>\(Self.escape($0.description))</li>" }.joined() + "</ul></section>\n"
         }
         out += "</main>\n<script>\(Self.script)</script>\n</body></html>\n"
-        return out
+        try sink.write(out)
     }
 
     static func verdict(_ report: ScanReport) -> String {

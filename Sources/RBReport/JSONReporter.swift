@@ -14,6 +14,14 @@ public struct JSONReporter: Reporter {
         try JSONOutput.encode(Self.document(for: report))
     }
 
+    /// The findings are written one at a time (a `--compare` report can hold 100,000 of them).
+    public func write(_ report: ScanReport, color: Bool, to sink: any ReportSink) throws {
+        var document = Self.document(for: report)
+        guard document.findings.count > 0 else { return try sink.write(render(report, color: color)) }
+        document.findings.streamed = true
+        try JSONOutput.stream(document, array: document.findings, to: sink)
+    }
+
     static func document(for report: ScanReport) -> Document {
         var bySeverity = Dictionary(uniqueKeysWithValues: Severity.allCases.map { ($0.rawValue, 0) })
         var byCategory: [String: Int] = [:]
@@ -59,8 +67,9 @@ public struct JSONReporter: Reporter {
                          references: rule.references, check: rule.checkIDs, pack: rule.pack,
                          targets: rule.targets.map(\.rawValue))
             },
-            findings: report.findings.map { finding in
-                FindingInfo(ruleId: finding.ruleID, status: finding.status.rawValue, severity: finding.severity.rawValue,
+            findings: StreamedArray(count: report.findings.count) { i in
+                let finding = report.findings[i]
+                return FindingInfo(ruleId: finding.ruleID, status: finding.status.rawValue, severity: finding.severity.rawValue,
                             category: finding.category.rawValue, message: finding.message, target: finding.targetIndex,
                             path: finding.location.path, line: finding.location.line, fingerprint: finding.fingerprint,
                             gating: report.gates(finding), waiver: finding.waiver, baselineState: finding.baselineState?.rawValue,
@@ -83,7 +92,7 @@ public struct JSONReporter: Reporter {
         var targets: [Target]
         var endpoints: [EndpointInfo]
         var rules: [RuleInfo]
-        var findings: [FindingInfo]
+        var findings: StreamedArray<FindingInfo>
         var diagnostics: [DiagnosticInfo]
     }
     struct Tool: Encodable { var name: String; var version: String }

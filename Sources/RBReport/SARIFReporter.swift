@@ -20,6 +20,14 @@ public struct SARIFReporter: Reporter {
         try JSONOutput.encode(Self.log(for: report))
     }
 
+    /// The results are written one at a time (a `--compare` report can hold 100,000 of them).
+    public func write(_ report: ScanReport, color: Bool, to sink: any ReportSink) throws {
+        var log = Self.log(for: report)
+        guard log.runs[0].results.count > 0 else { return try sink.write(render(report, color: color)) }
+        log.runs[0].results.streamed = true
+        try JSONOutput.stream(log, array: log.runs[0].results, to: sink)
+    }
+
     static func log(for report: ScanReport) -> Log {
         let indexes = report.ruleIndex
         let rules = report.rules.map { rule in
@@ -37,7 +45,8 @@ public struct SARIFReporter: Reporter {
                                            check: rule.checkIDs))
         }
         let shown = report.sarifOmitsWaived ? report.findings.filter { $0.waiver == nil && $0.baselineState != .absent } : report.findings
-        let results = shown.map { finding -> Result in
+        let results = StreamedArray(count: shown.count) { i -> Result in
+            let finding = shown[i]
             let target = report.targets[finding.targetIndex]
             let isEndpoint = target.kind == .endpoint
             let path = finding.location.path
@@ -142,7 +151,7 @@ public struct SARIFReporter: Reporter {
         var invocations: [Invocation]
         var originalUriBaseIds: [String: ArtifactLocationBase]?
         var artifacts: [Artifact]
-        var results: [Result]
+        var results: StreamedArray<Result>
         var properties: RunProperties
     }
     struct RunProperties: Encodable { var baseline: String; var failOn: String }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import RBCore
+import RBReport
 import Synchronization
 
 /// Writing to the standard streams and files without Foundation's globals (strict concurrency).
@@ -64,19 +65,24 @@ enum Output {
         return 0
     }
 
-    /// Writes `text` to `path`. A regular file (or a new one) is written through a temporary
-    /// file in the same directory and a rename, so a reader never sees a half-written report;
-    /// anything else that exists (`/dev/null`, `/dev/stdout`, a FIFO) is written in place and
-    /// never replaced.
+    /// Writes `text` to `path` (see `writeFile(_:producing:)`).
     static func writeFile(_ path: String, _ text: String) throws(OutputError) {
+        try writeFile(path) { sink in try sink.write(text) }
+    }
+
+    /// Writes what `produce` gives its sink to `path`. A regular file (or a new one) is written
+    /// through a temporary file in the same directory and a rename, so a reader never sees a
+    /// half-written report; anything else that exists (`/dev/null`, `/dev/stdout`, a FIFO) is
+    /// written in place and never replaced.
+    static func writeFile(_ path: String, producing produce: (any ReportSink) throws -> Void) throws(OutputError) {
         var st = stat()
         let exists = stat(path, &st) == 0
         if exists && (st.st_mode & S_IFMT) != S_IFREG {
             let fd = open(path, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { throw OutputError(path: path, message: String(cString: strerror(errno))) }
-            let written = write(fd: fd, text)
-            let closed = close(fd) == 0 ? 0 : errno
-            if written != 0 || closed != 0 { throw OutputError(path: path, message: String(cString: strerror(written != 0 ? written : closed))) }
+            var failure = fill(fd, path: path, produce)
+            if close(fd) != 0, failure == nil { failure = OutputError(path: path, message: String(cString: strerror(errno))) }
+            if let failure { throw failure }
             return
         }
         // Write, flush and close are all checked before the rename: a full disk leaves the
@@ -84,13 +90,43 @@ enum Output {
         let temporary = path + ".rbscan-tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? st.st_mode & 0o777 : 0o644)
         guard fd >= 0 else { throw OutputError(path: path, message: String(cString: strerror(errno))) }
-        var failure = write(fd: fd, text)
-        if failure == 0, fsync(fd) != 0 { failure = errno }
-        if close(fd) != 0, failure == 0 { failure = errno }
-        if failure == 0, rename(temporary, path) != 0 { failure = errno }
-        if failure != 0 {
+        var failure = fill(fd, path: path, produce)
+        if failure == nil, fsync(fd) != 0 { failure = OutputError(path: path, message: String(cString: strerror(errno))) }
+        if close(fd) != 0, failure == nil { failure = OutputError(path: path, message: String(cString: strerror(errno))) }
+        if failure == nil, rename(temporary, path) != 0 { failure = OutputError(path: path, message: String(cString: strerror(errno))) }
+        if let failure {
             unlink(temporary)
-            throw OutputError(path: path, message: String(cString: strerror(failure)))
+            throw failure
+        }
+    }
+
+    /// Runs `produce` into a buffered sink on `fd`; the first write error, or the producer's own.
+    private static func fill(_ fd: Int32, path: String, _ produce: (any ReportSink) throws -> Void) -> OutputError? {
+        let sink = DescriptorSink(fd: fd)
+        do {
+            try produce(sink)
+            try sink.flush()
+            return nil
+        } catch let error as OutputError {
+            return OutputError(path: path, message: error.message)
+        } catch {
+            return OutputError(path: path, message: "\(error)")
+        }
+    }
+
+    /// Writes what `produce` gives its sink to standard output; a write error is kept for the
+    /// exit code (`stdoutError`), as `stdout(_:)` does.
+    static func stdout(producing produce: (any ReportSink) throws -> Void) throws {
+        if stdoutClosed.load(ordering: .relaxed) {
+            _ = stdoutFailure.compareExchange(expected: 0, desired: EBADF, ordering: .relaxed)
+            return
+        }
+        let sink = DescriptorSink(fd: 1)
+        do {
+            try produce(sink)
+            try sink.flush()
+        } catch let error as OutputError {
+            _ = stdoutFailure.compareExchange(expected: 0, desired: error.errno, ordering: .relaxed)
         }
     }
 
@@ -130,5 +166,26 @@ enum Output {
 struct OutputError: Error, CustomStringConvertible {
     var path: String
     var message: String
+    var errno: Int32 = EIO
     var description: String { "cannot write \(path): \(message)" }
+}
+
+/// A report sink on a descriptor, buffered in 1 MiB pieces; the first write error stops it.
+final class DescriptorSink: ReportSink {
+    private let fd: Int32
+    private var buffer = ""
+
+    init(fd: Int32) { self.fd = fd }
+
+    func write(_ text: String) throws {
+        buffer += text
+        if buffer.utf8.count >= 1 << 20 { try flush() }
+    }
+
+    func flush() throws {
+        guard !buffer.isEmpty else { return }
+        let error = Output.write(fd: fd, buffer)
+        buffer = ""
+        if error != 0 { throw OutputError(path: "", message: String(cString: strerror(error)), errno: error) }
+    }
 }

@@ -41,15 +41,14 @@ struct ReportOptions: ParsableArguments {
         var failures: [String] = []
         for (reporter, output) in plan {
             let color = output == nil && type(of: reporter).name == TextReporter.name && Output.colorAllowed
-            let text = try reporter.render(report, color: color)
             if let output {
                 do {
-                    try Output.writeFile(output, text)
+                    try Output.writeFile(output) { sink in try reporter.write(report, color: color, to: sink) }
                 } catch {
                     failures.append("\(error)")
                 }
             } else {
-                Output.stdout(text)
+                try Output.stdout { sink in try reporter.write(report, color: color, to: sink) }
             }
         }
         if let toStdout = plan.first(where: { $0.output == nil }), type(of: toStdout.reporter).name != TextReporter.name {
@@ -79,9 +78,9 @@ struct ReportOptions: ParsableArguments {
     func writeFiles(_ report: ScanReport) {
         guard let plan = try? plan() else { return }
         for (reporter, output) in plan {
-            guard let output, let text = try? reporter.render(report, color: false) else { continue }
+            guard let output else { continue }
             do {
-                try Output.writeFile(output, text)
+                try Output.writeFile(output) { sink in try reporter.write(report, color: false, to: sink) }
             } catch {
                 Output.stderr("rbscan: \(error)\n")
             }

@@ -45,6 +45,27 @@ struct ReporterTests {
         }
     }
 
+    /// Every format writes, piece by piece, exactly the bytes it renders (JSON and SARIF stream
+    /// their findings one at a time so a 100,000-finding report is never held whole), with
+    /// findings, with one and with none.
+    @Test(arguments: Reporters.names)
+    func writingIsRendering(format: String) async throws {
+        let full = try await fixtureReport()
+        let reporter = try #require(Reporters.named(format))
+        for count in [full.findings.count, 1, 0] {
+            var report = full
+            report.findings = Array(full.findings.prefix(count))
+            let sink = StringSink()
+            try reporter.write(report, color: false, to: sink)
+            let rendered = try reporter.render(report, color: false)
+            let written = sink.text.split(separator: "\n", omittingEmptySubsequences: false)
+            let expected = rendered.split(separator: "\n", omittingEmptySubsequences: false)
+            let first = zip(written, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(written.count, expected.count)
+            #expect(sink.text == rendered, "\(format), \(count) finding(s): line \(first + 1) differs: \(first < written.count ? written[first] : "(end)") vs \(first < expected.count ? expected[first] : "(end)")")
+        }
+        #expect(full.findings.count > 5)
+    }
+
     @Test func sarifValidatesAgainstTheOfficialSchema() async throws {
         let report = try await fixtureReport()
         let dir = try TemporaryDirectory()

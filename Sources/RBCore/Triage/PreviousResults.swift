@@ -230,57 +230,6 @@ public struct PreviousResults: Sendable {
         }
     }
 
-    /// The results of an already parsed report document.
-    public static func parse(document: [String: Any], file: String) throws(DiagnosticError) -> PreviousResults {
-        func fail(_ message: String) -> DiagnosticError {
-            DiagnosticError(Diagnostic(.error, .configuration, code: "compare.malformed", message, at: SourceLocation(file: file)))
-        }
-        var entries: [Entry] = []
-        if let runs = document["runs"] as? [[String: Any]] {
-            for run in runs {
-                let rules = ((run["tool"] as? [String: Any])?["driver"] as? [String: Any])?["rules"] as? [[String: Any]] ?? []
-                for result in run["results"] as? [[String: Any]] ?? [] {
-                    guard let fingerprint = (result["partialFingerprints"] as? [String: Any])?[sarifFingerprintKey] as? String else {
-                        throw fail("a SARIF result without partialFingerprints[\"\(sarifFingerprintKey)\"]: not written by rbscan")
-                    }
-                    if result["baselineState"] as? String == "absent" { continue }
-                    let properties = result["properties"] as? [String: Any] ?? [:]
-                    let ruleID = result["ruleId"] as? String ?? (result["ruleIndex"] as? Int).flatMap { $0 < rules.count ? rules[$0]["id"] as? String : nil } ?? ""
-                    let physical = ((result["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any]) ?? [:]
-                    let uri = (physical["artifactLocation"] as? [String: Any])?["uri"] as? String ?? ""
-                    let kind = result["kind"] as? String ?? "fail"
-                    let suppressed = !(result["suppressions"] as? [[String: Any]] ?? []).isEmpty
-                    entries.append(Entry(
-                        fingerprint: fingerprint, ruleID: ruleID,
-                        status: kind == "review" ? .review : kind == "notApplicable" ? .notApplicable : .fail,
-                        severity: Severity(rawValue: properties["severity"] as? String ?? "") ?? .medium,
-                        category: properties["category"] as? String ?? "",
-                        message: (result["message"] as? [String: Any])?["text"] as? String ?? "",
-                        path: uri.contains("://") ? uri : (uri.removingPercentEncoding ?? uri),
-                        line: (physical["region"] as? [String: Any])?["startLine"] as? Int,
-                        target: properties["target"] as? String ?? "", waived: suppressed))
-                }
-            }
-        } else if document["schemaVersion"] != nil, let findings = document["findings"] as? [[String: Any]] {
-            let targets = (document["targets"] as? [[String: Any]] ?? []).map { $0["spec"] as? String ?? "" }
-            for finding in findings {
-                guard let fingerprint = finding["fingerprint"] as? String else { throw fail("a finding without a fingerprint") }
-                if finding["baselineState"] as? String == "absent" { continue }
-                let target = finding["target"] as? Int ?? 0
-                entries.append(Entry(
-                    fingerprint: fingerprint, ruleID: finding["ruleId"] as? String ?? "",
-                    status: FindingStatus(rawValue: finding["status"] as? String ?? "") ?? .fail,
-                    severity: Severity(rawValue: finding["severity"] as? String ?? "") ?? .medium,
-                    category: finding["category"] as? String ?? "", message: finding["message"] as? String ?? "",
-                    path: finding["path"] as? String ?? "", line: finding["line"] as? Int,
-                    target: target < targets.count ? targets[target] : "", waived: finding["waiver"] != nil))
-            }
-        } else {
-            throw fail("not an rbscan SARIF (runs) or JSON (schemaVersion, findings) report")
-        }
-        return PreviousResults(file: file, entries: entries)
-    }
-
     /// Sets every finding's `baselineState` and adds the previous results missing from this run
     /// as `absent` findings (never gating).
     ///

@@ -5,6 +5,10 @@ import Foundation
 /// waivers and baseline states, diagnostics), SARIF as far as it carries the same (rules from
 /// `tool.driver.rules`, results with rbscan's properties; targets from the results' `target`
 /// property). Endpoint probe details and SBOM components are not carried over.
+///
+/// The report is decoded field by field into the types below (Foundation's decoder skips every
+/// field they do not name), straight from the file's bytes: a dictionary of every value took
+/// 918 MB for a 51 MB report. A field of an unexpected type is taken as absent.
 public enum ReportReader {
     /// A rule read from a report: it is never run again, so its check does nothing.
     struct ReportedCheck: Check {
@@ -24,11 +28,24 @@ public enum ReportReader {
         func fail(_ message: String) -> DiagnosticError {
             DiagnosticError(Diagnostic(.error, .configuration, code: "report.malformed", message, at: SourceLocation(file: file)))
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)), let document = object as? [String: Any] else {
-            throw fail("not a JSON document")
+        let document: Wire.Document
+        do {
+            document = try bytes.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { throw fail("not a JSON document: the file is empty") }
+                // Data never writes to these bytes: it is only read by the decoder.
+                let view = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none)
+                return try JSONDecoder().decode(Wire.Document.self, from: view)
+            }
+        } catch let error as DiagnosticError {
+            throw error
+        } catch let error as DecodingError {
+            throw fail("not a JSON document: \(PreviousResults.Slim.describe(error))")
+        } catch {
+            throw fail("not a JSON document: \(error)")
         }
-        if document["runs"] != nil { return try sarif(document, file: file, fail: fail) }
-        guard let version = document["schemaVersion"] as? Int else { throw fail("not an rbscan SARIF (runs) or JSON (schemaVersion) report") }
+        if let runs = document.runs { return try sarif(runs, file: file, fail: fail) }
+        guard document.hasSchemaVersion else { throw fail("not an rbscan SARIF (runs) or JSON (schemaVersion) report") }
+        guard let version = document.schemaVersion else { throw fail("JSON report schemaVersion is not a number") }
         guard version == 1 else { throw fail("JSON report schemaVersion \(version) is not supported (this rbscan reads 1)") }
         return try json(document, file: file, fail: fail)
     }
@@ -46,116 +63,322 @@ public enum ReportReader {
                     examples: RuleExamples(), source: SourceLocation(file: file), pack: pack)
     }
 
-    static func json(_ document: [String: Any], file: String, fail: (String) -> DiagnosticError) throws(DiagnosticError) -> ScanReport {
+    static func json(_ document: Wire.Document, file: String, fail: (String) -> DiagnosticError) throws(DiagnosticError) -> ScanReport {
         var targets: [ScanTarget] = []
-        for info in document["targets"] as? [[String: Any]] ?? [] {
-            guard let spec = info["spec"] as? String, let kind = TargetKind(rawValue: info["kind"] as? String ?? "") else { throw fail("a target without spec or kind") }
-            var target = ScanTarget(spec: spec, kind: kind, tree: nil, baseID: info["baseId"] as? String ?? "TARGET", baseURI: info["uri"] as? String,
-                                    containers: info["containers"] as? [String] ?? [])
-            target.name = info["name"] as? String
-            target.tags = info["tags"] as? [String] ?? []
-            if let fleet = info["fleet"], let data = try? JSONSerialization.data(withJSONObject: fleet) {
-                target.fleet = try? JSONDecoder().decode(FleetFacts.self, from: data)
-            }
-            if let components = info["components"], let data = try? JSONSerialization.data(withJSONObject: components) {
-                target.components = try? JSONDecoder().decode([Component].self, from: data)
-            }
+        for info in document.targets ?? [] {
+            guard let spec = info.spec, let kind = TargetKind(rawValue: info.kind ?? "") else { throw fail("a target without spec or kind") }
+            var target = ScanTarget(spec: spec, kind: kind, tree: nil, baseID: info.baseId ?? "TARGET", baseURI: info.uri,
+                                    containers: info.containers ?? [])
+            target.name = info.name
+            target.tags = info.tags ?? []
+            target.fleet = info.fleet
+            target.components = info.components
             targets.append(target)
         }
         var rules: [Rule] = []
-        for info in document["rules"] as? [[String: Any]] ?? [] {
-            guard let id = info["id"] as? String,
-                  let rule = rule(id: id, title: info["title"] as? String ?? id, category: info["category"] as? String ?? "",
-                                  severity: info["severity"] as? String ?? "", description: info["description"] as? String ?? "",
-                                  rationale: info["rationale"] as? String, remediation: info["remediation"] as? String ?? "",
-                                  references: info["references"] as? [String] ?? [], checks: info["check"] as? String ?? "",
-                                  pack: info["pack"] as? String ?? "", targets: info["targets"] as? [String], file: file)
-            else { throw fail("rule \(info["id"] ?? "?"): unknown category or severity") }
+        for info in document.rules ?? [] {
+            guard let id = info.id,
+                  let rule = rule(id: id, title: info.title ?? id, category: info.category ?? "", severity: info.severity ?? "",
+                                  description: info.description ?? "", rationale: info.rationale, remediation: info.remediation ?? "",
+                                  references: info.references ?? [], checks: info.check ?? "", pack: info.pack ?? "",
+                                  targets: info.targets, file: file)
+            else { throw fail("rule \(info.id ?? "?"): unknown category or severity") }
             rules.append(rule)
         }
         var findings: [Finding] = []
-        for info in document["findings"] as? [[String: Any]] ?? [] {
-            guard let ruleID = info["ruleId"] as? String, let status = FindingStatus(rawValue: info["status"] as? String ?? ""),
-                  let severity = Severity(rawValue: info["severity"] as? String ?? ""), let category = Category(rawValue: info["category"] as? String ?? ""),
-                  let target = info["target"] as? Int, target < targets.count, let fingerprint = info["fingerprint"] as? String
+        findings.reserveCapacity(document.findings?.count ?? 0)
+        for info in document.findings ?? [] {
+            guard let ruleID = info.ruleId, let status = FindingStatus(rawValue: info.status ?? ""),
+                  let severity = Severity(rawValue: info.severity ?? ""), let category = Category(rawValue: info.category ?? ""),
+                  let target = info.target, target >= 0, target < targets.count, let fingerprint = info.fingerprint
             else { throw fail("a finding without ruleId, status, severity, category, target or fingerprint") }
-            let evidence = info["evidence"] as? [String: Any] ?? [:]
-            var finding = Finding(ruleID: ruleID, status: status, severity: severity, category: category, message: info["message"] as? String ?? "",
-                                  targetIndex: target, location: Location(path: info["path"] as? String ?? "", line: info["line"] as? Int),
-                                  evidence: Evidence(key: evidence["key"] as? String ?? "", snippet: evidence["snippet"] as? String,
-                                                     facts: evidence["facts"] as? [String: String] ?? [:]))
+            var finding = Finding(ruleID: ruleID, status: status, severity: severity, category: category, message: info.message ?? "",
+                                  targetIndex: target, location: Location(path: info.path ?? "", line: info.line),
+                                  evidence: Evidence(key: info.evidence?.key ?? "", snippet: info.evidence?.snippet,
+                                                     facts: info.evidence?.facts ?? [:]))
             finding.fingerprint = fingerprint
-            finding.baselineState = (info["baselineState"] as? String).flatMap(BaselineState.init(rawValue:))
-            if let waiver = info["waiver"] as? [String: Any] {
-                finding.waiver = AppliedWaiver(justification: waiver["justification"] as? String ?? "", owner: waiver["owner"] as? String,
-                                               expires: waiver["expires"] as? String ?? "", source: waiver["source"] as? String ?? "")
+            finding.baselineState = info.baselineState.flatMap(BaselineState.init(rawValue:))
+            if let waiver = info.waiver {
+                finding.waiver = AppliedWaiver(justification: waiver.justification ?? "", owner: waiver.owner,
+                                               expires: waiver.expires ?? "", source: waiver.source ?? "")
             }
             findings.append(finding)
         }
-        let diagnostics = (document["diagnostics"] as? [[String: Any]] ?? []).map(diagnostic)
-        let baseline = document["baseline"] as? [String: Any] ?? [:]
+        let diagnostics = (document.diagnostics ?? []).map { info in
+            Diagnostic(Diagnostic.Level(rawValue: info.level ?? "") ?? .warning, Diagnostic.Domain(rawValue: info.domain ?? "") ?? .check,
+                       code: info.code ?? "", info.message ?? "", at: info.location.map { SourceLocation(file: $0) }, rule: info.ruleId)
+        }
         return ScanReport(targets: targets, rules: rules, findings: findings, diagnostics: diagnostics,
-                          baselineID: baseline["id"] as? String ?? "none",
-                          gate: GateThreshold(rawValue: baseline["failOn"] as? String ?? "") ?? .severity(.high),
-                          startTime: document["startTime"] as? String, endTime: document["endTime"] as? String)
+                          baselineID: document.baseline?.id ?? "none",
+                          gate: GateThreshold(rawValue: document.baseline?.failOn ?? "") ?? .severity(.high),
+                          startTime: document.startTime, endTime: document.endTime)
     }
 
-    static func diagnostic(_ info: [String: Any]) -> Diagnostic {
-        Diagnostic(Diagnostic.Level(rawValue: info["level"] as? String ?? "") ?? .warning,
-                   Diagnostic.Domain(rawValue: info["domain"] as? String ?? "") ?? .check,
-                   code: info["code"] as? String ?? "", info["message"] as? String ?? "",
-                   at: (info["location"] as? String).map { SourceLocation(file: $0) }, rule: info["ruleId"] as? String)
-    }
-
-    static func sarif(_ document: [String: Any], file: String, fail: (String) -> DiagnosticError) throws(DiagnosticError) -> ScanReport {
-        guard let run = (document["runs"] as? [[String: Any]])?.first else { throw fail("a SARIF log without runs") }
-        let driver = (run["tool"] as? [String: Any])?["driver"] as? [String: Any] ?? [:]
+    static func sarif(_ runs: [Wire.Run], file: String, fail: (String) -> DiagnosticError) throws(DiagnosticError) -> ScanReport {
+        guard let run = runs.first else { throw fail("a SARIF log without runs") }
+        let driverRules = run.tool?.driver?.rules ?? []
         var rules: [Rule] = []
-        for info in driver["rules"] as? [[String: Any]] ?? [] {
-            let properties = info["properties"] as? [String: Any] ?? [:]
-            guard let id = info["id"] as? String,
-                  let rule = rule(id: id, title: (info["shortDescription"] as? [String: Any])?["text"] as? String ?? id,
-                                  category: properties["category"] as? String ?? "", severity: properties["severity"] as? String ?? "",
-                                  description: (info["fullDescription"] as? [String: Any])?["text"] as? String ?? "", rationale: nil,
-                                  remediation: (info["help"] as? [String: Any])?["text"] as? String ?? "",
-                                  references: properties["references"] as? [String] ?? [], checks: properties["check"] as? String ?? "",
-                                  pack: "", targets: nil, file: file)
-            else { throw fail("SARIF rule \(info["id"] ?? "?") was not written by rbscan (no category/severity properties)") }
+        for info in driverRules {
+            guard let id = info.id,
+                  let rule = rule(id: id, title: info.shortDescription?.text ?? id,
+                                  category: info.properties?.category ?? "", severity: info.properties?.severity ?? "",
+                                  description: info.fullDescription?.text ?? "", rationale: nil,
+                                  remediation: info.help?.text ?? "", references: info.properties?.references ?? [],
+                                  checks: info.properties?.check ?? "", pack: "", targets: nil, file: file)
+            else { throw fail("SARIF rule \(info.id ?? "?") was not written by rbscan (no category/severity properties)") }
             rules.append(rule)
         }
-        let previous = try PreviousResults.parse(document: document, file: file)
         var targets: [ScanTarget] = []
         var index: [String: Int] = [:]
-        for entry in previous.entries where index[entry.target] == nil {
-            index[entry.target] = targets.count
-            targets.append(ScanTarget(spec: entry.target, kind: entry.path.contains("://") ? .endpoint : .firmware, tree: nil,
-                                      baseID: "TARGET\(targets.count)", baseURI: nil))
-        }
-        let results = run["results"] as? [[String: Any]] ?? []
         var findings: [Finding] = []
-        for (entry, result) in zip(previous.entries, results.filter { $0["baselineState"] as? String != "absent" }) {
-            let properties = result["properties"] as? [String: Any] ?? [:]
-            var finding = Finding(ruleID: entry.ruleID, status: entry.status, severity: entry.severity,
-                                  category: Category(rawValue: entry.category) ?? .SYS, message: entry.message,
-                                  targetIndex: index[entry.target] ?? 0, location: Location(path: entry.path, line: entry.line),
-                                  evidence: Evidence(key: properties["evidenceKey"] as? String ?? "", facts: properties["facts"] as? [String: String] ?? [:]))
-            finding.fingerprint = entry.fingerprint
-            finding.baselineState = (result["baselineState"] as? String).flatMap(BaselineState.init(rawValue:))
-            if let suppression = (result["suppressions"] as? [[String: Any]])?.first {
-                let extra = suppression["properties"] as? [String: Any] ?? [:]
-                finding.waiver = AppliedWaiver(justification: suppression["justification"] as? String ?? "", owner: extra["owner"] as? String,
-                                               expires: extra["expires"] as? String ?? "", source: extra["waiver"] as? String ?? "")
+        for result in run.results ?? [] {
+            guard let fingerprint = result.partialFingerprints?[PreviousResults.sarifFingerprintKey] else {
+                throw fail("a SARIF result without partialFingerprints[\"\(PreviousResults.sarifFingerprintKey)\"]: not written by rbscan")
+            }
+            if result.baselineState == "absent" { continue }
+            let ruleID = result.ruleId ?? result.ruleIndex.flatMap { $0 >= 0 && $0 < driverRules.count ? driverRules[$0].id : nil } ?? ""
+            let physical = result.locations?.first?.physicalLocation
+            let uri = physical?.artifactLocation?.uri ?? ""
+            let path = uri.contains("://") ? uri : (uri.removingPercentEncoding ?? uri)
+            let spec = result.properties?.target ?? ""
+            if index[spec] == nil {
+                index[spec] = targets.count
+                targets.append(ScanTarget(spec: spec, kind: path.contains("://") ? .endpoint : .firmware, tree: nil,
+                                          baseID: "TARGET\(targets.count)", baseURI: nil))
+            }
+            let kind = result.kind ?? "fail"
+            let severity = Severity(rawValue: result.properties?.severity ?? "") ?? .medium
+            let category = Category(rawValue: result.properties?.category ?? "") ?? .SYS
+            var finding = Finding(ruleID: ruleID, status: kind == "review" ? .review : kind == "notApplicable" ? .notApplicable : .fail,
+                                  severity: severity, category: category, message: result.message?.text ?? "",
+                                  targetIndex: index[spec] ?? 0, location: Location(path: path, line: physical?.region?.startLine),
+                                  evidence: Evidence(key: result.properties?.evidenceKey ?? "", facts: result.properties?.facts ?? [:]))
+            finding.fingerprint = fingerprint
+            finding.baselineState = result.baselineState.flatMap(BaselineState.init(rawValue:))
+            if let suppression = result.suppressions?.first {
+                finding.waiver = AppliedWaiver(justification: suppression.justification ?? "", owner: suppression.properties?.owner,
+                                               expires: suppression.properties?.expires ?? "", source: suppression.properties?.waiver ?? "")
             }
             findings.append(finding)
         }
-        let notifications = ((run["invocations"] as? [[String: Any]])?.first?["toolExecutionNotifications"] as? [[String: Any]]) ?? []
+        let notifications = run.invocations?.first?.toolExecutionNotifications ?? []
         let diagnostics = notifications.map { info in
-            Diagnostic(info["level"] as? String == "error" ? .error : info["level"] as? String == "note" ? .note : .warning, .check,
-                       code: (info["descriptor"] as? [String: Any])?["id"] as? String ?? "", (info["message"] as? [String: Any])?["text"] as? String ?? "")
+            Diagnostic(info.level == "error" ? .error : info.level == "note" ? .note : .warning, .check,
+                       code: info.descriptor?.id ?? "", info.message?.text ?? "")
         }
-        let properties = run["properties"] as? [String: Any] ?? [:]
         return ScanReport(targets: targets, rules: rules, findings: findings, diagnostics: diagnostics,
-                          baselineID: properties["baseline"] as? String ?? "none",
-                          gate: GateThreshold(rawValue: properties["failOn"] as? String ?? "") ?? .severity(.high))
+                          baselineID: run.properties?.baseline ?? "none",
+                          gate: GateThreshold(rawValue: run.properties?.failOn ?? "") ?? .severity(.high))
+    }
+
+    /// The fields of rbscan's JSON and SARIF reports that `merge` and `diff` read back.
+    enum Wire {
+        typealias Key = PreviousResults.Slim.Key
+
+        struct Document: Decodable {
+            var hasSchemaVersion: Bool
+            var schemaVersion: Int?
+            var runs: [Run]?
+            var targets: [Target]?
+            var rules: [RuleInfo]?
+            var findings: [FindingInfo]?
+            var diagnostics: [DiagnosticInfo]?
+            var baseline: Baseline?
+            var startTime: String?
+            var endTime: String?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                hasSchemaVersion = c.contains(Key("schemaVersion"))
+                schemaVersion = c.lenient("schemaVersion")
+                // Arrays are decoded strictly: a report whose findings do not decode is malformed,
+                // never read as a report without findings.
+                runs = try c.decodeIfPresent([Run].self, forKey: Key("runs"))
+                targets = try c.decodeIfPresent([Target].self, forKey: Key("targets"))
+                rules = try c.decodeIfPresent([RuleInfo].self, forKey: Key("rules"))
+                findings = try c.decodeIfPresent([FindingInfo].self, forKey: Key("findings"))
+                diagnostics = c.lenient("diagnostics")
+                baseline = c.lenient("baseline")
+                startTime = c.lenient("startTime")
+                endTime = c.lenient("endTime")
+            }
+        }
+        struct Baseline: Decodable {
+            var id: String?, failOn: String?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                id = c.lenient("id"); failOn = c.lenient("failOn")
+            }
+        }
+        struct Target: Decodable {
+            var spec: String?, kind: String?, baseId: String?, uri: String?, name: String?
+            var containers: [String]?, tags: [String]?
+            var fleet: FleetFacts?
+            var components: [Component]?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                spec = c.lenient("spec"); kind = c.lenient("kind"); baseId = c.lenient("baseId"); uri = c.lenient("uri")
+                name = c.lenient("name"); containers = c.lenient("containers"); tags = c.lenient("tags")
+                fleet = c.lenient("fleet"); components = c.lenient("components")
+            }
+        }
+        struct RuleInfo: Decodable {
+            var id: String?, title: String?, category: String?, severity: String?, description: String?, rationale: String?
+            var remediation: String?, check: String?, pack: String?
+            var references: [String]?, targets: [String]?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                id = c.lenient("id"); title = c.lenient("title"); category = c.lenient("category"); severity = c.lenient("severity")
+                description = c.lenient("description"); rationale = c.lenient("rationale"); remediation = c.lenient("remediation")
+                check = c.lenient("check"); pack = c.lenient("pack"); references = c.lenient("references"); targets = c.lenient("targets")
+            }
+        }
+        struct FindingInfo: Decodable {
+            var ruleId: String?, status: String?, severity: String?, category: String?, message: String?, path: String?
+            var fingerprint: String?, baselineState: String?
+            var target: Int?, line: Int?
+            var waiver: Waiver?
+            var evidence: EvidenceInfo?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                ruleId = c.lenient("ruleId"); status = c.lenient("status"); severity = c.lenient("severity")
+                category = c.lenient("category"); message = c.lenient("message"); path = c.lenient("path")
+                fingerprint = c.lenient("fingerprint"); baselineState = c.lenient("baselineState")
+                target = c.lenient("target"); line = c.lenient("line"); waiver = c.lenient("waiver"); evidence = c.lenient("evidence")
+            }
+        }
+        struct Waiver: Decodable {
+            var justification: String?, owner: String?, expires: String?, source: String?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                justification = c.lenient("justification"); owner = c.lenient("owner"); expires = c.lenient("expires"); source = c.lenient("source")
+            }
+        }
+        struct EvidenceInfo: Decodable {
+            var key: String?, snippet: String?
+            var facts: [String: String]?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                key = c.lenient("key"); snippet = c.lenient("snippet"); facts = c.lenient("facts")
+            }
+        }
+        struct DiagnosticInfo: Decodable {
+            var level: String?, domain: String?, code: String?, message: String?, location: String?, ruleId: String?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                level = c.lenient("level"); domain = c.lenient("domain"); code = c.lenient("code")
+                message = c.lenient("message"); location = c.lenient("location"); ruleId = c.lenient("ruleId")
+            }
+        }
+
+        // SARIF
+        struct Run: Decodable {
+            var tool: Tool?
+            var results: [Result]?
+            var invocations: [Invocation]?
+            var properties: RunProperties?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                tool = c.lenient("tool")
+                results = try c.decodeIfPresent([Result].self, forKey: Key("results"))
+                invocations = c.lenient("invocations"); properties = c.lenient("properties")
+            }
+        }
+        struct Tool: Decodable { var driver: Driver? }
+        struct Driver: Decodable { var rules: [SARIFRule]? }
+        struct Text: Decodable {
+            var text: String?
+            init(from decoder: any Decoder) throws { text = try decoder.container(keyedBy: Key.self).lenient("text") }
+        }
+        struct SARIFRule: Decodable {
+            var id: String?
+            var shortDescription: Text?, fullDescription: Text?, help: Text?
+            var properties: RuleProperties?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                id = c.lenient("id"); shortDescription = c.lenient("shortDescription"); fullDescription = c.lenient("fullDescription")
+                help = c.lenient("help"); properties = c.lenient("properties")
+            }
+        }
+        struct RuleProperties: Decodable {
+            var category: String?, severity: String?, check: String?
+            var references: [String]?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                category = c.lenient("category"); severity = c.lenient("severity"); check = c.lenient("check"); references = c.lenient("references")
+            }
+        }
+        struct Result: Decodable {
+            var ruleId: String?, kind: String?, baselineState: String?
+            var ruleIndex: Int?
+            var message: Text?
+            var locations: [PreviousResults.Slim.Location]?
+            var partialFingerprints: [String: String]?
+            var properties: ResultProperties?
+            var suppressions: [Suppression]?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                ruleId = c.lenient("ruleId"); kind = c.lenient("kind"); baselineState = c.lenient("baselineState")
+                ruleIndex = c.lenient("ruleIndex"); message = c.lenient("message"); locations = c.lenient("locations")
+                partialFingerprints = c.lenient("partialFingerprints"); properties = c.lenient("properties")
+                suppressions = c.lenient("suppressions")
+            }
+        }
+        struct ResultProperties: Decodable {
+            var severity: String?, category: String?, target: String?, evidenceKey: String?
+            var facts: [String: String]?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                severity = c.lenient("severity"); category = c.lenient("category"); target = c.lenient("target")
+                evidenceKey = c.lenient("evidenceKey"); facts = c.lenient("facts")
+            }
+        }
+        struct Suppression: Decodable {
+            var justification: String?
+            var properties: SuppressionProperties?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                justification = c.lenient("justification"); properties = c.lenient("properties")
+            }
+        }
+        struct SuppressionProperties: Decodable {
+            var owner: String?, expires: String?, waiver: String?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                owner = c.lenient("owner"); expires = c.lenient("expires"); waiver = c.lenient("waiver")
+            }
+        }
+        struct Invocation: Decodable {
+            var toolExecutionNotifications: [Notification]?
+            init(from decoder: any Decoder) throws {
+                toolExecutionNotifications = try decoder.container(keyedBy: Key.self).lenient("toolExecutionNotifications")
+            }
+        }
+        struct Notification: Decodable {
+            var level: String?
+            var message: Text?
+            var descriptor: Descriptor?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                level = c.lenient("level"); message = c.lenient("message"); descriptor = c.lenient("descriptor")
+            }
+        }
+        struct Descriptor: Decodable {
+            var id: String?
+            init(from decoder: any Decoder) throws { id = try decoder.container(keyedBy: Key.self).lenient("id") }
+        }
+        struct RunProperties: Decodable {
+            var baseline: String?, failOn: String?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                baseline = c.lenient("baseline"); failOn = c.lenient("failOn")
+            }
+        }
+    }
+}
+
+extension KeyedDecodingContainer where Key == PreviousResults.Slim.Key {
+    /// The value at `key` when it has the expected type, else nil (absent, null or another type).
+    func lenient<T: Decodable>(_ key: String) -> T? {
+        (try? decodeIfPresent(T.self, forKey: Key(key))) ?? nil
     }
 }

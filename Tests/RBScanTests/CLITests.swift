@@ -461,6 +461,12 @@ struct CLITests {
             let peakKB = Int(result.stderr.split(separator: "\n").last.map(String.init) ?? "") ?? .max
             #expect(peakKB < 300 * 1024, "\(format): peak RSS \(peakKB) KB")
         }
+        // `merge` reads the same report back field by field (it took 918 MB as a dictionary).
+        let merged = try runProcess("/usr/bin/time", ["-f", "%M", rbscan, "merge", dir.url("big.json"), "--fail-on", "never",
+                                                      "--format", "json", "--output", dir.url("merged.json")])
+        #expect(merged.status == 0, "merge: \(merged.stderr)")
+        let mergePeakKB = Int(merged.stderr.split(separator: "\n").last.map(String.init) ?? "") ?? .max
+        #expect(mergePeakKB < 300 * 1024, "merge: peak RSS \(mergePeakKB) KB")
         // The streamed JSON is whole: every finding of the compared report is back, as absent.
         let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.url("r.json")))) as? [String: Any]
         let findings = written?["findings"] as? [[String: Any]] ?? []

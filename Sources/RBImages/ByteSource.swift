@@ -156,6 +156,19 @@ public struct ByteSource: Sendable {
 /// take disk, not memory, and vanish with the process whatever happens.
 public enum Spool {
     private static let directory = Mutex<String?>(nil)
+    /// The reserve the user set (`--spool-reserve`); UInt64.max: none set, the default applies.
+    private static let reserve = Atomic<UInt64>(.max)
+    /// The default reserve: 256 MiB, at most 5 % of the file system.
+    static let defaultReserve: UInt64 = 256 << 20
+
+    /// The free space spooling leaves on the temporary file system (`ScanLimits.spoolReserveBytes`).
+    public static func setReserve(_ bytes: UInt64?) { reserve.store(bytes ?? .max, ordering: .relaxed) }
+
+    /// The reserve that applies to a file system of `size` bytes.
+    static func reserve(onFileSystemOf size: UInt64) -> UInt64 {
+        let set = reserve.load(ordering: .relaxed)
+        return set == .max ? min(defaultReserve, size / 20) : set
+    }
 
     static func privateDirectory() throws(ImageError) -> String {
         try directory.withLock { (current: inout String?) throws(ImageError) -> String in
@@ -212,7 +225,17 @@ public final class SpoolWriter {
 
     deinit { if !handedOver { close(fd) } }
 
+    /// Bytes written since the free space was last looked at.
+    private var unchecked: UInt64 = 0
+    /// How often (in bytes written) the free space of the spool's file system is looked at.
+    static let checkInterval: UInt64 = 16 << 20
+
     func append(_ buffer: UnsafeRawBufferPointer) throws(ImageError) {
+        if unchecked == 0 || unchecked >= Self.checkInterval {
+            try checkFreeSpace()
+            unchecked = 0
+        }
+        unchecked += UInt64(buffer.count)
         var done = 0
         while done < buffer.count {
             let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
@@ -224,6 +247,20 @@ public final class SpoolWriter {
             done += n
         }
         size += UInt64(buffer.count)
+    }
+
+    /// Stops before the spool would leave less than the reserve free on its file system: the
+    /// scan names what it did not examine instead of filling the host's disk.
+    private func checkFreeSpace() throws(ImageError) {
+        var info = statvfs()
+        guard fstatvfs(fd, &info) == 0 else { return }
+        let unit = UInt64(info.f_frsize)
+        let free = UInt64(info.f_bavail) * unit
+        let reserve = Spool.reserve(onFileSystemOf: UInt64(info.f_blocks) * unit)
+        guard reserve > 0, free < reserve + Self.checkInterval else { return }
+        throw ImageError(.spool, name, "stopped writing the decompressed data to the temporary spool in \(directory) after \(size) bytes: "
+                         + "\(free >> 20) MiB are left free there and rbscan leaves \(reserve >> 20) MiB (--spool-reserve); what follows was not examined "
+                         + "(set TMPDIR to a larger file system, or lower --spool-reserve)")
     }
 
     func append(_ bytes: [UInt8]) throws(ImageError) {

@@ -67,6 +67,7 @@ public struct ImageScanner: Sendable {
     public init(limits: ScanLimits) {
         self.limits = limits
         budget = ExtractionBudget(limit: limits.maxExtractedBytes)
+        Spool.setReserve(limits.spoolReserveBytes)
     }
 
     public func analyze(path: String) throws(ImageError) -> ImageAnalysis {

@@ -18,6 +18,9 @@ struct Inspect: ParsableCommand {
     @Option(name: .customLong("max-extracted"), help: "Bytes decompressed from the image at most (default 8 GiB).")
     var maxExtracted: UInt64?
 
+    @Option(name: .customLong("spool-reserve"), help: "Bytes of free space decompression leaves on the temporary file system (TMPDIR); it stops with a diagnostic before going below (default 256 MiB, at most 5 % of that file system; 0: until it is full).")
+    var spoolReserve: UInt64?
+
     func validate() throws {
         guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }
         if image == nil && !formats { throw ValidationError("give an IMAGE, or --formats") }
@@ -30,6 +33,7 @@ struct Inspect: ParsableCommand {
         }
         var limits = ScanLimits()
         if let maxExtracted { limits.maxExtractedBytes = maxExtracted }
+        limits.spoolReserveBytes = spoolReserve
         let analysis: ImageAnalysis
         do {
             analysis = try Inspector.analyze(image, limits: limits)

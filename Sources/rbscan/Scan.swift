@@ -59,6 +59,9 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("max-extracted"), help: "Bytes decompressed or extracted from images in one scan (default 8 GiB).")
     var maxExtracted: UInt64?
 
+    @Option(name: .customLong("spool-reserve"), help: "Bytes of free space decompression leaves on the temporary file system (TMPDIR); it stops with a diagnostic before going below (default 256 MiB, at most 5 % of that file system; 0: until it is full).")
+    var spoolReserve: UInt64?
+
     @Option(name: .customLong("max-config-size"), help: "Bytes of an XML, JSON or YAML config that is parsed at most; larger ones are reported as not checked (default 8 MiB).")
     var maxConfigSize: Int?
 
@@ -111,6 +114,7 @@ struct Scan: AsyncParsableCommand {
         if let maxConfigSize { limits.maxConfigBytes = maxConfigSize }
         limits.signingKeys = signingKeys
         if let maxExtracted { limits.maxExtractedBytes = maxExtracted }
+        limits.spoolReserveBytes = spoolReserve
         if let maxNesting { limits.maxNesting = maxNesting }
         if let maxFiles { limits.maxEntries = maxFiles }
         if let crackSeconds { limits.crackSeconds = crackSeconds }

@@ -429,6 +429,31 @@ struct CLITests {
         #expect(try scan([dir.url("rootfs.sqfs.gz"), "--fail-on", "never"]).status == 0)
     }
 
+    /// The spool never fills the temporary file system: decompression stops with an
+    /// image.spool diagnostic before less than --spool-reserve would be left free (default
+    /// 256 MiB, at most 5 % of the file system), whatever --max-extracted allows; a bomb used to
+    /// write up to the 8 GiB limit first. Here the reserve is set to all but 32 MiB of what is
+    /// free, and 256 MiB of zeros behind gzip stop after at most that.
+    @Test func spoolLeavesTheReserveFree() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("mkdir tmp && head -c 268435456 /dev/zero | gzip -1 > zeros.gz && head -c 8388608 /dev/zero | gzip -1 > small.gz", in: dir.path)
+        var info = statvfs()
+        #expect(statvfs(dir.url("tmp"), &info) == 0)
+        let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+        let reserve = free - min(free, 32 << 20)
+        let result = try runProcess(rbscan, ["scan", dir.url("zeros.gz"), "--spool-reserve", String(reserve), "--fail-on", "never"],
+                                    environment: ["TMPDIR": dir.url("tmp"), "PATH": "/usr/bin:/bin"])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("[image.spool]") && result.stderr.contains("--spool-reserve"), "\(result.stderr)")
+        let written = result.stderr.firstMatch(of: /spool in \S+ after (\d+) bytes/).flatMap { UInt64($0.1) } ?? .max
+        #expect(written <= 32 << 20, "\(result.stderr)")
+        // With the default reserve a smaller stream is read in full.
+        let full = try runProcess(rbscan, ["scan", dir.url("small.gz"), "--fail-on", "never", "--format", "json"],
+                                  environment: ["TMPDIR": dir.url("tmp"), "PATH": "/usr/bin:/bin"])
+        #expect(!full.stdout.contains("image.spool") && !full.stderr.contains("image.spool"), "\(full.stderr)")
+    }
+
     /// Triage inputs are decoded field by field, not as a dictionary of everything: a 51 MB
     /// `--compare` report (93,000 findings) stays under 300 MB peak (it took 1.17 GB) in every
     /// large format, and its findings all come back as absent results.

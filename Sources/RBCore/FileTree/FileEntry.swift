@@ -79,6 +79,12 @@ public struct ScanLimits: Sendable, Hashable {
     public var maxDepth: Int = 256
     /// Bytes decompressed or extracted from images in one scan (all streams and archives).
     public var maxExtractedBytes: UInt64 = 8 << 30
+    /// Free space the spool leaves on the temporary file system (`--spool-reserve`): writing
+    /// decompressed data stops with an `image.spool` diagnostic before less than this would be
+    /// left, so a bomb or a huge image never fills the host's disk or tmpfs whatever
+    /// `maxExtractedBytes` allows. nil: 256 MiB, at most 5 % of that file system; 0: only a
+    /// full file system stops it.
+    public var spoolReserveBytes: UInt64?
     /// Containers nested in containers (a tar.gz holding a uImage holding a squashfs is 3).
     public var maxNesting: Int = 8
     /// Seconds the password-cracking step may take per target (all accounts together).

@@ -94,6 +94,27 @@ public enum ImageFormats {
         return table
     }()
 
+    /// Whether any magic starts with each two-byte value: the carving loop's hot path reads this
+    /// flat table instead of the candidate lists (no reference counting per byte).
+    static let hasCandidate: [Bool] = byFirstTwoBytes.map { !$0.isEmpty }
+
+    /// The first offset in `from..<limit` where some magic's first two bytes are (the second
+    /// byte may lie past `limit`, within `bytes`), or `limit`.
+    static func nextCandidateOffset(in bytes: [UInt8], from start: Int, limit: Int) -> Int {
+        let end = min(limit, bytes.count - 1)
+        guard start < end else { return limit }
+        return bytes.withUnsafeBufferPointer { data in
+            hasCandidate.withUnsafeBufferPointer { mask in
+                var i = start
+                while i < end {
+                    if mask[Int(data[i]) << 8 | Int(data[i + 1])] { return i }
+                    i += 1
+                }
+                return limit
+            }
+        }
+    }
+
     /// Formats without a reliable magic, tried at the start of a blob in which carving found
     /// nothing (encrypted vendor images whose header only shows after decryption).
     static let startOnly: [any ImageFormat.Type] = [HiLinkFormat.self]

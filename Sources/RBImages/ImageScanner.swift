@@ -121,7 +121,9 @@ public struct ImageScanner: Sendable {
             let limit = min(ImageScanner.window, bytes.count)
             var i = 0
             while i < limit {
-                let candidates = i + 1 < bytes.count ? ImageFormats.byFirstTwoBytes[Int(bytes[i]) << 8 | Int(bytes[i + 1])] : []
+                i = ImageFormats.nextCandidateOffset(in: bytes, from: i, limit: limit)
+                guard i < limit else { break }
+                let candidates = ImageFormats.byFirstTwoBytes[Int(bytes[i]) << 8 | Int(bytes[i + 1])]
                 if !candidates.isEmpty {
                     for k in candidates {
                         let candidate = ImageFormats.candidates[k]

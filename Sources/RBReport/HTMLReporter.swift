@@ -133,8 +133,9 @@ public struct HTMLReporter: Reporter {
     static func verdict(_ report: ScanReport) -> String {
         switch report.exitStatus {
         case .ok: "<p class=\"verdict pass\" id=\"verdict\">Gate passed: no failing finding at or above \(report.gate)</p>"
-        case .gateFailed: "<p class=\"verdict fail\" id=\"verdict\">Gate failed: \(report.gatingFindings.count) finding(s) at or above \(report.gate)</p>"
-        case .usage: "<p class=\"verdict warn\" id=\"verdict\">Scan not valid: configuration or target errors</p>"
+        case .gateFailed: "<p class=\"verdict fail\" id=\"verdict\">Gate failed: \(report.gatingFindings.count) finding(s) at or above \(report.gate)"
+            + (report.isIncomplete ? " (some targets or checks could not be examined as well: see the diagnostics)" : "") + "</p>"
+        case .usage: "<p class=\"verdict warn\" id=\"verdict\">Scan not valid: configuration errors, or no target could be scanned</p>"
         case .incomplete: "<p class=\"verdict warn\" id=\"verdict\">Scan incomplete: some checks could not complete</p>"
         }
     }

@@ -32,7 +32,8 @@ public struct JUnitReporter: Reporter {
                     counts.failures += 1
                     let worst = gating.map(\.severity).max() ?? rule.severity
                     body += "      <failure message=\"\(XML.escape("\(gating.count) finding(s) at or above \(report.gate)"))\" type=\"\(worst.rawValue)\">"
-                        + XML.escape(gating.map(Self.line).joined(separator: "\n")) + "</failure>\n"
+                        + XML.escape(gating.map(Self.line).joined(separator: "\n")
+                                     + "\nfix: " + TextReporter.firstLine(rule.remediation)) + "</failure>\n"
                 } else if !errors.isEmpty {
                     counts.errors += 1
                     body += "      <error message=\"\(XML.escape(errors[0].message))\" type=\"\(XML.escape(errors[0].code))\">"

@@ -20,9 +20,11 @@ public struct MarkdownReporter: Reporter {
         var out = ""
         switch report.exitStatus {
         case .ok: out += "## ✅ rbscan: gate passed\n\n"
-        case .gateFailed: out += "## ❌ rbscan: gate failed — \(gating.count) \(report.failOnNew ? "new " : "")finding(s) at or above \(report.gate)\n\n"
-        case .usage: out += "## ⚠️ rbscan: scan not valid (configuration or target errors)\n\n"
-        case .incomplete: out += "## ⚠️ rbscan: scan incomplete — some checks could not complete\n\n"
+        case .gateFailed:
+            out += "## ❌ rbscan: gate failed — \(gating.count) \(report.failOnNew ? "new " : "")finding(s) at or above \(report.gate)\n\n"
+            if report.isIncomplete { out += "⚠️ Some targets or checks could not be examined as well (see the diagnostics).\n\n" }
+        case .usage: out += "## ⚠️ rbscan: scan not valid (configuration errors, or no target could be scanned)\n\n"
+        case .incomplete: out += "## ⚠️ rbscan: scan incomplete — some targets or checks could not be examined; no failing finding at or above \(report.gate) in what was\n\n"
         }
         let targets = report.targets.map { "`\(Self.code($0.spec))` (\($0.kind.rawValue))" }
         out += "Baseline `\(report.baselineID)`, gate `\(report.gate)`\(report.failOnNew ? " (new findings only)" : ""), \(report.rules.count) rules on "
@@ -62,7 +64,8 @@ public struct MarkdownReporter: Reporter {
 
     func table(_ findings: [Finding], _ report: ScanReport) -> String {
         let multiTarget = report.targets.count > 1
-        var out = "| Severity | Rule | " + (multiTarget ? "Target | " : "") + "Location | Finding |\n|---|---|" + (multiTarget ? "---|" : "") + "---|---|\n"
+        let fixes = Dictionary(report.rules.map { ($0.id, TextReporter.firstLine($0.remediation)) }, uniquingKeysWith: { a, _ in a })
+        var out = "| Severity | Rule | " + (multiTarget ? "Target | " : "") + "Location | Finding | Fix |\n|---|---|" + (multiTarget ? "---|" : "") + "---|---|---|\n"
         // Worst first; the report's own order within a severity.
         let ordered = findings.enumerated().sorted { ($0.element.severity, $1.offset) > ($1.element.severity, $0.offset) }.map(\.element)
         for finding in ordered.prefix(limit) {
@@ -72,7 +75,7 @@ public struct MarkdownReporter: Reporter {
             if let waiver = finding.waiver { message += " — waived until \(waiver.expires)\(waiver.owner.map { " (\(Self.cell($0)))" } ?? ""): \(Self.cell(waiver.justification))" }
             out += "| \(Self.badge(finding.severity)) \(finding.severity.rawValue) | \(finding.ruleID) | "
                 + (multiTarget ? "`\(Self.code(report.targets[finding.targetIndex].spec))` | " : "")
-                + "`\(Self.code(place))` | \(message) |\n"
+                + "`\(Self.code(place))` | \(message) | \(Self.cell(finding.baselineState == .absent ? "" : fixes[finding.ruleID] ?? "")) |\n"
         }
         if findings.count > limit { out += "\n… and \(findings.count - limit) more (see the SARIF or JSON report).\n" }
         return out + "\n"

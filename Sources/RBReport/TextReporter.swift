@@ -7,7 +7,11 @@ public struct TextReporter: Reporter {
     public static let name = "text"
     public static let fileExtensions = ["txt"]
 
-    public init() {}
+    /// Whether the findings are listed (with their remediation); without them the text is the
+    /// summary the CLI prints when every report went to a file.
+    public var listsFindings: Bool
+
+    public init(listsFindings: Bool = true) { self.listsFindings = listsFindings }
 
     public func render(_ report: ScanReport, color: Bool) throws -> String {
         func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
@@ -55,7 +59,8 @@ public struct TextReporter: Reporter {
         if !categories.isEmpty { out += "By category: \(categories.joined(separator: ", "))\n" }
         out += "\n"
         let multiTarget = report.targets.count > 1
-        for finding in report.findings {
+        let remediation = Dictionary(report.rules.map { ($0.id, Self.firstLine($0.remediation)) }, uniquingKeysWith: { a, _ in a })
+        for finding in report.findings where listsFindings {
             var place = finding.location.path.isEmpty ? "." : finding.location.path
             if let line = finding.location.line { place += ":\(line)" }
             if multiTarget { place = report.targets[finding.targetIndex].spec + " " + place }
@@ -64,11 +69,14 @@ public struct TextReporter: Reporter {
             if finding.waiver != nil { tags.append("waived") }
             out += "\(severityLabel(finding)) \(finding.ruleID.padding(12)) \(VisibleText.escape(place))\(tags.isEmpty ? "" : " [" + tags.joined(separator: ", ") + "]")\n"
             out += "         \(VisibleText.escape(finding.message))\n"
+            if finding.status != .notApplicable, finding.baselineState != .absent, let fix = remediation[finding.ruleID], !fix.isEmpty {
+                out += paint("         fix: \(VisibleText.escape(fix))", "2") + "\n"
+            }
             if let waiver = finding.waiver {
                 out += "         waived until \(waiver.expires)\(waiver.owner.map { " (\(VisibleText.escape($0)))" } ?? ""): \(VisibleText.escape(waiver.justification))\n"
             }
         }
-        if !report.findings.isEmpty { out += "\n" }
+        if !report.findings.isEmpty { out += listsFindings ? "\n" : "(the findings are in the reports written)\n" }
         if !report.diagnostics.isEmpty {
             out += "\nDiagnostics (\(report.diagnostics.count)):\n"
             for diagnostic in report.diagnostics { out += "  \(VisibleText.escape(diagnostic.description))\n" }
@@ -77,11 +85,23 @@ public struct TextReporter: Reporter {
         let status = report.exitStatus
         switch status {
         case .ok: out += paint("Gate passed", "32") + ": no failing finding at or above \(report.gate) (exit 0)\n"
-        case .gateFailed: out += paint("Gate FAILED", "1;31") + ": \(gating) \(report.failOnNew ? "new " : "")failing finding(s) at or above \(report.gate) (exit 1)\n"
-        case .usage: out += paint("Scan not valid", "1;31") + ": configuration or target errors above (exit 2)\n"
-        case .incomplete: out += paint("Scan INCOMPLETE", "1;33") + ": some checks could not complete, see diagnostics (exit 3)\n"
+        case .gateFailed:
+            out += paint("Gate FAILED", "1;31") + ": \(gating) \(report.failOnNew ? "new " : "")failing finding(s) at or above \(report.gate) (exit 1)\n"
+            if report.isIncomplete {
+                out += paint("Scan INCOMPLETE", "1;33") + " as well: some targets or checks could not be examined, see diagnostics (the failed gate decides the exit)\n"
+            }
+        case .usage: out += paint("Scan not valid", "1;31") + ": configuration errors, or no target could be scanned, see above (exit 2)\n"
+        case .incomplete: out += paint("Scan INCOMPLETE", "1;33") + ": some targets or checks could not be examined, see diagnostics; no failing finding at or above \(report.gate) in what was (exit 3)\n"
         }
         return out
+    }
+}
+
+extension TextReporter {
+    /// A rule's remediation as one line: its first paragraph, whitespace folded.
+    static func firstLine(_ text: String) -> String {
+        let paragraph = text.trimmingWhitespace().split(separator: "\n\n", maxSplits: 1).first.map(String.init) ?? ""
+        return paragraph.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).joined(separator: " ")
     }
 }
 

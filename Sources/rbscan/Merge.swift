@@ -1,6 +1,26 @@
 import ArgumentParser
 import RBCore
 import RBReport
+import RBScan
+
+/// The gate of a report read back (`merge`, `diff`): `--fail-on`, else the threshold of the
+/// baseline (`--baseline`, else the one the reports name, else the default one), never the
+/// reports' own: shards scanned with `--fail-on never` (as a fleet pipeline does, to keep every
+/// shard's report) must not make the merged gate unable to fail.
+enum ReportGate {
+    static func resolve(failOn: String?, baseline: String?, reports: [ScanReport], output: ReportOptions) throws -> GateThreshold {
+        if let failOn, let gate = GateThreshold(rawValue: failOn) { return gate }
+        let named = baseline ?? reports.lazy.map(\.baselineID).first { Resources.baselinePath($0).map { HostFiles.kind(of: $0) == .regularFile } ?? false }
+        guard let path = Resources.baselinePath(named), HostFiles.kind(of: path) == .regularFile || baseline != nil else {
+            return .severity(.high)
+        }
+        do {
+            return try Baseline.load(file: path).failOn
+        } catch {
+            throw Output.usageFailure(error, reports: output)
+        }
+    }
+}
 
 /// `rbscan merge`: several rbscan JSON/SARIF reports (the shards of a fleet) into one report,
 /// with the fleet rules applied over every target; the exit code is the merged gate's.
@@ -11,8 +31,11 @@ struct Merge: ParsableCommand {
     @Argument(help: "Reports written by rbscan scan (--format json keeps everything; SARIF works too).")
     var reports: [String]
 
-    @Option(name: .customLong("fail-on"), help: "Gate threshold for the merged report (default: the first report's).")
+    @Option(name: .customLong("fail-on"), help: "Gate threshold for the merged report (default: the baseline's; never the shards' own, which a fleet scan sets to never).")
     var failOn: String?
+
+    @Option(help: "Baseline whose gate threshold applies (name or file; default: the one the reports name, else red-baseline-2.1).")
+    var baseline: String?
 
     @OptionGroup var triage: TriageOptions
 
@@ -32,7 +55,8 @@ struct Merge: ParsableCommand {
                 throw Output.usageFailure(error, reports: output)
             }
         }
-        var merged = ReportMerger.merge(loaded, gate: failOn.flatMap(GateThreshold.init(rawValue:)))
+        let gate = try ReportGate.resolve(failOn: failOn, baseline: baseline, reports: loaded, output: output)
+        var merged = ReportMerger.merge(loaded, gate: gate)
         // Waivers and comparison given here apply to the merged fleet as they would to one scan,
         // in place of those the shards applied.
         if triage.compare != nil {
@@ -60,8 +84,11 @@ struct Diff: ParsableCommand {
     @Argument(help: "The later report (JSON or SARIF).")
     var new: String
 
-    @Option(name: .customLong("fail-on"), help: "Gate threshold for new findings (default: NEW's).")
+    @Option(name: .customLong("fail-on"), help: "Gate threshold for new findings (default: the baseline's; never NEW's own).")
     var failOn: String?
+
+    @Option(help: "Baseline whose gate threshold applies (name or file; default: the one NEW names, else red-baseline-2.1).")
+    var baseline: String?
 
     @OptionGroup var output: ReportOptions
 
@@ -84,7 +111,7 @@ struct Diff: ParsableCommand {
         for i in report.findings.indices { report.findings[i].baselineState = nil }
         previous.apply(to: &report)
         report.failOnNew = true
-        if let failOn { report.gate = GateThreshold(rawValue: failOn) ?? report.gate }
+        report.gate = try ReportGate.resolve(failOn: failOn, baseline: baseline, reports: [report], output: output)
         try output.write(report, plan: try output.plan())
         throw ExitCode(report.exitStatus.rawValue)
     }

@@ -30,7 +30,9 @@ struct ReportOptions: ParsableArguments {
             plan.append((reporter!, output == "-" ? nil : output))
         }
         if plan.filter({ $0.1 == nil }).count > 1 { throw ValidationError("only one report can go to standard output") }
-        if !plan.contains(where: { $0.1 == nil }) { plan.append((TextReporter(), nil)) }
+        // Every report went to a file: standard output gets the summary (counts, diagnostics,
+        // the gate's verdict), not the whole text report again.
+        if !plan.contains(where: { $0.1 == nil }) { plan.append((TextReporter(listsFindings: plan.isEmpty), nil)) }
         return plan
     }
 

@@ -47,8 +47,9 @@ struct EngineTests {
         #expect(d.code == "check.failed")
         #expect(d.ruleID == "RB-SYS-002")
         let report = ScanReport(targets: [target()], rules: rules, findings: outcome.findings, diagnostics: outcome.diagnostics,
-                                baselineID: "b", gate: .severity(.high))
+                                baselineID: "b", gate: .never)
         #expect(report.exitStatus == .incomplete)
+        #expect(report.isIncomplete)
     }
 
     @Test func disabledRulesAndOtherKindsDoNotRun() async throws {

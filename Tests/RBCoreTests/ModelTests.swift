@@ -81,8 +81,20 @@ struct ModelTests {
         #expect(decide([high], [], .severity(.critical)) == .ok)
         #expect(decide([high], [], .never) == .ok)
         #expect(decide([review], [], .severity(.low)) == .ok)
-        #expect(decide([high], [checkError], .severity(.high)) == .incomplete)
+        // The precedence (README): configuration errors, then nothing scanned (2); a failed gate
+        // wins over incomplete checks and failed targets (1); then incomplete (3).
+        #expect(decide([high], [checkError], .severity(.high)) == .gateFailed)
+        #expect(decide([high], [checkError], .never) == .incomplete)
         #expect(decide([], [configError, checkError], .severity(.high)) == .usage)
+        #expect(decide([high], [configError], .severity(.high)) == .usage)
+        let targetError = Diagnostic(.error, .target, code: "target.unreachable", "refused")
+        #expect(decide([], [targetError], .severity(.high)) == .usage, "no target scanned")
+        let scanned = ScanTarget(spec: "root", kind: .firmware, tree: nil, baseID: "ROOT", baseURI: nil)
+        func decide(_ findings: [Finding], _ diagnostics: [Diagnostic], scanned targets: [ScanTarget], _ gate: GateThreshold) -> RBCore.ExitStatus {
+            ScanReport(targets: targets, rules: [], findings: findings, diagnostics: diagnostics, baselineID: "b", gate: gate).exitStatus
+        }
+        #expect(decide([], [targetError], scanned: [scanned], .severity(.high)) == .incomplete, "one target of several failed")
+        #expect(decide([high], [targetError], scanned: [scanned], .severity(.high)) == .gateFailed)
         #expect(decide([], [Diagnostic(.warning, .check, code: "w", "w")], .severity(.high)) == .ok)
         // Waived and absent findings never gate; with failOnNew only new ones do.
         var waived = high

@@ -221,9 +221,11 @@ struct CLITests {
         defer { dir.remove() }
         mkfifo(dir.url("fifo"), 0o600)
         #expect(try scan([dir.url("fifo")]).status == 2)
-        // One good and one bad target: the good one is scanned, the run still exits 2.
+        // One good and one bad target: the good one is scanned; its failing gate decides (1), and
+        // without one the missing target makes the run incomplete (3), never a pass.
         let mixed = try scan([example, "/nonexistent/x", "--format", "json", "--output", dir.url("r.json")])
-        #expect(mixed.status == 2)
+        #expect(mixed.status == 1)
+        #expect(try scan([example, "/nonexistent/x", "--fail-on", "never"]).status == 3)
         let json = try String(contentsOfFile: dir.url("r.json"), encoding: .utf8)
         #expect(json.contains("target.not-found"))
         #expect(json.contains("RB-IFC-001"))
@@ -316,6 +318,43 @@ struct CLITests {
 
         try FixtureWriter.write(["etc/config/device.xml": .file("<config>\n<telnetd>\n</config>\n")], into: root.path)
         #expect(try scan([root.path, "--fail-on", "never"]).status == 3)
+    }
+
+    /// The exit-code precedence table of the README, one row at a time: configuration errors
+    /// and "nothing could be scanned" are 2; a failed gate is 1 whatever else failed (and the
+    /// text says both); one failed target among several, or a check that could not complete, is
+    /// 3; else 0. (An unreachable device in a 500-device run made the whole run exit 2 before.)
+    @Test func exitCodePrecedence() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let clean = try cleanRoot()
+        defer { clean.remove() }
+        let unreachable = "tls://127.0.0.1:1"
+        try FixtureWriter.write(["bad/rule.yaml": .file("rules:\n  - id: RB-SYS-999\n    title: [unclosed\n")], into: dir.path)
+        try FixtureWriter.write(["etc/config/device.xml": .file("<config>\n<telnetd>\n</config>\n")], into: dir.url("broken"))
+
+        // Invalid configuration: 2, even with gating findings.
+        let invalid = try scan([example, "--rules", dir.url("bad")])
+        #expect(invalid.status == 2, "\(invalid.stderr)")
+        // Every target failed: 2.
+        let nothing = try scan([unreachable])
+        #expect(nothing.status == 2 && nothing.stderr.contains("target.unreachable"), "\(nothing.stderr)")
+        // A failing gate and a failed target: 1, and the text says both.
+        let both = try scan([example, unreachable])
+        #expect(both.status == 1, "\(both.stderr)")
+        #expect(both.stdout.contains("Gate FAILED") && both.stdout.contains("Scan INCOMPLETE as well") && both.stdout.contains("target.unreachable"))
+        // One failed target of several, nothing gating in the rest: 3.
+        let partial = try scan([clean.path, unreachable])
+        #expect(partial.status == 3, "\(partial.stdout)")
+        #expect(partial.stdout.contains("Scan INCOMPLETE") && partial.stdout.contains("target.unreachable"))
+        // A check that could not complete: 3; with a failing gate as well: 1.
+        #expect(try scan([dir.url("broken"), "--fail-on", "never"]).status == 3)
+        #expect(try scan([dir.url("broken"), example]).status == 1)
+        // Nothing wrong: 0.
+        #expect(try scan([clean.path]).status == 0)
+        // JSON and SARIF carry the same exit code.
+        let json = try scan([clean.path, unreachable, "--format", "json"])
+        #expect(json.status == 3 && json.stdout.contains("\"exitCode\" : 3"))
     }
 
     /// A 342-byte YAML alias bomb ("billion laughs": 9 levels of 9 aliases) used to abort

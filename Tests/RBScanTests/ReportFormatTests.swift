@@ -53,7 +53,10 @@ struct ReportFormatTests {
                     kinds = [type(r).__name__ for r in case.result]
                     if 'Failure' in kinds:
                         failure = [r for r in case.result if isinstance(r, Failure)][0]
-                        failed[case.name.split(' ')[0]] = len(failure.text.strip().split('\\n'))
+                        lines = failure.text.strip().split('\\n')
+                        # one line per gating finding, then the rule's remediation
+                        assert lines[-1].startswith('fix: ') and len(lines[-1]) > 10, lines
+                        failed[case.name.split(' ')[0]] = len(lines) - 1
                 out[suite.name] = {'tests': suite.tests, 'cases': len(cases), 'failures': suite.failures, 'errors': suite.errors, 'failed': failed}
             print(json.dumps(out))
             """
@@ -101,15 +104,15 @@ struct ReportFormatTests {
             p = P(); p.feed(open(sys.argv[1], encoding='utf-8').read())
             gate = [rows for section, rows in p.tables if section.startswith('Findings that fail the gate')][0]
             widths = {len(r) for r in gate}
-            pipe = [r for r in gate if 'logger' in r[-1]]
-            print(len(gate) - 1, sorted(widths), pipe[0][-1] if pipe else '-')
+            pipe = [r for r in gate if 'logger' in r[-2]]
+            print(len(gate) - 1, sorted(widths), pipe[0][-2] if pipe else '-')
             """
         try html.stdout.write(toFile: out.url("r.html"), atomically: true, encoding: .utf8)
         let parsed = try runProcess("/usr/bin/python3", ["-c", script, out.url("r.html")])
         #expect(parsed.status == 0, "\(parsed.stderr)")
         let fields = parsed.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ", maxSplits: 2).map(String.init)
         #expect(fields.first == String(total), "\(parsed.stdout)")
-        #expect(fields.dropFirst().first == "[5]", "every row has its 5 cells: \(parsed.stdout)")
+        #expect(fields.dropFirst().first == "[6]", "every row has its 6 cells (the last the fix): \(parsed.stdout)")
         #expect(fields.last?.contains("| logger -t <tel*net> `x`") == true, "\(parsed.stdout)")
         let markdown = try String(contentsOfFile: out.url("r.md"), encoding: .utf8)
         #expect(markdown.hasPrefix("## ❌ rbscan: gate failed"))

@@ -10,17 +10,25 @@ public enum ExitStatus: Int32, Codable, Sendable {
     case ok = 0
     /// The gate failed.
     case gateFailed = 1
-    /// Usage error, invalid rule/baseline file, unreadable or unrecognised target.
+    /// Usage error, invalid rule/baseline file, or no target could be read or reached.
     case usage = 2
-    /// The scan ran but some checks could not complete (listed in the output).
+    /// The scan ran but some targets or checks could not be examined (listed in the output).
     case incomplete = 3
 
-    /// Configuration and target errors win (2), then incomplete checks (3), then the gate.
-    public static func decide(gatingFindings: Int, diagnostics: [Diagnostic]) -> ExitStatus {
+    /// The precedence (README, "Exit codes"):
+    /// 1. **2** when the configuration (rules, baseline, waivers, …) is invalid, or when nothing
+    ///    could be scanned (every target failed);
+    /// 2. **1** when the gate failed, even if other targets or checks could not be examined: a
+    ///    pipeline must never mistake a failing gate for a tooling problem (the text says both);
+    /// 3. **3** when some target or check could not be examined (an unreachable device among
+    ///    500, a corrupt part of an image): the rest was judged and is in every report;
+    /// 4. **0** otherwise.
+    public static func decide(gatingFindings: Int, diagnostics: [Diagnostic], scannedTargets: Int) -> ExitStatus {
         let errors = diagnostics.filter { $0.level == .error }
-        if errors.contains(where: { $0.domain == .configuration || $0.domain == .target }) { return .usage }
-        if !errors.isEmpty { return .incomplete }
-        return gatingFindings == 0 ? .ok : .gateFailed
+        if errors.contains(where: { $0.domain == .configuration }) { return .usage }
+        if scannedTargets == 0, errors.contains(where: { $0.domain == .target }) { return .usage }
+        if gatingFindings > 0 { return .gateFailed }
+        return errors.isEmpty ? .ok : .incomplete
     }
 }
 
@@ -61,8 +69,10 @@ public struct ScanReport: Sendable {
     /// The findings of this run (not the absent ones carried from compared results).
     public var current: [Finding] { findings.filter { $0.baselineState != .absent } }
 
-    public var exitStatus: ExitStatus { ExitStatus.decide(gatingFindings: gatingFindings.count, diagnostics: diagnostics) }
+    public var exitStatus: ExitStatus { ExitStatus.decide(gatingFindings: gatingFindings.count, diagnostics: diagnostics, scannedTargets: targets.count) }
     public var gatingFindings: [Finding] { findings.filter(gates) }
+    /// Whether some target or check could not be examined (an error diagnostic), whatever the exit.
+    public var isIncomplete: Bool { diagnostics.contains { $0.level == .error } }
 
     /// Whether `finding` counts for the gate: a failing result at or above the threshold, not
     /// waived, not absent (only in the compared results), and new when `failOnNew`.

@@ -34,7 +34,8 @@ public final class StringSink: ReportSink {
 
 public enum Reporters {
     /// CycloneDX before JSON: `bom.cdx.json` is a CycloneDX file, `r.json` a JSON report.
-    public static let all: [any Reporter.Type] = [SARIFReporter.self, CycloneDXReporter.self, JUnitReporter.self, JSONReporter.self,
+    /// The GitHub profile before SARIF: `r.github.sarif` is the GitHub profile, `r.sarif` complete SARIF.
+    public static let all: [any Reporter.Type] = [SARIFGitHubReporter.self, SARIFReporter.self, CycloneDXReporter.self, JUnitReporter.self, JSONReporter.self,
                                                   MarkdownReporter.self, HTMLReporter.self, TextReporter.self]
 
     public static func named(_ name: String) -> (any Reporter)? {
@@ -50,6 +51,7 @@ public enum Reporters {
 
     private static func instance(_ type: any Reporter.Type) -> any Reporter {
         switch type {
+        case is SARIFGitHubReporter.Type: SARIFGitHubReporter()
         case is SARIFReporter.Type: SARIFReporter()
         case is JSONReporter.Type: JSONReporter()
         case is CycloneDXReporter.Type: CycloneDXReporter()

@@ -78,9 +78,9 @@ public struct SARIFReporter: Reporter {
         // parentIndex; several filesystems of one image share the artifacts of their common chain.
         var chainIndex: [String: Int] = [:]
         for target in report.targets where target.kind != .endpoint {
-            if let uri = target.baseURI {
-                baseIDs[target.baseID] = ArtifactLocationBase(uri: uri, description: Message(text: target.spec))
-            }
+            // Every uriBaseId a result names is defined: with the directory's URI, or for a
+            // filesystem inside an image (no host location) by its description alone.
+            baseIDs[target.baseID] = ArtifactLocationBase(uri: target.baseURI, description: Message(text: target.spec))
             var parent: Int?
             for (depth, label) in target.containers.dropLast().enumerated() {
                 let key = target.containers[0...depth].joined(separator: "\u{0}")
@@ -204,7 +204,7 @@ public struct SARIFReporter: Reporter {
         var id: String
         var index: Int?
     }
-    struct ArtifactLocationBase: Encodable { var uri: String; var description: Message }
+    struct ArtifactLocationBase: Encodable { var uri: String?; var description: Message }
     struct Artifact: Encodable {
         var location: ArtifactLocation?
         var parentIndex: Int?

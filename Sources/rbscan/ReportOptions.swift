@@ -10,12 +10,15 @@ struct ReportOptions: ParsableArguments {
     @Option(name: .customLong("output"), help: "Report file for the --format in the same position (repeatable); '-' is standard output.")
     var outputs: [String] = []
 
+    @Option(name: .customLong("path-prefix"), help: "For --format sarif-github: a repository directory whose files become the image root (a Buildroot overlay, a Yocto layer's files), relative to the repository root (the working directory); image paths found under it are reported at their repository path (repeatable).")
+    var pathPrefixes: [String] = []
+
     /// Pairs formats with outputs; nil output = standard output.
     func plan() throws -> [(reporter: any Reporter, output: String?)] {
         var plan: [(any Reporter, String?)] = []
         for i in 0..<max(formats.count, outputs.count) {
             let output = i < outputs.count ? outputs[i] : nil
-            let reporter: (any Reporter)?
+            var reporter: (any Reporter)?
             if i < formats.count {
                 guard let named = Reporters.named(formats[i]) else {
                     throw ValidationError("unknown format '\(formats[i])' (known: \(Reporters.names.joined(separator: ", ")))")
@@ -27,6 +30,7 @@ struct ReportOptions: ParsableArguments {
             } else {
                 throw ValidationError("--output - needs a --format")
             }
+            if reporter is SARIFGitHubReporter { reporter = SARIFGitHubReporter(pathPrefixes: pathPrefixes) }
             plan.append((reporter!, output == "-" ? nil : output))
         }
         if plan.filter({ $0.1 == nil }).count > 1 { throw ValidationError("only one report can go to standard output") }

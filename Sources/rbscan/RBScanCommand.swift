@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import RBCore
 import RBScan
@@ -9,9 +10,10 @@ struct RBScanCommand: AsyncParsableCommand {
         commandName: "rbscan",
         abstract: "Security Red Baseline 2.1 compliance scanner for IoT firmware, device configs and endpoints.",
         discussion: """
-        Exit codes: 0 no failing finding at or above the gate; 1 the gate failed; 2 usage error, \
-        invalid rule or baseline file, unreadable or unrecognised target; 3 the scan ran but some \
-        checks could not complete (listed in the output).
+        Exit codes: 0 no failing finding at or above the gate; 1 the gate failed (even when some \
+        targets or checks could not be examined); 2 usage error, invalid rule, baseline or other \
+        input file, or no target could be scanned; 3 some targets or checks could not be examined \
+        and the gate did not fail on the rest (listed in the output).
         """,
         version: RBScanVersion.current,
         subcommands: [Scan.self, Merge.self, Diff.self, Inspect.self, Rules.self, Version.self])
@@ -54,6 +56,57 @@ struct RBScanCommand: AsyncParsableCommand {
 }
 
 struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print rbscan's version.")
-    func run() { Output.stdout("rbscan \(RBScanVersion.current)\n") }
+    static let configuration = CommandConfiguration(
+        abstract: "Print rbscan's version, the commit it was built from, and the rule packs and baseline it loads.")
+
+    func run() {
+        var out = "rbscan \(RBScanVersion.current)\n"
+        let home = Resources.home()
+        let build = home.flatMap { BuildInfo.read(home: $0) }
+        out += "commit:    \(build?.commit ?? "unknown")\(build?.dirty == true ? " (modified)" : "")\n"
+        if let date = build?.date { out += "built:     \(date)\n" }
+        out += "data:      \(home ?? "not found (set RBSCAN_HOME)")\n"
+        let configuration = ScanSession.configuration(ruleDirectories: [], baseline: nil, examples: false)
+        if let baseline = configuration.baseline { out += "baseline:  \(baseline.id) (gate \(baseline.failOn))\n" }
+        for pack in configuration.packs.sorted(by: { $0.id < $1.id }) {
+            let digest = (try? HostFiles.readBytes(pack.file)).map { "sha256:" + Fingerprint.sha256Hex($0).prefix(12) } ?? "unreadable"
+            out += "pack:      \(pack.id.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(pack.rules.count).leftPadded(3)) rules  \(digest)\n"
+        }
+        Output.stdout(out)
+    }
+}
+
+/// What `scripts/install` records beside the data (`BUILD-INFO`: `commit=…`, `date=…`), or, in a
+/// checkout, what `.git` says.
+struct BuildInfo {
+    var commit: String
+    var date: String?
+    var dirty = false
+
+    static func read(home: String) -> BuildInfo? {
+        if let text = try? String(contentsOfFile: home + "/BUILD-INFO", encoding: .utf8) {
+            var values: [String: String] = [:]
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+                if parts.count == 2 { values[parts[0]] = parts[1] }
+            }
+            if let commit = values["commit"] { return BuildInfo(commit: commit, date: values["date"], dirty: values["dirty"] == "true") }
+        }
+        // A checkout: HEAD names a ref (loose or packed) or is detached.
+        guard let head = try? String(contentsOfFile: home + "/.git/HEAD", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+        guard head.hasPrefix("ref: ") else { return BuildInfo(commit: head) }
+        let ref = String(head.dropFirst(5))
+        if let loose = try? String(contentsOfFile: home + "/.git/" + ref, encoding: .utf8) {
+            return BuildInfo(commit: loose.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let packed = (try? String(contentsOfFile: home + "/.git/packed-refs", encoding: .utf8)) ?? ""
+        for line in packed.split(separator: "\n") where line.hasSuffix(" " + ref) {
+            return BuildInfo(commit: String(line.prefix { $0 != " " }))
+        }
+        return nil
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

@@ -103,7 +103,12 @@ public struct TargetResolver {
                 targets.append(ScanTarget(spec: spec, kind: .config, tree: tree, baseID: baseID,
                                           baseURI: Self.fileURI(parent.isEmpty ? "/" : parent, directory: true)))
             case .missing:
-                if !spec.contains("/"), !spec.contains("."), spec.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
+                if let range = spec.range(of: "://"), !spec[..<range.lowerBound].isEmpty,
+                   spec[..<range.lowerBound].allSatisfy({ $0.isLetter || $0.isNumber || "+.-".contains($0) }) {
+                    diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported-scheme",
+                        "unsupported scheme \(spec[..<range.lowerBound])://: rbscan scans tls://, ssh://, http://, https://, rtsp://, snmp:// and host:// endpoints, firmware images, directories and config files",
+                        at: SourceLocation(file: spec)))
+                } else if !spec.contains("/"), !spec.contains("."), spec.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
                     diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
                         "no such file or directory; host endpoints are not supported by this build yet", at: SourceLocation(file: spec)))
                 } else {

@@ -26,9 +26,18 @@ enum ReportGate {
 /// with the fleet rules applied over every target; the exit code is the merged gate's.
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Merge rbscan JSON or SARIF reports (e.g. the shards of a fleet scan) into one; fleet rules run over the merged targets.")
+        abstract: "Merge rbscan JSON or SARIF reports (e.g. the shards of a fleet scan) into one; fleet rules run over the merged targets.",
+        discussion: """
+        The merged gate is --fail-on, else the baseline's threshold: never the shards' own (a \
+        fleet scan writes its shards with --fail-on never).
 
-    @Argument(help: "Reports written by rbscan scan (--format json keeps everything; SARIF works too).")
+        Examples:
+          rbscan merge shard-*.json --format sarif --output fleet.sarif
+          rbscan merge shard-*.json --waivers waivers.yaml --format markdown --output summary.md
+          rbscan merge shard-*.json --format cyclonedx --output fleet.cdx.json
+        """)
+
+    @Argument(help: "Reports written by rbscan scan (--format json keeps everything; SARIF works too).", completion: .file(extensions: ["json", "sarif"]))
     var reports: [String]
 
     @Option(name: .customLong("fail-on"), help: "Gate threshold for the merged report (default: the baseline's; never the shards' own, which a fleet scan sets to never).")

@@ -22,6 +22,11 @@ struct RBScanCommand: AsyncParsableCommand {
     /// usage errors would exit 64; rbscan's contract says 2).
     static func main() async {
         Output.prepareStandardStreams()
+        let known = configuration.subcommands.map { $0.configuration.commandName ?? "\($0)".lowercased() } + ["help"]
+        if let suggestion = Suggestions.forSubcommand(Array(CommandLine.arguments.dropFirst()), known: known) {
+            Output.stderr(suggestion + "\n")
+            Output.exit(ExitStatus.usage.rawValue)
+        }
         var code: Int32
         do {
             var command = try parseAsRoot()

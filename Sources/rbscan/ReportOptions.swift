@@ -4,13 +4,14 @@ import RBReport
 
 /// `--format` / `--output` pairs, shared by `scan`, `merge` and `diff`.
 struct ReportOptions: ParsableArguments {
-    @Option(name: .customLong("format"), help: "Report format: \(Reporters.names.joined(separator: ", ")) (repeatable).")
+    @Option(name: .customLong("format"), help: "Report format: \(Reporters.names.joined(separator: ", ")) (repeatable).",
+            completion: .list(Reporters.names))
     var formats: [String] = []
 
-    @Option(name: .customLong("output"), help: "Report file for the --format in the same position (repeatable); '-' is standard output.")
+    @Option(name: .customLong("output"), help: "Report file for the --format in the same position (repeatable); '-' is standard output.", completion: .file())
     var outputs: [String] = []
 
-    @Option(name: .customLong("path-prefix"), help: "For --format sarif-github: a repository directory whose files become the image root (a Buildroot overlay, a Yocto layer's files), relative to the repository root (the working directory); image paths found under it are reported at their repository path (repeatable).")
+    @Option(name: .customLong("path-prefix"), help: "For --format sarif-github: a repository directory whose files become the image root (a Buildroot overlay, a Yocto layer's files), relative to the repository root (the working directory); image paths found under it are reported at their repository path (repeatable).", completion: .directory)
     var pathPrefixes: [String] = []
 
     /// Pairs formats with outputs; nil output = standard output.
@@ -20,8 +21,9 @@ struct ReportOptions: ParsableArguments {
             let output = i < outputs.count ? outputs[i] : nil
             var reporter: (any Reporter)?
             if i < formats.count {
-                guard let named = Reporters.named(formats[i]) else {
-                    throw ValidationError("unknown format '\(formats[i])' (known: \(Reporters.names.joined(separator: ", ")))")
+                guard let named = Reporters.named(formats[i].lowercased()) else {
+                    let hint = Suggestions.closest(to: formats[i], in: Reporters.names).map { "did you mean '\($0)'? " } ?? ""
+                    throw ValidationError("unknown format '\(formats[i])'; \(hint)(known: \(Reporters.names.joined(separator: ", ")))")
                 }
                 reporter = named
             } else if let output, output != "-" {

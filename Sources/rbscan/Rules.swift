@@ -8,7 +8,7 @@ struct Rules: AsyncParsableCommand {
         subcommands: [List.self, Lint.self, Test.self, Explain.self])
 
     struct Source: ParsableArguments {
-        @Option(name: .customLong("rules"), help: "A rules directory (repeatable); default: the shipped Rules/.")
+        @Option(name: .customLong("rules"), help: "A rules directory (repeatable); default: the shipped Rules/.", completion: .directory)
         var ruleDirectories: [String] = []
 
         @Option(help: "Baseline name (in Baselines/) or file.")
@@ -57,7 +57,7 @@ struct Rules: AsyncParsableCommand {
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run every rule's pass and fail examples.")
         @OptionGroup var source: Source
-        @Argument(help: "Rule IDs to test (default: all loaded rules).")
+        @Argument(help: "Rule IDs to test (default: all loaded rules).", completion: .custom { _, _, _ in RuleIDs.all() })
         var ids: [String] = []
 
         func run() async throws {
@@ -91,16 +91,19 @@ struct Rules: AsyncParsableCommand {
     struct Explain: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show everything about one rule.")
         @OptionGroup var source: Source
-        @Argument(help: "The rule ID, e.g. RB-SYS-001.")
+        @Argument(help: "The rule ID, e.g. RB-SYS-001.", completion: .custom { _, _, _ in RuleIDs.all() })
         var id: String
 
         func run() throws {
             let configuration = try source.load()
-            guard let rule = configuration.packs.flatMap(\.rules).first(where: { $0.id == id }) else {
-                Output.stderr("unknown rule \(id)\n")
+            let all = configuration.packs.flatMap(\.rules)
+            guard let rule = all.first(where: { $0.id.lowercased() == id.lowercased() }) else {
+                let hint = Suggestions.closest(to: id, in: all.map(\.id)).map { "; did you mean \($0)?" } ?? ""
+                Output.stderr("unknown rule \(id)\(hint) (rbscan rules list shows them)\n")
                 throw ExitCode(ExitStatus.usage.rawValue)
             }
-            let selected = configuration.rules.first { $0.id == id }
+            let ruleID = rule.id
+            let selected = configuration.rules.first { $0.id == ruleID }
             var text = "\(rule.id): \(rule.title)\n"
             text += "Category:    \(rule.category.rawValue) (\(rule.category.title))\n"
             text += "Severity:    \(selected?.severity.rawValue ?? rule.severity.rawValue)"
@@ -128,5 +131,12 @@ extension StringProtocol {
 
     func indented() -> String {
         split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+    }
+}
+
+/// The shipped rules' IDs, for shell completion.
+enum RuleIDs {
+    static func all() -> [String] {
+        ScanSession.configuration(ruleDirectories: [], baseline: nil, examples: false).packs.flatMap(\.rules).map(\.id).sorted()
     }
 }

@@ -14,12 +14,23 @@ struct Scan: AsyncParsableCommand {
         --format and --output pair up in order: `--format sarif --output r.sarif --format json \
         --output r.json`. An --output without its --format takes the format from its extension; \
         '-' is standard output. The text summary goes to standard output unless a report does.
+
+        Examples:
+          rbscan scan firmware.bin                    # an image; text report
+          rbscan scan rootfs/ --format sarif --output r.sarif
+          rbscan scan out/rootfs.squashfs --format sarif-github \\
+            --output r.github.sarif --path-prefix board/acme/rootfs-overlay
+          rbscan scan tls://192.0.2.10:443 ssh://192.0.2.10:22
+          rbscan scan 192.0.2.10                      # sweep a device's ports
+          rbscan scan device.xml --waivers waivers.yaml --compare last.json
+          rbscan scan --inventory fleet.yaml --shard 1/3 --format json \\
+            --output shard-1.json
         """)
 
-    @Argument(help: "Targets: directories (root filesystems), firmware images, config files, tls://, ssh://, http(s)://, rtsp:// endpoints or hosts.")
+    @Argument(help: "Targets: directories (root filesystems), firmware images, config files, tls://, ssh://, http(s)://, rtsp:// endpoints or hosts.", completion: .file())
     var targets: [String] = []
 
-    @Option(name: .customLong("inventory"), help: "A fleet inventory (YAML: targets with names and tags), scanned after the TARGET arguments.")
+    @Option(name: .customLong("inventory"), help: "A fleet inventory (YAML: targets with names and tags), scanned after the TARGET arguments.", completion: .file(extensions: ["yaml", "yml"]))
     var inventory: String?
 
     @Option(name: .customLong("shard"), help: "I/N: scan only the I-th of N shards of the target list (every N-th target from the I-th); merge the shards' JSON reports with rbscan merge.")
@@ -28,16 +39,16 @@ struct Scan: AsyncParsableCommand {
     @Flag(name: .customLong("quiet"), help: "No progress bar on a terminal.")
     var quiet = false
 
-    @Option(help: "Baseline name (in Baselines/) or file.")
+    @Option(help: "Baseline name (in Baselines/) or file.", completion: .file(extensions: ["yaml", "yml"]))
     var baseline: String?
 
-    @Option(name: .customLong("rules"), help: "A rules directory (repeatable); default: the shipped Rules/.")
+    @Option(name: .customLong("rules"), help: "A rules directory (repeatable); default: the shipped Rules/.", completion: .directory)
     var ruleDirectories: [String] = []
 
     @Option(name: .customLong("signing-key"), help: "A PEM public key or certificate the image's own signature must verify with (repeatable; RB-PKG-008).")
     var signingKeys: [String] = []
 
-    @Option(name: .customLong("vuln-db"), help: "A directory of OSV vulnerability records (*.json, any depth; a KEV catalog *.csv in it is read too) the image's components are matched against (RB-PKG-003).")
+    @Option(name: .customLong("vuln-db"), help: "A directory of OSV vulnerability records (*.json, any depth; a KEV catalog *.csv in it is read too) the image's components are matched against (RB-PKG-003).", completion: .directory)
     var vulnDB: String?
 
     @Option(name: .customLong("kev"), help: "CISA's known_exploited_vulnerabilities.csv, when it is not inside --vuln-db.")
@@ -47,7 +58,8 @@ struct Scan: AsyncParsableCommand {
 
     @OptionGroup var reports: ReportOptions
 
-    @Option(name: .customLong("fail-on"), help: "Gate threshold: critical, high, medium, low, info or never (default: the baseline's).")
+    @Option(name: .customLong("fail-on"), help: "Gate threshold: critical, high, medium, low, info or never (default: the baseline's).",
+            completion: .list(["critical", "high", "medium", "low", "info", "never"]))
     var failOn: String?
 
     @Option(help: "Checks run concurrently (default: the number of cores).")

@@ -3,10 +3,10 @@ import RBCore
 
 /// Waivers and comparison with earlier results, shared by `scan` and `merge`.
 struct TriageOptions: ParsableArguments {
-    @Option(name: .customLong("waivers"), help: "A waivers file (YAML): accepted findings with justification, owner and expiry; they stay visible and leave the gate.")
+    @Option(name: .customLong("waivers"), help: "A waivers file (YAML): accepted findings with justification, owner and expiry; they stay visible and leave the gate.", completion: .file(extensions: ["yaml", "yml"]))
     var waivers: String?
 
-    @Option(name: .customLong("compare"), help: "An earlier rbscan SARIF or JSON report: every result gets a baselineState (new, unchanged, updated, absent).")
+    @Option(name: .customLong("compare"), help: "An earlier rbscan SARIF or JSON report: every result gets a baselineState (new, unchanged, updated, absent).", completion: .file(extensions: ["json", "sarif"]))
     var compare: String?
 
     @Flag(name: .customLong("fail-on-new"), help: "Only findings new since --compare count for the gate.")

@@ -320,6 +320,40 @@ struct CLITests {
         #expect(try scan([root.path, "--fail-on", "never"]).status == 3)
     }
 
+    /// The command line helps: suggestions for misspelled subcommands, formats (any case) and rule
+    /// IDs; unknown schemes named as such; reports to files leave stdout to the summary; each
+    /// finding's fix in the text; completion for formats, paths and rule IDs; examples in --help;
+    /// `rbscan version` with the commit and the packs (issue 18).
+    @Test func commandLineHelps() throws {
+        let typo = try runProcess(rbscan, ["scna", example])
+        #expect(typo.status == 2 && typo.stderr.contains("did you mean 'scan'"), "\(typo.stderr)")
+        let format = try scan([example, "--format", "SARF"])
+        #expect(format.status == 2 && format.stderr.contains("did you mean 'sarif'"), "\(format.stderr)")
+        let upper = try scan([example, "--format", "JSON", "--fail-on", "never"])
+        #expect(upper.status == 0 && upper.stdout.hasPrefix("{"))
+        let rule = try runProcess(rbscan, ["rules", "explain", "rb-sys-01"])
+        #expect(rule.status == 2 && rule.stderr.contains("did you mean RB-SYS-001"), "\(rule.stderr)")
+        #expect(try runProcess(rbscan, ["rules", "explain", "rb-sys-001"]).stdout.hasPrefix("RB-SYS-001: "))
+        let scheme = try scan(["ftp://127.0.0.1:21"])
+        #expect(scheme.status == 2 && scheme.stderr.contains("unsupported scheme ftp://"), "\(scheme.stderr)")
+        // A report to a file: stdout is the summary (no finding lines), the verdict last.
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let toFile = try scan([example, "--format", "sarif", "--output", dir.url("r.sarif")])
+        #expect(toFile.status == 1)
+        #expect(!toFile.stdout.contains("RB-IFC-001") && toFile.stdout.contains("Summary:") && toFile.stdout.contains("Gate FAILED"), "\(toFile.stdout)")
+        let text = try scan([example])
+        #expect(text.stdout.contains("RB-IFC-001") && text.stdout.contains("fix: Remove the telnetd start-up"), "\(text.stdout)")
+        // Completion: formats, paths, rule IDs (the custom completion asks the binary).
+        let bash = try runProcess(rbscan, ["--generate-completion-script", "bash"])
+        #expect(bash.stdout.contains("sarif-github") && bash.stdout.contains("---completion rules explain"))
+        let ids = try runProcess(rbscan, ["---completion", "rules", "explain", "--", "positional@0", "3", "0", "rbscan", "rules", "explain", "RB"])
+        #expect(ids.stdout.split(separator: "\n").contains("RB-IFC-001"), "\(ids.stdout)\(ids.stderr)")
+        #expect(try runProcess(rbscan, ["scan", "--help"]).stdout.contains("Examples:"))
+        let version = try runProcess(rbscan, ["version"])
+        #expect(version.stdout.contains("commit:") && version.stdout.contains("pack:      interfaces") && version.stdout.contains("sha256:"), "\(version.stdout)")
+    }
+
     /// The exit-code precedence table of the README, one row at a time: configuration errors
     /// and "nothing could be scanned" are 2; a failed gate is 1 whatever else failed (and the
     /// text says both); one failed target among several, or a check that could not complete, is

@@ -7,7 +7,7 @@ import RBCore
 /// category, a findings table that filters (text, severity, category, status, target) and sorts
 /// (any column), each finding's evidence, remediation and references in a row that unfolds, and a
 /// compliance view that maps the rules' references to ETSI EN 303 645 provisions, GB/T 38626
-/// sections and the OWASP IoT Top 10 (fail / review / pass / not checked per provision).
+/// sections and the OWASP IoT Top 10 (fail / review / pass / not assessed per provision).
 ///
 /// Filters and sort can be set in the address (`report.html#severity=high&q=telnet&sort=rule`),
 /// which is also how the tests drive the page in headless Chromium.
@@ -174,34 +174,67 @@ public struct HTMLReporter: Reporter {
             }
         }
         let current = report.current
-        func status(_ rules: [Rule]?) -> (String, String) {
-            guard let rules, !rules.isEmpty else { return ("unchecked", "not checked") }
+        // Which rules judged a target they apply to: every rule on a root filesystem or a config
+        // it applies to; on an endpoint only a rule whose check had that endpoint's facts (an
+        // RTSP rule never judged a TLS-only endpoint) or that produced a result there.
+        var assessed = Set<String>()
+        for (t, target) in report.targets.enumerated() {
+            for rule in rules where rule.applies(to: target.kind) {
+                if target.kind != .endpoint || Self.hasFacts(for: rule, target)
+                    || current.contains(where: { $0.ruleID == rule.id && $0.targetIndex == t }) {
+                    assessed.insert(rule.id)
+                }
+            }
+        }
+        func status(_ rules: [Rule]?) -> (css: String, text: String, reason: String?) {
+            guard let rules, !rules.isEmpty else { return ("unchecked", "not assessed", "no rule that ran maps to it") }
             let ids = Set(rules.map(\.id))
             let results = current.filter { ids.contains($0.ruleID) }
-            if results.contains(where: { $0.status == .fail && $0.waiver == nil }) { return ("fail", "fail") }
-            if results.contains(where: { $0.status == .review }) { return ("review", "review") }
-            return ("pass", "pass")
+            if results.contains(where: { $0.status == .fail && $0.waiver == nil }) { return ("fail", "fail", nil) }
+            if results.contains(where: { $0.status == .review }) { return ("review", "review", nil) }
+            let unassessed = rules.map(\.id).filter { !assessed.contains($0) }.sorted()
+            if !unassessed.isEmpty {
+                return ("unchecked", "not assessed", "no scanned target these rules judge: " + unassessed.joined(separator: ", "))
+            }
+            return ("pass", "pass", nil)
         }
         func table(_ title: String, _ standard: String, _ rows: [(String, String)]) -> String {
             var out = "<h3>\(title)</h3><table class=\"plain compliance\" data-standard=\"\(standard)\"><thead><tr><th>Provision</th><th>Result</th><th>Rules</th></tr></thead><tbody>"
             var tally: [String: Int] = [:]
             for (id, label) in rows {
                 let rules = mapped[standard]?[id]
-                let (css, text) = status(rules)
+                let (css, text, reason) = status(rules)
                 tally[text, default: 0] += 1
                 let ruleList = (rules ?? []).map(\.id).sorted().map { "<a href=\"#q=\($0)\"><code>\($0)</code></a>" }.joined(separator: " ")
-                out += "<tr class=\"c-\(css)\" data-provision=\"\(Self.escape(id))\"><td>\(Self.escape(id))\(label.isEmpty ? "" : " " + Self.escape(label))</td><td><span class=\"c c-\(css)\">\(text)</span></td><td>\(ruleList)</td></tr>"
+                let why = reason.map { " title=\"\(Self.escape($0))\"" } ?? ""
+                let note = reason.map { "<br><small>\(Self.escape($0))</small>" } ?? ""
+                out += "<tr class=\"c-\(css)\" data-provision=\"\(Self.escape(id))\"><td>\(Self.escape(id))\(label.isEmpty ? "" : " " + Self.escape(label))</td><td><span class=\"c c-\(css)\"\(why)>\(text)</span>\(note)</td><td>\(ruleList)</td></tr>"
             }
-            let summary = ["fail", "review", "pass", "not checked"].map { "\(tally[$0] ?? 0) \($0)" }.joined(separator: " · ")
+            let summary = ["fail", "review", "pass", "not assessed"].map { "\(tally[$0] ?? 0) \($0)" }.joined(separator: " · ")
             return out + "</tbody></table><p class=\"meta\">\(summary)</p>"
         }
         let etsiRows = (etsiProvisions + (mapped["etsi"] ?? [:]).keys.filter { !etsiProvisions.contains($0) }.sorted()).map { ($0, "") }
         let gbtRows = (mapped["gbt"] ?? [:]).keys.sorted { $0.compare($1, options: .numeric) == .orderedAscending }.map { ($0, "") }
-        var out = "<section id=\"compliance\"><h2>Compliance view</h2><p class=\"meta\">Each provision's result comes from the rules that reference it and ran: fail if any of their results fails (waived ones excepted), review if one needs review, pass otherwise; not checked when no rule that ran maps to it. GB/T 38626 is mapped at section level (the clause text is not public), listing the sections the rules name.</p>"
+        var out = "<section id=\"compliance\"><h2>Compliance view</h2><p class=\"meta\">Each provision's result comes from the rules that reference it: fail if any of their results fails (waived ones excepted), review if one needs review, pass only when every one of them judged a scanned target it applies to (an endpoint rule only the endpoints whose protocol it reads); otherwise not assessed, with the rules that judged nothing. GB/T 38626 is mapped at section level (the clause text is not public), listing the sections the rules name.</p>"
         out += table("ETSI EN 303 645", "etsi", etsiRows)
         out += table("GB/T 38626-2020", "gbt", gbtRows)
         out += table("OWASP IoT Top 10 (2018)", "owasp", owasp)
         return out + "</section>\n"
+    }
+
+    /// Whether an endpoint target carries the facts `rule`'s checks read (by check family).
+    static func hasFacts(for rule: Rule, _ target: ScanTarget) -> Bool {
+        rule.implementations(for: .endpoint).contains { implementation in
+            let id = implementation.checkID
+            if id.hasPrefix("tls.") { return target.tls != nil }
+            if id.hasPrefix("ssh.") { return target.ssh != nil }
+            if id.hasPrefix("http.") || id.hasPrefix("web.") || id == "endpoint.disclosure" { return target.http != nil }
+            if id.hasPrefix("rtsp.") { return target.rtsp != nil }
+            if id == "endpoint.snmp" { return target.snmp != nil || target.host?.snmp != nil }
+            if id == "endpoint.upnp" || id == "endpoint.service" || id == "endpoint.declared-ports" { return target.host != nil }
+            if id == "endpoint.default-login" { return target.http != nil || target.rtsp != nil || target.host != nil }
+            return true
+        }
     }
 
     // MARK: Pieces

@@ -111,3 +111,40 @@ struct GitHubSARIFTests {
         #expect(results(run).allSatisfy { uri($0).hasPrefix("rootfs/") }, "\(results(run).map(uri))")
     }
 }
+
+/// The HTML compliance view says "pass" only for provisions whose every rule judged a scanned
+/// target it applies to: a TLS-only scan must not pass ETSI 5.5-4 through RTSP/ONVIF rules that
+/// never ran on anything (issue 18); those provisions read "not assessed" with the reason.
+@Suite("Compliance view")
+struct ComplianceViewTests {
+    @Test func unassessedProvisionsAreNotPassed() throws {
+        let server = try TLSTestServer(["-tls1_3"])
+        defer { server.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let result = try runProcess(Repository.rbscanBinary, ["scan", "tls://127.0.0.1:\(server.port)", "--fail-on", "never",
+                                                              "--format", "html", "--output", dir.url("r.html"), "--format", "json", "--output", dir.url("r.json")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let html = try String(contentsOfFile: dir.url("r.html"), encoding: .utf8)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.url("r.json")))) as? [String: Any]
+        let tlsRules = Set((json?["rules"] as? [[String: Any]] ?? []).compactMap { rule -> String? in
+            let checks = (rule["check"] as? String ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return !checks.isEmpty && checks.allSatisfy { $0.hasPrefix("tls.") } ? rule["id"] as? String : nil
+        })
+        #expect(!tlsRules.isEmpty)
+        // Every row: its class and the rules it lists.
+        let rows = html.components(separatedBy: "<tr class=\"c-").dropFirst().map { row -> (String, String, [String]) in
+            let css = String(row.prefix { $0 != "\"" })
+            let provision = row.range(of: "data-provision=\"").map { String(row[$0.upperBound...].prefix { $0 != "\"" }) } ?? ""
+            let rules = row.components(separatedBy: "<code>").dropFirst().map { String($0.prefix { $0 != "<" }) }
+            return (css, provision, rules)
+        }
+        #expect(rows.count > 20)
+        for (css, provision, rules) in rows where css == "pass" {
+            #expect(Set(rules).isSubset(of: tlsRules), "\(provision) passes through rules that judged nothing: \(Set(rules).subtracting(tlsRules))")
+        }
+        let etsi554 = rows.first { $0.1 == "5.5-4" }
+        #expect(etsi554 != nil && etsi554?.0 != "pass", "\(String(describing: etsi554))")
+        #expect(html.contains("not assessed") && html.contains("no scanned target these rules judge"))
+    }
+}

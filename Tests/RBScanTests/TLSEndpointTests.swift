@@ -49,11 +49,14 @@ struct TLSEndpointTests {
         #expect(got == [
             "RB-TLS-002 medium protocol:TLSv1.0",
             "RB-TLS-003 high protocol-missing:TLSv1.2,TLSv1.3",
-            "RB-TLS-004 high broken:TLS_RSA_WITH_NULL_SHA",
-            "RB-TLS-005 low cbc:TLS_RSA_WITH_AES_128_CBC_SHA",
-            "RB-TLS-005 medium no-forward-secrecy:TLS_RSA_WITH_AES_128_CBC_SHA",
-            "RB-TLS-005 medium no-forward-secrecy:TLS_RSA_WITH_NULL_SHA",
+            "RB-TLS-004 high broken:NULL encryption",
+            "RB-TLS-005 low cbc:CBC mode; BEAST (CBC in TLS 1.0); Lucky13 padding timing",
+            "RB-TLS-005 medium no-forward-secrecy:static RSA key exchange, no forward secrecy; recorded traffic decrypts once the key leaks; ROBOT where the RSA padding oracle exists",
         ], "\(got)")
+        // One finding per weakness, listing every suite that has it.
+        let staticRSA = try #require(report.findings.first { $0.evidence.key.hasPrefix("no-forward-secrecy:") })
+        #expect(Set((staticRSA.evidence.facts["suites"] ?? "").split(separator: " ").map(String.init)) == ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_NULL_SHA"])
+        #expect(staticRSA.message.contains("accepts 2 suites (") && staticRSA.message.contains("with TLSv1.0: static RSA key exchange"), "\(staticRSA.message)")
         for finding in report.findings { #expect(finding.location.path == server.uri) }
     }
 
@@ -93,7 +96,12 @@ struct TLSEndpointTests {
         #expect(byRule["RB-TLS-001"] == nil)
         #expect(byRule["RB-TLS-002"] == 2)
         #expect(byRule["RB-TLS-003"] == nil)
-        #expect(byRule["RB-TLS-004"] == Set(broken).count)
+        // Grouped by weakness: every broken suite is listed by one RB-TLS-004 finding per reason.
+        let brokenFindings = report.findings.filter { $0.ruleID == "RB-TLS-004" }
+        let listed = brokenFindings.flatMap { ($0.evidence.facts["suites"] ?? "").split(separator: " ").map(String.init) }
+        #expect(Set(listed) == Set(broken) && listed.count == Set(listed).count, "\(brokenFindings.map(\.message))")
+        #expect(Set(brokenFindings.map(\.evidence.key)).count == brokenFindings.count && brokenFindings.count <= 6)
+        #expect(report.findings.contains { $0.ruleID == "RB-TLS-005" && $0.message.contains("BEAST") })
         #expect(byRule["RB-TLS-006"] == 1)
         let certificate = report.findings.filter { $0.ruleID == "RB-TLS-007" || $0.ruleID == "RB-TLS-008" }
             .map { "\($0.ruleID) \($0.severity.rawValue) \($0.evidence.key)" }.sorted()

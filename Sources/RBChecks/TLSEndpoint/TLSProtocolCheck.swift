@@ -87,20 +87,37 @@ public struct TLSCipherSuiteCheck: Check {
             if versionsBySuite[suite] == nil { order.append(suite) }
             versionsBySuite[suite, default: []].append(version)
         }
-        var observations: [Observation] = []
+        // One finding per weakness (class, reason and the attack it enables), listing every
+        // accepted suite that has it: 60 suites of one server were 60 findings before.
+        struct Group { var severity: Severity; var suites: [String] = []; var versions: [String] = [] }
+        var groups: [String: Group] = [:]
+        var groupOrder: [(SuiteClass, String)] = []
         for suite in order {
             let versions = versionsBySuite[suite]!
             for (suiteClass, severity) in classes {
                 guard let why = suiteClass.reason(suite, versions: versions) else { continue }
-                observations.append(Observation(
-                    severity: severity,
-                    message: "\(uri) accepts \(suite) (\(why)) with \(versions.joined(separator: ", "))",
-                    location: Location(path: uri),
-                    evidence: Evidence(key: suiteClass.rawValue + ":" + suite,
-                                       facts: ["suite": suite, "protocols": versions.joined(separator: " "), "class": suiteClass.rawValue])))
+                let weakness = [why, suiteClass.attack(suite, versions: versions)].compactMap { $0 }.joined(separator: "; ")
+                let key = suiteClass.rawValue + ":" + weakness
+                if groups[key] == nil {
+                    groups[key] = Group(severity: severity)
+                    groupOrder.append((suiteClass, weakness))
+                }
+                groups[key]!.suites.append(suite)
+                for version in versions where !groups[key]!.versions.contains(version) { groups[key]!.versions.append(version) }
             }
         }
-        return observations
+        return groupOrder.map { suiteClass, weakness in
+            let group = groups[suiteClass.rawValue + ":" + weakness]!
+            let versions = group.versions.sorted()
+            let listed = group.suites.count == 1 ? group.suites[0] : "\(group.suites.count) suites (\(group.suites.joined(separator: ", ")))"
+            return Observation(
+                severity: group.severity,
+                message: "\(uri) accepts \(listed) with \(versions.joined(separator: ", ")): \(weakness)",
+                location: Location(path: uri),
+                evidence: Evidence(key: suiteClass.rawValue + ":" + weakness,
+                                   facts: ["suites": group.suites.joined(separator: " "), "protocols": versions.joined(separator: " "),
+                                           "class": suiteClass.rawValue, "count": String(group.suites.count)]))
+        }
     }
 }
 
@@ -134,6 +151,28 @@ public enum SuiteClass: String, CaseIterable, Sendable {
             return "static \(exchange.dropLast()) key exchange, no forward secrecy"
         case .cbc:
             return name.contains("_CBC_") ? "CBC mode" : nil
+        }
+    }
+
+    /// The named attack a suite of this class is exposed to, where one applies.
+    public func attack(_ suite: String, versions: [String]) -> String? {
+        let name = suite.uppercased()
+        switch self {
+        case .broken:
+            if name.contains("EXPORT") {
+                return name.contains("DHE_") || name.contains("_DH_") ? "Logjam (export-grade Diffie-Hellman)" : "FREAK (export-grade RSA)"
+            }
+            if name.contains("_RC4_") { return "RC4 keystream biases (Bar Mitzvah; prohibited by RFC 7465)" }
+            if name.contains("_ANON_") { return "no server authentication: any man in the middle" }
+            return nil
+        case .tripleDES:
+            return nil   // the reason already names Sweet32
+        case .noForwardSecrecy:
+            return name.contains("_RSA_WITH_") ? "recorded traffic decrypts once the key leaks; ROBOT where the RSA padding oracle exists" : nil
+        case .cbc:
+            if versions.contains(where: { $0 == "SSLv3" }) { return "POODLE (CBC in SSLv3)" }
+            if versions.contains(where: { $0 == "TLSv1.0" || $0 == "TLSv1" }) { return "BEAST (CBC in TLS 1.0); Lucky13 padding timing" }
+            return "Lucky13-class padding timing"
         }
     }
 }

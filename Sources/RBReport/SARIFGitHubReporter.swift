@@ -96,7 +96,7 @@ public struct SARIFGitHubReporter: Reporter {
                                                  target: target.name ?? target.spec, imagePath: finding.location.path,
                                                  securitySeverity: finding.severity == .info ? nil : finding.severity.securitySeverity)))
             }
-            let driver = ToolComponent(name: "rbscan", version: RBScanVersion.current, semanticVersion: RBScanVersion.current,
+            let driver = SARIFReporter.ToolComponent(name: "rbscan", version: RBScanVersion.current, semanticVersion: RBScanVersion.current,
                                        informationUri: RBScanVersion.informationURI, rules: descriptors)
             runs.append(Run(tool: Tool(driver: driver), automationDetails: AutomationDetails(id: "rbscan/\(slugs[t])/"),
                             invocations: [Invocation(executionSuccessful: status == .ok || status == .gateFailed, exitCode: Int(status.rawValue))],
@@ -231,14 +231,7 @@ public struct SARIFGitHubReporter: Reporter {
     struct AutomationDetails: Encodable { var id: String }
     struct RunProperties: Encodable { var target: String; var name: String?; var baseline: String; var failOn: String }
     struct Invocation: Encodable { var executionSuccessful: Bool; var exitCode: Int }
-    struct Tool: Encodable { var driver: ToolComponent }
-    struct ToolComponent: Encodable {
-        var name: String
-        var version: String
-        var semanticVersion: String
-        var informationUri: String
-        var rules: [ReportingDescriptor]
-    }
+    struct Tool: Encodable { var driver: SARIFReporter.ToolComponent<ReportingDescriptor> }
     struct ReportingDescriptor: Encodable {
         var id: String
         var name: String

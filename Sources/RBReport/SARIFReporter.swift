@@ -155,13 +155,14 @@ public struct SARIFReporter: Reporter {
         var properties: RunProperties
     }
     struct RunProperties: Encodable { var baseline: String; var failOn: String }
-    struct Tool: Encodable { var driver: ToolComponent }
-    struct ToolComponent: Encodable {
+    struct Tool: Encodable { var driver: ToolComponent<ReportingDescriptor> }
+    /// `tool.driver`; `Descriptor` is the rule descriptor of the profile (complete or GitHub's).
+    struct ToolComponent<Descriptor: Encodable>: Encodable {
         var name: String
         var version: String
         var semanticVersion: String
         var informationUri: String
-        var rules: [ReportingDescriptor]
+        var rules: [Descriptor]
     }
     struct ReportingDescriptor: Encodable {
         var id: String

@@ -43,22 +43,7 @@ public struct PreviousResults: Sendable {
         func fail(_ message: String) -> DiagnosticError {
             DiagnosticError(Diagnostic(.error, .configuration, code: "compare.malformed", message, at: SourceLocation(file: file)))
         }
-        let document: Slim.Document
-        do {
-            // The report's bytes are decoded where they are (no second copy of a large report).
-            document = try bytes.withUnsafeBytes { raw in
-                guard let base = raw.baseAddress else { throw fail("not an rbscan SARIF or JSON report: the file is empty") }
-                // Data never writes to these bytes: it is only read by the decoder.
-                let view = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none)
-                return try JSONDecoder().decode(Slim.Document.self, from: view)
-            }
-        } catch let error as DiagnosticError {
-            throw error
-        } catch let error as DecodingError {
-            throw fail("not an rbscan SARIF or JSON report: \(Slim.describe(error))")
-        } catch {
-            throw fail("not an rbscan SARIF or JSON report: \(error)")
-        }
+        let document = try Slim.decode(Slim.Document.self, from: bytes) { fail("not an rbscan SARIF or JSON report: " + $0) }
         var entries: [Entry] = []
         if let runs = document.runs {
             for run in runs {
@@ -218,6 +203,26 @@ public struct PreviousResults: Sendable {
             init(_ string: String) { stringValue = string }
             init?(stringValue: String) { self.stringValue = stringValue }
             init?(intValue: Int) { nil }
+        }
+
+        /// Decodes `type` from a report's bytes where they are (no second copy of a large
+        /// report); `fail` makes the error from a description of what went wrong.
+        static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8],
+                                         fail: (String) -> DiagnosticError) throws(DiagnosticError) -> T {
+            do {
+                return try bytes.withUnsafeBytes { raw in
+                    guard let base = raw.baseAddress else { throw fail("the file is empty") }
+                    // Data never writes to these bytes: it is only read by the decoder.
+                    let view = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none)
+                    return try JSONDecoder().decode(type, from: view)
+                }
+            } catch let error as DiagnosticError {
+                throw error
+            } catch let error as DecodingError {
+                throw fail(describe(error))
+            } catch {
+                throw fail("\(error)")
+            }
         }
 
         static func describe(_ error: DecodingError) -> String {

@@ -28,21 +28,7 @@ public enum ReportReader {
         func fail(_ message: String) -> DiagnosticError {
             DiagnosticError(Diagnostic(.error, .configuration, code: "report.malformed", message, at: SourceLocation(file: file)))
         }
-        let document: Wire.Document
-        do {
-            document = try bytes.withUnsafeBytes { raw in
-                guard let base = raw.baseAddress else { throw fail("not a JSON document: the file is empty") }
-                // Data never writes to these bytes: it is only read by the decoder.
-                let view = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none)
-                return try JSONDecoder().decode(Wire.Document.self, from: view)
-            }
-        } catch let error as DiagnosticError {
-            throw error
-        } catch let error as DecodingError {
-            throw fail("not a JSON document: \(PreviousResults.Slim.describe(error))")
-        } catch {
-            throw fail("not a JSON document: \(error)")
-        }
+        let document = try PreviousResults.Slim.decode(Wire.Document.self, from: bytes) { fail("not a JSON document: " + $0) }
         if let runs = document.runs { return try sarif(runs, file: file, fail: fail) }
         guard document.hasSchemaVersion else { throw fail("not an rbscan SARIF (runs) or JSON (schemaVersion) report") }
         guard let version = document.schemaVersion else { throw fail("JSON report schemaVersion is not a number") }

@@ -2,10 +2,10 @@
 import PackageDescription
 
 // Warnings are errors in CI (`.ci/run` passes -warnings-as-errors); the language mode is Swift 6
-// (strict concurrency) for every target through the tools version.
+// (strict concurrency) for every target through the tools version. Linux (Debian 12) is the
+// platform built and tested; no other platform is declared.
 let package = Package(
     name: "rbscan",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "rbscan", targets: ["rbscan"]),
         .library(name: "RBScan", targets: ["RBScan"]),
@@ -59,10 +59,12 @@ let package = Package(
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.
         .target(name: "RBScan", dependencies: ["RBCore", "RBImages", "RBNet", "RBChecks", "RBReport"]),
         // Thin CLI: parses arguments, calls RBScan, maps the outcome to an exit code.
+        // Its directory is not Sources/rbscan: that name and Sources/RBScan collide on a
+        // case-insensitive file system (a macOS checkout).
         .executableTarget(name: "rbscan", dependencies: [
             "RBScan",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], path: "Sources/rbscan-cli"),
         // Helpers shared by the test targets (temp dirs, fixture trees, golden files).
         .target(name: "RBTestSupport", dependencies: ["RBCore"], path: "Sources/RBTestSupport"),
 

@@ -6,6 +6,8 @@ import RBCore
 public protocol Reporter: Sendable {
     static var name: String { get }
     static var fileExtensions: [String] { get }
+    /// The reporter with its defaults (what `--format NAME` makes).
+    init()
     /// Renders the report; `color` only matters to formats meant for a terminal.
     func render(_ report: ScanReport, color: Bool) throws -> String
     /// Writes the report to `sink`, the same bytes as `render`. Formats whose size grows with
@@ -49,18 +51,7 @@ public enum Reporters {
 
     public static var names: [String] { all.map { $0.name } }
 
-    private static func instance(_ type: any Reporter.Type) -> any Reporter {
-        switch type {
-        case is SARIFGitHubReporter.Type: SARIFGitHubReporter()
-        case is SARIFReporter.Type: SARIFReporter()
-        case is JSONReporter.Type: JSONReporter()
-        case is CycloneDXReporter.Type: CycloneDXReporter()
-        case is JUnitReporter.Type: JUnitReporter()
-        case is MarkdownReporter.Type: MarkdownReporter()
-        case is HTMLReporter.Type: HTMLReporter()
-        default: TextReporter()
-        }
-    }
+    private static func instance(_ type: any Reporter.Type) -> any Reporter { type.init() }
 }
 
 enum JSONOutput {

@@ -39,7 +39,9 @@ public struct SARIFGitHubReporter: Reporter {
     /// The repository's root (GitHub resolves URIs from it): the working directory by default.
     public var repositoryRoot: String
 
-    public init(pathPrefixes: [String] = [], repositoryRoot: String = FileManager.default.currentDirectoryPath) {
+    public init() { self.init(pathPrefixes: []) }
+
+    public init(pathPrefixes: [String], repositoryRoot: String = FileManager.default.currentDirectoryPath) {
         self.pathPrefixes = pathPrefixes.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.repositoryRoot = repositoryRoot.hasSuffix("/") ? String(repositoryRoot.dropLast()) : repositoryRoot
     }

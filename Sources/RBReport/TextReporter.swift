@@ -11,7 +11,9 @@ public struct TextReporter: Reporter {
     /// summary the CLI prints when every report went to a file.
     public var listsFindings: Bool
 
-    public init(listsFindings: Bool = true) { self.listsFindings = listsFindings }
+    public init() { listsFindings = true }
+
+    public init(listsFindings: Bool) { self.listsFindings = listsFindings }
 
     public func render(_ report: ScanReport, color: Bool) throws -> String {
         func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }

@@ -133,6 +133,25 @@ struct ReporterTests {
         #expect(Reporters.forFile("r.txt") is TextReporter)
         #expect(Reporters.forFile("r.pdf") == nil)
         #expect(Reporters.named("xml") == nil)
+        #expect(Reporters.forFile("r.github.sarif") is SARIFGitHubReporter)
+    }
+
+    /// Every reporter in Sources/RBReport is registered (Reporters.all), and each name gives back
+    /// its own type: a new format cannot be forgotten and silently write text.
+    @Test func everyReporterIsRegistered() throws {
+        let directory = Repository.root + "/Sources/RBReport"
+        var declared: [String] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".swift") {
+            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+            for match in text.matches(of: /public struct (\w+): Reporter \{/) { declared.append(String(match.1)) }
+        }
+        #expect(declared.count >= 8)
+        let registered = Reporters.all.map { "\($0)" }
+        #expect(Set(declared) == Set(registered), "declared \(declared.sorted()), registered \(registered.sorted())")
+        for type in Reporters.all {
+            let made = try #require(Reporters.named(type.name))
+            #expect(Swift.type(of: made) == type, "\(type.name) made \(Swift.type(of: made))")
+        }
     }
 }
 

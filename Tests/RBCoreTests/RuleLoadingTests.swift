@@ -107,6 +107,23 @@ struct RuleLoadingTests {
         #expect(d.location?.line == 13)
     }
 
+    /// An organisation namespaces its own rules (ACME-CAM-001); RB- stays the baseline's scheme,
+    /// and malformed namespaced IDs are refused with the line.
+    @Test(arguments: [("ACME-CAM-001", true), ("ACME-001", true), ("CORP2-NVR-WEB-0042", true), ("X9-100", true),
+                      ("acme-cam-001", false), ("ACME-CAM-01", false), ("A-CAM-001", false), ("RB-CAM-001", false),
+                      ("ACME--001", false), ("ACME-CAM-00001", false), ("1ACME-001", false)])
+    func namespacedRuleIDs(id: String, valid: Bool) throws {
+        let (pack, diagnostics) = load(goodRule.replacingOccurrences(of: "RB-SYS-001", with: id))
+        if valid {
+            #expect(diagnostics.isEmpty, "\(diagnostics)")
+            #expect(pack?.rules.map(\.id) == [id])
+            #expect(pack?.rules.first?.category == .SYS)
+        } else {
+            #expect(diagnostics.map(\.code) == ["rule.bad-id"], "\(diagnostics)")
+            #expect(diagnostics.first?.location?.line != nil)
+        }
+    }
+
     @Test func unknownCheckAndBadIDAndCategory() throws {
         let text = goodRule.replacingOccurrences(of: "check: test.probe", with: "check: test.nope")
             .replacingOccurrences(of: "RB-SYS-001", with: "RB-XYZ-01")

@@ -354,6 +354,43 @@ struct CLITests {
         #expect(version.stdout.contains("commit:") && version.stdout.contains("pack:      interfaces") && version.stdout.contains("sha256:"), "\(version.stdout)")
     }
 
+    /// An organisation's own rule pack, namespaced (ACME-CAM-001), added with --rules beside the
+    /// shipped packs: it loads, runs, gates, shows in SARIF and JSON, and `rules explain` knows it.
+    @Test func namespacedRulePackRuns() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try FixtureWriter.write([
+            "acme/acme.yaml": .file("""
+                version: 1
+                pack: acme-camera
+                title: ACME camera rules
+                rules:
+                  - id: ACME-CAM-001
+                    title: No factory debug daemon
+                    category: IFC
+                    severity: high
+                    description: ACME's factory debug daemon (acmedbgd) must not start in release images.
+                    remediation: Remove acmedbgd from the init scripts of release builds.
+                    check: file.regex
+                    targets: [firmware]
+                    options:
+                      paths: [etc/init.d/*]
+                      pattern: 'acmedbgd'
+                      message: "the factory debug daemon starts in {path}"
+
+                """),
+            "root/etc/init.d/S99debug": .file("#!/bin/sh\n/usr/sbin/acmedbgd -p 9999 &\n", mode: 0o755),
+        ], into: dir.path)
+        let result = try scan([dir.url("root"), "--rules", Repository.root + "/Rules", "--rules", dir.url("acme"),
+                               "--format", "json", "--output", dir.url("r.json"), "--format", "sarif", "--output", dir.url("r.sarif")])
+        #expect(result.status == 1, "\(result.stderr)")
+        let json = try String(contentsOfFile: dir.url("r.json"), encoding: .utf8)
+        #expect(json.contains("\"ruleId\" : \"ACME-CAM-001\""), "\(result.stdout)")
+        #expect(try validate(dir.url("r.sarif")).status == 0)
+        let explain = try runProcess(rbscan, ["rules", "explain", "acme-cam-001", "--rules", Repository.root + "/Rules", "--rules", dir.url("acme")])
+        #expect(explain.status == 0 && explain.stdout.hasPrefix("ACME-CAM-001: No factory debug daemon"), "\(explain.stderr)")
+    }
+
     /// The exit-code precedence table of the README, one row at a time: configuration errors
     /// and "nothing could be scanned" are 2; a failed gate is 1 whatever else failed (and the
     /// text says both); one failed target among several, or a check that could not complete, is

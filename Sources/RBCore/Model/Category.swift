@@ -32,8 +32,23 @@ public enum TargetKind: String, Codable, CaseIterable, Sendable {
     case fleet
 }
 
-/// The rule-ID scheme: `RB-<CAT>-<NNN>`.
+/// The rule-ID scheme: `RB-<CAT>-<NNN>` for the baseline's own rules; an organisation's rules use
+/// their own namespace, `<NS>[-<PART>…]-<NNN>` (`ACME-CAM-001`): upper-case letters and digits, a
+/// namespace of 2–12 characters starting with a letter, three or four digits last. `RB-` is
+/// reserved to the baseline's scheme.
 public enum RuleID {
+    /// Whether `id` is a valid ID of an organisation's own namespace (not `RB-`).
+    public static func isNamespaced(_ id: String) -> Bool {
+        let parts = id.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 2, let namespace = parts.first, namespace != "RB",
+              (2...12).contains(namespace.count), namespace.first!.isASCII, namespace.first!.isUppercase,
+              let number = parts.last, (3...4).contains(number.count), number.allSatisfy({ $0.isASCII && $0.isNumber })
+        else { return false }
+        return parts.dropLast().allSatisfy { part in
+            (1...12).contains(part.count) && part.allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
+        }
+    }
+
     /// Parses an ID; returns its category when it follows the scheme, nil otherwise.
     public static func category(of id: String) -> Category? {
         let parts = id.split(separator: "-", omittingEmptySubsequences: false)

@@ -160,9 +160,10 @@ public struct RuleLoader: Sendable {
                         "category \(doc.category.rawValue) does not match the ID's \(idCategory.rawValue)",
                         at: markLocation(file, nodeMark(node, "category")), rule: doc.id))
                 }
-            } else {
+            } else if !RuleID.isNamespaced(doc.id) {
                 ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.bad-id",
-                    "rule ID '\(doc.id)' is outside the scheme RB-<CAT>-<NNN> (CAT: \(Category.allCases.map(\.rawValue).joined(separator: ", ")))",
+                    "rule ID '\(doc.id)' is outside the schemes RB-<CAT>-<NNN> (CAT: \(Category.allCases.map(\.rawValue).joined(separator: ", "))) "
+                    + "and <NAMESPACE>-…-<NNN> for an organisation's own rules (e.g. ACME-CAM-001; upper case, RB- reserved)",
                     at: markLocation(file, nodeMark(node, "id"))))
             }
             var parts: [(doc: ImplementationDocument, node: Node)] = []

@@ -38,8 +38,9 @@ let package = Package(
         .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
 
         // Our own C for what must not run Swift code: read-only mappings of image files whose
-        // faults (a file shrinking under the scan) are survivable, and the signal handler that
-        // removes the private temporary directory on SIGINT/SIGTERM/SIGHUP. No library.
+        // faults (a file shrinking under the scan) are survivable, the signal handler that
+        // removes the private temporary directory on SIGINT/SIGTERM/SIGHUP, and the spawn of
+        // external check plugins (glibc's GNU-only posix_spawn file actions). No library.
         .target(name: "CSafeSystem", path: "Sources/CSafeSystem"),
 
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
@@ -53,7 +54,7 @@ let package = Package(
         // Endpoint probes: the raw-handshake TLS scanner.
         .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
-        .target(name: "RBChecks", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RBChecks", dependencies: ["RBCore", "CSafeSystem", "COpenSSL", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
         .target(name: "RBReport", dependencies: ["RBCore"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.

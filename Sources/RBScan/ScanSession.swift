@@ -12,6 +12,8 @@ public struct ScanSession {
         public var targets: [String]
         public var baseline: String?
         public var ruleDirectories: [String]
+        /// External check plugins (`--plugins DIR`): their checks, and the rule packs in their `rules/`.
+        public var pluginDirectories: [String] = []
         public var failOn: GateThreshold?
         public var jobs: Int
         public var limits: ScanLimits
@@ -54,10 +56,21 @@ public struct ScanSession {
     }
 
     /// Loads `--rules` directories (default: the shipped `Rules/`) and the baseline.
+    /// `pluginDirectories`: external check plugins (`--plugins DIR`); their checks join the
+    /// registry and the rule packs in their `rules/` directories join the rules directories.
     public static func configuration(ruleDirectories: [String], baseline: String?, examples: Bool = true,
-                                     registry: CheckRegistry = BuiltinChecks.registry) -> Configuration {
+                                     registry: CheckRegistry = BuiltinChecks.registry,
+                                     pluginDirectories: [String] = []) -> Configuration {
         var diagnostics: [Diagnostic] = []
         var directories = ruleDirectories
+        var registry = registry
+        var pluginRules: [String] = []
+        if !pluginDirectories.isEmpty {
+            let (plugins, pluginDiagnostics) = Plugin.load(directories: pluginDirectories)
+            diagnostics += pluginDiagnostics
+            registry = registry.adding(plugins.flatMap(\.dynamicChecks))
+            pluginRules = plugins.map { $0.directory + "/rules" }.filter { HostFiles.kind(of: $0) == .directory }
+        }
         if directories.isEmpty {
             if let shipped = Resources.defaultRulesDirectory {
                 directories = [shipped]
@@ -66,6 +79,7 @@ public struct ScanSession {
                     "cannot find the shipped Rules/ directory; pass --rules DIR or set RBSCAN_HOME"))
             }
         }
+        directories += pluginRules
         let (packs, loadDiagnostics) = RuleLoader(registry: registry, examples: examples).load(directories: directories)
         diagnostics += loadDiagnostics
         let (adapters, adapterDiagnostics) = ConfigAdapters.load(ruleDirectories: directories)
@@ -136,7 +150,7 @@ public struct ScanSession {
         let configurationStart = ContinuousClock.now
         // A scan does not run the rules' examples (`rules lint` / `rules test` decode and check them).
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
-                                          examples: false, registry: registry)
+                                          examples: false, registry: registry, pluginDirectories: options.pluginDirectories)
         Profiler.note("rules loaded", since: configurationStart)
         var (targets, targetDiagnostics) = await prepared
         for i in targets.indices { targets[i].adapters = configuration.adapters }

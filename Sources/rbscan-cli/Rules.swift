@@ -14,9 +14,13 @@ struct Rules: AsyncParsableCommand {
         @Option(help: "Baseline name (in Baselines/) or file.")
         var baseline: String?
 
+        @Option(name: .customLong("plugins"), help: "An external check plugin directory, or a directory of them (repeatable); their rules/ packs are loaded too.", completion: .directory)
+        var pluginDirectories: [String] = []
+
         /// Loads the configuration; prints its diagnostics and exits 2 when it is invalid.
         func load(requireValid: Bool = true) throws -> ScanSession.Configuration {
-            let configuration = ScanSession.configuration(ruleDirectories: ruleDirectories, baseline: baseline)
+            let configuration = ScanSession.configuration(ruleDirectories: ruleDirectories, baseline: baseline,
+                                                          pluginDirectories: pluginDirectories)
             if requireValid && !configuration.isValid {
                 for diagnostic in configuration.diagnostics { Output.stderr("\(diagnostic)\n") }
                 throw ExitCode(ExitStatus.usage.rawValue)

@@ -45,6 +45,9 @@ struct Scan: AsyncParsableCommand {
     @Option(name: .customLong("rules"), help: "A rules directory (repeatable); default: the shipped Rules/.", completion: .directory)
     var ruleDirectories: [String] = []
 
+    @Option(name: .customLong("plugins"), help: "An external check plugin directory, or a directory of them (repeatable); their checks become available to rules and their rules/ packs run (docs/plugins.md).", completion: .directory)
+    var pluginDirectories: [String] = []
+
     @Option(name: .customLong("signing-key"), help: "A PEM public key or certificate the image's own signature must verify with (repeatable; RB-PKG-008).")
     var signingKeys: [String] = []
 
@@ -209,6 +212,7 @@ struct Scan: AsyncParsableCommand {
         // can write a fleet's SBOM.
         options.componentsIfBuilt = plan.contains { type(of: $0.reporter).name == JSONReporter.name }
         options.labels = labels
+        options.pluginDirectories = pluginDirectories
         if !quiet, Output.isTerminal(2), ProcessInfo.processInfo.environment["CI"] == nil {
             options.progress = { finished, total in Output.progress(finished, total) }
         }

@@ -55,12 +55,23 @@ public struct CheckOptionError: Error, Sendable, CustomStringConvertible {
     public var description: String { (key.map { "option '\($0)': " } ?? "") + message }
 }
 
-/// The explicit, immutable set of check types a run knows.
+/// A check that is not a Swift type of this build: an external plugin's check, made from the
+/// rule's options at load time.
+public protocol DynamicCheck: Sendable {
+    var id: String { get }
+    var summary: String { get }
+    var targetKinds: Set<TargetKind> { get }
+    /// Builds the check for one rule from its `options:` node (nil: none given).
+    func make(options: CapturedNode?) throws(CheckOptionError) -> any Check
+}
+
+/// The explicit, immutable set of check types a run knows, and the external plugins' checks.
 public struct CheckRegistry: Sendable {
     public let types: [any Check.Type]
     private let byID: [String: any Check.Type]
+    public let dynamic: [String: any DynamicCheck]
 
-    public init(_ types: [any Check.Type]) {
+    public init(_ types: [any Check.Type], dynamic: [any DynamicCheck] = []) {
         var byID: [String: any Check.Type] = [:]
         for type in types {
             precondition(byID[type.id] == nil, "check id \(type.id) registered twice")
@@ -68,14 +79,30 @@ public struct CheckRegistry: Sendable {
         }
         self.types = types
         self.byID = byID
+        var external: [String: any DynamicCheck] = [:]
+        for check in dynamic where byID[check.id] == nil && external[check.id] == nil { external[check.id] = check }
+        self.dynamic = external
+    }
+
+    /// This registry with external checks added (a built-in ID is never shadowed).
+    public func adding(_ checks: [any DynamicCheck]) -> CheckRegistry {
+        CheckRegistry(types, dynamic: Array(dynamic.values) + checks)
     }
 
     public func type(for id: String) -> (any Check.Type)? { byID[id] }
-    public var ids: [String] { types.map { $0.id }.sorted() }
+    public var ids: [String] { (types.map { $0.id } + dynamic.keys).sorted() }
 
     /// Decodes `options` for the check `id` and builds it. Errors name the file, line and column.
     public func instantiate(_ id: String, options: CapturedNode?, decoder: NodeDecoder) throws(DiagnosticError) -> any Check {
         guard let type = byID[id] else {
+            if let external = dynamic[id] {
+                do {
+                    return try external.make(options: options)
+                } catch {
+                    throw DiagnosticError(Diagnostic(.error, .configuration, code: "rule.bad-option", "\(error)",
+                                                     at: options?.node.mark.map { SourceLocation(file: decoder.file, line: $0.line, column: $0.column) }))
+                }
+            }
             throw DiagnosticError(Diagnostic(.error, .configuration, code: "rule.unknown-check",
                                              "unknown check '\(id)' (known: \(ids.joined(separator: ", ")))"))
         }

@@ -1,0 +1,325 @@
+import Foundation
+import CSafeSystem
+import RBCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One rule's use of an external plugin's check. Each run starts the plugin's command in an empty
+/// private temporary directory with a cleared environment (PATH=/usr/bin:/bin, HOME and TMPDIR
+/// the working directory, LANG=C.UTF-8), speaks protocol 1 with it over stdin/stdout (JSON lines),
+/// serves its `list`, `stat` and `read` requests from the target's tree (in-process: an image is
+/// never extracted for a plugin, and no path outside the target resolves), and turns its `result`
+/// into observations. A plugin that exits early, crashes, hangs past its timeout, prints invalid
+/// JSON or more than the output limits gets a diagnostic naming it (the check is incomplete,
+/// exit 3) and the scan goes on.
+struct ExternalCheck: Check {
+    struct Options: Decodable, Sendable {}
+    static let id = "plugin"
+    static let summary = "An external plugin's check."
+    static let targetKinds = Set(TargetKind.allCases)
+
+    /// Bytes one protocol line from a plugin may hold, and all its lines together.
+    static let maxLine = 4 << 20
+    static let maxOutput = 64 << 20
+    /// Bytes one `read` answers at most (a plugin reads larger files in ranges).
+    static let maxRead = 4 << 20
+
+    let plugin: Plugin
+    let spec: Plugin.Spec
+    let options: JSONValue
+
+    init(options: Options) throws(CheckOptionError) { throw CheckOptionError("an external check is made by its plugin") }
+
+    init(plugin: Plugin, spec: Plugin.Spec, options: JSONValue) {
+        self.plugin = plugin
+        self.spec = spec
+        self.options = options
+    }
+
+    var costHint: Int { 4 }
+
+    func run(in context: CheckContext) async throws -> [Observation] {
+        guard spec.targets.contains(context.kind) else { return [] }
+        let box = ResultBox()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                box.value = self.session(context)
+                continuation.resume()
+            }
+        }
+        switch box.value {
+        case .success(let observations):
+            return observations
+        case .failure(let problem):
+            context.report("plugin \(plugin.id) \(plugin.version) (check \(spec.id)): \(problem.message)", code: "plugin.failed")
+            return []
+        case nil:
+            return []
+        }
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        var value: Result<[Observation], Problem>?
+    }
+
+    struct Problem: Error { var message: String }
+
+    // MARK: The session
+
+    func session(_ context: CheckContext) -> Result<[Observation], Problem> {
+        let work: String
+        do { work = try Self.temporaryDirectory() } catch { return .failure(Problem(message: "cannot make its working directory: \(error)")) }
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let child: SpawnedPlugin
+        do {
+            child = try SpawnedPlugin(command: plugin.command, directory: work,
+                                      environment: ["PATH=/usr/bin:/bin", "HOME=\(work)", "TMPDIR=\(work)", "LANG=C.UTF-8"])
+        } catch {
+            return .failure(Problem(message: "cannot start \(plugin.command[0]): \(error.message)"))
+        }
+        let writer = child.stdin
+        var channel = Channel(stdout: child.stdout, stderr: child.stderr, deadline: Date().addingTimeInterval(plugin.timeout))
+        // Whatever happens, the plugin and everything it started (its process group) end with the run.
+        defer { child.finish() }
+        func fail(_ message: String) -> Result<[Observation], Problem> {
+            let status = child.finish()
+            let tail = channel.stderrTail.isEmpty ? "" : "; its stderr ends: " + String(decoding: channel.stderrTail.suffix(400), as: UTF8.self)
+                .replacingOccurrences(of: "\n", with: " ⏎ ")
+            return .failure(Problem(message: "\(message) (\(status))\(tail)"))
+        }
+        var request: [String: Any] = ["type": "run", "protocol": Plugin.protocolVersion, "check": spec.id,
+                                      "rule": context.ruleID, "options": options.any,
+                                      "target": ["kind": context.kind.rawValue, "name": context.target.spec,
+                                                 "hasMetadata": context.tree?.hasMetadata ?? false]]
+        if let endpoint = context.target.endpoint {
+            request["endpoint"] = ["scheme": endpoint.scheme, "host": endpoint.host, "port": Int(endpoint.port)]
+        }
+        guard Self.send(request, to: writer) else { return fail("the plugin closed its input before the request") }
+        while true {
+            let line: [UInt8]
+            switch channel.nextLine() {
+            case .line(let bytes): line = bytes
+            case .timeout: return fail("no answer within \(Int(plugin.timeout)) s (timeout)")
+            case .closed: return fail("the plugin ended without a result")
+            case .tooLong: return fail("a line longer than \(Self.maxLine >> 20) MiB (output limit)")
+            case .tooMuch: return fail("more than \(Self.maxOutput >> 20) MiB of output (output limit)")
+            }
+            if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
+            guard let message = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any], let type = message["type"] as? String else {
+                return fail("not a protocol message: " + String(decoding: line.prefix(120), as: UTF8.self))
+            }
+            switch type {
+            case "result":
+                return parse(message["observations"], context: context).mapError { Problem(message: $0.message) }
+            case "list", "stat", "read":
+                let answer = serve(type, message, context: context)
+                guard Self.send(answer, to: writer) else { return fail("the plugin closed its input") }
+            default:
+                return fail("unknown message type '\(type)'")
+            }
+        }
+    }
+
+    /// Answers a file request from the target's tree only: paths are image-relative, `..`
+    /// components and absolute paths are refused, links resolve inside the tree.
+    func serve(_ type: String, _ message: [String: Any], context: CheckContext) -> [String: Any] {
+        guard let tree = context.tree else { return ["type": "error", "message": "this target has no files (an endpoint)"] }
+        if type == "list" {
+            let patterns = message["globs"] as? [String] ?? ["**"]
+            var globs: [Glob] = []
+            for pattern in patterns {
+                guard let glob = try? Glob(pattern) else { return ["type": "error", "message": "invalid glob '\(pattern)'"] }
+                globs.append(glob)
+            }
+            let entries = tree.index.entries(matching: globs).prefix(100_000)
+            return ["type": "files", "files": entries.map { ["path": $0.path, "type": $0.type.rawValue, "size": Int($0.size), "mode": Int($0.mode)] }]
+        }
+        guard let raw = message["path"] as? String, let path = Self.safePath(raw) else {
+            return ["type": "error", "message": "'\(message["path"] ?? "")' is not a path inside the target (relative, no '..')"]
+        }
+        guard let entry = tree.index.resolve(path) else { return ["type": "error", "path": path, "message": "no such file in the target"] }
+        if type == "stat" {
+            var answer: [String: Any] = ["type": "stat", "path": path, "fileType": entry.type.rawValue, "size": Int(entry.size),
+                                         "mode": Int(entry.mode), "uid": Int(entry.uid), "gid": Int(entry.gid)]
+            if let link = tree.index.entry(at: path)?.linkTarget { answer["link"] = link }
+            return answer
+        }
+        guard entry.type == .file else { return ["type": "error", "path": path, "message": "not a regular file"] }
+        let offset = max(0, message["offset"] as? Int ?? 0)
+        let length = min(max(0, message["length"] as? Int ?? Self.maxRead), Self.maxRead)
+        let limit = min(offset + length, context.limits.maxFileBytes)
+        guard offset < limit || offset >= Int(entry.size) else {
+            return ["type": "error", "path": path, "message": "beyond the per-file read limit (--max-file-size)"]
+        }
+        do {
+            let content = try tree.read(entry, limit: limit)
+            let bytes = offset < content.bytes.count ? Array(content.bytes[offset...]) : []
+            return ["type": "data", "path": path, "offset": offset, "size": Int(entry.size),
+                    "eof": offset + bytes.count >= Int(entry.size), "data": Data(bytes).base64EncodedString()]
+        } catch {
+            return ["type": "error", "path": path, "message": "\(error)"]
+        }
+    }
+
+    static func safePath(_ raw: String) -> String? {
+        guard !raw.hasPrefix("/"), !raw.contains("\0") else { return nil }
+        let parts = raw.split(separator: "/").filter { $0 != "." }
+        guard !parts.contains("..") else { return nil }
+        return parts.joined(separator: "/")
+    }
+
+    func parse(_ value: Any?, context: CheckContext) -> Result<[Observation], Problem> {
+        guard let items = value as? [[String: Any]] else { return .failure(Problem(message: "a result without an observations array")) }
+        var observations: [Observation] = []
+        for item in items.prefix(10_000) {
+            guard let message = item["message"] as? String, !message.isEmpty else { return .failure(Problem(message: "an observation without a message")) }
+            let status = FindingStatus(rawValue: item["status"] as? String ?? "fail") ?? .fail
+            let severity = (item["severity"] as? String).flatMap(Severity.init(rawValue:))
+            let path = (item["path"] as? String).flatMap(Self.safePath) ?? ""
+            let evidence = item["evidence"] as? [String: Any] ?? [:]
+            let facts = (evidence["facts"] as? [String: Any] ?? [:]).compactMapValues { "\($0)" }
+            observations.append(Observation(status: status, severity: severity, message: String(message.prefix(2000)),
+                                            location: Location(path: path, line: item["line"] as? Int),
+                                            evidence: Evidence(key: evidence["key"] as? String ?? "\(spec.id):\(path):\(message)",
+                                                               snippet: (evidence["snippet"] as? String).map { String($0.prefix(500)) },
+                                                               facts: facts)))
+        }
+        return .success(observations)
+    }
+
+    static func send(_ message: [String: Any], to fd: Int32) -> Bool {
+        guard var data = try? JSONSerialization.data(withJSONObject: message, options: [.sortedKeys, .withoutEscapingSlashes]) else { return false }
+        data.append(10)
+        return data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                done += n
+            }
+            return true
+        }
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array((base.hasSuffix("/") ? base : base + "/") + "rbscan-plugin-XXXXXX").map { CChar(bitPattern: $0.asciiValue ?? 95) } + [0]
+        guard let made = mkdtemp(&template) else { throw Problem(message: String(cString: strerror(errno))) }
+        return String(cString: made)
+    }
+}
+
+/// A plugin process started with posix_spawn in a process group of its own, its stdin, stdout
+/// and stderr on pipes and no other descriptor of rbscan inherited. (Foundation's Process waits
+/// forever when a grandchild keeps one of its descriptors open, and cannot kill grandchildren.)
+final class SpawnedPlugin: @unchecked Sendable {
+    let pid: pid_t
+    let stdin: Int32
+    let stdout: Int32
+    let stderr: Int32
+    private var status: String?
+
+    struct Failure: Error { var message: String }
+
+    init(command: [String], directory: String, environment: [String]) throws(Failure) {
+        var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0], errorsFromChild: [Int32] = [0, 0]
+        // (The spawn closes every descriptor from 3 up in the child, so no other plugin's pipe leaks
+        // into it; close-on-exec covers anything else rbscan might start.)
+        guard pipe(&toChild) == 0, pipe(&fromChild) == 0, pipe(&errorsFromChild) == 0 else {
+            throw Failure(message: String(cString: strerror(errno)))
+        }
+        for fd in toChild + fromChild + errorsFromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var pid: pid_t = 0
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        let childFDs: [Int32] = [toChild[0], fromChild[1], errorsFromChild[1]]
+        let spawned = rb_spawn_plugin(command[0], argv, envp, directory, childFDs, &pid)
+        close(toChild[0]); close(fromChild[1]); close(errorsFromChild[1])
+        guard spawned == 0 else {
+            close(toChild[1]); close(fromChild[0]); close(errorsFromChild[0])
+            throw Failure(message: String(cString: strerror(spawned)))
+        }
+        self.pid = pid
+        stdin = toChild[1]
+        stdout = fromChild[0]
+        stderr = errorsFromChild[0]
+    }
+
+    /// Kills the plugin's process group (if it still runs), reaps it, closes the pipes; says how
+    /// it ended. Idempotent.
+    @discardableResult
+    func finish() -> String {
+        if let status { return status }
+        kill(-pid, SIGKILL)
+        var raw: Int32 = 0
+        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        close(stdin); close(stdout); close(stderr)
+        let signal = raw & 0x7f
+        let described = signal == 0 ? "exit \((raw >> 8) & 0xff)" : signal == SIGKILL ? "stopped" : "killed by signal \(signal)"
+        status = described
+        return described
+    }
+}
+
+/// The plugin's stdout read line by line under a deadline and output limits, its stderr drained
+/// at the same time (its last 4 KiB kept for the diagnostic).
+struct Channel {
+    let stdout: Int32
+    let stderr: Int32
+    let deadline: Date
+    var buffer: [UInt8] = []
+    var searched = 0
+    var total = 0
+    var stdoutOpen = true
+    var stderrOpen = true
+    var stderrTail: [UInt8] = []
+
+    enum Next { case line([UInt8]), timeout, closed, tooLong, tooMuch }
+
+    init(stdout: Int32, stderr: Int32, deadline: Date) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.deadline = deadline
+    }
+
+    mutating func nextLine() -> Next {
+        var chunk = [UInt8](repeating: 0, count: 1 << 18)
+        while true {
+            // Only the bytes not searched yet are searched (a flood without newlines stays linear).
+            if let newline = buffer[searched...].firstIndex(of: 10) {
+                let line = Array(buffer[..<newline])
+                buffer.removeSubrange(...newline)
+                searched = 0
+                return .line(line)
+            }
+            searched = buffer.count
+            if buffer.count > ExternalCheck.maxLine { return .tooLong }
+            if total > ExternalCheck.maxOutput { return .tooMuch }
+            if !stdoutOpen { return .closed }
+            let remaining = deadline.timeIntervalSinceNow
+            if remaining <= 0 { return .timeout }
+            var fds = [pollfd(fd: stdout, events: Int16(POLLIN), revents: 0)]
+            if stderrOpen { fds.append(pollfd(fd: stderr, events: Int16(POLLIN), revents: 0)) }
+            let ready = poll(&fds, nfds_t(fds.count), Int32(min(remaining, 1) * 1000))
+            if ready < 0 { if errno == EINTR { continue }; return .closed }
+            if ready == 0 { continue }
+            if stderrOpen, fds.count > 1, fds[1].revents != 0 {
+                let n = chunk.withUnsafeMutableBytes { read(stderr, $0.baseAddress, $0.count) }
+                if n <= 0 { stderrOpen = false } else {
+                    stderrTail += chunk[..<n]
+                    if stderrTail.count > 4096 { stderrTail.removeFirst(stderrTail.count - 4096) }
+                }
+            }
+            if fds[0].revents != 0 {
+                let n = chunk.withUnsafeMutableBytes { read(stdout, $0.baseAddress, $0.count) }
+                if n <= 0 { stdoutOpen = false } else {
+                    buffer += chunk[..<n]
+                    total += n
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import RBTestSupport
+import Testing
+
+/// External check plugins (docs/plugins.md): the example plugin on a directory, a squashfs image
+/// (read through the protocol, nothing extracted) and a config file; hostile plugins end as
+/// bounded diagnostics with the rest of the scan complete and no host file served.
+@Suite("External check plugins")
+struct PluginTests {
+    let rbscan = Repository.rbscanBinary
+    let example = Repository.root + "/Examples/camera-rootfs"
+    let wifi = Repository.root + "/Plugins/wpa-supplicant"
+
+    @Test func examplePluginOnADirectoryAnImageAndAConfig() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let conf = "ctrl_interface=/var/run/wpa_supplicant\nnetwork={\n  ssid=\"lobby\"\n  key_mgmt=NONE\n}\nnetwork={\n  ssid=\"cam\"\n  psk=\"secret-passphrase-7731\"\n  pairwise=TKIP\n}\n"
+        try ImageFixtures.sh("cp -a \(example) root", in: dir.path)
+        try FixtureWriter.write(["root/etc/wpa_supplicant.conf": .file(conf), "wpa_supplicant.conf": .file(conf)], into: dir.path)
+        try ImageFixtures.sh("mkdir tmp && mksquashfs root root.sqfs -noappend -quiet -comp xz", in: dir.path)
+        for target in ["root", "root.sqfs", "wpa_supplicant.conf"] {
+            let result = try runProcess(rbscan, ["scan", dir.url(target), "--plugins", wifi, "--fail-on", "never",
+                                                 "--format", "json", "--output", dir.url("r.json"), "--format", "sarif", "--output", dir.url("r.sarif"),
+                                                 "--format", "html", "--output", dir.url("r.html")],
+                                        environment: ["TMPDIR": dir.url("tmp")])
+            #expect(result.status == 0, "\(target): \(result.stderr)")
+            let json = try String(contentsOfFile: dir.url("r.json"), encoding: .utf8)
+            #expect(json.contains("\"ruleId\" : \"EXAMPLE-WIFI-001\"") && json.contains("network lobby is open"), "\(target)")
+            #expect(json.contains("allows TKIP only") && json.contains("\"status\" : \"review\""), "\(target)")
+            // The passphrase the plugin saw is masked like any built-in finding's secret.
+            #expect(!json.contains("secret-passphrase-7731"))
+            let sarif = try String(contentsOfFile: dir.url("r.sarif"), encoding: .utf8)
+            #expect(sarif.contains("EXAMPLE-WIFI-001") && sarif.contains("wpa_supplicant.conf"))
+            #expect(try validateSARIF(dir.url("r.sarif")).status == 0)
+            #expect(try String(contentsOfFile: dir.url("r.html"), encoding: .utf8).contains("EXAMPLE-WIFI-001"))
+            if target == "root" { #expect(json.contains("RB-IFC-001"), "built-in rules run beside the plugin's") }
+            // Nothing of the image reached the disk: the temporary directory is empty again and no
+            // copy of the configuration was left anywhere under it.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url("tmp")).isEmpty)
+        }
+        let test = try runProcess(rbscan, ["rules", "test", "--plugins", wifi, "EXAMPLE-WIFI-001"])
+        #expect(test.status == 0 && test.stdout.contains("PASS EXAMPLE-WIFI-001"), "\(test.stdout)\(test.stderr)")
+    }
+
+    /// A plugin directory holding `script` as its program (POSIX sh) and a rule using its check.
+    func hostilePlugin(_ name: String, script: String, in dir: TemporaryDirectory) throws -> String {
+        try FixtureWriter.write([
+            "\(name)/plugin.yaml": .file("protocol: 1\nid: \(name)\nversion: 0.1.0\ncommand: [sh, run.sh]\ntimeout: 3\nchecks:\n  - id: hostile.\(name)\n    summary: hostile\n    targets: [firmware, config]\n"),
+            "\(name)/run.sh": .file(script, mode: 0o755),
+            "\(name)/rules/hostile.yaml": .file("""
+                version: 1
+                pack: hostile-\(name)
+                title: Hostile
+                rules:
+                  - id: HOSTILE-TEST-001
+                    title: Hostile plugin
+                    category: SYS
+                    severity: high
+                    description: d
+                    remediation: r
+                    check: hostile.\(name)
+                    targets: [firmware, config]
+
+                """),
+        ], into: dir.path)
+        return dir.url(name)
+    }
+
+    @Test(arguments: [
+        ("silent", "read request\nsleep 600\n", "timeout"),
+        ("flood", "read request\nhead -c 1073741824 /dev/zero\n", "output limit"),
+        ("segfault", "read request\nkill -SEGV $$\n", "killed by signal 11"),
+        ("garbage", "read request\necho '{not json'\nsleep 1\n", "not a protocol message"),
+        ("quits", "read request\nexit 0\n", "ended without a result"),
+    ])
+    func hostilePluginsAreBoundedDiagnostics(name: String, script: String, expected: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let plugin = try hostilePlugin(name, script: script, in: dir)
+        let start = ContinuousClock.now
+        let result = try runProcess(rbscan, ["scan", example, "--plugins", plugin, "--fail-on", "never", "--format", "json"])
+        #expect(ContinuousClock.now - start < .seconds(30))
+        #expect(result.status == 3, "\(name): \(result.stderr)")
+        #expect(result.stdout.contains("\"plugin.failed\"") && result.stdout.contains("plugin \(name) 0.1.0") && result.stdout.contains(expected),
+                "\(name): \(result.stdout.suffix(1500))")
+        // The rest of the scan is complete.
+        #expect(result.stdout.contains("\"ruleId\" : \"RB-IFC-001\"") && result.stdout.contains("\"ruleId\" : \"RB-PWD-002\""))
+    }
+
+    /// A plugin asking for paths outside the target (`../../etc/shadow`, `/etc/shadow`,
+    /// `etc/../../etc/passwd`) is refused; links resolve inside the target as they would on the
+    /// device (an absolute link to /etc/marker reads the target's etc/marker), and a link to a host
+    /// file the target lacks (/etc/hostname) is "no such file": no host file is ever served.
+    @Test func pathsOutsideTheTargetAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ImageFixtures.sh("""
+            cp -a \(example) root && printf 'IN-TARGET-7c1f\\n' > root/etc/marker
+            ln -s /etc/marker root/absolute && ln -s ../../../../etc/marker root/etc/up && ln -s /etc/hostname root/host
+            """, in: dir.path)
+        let script = """
+            read request
+            for p in ../../etc/shadow /etc/shadow etc/../../etc/passwd absolute etc/up host; do
+              printf '{"type":"read","path":"%s"}\\n' "$p"
+              read answer
+              case "$answer" in
+                *'"type":"error"'*) echo "refused" >> "$HOME/log" ;;
+                *)
+                  data=$(printf '%s' "$answer" | sed 's/.*"data":"\\([^"]*\\)".*/\\1/' | base64 -d 2>/dev/null)
+                  case "$data" in IN-TARGET-7c1f*) echo "target" >> "$HOME/log" ;; *) echo "HOST" >> "$HOME/log" ;; esac ;;
+              esac
+            done
+            printf '{"type":"result","observations":[{"message":"refused %s target %s host %s","path":"etc/marker"}]}\\n' \\
+              "$(grep -c refused "$HOME/log")" "$(grep -c target "$HOME/log")" "$(grep -c HOST "$HOME/log")"
+            """
+        let plugin = try hostilePlugin("escape", script: script, in: dir)
+        let result = try runProcess(rbscan, ["scan", dir.url("root"), "--plugins", plugin, "--fail-on", "never", "--format", "json"])
+        #expect(result.status == 0, "\(result.stderr)\(result.stdout.suffix(800))")
+        #expect(result.stdout.contains("refused 4 target 2 host 0"), "\(result.stdout.suffix(1500))")
+    }
+}

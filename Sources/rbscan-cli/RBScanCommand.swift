@@ -16,7 +16,7 @@ struct RBScanCommand: AsyncParsableCommand {
         and the gate did not fail on the rest (listed in the output).
         """,
         version: RBScanVersion.current,
-        subcommands: [Scan.self, Merge.self, Diff.self, Inspect.self, Rules.self, Version.self])
+        subcommands: [Scan.self, Merge.self, Diff.self, Inspect.self, Rules.self, PluginsCommand.self, Version.self])
 
     /// Runs the command and maps every outcome to the exit-code contract (ArgumentParser's own
     /// usage errors would exit 64; rbscan's contract says 2).

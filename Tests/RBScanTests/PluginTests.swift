@@ -42,6 +42,24 @@ struct PluginTests {
         #expect(test.status == 0 && test.stdout.contains("PASS EXAMPLE-WIFI-001"), "\(test.stdout)\(test.stderr)")
     }
 
+    /// The POSIX sh example reads a squashfs's httpd.conf through the protocol; `rbscan plugins
+    /// list|test` show both examples and pass their rules' examples.
+    @Test func shellPluginAndPluginsCommand() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try FixtureWriter.write(["root/etc/httpd.conf": .file("A:*\n/cgi-bin:admin:admin\n/adm:root:$1$ab$Tb4EEGgnXsBY8Wl0CHrNa.\n")], into: dir.path)
+        try ImageFixtures.sh("mksquashfs root root.sqfs -noappend -quiet", in: dir.path)
+        let result = try runProcess(rbscan, ["scan", dir.url("root.sqfs"), "--plugins", Repository.root + "/Plugins/busybox-httpd",
+                                             "--fail-on", "high", "--format", "json"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stdout.contains("/cgi-bin is protected by user admin whose password is stored in clear"), "\(result.stdout.suffix(2000))")
+        #expect(!result.stdout.contains("/adm is protected"), "a crypt hash is not a password in clear")
+        let list = try runProcess(rbscan, ["plugins", "list", "--plugins", Repository.root + "/Plugins"])
+        #expect(list.stdout.contains("busybox-httpd 1.0.0") && list.stdout.contains("wifi.supplicant-networks"), "\(list.stdout)\(list.stderr)")
+        let test = try runProcess(rbscan, ["plugins", "test", "--plugins", Repository.root + "/Plugins"])
+        #expect(test.status == 0 && test.stdout.contains("PASS EXAMPLE-WEB-001") && test.stdout.contains("PASS EXAMPLE-WIFI-001"), "\(test.stdout)\(test.stderr)")
+    }
+
     /// A plugin directory holding `script` as its program (POSIX sh) and a rule using its check.
     func hostilePlugin(_ name: String, script: String, in dir: TemporaryDirectory) throws -> String {
         try FixtureWriter.write([

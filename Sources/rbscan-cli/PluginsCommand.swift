@@ -1,0 +1,76 @@
+import ArgumentParser
+import RBChecks
+import RBCore
+import RBScan
+
+/// `rbscan plugins list|test`: the external check plugins of --plugins directories (docs/plugins.md).
+struct PluginsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugins",
+        abstract: "List external check plugins, or run the examples of the rules that use their checks.",
+        subcommands: [List.self, Test.self])
+
+    struct Source: ParsableArguments {
+        @Option(name: .customLong("plugins"), help: "A plugin directory, or a directory of them (repeatable).", completion: .directory)
+        var directories: [String] = []
+
+        func load() throws -> [Plugin] {
+            guard !directories.isEmpty else { throw ValidationError("give --plugins DIR") }
+            let (plugins, diagnostics) = Plugin.load(directories: directories)
+            for diagnostic in diagnostics { Output.stderr("\(diagnostic)\n") }
+            if diagnostics.contains(where: { $0.level == .error }) { throw ExitCode(ExitStatus.usage.rawValue) }
+            return plugins
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the plugins and the checks they provide.")
+        @OptionGroup var source: Source
+
+        func run() throws {
+            for plugin in try source.load() {
+                Output.stdout("\(plugin.id) \(plugin.version)  \(plugin.directory)  (\(plugin.command.joined(separator: " ")), timeout \(Int(plugin.timeout)) s)\n")
+                for check in plugin.checks {
+                    Output.stdout("  \(check.id)  [\(check.targets.map(\.rawValue).sorted().joined(separator: ", "))]  \(check.summary)\n")
+                }
+            }
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the pass and fail examples of every rule that uses a plugin's check (the plugins' rules/ packs and --rules).")
+        @OptionGroup var source: Source
+        @Option(name: .customLong("rules"), help: "More rules directories whose rules may use the plugins' checks (repeatable).", completion: .directory)
+        var ruleDirectories: [String] = []
+
+        func run() async throws {
+            let plugins = try source.load()
+            let checks = Set(plugins.flatMap { $0.checks.map(\.id) })
+            let configuration = ScanSession.configuration(ruleDirectories: ruleDirectories, baseline: nil,
+                                                          pluginDirectories: source.directories)
+            guard configuration.isValid else {
+                for diagnostic in configuration.diagnostics { Output.stderr("\(diagnostic)\n") }
+                throw ExitCode(ExitStatus.usage.rawValue)
+            }
+            let rules = configuration.packs.flatMap(\.rules).filter { rule in rule.implementations.contains { checks.contains($0.checkID) } }
+            guard !rules.isEmpty else {
+                Output.stderr("no rule uses the checks of these plugins (\(checks.sorted().joined(separator: ", ")))\n")
+                throw ExitCode(1)
+            }
+            let outcomes = await RuleTester(adapters: configuration.adapters).test(rules)
+            var failed = 0
+            for outcome in outcomes {
+                if outcome.passed {
+                    Output.stdout("PASS \(outcome.ruleID) (\(outcome.failExamples) fail, \(outcome.passExamples) pass examples)\n")
+                } else {
+                    failed += 1
+                    Output.stdout("FAIL \(outcome.ruleID)\n")
+                    for problem in outcome.problems { Output.stdout("     \(problem)\n") }
+                }
+            }
+            Output.stdout("plugins: \(plugins.count), rules: \(outcomes.count - failed) passed, \(failed) failed\n")
+            if failed > 0 { throw ExitCode(1) }
+        }
+    }
+}

@@ -30,6 +30,9 @@ public struct Plugin: Sendable {
         public var id: String
         public var summary: String
         public var targets: Set<TargetKind>
+        /// The check reads (nearly) every file: the engine's read-ahead pass then reads each file
+        /// once, in image order and on every core, before the plugin asks for them.
+        public var wholeTree: Bool
     }
 
     struct Manifest: Decodable {
@@ -45,6 +48,7 @@ public struct Plugin: Sendable {
         var id: String
         var summary: String
         var targets: [TargetKind]
+        var wholeTree: Bool?
     }
 
     /// Loads every plugin directory under each of `directories` (a directory holding a
@@ -118,7 +122,7 @@ public struct Plugin: Sendable {
         }
         return Plugin(id: manifest.id, version: manifest.version, directory: absoluteDirectory, command: command,
                       timeout: min(max(manifest.timeout ?? 30, 1), 600),
-                      checks: manifest.checks.map { Spec(id: $0.id, summary: $0.summary, targets: Set($0.targets)) })
+                      checks: manifest.checks.map { Spec(id: $0.id, summary: $0.summary, targets: Set($0.targets), wholeTree: $0.wholeTree ?? false) })
     }
 
     /// The plugin's checks, for the registry.

@@ -59,16 +59,7 @@ struct PluginsCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             let outcomes = await RuleTester(adapters: configuration.adapters).test(rules)
-            var failed = 0
-            for outcome in outcomes {
-                if outcome.passed {
-                    Output.stdout("PASS \(outcome.ruleID) (\(outcome.failExamples) fail, \(outcome.passExamples) pass examples)\n")
-                } else {
-                    failed += 1
-                    Output.stdout("FAIL \(outcome.ruleID)\n")
-                    for problem in outcome.problems { Output.stdout("     \(problem)\n") }
-                }
-            }
+            let failed = Rules.printOutcomes(outcomes)
             Output.stdout("plugins: \(plugins.count), rules: \(outcomes.count - failed) passed, \(failed) failed\n")
             if failed > 0 { throw ExitCode(1) }
         }

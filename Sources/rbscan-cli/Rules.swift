@@ -76,18 +76,8 @@ struct Rules: AsyncParsableCommand {
                 rules = rules.filter { ids.contains($0.id) }
             }
             let outcomes = await RuleTester(adapters: configuration.adapters).test(rules)
-            var passed = 0, failed = 0
-            for outcome in outcomes {
-                if outcome.passed {
-                    passed += 1
-                    Output.stdout("PASS \(outcome.ruleID) (\(outcome.failExamples) fail, \(outcome.passExamples) pass examples)\n")
-                } else {
-                    failed += 1
-                    Output.stdout("FAIL \(outcome.ruleID)\n")
-                    for problem in outcome.problems { Output.stdout("     \(problem)\n") }
-                }
-            }
-            Output.stdout("rules: \(passed) passed, \(failed) failed\n")
+            let failed = Rules.printOutcomes(outcomes)
+            Output.stdout("rules: \(outcomes.count - failed) passed, \(failed) failed\n")
             if failed > 0 { throw ExitCode(1) }
         }
     }
@@ -142,5 +132,22 @@ extension StringProtocol {
 enum RuleIDs {
     static func all() -> [String] {
         ScanSession.configuration(ruleDirectories: [], baseline: nil, examples: false).packs.flatMap(\.rules).map(\.id).sorted()
+    }
+}
+
+extension Rules {
+    /// Prints PASS/FAIL per rule (with each problem) and returns how many failed.
+    static func printOutcomes(_ outcomes: [RuleTester.Outcome]) -> Int {
+        var failed = 0
+        for outcome in outcomes {
+            if outcome.passed {
+                Output.stdout("PASS \(outcome.ruleID) (\(outcome.failExamples) fail, \(outcome.passExamples) pass examples)\n")
+            } else {
+                failed += 1
+                Output.stdout("FAIL \(outcome.ruleID)\n")
+                for problem in outcome.problems { Output.stdout("     \(problem)\n") }
+            }
+        }
+        return failed
     }
 }

@@ -174,16 +174,15 @@ public enum Spool {
         try directory.withLock { (current: inout String?) throws(ImageError) -> String in
             if let current { return current }
             let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-            var template = Array((base.hasSuffix("/") ? base : base + "/") + "rbscan-XXXXXX").map { CChar(bitPattern: $0.asciiValue ?? 95) } + [0]
-            guard let made = mkdtemp(&template) else {
+            // Removed when the process is interrupted or terminated (armed before the directory
+            // exists: a signal right after it is made must not leave it behind), and at exit
+            // whoever the caller is (the CLI also removes it explicitly).
+            guard let made = rb_make_private_tmp((base.hasSuffix("/") ? base : base + "/") + "rbscan-XXXXXX") else {
                 throw ImageError(.unreadable, base, "cannot create a private temporary directory: \(String(cString: strerror(errno)))")
             }
             let path = String(cString: made)
             current = path
-            // Removed at exit whoever the caller is (the CLI also removes it explicitly), and
-            // when the process is interrupted or terminated.
             atexit { Spool.cleanUp() }
-            rb_remove_on_signal(path)
             return path
         }
     }
@@ -191,10 +190,8 @@ public enum Spool {
     /// A new empty spool file: open for reading and writing, already unlinked.
     public static func create(name: String) throws(ImageError) -> SpoolWriter {
         let dir = try privateDirectory()
-        var template = Array(dir + "/spool-XXXXXX").map { CChar(bitPattern: $0.asciiValue ?? 95) } + [0]
-        let fd = mkstemp(&template)
+        let fd = rb_open_spool(dir)
         guard fd >= 0 else { throw ImageError(.unreadable, dir, "cannot create a spool file: \(String(cString: strerror(errno)))") }
-        unlink(template)
         return SpoolWriter(fd: fd, name: name, directory: dir)
     }
 

@@ -60,6 +60,20 @@ struct PluginTests {
         #expect(test.status == 0 && test.stdout.contains("PASS EXAMPLE-WEB-001") && test.stdout.contains("PASS EXAMPLE-WIFI-001"), "\(test.stdout)\(test.stderr)")
     }
 
+    /// `rbscan plugins new NAME --lang python|sh` writes a plugin that passes `plugins test` as
+    /// written, and refuses to overwrite.
+    @Test(arguments: ["python", "sh"])
+    func scaffoldedPluginsPassTheirTests(lang: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let made = try runProcess(rbscan, ["plugins", "new", "acme-cam", "--lang", lang, "--directory", dir.path])
+        #expect(made.status == 0, "\(made.stderr)")
+        let test = try runProcess(rbscan, ["plugins", "test", "--plugins", dir.url("acme-cam")])
+        #expect(test.status == 0 && test.stdout.contains("PASS ACMECAM-SYS-001 (1 fail, 1 pass examples)"), "\(test.stdout)\(test.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.url("acme-cam/README.md")))
+        #expect(try runProcess(rbscan, ["plugins", "new", "acme-cam", "--lang", lang, "--directory", dir.path]).status == 2)
+    }
+
     /// A plugin directory holding `script` as its program (POSIX sh) and a rule using its check.
     func hostilePlugin(_ name: String, script: String, in dir: TemporaryDirectory) throws -> String {
         try FixtureWriter.write([

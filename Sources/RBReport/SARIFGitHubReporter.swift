@@ -54,7 +54,7 @@ public struct SARIFGitHubReporter: Reporter {
         try JSONOutput.encode(log(for: report))
     }
 
-    func log(for report: ScanReport) throws -> Log {
+    func log(for report: ScanReport) throws -> SARIFReporter.Log<Run> {
         let rulesByID = Dictionary(report.rules.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let shown = report.findings.filter { $0.status == .fail && $0.waiver == nil && $0.baselineState != .absent }
         let byTarget = Dictionary(grouping: shown, by: \.targetIndex)
@@ -105,7 +105,7 @@ public struct SARIFGitHubReporter: Reporter {
                             results: results,
                             properties: RunProperties(target: target.spec, name: target.name, baseline: report.baselineID, failOn: report.gate.description)))
         }
-        return Log(schema: SARIFReporter.schemaURI, version: "2.1.0", runs: runs)
+        return SARIFReporter.Log(schema: SARIFReporter.schemaURI, version: "2.1.0", runs: runs)
     }
 
     /// Where a finding is shown in the repository: the URI, the line, and (when the finding is
@@ -217,12 +217,6 @@ public struct SARIFGitHubReporter: Reporter {
 
     // MARK: SARIF objects (the subset GitHub reads)
 
-    struct Log: Encodable {
-        var schema: String
-        var version: String
-        var runs: [Run]
-        enum CodingKeys: String, CodingKey { case schema = "$schema", version, runs }
-    }
     struct Run: Encodable {
         var tool: Tool
         var automationDetails: AutomationDetails

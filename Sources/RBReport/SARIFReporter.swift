@@ -28,7 +28,7 @@ public struct SARIFReporter: Reporter {
         try JSONOutput.stream(log, array: log.runs[0].results, to: sink)
     }
 
-    static func log(for report: ScanReport) -> Log {
+    static func log(for report: ScanReport) -> Log<Run> {
         let indexes = report.ruleIndex
         let rules = report.rules.map { rule in
             ReportingDescriptor(
@@ -140,7 +140,8 @@ public struct SARIFReporter: Reporter {
 
     // MARK: SARIF objects
 
-    struct Log: Encodable {
+    /// The SARIF log; `Run` is the run object of the profile (complete or GitHub's).
+    struct Log<Run: Encodable>: Encodable {
         var schema: String
         var version: String
         var runs: [Run]

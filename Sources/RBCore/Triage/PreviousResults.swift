@@ -113,7 +113,7 @@ public struct PreviousResults: Sendable {
         struct Driver: Decodable { var rules: [Rule]? }
         struct Rule: Decodable {
             var id: String?
-            init(from decoder: any Decoder) throws { id = try? decoder.container(keyedBy: Key.self).decodeIfPresent(String.self, forKey: Key("id")) }
+            init(from decoder: any Decoder) throws { id = (try? decoder.container(keyedBy: Key.self))?.lenient("id") }
         }
         struct Result: Decodable {
             var ruleId: String?
@@ -125,18 +125,17 @@ public struct PreviousResults: Sendable {
             var partialFingerprints: [String: String]?
             var properties: Properties?
             var suppressions: [Ignored]?
-            enum CodingKeys: String, CodingKey { case ruleId, ruleIndex, kind, baselineState, message, locations, partialFingerprints, properties, suppressions }
             init(from decoder: any Decoder) throws {
-                let c = try decoder.container(keyedBy: CodingKeys.self)
-                ruleId = try? c.decodeIfPresent(String.self, forKey: .ruleId)
-                ruleIndex = try? c.decodeIfPresent(Int.self, forKey: .ruleIndex)
-                kind = try? c.decodeIfPresent(String.self, forKey: .kind)
-                baselineState = try? c.decodeIfPresent(String.self, forKey: .baselineState)
-                message = try? c.decodeIfPresent(Message.self, forKey: .message)
-                locations = try? c.decodeIfPresent([Location].self, forKey: .locations)
-                partialFingerprints = try? c.decodeIfPresent([String: String].self, forKey: .partialFingerprints)
-                properties = try? c.decodeIfPresent(Properties.self, forKey: .properties)
-                suppressions = try? c.decodeIfPresent([Ignored].self, forKey: .suppressions)
+                let c = try decoder.container(keyedBy: Key.self)
+                ruleId = c.lenient("ruleId")
+                ruleIndex = c.lenient("ruleIndex")
+                kind = c.lenient("kind")
+                baselineState = c.lenient("baselineState")
+                message = c.lenient("message")
+                locations = c.lenient("locations")
+                partialFingerprints = c.lenient("partialFingerprints")
+                properties = c.lenient("properties")
+                suppressions = c.lenient("suppressions")
             }
         }
         struct Message: Decodable { var text: String? }
@@ -148,7 +147,7 @@ public struct PreviousResults: Sendable {
         struct Artifact: Decodable { var uri: String? }
         struct Region: Decodable {
             var startLine: Int?
-            init(from decoder: any Decoder) throws { startLine = try? decoder.container(keyedBy: Key.self).decodeIfPresent(Int.self, forKey: Key("startLine")) }
+            init(from decoder: any Decoder) throws { startLine = (try? decoder.container(keyedBy: Key.self))?.lenient("startLine") }
         }
         struct Properties: Decodable {
             var severity: String?
@@ -156,9 +155,9 @@ public struct PreviousResults: Sendable {
             var target: String?
             init(from decoder: any Decoder) throws {
                 let c = try decoder.container(keyedBy: Key.self)
-                severity = try? c.decodeIfPresent(String.self, forKey: Key("severity"))
-                category = try? c.decodeIfPresent(String.self, forKey: Key("category"))
-                target = try? c.decodeIfPresent(String.self, forKey: Key("target"))
+                severity = c.lenient("severity")
+                category = c.lenient("category")
+                target = c.lenient("target")
             }
         }
         struct Finding: Decodable {
@@ -175,23 +174,23 @@ public struct PreviousResults: Sendable {
             var waived: Bool
             init(from decoder: any Decoder) throws {
                 let c = try decoder.container(keyedBy: Key.self)
-                func text(_ name: String) -> String? { try? c.decodeIfPresent(String.self, forKey: Key(name)) }
+                func text(_ name: String) -> String? { c.lenient(name) }
                 fingerprint = text("fingerprint")
                 baselineState = text("baselineState")
-                target = try? c.decodeIfPresent(Int.self, forKey: Key("target"))
+                target = c.lenient("target")
                 ruleId = text("ruleId")
                 status = text("status")
                 severity = text("severity")
                 category = text("category")
                 message = text("message")
                 path = text("path")
-                line = try? c.decodeIfPresent(Int.self, forKey: Key("line"))
+                line = c.lenient("line")
                 waived = c.contains(Key("waiver")) && !((try? c.decodeNil(forKey: Key("waiver"))) ?? true)
             }
         }
         struct Target: Decodable {
             var spec: String?
-            init(from decoder: any Decoder) throws { spec = try? decoder.container(keyedBy: Key.self).decodeIfPresent(String.self, forKey: Key("spec")) }
+            init(from decoder: any Decoder) throws { spec = (try? decoder.container(keyedBy: Key.self))?.lenient("spec") }
         }
         /// Any JSON value, skipped.
         struct Ignored: Decodable {

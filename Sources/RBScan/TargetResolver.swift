@@ -6,11 +6,10 @@ import Glibc
 #endif
 
 /// Turns the user's target specs into `ScanTarget`s. A directory is an extracted root filesystem;
-/// a regular file is a config file (image detection by content arrives with the image readers);
-/// `tls://HOST:PORT` and `ssh://HOST:PORT` are endpoints (probed by the session before the rules
-/// run); `host://NAME` or an IP literal is a host whose ports are swept; `http(s)://` and others
-/// are endpoints this build cannot probe yet and reports as
-/// unsupported instead of passing them silently.
+/// a regular file is a firmware image when its content says so (`ImageFormats`), else a config
+/// file; `SCHEME://HOST:PORT` is an endpoint when a probe answers for the scheme
+/// (`EndpointProbes`); `host://NAME` or an IP literal is a host whose ports are swept; other
+/// schemes are reported as unsupported instead of passing silently.
 public struct TargetResolver {
     public let limits: ScanLimits
 
@@ -56,9 +55,9 @@ public struct TargetResolver {
             return
         }
         if let scheme = Self.endpointScheme(spec) {
-            guard ["tls", "ssh", "http", "https", "rtsp", "snmp"].contains(scheme) else {
+            guard EndpointProbes.probe(for: scheme) != nil else {
                 diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
-                    "\(scheme):// endpoints are not supported by this build yet (tls://, ssh://, http(s)://, rtsp://, snmp://, hosts, firmware and config files are)",
+                    "\(scheme):// endpoints are not supported by this build yet (\(EndpointProbes.schemeList), hosts, firmware and config files are)",
                     at: SourceLocation(file: spec)))
                 return
             }
@@ -106,7 +105,7 @@ public struct TargetResolver {
                 if let range = spec.range(of: "://"), !spec[..<range.lowerBound].isEmpty,
                    spec[..<range.lowerBound].allSatisfy({ $0.isLetter || $0.isNumber || "+.-".contains($0) }) {
                     diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported-scheme",
-                        "unsupported scheme \(spec[..<range.lowerBound])://: rbscan scans tls://, ssh://, http://, https://, rtsp://, snmp:// and host:// endpoints, firmware images, directories and config files",
+                        "unsupported scheme \(spec[..<range.lowerBound])://: rbscan scans \(EndpointProbes.schemeList) and host:// endpoints, firmware images, directories and config files",
                         at: SourceLocation(file: spec)))
                 } else if !spec.contains("/"), !spec.contains("."), spec.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
                     diagnostics.append(Diagnostic(.error, .target, code: "target.unsupported",
@@ -169,12 +168,18 @@ public struct TargetResolver {
         return inet_pton(AF_INET, bare, &v4) == 1 || inet_pton(AF_INET6, bare, &v6) == 1
     }
 
+    /// The scheme of an endpoint spec: one a probe answers for, or one rbscan knows as a device
+    /// service without probing it yet (said so, rather than "no such file").
     static func endpointScheme(_ spec: String) -> String? {
-        for scheme in ["tls", "ssh", "http", "https", "rtsp", "telnet", "snmp"] where spec.hasPrefix(scheme + "://") {
+        for scheme in EndpointProbes.schemes + knownUnprobed where spec.hasPrefix(scheme + "://") {
             return scheme
         }
         return nil
     }
+
+    /// Services cameras offer that no probe reads as a target of its own (a host sweep still
+    /// finds and judges them).
+    static let knownUnprobed = ["telnet"]
 
     /// A SARIF `uriBaseId` from the target's name: `rootfs/` → `ROOTFS`, unique in the run.
     public static func uniqueID(for spec: String, used: inout Set<String>) -> String {

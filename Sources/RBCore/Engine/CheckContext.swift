@@ -24,26 +24,17 @@ public struct ScanTarget: Sendable {
     public let models = ModelCache()
     /// For an endpoint target: where it is.
     public var endpoint: Endpoint?
-    /// For a `tls://` endpoint: what the TLS scanner found (filled before the rules run).
-    public var tls: TLSFacts?
-    /// For an `ssh://` endpoint: what the SSH probe found.
-    public var ssh: SSHFacts?
-    /// For a host target (`host://NAME` or an IP literal): what the port sweep found.
-    public var host: HostFacts?
+    /// For an endpoint target: what its probe found (filled before the rules run), one value
+    /// per fact type (`facts[TLSFacts.self]`; `tls`, `ssh`, `http`… are shorthands).
+    public var facts = TargetFacts()
     /// The device profile in force (`--profile`, default generic camera): declared interfaces
     /// and paths for endpoint targets, documented web paths for firmware (RB-IFC-007).
     public var profile: DeviceProfile?
-    /// For an `snmp://` endpoint: which default communities answered.
-    public var snmp: SNMPFacts?
-    /// For an `rtsp://` endpoint: what the RTSP probe found.
-    public var rtsp: RTSPFacts?
     /// For the first filesystem of an image file: the image file itself (host path), for the
     /// checks of the image as a whole (its signature).
     public var imageFile: String?
     /// For a firmware target: its software components (the SBOM), filled after the rules ran.
     public var components: [Component]?
-    /// For an `http://` or `https://` endpoint: what the HTTP probe found.
-    public var http: HTTPFacts?
     /// Added by a host sweep on a guess (HTTP over a TLS port): dropped quietly when it does
     /// not answer, instead of being a target error.
     public var guessed = false

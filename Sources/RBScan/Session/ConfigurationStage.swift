@@ -1,0 +1,54 @@
+import RBChecks
+import RBCore
+
+// Stage 0 of a scan: the rules, the external plugins' checks and the baseline.
+extension ScanSession {
+    /// Loads `--rules` directories (default: the shipped `Rules/`) and the baseline.
+    /// `pluginDirectories`: external check plugins (`--plugins DIR`); their checks join the
+    /// registry and the rule packs in their `rules/` directories join the rules directories.
+    public static func configuration(ruleDirectories: [String], baseline: String?, examples: Bool = true,
+                                     registry: CheckRegistry = BuiltinChecks.registry,
+                                     pluginDirectories: [String] = []) -> Configuration {
+        var diagnostics: [Diagnostic] = []
+        var directories = ruleDirectories
+        var registry = registry
+        var pluginRules: [String] = []
+        if !pluginDirectories.isEmpty {
+            let (plugins, pluginDiagnostics) = Plugin.load(directories: pluginDirectories)
+            diagnostics += pluginDiagnostics
+            registry = registry.adding(plugins.flatMap(\.dynamicChecks))
+            pluginRules = plugins.map { $0.directory + "/rules" }.filter { HostFiles.kind(of: $0) == .directory }
+        }
+        if directories.isEmpty {
+            if let shipped = Resources.defaultRulesDirectory {
+                directories = [shipped]
+            } else {
+                diagnostics.append(Diagnostic(.error, .configuration, code: "rules.not-found",
+                    "cannot find the shipped Rules/ directory; pass --rules DIR or set RBSCAN_HOME"))
+            }
+        }
+        directories += pluginRules
+        let (packs, loadDiagnostics) = RuleLoader(registry: registry, examples: examples).load(directories: directories)
+        diagnostics += loadDiagnostics
+        let (adapters, adapterDiagnostics) = ConfigAdapters.load(ruleDirectories: directories)
+        diagnostics += adapterDiagnostics
+        var loadedBaseline: Baseline?
+        if let path = Resources.baselinePath(baseline) {
+            do {
+                loadedBaseline = try Baseline.load(file: path)
+            } catch {
+                diagnostics += error.diagnostics
+            }
+        } else {
+            diagnostics.append(Diagnostic(.error, .configuration, code: "baseline.not-found",
+                "cannot find baseline '\(baseline ?? Resources.defaultBaselineName)'; pass --baseline FILE or set RBSCAN_HOME"))
+        }
+        var rules: [Rule] = []
+        if let loadedBaseline {
+            let (selected, baselineDiagnostics) = loadedBaseline.apply(to: packs)
+            rules = selected
+            diagnostics += baselineDiagnostics
+        }
+        return Configuration(rules: rules, baseline: loadedBaseline, packs: packs, adapters: adapters, diagnostics: diagnostics)
+    }
+}

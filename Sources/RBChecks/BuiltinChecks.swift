@@ -61,6 +61,11 @@ public enum BuiltinChecks {
         UPnPCheck.self,
         DisclosureCheck.self,
         DefaultLoginCheck.self,
+        // Fleet checks: rules bind them on target kind `fleet`; the session runs them over
+        // every target at once.
+        SharedKeyFleetCheck.self,
+        SharedPasswordFleetCheck.self,
+        DebugReleaseKeyFleetCheck.self,
     ]
 
     public static let registry = CheckRegistry(all)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RBChecks
 import RBCore
 import RBReport
 import RBScan
@@ -65,7 +66,7 @@ struct Merge: ParsableCommand {
             }
         }
         let gate = try ReportGate.resolve(failOn: failOn, baseline: baseline, reports: loaded, output: output)
-        var merged = ReportMerger.merge(loaded, gate: gate)
+        var merged = ReportMerger.merge(loaded, gate: gate, registry: BuiltinChecks.registry)
         // Waivers and comparison given here apply to the merged fleet as they would to one scan,
         // in place of those the shards applied.
         if triage.compare != nil {

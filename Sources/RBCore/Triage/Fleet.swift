@@ -64,110 +64,54 @@ public struct FleetFacts: Codable, Hashable, Sendable {
     }
 }
 
-/// The fleet side of RB-TLS-009 and RB-PWD-007, over every target of a report (one run with
-/// many targets, or the merge of sharded runs): the same TLS or SSH key served by more than one
-/// device, and the same password hash (salt included) in more than one image, fail on each
-/// target concerned. A device is an inventory name, else an endpoint's host, else an image. Findings carry an evidence key `fleet:…`; applying again (after a merge)
-/// replaces them, so the result does not depend on how the fleet was split.
-public enum FleetRules {
-    public static let tlsRule = "RB-TLS-009"
-    public static let passwordRule = "RB-PWD-007"
-    public static let signingRule = "RB-PKG-006"
+/// A check over every target of a run (or of a merge of sharded runs) at once: the same key on
+/// several devices, one password hash in several images. It is registered with the other checks
+/// (`BuiltinChecks.all`) and bound to rules the same way, on target kind `fleet`
+/// (`checks: [{check: fleet.shared-keys, targets: [fleet]}]`); the session runs it after every
+/// target's checks, over the targets' `FleetFacts` (digests only, never a secret).
+///
+/// Its findings name their target by index and carry an evidence key starting `fleet:`: applying
+/// the fleet checks again (after `rbscan merge`) replaces them, so the result does not depend
+/// on how the fleet was split.
+public protocol FleetCheck: Check {
+    /// The findings of `rule` across `fleet`; notes about what could not be compared go to
+    /// `diagnostics`.
+    func judge(_ fleet: Fleet, rule: Rule, diagnostics: inout [Diagnostic]) -> [Finding]
+}
 
-    /// `available`: the baseline's rules, so that a fleet rule that ran on no target (an
-    /// endpoint-only fleet) still reports; without them, the report's own rules.
-    public static func apply(to report: inout ScanReport, available: [Rule] = []) {
-        report.findings.removeAll { $0.evidence.key.hasPrefix("fleet:") }
-        var rules = Dictionary(report.rules.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        for rule in available where [tlsRule, passwordRule, signingRule].contains(rule.id) && rules[rule.id] == nil && rule.enabled
-            && report.targets.contains(where: { $0.fleet.map { !$0.isEmpty } ?? false }) {
-            rules[rule.id] = rule
-            report.rules = (report.rules + [rule]).sorted { $0.id < $1.id }
-        }
-        var added: [Finding] = []
-        func specs(_ indexes: Set<Int>) -> [String] { indexes.map { report.targets[$0].spec }.sorted() }
+extension FleetCheck {
+    public static var targetKinds: Set<TargetKind> { [.fleet] }
 
-        if let rule = rules[tlsRule] {
-            for (kind, keys) in [("TLS", \FleetFacts.tlsKeys), ("SSH host", \FleetFacts.sshHostKeys)] {
-                var holders: [String: Set<Int>] = [:]
-                for (i, target) in report.targets.enumerated() {
-                    for key in Set(target.fleet?[keyPath: keys] ?? []) { holders[key, default: []].insert(i) }
-                }
-                for (key, targets) in holders where Set(targets.map { device(report.targets[$0]) }).count > 1 {
-                    for i in targets {
-                        let others = specs(targets.filter { device(report.targets[$0]) != device(report.targets[i]) })
-                        added.append(Finding(ruleID: rule.id, status: .fail, severity: rule.severity, category: rule.category,
-                            message: "the \(kind) key \(key.prefix(16))… is also used by \(others.count) other device(s): \(others.joined(separator: ", ")); keys are not unique per device",
-                            targetIndex: i, location: Location(path: report.targets[i].kind == .endpoint ? report.targets[i].spec : "."),
-                            evidence: Evidence(key: "fleet:\(kind == "TLS" ? "tls" : "ssh"):\(key)",
-                                               facts: ["key": key, "devices": String(targets.count), "sharedWith": others.joined(separator: ", ")])))
-                    }
-                }
-            }
-        }
-        if let rule = rules[passwordRule] {
-            // Digests are compared only between targets whose HMAC key is the same.
-            var holders: [String: [Int: FleetFacts.PasswordHashFact]] = [:]
-            var shareable = Set<String>()
-            for (i, target) in report.targets.enumerated() {
-                guard let fleet = target.fleet else { continue }
-                for fact in fleet.passwordHashes {
-                    let id = (fleet.passwordKey ?? "") + ":" + fact.digest
-                    if fleet.passwordKeyIsUsers == true { shareable.insert(id) }
-                    if holders[id]?[i] == nil { holders[id, default: [:]][i] = fact }
-                }
-            }
-            let withheld = report.targets.filter { ($0.fleet?.passwordHashesWithheld ?? 0) > 0 }.count
-            if withheld > 0 {
-                report.diagnostics.append(Diagnostic(.note, .check, code: "fleet.password-digests-withheld",
-                    "\(withheld) target(s) were scanned without a secret key, so their password hashes were compared only within their own run: give every run the same --secret-key-file (or RBSCAN_SECRET_KEY) to find a password reused across reports",
-                    rule: rule.id))
-            }
-            for (id, byTarget) in holders where Set(byTarget.keys.map { device(report.targets[$0]) }).count > 1 {
-                // The digest is named only under the user's key (stable, and not reversible).
-                let digest = shareable.contains(id) ? String(id.split(separator: ":").last ?? "") : nil
-                for (i, fact) in byTarget {
-                    let others = specs(Set(byTarget.keys).filter { device(report.targets[$0]) != device(report.targets[i]) })
-                    added.append(Finding(ruleID: rule.id, status: .fail, severity: rule.severity, category: rule.category,
-                        message: "account '\(fact.account)' has the same password hash as in \(others.count) other image(s)/device(s): \(others.joined(separator: ", ")); a universal password",
-                        targetIndex: i, location: Location(path: fact.file, line: fact.line),
-                        evidence: Evidence(key: "fleet:password:\(fact.account)" + (digest.map { ":" + $0 } ?? ""),
-                                           facts: ["account": fact.account, "hashHMAC": digest ?? "", "devices": String(byTarget.count),
-                                                   "sharedWith": others.joined(separator: ", ")].filter { !$0.value.isEmpty })))
-                }
-            }
-        }
-        // RB-PKG-006: a debug and a release image (by inventory tag, else by name) trusting the
-        // same update or boot key: a debug build signed with it is accepted by release devices.
-        if let rule = rules[signingRule] {
-            var trusting: [String: [Int: String]] = [:]
-            for (i, target) in report.targets.enumerated() {
-                for fact in target.fleet?.trustedKeys ?? [] where trusting[fact.key]?[i] == nil { trusting[fact.key, default: [:]][i] = fact.source }
-            }
-            for (key, byTarget) in trusting {
-                let release = byTarget.keys.filter { build(of: report.targets[$0]) == "release" }
-                for i in byTarget.keys where build(of: report.targets[i]) == "debug" && !release.isEmpty {
-                    let others = specs(Set(release))
-                    added.append(Finding(ruleID: rule.id, status: .review, severity: .medium, category: rule.category,
-                        message: "debug image \(report.targets[i].name ?? report.targets[i].spec) trusts the same signing key (\(byTarget[i] ?? "")) as release image(s) \(others.joined(separator: ", ")): use separate debug and release keys",
-                        targetIndex: i, location: Location(path: byTarget[i] ?? "."),
-                        evidence: Evidence(key: "fleet:signing:\(key)", facts: ["key": key, "release": others.joined(separator: ", ")])))
-                }
-            }
-        }
-        report.findings = (report.findings + added).sorted(by: Finding.deterministicOrder)
+    /// Never called: no target is of kind `fleet` (the engine runs a rule's implementations
+    /// on the targets of their kinds); the session calls `judge` instead.
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        throw FleetCheckError(id: Self.id)
     }
+}
 
-    /// Which device a target is: its inventory name, else the host of an endpoint (the TLS and
+struct FleetCheckError: Error, CustomStringConvertible {
+    var id: String
+    var description: String { "\(id) is a fleet check: it judges every target at once, not one target" }
+}
+
+/// What fleet checks look at: every target of the report with its facts.
+public struct Fleet: Sendable {
+    public let targets: [ScanTarget]
+
+    public init(targets: [ScanTarget]) { self.targets = targets }
+
+    /// Which device target `i` is: its inventory name, else the host of an endpoint (the TLS and
     /// HTTPS services of one camera are one device), else the target itself (an image).
-    static func device(_ target: ScanTarget) -> String {
+    public func device(_ i: Int) -> String {
+        let target = targets[i]
         if let name = target.name { return "name:" + name }
         if target.kind == .endpoint, let host = target.endpoint?.host ?? Endpoint(parsing: target.spec)?.host { return "host:" + host }
         return "target:" + target.spec
     }
 
-    /// `debug` or `release` for a target, from its inventory tags, else its name or spec.
-    static func build(of target: ScanTarget) -> String? {
+    /// `debug` or `release` for target `i`, from its inventory tags, else its name or spec.
+    public func build(_ i: Int) -> String? {
+        let target = targets[i]
         let tags = Set(target.tags.map { $0.lowercased() })
         if tags.contains("debug") { return "debug" }
         if tags.contains("release") || tags.contains("production") { return "release" }
@@ -175,5 +119,62 @@ public enum FleetRules {
         if name.contains("debug") || name.contains("dbg") { return "debug" }
         if name.contains("release") || name.contains("prod") { return "release" }
         return nil
+    }
+
+    /// The specs of the targets `indexes`, sorted.
+    public func specs(_ indexes: some Sequence<Int>) -> [String] { indexes.map { targets[$0].spec }.sorted() }
+}
+
+/// Runs the fleet checks of a report's rules over its targets.
+public enum FleetRules {
+    /// Fleet checks of rules written by an rbscan from before fleet checks were bound in the
+    /// rule files (its reports name only the per-target check): what `rbscan merge` applies
+    /// to such reports.
+    static let legacy = ["RB-TLS-009": "fleet.shared-keys", "RB-PWD-007": "fleet.shared-password-hashes",
+                         "RB-PKG-006": "fleet.debug-release-keys"]
+
+    /// `available`: the baseline's rules, so that a fleet rule that ran on no target (an
+    /// endpoint-only fleet) still reports. `registry`: builds the fleet checks of rules read
+    /// back from reports (`rbscan merge`), whose implementations are only named.
+    public static func apply(to report: inout ScanReport, available: [Rule] = [], registry: CheckRegistry? = nil) {
+        report.findings.removeAll { $0.evidence.key.hasPrefix("fleet:") }
+        let hasFacts = report.targets.contains { $0.fleet.map { !$0.isEmpty } ?? false }
+        var rules = Dictionary(report.rules.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for rule in available where rules[rule.id] == nil && rule.enabled && hasFacts && !fleetChecks(of: rule, registry).isEmpty {
+            rules[rule.id] = rule
+            report.rules = (report.rules + [rule]).sorted { $0.id < $1.id }
+        }
+        let fleet = Fleet(targets: report.targets)
+        var added: [Finding] = []
+        for rule in rules.values.sorted(by: { $0.id < $1.id }) {
+            for check in fleetChecks(of: rule, registry) {
+                added += check.judge(fleet, rule: rule, diagnostics: &report.diagnostics)
+            }
+        }
+        report.findings = (report.findings + added).sorted(by: Finding.deterministicOrder)
+    }
+
+    /// The fleet checks bound to `rule`: its implementations on kind `fleet` (built from the
+    /// registry when the rule came from a report).
+    static func fleetChecks(of rule: Rule, _ registry: CheckRegistry?) -> [any FleetCheck] {
+        var checks: [any FleetCheck] = []
+        var ids = Set<String>()
+        for implementation in rule.implementations where implementation.targets.contains(.fleet) {
+            if let check = implementation.check as? any FleetCheck {
+                checks.append(check)
+            } else if let check = registry.flatMap({ build(implementation.checkID, $0) }) {
+                checks.append(check)
+            }
+            ids.insert(implementation.checkID)
+        }
+        if let id = legacy[rule.id], !ids.contains(id), checks.isEmpty, let registry, let check = build(id, registry) {
+            checks.append(check)
+        }
+        return checks
+    }
+
+    private static func build(_ id: String, _ registry: CheckRegistry) -> (any FleetCheck)? {
+        guard registry.type(for: id) is any FleetCheck.Type else { return nil }
+        return (try? registry.instantiate(id, options: nil, decoder: NodeDecoder(file: "fleet"))) as? any FleetCheck
     }
 }

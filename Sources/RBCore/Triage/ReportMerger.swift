@@ -3,7 +3,8 @@
 /// fingerprint), rules united, diagnostics kept; the fleet rules are then applied again over
 /// every target, so sharded and unsharded runs agree.
 public enum ReportMerger {
-    public static func merge(_ reports: [ScanReport], gate: GateThreshold? = nil) -> ScanReport {
+    /// `registry`: the checks that build the fleet checks the reports' rules name.
+    public static func merge(_ reports: [ScanReport], gate: GateThreshold? = nil, registry: CheckRegistry? = nil) -> ScanReport {
         var targets: [ScanTarget] = []
         var targetIndex: [String: Int] = [:]
         var rules: [String: Rule] = [:]
@@ -43,7 +44,7 @@ public enum ReportMerger {
         var merged = ScanReport(targets: targets, rules: Array(rules.values), findings: findings, diagnostics: diagnostics,
                                 baselineID: reports.first?.baselineID ?? "none", gate: gate ?? reports.first?.gate ?? .severity(.high),
                                 startTime: reports.compactMap(\.startTime).min(), endTime: reports.compactMap(\.endTime).max())
-        FleetRules.apply(to: &merged)
+        FleetRules.apply(to: &merged, registry: registry)
         return merged
     }
 }

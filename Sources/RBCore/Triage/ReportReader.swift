@@ -36,7 +36,7 @@ public enum ReportReader {
         return try json(document, file: file, fail: fail)
     }
 
-    static func rule(id: String, title: String, category: String, severity: String, description: String, rationale: String?,
+    public static func rule(id: String, title: String, category: String, severity: String, description: String, rationale: String?,
                      remediation: String, references: [String], checks: String, pack: String, targets: [String]?, file: String) -> Rule? {
         guard let category = Category(rawValue: category), let severity = Severity(rawValue: severity) else { return nil }
         let kinds = targets.map { $0.compactMap(TargetKind.init(rawValue:)) } ?? TargetKind.allCases

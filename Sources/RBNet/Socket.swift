@@ -17,17 +17,18 @@ public struct ProbeUnreachable: Error, Sendable {
 }
 
 /// A TCP connection with deadlines on connect, send and receive (poll), so an unreachable host,
-/// a closed port or a stalling server ends in a bounded time, never a hang.
-final class TCPConnection {
+/// a closed port or a stalling server ends in a bounded time, never a hang. Public for endpoint
+/// probes outside this module (one file per probe, `EndpointProbes`).
+public final class TCPConnection {
     let fd: Int32
 
-    struct Failure: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    public struct Failure: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
     }
 
     /// Connects to `host` (an IPv4/IPv6 literal or a name) within `timeout` seconds.
-    init(host: String, port: UInt16, timeout: Double) throws(Failure) {
+    public init(host: String, port: UInt16, timeout: Double) throws(Failure) {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
@@ -58,7 +59,7 @@ final class TCPConnection {
 
     deinit { close(fd) }
 
-    func send(_ bytes: [UInt8], timeout: Double) throws(Failure) {
+    public func send(_ bytes: [UInt8], timeout: Double) throws(Failure) {
         var sent = 0
         while sent < bytes.count {
             var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
@@ -74,7 +75,7 @@ final class TCPConnection {
 
     /// Reads until `done(bytes)` holds, the peer closes, `limit` bytes came or `deadline` passes;
     /// throws only when the deadline or an error comes before the first byte.
-    func receive(until done: ([UInt8]) -> Bool, limit: Int, deadline: ContinuousClock.Instant) throws(Failure) -> [UInt8] {
+    public func receive(until done: ([UInt8]) -> Bool, limit: Int, deadline: ContinuousClock.Instant) throws(Failure) -> [UInt8] {
         var received: [UInt8] = []
         while received.count < limit, !done(received) {
             let chunk: [UInt8]
@@ -89,7 +90,7 @@ final class TCPConnection {
     }
 
     /// Up to `count` bytes, waiting at most until `deadline`; [] at end of stream.
-    func receive(max count: Int, deadline: ContinuousClock.Instant) throws(Failure) -> [UInt8] {
+    public func receive(max count: Int, deadline: ContinuousClock.Instant) throws(Failure) -> [UInt8] {
         while true {
             let remaining = deadline - ContinuousClock.now
             let milliseconds = remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000

@@ -43,8 +43,12 @@ let package = Package(
         // external check plugins (glibc's GNU-only posix_spawn file actions). No library.
         .target(name: "CSafeSystem", path: "Sources/CSafeSystem"),
 
+        // OpenSSL behind Swift types: digests, HMAC, random bytes, Base64 and hex. The one
+        // place these are implemented; nothing above it calls their OpenSSL functions.
+        .target(name: "RBCrypto", dependencies: ["COpenSSL"]),
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
+            "RBCrypto",
             "COpenSSL",
             "CLibYAML",
             .product(name: "Yams", package: "Yams"),
@@ -54,7 +58,7 @@ let package = Package(
         // Endpoint probes: the raw-handshake TLS scanner.
         .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
-        .target(name: "RBChecks", dependencies: ["RBCore", "CSafeSystem", "COpenSSL", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RBChecks", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "COpenSSL", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
         .target(name: "RBReport", dependencies: ["RBCore"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.
@@ -69,6 +73,7 @@ let package = Package(
         // Helpers shared by the test targets (temp dirs, fixture trees, golden files).
         .target(name: "RBTestSupport", dependencies: ["RBCore"], path: "Sources/RBTestSupport"),
 
+        .testTarget(name: "RBCryptoTests", dependencies: ["RBCrypto", "RBTestSupport"]),
         .testTarget(name: "RBCoreTests", dependencies: ["RBCore", "RBTestSupport"]),
         .testTarget(name: "RBImagesTests", dependencies: ["RBImages", "RBCore", "RBScan", "RBTestSupport"],
                     exclude: ["Corpus", "Tools"]),

@@ -1,4 +1,5 @@
 import RBCore
+import RBCrypto
 
 /// `package.manifest`: installed files against their package manifests (RB-PKG-007).
 /// - dpkg: `var/lib/dpkg/info/*.md5sums` (paths relative to `/`) and the `Conffiles:` hashes of

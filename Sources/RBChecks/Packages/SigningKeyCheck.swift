@@ -1,5 +1,6 @@
 import COpenSSL
 import RBCore
+import RBCrypto
 
 /// `update.keys`: the keys the image's update and boot paths trust (RB-PKG-006). Trusted public
 /// keys are the PEM public keys that update scripts verify with (`openssl … -verify FILE`,

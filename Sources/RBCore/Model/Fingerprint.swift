@@ -1,4 +1,5 @@
 import COpenSSL
+import RBCrypto
 
 /// Stable finding fingerprints and digests, through OpenSSL's SHA-256.
 public enum Fingerprint {

@@ -1,4 +1,5 @@
 import COpenSSL
+import RBCrypto
 
 /// How secrets are named in output without being recoverable. A plain hash of a password is not
 /// a mask: a word list reverses it. So every digest of a secret (a credential value, a password

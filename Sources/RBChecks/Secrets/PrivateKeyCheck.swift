@@ -1,5 +1,6 @@
 import COpenSSL
 import RBCore
+import RBCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -138,7 +139,7 @@ public struct PrivateKeyCheck: Check {
         if found.isEmpty, content.bytes.first == 0, dropbearNames.contains(where: { $0.matches(file.path) }),
            let type = Self.dropbearKeyType(content.bytes) {
             found.append(Found(kind: "Dropbear \(type) host key", encrypted: false, line: 1,
-                               identity: Fingerprint.sha256Hex(content.bytes)))
+                               identity: Digest.sha256Hex(content.bytes)))
         }
         let name = file.path.split(separator: "/").last ?? ""
         let library = name.hasPrefix("lib") && name.contains(".so")
@@ -191,7 +192,7 @@ public struct PrivateKeyCheck: Check {
                 let type = text.split(separator: "\n").first.map { $0.split(separator: ":").dropFirst().joined(separator: ":").trimmingWhitespace() } ?? ""
                 let line = lineNumber(bytes, at: start)
                 found.append(Found(kind: "PuTTY \(type) key", encrypted: !encryption.contains("none"), line: line,
-                                   identity: Fingerprint.sha256Hex(Array(text.utf8))))
+                                   identity: Digest.sha256Hex(Array(text.utf8))))
             }
         }
         return found
@@ -215,15 +216,15 @@ public struct PrivateKeyCheck: Check {
             let length = Int(decoded[at]) << 24 | Int(decoded[at + 1]) << 16 | Int(decoded[at + 2]) << 8 | Int(decoded[at + 3])
             guard length > 0, length < 64, decoded.count >= at + 4 + length else { return nil }
             let cipher = String(decoding: decoded[(at + 4)..<(at + 4 + length)], as: UTF8.self)
-            return Found(kind: "OpenSSH private key", encrypted: cipher != "none", line: line, identity: Fingerprint.sha256Hex(decoded))
+            return Found(kind: "OpenSSH private key", encrypted: cipher != "none", line: line, identity: Digest.sha256Hex(decoded))
         case "ENCRYPTED PRIVATE KEY":
             guard let decoded = Self.base64(body), decoded.count > 64, decoded.first == 0x30 else { return nil }
-            return Found(kind: "PKCS#8 private key", encrypted: true, line: line, identity: Fingerprint.sha256Hex(decoded))
+            return Found(kind: "PKCS#8 private key", encrypted: true, line: line, identity: Digest.sha256Hex(decoded))
         default:
             if text.contains("Proc-Type: 4,ENCRYPTED") {
                 guard text.contains("DEK-Info:"), let decoded = Self.base64(body), decoded.count > 64 else { return nil }
                 let algorithm = label == "PRIVATE KEY" ? "PEM" : String(label.dropLast(" PRIVATE KEY".count))
-                return Found(kind: algorithm + " private key", encrypted: true, line: line, identity: Fingerprint.sha256Hex(decoded))
+                return Found(kind: algorithm + " private key", encrypted: true, line: line, identity: Digest.sha256Hex(decoded))
             }
             guard let identity = PrivateKeys.fingerprints(block).first else { return nil }
             let kind = label == "PRIVATE KEY" ? "PKCS#8 private key" : String(label.dropLast(" PRIVATE KEY".count)) + " private key"
@@ -263,7 +264,7 @@ public struct PrivateKeyCheck: Check {
                     return Found(kind: "PKCS#12 private key", encrypted: false, line: 1, identity: PrivateKeys.fingerprint(key))
                 }
             }
-            return Found(kind: "PKCS#12 bundle (password-protected)", encrypted: true, line: 1, identity: Fingerprint.sha256Hex(bytes))
+            return Found(kind: "PKCS#12 bundle (password-protected)", encrypted: true, line: 1, identity: Digest.sha256Hex(bytes))
         }
     }
 

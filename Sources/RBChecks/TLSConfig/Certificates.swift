@@ -1,5 +1,6 @@
 import COpenSSL
 import RBCore
+import RBCrypto
 
 /// X.509 certificates read with OpenSSL from PEM or DER bytes, reduced to the facts the TLS rules
 /// judge. No OpenSSL pointer leaves this file.
@@ -167,6 +168,6 @@ enum PrivateKeys {
         let length = i2d_PUBKEY(key, &der)
         guard length > 0, let der else { return "" }
         defer { CRYPTO_free(der, #fileID, #line) }
-        return Fingerprint.sha256Hex(Array(UnsafeBufferPointer(start: der, count: Int(length))))
+        return Digest.sha256Hex(Array(UnsafeBufferPointer(start: der, count: Int(length))))
     }
 }

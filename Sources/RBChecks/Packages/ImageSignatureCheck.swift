@@ -1,5 +1,6 @@
 import COpenSSL
 import RBCore
+import RBCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,27 +46,22 @@ public struct ImageSignatureCheck: Check {
 
         /// SHA-256 of the content (streamed for a host file).
         func sha256() -> [UInt8]? {
-            guard let md = EVP_MD_CTX_new() else { return nil }
-            defer { EVP_MD_CTX_free(md) }
-            guard EVP_DigestInit_ex(md, EVP_sha256(), nil) == 1 else { return nil }
+            let digest = Digest(.sha256)
             switch self {
             case .bytes(let bytes):
-                _ = bytes.withUnsafeBufferPointer { EVP_DigestUpdate(md, $0.baseAddress, $0.count) }
+                digest.update(bytes)
             case .hostFile(let path):
                 guard let file = fopen(path, "rb") else { return nil }
                 defer { fclose(file) }
                 var buffer = [UInt8](repeating: 0, count: 1 << 20)
                 while true {
                     let n = fread(&buffer, 1, buffer.count, file)
-                    if n > 0 { _ = EVP_DigestUpdate(md, buffer, n) }
+                    if n > 0 { buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) } }
                     if n < buffer.count { break }
                 }
                 guard ferror(file) == 0 else { return nil }
             }
-            var digest = [UInt8](repeating: 0, count: 32)
-            var size: UInt32 = 0
-            guard EVP_DigestFinal_ex(md, &digest, &size) == 1 else { return nil }
-            return digest
+            return digest.finalize()
         }
 
         /// The content as a FIT image, when it is one.
@@ -230,7 +226,7 @@ public struct ImageSignatureCheck: Check {
         if let kind = verifyCMS(data: data, signature: signature, keys: keys) { return kind }
         guard let digest = data.sha256() else { return nil }
         var candidates = [signature]
-        if let decoded = base64(signature) { candidates.append(decoded) }
+        if let decoded = Base64.decode(signature, .ignoringWhitespace), !decoded.isEmpty { candidates.append(decoded) }
         for raw in candidates {
             for key in keys {
                 switch EVP_PKEY_get_base_id(key) {
@@ -284,15 +280,5 @@ public struct ImageSignatureCheck: Check {
             if keys.contains(where: { EVP_PKEY_eq($0, signerKey) == 1 }) { return "CMS" }
         }
         return nil
-    }
-
-    static func base64(_ bytes: [UInt8]) -> [UInt8]? {
-        let text = bytes.filter { $0 != 10 && $0 != 13 && $0 != 32 }
-        guard !text.isEmpty, text.count % 4 == 0, text.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 43 || $0 == 47 || $0 == 61 }) else { return nil }
-        var out = [UInt8](repeating: 0, count: text.count / 4 * 3)
-        let n = EVP_DecodeBlock(&out, text, Int32(text.count))
-        guard n >= 0 else { return nil }
-        let padding = text.reversed().prefix { $0 == 61 }.count
-        return Array(out.prefix(Int(n) - padding))
     }
 }

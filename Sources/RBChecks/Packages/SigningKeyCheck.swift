@@ -148,7 +148,7 @@ public struct SigningKeyCheck: Check {
         var blobs: [(blob: [UInt8], line: Int)] = []
         let lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false)
         for (i, line) in lines.enumerated() where line.starts(with: usignComment) && i + 1 < lines.count {
-            guard let blob = ImageSignatureCheck.base64(Array(lines[i + 1])) else { continue }
+            guard let blob = Base64.decode(lines[i + 1], .ignoringWhitespace), !blob.isEmpty else { continue }
             blobs.append((blob, i + 2))
         }
         return blobs

@@ -209,7 +209,7 @@ public struct PrivateKeyCheck: Check {
         }
         switch label {
         case "OPENSSH PRIVATE KEY":
-            guard let decoded = Self.base64(body), decoded.starts(with: Array("openssh-key-v1\u{0}".utf8)) else { return nil }
+            guard let decoded = Base64.decode(body), decoded.starts(with: Array("openssh-key-v1\u{0}".utf8)) else { return nil }
             // After the magic: string ciphername.
             let at = 15
             guard decoded.count > at + 4 else { return nil }
@@ -218,11 +218,11 @@ public struct PrivateKeyCheck: Check {
             let cipher = String(decoding: decoded[(at + 4)..<(at + 4 + length)], as: UTF8.self)
             return Found(kind: "OpenSSH private key", encrypted: cipher != "none", line: line, identity: Digest.sha256Hex(decoded))
         case "ENCRYPTED PRIVATE KEY":
-            guard let decoded = Self.base64(body), decoded.count > 64, decoded.first == 0x30 else { return nil }
+            guard let decoded = Base64.decode(body), decoded.count > 64, decoded.first == 0x30 else { return nil }
             return Found(kind: "PKCS#8 private key", encrypted: true, line: line, identity: Digest.sha256Hex(decoded))
         default:
             if text.contains("Proc-Type: 4,ENCRYPTED") {
-                guard text.contains("DEK-Info:"), let decoded = Self.base64(body), decoded.count > 64 else { return nil }
+                guard text.contains("DEK-Info:"), let decoded = Base64.decode(body), decoded.count > 64 else { return nil }
                 let algorithm = label == "PRIVATE KEY" ? "PEM" : String(label.dropLast(" PRIVATE KEY".count))
                 return Found(kind: algorithm + " private key", encrypted: true, line: line, identity: Digest.sha256Hex(decoded))
             }
@@ -230,17 +230,6 @@ public struct PrivateKeyCheck: Check {
             let kind = label == "PRIVATE KEY" ? "PKCS#8 private key" : String(label.dropLast(" PRIVATE KEY".count)) + " private key"
             return Found(kind: kind, encrypted: false, line: line, identity: identity)
         }
-    }
-
-    /// Standard Base64 through OpenSSL (EVP_DecodeBlock), padding removed; nil when invalid.
-    static func base64(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
-        guard !input.isEmpty, input.count % 4 == 0 else { return nil }
-        var output = [UInt8](repeating: 0, count: input.count / 4 * 3)
-        let n = EVP_DecodeBlock(&output, input, Int32(input.count))
-        guard n >= 0 else { return nil }
-        let padding = input.suffix(2).filter { $0 == UInt8(ascii: "=") }.count
-        return Array(output.prefix(Int(n) - padding))
     }
 
     /// A PKCS#12 bundle (`.p12`, `.pfx`) holding a private key: opened with an empty password

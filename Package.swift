@@ -43,8 +43,10 @@ let package = Package(
         // external check plugins (glibc's GNU-only posix_spawn file actions). No library.
         .target(name: "CSafeSystem", path: "Sources/CSafeSystem"),
 
-        // OpenSSL behind Swift types: digests, HMAC, random bytes, Base64 and hex. The one
-        // place these are implemented; nothing above it calls their OpenSSL functions.
+        // OpenSSL behind Swift types: digests, HMAC, random bytes, Base64 and hex; keys and
+        // certificates from PEM/DER and PKCS#12 (freed with their values); signature and
+        // detached-CMS verification. The one place these are implemented; nothing above it
+        // calls their OpenSSL functions.
         .target(name: "RBCrypto", dependencies: ["COpenSSL"]),
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [

@@ -1,4 +1,3 @@
-import COpenSSL
 import RBCore
 import RBCrypto
 #if canImport(Glibc)
@@ -226,7 +225,7 @@ public struct PrivateKeyCheck: Check {
                 let algorithm = label == "PRIVATE KEY" ? "PEM" : String(label.dropLast(" PRIVATE KEY".count))
                 return Found(kind: algorithm + " private key", encrypted: true, line: line, identity: Digest.sha256Hex(decoded))
             }
-            guard let identity = PrivateKeys.fingerprints(block).first else { return nil }
+            guard let identity = Key.privateKeys(in: block).first?.spkiSHA256 else { return nil }
             let kind = label == "PRIVATE KEY" ? "PKCS#8 private key" : String(label.dropLast(" PRIVATE KEY".count)) + " private key"
             return Found(kind: kind, encrypted: false, line: line, identity: identity)
         }
@@ -237,22 +236,12 @@ public struct PrivateKeyCheck: Check {
     /// encrypted (its password may ship in the image too), identified by its digest.
     static func pkcs12Key(_ bytes: [UInt8]) -> Found? {
         guard bytes.first == 0x30, bytes.count < 1 << 20 else { return nil }
-        return bytes.withUnsafeBufferPointer { buffer -> Found? in
-            defer { ERR_clear_error() }
-            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
-            guard let bundle = d2i_PKCS12(nil, &cursor, buffer.count) else { return nil }
-            defer { PKCS12_free(bundle) }
-            for password in ["", nil] as [String?] {
-                var key: OpaquePointer?
-                var certificate: OpaquePointer?
-                let opened = password.map { PKCS12_parse(bundle, $0, &key, &certificate, nil) } ?? PKCS12_parse(bundle, nil, &key, &certificate, nil)
-                if let certificate { X509_free(certificate) }
-                if opened == 1 {
-                    guard let key else { return nil }       // certificates only
-                    defer { EVP_PKEY_free(key) }
-                    return Found(kind: "PKCS#12 private key", encrypted: false, line: 1, identity: PrivateKeys.fingerprint(key))
-                }
-            }
+        switch PKCS12.open(bytes) {
+        case nil, .certificatesOnly:
+            return nil
+        case .privateKey(let key):
+            return Found(kind: "PKCS#12 private key", encrypted: false, line: 1, identity: key.spkiSHA256)
+        case .passwordProtected:
             return Found(kind: "PKCS#12 bundle (password-protected)", encrypted: true, line: 1, identity: Digest.sha256Hex(bytes))
         }
     }
@@ -285,7 +274,7 @@ public struct PrivateKeyCheck: Check {
 
     static func derKey(_ bytes: [UInt8]) -> Found? {
         guard bytes.first == 0x30, bytes.count < 1 << 16 else { return nil }
-        return PrivateKeys.fingerprints(bytes).first.map { Found(kind: "DER private key", encrypted: false, line: 1, identity: $0) }
+        return Key.privateKeys(in: bytes).first.map { Found(kind: "DER private key", encrypted: false, line: 1, identity: $0.spkiSHA256) }
     }
 
     /// Dropbear's own key format starts with the length-prefixed key type.

@@ -45,8 +45,9 @@ let package = Package(
 
         // OpenSSL behind Swift types: digests, HMAC, random bytes, Base64 and hex; keys and
         // certificates from PEM/DER and PKCS#12 (freed with their values); signature and
-        // detached-CMS verification. The one place these are implemented; nothing above it
-        // calls their OpenSSL functions.
+        // detached-CMS verification; AES and single-DES decryption of vendor schemes with
+        // public keys. The one place these are implemented; nothing above it calls their
+        // OpenSSL functions.
         .target(name: "RBCrypto", dependencies: ["COpenSSL"]),
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
@@ -55,11 +56,11 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
-        .target(name: "RBImages", dependencies: ["RBCore", "CSafeSystem", "COpenSSL", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
+        .target(name: "RBImages", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
         // Endpoint probes: the raw-handshake TLS scanner.
         .target(name: "RBNet", dependencies: ["RBCore", "RBCrypto", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
-        .target(name: "RBChecks", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "COpenSSL", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RBChecks", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
         .target(name: "RBReport", dependencies: ["RBCore", "RBCrypto"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.

@@ -57,7 +57,9 @@ let package = Package(
         ]),
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
         .target(name: "RBImages", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
-        // Endpoint probes: the raw-handshake TLS scanner.
+        // Endpoint probes: the raw-handshake TLS scanner. It keeps COpenSSL for the TLS sessions
+        // themselves (the certificate handshake, the served chain's PEM and its verification
+        // against a CA file, OpenSSL's cipher-suite names); its other crypto is RBCrypto's.
         .target(name: "RBNet", dependencies: ["RBCore", "RBCrypto", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
         .target(name: "RBChecks", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),

@@ -43,20 +43,28 @@ let package = Package(
         // external check plugins (glibc's GNU-only posix_spawn file actions). No library.
         .target(name: "CSafeSystem", path: "Sources/CSafeSystem"),
 
+        // OpenSSL behind Swift types: digests, HMAC, random bytes, Base64 and hex; keys and
+        // certificates from PEM/DER and PKCS#12 (freed with their values); signature and
+        // detached-CMS verification; AES and single-DES decryption of vendor schemes with
+        // public keys. The one place these are implemented; nothing above it calls their
+        // OpenSSL functions.
+        .target(name: "RBCrypto", dependencies: ["COpenSSL"]),
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
-            "COpenSSL",
+            "RBCrypto",
             "CLibYAML",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
-        .target(name: "RBImages", dependencies: ["RBCore", "CSafeSystem", "COpenSSL", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
-        // Endpoint probes: the raw-handshake TLS scanner.
-        .target(name: "RBNet", dependencies: ["RBCore", "COpenSSL", "CLibXML2", "CLibSSH"]),
+        .target(name: "RBImages", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
+        // Endpoint probes: the raw-handshake TLS scanner. It keeps COpenSSL for the TLS sessions
+        // themselves (the certificate handshake, the served chain's PEM and its verification
+        // against a CA file, OpenSSL's cipher-suite names); its other crypto is RBCrypto's.
+        .target(name: "RBNet", dependencies: ["RBCore", "RBCrypto", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
-        .target(name: "RBChecks", dependencies: ["RBCore", "CSafeSystem", "COpenSSL", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RBChecks", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
-        .target(name: "RBReport", dependencies: ["RBCore"]),
+        .target(name: "RBReport", dependencies: ["RBCore", "RBCrypto"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.
         .target(name: "RBScan", dependencies: ["RBCore", "RBImages", "RBNet", "RBChecks", "RBReport"]),
         // Thin CLI: parses arguments, calls RBScan, maps the outcome to an exit code.
@@ -64,18 +72,20 @@ let package = Package(
         // case-insensitive file system (a macOS checkout).
         .executableTarget(name: "rbscan", dependencies: [
             "RBScan",
+            "RBCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/rbscan-cli"),
         // Helpers shared by the test targets (temp dirs, fixture trees, golden files).
-        .target(name: "RBTestSupport", dependencies: ["RBCore"], path: "Sources/RBTestSupport"),
+        .target(name: "RBTestSupport", dependencies: ["RBCore", "RBCrypto"], path: "Sources/RBTestSupport"),
 
-        .testTarget(name: "RBCoreTests", dependencies: ["RBCore", "RBTestSupport"]),
+        .testTarget(name: "RBCryptoTests", dependencies: ["RBCrypto", "RBTestSupport"]),
+        .testTarget(name: "RBCoreTests", dependencies: ["RBCore", "RBCrypto", "RBTestSupport"]),
         .testTarget(name: "RBImagesTests", dependencies: ["RBImages", "RBCore", "RBScan", "RBTestSupport"],
                     exclude: ["Corpus", "Tools"]),
         .testTarget(name: "RBChecksTests", dependencies: ["RBChecks", "RBCore", "RBScan", "RBTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RBReportTests", dependencies: ["RBReport", "RBScan", "RBTestSupport"],
                     exclude: ["Golden", "Schemas"]),
-        .testTarget(name: "RBScanTests", dependencies: ["RBScan", "RBNet", "RBCore", "rbscan", "RBTestSupport"]),
+        .testTarget(name: "RBScanTests", dependencies: ["RBScan", "RBNet", "RBCore", "RBCrypto", "rbscan", "RBTestSupport"]),
     ]
 )
 

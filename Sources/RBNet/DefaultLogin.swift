@@ -1,5 +1,5 @@
-import COpenSSL
 import RBCore
+import RBCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +31,7 @@ struct DefaultLogin {
     static func authorization(challenge: String, method: String, uri: String, user: String, password: String) -> String? {
         let scheme = challenge.split(separator: " ").first?.lowercased() ?? ""
         if scheme == "basic" {
-            return "Basic " + base64(Array("\(user):\(password)".utf8))
+            return "Basic " + Base64.encode(Array("\(user):\(password)".utf8))
         }
         guard scheme == "digest" else { return nil }
         let parameters = Self.parameters(String(challenge.dropFirst(6)))
@@ -73,18 +73,8 @@ struct DefaultLogin {
         return result
     }
 
+    /// Lower-case hex MD5 (RFC 7616's H for the MD5 algorithm).
     static func md5Hex(_ text: String) -> String {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let bytes = Array(text.utf8)
-        _ = EVP_Digest(bytes, bytes.count, &digest, &length, EVP_md5(), nil)
-        return digest.prefix(Int(length)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-    }
-
-    /// Standard Base64 (RFC 4648, padded) through OpenSSL's EVP_EncodeBlock.
-    static func base64(_ bytes: [UInt8]) -> String {
-        var out = [UInt8](repeating: 0, count: (bytes.count + 2) / 3 * 4 + 1)
-        let n = EVP_EncodeBlock(&out, bytes, Int32(bytes.count))
-        return String(decoding: out.prefix(Int(n)), as: UTF8.self)
+        Hex.encode(Digest.hash(Array(text.utf8), .md5) ?? [])
     }
 }

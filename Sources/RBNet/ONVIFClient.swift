@@ -1,5 +1,5 @@
-import COpenSSL
 import RBCore
+import RBCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -86,18 +86,15 @@ struct ONVIFClient {
     static func usernameToken(user: String, password: String) -> String {
         let nonce = (0..<16).map { _ in UInt8.random(in: 0...255) }
         let created = isoNow()
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let input = nonce + Array(created.utf8) + Array(password.utf8)
-        _ = EVP_Digest(input, input.count, &digest, &length, EVP_sha1(), nil)
+        let digest = Digest.hash(nonce + Array(created.utf8) + Array(password.utf8), .sha1) ?? []
         let wsse = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
         let wsu = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
         let profile = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
         return """
         <wsse:Security s:mustUnderstand="1" xmlns:wsse="\(wsse)" xmlns:wsu="\(wsu)"><wsse:UsernameToken>\
         <wsse:Username>\(xmlEscape(user))</wsse:Username>\
-        <wsse:Password Type="\(profile)#PasswordDigest">\(DefaultLogin.base64(Array(digest.prefix(Int(length)))))</wsse:Password>\
-        <wsse:Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">\(DefaultLogin.base64(nonce))</wsse:Nonce>\
+        <wsse:Password Type="\(profile)#PasswordDigest">\(Base64.encode(digest))</wsse:Password>\
+        <wsse:Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">\(Base64.encode(nonce))</wsse:Nonce>\
         <wsu:Created>\(created)</wsu:Created></wsse:UsernameToken></wsse:Security>
         """
     }

@@ -1,4 +1,5 @@
 import RBCore
+import RBCrypto
 
 /// The SSH transport probe (no login, no credentials): the server's identification line and
 /// KEXINIT algorithm lists, each host key type read by running the key exchange up to the
@@ -300,6 +301,6 @@ enum SSHWire {
         case "ssh-ed448": bits = 456
         default: break
         }
-        return SSHFacts.HostKey(type: type, bits: bits, sha256: Fingerprint.sha256Hex(blob))
+        return SSHFacts.HostKey(type: type, bits: bits, sha256: Digest.sha256Hex(blob))
     }
 }

@@ -1,4 +1,3 @@
-import COpenSSL
 import Dispatch
 import RBCore
 

@@ -1,5 +1,6 @@
 import Foundation
 import RBCore
+import RBCrypto
 
 /// CycloneDX 1.5 JSON: the software bill of materials of the scanned firmware. One BOM for the
 /// run: `metadata.component` is the scanned image (its filesystems are its sub-components when
@@ -145,7 +146,7 @@ public struct CycloneDXReporter: Reporter {
 
     /// An RFC 4122 name-based (version 5 layout) UUID URN from the BOM's content.
     static func serialNumber(_ parts: [String]) -> String {
-        var digest = Array(Fingerprint.sha256Hex(Array(parts.joined(separator: "\n").utf8)).utf8.prefix(32))
+        var digest = Array(Digest.sha256Hex(Array(parts.joined(separator: "\n").utf8)).utf8.prefix(32))
         digest[12] = UInt8(ascii: "5")
         let variant = "89ab".utf8.map { $0 }
         digest[16] = variant[Int(digest[16]) % 4]

@@ -1,5 +1,6 @@
 import Foundation
 import RBCore
+import RBCrypto
 
 #if canImport(Glibc)
 import Glibc
@@ -61,7 +62,7 @@ public enum ImageFixtures {
             var hash: String?
             if entry.type == .file {
                 let bytes = try tree.read(entry, limit: Int.max).bytes
-                hash = Fingerprint.sha256Hex(bytes)
+                hash = Digest.sha256Hex(bytes)
                 // Streaming in small overlapping pieces gives the same bytes as reading whole.
                 var streamed: [UInt8] = []
                 try tree.stream(entry, limit: Int.max, chunk: 777, overlap: 5) { piece, offset in

@@ -1,4 +1,5 @@
 import Foundation
+import RBCrypto
 
 #if canImport(Glibc)
 import Glibc
@@ -64,10 +65,10 @@ public final class SSHTestServer: @unchecked Sendable {
         let line = try ImageFixtures.sh(publicKey.hasSuffix(".pub") ? "ssh-keygen -lf \(publicKey)"
                                         : "dropbearkey -y -f \(file) | grep '^ssh-' | ssh-keygen -lf -")
         guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("SHA256:") }),
-              let data = Data(base64Encoded: String(field.dropFirst(7)) + "=") else {
+              let data = Base64.decode(String(field.dropFirst(7)), .lenient) else {
             throw TestSupportError("no fingerprint in \(line)")
         }
-        return data.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(data)
     }
 
     public func stop() {

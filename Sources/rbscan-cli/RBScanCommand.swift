@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import RBCore
+import RBCrypto
 import RBScan
 
 /// `rbscan`: parses arguments and hands over to the RBScan library; nothing else lives here.
@@ -74,7 +75,7 @@ struct Version: ParsableCommand {
         let configuration = ScanSession.configuration(ruleDirectories: [], baseline: nil, examples: false)
         if let baseline = configuration.baseline { out += "baseline:  \(baseline.id) (gate \(baseline.failOn))\n" }
         for pack in configuration.packs.sorted(by: { $0.id < $1.id }) {
-            let digest = (try? HostFiles.readBytes(pack.file)).map { "sha256:" + Fingerprint.sha256Hex($0).prefix(12) } ?? "unreadable"
+            let digest = (try? HostFiles.readBytes(pack.file)).map { "sha256:" + Digest.sha256Hex($0).prefix(12) } ?? "unreadable"
             out += "pack:      \(pack.id.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(pack.rules.count).leftPadded(3)) rules  \(digest)\n"
         }
         Output.stdout(out)

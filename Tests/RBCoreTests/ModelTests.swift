@@ -1,4 +1,5 @@
 import RBCore
+import RBCrypto
 import Testing
 
 @Suite("Model: severities, IDs, masking, fingerprints, exit codes")
@@ -43,7 +44,7 @@ struct ModelTests {
         let a = SecretDigest(userKey: key), b = SecretDigest(userKey: key)
         #expect(a.userKeyed && a.hex("hunter2") == b.hex("hunter2") && a.keyID == b.keyID)
         #expect(a.identity("hunter2") == a.hex("hunter2"))
-        #expect(!a.hex("hunter2").hasPrefix(String(Fingerprint.sha256Hex(Array("hunter2".utf8)).prefix(16))))
+        #expect(!a.hex("hunter2").hasPrefix(String(Digest.sha256Hex(Array("hunter2".utf8)).prefix(16))))
         let run1 = SecretDigest(), run2 = SecretDigest()
         #expect(!run1.userKeyed && run1.identity("hunter2") == nil)
         #expect(run1.hex("hunter2") != run2.hex("hunter2") && run1.keyID != run2.keyID)

@@ -1,5 +1,6 @@
 import Foundation
 import RBCore
+import RBCrypto
 import RBTestSupport
 import Testing
 
@@ -688,7 +689,7 @@ struct CLITests {
         }
         // No digest of a secret either (a word list reverses a plain SHA-256 or MD5), and no length.
         for secret in secrets {
-            let digests = [Fingerprint.sha256Hex(Array(secret.utf8)), try ImageFixtures.sh("printf %s '\(secret)' | md5sum | cut -c1-32")
+            let digests = [Digest.sha256Hex(Array(secret.utf8)), try ImageFixtures.sh("printf %s '\(secret)' | md5sum | cut -c1-32")
                 .trimmingCharacters(in: .whitespacesAndNewlines)]
             for (format, text) in outputs {
                 for digest in digests { #expect(!text.contains(digest.prefix(12)), "\(format) output holds a digest of \(secret)") }
@@ -722,7 +723,7 @@ struct CLITests {
         let keyed1 = try keys(["--secret-key-file", dir.url("key1")]), again = try keys(["--secret-key-file", dir.url("key1")])
         let keyed2 = try keys(["--secret-key-file", dir.url("key2")])
         #expect(!keyed1.isEmpty && keyed1 == again && keyed1 != keyed2, "\(keyed1) \(keyed2)")
-        #expect(!keyed1.joined().contains(String(Fingerprint.sha256Hex(Array(secret.utf8)).prefix(16))))
+        #expect(!keyed1.joined().contains(String(Digest.sha256Hex(Array(secret.utf8)).prefix(16))))
         // A key shorter than 16 bytes is refused.
         try Data("short".utf8).write(to: URL(fileURLWithPath: dir.url("key3")))
         #expect(try scan([dir.url("root"), "--secret-key-file", dir.url("key3")]).status == 2)

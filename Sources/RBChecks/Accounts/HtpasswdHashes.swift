@@ -1,27 +1,23 @@
-import COpenSSL
+import RBCrypto
 
 /// The two htpasswd formats libxcrypt does not compute: Apache's `$apr1$` (MD5-crypt with its
-/// own magic string, 1000 rounds) and `{SHA}` (base64 of an unsalted SHA-1), through OpenSSL's
-/// digests. Used by the default-password check; one instance per thread (it keeps a context).
+/// own magic string, 1000 rounds) and `{SHA}` (base64 of an unsalted SHA-1), through RBCrypto's
+/// digests. Used by the default-password check; one instance per thread (it keeps its digests,
+/// each reused for the next message rather than made for each of the 1000 rounds).
 final class HtpasswdHashes {
-    private let context = EVP_MD_CTX_new()
+    private let md5 = Digest(.md5)
+    private let sha1 = Digest(.sha1)
 
-    deinit { EVP_MD_CTX_free(context) }
-
-    private func digest(_ parts: [ArraySlice<UInt8>], _ md: OpaquePointer?) -> [UInt8] {
-        EVP_DigestInit_ex(context, md, nil)
-        for part in parts { part.withUnsafeBufferPointer { _ = EVP_DigestUpdate(context, $0.baseAddress, $0.count) } }
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &out, &length)
-        return Array(out.prefix(Int(length)))
+    private func digest(_ parts: [ArraySlice<UInt8>], _ digest: Digest) -> [UInt8] {
+        for part in parts { digest.update(part) }
+        return digest.finalize() ?? []
     }
 
     /// Whether `password` produces the htpasswd `hash` (`$apr1$salt$…` or `{SHA}…`); nil when
     /// the format is neither.
     func matches(password: [UInt8], hash: String) -> Bool? {
         if hash.hasPrefix("{SHA}") {
-            return HtpasswdHashes.base64(digest([password[...]], EVP_sha1())) == String(hash.dropFirst(5))
+            return Base64.encode(digest([password[...]], sha1)) == String(hash.dropFirst(5))
         }
         guard hash.hasPrefix("$apr1$") else { return nil }
         let rest = hash.dropFirst(6)
@@ -33,7 +29,7 @@ final class HtpasswdHashes {
     /// MD5-crypt as Apache's apr_md5_encode computes it, with the magic "$apr1$".
     func apr1(_ password: [UInt8], salt: [UInt8]) -> String {
         let magic = Array("$apr1$".utf8)
-        let alternate = digest([password[...], salt[...], password[...]], EVP_md5())
+        let alternate = digest([password[...], salt[...], password[...]], md5)
         var parts: [ArraySlice<UInt8>] = [password[...], magic[...], salt[...]]
         var remaining = password.count
         while remaining > 0 {
@@ -46,13 +42,13 @@ final class HtpasswdHashes {
             parts.append(bits & 1 != 0 ? zero[...] : password.prefix(1))
             bits >>= 1
         }
-        var final = digest(parts, EVP_md5())
+        var final = digest(parts, md5)
         for round in 0..<1000 {
             var step: [ArraySlice<UInt8>] = [round & 1 != 0 ? password[...] : final[...]]
             if round % 3 != 0 { step.append(salt[...]) }
             if round % 7 != 0 { step.append(password[...]) }
             step.append(round & 1 != 0 ? final[...] : password[...])
-            final = digest(step, EVP_md5())
+            final = digest(step, md5)
         }
         let alphabet = Array("./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
         var out = ""
@@ -68,20 +64,5 @@ final class HtpasswdHashes {
         }
         encode(UInt32(final[11]), 2)
         return "$apr1$" + String(decoding: salt, as: UTF8.self) + "$" + out
-    }
-
-    static func base64(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out = [UInt8]()
-        var i = 0
-        while i < bytes.count {
-            let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
-            out.append(table[Int(b0 >> 2)])
-            out.append(table[Int((b0 & 3) << 4 | b1 >> 4)])
-            out.append(i + 1 < bytes.count ? table[Int((b1 & 0xf) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(i + 2 < bytes.count ? table[Int(b2 & 0x3f)] : UInt8(ascii: "="))
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

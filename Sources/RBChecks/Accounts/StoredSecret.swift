@@ -1,5 +1,5 @@
-import Foundation
 import RBCore
+import RBCrypto
 
 /// Classifies a stored credential value (a config value, a database cell): what a password
 /// field in an application's store reveals.
@@ -60,7 +60,7 @@ enum StoredSecret {
             return .fastHash(value.count == 32 ? "MD5" : value.count == 40 ? "SHA-1" : "SHA-256")
         }
         if value.count >= 8, value.count % 4 == 0, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" || $0 == "=") }),
-           let data = Data(base64Encoded: value), (4...64).contains(data.count),
+           let data = Base64.decode(value), (4...64).contains(data.count),
            data.allSatisfy({ (0x20...0x7e).contains($0) }) {
             return .reversible
         }

@@ -1,6 +1,6 @@
-import COpenSSL
 import CZlib
 import RBCore
+import RBCrypto
 
 /// FIT images and U-Boot's verified boot, as U-Boot checks them: the signature nodes of a FIT
 /// (`/images/X/signature*` over the image's data, `/configurations/X/signature*` over the
@@ -92,11 +92,8 @@ struct FITImage {
             let crc = data.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
             return [UInt8(crc >> 24), UInt8(crc >> 16 & 0xff), UInt8(crc >> 8 & 0xff), UInt8(crc & 0xff)]
         }
-        guard let md = algo == "md5" ? EVP_md5() : digest(algo) else { return nil }
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var size: UInt32 = 0
-        guard EVP_Digest(data, data.count, &out, &size, md, nil) == 1 else { return nil }
-        return Array(out.prefix(Int(size)))
+        guard let algorithm = algo == "md5" ? .md5 : digest(algo) else { return nil }
+        return Digest.hash(data, algorithm)
     }
 
     /// An image node's payload: embedded `data`, or external `data-position` / `data-offset`.
@@ -140,54 +137,37 @@ struct FITImage {
     }
 
     /// Verifies one signature node with `keys`.
-    static func verify(_ node: SignatureNode, keys: [OpaquePointer]) -> Verdict {
+    static func verify(_ node: SignatureNode, keys: [Key]) -> Verdict {
         let parts = node.algo.lowercased().split(separator: ",")
-        guard parts.count == 2, let md = digest(String(parts[0])) else { return .unsupported("algorithm '\(node.algo)'") }
+        guard parts.count == 2, let algorithm = digest(String(parts[0])) else { return .unsupported("algorithm '\(node.algo)'") }
         guard !node.value.isEmpty else { return .unsupported("no signature value") }
         guard let message = node.signed() else { return .unsupported("the signed data cannot be read") }
         for (i, key) in keys.enumerated() {
             var signature = node.value
-            let padding: Int32?
-            switch EVP_PKEY_get_base_id(key) {
-            case rb_pkey_rsa() where parts[1].hasPrefix("rsa"):
-                padding = node.padding == "pss" ? rb_rsa_pss_padding() : rb_rsa_pkcs1_padding()
-            case rb_pkey_ec() where parts[1].hasPrefix("ecdsa"):
-                var der = [UInt8](repeating: 0, count: 160)
-                let n = rb_ecdsa_raw_to_der(signature, signature.count, &der, Int32(der.count))
-                guard n > 0 else { continue }
-                signature = Array(der.prefix(Int(n)))
+            let padding: Key.Padding?
+            switch key.kind {
+            case .rsa where parts[1].hasPrefix("rsa"):
+                padding = node.padding == "pss" ? .pss : .pkcs1
+            case .ec where parts[1].hasPrefix("ecdsa"):
+                guard let der = ECDSA.derSignature(raw: signature) else { continue }
+                signature = der
                 padding = nil
             default:
                 continue
             }
-            if verify(key, signature, message, md: md, padding: padding) { return .verified(key: i) }
+            if key.verifies(signature, message: message, digest: algorithm, padding: padding) { return .verified(key: i) }
         }
         return .invalid
     }
 
-    static func digest(_ name: String) -> OpaquePointer? {
+    static func digest(_ name: String) -> Digest.Algorithm? {
         switch name {
-        case "sha1": EVP_sha1()
-        case "sha256": EVP_sha256()
-        case "sha384": EVP_sha384()
-        case "sha512": EVP_sha512()
+        case "sha1": .sha1
+        case "sha256": .sha256
+        case "sha384": .sha384
+        case "sha512": .sha512
         default: nil
         }
-    }
-
-    /// `signature` over `message` with `key` (EVP_DigestVerify): `md` nil for Ed25519, which
-    /// hashes by itself; `padding` for RSA.
-    static func verify(_ key: OpaquePointer, _ signature: [UInt8], _ message: [UInt8], md: OpaquePointer?, padding: Int32?) -> Bool {
-        defer { ERR_clear_error() }
-        guard let ctx = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(ctx) }
-        var pctx: OpaquePointer?
-        guard EVP_DigestVerifyInit(ctx, &pctx, md, nil, key) == 1 else { return false }
-        if let padding, let pctx {
-            guard EVP_PKEY_CTX_set_rsa_padding(pctx, padding) == 1 else { return false }
-            if padding == rb_rsa_pss_padding(), EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, rb_rsa_pss_saltlen_auto()) != 1 { return false }
-        }
-        return EVP_DigestVerify(ctx, signature, signature.count, message, message.count) == 1
     }
 }
 
@@ -197,10 +177,10 @@ struct UBootKey {
     var algo: String
     /// `conf`, `image`, or nil (the key is known but not required: unsigned images still boot).
     var required: String?
-    var key: OpaquePointer
+    var key: Key
 
     /// The keys of a control device tree (an FDT anywhere in `bytes`: `u-boot.dtb`, or appended
-    /// to `u-boot.bin`). The caller frees them.
+    /// to `u-boot.bin`).
     static func keys(in bytes: [UInt8]) -> [UBootKey] {
         var found: [UBootKey] = []
         var from = 0
@@ -219,15 +199,12 @@ struct UBootKey {
         return found
     }
 
-    static func publicKey(_ node: DeviceTree.Node) -> OpaquePointer? {
+    static func publicKey(_ node: DeviceTree.Node) -> Key? {
         if let modulus = node.properties["rsa,modulus"]?.value {
-            let exponent = node.properties["rsa,exponent"]?.value ?? [0, 1, 0, 1]
-            return rb_rsa_public_key(modulus, modulus.count, exponent, exponent.count)
+            return Key(rsaModulus: modulus, exponent: node.properties["rsa,exponent"]?.value ?? [0, 1, 0, 1])
         }
         if let x = node.properties["ecdsa,x-point"]?.value, let y = node.properties["ecdsa,y-point"]?.value, x.count == y.count {
-            let curve = node.properties["ecdsa,curve"]?.string ?? "prime256v1"
-            let point = [0x04] + x + y
-            return rb_ec_public_key(curve, point, point.count)
+            return Key(ecCurve: node.properties["ecdsa,curve"]?.string ?? "prime256v1", point: [0x04] + x + y)
         }
         return nil
     }

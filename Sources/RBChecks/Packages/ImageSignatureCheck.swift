@@ -1,5 +1,5 @@
-import COpenSSL
 import RBCore
+import RBCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +31,7 @@ public struct ImageSignatureCheck: Check {
 
     public init(options: Options) throws(CheckOptionError) {
         keyTexts = options.keys ?? []
-        for (i, text) in keyTexts.enumerated() where Self.publicKey(pem: Array(text.utf8)) == nil {
+        for (i, text) in keyTexts.enumerated() where Key.publicKey(pem: Array(text.utf8)) == nil {
             throw CheckOptionError(key: "keys[\(i)]", "not a PEM public key or certificate")
         }
         images = try PathPatterns.compile(options.images ?? ["**/*.{bin,img,itb,fit,swu,trx,ubi,pkg,dav}"], key: "images")
@@ -45,27 +45,22 @@ public struct ImageSignatureCheck: Check {
 
         /// SHA-256 of the content (streamed for a host file).
         func sha256() -> [UInt8]? {
-            guard let md = EVP_MD_CTX_new() else { return nil }
-            defer { EVP_MD_CTX_free(md) }
-            guard EVP_DigestInit_ex(md, EVP_sha256(), nil) == 1 else { return nil }
+            let digest = Digest(.sha256)
             switch self {
             case .bytes(let bytes):
-                _ = bytes.withUnsafeBufferPointer { EVP_DigestUpdate(md, $0.baseAddress, $0.count) }
+                digest.update(bytes)
             case .hostFile(let path):
                 guard let file = fopen(path, "rb") else { return nil }
                 defer { fclose(file) }
                 var buffer = [UInt8](repeating: 0, count: 1 << 20)
                 while true {
                     let n = fread(&buffer, 1, buffer.count, file)
-                    if n > 0 { _ = EVP_DigestUpdate(md, buffer, n) }
+                    if n > 0 { buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) } }
                     if n < buffer.count { break }
                 }
                 guard ferror(file) == 0 else { return nil }
             }
-            var digest = [UInt8](repeating: 0, count: 32)
-            var size: UInt32 = 0
-            guard EVP_DigestFinal_ex(md, &digest, &size) == 1 else { return nil }
-            return digest
+            return digest.finalize()
         }
 
         /// The content as a FIT image, when it is one.
@@ -84,19 +79,11 @@ public struct ImageSignatureCheck: Check {
             }
         }
 
-        /// `body` with a BIO reading the content (a file BIO for a host file).
-        func withBIO<T>(_ body: (OpaquePointer) -> T?) -> T? {
+        /// The content as a detached CMS signature covers it (OpenSSL reads a host file itself).
+        var cms: CMS.Content {
             switch self {
-            case .bytes(let bytes):
-                return bytes.withUnsafeBufferPointer { buffer in
-                    guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
-                    defer { BIO_free(bio) }
-                    return body(bio)
-                }
-            case .hostFile(let path):
-                guard let bio = BIO_new_file(path, "rb") else { return nil }
-                defer { BIO_free(bio) }
-                return body(bio)
+            case .bytes(let bytes): .bytes(bytes)
+            case .hostFile(let path): .file(path)
             }
         }
     }
@@ -138,11 +125,10 @@ public struct ImageSignatureCheck: Check {
             }
         }
         guard !subjects.isEmpty else { return [] }
-        var keys: [OpaquePointer] = []
-        defer { keys.forEach { EVP_PKEY_free($0) } }
-        for text in keyTexts { if let key = Self.publicKey(pem: Array(text.utf8)) { keys.append(key) } }
+        var keys: [Key] = []
+        for text in keyTexts { if let key = Key.publicKey(pem: Array(text.utf8)) { keys.append(key) } }
         for path in context.limits.signingKeys {
-            guard let bytes = Self.signingKeyPEM(path), let key = Self.publicKey(pem: bytes) else {
+            guard let bytes = Self.signingKeyPEM(path), let key = Key.publicKey(pem: bytes) else {
                 context.report("--signing-key \(path): not a readable PEM public key or certificate", code: "check.signing-key")
                 continue
             }
@@ -180,7 +166,7 @@ public struct ImageSignatureCheck: Check {
     /// A FIT's signature nodes verified with `keys`: an invalid one fails critical (the image
     /// was changed after signing, or signed with another key); nodes whose algorithm or data
     /// cannot be checked are review results; all verifying passes.
-    static func verifyFIT(_ fit: FITImage, subject: Subject, keys: [OpaquePointer]) -> [Observation] {
+    static func verifyFIT(_ fit: FITImage, subject: Subject, keys: [Key]) -> [Observation] {
         var observations: [Observation] = []
         for mismatch in fit.hashMismatches {
             observations.append(Observation(severity: .critical,
@@ -211,88 +197,28 @@ public struct ImageSignatureCheck: Check {
         value.hasPrefix("-----BEGIN") ? Array(value.utf8) : try? HostFiles.readBytes(value, limit: 1 << 20)
     }
 
-    /// A public key from a PEM public key or certificate.
-    static func publicKey(pem: [UInt8]) -> OpaquePointer? {
-        pem.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            defer { ERR_clear_error() }
-            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
-            defer { BIO_free(bio) }
-            if let key = PEM_read_bio_PUBKEY(bio, nil, nil, nil) { return key }
-            _ = BIO_ctrl(bio, BIO_CTRL_RESET, 0, nil)
-            guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else { return nil }
-            defer { X509_free(certificate) }
-            return X509_get_pubkey(certificate)
-        }
-    }
-
     /// How the signature verified (`CMS`, `RSA PKCS#1`, …), or nil.
-    static func verify(data: Content, signature: [UInt8], keys: [OpaquePointer]) -> String? {
-        if let kind = verifyCMS(data: data, signature: signature, keys: keys) { return kind }
+    static func verify(data: Content, signature: [UInt8], keys: [Key]) -> String? {
+        if CMS.verifiesDetached(signature, content: data.cms, keys: keys) { return "CMS" }
         guard let digest = data.sha256() else { return nil }
         var candidates = [signature]
-        if let decoded = base64(signature) { candidates.append(decoded) }
+        if let decoded = Base64.decode(signature, .ignoringWhitespace), !decoded.isEmpty { candidates.append(decoded) }
         for raw in candidates {
             for key in keys {
-                switch EVP_PKEY_get_base_id(key) {
-                case rb_pkey_rsa():
-                    if verifyDigest(key, raw, digest, padding: rb_rsa_pkcs1_padding()) { return "RSA PKCS#1 v1.5" }
-                    if verifyDigest(key, raw, digest, padding: rb_rsa_pss_padding()) { return "RSA-PSS" }
-                case rb_pkey_ec():
-                    if verifyDigest(key, raw, digest, padding: nil) { return "ECDSA" }
-                case rb_pkey_ed25519():
-                    if FITImage.verify(key, raw, digest, md: nil, padding: nil) { return "Ed25519 over SHA-256" }
-                    if let whole = data.whole(limit: 64 << 20), FITImage.verify(key, raw, whole, md: nil, padding: nil) { return "Ed25519" }
+                switch key.kind {
+                case .rsa:
+                    if key.verifies(raw, digest: digest, algorithm: .sha256, padding: .pkcs1) { return "RSA PKCS#1 v1.5" }
+                    if key.verifies(raw, digest: digest, algorithm: .sha256, padding: .pss) { return "RSA-PSS" }
+                case .ec:
+                    if key.verifies(raw, digest: digest, algorithm: .sha256) { return "ECDSA" }
+                case .ed25519:
+                    if key.verifies(raw, message: digest, digest: nil) { return "Ed25519 over SHA-256" }
+                    if let whole = data.whole(limit: 64 << 20), key.verifies(raw, message: whole, digest: nil) { return "Ed25519" }
                 default:
                     continue
                 }
             }
         }
         return nil
-    }
-
-    static func verifyDigest(_ key: OpaquePointer, _ signature: [UInt8], _ digest: [UInt8], padding: Int32?) -> Bool {
-        defer { ERR_clear_error() }
-        guard let ctx = EVP_PKEY_CTX_new(key, nil) else { return false }
-        defer { EVP_PKEY_CTX_free(ctx) }
-        guard EVP_PKEY_verify_init(ctx) == 1, EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 else { return false }
-        if let padding {
-            guard EVP_PKEY_CTX_set_rsa_padding(ctx, padding) == 1 else { return false }
-            if padding == rb_rsa_pss_padding(), EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, rb_rsa_pss_saltlen_auto()) != 1 { return false }
-        }
-        return EVP_PKEY_verify(ctx, signature, signature.count, digest, digest.count) == 1
-    }
-
-
-    /// A detached CMS / PKCS#7 signature (DER or PEM) over `data` whose signer holds one of `keys`.
-    static func verifyCMS(data: Content, signature: [UInt8], keys: [OpaquePointer]) -> String? {
-        defer { ERR_clear_error() }
-        let cms: OpaquePointer? = signature.withUnsafeBufferPointer { buffer in
-            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
-            defer { BIO_free(bio) }
-            if signature.starts(with: Array("-----BEGIN".utf8)) { return PEM_read_bio_CMS(bio, nil, nil, nil) }
-            return d2i_CMS_bio(bio, nil)
-        }
-        guard let cms else { return nil }
-        defer { CMS_ContentInfo_free(cms) }
-        let verified = data.withBIO { content in
-            CMS_verify(cms, nil, nil, content, nil, UInt32(CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY)) == 1
-        } ?? false
-        guard verified, let signers = CMS_get0_signers(cms) else { return nil }
-        defer { OPENSSL_sk_free(signers) }
-        for i in 0..<OPENSSL_sk_num(signers) {
-            guard let certificate = OPENSSL_sk_value(signers, i).map({ OpaquePointer($0) }), let signerKey = X509_get0_pubkey(certificate) else { continue }
-            if keys.contains(where: { EVP_PKEY_eq($0, signerKey) == 1 }) { return "CMS" }
-        }
-        return nil
-    }
-
-    static func base64(_ bytes: [UInt8]) -> [UInt8]? {
-        let text = bytes.filter { $0 != 10 && $0 != 13 && $0 != 32 }
-        guard !text.isEmpty, text.count % 4 == 0, text.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 43 || $0 == 47 || $0 == 61 }) else { return nil }
-        var out = [UInt8](repeating: 0, count: text.count / 4 * 3)
-        let n = EVP_DecodeBlock(&out, text, Int32(text.count))
-        guard n >= 0 else { return nil }
-        let padding = text.reversed().prefix { $0 == 61 }.count
-        return Array(out.prefix(Int(n) - padding))
     }
 }

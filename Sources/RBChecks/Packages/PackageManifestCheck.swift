@@ -1,4 +1,5 @@
 import RBCore
+import RBCrypto
 
 /// `package.manifest`: installed files against their package manifests (RB-PKG-007).
 /// - dpkg: `var/lib/dpkg/info/*.md5sums` (paths relative to `/`) and the `Conffiles:` hashes of
@@ -139,7 +140,7 @@ public struct PackageManifestCheck: Check {
                            code: "check.file-truncated")
             return nil
         }
-        let digest = StreamingDigest(algorithm)
+        let digest = Digest(algorithm.algorithm)
         if let kept = context.cachedContent(entry) {
             digest.update(kept.bytes)
         } else {
@@ -148,7 +149,7 @@ public struct PackageManifestCheck: Check {
                 return true
             }) else { return nil }
         }
-        return digest.finish()
+        return digest.finalize()
     }
 
     /// `/a/b` or `a/b` → `a/b`.

@@ -1,5 +1,5 @@
-import COpenSSL
 import RBCore
+import RBCrypto
 
 /// `update.keys`: the keys the image's update and boot paths trust (RB-PKG-006). Trusted public
 /// keys are the PEM public keys that update scripts verify with (`openssl … -verify FILE`,
@@ -114,8 +114,7 @@ public struct SigningKeyCheck: Check {
         // The keys U-Boot verifies FIT images with (RB-PKG-005's control device tree).
         if let paths = Self.controlTrees {
             for found in VerifiedBootCheck.ubootKeys(in: context, paths: paths) {
-                let identity = PrivateKeys.fingerprint(found.key.key)
-                EVP_PKEY_free(found.key.key)
+                let identity = found.key.key.spkiSHA256
                 if seen.insert(identity).inserted { keys.append(TrustedKey(identity: identity, source: "\(found.path) (U-Boot key \(found.key.name))")) }
             }
         }
@@ -147,7 +146,7 @@ public struct SigningKeyCheck: Check {
         var blobs: [(blob: [UInt8], line: Int)] = []
         let lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false)
         for (i, line) in lines.enumerated() where line.starts(with: usignComment) && i + 1 < lines.count {
-            guard let blob = ImageSignatureCheck.base64(Array(lines[i + 1])) else { continue }
+            guard let blob = Base64.decode(lines[i + 1], .ignoringWhitespace), !blob.isEmpty else { continue }
             blobs.append((blob, i + 2))
         }
         return blobs
@@ -162,10 +161,7 @@ public struct SigningKeyCheck: Check {
             guard let hit = bytes.withUnsafeBufferPointer({ ByteScan.find(begin, in: UnsafeBufferPointer(rebasing: $0[from...])) }) else { break }
             let start = from + hit
             let end = min(bytes.count, start + 16 << 10)
-            if let key = ImageSignatureCheck.publicKey(pem: Array(bytes[start..<end])) {
-                result.append(PrivateKeys.fingerprint(key))
-                EVP_PKEY_free(key)
-            }
+            if let key = Key.publicKey(pem: Array(bytes[start..<end])) { result.append(key.spkiSHA256) }
             from = start + begin.count
         }
         return result

@@ -1,4 +1,3 @@
-import COpenSSL
 import RBCore
 
 /// `boot.verified`: verified-boot artefacts (RB-PKG-005). FIT images (the scanned image when it
@@ -29,8 +28,7 @@ public struct VerifiedBootCheck: Check {
     /// Where U-Boot's control device tree may be: a `.dtb`, or appended to a U-Boot binary.
     static let controlTreePaths = ["**/*.dtb", "**/u-boot*", "boot/**"]
 
-    /// U-Boot's verification keys in the tree, with the file each came from (the caller frees
-    /// the keys).
+    /// U-Boot's verification keys in the tree, with the file each came from.
     static func ubootKeys(in context: CheckContext, paths: [Glob]) -> [(key: UBootKey, path: String)] {
         var keys: [(key: UBootKey, path: String)] = []
         for file in context.files(matching: paths) where file.size >= 40 && file.size <= 16 << 20 {
@@ -51,7 +49,6 @@ public struct VerifiedBootCheck: Check {
             images.append((file, ".", fit))
         }
         var keys: [(key: UBootKey, path: String)] = []
-        defer { keys.forEach { EVP_PKEY_free($0.key.key) } }
         if let tree = context.tree {
             for file in context.files(matching: fits) where file.size >= 40 {
                 guard let head = try? tree.read(file, limit: 40).bytes, DeviceTree.isBlob(head),

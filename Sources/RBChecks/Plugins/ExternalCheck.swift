@@ -1,6 +1,7 @@
 import Foundation
 import CSafeSystem
 import RBCore
+import RBCrypto
 
 #if canImport(Glibc)
 import Glibc
@@ -169,7 +170,7 @@ struct ExternalCheck: Check {
         let bytes = offset < end ? content.bytes[offset..<end] : []
         return ["type": "data", "path": path, "offset": offset, "size": Int(entry.size),
                 "eof": offset + bytes.count >= Int(entry.size) || content.truncated && end == content.bytes.count,
-                "data": Base64Payload(Data(bytes).base64EncodedString())]
+                "data": Base64Payload(Base64.encode(bytes))]
     }
 
     static func safePath(_ raw: String) -> String? {

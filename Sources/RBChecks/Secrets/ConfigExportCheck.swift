@@ -1,5 +1,5 @@
-import COpenSSL
 import RBCore
+import RBCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -175,29 +175,11 @@ public struct ConfigExportCheck: Check {
         return nil
     }
 
+    /// The whole 16-byte blocks of `data` decrypted (CBC with a zero IV); nil for less than
+    /// one block or a key that is not AES-128/192/256.
     static func decrypt(_ data: [UInt8], key: [UInt8], cbc: Bool) -> [UInt8]? {
         let usable = data.count - data.count % 16
-        guard usable >= 16, let ctx = EVP_CIPHER_CTX_new() else { return nil }
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        let cipher: OpaquePointer?
-        switch (key.count, cbc) {
-        case (16, false): cipher = EVP_aes_128_ecb()
-        case (24, false): cipher = EVP_aes_192_ecb()
-        case (32, false): cipher = EVP_aes_256_ecb()
-        case (16, true): cipher = EVP_aes_128_cbc()
-        case (24, true): cipher = EVP_aes_192_cbc()
-        case (32, true): cipher = EVP_aes_256_cbc()
-        default: return nil
-        }
-        let iv = [UInt8](repeating: 0, count: 16)
-        guard EVP_DecryptInit_ex(ctx, cipher, nil, key, iv) == 1 else { return nil }
-        EVP_CIPHER_CTX_set_padding(ctx, 0)
-        var out = [UInt8](repeating: 0, count: usable + 16)
-        var written: Int32 = 0
-        let ok = data.withUnsafeBufferPointer { input in
-            EVP_DecryptUpdate(ctx, &out, &written, input.baseAddress, Int32(usable))
-        }
-        guard ok == 1 else { return nil }
-        return Array(out.prefix(Int(written)))
+        guard usable >= 16 else { return nil }
+        return AES.decrypt(Array(data.prefix(usable)), key: key, mode: cbc ? .cbc(iv: [UInt8](repeating: 0, count: 16)) : .ecb)
     }
 }

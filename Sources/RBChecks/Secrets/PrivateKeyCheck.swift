@@ -1,5 +1,5 @@
-import COpenSSL
 import RBCore
+import RBCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -138,7 +138,7 @@ public struct PrivateKeyCheck: Check {
         if found.isEmpty, content.bytes.first == 0, dropbearNames.contains(where: { $0.matches(file.path) }),
            let type = Self.dropbearKeyType(content.bytes) {
             found.append(Found(kind: "Dropbear \(type) host key", encrypted: false, line: 1,
-                               identity: Fingerprint.sha256Hex(content.bytes)))
+                               identity: Digest.sha256Hex(content.bytes)))
         }
         let name = file.path.split(separator: "/").last ?? ""
         let library = name.hasPrefix("lib") && name.contains(".so")
@@ -191,7 +191,7 @@ public struct PrivateKeyCheck: Check {
                 let type = text.split(separator: "\n").first.map { $0.split(separator: ":").dropFirst().joined(separator: ":").trimmingWhitespace() } ?? ""
                 let line = lineNumber(bytes, at: start)
                 found.append(Found(kind: "PuTTY \(type) key", encrypted: !encryption.contains("none"), line: line,
-                                   identity: Fingerprint.sha256Hex(Array(text.utf8))))
+                                   identity: Digest.sha256Hex(Array(text.utf8))))
             }
         }
         return found
@@ -208,38 +208,27 @@ public struct PrivateKeyCheck: Check {
         }
         switch label {
         case "OPENSSH PRIVATE KEY":
-            guard let decoded = Self.base64(body), decoded.starts(with: Array("openssh-key-v1\u{0}".utf8)) else { return nil }
+            guard let decoded = Base64.decode(body), decoded.starts(with: Array("openssh-key-v1\u{0}".utf8)) else { return nil }
             // After the magic: string ciphername.
             let at = 15
             guard decoded.count > at + 4 else { return nil }
             let length = Int(decoded[at]) << 24 | Int(decoded[at + 1]) << 16 | Int(decoded[at + 2]) << 8 | Int(decoded[at + 3])
             guard length > 0, length < 64, decoded.count >= at + 4 + length else { return nil }
             let cipher = String(decoding: decoded[(at + 4)..<(at + 4 + length)], as: UTF8.self)
-            return Found(kind: "OpenSSH private key", encrypted: cipher != "none", line: line, identity: Fingerprint.sha256Hex(decoded))
+            return Found(kind: "OpenSSH private key", encrypted: cipher != "none", line: line, identity: Digest.sha256Hex(decoded))
         case "ENCRYPTED PRIVATE KEY":
-            guard let decoded = Self.base64(body), decoded.count > 64, decoded.first == 0x30 else { return nil }
-            return Found(kind: "PKCS#8 private key", encrypted: true, line: line, identity: Fingerprint.sha256Hex(decoded))
+            guard let decoded = Base64.decode(body), decoded.count > 64, decoded.first == 0x30 else { return nil }
+            return Found(kind: "PKCS#8 private key", encrypted: true, line: line, identity: Digest.sha256Hex(decoded))
         default:
             if text.contains("Proc-Type: 4,ENCRYPTED") {
-                guard text.contains("DEK-Info:"), let decoded = Self.base64(body), decoded.count > 64 else { return nil }
+                guard text.contains("DEK-Info:"), let decoded = Base64.decode(body), decoded.count > 64 else { return nil }
                 let algorithm = label == "PRIVATE KEY" ? "PEM" : String(label.dropLast(" PRIVATE KEY".count))
-                return Found(kind: algorithm + " private key", encrypted: true, line: line, identity: Fingerprint.sha256Hex(decoded))
+                return Found(kind: algorithm + " private key", encrypted: true, line: line, identity: Digest.sha256Hex(decoded))
             }
-            guard let identity = PrivateKeys.fingerprints(block).first else { return nil }
+            guard let identity = Key.privateKeys(in: block).first?.spkiSHA256 else { return nil }
             let kind = label == "PRIVATE KEY" ? "PKCS#8 private key" : String(label.dropLast(" PRIVATE KEY".count)) + " private key"
             return Found(kind: kind, encrypted: false, line: line, identity: identity)
         }
-    }
-
-    /// Standard Base64 through OpenSSL (EVP_DecodeBlock), padding removed; nil when invalid.
-    static func base64(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
-        guard !input.isEmpty, input.count % 4 == 0 else { return nil }
-        var output = [UInt8](repeating: 0, count: input.count / 4 * 3)
-        let n = EVP_DecodeBlock(&output, input, Int32(input.count))
-        guard n >= 0 else { return nil }
-        let padding = input.suffix(2).filter { $0 == UInt8(ascii: "=") }.count
-        return Array(output.prefix(Int(n) - padding))
     }
 
     /// A PKCS#12 bundle (`.p12`, `.pfx`) holding a private key: opened with an empty password
@@ -247,23 +236,13 @@ public struct PrivateKeyCheck: Check {
     /// encrypted (its password may ship in the image too), identified by its digest.
     static func pkcs12Key(_ bytes: [UInt8]) -> Found? {
         guard bytes.first == 0x30, bytes.count < 1 << 20 else { return nil }
-        return bytes.withUnsafeBufferPointer { buffer -> Found? in
-            defer { ERR_clear_error() }
-            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
-            guard let bundle = d2i_PKCS12(nil, &cursor, buffer.count) else { return nil }
-            defer { PKCS12_free(bundle) }
-            for password in ["", nil] as [String?] {
-                var key: OpaquePointer?
-                var certificate: OpaquePointer?
-                let opened = password.map { PKCS12_parse(bundle, $0, &key, &certificate, nil) } ?? PKCS12_parse(bundle, nil, &key, &certificate, nil)
-                if let certificate { X509_free(certificate) }
-                if opened == 1 {
-                    guard let key else { return nil }       // certificates only
-                    defer { EVP_PKEY_free(key) }
-                    return Found(kind: "PKCS#12 private key", encrypted: false, line: 1, identity: PrivateKeys.fingerprint(key))
-                }
-            }
-            return Found(kind: "PKCS#12 bundle (password-protected)", encrypted: true, line: 1, identity: Fingerprint.sha256Hex(bytes))
+        switch PKCS12.open(bytes) {
+        case nil, .certificatesOnly:
+            return nil
+        case .privateKey(let key):
+            return Found(kind: "PKCS#12 private key", encrypted: false, line: 1, identity: key.spkiSHA256)
+        case .passwordProtected:
+            return Found(kind: "PKCS#12 bundle (password-protected)", encrypted: true, line: 1, identity: Digest.sha256Hex(bytes))
         }
     }
 
@@ -295,7 +274,7 @@ public struct PrivateKeyCheck: Check {
 
     static func derKey(_ bytes: [UInt8]) -> Found? {
         guard bytes.first == 0x30, bytes.count < 1 << 16 else { return nil }
-        return PrivateKeys.fingerprints(bytes).first.map { Found(kind: "DER private key", encrypted: false, line: 1, identity: $0) }
+        return Key.privateKeys(in: bytes).first.map { Found(kind: "DER private key", encrypted: false, line: 1, identity: $0.spkiSHA256) }
     }
 
     /// Dropbear's own key format starts with the length-prefixed key type.

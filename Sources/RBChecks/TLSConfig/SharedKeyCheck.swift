@@ -1,4 +1,5 @@
 import RBCore
+import RBCrypto
 
 /// `tls.shared-key`: keys every unit of a firmware shares. A private key in the image whose
 /// public key is that of a certificate in the image (the key behind the device's TLS identity)
@@ -41,7 +42,7 @@ public struct SharedKeyCheck: Check {
         if !subjects.isEmpty {
             for file in context.files(matching: keyPaths, excluding: exclude) where file.size < 1 << 20 {
                 guard let content = context.read(file), content.bytes.count < 1 << 20 else { continue }
-                for key in Set(PrivateKeys.fingerprints(content.bytes)) {
+                for key in Set(Key.privateKeys(in: content.bytes).map(\.spkiSHA256)) {
                     guard let certificate = subjects[key] else { continue }
                     observations.append(Observation(
                         message: "the private key of certificate \(certificate.subject) (\(certificate.path)) ships in the image: every unit shares it",

@@ -1,3 +1,4 @@
+import RBCrypto
 import Synchronization
 
 /// A target of a scan, resolved: what it is and how checks see it.
@@ -165,7 +166,7 @@ public struct CheckContext: Sendable {
     public func survey(_ entry: FileEntry, markers: [[UInt8]], digests: Set<DigestAlgorithm>) {
         let wantMarkers = !markers.isEmpty && target.cache.markers(entry.path) == nil
         let whole = entry.size <= UInt64(limits.maxFileBytes)
-        let hashing = whole ? digests.filter { target.cache.digest(entry.path, $0) == nil }.sorted().map(StreamingDigest.init) : []
+        let hashing = whole ? digests.filter { target.cache.digest(entry.path, $0) == nil }.sorted().map { ($0, Digest($0.algorithm)) } : []
         guard wantMarkers || !hashing.isEmpty else { return }
         var found = Set<[UInt8]>()
         var head: [UInt8] = []
@@ -175,7 +176,7 @@ public struct CheckContext: Sendable {
             if offset == 0 { head = Array(piece.prefix(16)) }
             // The overlap was fed with the piece before.
             let fresh = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(piece)[min(piece.count, max(0, fed - offset))...])
-            for digest in hashing { digest.update(fresh) }
+            for (_, digest) in hashing { digest.update(fresh) }
             fed = offset + piece.count
             if wantMarkers {
                 for marker in markers where !found.contains(marker) && ByteScan.contains(marker, in: piece) { found.insert(marker) }
@@ -185,8 +186,8 @@ public struct CheckContext: Sendable {
         guard complete else { return }
         if wantMarkers { target.cache.storeMarkers(entry.path, searched: Set(markers), found: found, head: head) }
         guard UInt64(fed) == entry.size else { return }
-        for digest in hashing {
-            if let value = digest.finish() { target.cache.storeDigest(entry.path, digest.algorithm, value) }
+        for (algorithm, digest) in hashing {
+            if let value = digest.finalize() { target.cache.storeDigest(entry.path, algorithm, value) }
         }
     }
 
@@ -194,7 +195,7 @@ public struct CheckContext: Sendable {
     public func recordDigests(_ digests: Set<DigestAlgorithm>, of entry: FileEntry, content: FileContent) {
         guard !content.truncated, UInt64(content.bytes.count) == entry.size else { return }
         for algorithm in digests.sorted() where target.cache.digest(entry.path, algorithm) == nil {
-            if let value = StreamingDigest.of(content.bytes, algorithm) { target.cache.storeDigest(entry.path, algorithm, value) }
+            if let value = Digest.hash(content.bytes, algorithm.algorithm) { target.cache.storeDigest(entry.path, algorithm, value) }
         }
     }
 

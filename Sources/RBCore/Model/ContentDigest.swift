@@ -1,6 +1,7 @@
-import COpenSSL
+import RBCrypto
 
-/// A file digest a check can ask the read-ahead pass for (package manifests list MD5 or SHA-256).
+/// A file digest a check can ask the read-ahead pass for (package manifests list MD5 or SHA-256),
+/// computed by RBCrypto's `Digest`.
 public enum DigestAlgorithm: String, Sendable, Hashable, CaseIterable, Comparable {
     case md5, sha1, sha256
 
@@ -14,57 +15,16 @@ public enum DigestAlgorithm: String, Sendable, Hashable, CaseIterable, Comparabl
         }
     }
 
-    var evp: OpaquePointer? {
+    /// The digest that computes it.
+    public var algorithm: Digest.Algorithm {
         switch self {
-        case .md5: EVP_md5()
-        case .sha1: EVP_sha1()
-        case .sha256: EVP_sha256()
+        case .md5: .md5
+        case .sha1: .sha1
+        case .sha256: .sha256
         }
     }
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
-}
-
-/// One incremental digest (OpenSSL EVP), fed piece by piece: the one place file digests are
-/// computed.
-public final class StreamingDigest {
-    public let algorithm: DigestAlgorithm
-    private let context: OpaquePointer?
-    private var failed = false
-
-    public init(_ algorithm: DigestAlgorithm) {
-        self.algorithm = algorithm
-        context = EVP_MD_CTX_new()
-        failed = context == nil || EVP_DigestInit_ex(context, algorithm.evp, nil) != 1
-    }
-
-    deinit { EVP_MD_CTX_free(context) }
-
-    public func update(_ bytes: UnsafeRawBufferPointer) {
-        guard !failed, bytes.count > 0 else { return }
-        failed = EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) != 1
-    }
-
-    public func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update($0) }
-    }
-
-    /// The digest; nil if OpenSSL failed at any step.
-    public func finish() -> [UInt8]? {
-        guard !failed else { return nil }
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var size: UInt32 = 0
-        guard EVP_DigestFinal_ex(context, &out, &size) == 1 else { return nil }
-        failed = true
-        return Array(out.prefix(Int(size)))
-    }
-
-    /// The digest of `bytes` in one call.
-    public static func of(_ bytes: [UInt8], _ algorithm: DigestAlgorithm) -> [UInt8]? {
-        let digest = StreamingDigest(algorithm)
-        digest.update(bytes)
-        return digest.finish()
-    }
 }
 
 /// What a check wants the engine's read-ahead pass to compute for it while each file's bytes are

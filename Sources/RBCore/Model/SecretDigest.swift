@@ -1,4 +1,4 @@
-import COpenSSL
+import RBCrypto
 
 /// How secrets are named in output without being recoverable. A plain hash of a password is not
 /// a mask: a word list reverses it. So every digest of a secret (a credential value, a password
@@ -20,29 +20,21 @@ public struct SecretDigest: Sendable, Hashable {
             key = userKey
             userKeyed = true
         } else {
-            var random = [UInt8](repeating: 0, count: 32)
-            if RAND_bytes(&random, Int32(random.count)) != 1 {
+            if let random = SecureRandom.bytes(32) {
+                key = random
+            } else {
                 // No randomness: fall back on the clock and the address space, never on a constant.
                 var seed = SystemRandomNumberGenerator()
-                random = (0..<32).map { _ in UInt8.random(in: 0...255, using: &seed) }
+                key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &seed) }
             }
-            key = random
             userKeyed = false
         }
     }
 
     /// HMAC-SHA256 of `value` under the key, 32 hex digits.
     public func hex(_ value: some Sequence<UInt8>) -> String {
-        let bytes = Array(value)
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let done = key.withUnsafeBufferPointer { k in
-            bytes.withUnsafeBufferPointer { d in
-                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), d.baseAddress, d.count, &out, &length)
-            }
-        }
-        precondition(done != nil, "HMAC-SHA256 failed")
-        return String(Hex.encode(out[0..<Int(length)]).prefix(32))
+        guard let mac = Digest.hmac(Array(value), key: key, .sha256) else { preconditionFailure("HMAC-SHA256 failed") }
+        return String(Hex.encode(mac).prefix(32))
     }
 
     public func hex(_ value: String) -> String { hex(Array(value.utf8)) }

@@ -1,3 +1,5 @@
+import RBCrypto
+
 /// A rule: a stable ID and the metadata people read, bound to one check with its options.
 public struct Rule: Sendable {
     public let id: String
@@ -400,7 +402,7 @@ public struct ExampleFile: Decodable, Sendable {
         var content = Array((try container.decodeIfPresent(String.self, forKey: .content) ?? "").utf8)
         // Binary content (a database, an ELF header) as base64.
         if let encoded = try container.decodeIfPresent(String.self, forKey: .base64) {
-            guard let decoded = Base64.decode(encoded) else {
+            guard let decoded = Base64.decode(encoded, .lenient) else {
                 throw DecodingError.dataCorruptedError(forKey: .base64, in: container, debugDescription: "not valid base64")
             }
             content = decoded
@@ -426,35 +428,5 @@ public struct ExampleFile: Decodable, Sendable {
                                uid: try container.decodeIfPresent(UInt32.self, forKey: .uid) ?? 0,
                                gid: try container.decodeIfPresent(UInt32.self, forKey: .gid) ?? 0,
                                linkTarget: link)
-    }
-}
-
-/// Base64 decoding (RFC 4648, whitespace ignored) without Foundation.
-enum Base64 {
-    static func decode(_ text: String) -> [UInt8]? {
-        var values: [UInt8] = []
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): values.append(byte - UInt8(ascii: "A"))
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): values.append(byte - UInt8(ascii: "a") + 26)
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): values.append(byte - UInt8(ascii: "0") + 52)
-            case UInt8(ascii: "+"): values.append(62)
-            case UInt8(ascii: "/"): values.append(63)
-            case UInt8(ascii: "="), UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): continue
-            default: return nil
-            }
-        }
-        guard values.count % 4 != 1 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(values.count * 3 / 4)
-        var i = 0
-        while i + 1 < values.count {
-            let a = values[i], b = values[i + 1]
-            out.append(a << 2 | b >> 4)
-            if i + 2 < values.count { out.append((b & 0xf) << 4 | values[i + 2] >> 2) }
-            if i + 3 < values.count { out.append((values[i + 2] & 0x3) << 6 | values[i + 3]) }
-            i += 4
-        }
-        return out
     }
 }

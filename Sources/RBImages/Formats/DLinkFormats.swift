@@ -1,4 +1,5 @@
 import RBCore
+import RBCrypto
 
 /// D-Link's "SHRS" encrypted firmware (DIR-8xx/3xxx generation): AES-128-CBC under a key that
 /// was published after it shipped in the devices' own decryption tool. Header (big endian):
@@ -32,7 +33,7 @@ enum DLinkSHRSFormat: ImageFormat {
         let label = probe.treeName("SHRS")
         do throws(ImageError) {
             let encrypted = try probe.region.read(at: payloadOffset, count: Int(encryptedLength))
-            guard let plain = AES.decryptCBC(encrypted, key: key, iv: Array(head[0x0c..<0x1c])), probe.scanner.budget.take(plainLength) else {
+            guard let plain = AES.decrypt(encrypted, key: key, mode: .cbc(iv: Array(head[0x0c..<0x1c]))), probe.scanner.budget.take(plainLength) else {
                 throw ImageError(.limit, label, "cannot decrypt (OpenSSL error, or the decompressed-size limit reached)")
             }
             let writer = try Spool.create(name: label + " (decrypted)")

@@ -1,4 +1,5 @@
 import RBCore
+import RBCrypto
 
 /// Hi-Link (HLK) router firmware: a uImage encrypted with single DES in ECB mode under the
 /// published key "H@L9K*(3", in two passes with a 3-byte shift (binwalk's former Hi-Link

@@ -12,6 +12,8 @@ public struct ScanSession {
         public var targets: [String]
         public var baseline: String?
         public var ruleDirectories: [String]
+        /// False for `--no-shipped-rules`: only `ruleDirectories` (and plugins' rules), not `Rules/`.
+        public var shippedRules = true
         /// External check plugins (`--plugins DIR`): their checks, and the rule packs in their `rules/`.
         public var pluginDirectories: [String] = []
         public var failOn: GateThreshold?
@@ -55,14 +57,14 @@ public struct ScanSession {
         public var isValid: Bool { !diagnostics.contains { $0.level == .error } }
     }
 
-    /// Loads `--rules` directories (default: the shipped `Rules/`) and the baseline.
+    /// Loads the shipped `Rules/` with the `--rules` directories layered over it (without it when
+    /// `shippedRules` is false; `RuleDirectories.layered`) and the baseline.
     /// `pluginDirectories`: external check plugins (`--plugins DIR`); their checks join the
     /// registry and the rule packs in their `rules/` directories join the rules directories.
     public static func configuration(ruleDirectories: [String], baseline: String?, examples: Bool = true,
                                      registry: CheckRegistry = BuiltinChecks.registry,
-                                     pluginDirectories: [String] = []) -> Configuration {
+                                     pluginDirectories: [String] = [], shippedRules: Bool = true) -> Configuration {
         var diagnostics: [Diagnostic] = []
-        var directories = ruleDirectories
         var registry = registry
         var pluginRules: [String] = []
         if !pluginDirectories.isEmpty {
@@ -71,15 +73,9 @@ public struct ScanSession {
             registry = registry.adding(plugins.flatMap(\.dynamicChecks))
             pluginRules = plugins.map { $0.directory + "/rules" }.filter { HostFiles.kind(of: $0) == .directory }
         }
-        if directories.isEmpty {
-            if let shipped = Resources.defaultRulesDirectory {
-                directories = [shipped]
-            } else {
-                diagnostics.append(Diagnostic(.error, .configuration, code: "rules.not-found",
-                    "cannot find the shipped Rules/ directory; pass --rules DIR or set RBSCAN_HOME"))
-            }
-        }
-        directories += pluginRules
+        let (directories, layerDiagnostics) = RuleDirectories.layered(shipped: Resources.defaultRulesDirectory, includeShipped: shippedRules,
+                                                                      given: ruleDirectories, plugins: pluginRules)
+        diagnostics += layerDiagnostics
         let (packs, loadDiagnostics) = RuleLoader(registry: registry, examples: examples).load(directories: directories)
         diagnostics += loadDiagnostics
         let (adapters, adapterDiagnostics) = ConfigAdapters.load(ruleDirectories: directories)
@@ -150,7 +146,8 @@ public struct ScanSession {
         let configurationStart = ContinuousClock.now
         // A scan does not run the rules' examples (`rules lint` / `rules test` decode and check them).
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
-                                          examples: false, registry: registry, pluginDirectories: options.pluginDirectories)
+                                          examples: false, registry: registry, pluginDirectories: options.pluginDirectories,
+                                          shippedRules: options.shippedRules)
         Profiler.note("rules loaded", since: configurationStart)
         var (targets, targetDiagnostics) = await prepared
         for i in targets.indices { targets[i].adapters = configuration.adapters }

@@ -203,4 +203,36 @@ struct PackManifestTests {
         }
         #expect(ConfigAdapters.load(ruleDirectories: [dir.url("adapters-only")]).0.adapters.map(\.adapter) == ["acme"])
     }
+
+    /// --rules directories layer over the shipped Rules/: shipped first, each directory once
+    /// however spelt; --no-shipped-rules leaves it out; a copy of the shipped rules (manifest id
+    /// rbscan) takes its place.
+    @Test func layering() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try FixtureWriter.write([
+            "shipped/manifest.yaml": .file(manifestText(id: "rbscan", prefix: "RB")),
+            "shipped/s.yaml": .file(packText("s", ids: ["RB-SYS-001"])),
+            "fork/manifest.yaml": .file(manifestText(id: "rbscan", version: "0.1.1", prefix: "RB")),
+            "acme/a.yaml": .file(packText("a", ids: ["ACME-CAM-001"])),
+            "plugin/rules/p.yaml": .file(packText("p", ids: ["PLUG-SYS-001"])),
+        ], into: dir.path)
+        let shipped = dir.url("shipped")
+        func layered(includeShipped: Bool = true, _ given: [String], plugins: [String] = []) -> ([String], [String]) {
+            let (directories, diagnostics) = RuleDirectories.layered(shipped: shipped, includeShipped: includeShipped,
+                                                                     given: given, plugins: plugins)
+            return (directories, diagnostics.map(\.code))
+        }
+        #expect(layered([]) == ([shipped], []))
+        #expect(layered([dir.url("acme")], plugins: [dir.url("plugin/rules")]) == ([shipped, dir.url("acme"), dir.url("plugin/rules")], []))
+        // The shipped directory named again (`--rules Rules`, as the docs once said) loads once.
+        #expect(layered([dir.url("shipped/"), dir.url("acme"), dir.url("acme/../acme")]) == ([dir.url("shipped/"), dir.url("acme")], []))
+        #expect(layered(includeShipped: false, [dir.url("acme")]) == ([dir.url("acme")], []))
+        #expect(layered(includeShipped: false, []) == ([], ["rules.none"]))
+        #expect(layered([dir.url("fork"), dir.url("acme")]) == ([dir.url("fork"), dir.url("acme")], []))
+        // The shipped rules cannot be found: an error when nothing else is given, else a warning.
+        #expect(RuleDirectories.layered(shipped: nil, given: []).diagnostics.map(\.level) == [.error])
+        let missing = RuleDirectories.layered(shipped: nil, given: [dir.url("acme")])
+        #expect(missing.directories == [dir.url("acme")] && missing.diagnostics.map(\.level) == [.warning])
+    }
 }

@@ -303,15 +303,19 @@ public struct RuleLoader: Sendable {
     }
 
     private func duplicateDiagnostics(_ packs: [RulePack]) -> [Diagnostic] {
-        var first: [String: SourceLocation] = [:]
+        var first: [String: Rule] = [:]
         var diagnostics: [Diagnostic] = []
         for pack in packs {
             for rule in pack.rules {
                 if let earlier = first[rule.id] {
+                    // --rules once replaced the shipped rules; a copy of them given the old way
+                    // now duplicates every ID, and the first message says what to do.
+                    let hint = earlier.manifest?.id == PackManifest.shippedID && rule.manifest?.id != PackManifest.shippedID
+                        ? "; --rules directories add to the shipped Rules/: pass --no-shipped-rules to load only yours" : ""
                     diagnostics.append(Diagnostic(.error, .configuration, code: "rule.duplicate-id",
-                        "duplicate rule ID \(rule.id) (first defined at \(earlier))", at: rule.source, rule: rule.id))
+                        "duplicate rule ID \(rule.id) (first defined at \(earlier.source))" + hint, at: rule.source, rule: rule.id))
                 } else {
-                    first[rule.id] = rule.source
+                    first[rule.id] = rule
                 }
             }
         }

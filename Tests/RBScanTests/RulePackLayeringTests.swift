@@ -4,7 +4,7 @@ import RBTestSupport
 import Testing
 
 /// Third-party rules directories through the real `rbscan`: a manifest, layered over the shipped
-/// rules (packs alone, adapters alone).
+/// rules (packs alone, adapters alone), named in the reports.
 @Suite("Rule packs from third parties: manifests and layering", .serialized)
 struct RulePackLayeringTests {
     let rbscan = Repository.rbscanBinary
@@ -81,7 +81,7 @@ struct RulePackLayeringTests {
     }
 
     /// A directory of one extra pack adds its rules to the shipped ones; --no-shipped-rules runs
-    /// it alone.
+    /// it alone; the reports name each rule's pack manifest.
     @Test func extraPackLayersOverTheShippedRules() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -96,6 +96,23 @@ struct RulePackLayeringTests {
         let report = try json(dir.url("r.json"))
         let ruleIDs = Set(report.findings.compactMap { $0["ruleId"] as? String })
         #expect(ruleIDs.contains("ACME-CAM-001") && ruleIDs.contains("RB-IFC-001"), "\(ruleIDs)")
+        let acme = try #require(report.rules.first { $0["id"] as? String == "ACME-CAM-001" })
+        #expect(acme["manifest"] as? [String: String] == ["id": "acme-camera", "version": "1.4.0"])
+        let shipped = try #require(report.rules.first { $0["id"] as? String == "RB-IFC-001" })
+        #expect(shipped["manifest"] as? [String: String] == ["id": "rbscan", "version": RBScanVersion.current])
+        // SARIF: each pack a tool extension with its version, each rule naming its own.
+        let sarif = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.url("r.sarif")))) as? [String: Any]
+        let tool = ((sarif?["runs"] as? [[String: Any]])?.first?["tool"]) as? [String: Any]
+        let extensions = tool?["extensions"] as? [[String: String]]
+        #expect(extensions?.contains(["name": "acme-camera", "version": "1.4.0", "semanticVersion": "1.4.0"]) == true, "\(String(describing: extensions))")
+        let descriptors = (tool?["driver"] as? [String: Any])?["rules"] as? [[String: Any]] ?? []
+        let acmeDescriptor = descriptors.first { $0["id"] as? String == "ACME-CAM-001" }
+        #expect((acmeDescriptor?["properties"] as? [String: Any])?["manifest"] as? String == "acme-camera")
+        // rbscan merge keeps them.
+        let merged = try runProcess(rbscan, ["merge", dir.url("r.json"), "--format", "json", "--output", dir.url("merged.json")])
+        #expect(merged.status == 1, "\(merged.stderr)")
+        #expect(try json(dir.url("merged.json")).rules.first { $0["id"] as? String == "ACME-CAM-001" }?["manifest"] as? [String: String]
+                == ["id": "acme-camera", "version": "1.4.0"])
         #expect(try validateSARIF(dir.url("r.sarif")).status == 0)
 
         let alone = try runProcess(rbscan, ["scan", example, dir.url("root"), "--rules", dir.url("acme"), "--no-shipped-rules",

@@ -4,7 +4,7 @@ import RBTestSupport
 import Testing
 
 /// Third-party rules directories through the real `rbscan`: a manifest, layered over the shipped
-/// rules (packs alone, adapters alone), named in the reports.
+/// rules (packs alone, adapters alone), selected by a baseline, named in the reports.
 @Suite("Rule packs from third parties: manifests and layering", .serialized)
 struct RulePackLayeringTests {
     let rbscan = Repository.rbscanBinary
@@ -122,6 +122,32 @@ struct RulePackLayeringTests {
         // Naming the shipped directory as well (what the docs said before layering) changes nothing.
         let list = try runProcess(rbscan, ["rules", "list", "--rules", Repository.rules, "--rules", dir.url("acme")])
         #expect(list.status == 0 && list.stdout.contains("77 rules from 11 packs"), "\(list.stdout)\(list.stderr)")
+    }
+
+    /// A baseline selects a layered pack by its manifest id (all its packs) or by pack id, and
+    /// overrides its rules by ID like the shipped ones.
+    @Test func baselineSelectsALayeredPack() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try FixtureWriter.write([
+            "acme/manifest.yaml": .file(Self.acmeManifest),
+            "acme/debug.yaml": .file(Self.acmePack),
+            "acme-only.yaml": .file("""
+                version: 1
+                id: acme-only
+                title: ACME's rules and the password pack
+                packs: [acme-camera, passwords]
+                failOn: high
+                rules:
+                  ACME-CAM-001: {severity: low, reason: tracked in ACME-1234}
+
+                """),
+        ], into: dir.path)
+        let list = try runProcess(rbscan, ["rules", "list", "--rules", dir.url("acme"), "--baseline", dir.url("acme-only.yaml")])
+        #expect(list.status == 0, "\(list.stderr)")
+        let lines = list.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("ACME-CAM-001") && $0.contains("low") }, "\(list.stdout)")
+        #expect(lines.contains { $0.hasPrefix("RB-PWD-") } && !lines.contains { $0.hasPrefix("RB-IFC-") }, "\(list.stdout)")
     }
 
     /// Problems of a manifest stop the run (exit 2) and name its file and line.

@@ -65,7 +65,7 @@ public struct JSONReporter: Reporter {
                          rationale: rule.rationale?.trimmingWhitespace().description,
                          remediation: rule.remediation.trimmingWhitespace().description,
                          references: rule.references, check: rule.checkIDs, pack: rule.pack,
-                         targets: rule.targets.map(\.rawValue))
+                         manifest: rule.manifest, targets: rule.targets.map(\.rawValue))
             },
             findings: StreamedArray(count: report.findings.count) { i in
                 let finding = report.findings[i]
@@ -148,6 +148,8 @@ public struct JSONReporter: Reporter {
         var references: [String]
         var check: String
         var pack: String
+        /// The pack manifest (id, version) of the rule's rules directory, when it has one.
+        var manifest: ManifestReference?
         var targets: [String]
     }
     struct FindingInfo: Encodable {

@@ -42,7 +42,7 @@ public struct SARIFReporter: Reporter {
                                            securitySeverity: rule.severity.securitySeverity,
                                            severity: rule.severity.rawValue, category: rule.category.rawValue,
                                            references: rule.references.isEmpty ? nil : rule.references,
-                                           check: rule.checkIDs))
+                                           check: rule.checkIDs, manifest: rule.manifest?.id))
         }
         let shown = report.sarifOmitsWaived ? report.findings.filter { $0.waiver == nil && $0.baselineState != .absent } : report.findings
         let results = StreamedArray(count: shown.count) { i -> Result in
@@ -121,7 +121,12 @@ public struct SARIFReporter: Reporter {
                                     toolExecutionNotifications: notifications.isEmpty ? nil : notifications)
         let driver = ToolComponent(name: "rbscan", version: RBScanVersion.current, semanticVersion: RBScanVersion.current,
                                    informationUri: RBScanVersion.informationURI, rules: rules)
-        let run = Run(tool: Tool(driver: driver), invocations: [invocation],
+        // The rule packs (manifests) the rules came from, each a tool extension with its version.
+        var extensions: [ToolExtension] = []
+        for reference in report.rules.compactMap(\.manifest) where !extensions.contains(where: { $0.name == reference.id }) {
+            extensions.append(ToolExtension(name: reference.id, version: reference.version, semanticVersion: reference.version))
+        }
+        let run = Run(tool: Tool(driver: driver, extensions: extensions.isEmpty ? nil : extensions), invocations: [invocation],
                       originalUriBaseIds: baseIDs.isEmpty ? nil : baseIDs, artifacts: artifacts, results: results,
                       properties: RunProperties(baseline: report.baselineID, failOn: report.gate.description))
         return Log(schema: schemaURI, version: "2.1.0", runs: [run])
@@ -156,7 +161,17 @@ public struct SARIFReporter: Reporter {
         var properties: RunProperties
     }
     struct RunProperties: Encodable { var baseline: String; var failOn: String }
-    struct Tool: Encodable { var driver: ToolComponent<ReportingDescriptor> }
+    struct Tool: Encodable {
+        var driver: ToolComponent<ReportingDescriptor>
+        var extensions: [ToolExtension]?
+    }
+    /// `tool.extensions[]`: a rule pack with a manifest; its rules stay in the driver's list
+    /// (ruleIndex points there) and name it in their `manifest` property.
+    struct ToolExtension: Encodable {
+        var name: String
+        var version: String
+        var semanticVersion: String
+    }
     /// `tool.driver`; `Descriptor` is the rule descriptor of the profile (complete or GitHub's).
     struct ToolComponent<Descriptor: Encodable>: Encodable {
         var name: String
@@ -181,8 +196,10 @@ public struct SARIFReporter: Reporter {
         var category: String
         var references: [String]?
         var check: String
+        /// The id of the pack manifest the rule comes from (a `tool.extensions` name).
+        var manifest: String?
         enum CodingKeys: String, CodingKey {
-            case tags, securitySeverity = "security-severity", severity, category, references, check
+            case tags, securitySeverity = "security-severity", severity, category, references, check, manifest
         }
     }
     struct ReportingConfiguration: Encodable { var level: String }

@@ -128,6 +128,19 @@ enum PluginTemplate {
                 targets: [firmware, config]
 
             """
+        // The rules' manifest: their namespace, and the rbscan they were written against onwards.
+        let minor = RBScanVersion.current.split(separator: ".").prefix(2).joined(separator: ".")
+        let packManifest = """
+            # What these rules are (docs/writing-rules.md in rbscan, "Rules directories"): every rule ID
+            # here starts with the prefix.
+            format: 1
+            id: \(name)
+            version: 0.1.0
+            prefix: \(prefix)
+            rbscan: ">=\(minor)"
+            title: \(name) (plugin)
+
+            """
         let rules = """
             version: 1
             pack: \(name)
@@ -208,7 +221,8 @@ enum PluginTemplate {
 
             `\(program)` speaks rbscan's plugin protocol 1 (docs/plugins.md in rbscan): it lists the target's
             `\(name).conf` files, reads them through rbscan and reports `debug=1`. The rule using its check,
-            with pass and fail examples, is in `rules/\(name).yaml` (ID namespace `\(prefix)-`).
+            with pass and fail examples, is in `rules/\(name).yaml` (ID prefix `\(prefix)-`, declared in
+            `rules/manifest.yaml`).
 
             ```sh
             rbscan plugins test --plugins .          # the rule's examples, through the plugin
@@ -217,6 +231,6 @@ enum PluginTemplate {
 
             """
         return ["plugin.yaml": (manifest, 0o644), program: (lang == "python" ? python : shell, 0o755),
-                "rules/\(name).yaml": (rules, 0o644), "README.md": (readme, 0o644)]
+                "rules/\(name).yaml": (rules, 0o644), "rules/manifest.yaml": (packManifest, 0o644), "README.md": (readme, 0o644)]
     }
 }

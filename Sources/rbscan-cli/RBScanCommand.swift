@@ -74,6 +74,12 @@ struct Version: ParsableCommand {
         out += "data:      \(home ?? "not found (set RBSCAN_HOME)")\n"
         let configuration = ScanSession.configuration(ruleDirectories: [], baseline: nil, examples: false)
         if let baseline = configuration.baseline { out += "baseline:  \(baseline.id) (gate \(baseline.failOn))\n" }
+        // The rules' own version and the rbscan versions they were written for (manifest.yaml).
+        var manifests: [PackManifest] = []
+        for manifest in configuration.packs.compactMap(\.manifest) where !manifests.contains(manifest) { manifests.append(manifest) }
+        for manifest in manifests {
+            out += "rules:     \(manifest.id) \(manifest.version) (prefix \(manifest.prefix), rbscan \(manifest.rbscan))\n"
+        }
         for pack in configuration.packs.sorted(by: { $0.id < $1.id }) {
             let digest = (try? HostFiles.readBytes(pack.file)).map { "sha256:" + Digest.sha256Hex($0).prefix(12) } ?? "unreadable"
             out += "pack:      \(pack.id.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(pack.rules.count).leftPadded(3)) rules  \(digest)\n"

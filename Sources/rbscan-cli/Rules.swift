@@ -8,8 +8,11 @@ struct Rules: AsyncParsableCommand {
         subcommands: [List.self, Lint.self, Test.self, Explain.self])
 
     struct Source: ParsableArguments {
-        @Option(name: .customLong("rules"), help: "A rules directory (repeatable); default: the shipped Rules/.", completion: .directory)
+        @Option(name: .customLong("rules"), help: "A rules directory layered over the shipped Rules/ (repeatable).", completion: .directory)
         var ruleDirectories: [String] = []
+
+        @Flag(name: .customLong("no-shipped-rules"), help: "Load only the --rules directories (and plugins' rules/), not the shipped Rules/.")
+        var noShippedRules = false
 
         @Option(help: "Baseline name (in Baselines/) or file.")
         var baseline: String?
@@ -20,7 +23,7 @@ struct Rules: AsyncParsableCommand {
         /// Loads the configuration; prints its diagnostics and exits 2 when it is invalid.
         func load(requireValid: Bool = true) throws -> ScanSession.Configuration {
             let configuration = ScanSession.configuration(ruleDirectories: ruleDirectories, baseline: baseline,
-                                                          pluginDirectories: pluginDirectories)
+                                                          pluginDirectories: pluginDirectories, shippedRules: !noShippedRules)
             if requireValid && !configuration.isValid {
                 for diagnostic in configuration.diagnostics { Output.stderr("\(diagnostic)\n") }
                 throw ExitCode(ExitStatus.usage.rawValue)

@@ -42,8 +42,11 @@ struct Scan: AsyncParsableCommand {
     @Option(help: "Baseline name (in Baselines/) or file.", completion: .file(extensions: ["yaml", "yml"]))
     var baseline: String?
 
-    @Option(name: .customLong("rules"), help: "A rules directory (repeatable); default: the shipped Rules/.", completion: .directory)
+    @Option(name: .customLong("rules"), help: "A rules directory layered over the shipped Rules/ (repeatable): rule packs, adapters/ or both, with its manifest.yaml (docs/writing-rules.md).", completion: .directory)
     var ruleDirectories: [String] = []
+
+    @Flag(name: .customLong("no-shipped-rules"), help: "Load only the --rules directories (and plugins' rules/), not the shipped Rules/.")
+    var noShippedRules = false
 
     @Option(name: .customLong("plugins"), help: "An external check plugin directory, or a directory of them (repeatable); their checks become available to rules and their rules/ packs run (docs/plugins.md).", completion: .directory)
     var pluginDirectories: [String] = []
@@ -213,6 +216,7 @@ struct Scan: AsyncParsableCommand {
         options.componentsIfBuilt = plan.contains { type(of: $0.reporter).name == JSONReporter.name }
         options.labels = labels
         options.pluginDirectories = pluginDirectories
+        options.shippedRules = !noShippedRules
         if !quiet, Output.isTerminal(2), ProcessInfo.processInfo.environment["CI"] == nil {
             options.progress = { finished, total in Output.progress(finished, total) }
         }

@@ -353,6 +353,7 @@ struct CLITests {
         #expect(try runProcess(rbscan, ["scan", "--help"]).stdout.contains("Examples:"))
         let version = try runProcess(rbscan, ["version"])
         #expect(version.stdout.contains("commit:") && version.stdout.contains("pack:      interfaces") && version.stdout.contains("sha256:"), "\(version.stdout)")
+        #expect(version.stdout.contains("rules:     rbscan \(RBScanVersion.current) (prefix RB, rbscan >=0.1, <0.2)"), "\(version.stdout)")
     }
 
     /// An organisation's own rule pack, namespaced (ACME-CAM-001), added with --rules beside the

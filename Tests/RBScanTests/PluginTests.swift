@@ -71,6 +71,8 @@ struct PluginTests {
         let test = try runProcess(rbscan, ["plugins", "test", "--plugins", dir.url("acme-cam")])
         #expect(test.status == 0 && test.stdout.contains("PASS ACMECAM-SYS-001 (1 fail, 1 pass examples)"), "\(test.stdout)\(test.stderr)")
         #expect(FileManager.default.fileExists(atPath: dir.url("acme-cam/README.md")))
+        let manifest = try String(contentsOfFile: dir.url("acme-cam/rules/manifest.yaml"), encoding: .utf8)
+        #expect(manifest.contains("prefix: ACMECAM\n"), "\(manifest)")
         #expect(try runProcess(rbscan, ["plugins", "new", "acme-cam", "--lang", lang, "--directory", dir.path]).status == 2)
     }
 

@@ -25,6 +25,14 @@ public enum HostFiles {
         }
     }
 
+    /// `path` with links and `..` resolved, or nil when it does not exist: two spellings of one
+    /// directory (`Rules`, `./Rules/`) compare equal.
+    public static func canonicalPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// The name of a directory entry readdir returned.
     static func entryName(_ item: UnsafeMutablePointer<dirent>) -> String {
         withUnsafeBytes(of: item.pointee.d_name) { raw in String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self)) }

@@ -15,7 +15,8 @@ public struct Baseline: Sendable {
     public let id: String
     public let title: String
     public let file: String
-    /// Pack IDs to run; `["all"]` runs every pack found.
+    /// Pack IDs to run; `["all"]` runs every pack found. A pack manifest's id selects every
+    /// pack of its rules directory (`acme-camera`: the packs a third party layered in).
     public let packs: [String]
     public let failOn: GateThreshold
     public let overrides: [String: Override]
@@ -51,7 +52,7 @@ public struct Baseline: Sendable {
     /// Selects and tunes rules from the loaded packs. Unknown packs or rule IDs are errors.
     public func apply(to packs: [RulePack]) -> (rules: [Rule], diagnostics: [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
-        let known = Set(packs.map(\.id))
+        let known = Set(packs.map(\.id) + packs.compactMap(\.manifest?.id))
         let selected: [RulePack]
         if packs.isEmpty {
             selected = []
@@ -63,7 +64,7 @@ public struct Baseline: Sendable {
                     "baseline selects pack '\(id)', which no rules directory has (known: \(known.sorted().joined(separator: ", ")))",
                     at: SourceLocation(file: file)))
             }
-            selected = packs.filter { self.packs.contains($0.id) }
+            selected = packs.filter { self.packs.contains($0.id) || $0.manifest.map { self.packs.contains($0.id) } == true }
         }
         var rules = selected.flatMap(\.rules)
         let ids = Set(packs.flatMap(\.rules).map(\.id))

@@ -36,6 +36,13 @@ public struct ConfigAdapters: Sendable {
     public var adapters: [ConfigAdapter]
     public init(_ adapters: [ConfigAdapter] = []) { self.adapters = adapters }
 
+    /// Whether `directory` (a rules directory) has adapter files in its `adapters/` folder.
+    public static func present(in directory: String) -> Bool {
+        let folder = (directory.hasSuffix("/") ? directory : directory + "/") + "adapters"
+        guard HostFiles.kind(of: folder) == .directory, let names = try? HostFiles.list(directory: folder) else { return false }
+        return names.contains { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+    }
+
     /// Loads `DIR/adapters/*.yaml` for each rules directory (a missing folder is fine).
     public static func load(ruleDirectories: [String]) -> (ConfigAdapters, [Diagnostic]) {
         var adapters: [ConfigAdapter] = []

@@ -21,6 +21,8 @@ public struct Rule: Sendable {
     public let source: SourceLocation
     /// The pack (file) it belongs to.
     public let pack: String
+    /// The manifest of its rules directory, when it has one (id and version, for reports).
+    public var manifest: ManifestReference?
     /// False when the baseline disables it.
     public var enabled: Bool = true
 

@@ -10,7 +10,9 @@ public struct RulePack: Sendable {
     public let id: String
     public let title: String
     public let file: String
-    public let rules: [Rule]
+    public internal(set) var rules: [Rule]
+    /// The manifest of the directory it was loaded from, when that has one.
+    public internal(set) var manifest: PackManifest?
 }
 
 /// The on-disk shape of a rule pack, decoded strictly before the checks are built.
@@ -61,22 +63,34 @@ public struct RuleLoader: Sendable {
         self.examples = examples
     }
 
-    /// The packs found in `directories` (`*.yaml`, `*.yml`, sorted by name) and the diagnostics.
+    /// The packs found in `directories` (`*.yaml`, `*.yml`, sorted by name, but the manifest)
+    /// and the diagnostics. A directory's `manifest.yaml`, when it has one, is checked and its
+    /// prefix enforced on every rule of the directory; a directory may hold only config adapters.
     public func load(directories: [String]) -> (packs: [RulePack], diagnostics: [Diagnostic]) {
         var packs: [RulePack] = []
         var diagnostics: [Diagnostic] = []
+        var manifests: [PackManifest] = []
+        /// Rules of directories without a manifest, checked against the others' prefixes at the end.
+        var unmanaged: [Rule] = []
         for directory in directories {
             let files: [String]
             do {
-                files = try HostFiles.list(directory: directory).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                files = try HostFiles.list(directory: directory).filter {
+                    ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && $0 != PackManifest.fileName
+                }
             } catch {
                 diagnostics.append(Diagnostic(.error, .configuration, code: "rules.unreadable-directory",
                                               "\(error)", at: SourceLocation(file: directory)))
                 continue
             }
-            if files.isEmpty {
+            let (manifest, manifestProblems) = PackManifest.load(directory: directory)
+            diagnostics += manifestProblems
+            if let manifest { manifests.append(manifest) }
+            // A directory of adapters alone teaches the shipped rules a vendor's format.
+            if files.isEmpty && !ConfigAdapters.present(in: directory) {
                 diagnostics.append(Diagnostic(.error, .configuration, code: "rules.empty-directory",
-                                              "no rule packs (*.yaml) here", at: SourceLocation(file: directory)))
+                                              "no rule packs (*.yaml) or config adapters (adapters/*.yaml) here",
+                                              at: SourceLocation(file: directory)))
             }
             // Packs parse independently: on all cores (start-up time is part of every CI scan).
             let paths = files.map { directory.hasSuffix("/") ? directory + $0 : directory + "/" + $0 }
@@ -87,9 +101,35 @@ public struct RuleLoader: Sendable {
             }
             let results = loaded.withLock { $0 }
             for i in paths.indices {
-                guard let (pack, problems) = results[i] else { continue }
+                guard let (loaded, problems) = results[i] else { continue }
                 diagnostics += problems
-                if let pack { packs.append(pack) }
+                guard var pack = loaded else { continue }
+                if let manifest {
+                    pack.manifest = manifest
+                    for j in pack.rules.indices {
+                        pack.rules[j].manifest = manifest.reference
+                        if !manifest.covers(pack.rules[j].id) {
+                            diagnostics.append(Diagnostic(.error, .configuration, code: "pack.prefix-mismatch",
+                                "rule ID \(pack.rules[j].id) is outside prefix \(manifest.prefix) that this directory's manifest declares ("
+                                + (manifest.prefix == "RB" ? "RB-<CAT>-<NNN>" : "\(manifest.prefix)-…-<NNN>") + ", \(manifest.prefixLocation))",
+                                at: pack.rules[j].source, rule: pack.rules[j].id))
+                        }
+                    }
+                } else {
+                    unmanaged += pack.rules
+                }
+                packs.append(pack)
+            }
+        }
+        diagnostics += PackManifest.conflicts(manifests)
+        // A directory without a manifest still loads as it always did, but a rule there inside
+        // another pack's declared prefix is probably a copy of it or a collision in waiting.
+        for rule in unmanaged {
+            if let owner = manifests.first(where: { $0.covers(rule.id) }) {
+                diagnostics.append(Diagnostic(.warning, .configuration, code: "pack.prefix-claimed",
+                    "rule ID \(rule.id) is in prefix \(owner.prefix), which pack \(owner.id) declares (\(owner.prefixLocation)); "
+                    + "give this directory a manifest with a prefix of its own",
+                    at: rule.source, rule: rule.id))
             }
         }
         diagnostics += duplicateDiagnostics(packs)
@@ -263,15 +303,19 @@ public struct RuleLoader: Sendable {
     }
 
     private func duplicateDiagnostics(_ packs: [RulePack]) -> [Diagnostic] {
-        var first: [String: SourceLocation] = [:]
+        var first: [String: Rule] = [:]
         var diagnostics: [Diagnostic] = []
         for pack in packs {
             for rule in pack.rules {
                 if let earlier = first[rule.id] {
+                    // --rules once replaced the shipped rules; a copy of them given the old way
+                    // now duplicates every ID, and the first message says what to do.
+                    let hint = earlier.manifest?.id == PackManifest.shippedID && rule.manifest?.id != PackManifest.shippedID
+                        ? "; --rules directories add to the shipped Rules/: pass --no-shipped-rules to load only yours" : ""
                     diagnostics.append(Diagnostic(.error, .configuration, code: "rule.duplicate-id",
-                        "duplicate rule ID \(rule.id) (first defined at \(earlier))", at: rule.source, rule: rule.id))
+                        "duplicate rule ID \(rule.id) (first defined at \(earlier.source))" + hint, at: rule.source, rule: rule.id))
                 } else {
-                    first[rule.id] = rule.source
+                    first[rule.id] = rule
                 }
             }
         }

@@ -69,7 +69,10 @@ public enum ReportReader {
                                   references: info.references ?? [], checks: info.check ?? "", pack: info.pack ?? "",
                                   targets: info.targets, file: file)
             else { throw fail("rule \(info.id ?? "?"): unknown category or severity") }
-            rules.append(rule)
+            var kept = rule
+            // A merged report still names the rule packs its rules came from.
+            kept.manifest = info.manifest
+            rules.append(kept)
         }
         var findings: [Finding] = []
         findings.reserveCapacity(document.findings?.count ?? 0)
@@ -211,11 +214,13 @@ public enum ReportReader {
             var id: String?, title: String?, category: String?, severity: String?, description: String?, rationale: String?
             var remediation: String?, check: String?, pack: String?
             var references: [String]?, targets: [String]?
+            var manifest: ManifestReference?
             init(from decoder: any Decoder) throws {
                 let c = try decoder.container(keyedBy: Key.self)
                 id = c.lenient("id"); title = c.lenient("title"); category = c.lenient("category"); severity = c.lenient("severity")
                 description = c.lenient("description"); rationale = c.lenient("rationale"); remediation = c.lenient("remediation")
                 check = c.lenient("check"); pack = c.lenient("pack"); references = c.lenient("references"); targets = c.lenient("targets")
+                manifest = c.lenient("manifest")
             }
         }
         struct FindingInfo: Decodable {

@@ -3,14 +3,14 @@ import RBCore
 
 // Stage 0 of a scan: the rules, the external plugins' checks and the baseline.
 extension ScanSession {
-    /// Loads `--rules` directories (default: the shipped `Rules/`) and the baseline.
+    /// Loads the shipped `Rules/` with the `--rules` directories layered over it (without it when
+    /// `shippedRules` is false; `RuleDirectories.layered`) and the baseline.
     /// `pluginDirectories`: external check plugins (`--plugins DIR`); their checks join the
     /// registry and the rule packs in their `rules/` directories join the rules directories.
     public static func configuration(ruleDirectories: [String], baseline: String?, examples: Bool = true,
                                      registry: CheckRegistry = BuiltinChecks.registry,
-                                     pluginDirectories: [String] = []) -> Configuration {
+                                     pluginDirectories: [String] = [], shippedRules: Bool = true) -> Configuration {
         var diagnostics: [Diagnostic] = []
-        var directories = ruleDirectories
         var registry = registry
         var pluginRules: [String] = []
         if !pluginDirectories.isEmpty {
@@ -19,15 +19,9 @@ extension ScanSession {
             registry = registry.adding(plugins.flatMap(\.dynamicChecks))
             pluginRules = plugins.map { $0.directory + "/rules" }.filter { HostFiles.kind(of: $0) == .directory }
         }
-        if directories.isEmpty {
-            if let shipped = Resources.defaultRulesDirectory {
-                directories = [shipped]
-            } else {
-                diagnostics.append(Diagnostic(.error, .configuration, code: "rules.not-found",
-                    "cannot find the shipped Rules/ directory; pass --rules DIR or set RBSCAN_HOME"))
-            }
-        }
-        directories += pluginRules
+        let (directories, layerDiagnostics) = RuleDirectories.layered(shipped: Resources.defaultRulesDirectory, includeShipped: shippedRules,
+                                                                      given: ruleDirectories, plugins: pluginRules)
+        diagnostics += layerDiagnostics
         let (packs, loadDiagnostics) = RuleLoader(registry: registry, examples: examples).load(directories: directories)
         diagnostics += loadDiagnostics
         let (adapters, adapterDiagnostics) = ConfigAdapters.load(ruleDirectories: directories)

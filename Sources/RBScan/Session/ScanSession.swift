@@ -16,6 +16,8 @@ public struct ScanSession {
         public var targets: [String]
         public var baseline: String?
         public var ruleDirectories: [String]
+        /// False for `--no-shipped-rules`: only `ruleDirectories` (and plugins' rules), not `Rules/`.
+        public var shippedRules = true
         /// External check plugins (`--plugins DIR`): their checks, and the rule packs in their `rules/`.
         public var pluginDirectories: [String] = []
         public var failOn: GateThreshold?
@@ -67,7 +69,8 @@ public struct ScanSession {
         let configurationStart = ContinuousClock.now
         // A scan does not run the rules' examples (`rules lint` / `rules test` decode and check them).
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
-                                          examples: false, registry: registry, pluginDirectories: options.pluginDirectories)
+                                          examples: false, registry: registry, pluginDirectories: options.pluginDirectories,
+                                          shippedRules: options.shippedRules)
         Profiler.note("rules loaded", since: configurationStart)
         var (targets, targetDiagnostics) = await prepared
         let gate = options.failOn ?? configuration.baseline?.failOn ?? .severity(.high)

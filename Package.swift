@@ -9,6 +9,9 @@ let package = Package(
     products: [
         .executable(name: "rbscan", targets: ["rbscan"]),
         .library(name: "RBScan", targets: ["RBScan"]),
+        // For plugins written in Swift: the protocol's messages and a run loop (docs/plugins.md).
+        // A plugin's Package.swift depends on it with `.package(path: "<rbscan checkout>")`.
+        .library(name: "RBPluginSDK", targets: ["RBPluginSDK"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +45,10 @@ let package = Package(
         // removes the private temporary directory on SIGINT/SIGTERM/SIGHUP, and the spawn of
         // external check plugins (glibc's GNU-only posix_spawn file actions). No library.
         .target(name: "CSafeSystem", path: "Sources/CSafeSystem"),
+
+        // The external check plugin protocol (messages, PluginSession): Foundation only, so a
+        // plugin depending on it builds none of rbscan's C libraries.
+        .target(name: "RBPluginSDK"),
 
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [

@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "RBChecksTests", dependencies: ["RBChecks", "RBCore", "RBScan", "RBTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RBReportTests", dependencies: ["RBReport", "RBScan", "RBTestSupport"],
                     exclude: ["Golden", "Schemas"]),
-        .testTarget(name: "RBScanTests", dependencies: ["RBScan", "RBNet", "RBCore", "rbscan", "RBTestSupport"]),
+        .testTarget(name: "RBScanTests", dependencies: ["RBScan", "RBNet", "RBCore", "RBPluginSDK", "rbscan", "RBTestSupport"]),
     ]
 )
 

@@ -1,16 +1,70 @@
-/// The files `rbscan plugins new` writes: path → (text, mode).
+import Foundation
+import RBCore
+
+/// The files `rbscan plugins new` writes: a working plugin to start from, whose rule's pass and
+/// fail examples pass `rbscan plugins test` as written. Python plugins carry a copy of the
+/// protocol helper (`Plugins/sdk/python/rbscan_plugin.py`), Swift plugins depend on the
+/// `RBPluginSDK` product of the rbscan checkout they were made from.
 public enum PluginTemplate {
-    public static func files(name: String, lang: String) -> [String: (String, Int)] {
+    public enum Language: String, CaseIterable, Sendable {
+        case python, sh, swift
+    }
+
+    public struct File: Sendable {
+        public var text: String
+        public var mode: Int
+    }
+
+    /// An SDK the language needs is not where rbscan's home is (docs/plugins.md, SDKs).
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The helper a Python plugin imports, under rbscan's home (a checkout, or share/rbscan).
+    public static let pythonHelper = "Plugins/sdk/python/rbscan_plugin.py"
+
+    /// The plugin's files, path → file. `home` is rbscan's home (`Resources.home()`): the Python
+    /// helper is copied from it, and for Swift it must be an rbscan checkout (Package.swift and
+    /// Sources/RBPluginSDK), which the plugin's Package.swift names by its absolute path.
+    public static func files(name: String, language: Language, home: String?) throws(Failure) -> [String: File] {
         let namespace = String(name.uppercased().filter { $0.isLetter || $0.isNumber }.prefix(12))
         let prefix = namespace.count >= 2 && namespace.first!.isLetter ? namespace : "PLUG"
         let check = "\(name).debug-switch"
-        let program = lang == "python" ? "check.py" : "check.sh"
+        let home = home.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        var files: [String: File] = [:]
+        let command: String
+        let build: String
+        switch language {
+        case .python:
+            guard let home, let helper = try? String(contentsOfFile: home + "/" + pythonHelper, encoding: .utf8) else {
+                throw Failure(description: "the Python helper \(pythonHelper) is not in rbscan's home (\(home ?? "not found")); set RBSCAN_HOME to an rbscan checkout or share/rbscan")
+            }
+            files["check.py"] = File(text: python(name: name), mode: 0o755)
+            files["rbscan_plugin.py"] = File(text: helper, mode: 0o644)
+            command = "[python3, check.py]"
+            build = ""
+        case .sh:
+            files["check.sh"] = File(text: shell(name: name), mode: 0o755)
+            command = "[sh, check.sh]"
+            build = ""
+        case .swift:
+            guard let home, HostFiles.kind(of: home + "/Package.swift") == .regularFile,
+                  HostFiles.kind(of: home + "/Sources/RBPluginSDK") == .directory else {
+                throw Failure(description: "a Swift plugin is built against an rbscan checkout's RBPluginSDK, and rbscan's home (\(home ?? "not found")) is not one; run the checkout's rbscan or set RBSCAN_HOME to the checkout")
+            }
+            files["Package.swift"] = File(text: swiftPackage(name: name, checkout: home), mode: 0o644)
+            files["Sources/main.swift"] = File(text: swiftMain(name: name), mode: 0o644)
+            files[".gitignore"] = File(text: ".build/\nPackage.resolved\n", mode: 0o644)
+            command = "[.build/release/\(name)]"
+            build = "swift build -c release                   # the program rbscan runs: .build/release/\(name)\n"
+        }
+        let program = language == .swift ? "Sources/main.swift" : language == .python ? "check.py" : "check.sh"
         let manifest = """
             # An rbscan external check plugin (docs/plugins.md). Test it: rbscan plugins test --plugins .
             protocol: 1
             id: \(name)
             version: 0.1.0
-            command: [\(lang == "python" ? "python3" : "sh"), \(program)]
+            command: \(command)
             timeout: 30
             checks:
               - id: \(check)
@@ -43,40 +97,134 @@ public enum PluginTemplate {
                         etc/\(name).conf: "name=device\\ndebug=0\\n"
 
             """
-        let python = """
-            #!/usr/bin/env python3
-            \"\"\"rbscan plugin (protocol 1): reports debug=1 in **/\(name).conf. Files come only through rbscan.\"\"\"
-            import base64, json, sys
+        let sdk = switch language {
+        case .python: """
 
-            def send(message):
-                sys.stdout.write(json.dumps(message) + "\\n")
-                sys.stdout.flush()
-
-            def receive():
-                line = sys.stdin.readline()
-                if not line:
-                    sys.exit(0)
-                return json.loads(line)
-
-            request = receive()                      # {"type": "run", "check": ..., "options": ..., "target": ...}
-            send({"type": "list", "globs": ["**/\(name).conf"]})
-            observations = []
-            for entry in receive().get("files", []):
-                if entry["type"] != "file":
-                    continue
-                send({"type": "read", "path": entry["path"], "offset": 0, "length": 1 << 20, "unlessBinary": True})
-                answer = receive()
-                if answer.get("type") != "data":
-                    continue
-                text = base64.b64decode(answer["data"]).decode("utf-8", "replace")
-                for number, line in enumerate(text.splitlines(), 1):
-                    if line.replace(" ", "") == "debug=1":
-                        observations.append({"path": entry["path"], "line": number, "message": f"debug is on in {entry['path']}",
-                                             "evidence": {"key": "debug", "snippet": line}})
-            send({"type": "result", "observations": observations})
+            `rbscan_plugin.py` is rbscan's protocol helper, a copy of its
+            `\(pythonHelper)`: rbscan runs `check.py` by its absolute path with a cleared
+            environment, and Python finds the helper beside it. To follow a newer rbscan, copy its helper
+            over this one.
 
             """
-        let shell = """
+        case .sh: "\n"
+        case .swift: """
+
+            `Package.swift` depends on the `RBPluginSDK` product (protocol 1's messages, `PluginSession`)
+            of the rbscan checkout it was made from, `\(home ?? "")`. rbscan runs the built executable,
+            `.build/release/\(name)`: build it before testing or scanning, and after every change.
+
+            """
+        }
+        let readme = """
+            # \(name): an rbscan external check plugin
+
+            `\(program)` speaks rbscan's plugin protocol 1 (docs/plugins.md in rbscan): it lists the target's
+            `\(name).conf` files, reads them through rbscan and reports `debug=1`. The rule using its check,
+            with pass and fail examples, is in `rules/\(name).yaml` (ID namespace `\(prefix)-`).
+            \(sdk)
+            ```sh
+            \(build)rbscan plugins test --plugins .          # the rule's examples, through the plugin
+            rbscan scan firmware.bin --plugins .     # a scan with the plugin's rules beside the shipped ones
+            ```
+
+            """
+        files["plugin.yaml"] = File(text: manifest, mode: 0o644)
+        files["rules/\(name).yaml"] = File(text: rules, mode: 0o644)
+        files["README.md"] = File(text: readme, mode: 0o644)
+        return files
+    }
+
+    static func python(name: String) -> String {
+        #"""
+        #!/usr/bin/env python3
+        """rbscan plugin (protocol 1): reports debug=1 in **/\#(name).conf. Files come only through rbscan.
+
+        rbscan_plugin.py beside this file is rbscan's protocol helper: rbscan runs this program by its
+        absolute path with a cleared environment, and Python looks for imports in its directory first.
+        """
+        import sys
+
+        sys.dont_write_bytecode = True  # a run writes nothing into the plugin's directory
+        import rbscan_plugin  # noqa: E402
+
+
+        def check(session):
+            for entry in session.list("**/\#(name).conf"):
+                if entry["type"] != "file":
+                    continue
+                try:
+                    text = session.read_text(entry["path"])  # None: a binary file
+                except rbscan_plugin.RequestError:
+                    continue  # unreadable in the target: rbscan's own diagnostics say why
+                for number, line in enumerate((text or "").splitlines(), 1):
+                    if line.replace(" ", "") == "debug=1":
+                        session.observe(entry["path"], f"debug is on in {entry['path']}", line=number, key="debug", snippet=line)
+
+
+        rbscan_plugin.run(check)
+
+        """#
+    }
+
+    static func swiftPackage(name: String, checkout: String) -> String {
+        // SwiftPM names a path dependency after its directory.
+        let identity = URL(fileURLWithPath: checkout).lastPathComponent
+        func literal(_ text: String) -> String {
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return #"""
+        // swift-tools-version:6.0
+        // An rbscan external check plugin (docs/plugins.md in rbscan). Build: swift build -c release
+        import PackageDescription
+
+        let package = Package(
+            name: \#(literal(name)),
+            dependencies: [
+                // The rbscan checkout this plugin was made from: its RBPluginSDK product speaks protocol 1.
+                .package(path: \#(literal(checkout))),
+            ],
+            targets: [
+                .executableTarget(
+                    name: \#(literal(name)),
+                    dependencies: [.product(name: "RBPluginSDK", package: \#(literal(identity)))],
+                    path: "Sources"),
+            ]
+        )
+
+        """#
+    }
+
+    static func swiftMain(name: String) -> String {
+        #"""
+        // rbscan plugin (protocol 1): reports debug=1 in **/\#(name).conf. Files come only through rbscan.
+        // PluginSession.main reads rbscan's run message, calls the closure, and sends the observations
+        // it returns as the result; anything thrown ends the run as plugin.failed with the error.
+        import RBPluginSDK
+
+        PluginSession.main { session in
+            var observations: [Observation] = []
+            for entry in try session.list(["**/\#(name).conf"]) where entry.isFile {
+                let text: String?
+                do {
+                    text = try session.readText(entry.path)  // nil: a binary file
+                } catch let refusal as ErrorAnswer {
+                    PluginSession.log("skipped \(refusal)")  // unreadable in the target: rbscan's own diagnostics say why
+                    continue
+                }
+                let lines = (text ?? "").split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+                for (index, line) in lines.enumerated() where line.filter({ $0 != " " }) == "debug=1" {
+                    observations.append(Observation(path: entry.path, line: index + 1, message: "debug is on in \(entry.path)",
+                                                    key: "debug", snippet: String(line)))
+                }
+            }
+            return observations
+        }
+
+        """#
+    }
+
+    static func shell(name: String) -> String {
+        """
             #!/bin/sh
             # rbscan plugin (protocol 1): reports debug=1 in **/\(name).conf. Files come only through rbscan.
             read -r request || exit 0
@@ -93,20 +241,5 @@ public enum PluginTemplate {
             printf '{"type":"result","observations":[%s]}\\n' "${found%,}"
 
             """
-        let readme = """
-            # \(name): an rbscan external check plugin
-
-            `\(program)` speaks rbscan's plugin protocol 1 (docs/plugins.md in rbscan): it lists the target's
-            `\(name).conf` files, reads them through rbscan and reports `debug=1`. The rule using its check,
-            with pass and fail examples, is in `rules/\(name).yaml` (ID namespace `\(prefix)-`).
-
-            ```sh
-            rbscan plugins test --plugins .          # the rule's examples, through the plugin
-            rbscan scan firmware.bin --plugins .     # a scan with the plugin's rules beside the shipped ones
-            ```
-
-            """
-        return ["plugin.yaml": (manifest, 0o644), program: (lang == "python" ? python : shell, 0o755),
-                "rules/\(name).yaml": (rules, 0o644), "README.md": (readme, 0o644)]
     }
 }

@@ -4,11 +4,12 @@ import RBChecks
 import RBCore
 import RBScan
 
-/// `rbscan plugins list|test`: the external check plugins of --plugins directories (docs/plugins.md).
+/// `rbscan plugins list|test|new`: the external check plugins of --plugins directories, and new
+/// ones from a template (docs/plugins.md).
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
-        abstract: "List external check plugins, or run the examples of the rules that use their checks.",
+        abstract: "List external check plugins, run the examples of the rules that use their checks, or write a new one.",
         subcommands: [List.self, Test.self, New.self])
 
     struct Source: ParsableArguments {
@@ -68,14 +69,14 @@ struct PluginsCommand: AsyncParsableCommand {
 }
 
 extension PluginsCommand {
-    /// `rbscan plugins new NAME --lang python|sh`: a working plugin to start from, with a rule
-    /// pack using its check, pass and fail examples, and a README.
+    /// `rbscan plugins new NAME --lang python|sh|swift`: a working plugin to start from, with a
+    /// rule pack using its check, pass and fail examples, and a README (PluginTemplate).
     struct New: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a working plugin to start from: manifest, program, a rule with pass/fail examples, README.")
         @Argument(help: "The plugin's name (lower case letters, digits, '-').")
         var name: String
-        @Option(help: "python or sh.")
+        @Option(help: "python (with the protocol helper), sh, or swift (a package using RBPluginSDK; needs an rbscan checkout).")
         var lang: String = "python"
         @Option(help: "Where to write it (default: the current directory).", completion: .directory)
         var directory: String = "."
@@ -84,7 +85,9 @@ extension PluginsCommand {
             guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), name.first!.isLetter else {
                 throw ValidationError("the name is lower case letters, digits and '-', starting with a letter")
             }
-            guard ["python", "sh"].contains(lang) else { throw ValidationError("--lang is python or sh") }
+            guard PluginTemplate.Language(rawValue: lang) != nil else {
+                throw ValidationError("--lang is \(PluginTemplate.Language.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
         }
 
         func run() throws {
@@ -93,17 +96,25 @@ extension PluginsCommand {
                 Output.stderr("rbscan: \(root) exists already\n")
                 throw ExitCode(ExitStatus.usage.rawValue)
             }
-            let files = PluginTemplate.files(name: name, lang: lang)
-            for (path, (text, mode)) in files.sorted(by: { $0.key < $1.key }) {
+            let language = PluginTemplate.Language(rawValue: lang)!
+            let files: [String: PluginTemplate.File]
+            do {
+                files = try PluginTemplate.files(name: name, language: language, home: Resources.home())
+            } catch {
+                Output.stderr("rbscan: \(error)\n")
+                throw ExitCode(ExitStatus.usage.rawValue)
+            }
+            for (path, file) in files.sorted(by: { $0.key < $1.key }) {
                 let full = root + "/" + path
                 let parent = String(full[..<full.lastIndex(of: "/")!])
                 try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-                guard FileManager.default.createFile(atPath: full, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
+                guard FileManager.default.createFile(atPath: full, contents: Data(file.text.utf8), attributes: [.posixPermissions: file.mode]) else {
                     Output.stderr("rbscan: cannot write \(full)\n")
                     throw ExitCode(ExitStatus.usage.rawValue)
                 }
             }
-            Output.stdout("wrote \(root) (\(files.count) files); try: rbscan plugins test --plugins \(root)\n")
+            let build = language == .swift ? "build it: swift build -c release --package-path \(root); then " : ""
+            Output.stdout("wrote \(root) (\(files.count) files); \(build)try: rbscan plugins test --plugins \(root)\n")
         }
     }
 }

@@ -72,9 +72,10 @@ public struct RunRequest: Codable, Sendable, Hashable {
 /// One entry of a `files` answer.
 public struct FileEntry: Codable, Sendable, Hashable {
     public var path: String
-    /// `file`, `directory`, `symlink`, `device`, `fifo`, `socket`.
+    /// `file`, `directory`, `symlink`, `charDevice`, `blockDevice`, `fifo`, `socket`.
     public var type: String
     public var size: Int
+    /// Permission bits with setuid, setgid and sticky (0o4755).
     public var mode: Int
 
     public init(path: String, type: String, size: Int, mode: Int) {

@@ -149,7 +149,7 @@ struct ExternalCheck: Check {
         // In the order that reads them fastest (an image's block order): a plugin reading the
         // list in turn decompresses each shared block once.
         let entries = tree.readOrder(Array(tree.index.entries(matching: globs).prefix(100_000)))
-        return .files(FilesAnswer(files: entries.map { FileEntry(path: $0.path, type: $0.type.rawValue, size: Int($0.size), mode: Int($0.mode)) }))
+        return .files(FilesAnswer(files: entries.map { RBPluginSDK.FileEntry(path: $0.path, type: $0.type.rawValue, size: Int($0.size), mode: Int($0.mode)) }))
     }
 
     func serve(_ request: StatRequest, context: CheckContext) -> HostMessage {

@@ -9,6 +9,9 @@ let package = Package(
     products: [
         .executable(name: "rbscan", targets: ["rbscan"]),
         .library(name: "RBScan", targets: ["RBScan"]),
+        // For plugins written in Swift: the protocol's messages and a run loop (docs/plugins.md).
+        // A plugin's Package.swift depends on it with `.package(path: "<rbscan checkout>")`.
+        .library(name: "RBPluginSDK", targets: ["RBPluginSDK"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,6 +52,10 @@ let package = Package(
         // public keys. The one place these are implemented; nothing above it calls their
         // OpenSSL functions.
         .target(name: "RBCrypto", dependencies: ["COpenSSL"]),
+        // The external check plugin protocol (messages, PluginSession): Foundation only, so a
+        // plugin depending on it builds none of rbscan's C libraries.
+        .target(name: "RBPluginSDK"),
+
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
             "RBCrypto",
@@ -62,7 +69,7 @@ let package = Package(
         // against a CA file, OpenSSL's cipher-suite names); its other crypto is RBCrypto's.
         .target(name: "RBNet", dependencies: ["RBCore", "RBCrypto", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
-        .target(name: "RBChecks", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RBChecks", dependencies: ["RBCore", "RBCrypto", "RBPluginSDK", "CSafeSystem", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
         .target(name: "RBReport", dependencies: ["RBCore", "RBCrypto"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.
@@ -85,7 +92,7 @@ let package = Package(
         .testTarget(name: "RBChecksTests", dependencies: ["RBChecks", "RBCore", "RBScan", "RBTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RBReportTests", dependencies: ["RBReport", "RBScan", "RBTestSupport"],
                     exclude: ["Golden", "Schemas"]),
-        .testTarget(name: "RBScanTests", dependencies: ["RBScan", "RBNet", "RBCore", "RBCrypto", "rbscan", "RBTestSupport"]),
+        .testTarget(name: "RBScanTests", dependencies: ["RBScan", "RBNet", "RBCore", "RBCrypto", "RBPluginSDK", "rbscan", "RBTestSupport"]),
     ]
 )
 

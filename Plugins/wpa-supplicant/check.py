@@ -7,36 +7,17 @@ Observations: an open network (key_mgmt=NONE without WEP keys), WEP (wep_key0..3
 WPA network allowing TKIP only (pairwise=TKIP). A pre-shared key stored as a passphrase in
 clear (psk="...") is reported for review (the hashed 64-hex form is not a passphrase).
 """
-import base64
-import json
+import os
 import re
 import sys
 
-
-def send(message):
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
-def receive():
-    line = sys.stdin.readline()
-    if not line:
-        sys.exit(0)
-    return json.loads(line)
-
-
-def read_file(path):
-    chunks, offset = [], 0
-    while True:
-        send({"type": "read", "path": path, "offset": offset, "length": 1 << 20})
-        answer = receive()
-        if answer.get("type") != "data":
-            return None
-        data = base64.b64decode(answer["data"])
-        chunks.append(data)
-        offset += len(data)
-        if answer.get("eof") or not data:
-            return b"".join(chunks)
+# The protocol helper (Plugins/sdk/python/rbscan_plugin.py). rbscan runs this file by its
+# absolute path with a cleared environment, so no PYTHONPATH: a copy beside this file wins (a
+# plugin moved out of rbscan's Plugins/ takes one along), else the sibling Plugins/sdk/python.
+# No bytecode is written into those directories: a run leaves the plugin's files as they were.
+sys.dont_write_bytecode = True
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "sdk", "python"))
+import rbscan_plugin  # noqa: E402
 
 
 def networks(text):
@@ -84,23 +65,17 @@ def judge(path, text):
     return out
 
 
-def main():
-    request = receive()
-    if request.get("type") != "run" or request.get("protocol") != 1:
-        send({"type": "result", "observations": []})
-        return
-    globs = request.get("options", {}).get("paths") or ["**/wpa_supplicant*.conf"]
-    send({"type": "list", "globs": globs})
-    listing = receive()
-    observations = []
-    for entry in listing.get("files", []):
-        if entry.get("type") != "file":
+def check(session):
+    globs = session.options.get("paths") or ["**/wpa_supplicant*.conf"]
+    for entry in session.list(globs):
+        if entry["type"] != "file":
             continue
-        data = read_file(entry["path"])
-        if data is not None:
-            observations += judge(entry["path"], data.decode("utf-8", "replace"))
-    send({"type": "result", "observations": observations})
+        try:
+            data = session.read_all(entry["path"])
+        except rbscan_plugin.RequestError:
+            continue  # unreadable in the target: rbscan's own diagnostics say why
+        session.observations += judge(entry["path"], data.decode("utf-8", "replace"))
 
 
 if __name__ == "__main__":
-    main()
+    rbscan_plugin.run(check)

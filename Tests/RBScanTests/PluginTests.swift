@@ -61,7 +61,8 @@ struct PluginTests {
     }
 
     /// `rbscan plugins new NAME --lang python|sh` writes a plugin that passes `plugins test` as
-    /// written, and refuses to overwrite.
+    /// written (rbscan runs it with a cleared environment), and refuses to overwrite. The Python
+    /// one imports the protocol helper from the copy beside its program, which is rbscan's own.
     @Test(arguments: ["python", "sh"])
     func scaffoldedPluginsPassTheirTests(lang: String) throws {
         let dir = try TemporaryDirectory()
@@ -73,7 +74,37 @@ struct PluginTests {
         #expect(FileManager.default.fileExists(atPath: dir.url("acme-cam/README.md")))
         let manifest = try String(contentsOfFile: dir.url("acme-cam/rules/manifest.yaml"), encoding: .utf8)
         #expect(manifest.contains("prefix: ACMECAM\n"), "\(manifest)")
+        if lang == "python" {
+            #expect(try String(contentsOfFile: dir.url("acme-cam/check.py"), encoding: .utf8).contains("import rbscan_plugin"))
+            #expect(FileManager.default.contentsEqual(atPath: dir.url("acme-cam/rbscan_plugin.py"),
+                                                      andPath: Repository.root + "/Plugins/sdk/python/rbscan_plugin.py"))
+            #expect(!FileManager.default.fileExists(atPath: dir.url("acme-cam/__pycache__")), "a run writes nothing into the plugin")
+        }
         #expect(try runProcess(rbscan, ["plugins", "new", "acme-cam", "--lang", lang, "--directory", dir.path]).status == 2)
+    }
+
+    /// `rbscan plugins new NAME --lang swift` writes a package depending on this checkout's
+    /// RBPluginSDK by path; built as its README says, it passes `plugins test` as written, and a
+    /// scan finds what its fail example holds. (About 15-40 s: the release build of the SDK.)
+    @Test func swiftScaffoldBuildsAndPassesItsTests() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let start = ContinuousClock.now
+        let made = try runProcess(rbscan, ["plugins", "new", "acme-cam", "--lang", "swift", "--directory", dir.path])
+        #expect(made.status == 0 && made.stdout.contains("swift build -c release"), "\(made.stdout)\(made.stderr)")
+        let package = try String(contentsOfFile: dir.url("acme-cam/Package.swift"), encoding: .utf8)
+        #expect(package.contains(".package(path: \"\(Repository.root)\")"), "\(package)")
+        let build = try runProcess("/usr/bin/env", ["swift", "build", "-c", "release", "-Xswiftc", "-warnings-as-errors"],
+                                   currentDirectory: dir.url("acme-cam"))
+        try #require(build.status == 0, "\(build.stdout.suffix(3000))\(build.stderr.suffix(3000))")
+        let test = try runProcess(rbscan, ["plugins", "test", "--plugins", dir.url("acme-cam")])
+        #expect(test.status == 0 && test.stdout.contains("PASS ACMECAM-SYS-001 (1 fail, 1 pass examples)"), "\(test.stdout)\(test.stderr)")
+        try FixtureWriter.write(["root/etc/acme-cam.conf": .file("name=cam\r\n\ndebug = 1\r\n"), "root/etc/sub/acme-cam.conf": .file("\u{7f}ELF\0\0\ndebug=1\n")], into: dir.path)
+        let scan = try runProcess(rbscan, ["scan", dir.url("root"), "--plugins", dir.url("acme-cam"), "--fail-on", "never", "--format", "json"])
+        #expect(scan.status == 0 && scan.stdout.contains("\"message\" : \"debug is on in etc/acme-cam.conf\""), "\(scan.stderr)")
+        #expect(scan.stdout.contains("\"line\" : 3") && !scan.stdout.contains("plugin.failed"), "\(scan.stdout.suffix(3000))")
+        #expect(!scan.stdout.contains("etc/sub/acme-cam.conf"), "a binary file is skipped (readText is nil)")
+        print("Swift scaffold: generated, built and tested in \(ContinuousClock.now - start)")
     }
 
     /// A plugin directory holding `script` as its program (POSIX sh) and a rule using its check.

@@ -1,7 +1,7 @@
 import Foundation
 import CSafeSystem
 import RBCore
-import RBCrypto
+import RBPluginSDK
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +25,7 @@ struct ExternalCheck: Check {
     static let maxLine = 4 << 20
     static let maxOutput = 64 << 20
     /// Bytes one `read` answers at most (a plugin reads larger files in ranges).
-    static let maxRead = 4 << 20
+    static let maxRead = PluginProtocol.maxRead
 
     let plugin: Plugin
     let spec: Plugin.Spec
@@ -41,7 +41,7 @@ struct ExternalCheck: Check {
 
     var costHint: Int { spec.wholeTree ? Engine.wholeTreeCost : 4 }
 
-    func run(in context: CheckContext) async throws -> [Observation] {
+    func run(in context: CheckContext) async throws -> [RBCore.Observation] {
         guard spec.targets.contains(context.kind) else { return [] }
         let box = ResultBox()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -62,14 +62,14 @@ struct ExternalCheck: Check {
     }
 
     final class ResultBox: @unchecked Sendable {
-        var value: Result<[Observation], Problem>?
+        var value: Result<[RBCore.Observation], Problem>?
     }
 
     struct Problem: Error { var message: String }
 
     // MARK: The session
 
-    func session(_ context: CheckContext) -> Result<[Observation], Problem> {
+    func session(_ context: CheckContext) -> Result<[RBCore.Observation], Problem> {
         let work: String
         do { work = try Self.temporaryDirectory() } catch { return .failure(Problem(message: "cannot make its working directory: \(error)")) }
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -84,20 +84,16 @@ struct ExternalCheck: Check {
         var channel = Channel(stdout: child.stdout, stderr: child.stderr, deadline: Date().addingTimeInterval(plugin.timeout))
         // Whatever happens, the plugin and everything it started (its process group) end with the run.
         defer { child.finish() }
-        func fail(_ message: String) -> Result<[Observation], Problem> {
+        func fail(_ message: String) -> Result<[RBCore.Observation], Problem> {
             let status = child.finish()
             let tail = channel.stderrTail.isEmpty ? "" : "; its stderr ends: " + String(decoding: channel.stderrTail.suffix(400), as: UTF8.self)
                 .replacingOccurrences(of: "\n", with: " ⏎ ")
             return .failure(Problem(message: "\(message) (\(status))\(tail)"))
         }
-        var request: [String: Any] = ["type": "run", "protocol": Plugin.protocolVersion, "check": spec.id,
-                                      "rule": context.ruleID, "options": options.any,
-                                      "target": ["kind": context.kind.rawValue, "name": context.target.spec,
-                                                 "hasMetadata": context.tree?.hasMetadata ?? false]]
-        if let endpoint = context.target.endpoint {
-            request["endpoint"] = ["scheme": endpoint.scheme, "host": endpoint.host, "port": Int(endpoint.port)]
-        }
-        guard Self.send(request, to: writer) else { return fail("the plugin closed its input before the request") }
+        let target = RunRequest.Target(kind: context.kind.rawValue, name: context.target.spec, hasMetadata: context.tree?.hasMetadata ?? false)
+        let endpoint = context.target.endpoint.map { RunRequest.Endpoint(scheme: $0.scheme, host: $0.host, port: Int($0.port)) }
+        let request = RunRequest(check: spec.id, rule: context.ruleID, options: options, target: target, endpoint: endpoint)
+        guard Self.send(.run(request), to: writer) else { return fail("the plugin closed its input before the request") }
         while true {
             let line: [UInt8]
             switch channel.nextLine() {
@@ -108,69 +104,94 @@ struct ExternalCheck: Check {
             case .tooMuch: return fail("more than \(Self.maxOutput >> 20) MiB of output (output limit)")
             }
             if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
-            guard let message = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any], let type = message["type"] as? String else {
-                return fail("not a protocol message: " + String(decoding: line.prefix(120), as: UTF8.self))
+            let message: PluginMessage
+            do {
+                message = try PluginCoding.decoder.decode(PluginMessage.self, from: Data(line))
+            } catch let unknown as UnknownMessageType {
+                return fail(unknown.description)
+            } catch {
+                return fail("not a protocol message (\(Self.describe(error))): " + String(decoding: line.prefix(120), as: UTF8.self))
             }
-            switch type {
-            case "result":
-                return parse(message["observations"], context: context).mapError { Problem(message: $0.message) }
-            case "list", "stat", "read":
-                let answer = serve(type, message, context: context)
-                guard Self.send(answer, to: writer) else { return fail("the plugin closed its input") }
-            default:
-                return fail("unknown message type '\(type)'")
+            let answer: HostMessage
+            switch message {
+            case .result(let result): return parse(result.observations)
+            case .list(let list): answer = serve(list, context: context)
+            case .stat(let stat): answer = serve(stat, context: context)
+            case .read(let read): answer = serve(read, context: context)
             }
+            guard Self.send(answer, to: writer) else { return fail("the plugin closed its input") }
+        }
+    }
+
+    /// What was wrong with a message that did not decode, in a few words (the field's path).
+    static func describe(_ error: any Error) -> String {
+        func at(_ path: [any CodingKey]) -> String {
+            path.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().drop { $0 == "." }.description
+        }
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?: return "no \(at(context.codingPath + [key]))"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
+            return context.codingPath.isEmpty ? "not a JSON object" : "\(at(context.codingPath)) has the wrong type"
+        case .dataCorrupted(let context)?: return context.codingPath.isEmpty ? "not JSON" : "\(at(context.codingPath)) is invalid"
+        default: return "\(error)"
         }
     }
 
     /// Answers a file request from the target's tree only: paths are image-relative, `..`
     /// components and absolute paths are refused, links resolve inside the tree.
-    func serve(_ type: String, _ message: [String: Any], context: CheckContext) -> [String: Any] {
-        guard let tree = context.tree else { return ["type": "error", "message": "this target has no files (an endpoint)"] }
-        if type == "list" {
-            let patterns = message["globs"] as? [String] ?? ["**"]
-            var globs: [Glob] = []
-            for pattern in patterns {
-                guard let glob = try? Glob(pattern) else { return ["type": "error", "message": "invalid glob '\(pattern)'"] }
-                globs.append(glob)
-            }
-            // In the order that reads them fastest (an image's block order): a plugin reading the
-            // list in turn decompresses each shared block once.
-            let entries = tree.readOrder(Array(tree.index.entries(matching: globs).prefix(100_000)))
-            return ["type": "files", "files": entries.map { ["path": $0.path, "type": $0.type.rawValue, "size": Int($0.size), "mode": Int($0.mode)] }]
+    func serve(_ request: ListRequest, context: CheckContext) -> HostMessage {
+        guard let tree = context.tree else { return Self.noFiles }
+        var globs: [Glob] = []
+        for pattern in request.globs ?? ["**"] {
+            guard let glob = try? Glob(pattern) else { return .error(ErrorAnswer(message: "invalid glob '\(pattern)'")) }
+            globs.append(glob)
         }
-        guard let raw = message["path"] as? String, let path = Self.safePath(raw) else {
-            return ["type": "error", "message": "'\(message["path"] ?? "")' is not a path inside the target (relative, no '..')"]
-        }
-        guard let entry = tree.index.resolve(path) else { return ["type": "error", "path": path, "message": "no such file in the target"] }
-        if type == "stat" {
-            var answer: [String: Any] = ["type": "stat", "path": path, "fileType": entry.type.rawValue, "size": Int(entry.size),
-                                         "mode": Int(entry.mode), "uid": Int(entry.uid), "gid": Int(entry.gid)]
-            if let link = tree.index.entry(at: path)?.linkTarget { answer["link"] = link }
-            return answer
-        }
-        guard entry.type == .file else { return ["type": "error", "path": path, "message": "not a regular file"] }
-        let offset = max(0, message["offset"] as? Int ?? 0)
-        let length = min(max(0, message["length"] as? Int ?? Self.maxRead), Self.maxRead)
+        // In the order that reads them fastest (an image's block order): a plugin reading the
+        // list in turn decompresses each shared block once.
+        let entries = tree.readOrder(Array(tree.index.entries(matching: globs).prefix(100_000)))
+        return .files(FilesAnswer(files: entries.map { RBPluginSDK.FileEntry(path: $0.path, type: $0.type.rawValue, size: Int($0.size), mode: Int($0.mode)) }))
+    }
+
+    func serve(_ request: StatRequest, context: CheckContext) -> HostMessage {
+        guard let tree = context.tree else { return Self.noFiles }
+        guard let path = Self.safePath(request.path) else { return Self.outside(request.path) }
+        guard let entry = tree.index.resolve(path) else { return .error(ErrorAnswer(path: path, message: "no such file in the target")) }
+        return .stat(StatAnswer(path: path, fileType: entry.type.rawValue, size: Int(entry.size), mode: Int(entry.mode),
+                                uid: Int(entry.uid), gid: Int(entry.gid), link: tree.index.entry(at: path)?.linkTarget))
+    }
+
+    func serve(_ request: ReadRequest, context: CheckContext) -> HostMessage {
+        guard let tree = context.tree else { return Self.noFiles }
+        guard let path = Self.safePath(request.path) else { return Self.outside(request.path) }
+        guard let entry = tree.index.resolve(path) else { return .error(ErrorAnswer(path: path, message: "no such file in the target")) }
+        guard entry.type == .file else { return .error(ErrorAnswer(path: path, message: "not a regular file")) }
+        let offset = max(0, request.offset ?? 0)
+        let length = min(max(0, request.length ?? Self.maxRead), Self.maxRead)
         guard offset < context.limits.maxFileBytes || offset >= Int(entry.size) else {
-            return ["type": "error", "path": path, "message": "beyond the per-file read limit (--max-file-size)"]
+            return .error(ErrorAnswer(path: path, message: "beyond the per-file read limit (--max-file-size)"))
         }
         // Through the scan's content cache (what the read-ahead pass and other rules read is not
         // decompressed again), within --max-file-size. `unlessBinary`: a file whose first 8 KiB
         // hold a NUL byte is answered `binary` without its bytes (the read-ahead pass knows it).
         let content: FileContent
-        if message["unlessBinary"] as? Bool == true, offset == 0 {
-            guard let text = context.readUnlessBinary(entry) else { return ["type": "binary", "path": path, "size": Int(entry.size)] }
+        if request.unlessBinary == true, offset == 0 {
+            guard let text = context.readUnlessBinary(entry) else { return .binary(BinaryAnswer(path: path, size: Int(entry.size))) }
             content = text
         } else {
-            guard let whole = context.read(entry) else { return ["type": "error", "path": path, "message": "unreadable (see the diagnostics)"] }
+            guard let whole = context.read(entry) else { return .error(ErrorAnswer(path: path, message: "unreadable (see the diagnostics)")) }
             content = whole
         }
         let end = min(offset + length, content.bytes.count)
         let bytes = offset < end ? content.bytes[offset..<end] : []
-        return ["type": "data", "path": path, "offset": offset, "size": Int(entry.size),
-                "eof": offset + bytes.count >= Int(entry.size) || content.truncated && end == content.bytes.count,
-                "data": Base64Payload(Base64.encode(bytes))]
+        return .data(DataAnswer(path: path, offset: offset, size: Int(entry.size),
+                                eof: offset + bytes.count >= Int(entry.size) || content.truncated && end == content.bytes.count,
+                                data: Data(bytes)))
+    }
+
+    static let noFiles = HostMessage.error(ErrorAnswer(message: "this target has no files (an endpoint)"))
+
+    static func outside(_ raw: String) -> HostMessage {
+        .error(ErrorAnswer(path: raw, message: "'\(raw)' is not a path inside the target (relative, no '..')"))
     }
 
     static func safePath(_ raw: String) -> String? {
@@ -180,43 +201,40 @@ struct ExternalCheck: Check {
         return parts.joined(separator: "/")
     }
 
-    func parse(_ value: Any?, context: CheckContext) -> Result<[Observation], Problem> {
-        guard let items = value as? [[String: Any]] else { return .failure(Problem(message: "a result without an observations array")) }
-        var observations: [Observation] = []
+    func parse(_ items: [RBPluginSDK.Observation]) -> Result<[RBCore.Observation], Problem> {
+        var observations: [RBCore.Observation] = []
         for item in items.prefix(10_000) {
-            guard let message = item["message"] as? String, !message.isEmpty else { return .failure(Problem(message: "an observation without a message")) }
-            let status = FindingStatus(rawValue: item["status"] as? String ?? "fail") ?? .fail
-            let severity = (item["severity"] as? String).flatMap(Severity.init(rawValue:))
-            let path = (item["path"] as? String).flatMap(Self.safePath) ?? ""
-            let evidence = item["evidence"] as? [String: Any] ?? [:]
-            let facts = (evidence["facts"] as? [String: Any] ?? [:]).compactMapValues { "\($0)" }
-            observations.append(Observation(status: status, severity: severity, message: String(message.prefix(2000)),
-                                            location: Location(path: path, line: item["line"] as? Int),
-                                            evidence: Evidence(key: evidence["key"] as? String ?? "\(spec.id):\(path):\(message)",
-                                                               snippet: (evidence["snippet"] as? String).map { String($0.prefix(500)) },
-                                                               facts: facts)))
+            guard !item.message.isEmpty else { return .failure(Problem(message: "an observation without a message")) }
+            let status = item.status.flatMap { FindingStatus(rawValue: $0.rawValue) } ?? .fail
+            let severity = item.severity.flatMap { Severity(rawValue: $0.rawValue) }
+            let path = item.path.flatMap(Self.safePath) ?? ""
+            let evidence = item.evidence ?? RBPluginSDK.Evidence()
+            observations.append(RBCore.Observation(status: status, severity: severity, message: String(item.message.prefix(2000)),
+                                                   location: Location(path: path, line: item.line),
+                                                   evidence: RBCore.Evidence(key: evidence.key ?? "\(spec.id):\(path):\(item.message)",
+                                                                             snippet: evidence.snippet.map { String($0.prefix(500)) },
+                                                                             facts: evidence.facts ?? [:])))
         }
         return .success(observations)
     }
 
-    /// A base64 string: written into the message as is (its alphabet needs no JSON escaping), not
-    /// through JSONSerialization, which escapes a long string a character at a time (it took
-    /// 60 % of a plugin run reading 5,000 files).
-    struct Base64Payload { let text: String; init(_ text: String) { self.text = text } }
-
-    static func send(_ message: [String: Any], to fd: Int32) -> Bool {
-        var message = message
-        var payload: String?
-        if let data = message["data"] as? Base64Payload {
-            payload = data.text
-            message["data"] = ""
+    /// One answer as a line on the plugin's stdin. A `data` answer's base64 is spliced into the
+    /// encoded message rather than encoded by JSONEncoder, which writes a long string about half
+    /// as fast (a file read is the protocol's hot path).
+    static func send(_ message: HostMessage, to fd: Int32) -> Bool {
+        var encoded: Data
+        if case .data(var answer) = message {
+            let bytes = answer.data
+            answer.data = Data()
+            guard let line = try? PluginCoding.line(HostMessage.data(answer)),
+                  let range = line.firstRange(of: Data("\"data\":\"\"".utf8)) else { return false }
+            encoded = line
+            encoded.replaceSubrange(range, with: Data("\"data\":\"".utf8) + bytes.base64EncodedData() + Data("\"".utf8))
+        } else {
+            guard let line = try? PluginCoding.line(message) else { return false }
+            encoded = line
         }
-        guard var data = try? JSONSerialization.data(withJSONObject: message, options: [.sortedKeys, .withoutEscapingSlashes]) else { return false }
-        if let payload, let range = data.firstRange(of: Data("\"data\":\"\"".utf8)) {
-            data.replaceSubrange(range, with: Data(("\"data\":\"" + payload + "\"").utf8))
-        }
-        data.append(10)
-        return data.withUnsafeBytes { raw in
+        return encoded.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)

@@ -1,5 +1,6 @@
 import Foundation
 import RBCore
+import RBPluginSDK
 import Yams
 
 /// An external check plugin: a directory with a manifest (`plugin.yaml`) and an executable in any
@@ -144,10 +145,7 @@ struct ExternalCheckFactory: DynamicCheck {
     }
 }
 
-/// A JSON value (the plugin protocol's messages, and rule options handed over to plugins).
-public enum JSONValue: Sendable, Equatable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
+extension JSONValue {
     /// A YAML node as JSON: mappings and sequences as such, `true`/`false`/`null` and numbers by
     /// YAML's core schema, every other scalar a string.
     static func from(_ node: Node) -> JSONValue {
@@ -172,17 +170,6 @@ public enum JSONValue: Sendable, Equatable {
             return .string(text)
         case .alias:
             return .null
-        }
-    }
-
-    var any: Any {
-        switch self {
-        case .null: NSNull()
-        case .bool(let value): value
-        case .number(let value): value == value.rounded() && abs(value) < 1e15 ? Int(value) as Any : value
-        case .string(let value): value
-        case .array(let values): values.map(\.any)
-        case .object(let values): values.mapValues(\.any)
         }
     }
 }

@@ -28,6 +28,16 @@ public enum Resources {
     public static let defaultBaselineName = "red-baseline-2.1"
     public static var defaultProfile: String? { home().map { $0 + "/Profiles/generic-camera.yaml" } }
 
+    /// The site's plugins, loaded by every run that loads the shipped rules:
+    /// `<prefix>/share/rbscan/plugins` (or `$RBSCAN_HOME/plugins`). Only a directory spelled
+    /// exactly `plugins`: on a case-insensitive file system a checkout's `Plugins/` (the
+    /// examples) would otherwise answer to the name and run in every scan.
+    public static var defaultPluginsDirectory: String? {
+        guard let home = home(), (try? HostFiles.list(directory: home))?.contains("plugins") == true,
+              HostFiles.kind(of: home + "/plugins") == .directory else { return nil }
+        return home + "/plugins"
+    }
+
     static func isHome(_ dir: String) -> Bool {
         HostFiles.kind(of: dir + "/Rules") == .directory && HostFiles.kind(of: dir + "/Baselines") == .directory
     }

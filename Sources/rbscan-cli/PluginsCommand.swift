@@ -17,7 +17,8 @@ struct PluginsCommand: AsyncParsableCommand {
         var directories: [String] = []
 
         func load() throws -> [Plugin] {
-            guard !directories.isEmpty else { throw ValidationError("give --plugins DIR") }
+            let directories = self.directories.isEmpty ? Resources.defaultPluginsDirectory.map { [$0] } ?? [] : self.directories
+            guard !directories.isEmpty else { throw ValidationError("give --plugins DIR (no site plugins in share/rbscan/plugins)") }
             let (plugins, diagnostics) = Plugin.load(directories: directories)
             for diagnostic in diagnostics { Output.stderr("\(diagnostic)\n") }
             if diagnostics.contains(where: { $0.level == .error }) { throw ExitCode(ExitStatus.usage.rawValue) }

@@ -42,22 +42,62 @@ struct PluginTests {
         #expect(test.status == 0 && test.stdout.contains("PASS EXAMPLE-WIFI-001"), "\(test.stdout)\(test.stderr)")
     }
 
-    /// The POSIX sh example reads a squashfs's httpd.conf through the protocol; `rbscan plugins
+    /// The POSIX sh example reads httpd.conf through the protocol from a directory, a squashfs
+    /// and a config file, its findings in JSON, SARIF and HTML; `rbscan plugins
     /// list|test` show both examples and pass their rules' examples.
     @Test func shellPluginAndPluginsCommand() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try FixtureWriter.write(["root/etc/httpd.conf": .file("A:*\n/cgi-bin:admin:admin\n/adm:root:$1$ab$Tb4EEGgnXsBY8Wl0CHrNa.\n")], into: dir.path)
-        try ImageFixtures.sh("mksquashfs root root.sqfs -noappend -quiet", in: dir.path)
-        let result = try runProcess(rbscan, ["scan", dir.url("root.sqfs"), "--plugins", Repository.root + "/Plugins/busybox-httpd",
-                                             "--fail-on", "high", "--format", "json"])
-        #expect(result.status == 1, "\(result.stderr)")
-        #expect(result.stdout.contains("/cgi-bin is protected by user admin whose password is stored in clear"), "\(result.stdout.suffix(2000))")
-        #expect(!result.stdout.contains("/adm is protected"), "a crypt hash is not a password in clear")
+        let conf = "A:*\n/cgi-bin:admin:admin\n/adm:root:$1$ab$Tb4EEGgnXsBY8Wl0CHrNa.\n"
+        try FixtureWriter.write(["root/etc/httpd.conf": .file(conf), "httpd.conf": .file(conf)], into: dir.path)
+        try ImageFixtures.sh("mkdir tmp && mksquashfs root root.sqfs -noappend -quiet", in: dir.path)
+        for target in ["root", "root.sqfs", "httpd.conf"] {
+            let result = try runProcess(rbscan, ["scan", dir.url(target), "--plugins", Repository.root + "/Plugins/busybox-httpd",
+                                                 "--fail-on", "high", "--format", "json", "--output", dir.url("r.json"),
+                                                 "--format", "sarif", "--output", dir.url("r.sarif"), "--format", "html", "--output", dir.url("r.html")],
+                                        environment: ["TMPDIR": dir.url("tmp")])
+            #expect(result.status == 1, "\(target): \(result.stderr)")
+            let json = try String(contentsOfFile: dir.url("r.json"), encoding: .utf8)
+            #expect(json.contains("/cgi-bin is protected by user admin whose password is stored in clear"), "\(target): \(json.suffix(2000))")
+            #expect(!json.contains("/adm is protected"), "a crypt hash is not a password in clear")
+            let sarif = try String(contentsOfFile: dir.url("r.sarif"), encoding: .utf8)
+            #expect(sarif.contains("EXAMPLE-WEB-001") && sarif.contains("httpd.conf"), "\(target)")
+            #expect(try validateSARIF(dir.url("r.sarif")).status == 0)
+            #expect(try String(contentsOfFile: dir.url("r.html"), encoding: .utf8).contains("EXAMPLE-WEB-001"), "\(target)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url("tmp")).isEmpty, "nothing of the image reached the disk")
+        }
         let list = try runProcess(rbscan, ["plugins", "list", "--plugins", Repository.root + "/Plugins"])
         #expect(list.stdout.contains("busybox-httpd 1.0.0") && list.stdout.contains("wifi.supplicant-networks"), "\(list.stdout)\(list.stderr)")
         let test = try runProcess(rbscan, ["plugins", "test", "--plugins", Repository.root + "/Plugins"])
         #expect(test.status == 0 && test.stdout.contains("PASS EXAMPLE-WEB-001") && test.stdout.contains("PASS EXAMPLE-WIFI-001"), "\(test.stdout)\(test.stderr)")
+    }
+
+    /// The site's plugins in `share/rbscan/plugins` (here `$RBSCAN_HOME/plugins`) run in every
+    /// scan that loads the shipped rules; `Plugins/` (the examples' spelling) never does;
+    /// `--no-shipped-rules` leaves them out with the shipped rules.
+    @Test func sitePluginsDirectoryIsLoaded() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let root = Repository.root
+        try ImageFixtures.sh("""
+            mkdir -p home/plugins other/Plugins
+            cp -a '\(root)/Rules' '\(root)/Baselines' '\(root)/Profiles' home/
+            cp -a '\(root)/Rules' '\(root)/Baselines' '\(root)/Profiles' other/
+            cp -a '\(root)/Plugins/busybox-httpd' home/plugins/
+            cp -a '\(root)/Plugins/busybox-httpd' other/Plugins/
+            mkdir -p rootfs/etc && printf 'A:*\\n/cgi-bin:admin:admin\\n' > rootfs/etc/httpd.conf
+            """, in: dir.path)
+        func scan(_ home: String, _ extra: [String] = []) throws -> String {
+            let result = try runProcess(rbscan, ["scan", dir.url("rootfs"), "--fail-on", "never", "--format", "json"] + extra,
+                                        environment: ["RBSCAN_HOME": dir.url(home)])
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stdout
+        }
+        #expect(try scan("home").contains("\"ruleId\" : \"EXAMPLE-WEB-001\""))
+        #expect(try !scan("other").contains("EXAMPLE-WEB-001"))
+        #expect(try !scan("home", ["--no-shipped-rules", "--rules", dir.url("home/Rules")]).contains("EXAMPLE-WEB-001"))
+        let list = try runProcess(rbscan, ["plugins", "list"], environment: ["RBSCAN_HOME": dir.url("home")])
+        #expect(list.status == 0 && list.stdout.contains("busybox-httpd 1.0.0"), "\(list.stdout)\(list.stderr)")
     }
 
     /// `rbscan plugins new NAME --lang python|sh` writes a plugin that passes `plugins test` as

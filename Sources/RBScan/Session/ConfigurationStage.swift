@@ -5,7 +5,8 @@ import RBCore
 extension ScanSession {
     /// Loads the shipped `Rules/` with the `--rules` directories layered over it (without it when
     /// `shippedRules` is false; `RuleDirectories.layered`) and the baseline.
-    /// `pluginDirectories`: external check plugins (`--plugins DIR`); their checks join the
+    /// `pluginDirectories`: external check plugins (`--plugins DIR`, after the site's
+    /// `share/rbscan/plugins` when it exists); their checks join the
     /// registry and the rule packs in their `rules/` directories join the rules directories.
     public static func configuration(ruleDirectories: [String], baseline: String?, examples: Bool = true,
                                      registry: CheckRegistry = BuiltinChecks.registry,
@@ -13,6 +14,12 @@ extension ScanSession {
         var diagnostics: [Diagnostic] = []
         var registry = registry
         var pluginRules: [String] = []
+        // The site's plugins (share/rbscan/plugins) come with the shipped rules; --no-shipped-rules
+        // leaves both out.
+        var pluginDirectories = pluginDirectories
+        if shippedRules, let site = Resources.defaultPluginsDirectory, !pluginDirectories.contains(site) {
+            pluginDirectories.insert(site, at: 0)
+        }
         if !pluginDirectories.isEmpty {
             let (plugins, pluginDiagnostics) = Plugin.load(directories: pluginDirectories)
             diagnostics += pluginDiagnostics

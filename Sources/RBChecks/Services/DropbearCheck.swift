@@ -29,36 +29,78 @@ public struct DropbearCheck: Check {
         guard let start = try? Regex(#"(?<=^|[\s;&|"'=])(\S*/)?dropbear(?=[\s"']|$)([^\n;&|]*)|DROPBEAR_(?:EXTRA_)?ARGS\s*=\s*["']?([^"'\n]*)"#) else { return [] }
         var observations: [Observation] = []
         var starts: [(path: String, line: Int, flags: Set<Character>, text: String)] = []
+        // OpenWrt's procd service (`USE_PROCD=1`) builds dropbear's command line from UCI: its
+        // lines naming dropbear (`PROG=/usr/sbin/dropbear`, `config_foreach … dropbear`) are not
+        // start commands; /etc/config/dropbear says what runs.
+        var procdScript: (path: String, line: Int, text: String)?
         for file in context.files(matching: paths) {
             guard var bytes = context.readUnlessBinary(file)?.bytes else { continue }
             CommentBlanker.blank(&bytes, markers: [Array("#".utf8)])
             let lines = LineIndex(bytes)
+            if ByteSearch.firstIndex(of: Array("USE_PROCD=1".utf8), in: bytes) != nil {
+                if procdScript == nil, start.matches(in: bytes).first != nil {
+                    let command = ByteSearch.firstIndex(of: Array("procd_set_param command".utf8), in: bytes)
+                    let line = command.map { lines.line(atOffset: $0) } ?? 1
+                    procdScript = (file.path, line, lines.text(ofLine: line, in: bytes))
+                }
+                continue
+            }
             for match in start.matches(in: bytes) {
                 // /etc/dropbear, /var/run/dropbear…: a directory, not the program.
                 if let prefix = match.groups[0].map({ String(decoding: bytes[$0], as: UTF8.self) }),
                    ["/etc/", "/var/", "/tmp/", "/root/", "/home/", "/run/"].contains(where: { prefix.hasPrefix($0) }) { continue }
+                let line = lines.line(atOffset: match.range.lowerBound)
+                let lineText = lines.text(ofLine: line, in: bytes)
+                guard DropbearCheck.mayStart(lineText) else { continue }
                 let text = String(decoding: bytes[match.range], as: UTF8.self)
                 var flags = Set<Character>()
                 for token in text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "'" }) where token.hasPrefix("-") && !token.hasPrefix("--") {
                     for flag in token.dropFirst() where flag.isLetter { flags.insert(flag) }
                 }
-                let line = lines.line(atOffset: match.range.lowerBound)
-                starts.append((file.path, line, flags, lines.text(ofLine: line, in: bytes)))
+                starts.append((file.path, line, flags, lineText))
+            }
+            // `DAEMON=/usr/sbin/dropbear` … `start-stop-daemon --exec $DAEMON -- -p 22`: the start
+            // is the line that runs the variable, with the arguments after it.
+            let text = String(decoding: bytes, as: UTF8.self)
+            for variable in DropbearCheck.programVariables(in: text) {
+                for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                    let line = String(raw)
+                    guard DropbearCheck.mayStart(line), !line.contains(variable + "="),
+                          let use = line.range(of: "${" + variable + "}") ?? line.range(of: "$" + variable) else { continue }
+                    if use.upperBound < line.endIndex, line[use.upperBound].isLetter || line[use.upperBound].isNumber || line[use.upperBound] == "_" { continue }
+                    var flags = Set<Character>()
+                    for token in line[use.upperBound...].split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "'" })
+                    where token.hasPrefix("-") && !token.hasPrefix("--") {
+                        for flag in token.dropFirst() where flag.isLetter { flags.insert(flag) }
+                    }
+                    starts.append((file.path, index + 1, flags, line))
+                }
             }
         }
-        // OpenWrt keeps the settings in UCI; its init script turns them into the same flags.
+        // A start line passing `$DROPBEAR_EXTRA_ARGS` (Debian's init script) takes the flags that
+        // /etc/default/dropbear sets there.
+        let argumentFlags = starts.filter { $0.text.contains("DROPBEAR_") && $0.text.contains("ARGS=") }.reduce(into: Set<Character>()) { $0.formUnion($1.flags) }
+        for i in starts.indices where starts[i].text.contains("$DROPBEAR_") || starts[i].text.contains("${DROPBEAR_") {
+            starts[i].flags.formUnion(argumentFlags)
+        }
+        // OpenWrt keeps the settings in UCI, one instance per enabled `config dropbear` section;
+        // its init script turns them into the same flags (PasswordAuth, RootPasswordAuth and
+        // RootLogin default to on).
         if let globs = try? PathPatterns.compile(["etc/config/dropbear"], key: "paths"),
            let uci = context.files(matching: globs).first, let text = context.readText(uci) {
-            var flags = Set<Character>()
-            for pair in KeyValueCheck.parse(text, format: .space, comments: ["#"]) where pair.key == "option" {
-                let parts = pair.value.split(separator: " ", maxSplits: 1).map { $0.trimmingCharacters(in: "'\"") }
-                guard parts.count == 2 else { continue }
-                let off = ["off", "0", "false", "no"].contains(parts[1].lowercased())
-                if parts[0] == "RootPasswordAuth" && off { flags.insert("g") }
-                if parts[0] == "PasswordAuth" && off { flags.insert("s") }
-                if parts[0] == "RootLogin" && off { flags.insert("w") }
+            for section in UCIFile(text).sections(ofType: "dropbear") where section.bool("enable", default: true) {
+                var flags = Set<Character>()
+                if !section.bool("PasswordAuth", default: true) { flags.insert("s") }
+                if !section.bool("RootPasswordAuth", default: true) { flags.insert("g") }
+                if !section.bool("RootLogin", default: true) { flags.insert("w") }
+                let at = section.option("RootPasswordAuth") ?? section.option("PasswordAuth")
+                let line = at?.line ?? section.line
+                starts.append((uci.path, line, flags, text.split(separator: "\n", omittingEmptySubsequences: false)
+                    .dropFirst(line - 1).first.map(String.init) ?? "config dropbear"))
             }
-            starts.append((uci.path, 1, flags, "etc/config/dropbear"))
+        } else if let procdScript {
+            // A procd service with no UCI config runs with the defaults: password logins on.
+            starts.append((procdScript.path, procdScript.line, [], procdScript.text + " (no /etc/config/dropbear: password logins on by default)"))
         }
         guard !starts.isEmpty else { return [] }
         let rootHasPassword = accounts.accounts(in: context).contains { $0.name == "root" && ($0.hash.isUsable || $0.hash.kind == .empty) }
@@ -77,6 +119,46 @@ public struct DropbearCheck: Check {
             }
         }
         return observations
+    }
+}
+
+extension DropbearCheck {
+    /// Whether a line naming dropbear can start it: not an assignment of the bare program to a
+    /// variable (`PROG=/usr/sbin/dropbear`, `NAME=dropbear`: the start is the line using it), not
+    /// an argument of a command that only finds, stops, logs or configures it.
+    /// Variables a script assigns the dropbear program to (`DAEMON=/usr/sbin/dropbear`; not
+    /// `NAME=dropbear`, which names pid files and messages).
+    static func programVariables(in text: String) -> [String] {
+        var names: [String] = []
+        for raw in text.split(separator: "\n") {
+            let line = raw.drop { $0 == " " || $0 == "\t" }
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let name = line[..<equals]
+            let value = line[line.index(after: equals)...].trimmingCharacters(in: "\"' ")
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
+                  value.hasPrefix("/"), value.hasSuffix("/dropbear"), !names.contains(String(name)) else { continue }
+            names.append(String(name))
+        }
+        return names
+    }
+
+    static func mayStart(_ line: String) -> Bool {
+        var trimmed = line.drop { $0 == " " || $0 == "\t" }
+        // A `case` arm's pattern (`stop)`) is not the command.
+        if let close = trimmed.firstIndex(of: ")"), !trimmed[..<close].contains(" "), !trimmed[..<close].contains("(") {
+            trimmed = trimmed[trimmed.index(after: close)...].drop { $0 == " " || $0 == "\t" }
+        }
+        if let equals = trimmed.firstIndex(of: "="), trimmed[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
+           !trimmed[..<equals].isEmpty, !trimmed[..<equals].hasPrefix("DROPBEAR_") {
+            let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: "\"' ")
+            if !value.contains(" ") { return false }
+        }
+        let first = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) ?? ""
+        let helpers: Set<String> = ["killall", "pidof", "pgrep", "pkill", "grep", "logger", "echo", "printf", "config_foreach",
+                                    "config_load", "config_get", "config_get_bool", "config_list_foreach", "uci", "uci_load_validate",
+                                    "uci_get", "local", "append", "[", "test", "rm", "touch", "chown", "chmod", "mkdir", "cat", "ln"]
+        if helpers.contains(first) || first.hasPrefix("procd_add_") { return false }
+        return true
     }
 }
 

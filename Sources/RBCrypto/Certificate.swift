@@ -43,6 +43,10 @@ public final class Certificate {
     /// Issued by itself: its issuer is its subject and its key signed it.
     public var isSelfSigned: Bool { X509_check_issued(pointer, pointer) == rb_x509_v_ok() }
 
+    /// A CA certificate (basicConstraints CA:TRUE, or a v1 self-signed root): what trust stores
+    /// hold, not a server's own identity.
+    public var isCA: Bool { X509_check_ca(pointer) > 0 }
+
     /// The subject's public key; nil when OpenSSL cannot decode it.
     public var publicKey: Key? { X509_get_pubkey(pointer).map(Key.init(owning:)) }
 

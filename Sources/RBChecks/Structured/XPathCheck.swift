@@ -15,6 +15,9 @@ public struct XPathCheck: Check {
         var expect: Expectation?
         /// Finding message; `{path}`, `{line}`, `{node}`, `{value}`, `{count}`, `{expected}`.
         var message: String?
+        /// Prefixes the expression may use for namespaces (`{isapi: "http://www.isapi.org/ver20/XMLSchema"}`).
+        /// Without a declared prefix, names match elements by local name whatever their namespace.
+        var namespaces: [String: String]?
     }
 
     public static let id = "xml.xpath"
@@ -24,6 +27,7 @@ public struct XPathCheck: Check {
     let paths: [Glob]
     let exclude: [Glob]
     let assertion: StructuredAssertion
+    let namespaces: [String: String]
 
     public init(options: Options) throws(CheckOptionError) {
         guard !options.paths.isEmpty else { throw CheckOptionError(key: "paths", "needs at least one pattern") }
@@ -35,6 +39,10 @@ public struct XPathCheck: Check {
             throw CheckOptionError(key: "xpath", "'\(options.xpath)' is not a valid XPath 1.0 expression")
         }
         xmlXPathFreeCompExpr(compiled)
+        namespaces = options.namespaces ?? [:]
+        for prefix in namespaces.keys where !XMLDocument.isPrefix(prefix) {
+            throw CheckOptionError(key: "namespaces", "'\(prefix)' is not a namespace prefix (an XML name without ':')")
+        }
         assertion = try StructuredAssertion(selector: options.xpath, mode: options.mode, expect: options.expect,
                                             message: options.message)
     }
@@ -48,7 +56,7 @@ public struct XPathCheck: Check {
                 context.note("\(entry.path) is not XML (\(reason)); not checked as XML", path: entry.path, code: "check.not-a-config")
                 continue
             }
-            switch XMLDocument.select(assertion.selector, in: content.bytes, name: entry.path) {
+            switch XMLDocument.select(assertion.selector, in: content.bytes, name: entry.path, namespaces: namespaces) {
             case .success(let items): observations += assertion.judge(items, path: entry.path)
             case .failure(let problem):
                 context.report("not well-formed XML: \(problem.message)",
@@ -89,13 +97,68 @@ enum XMLDocument {
         return body(doc)
     }
 
-    static func select(_ expression: String, in bytes: [UInt8], name: String) -> Result<[SelectedItem], Problem> {
-        withDocument(bytes, name: name) { doc in evaluate(expression, in: doc) }
+    /// Evaluates `expression` over the document. Namespaces never hide a match: real exports
+    /// carry them (Hikvision ISAPI's default `xmlns="http://www.isapi.org/ver20/XMLSchema"`), and
+    /// an adapter's `//IllegalLoginLock/enabled` that silently matched nothing would pass a
+    /// device with lockout off. So an expression that uses none of the declared `namespaces`
+    /// prefixes matches elements and attributes by local name (the document's namespaces are
+    /// taken off first); one that does is evaluated with those prefixes bound, exactly.
+    static func select(_ expression: String, in bytes: [UInt8], name: String,
+                       namespaces: [String: String] = [:]) -> Result<[SelectedItem], Problem> {
+        withDocument(bytes, name: name) { doc in
+            let prefixed = namespaces.keys.contains { usesPrefix($0, expression) }
+            if !prefixed { removeNamespaces(doc) }
+            return evaluate(expression, in: doc, namespaces: prefixed ? namespaces : [:])
+        }
     }
 
-    private static func evaluate(_ expression: String, in doc: xmlDocPtr) -> Result<[SelectedItem], Problem> {
+    /// Whether `expression` names `prefix:` as a name test's prefix (not inside a string literal's
+    /// text, which XPath configs rarely hold; a false positive only binds the prefixes).
+    static func usesPrefix(_ prefix: String, _ expression: String) -> Bool {
+        var rest = Substring(expression)
+        while let range = rest.range(of: prefix + ":") {
+            let before = rest[..<range.lowerBound].last
+            if before == nil || !(before!.isLetter || before!.isNumber || "_-.".contains(before!)) {
+                // `prefix::` is an axis (`child::`), not a namespace prefix.
+                if rest[range.upperBound...].first != ":" { return true }
+            }
+            rest = rest[range.upperBound...]
+        }
+        return false
+    }
+
+    /// An XML NCName: a letter or `_`, then letters, digits, `.`, `-`, `_`.
+    static func isPrefix(_ text: String) -> Bool {
+        guard let first = text.first, first.isLetter || first == "_" else { return false }
+        return text.allSatisfy { $0.isLetter || $0.isNumber || "._-".contains($0) }
+    }
+
+    /// Takes every element's and attribute's namespace off (the declarations stay, owned by the
+    /// document): names then match by their local part. Iterative, like `leaves`.
+    static func removeNamespaces(_ doc: xmlDocPtr) {
+        var pending: [xmlNodePtr] = xmlDocGetRootElement(doc).map { [$0] } ?? []
+        while let node = pending.popLast() {
+            guard node.pointee.type == XML_ELEMENT_NODE else { continue }
+            node.pointee.ns = nil
+            var attribute = node.pointee.properties
+            while let current = attribute {
+                current.pointee.ns = nil
+                attribute = current.pointee.next
+            }
+            var child = node.pointee.children
+            while let current = child {
+                if current.pointee.type == XML_ELEMENT_NODE { pending.append(current) }
+                child = current.pointee.next
+            }
+        }
+    }
+
+    private static func evaluate(_ expression: String, in doc: xmlDocPtr, namespaces: [String: String]) -> Result<[SelectedItem], Problem> {
         guard let context = xmlXPathNewContext(doc) else { return .failure(Problem(message: "out of memory")) }
         defer { xmlXPathFreeContext(context) }
+        for (prefix, uri) in namespaces.sorted(by: { $0.key < $1.key }) {
+            _ = xmlXPathRegisterNs(context, prefix, uri)
+        }
         guard let result = xmlXPathEvalExpression(expression, context) else {
             return .failure(Problem(message: "XPath evaluation failed"))
         }

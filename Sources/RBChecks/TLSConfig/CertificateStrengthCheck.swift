@@ -51,6 +51,32 @@ public struct CertificateStrengthCheck: Check {
                     evidence: Evidence(key: "signature:" + cert.subject + ":" + cert.signature, facts: facts)))
             }
         }
+        if context.kind == .firmware { observations += generatedKeys(in: context) }
+        return observations
+    }
+
+    /// Keys the image will generate at first boot: OpenWrt uhttpd's `config cert` section is what
+    /// px5g is asked for (`bits`, `key_type rsa|ec`, `ec_curve`), so `option bits '1024'` ships a
+    /// weak key to every device as surely as a weak certificate file.
+    func generatedKeys(in context: CheckContext) -> [Observation] {
+        guard let globs = try? PathPatterns.compile(["etc/config/uhttpd"], key: "paths"),
+              let file = context.files(matching: globs).first, let text = context.readText(file) else { return [] }
+        var observations: [Observation] = []
+        for section in UCIFile(text).sections(ofType: "cert") {
+            let type = section.option("key_type")?.value.lowercased() ?? "rsa"
+            var weak: (String, Int)?
+            if type == "rsa", let bits = section.option("bits"), let value = Int(bits.value), value < minimumRSA {
+                weak = ("RSA-\(value) (at least \(minimumRSA))", bits.line)
+            } else if type == "ec", let curve = section.option("ec_curve"),
+                      let size = Int(curve.value.filter(\.isNumber).suffix(3)), size < minimumEC {
+                weak = ("EC \(curve.value) (at least \(minimumEC) bits)", curve.line)
+            }
+            guard let (what, line) = weak else { continue }
+            observations.append(Observation(
+                message: "uhttpd generates its HTTPS key at first boot with px5g as \(what) (etc/config/uhttpd, config cert\(section.name.map { " '\($0)'" } ?? ""))",
+                location: Location(path: file.path, line: line),
+                evidence: Evidence(key: "px5g:" + (section.name ?? "cert") + ":" + what, facts: ["keyType": type, "generator": "px5g"])))
+        }
         return observations
     }
 }

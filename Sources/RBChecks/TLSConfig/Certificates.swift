@@ -21,6 +21,8 @@ public struct CertificateFacts: Sendable {
     /// notBefore / notAfter as ISO 8601 UTC.
     var notBefore: String
     var notAfter: String
+    /// A CA certificate (a trust store's root or intermediate).
+    var isCA = false
 
     /// The leaf of a PEM text as the JSON report's certificate facts.
     public static func summary(pem: String) -> TLSFacts.CertificateSummary? {
@@ -43,22 +45,31 @@ public struct CertificateFacts: Sendable {
                                 keyType: key?.kind.name ?? "unknown", keyBits: key?.bits ?? 0, signature: certificate.signatureAlgorithm,
                                 notBeforeIn: notBefore.secondsFromNow, notAfterIn: notAfter.secondsFromNow,
                                 lifetimeDays: (notAfter.secondsFromNow - notBefore.secondsFromNow) / 86_400,
-                                publicKeySHA256: key?.spkiSHA256 ?? "", notBefore: notBefore.iso8601, notAfter: notAfter.iso8601)
+                                publicKeySHA256: key?.spkiSHA256 ?? "", notBefore: notBefore.iso8601, notAfter: notAfter.iso8601,
+                                isCA: certificate.isCA)
     }
 }
 
-/// The certificate files of an image: PEM and DER files outside the CA bundles (a device's own
-/// certificates, not the trust store it ships).
+/// The certificate files of an image: a device's own certificates, not the trust store it ships.
+/// Trust stores are told by content: a file of several certificates that are all CAs is a bundle
+/// (`ca-certificates.crt`), and a single CA certificate where trust stores live is a root or an
+/// intermediate (Debian's `/usr/share/ca-certificates/**`, `/etc/ssl/certs/*.pem`). A device's own
+/// server certificate under `/etc/ssl/certs` (not a CA) is judged like any other, and every
+/// certificate a web or TLS server config names (`ServerConfigReferences`) is judged whatever it is.
 struct CertificateFiles: Sendable {
     let paths: [Glob]
     let exclude: [Glob]
 
     init(paths: [String]?, exclude: [String]?) throws(CheckOptionError) {
         self.paths = try PathPatterns.compile(paths ?? ["**/*.{pem,crt,cer,der,cert}"], key: "paths")
-        self.exclude = try PathPatterns.compile(exclude ?? ["etc/ssl/certs/**", "usr/share/ca-certificates/**", "usr/share/**",
-                                                            "etc/pki/ca-trust/**", "usr/lib/**", "proc/**", "sys/**"],
-                                                key: "exclude")
+        self.exclude = try PathPatterns.compile(exclude ?? ["proc/**", "sys/**"], key: "exclude")
     }
+
+    /// Where systems keep CA certificates they trust (Debian's ca-certificates, OpenSSL's
+    /// directory, the Fedora/RHEL trust store, language runtimes' copies).
+    let trustStores: [Glob] = (try? PathPatterns.compile(["etc/ssl/certs/**", "usr/share/ca-certificates/**", "etc/pki/**", "usr/share/**",
+                                                          "usr/lib/**", "usr/local/share/ca-certificates/**", "etc/ca-certificates/**"],
+                                                         key: "trustStores")) ?? []
 
     /// (path, leaf certificate facts) for every file holding at least one certificate; on a
     /// `tls://` endpoint, the certificate it served, located at the endpoint URI.
@@ -73,9 +84,25 @@ struct CertificateFiles: Sendable {
             }
             return CertificateFacts.parse(Array(pem.utf8)).first.map { [(context.target.spec, $0)] } ?? []
         }
-        return context.files(matching: paths, excluding: exclude).compactMap { file in
-            guard file.size < 1 << 20, let content = context.read(file), let leaf = CertificateFacts.parse(content.bytes).first else { return nil }
-            return (file.path, leaf)
+        let referenced = ServerConfigReferences.certificates(in: context)
+        var seen = Set<String>()
+        var result: [(String, CertificateFacts)] = []
+        var candidates = context.files(matching: paths, excluding: exclude).filter { $0.type == .file }
+        // A certificate a server config names is judged wherever it is and whatever its name.
+        for path in referenced.sorted() where !candidates.contains(where: { $0.path == path }) {
+            if let entry = context.tree?.resolve(path), entry.type == .file { candidates.append(entry) }
         }
+        for file in candidates where seen.insert(file.path).inserted {
+            guard file.size < 4 << 20, let content = context.read(file) else { continue }
+            let certificates = CertificateFacts.parse(content.bytes)
+            guard let leaf = certificates.first else { continue }
+            // A bundle (several certificates, all CAs) is a trust store wherever it is; a single CA
+            // certificate is one where trust stores live. A self-signed device certificate is
+            // often CA:TRUE too (`openssl req -x509` makes it so): elsewhere it is judged.
+            if !referenced.contains(file.path), certificates.allSatisfy(\.isCA),
+               certificates.count > 1 || trustStores.contains(where: { $0.matches(file.path) }) { continue }
+            result.append((file.path, leaf))
+        }
+        return result
     }
 }

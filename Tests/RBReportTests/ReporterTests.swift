@@ -22,11 +22,13 @@ func fixtureReport() async throws -> ScanReport {
     let device = MemoryTree(name: "device.xml", items: [
         "device.xml": .file("<config>\n  <telnetd>\n    <enabled>true</enabled>\n  </telnetd>\n</config>\n"),
     ])
-    let targets = [
+    var targets = [
         ScanTarget(spec: "fixture-rootfs", kind: .firmware, tree: rootfs, baseID: "FIXTURE_ROOTFS",
                    baseURI: "file:///fixtures/fixture-rootfs/"),
         ScanTarget(spec: "device.xml", kind: .config, tree: device, baseID: "DEVICE_XML", baseURI: "file:///fixtures/"),
     ]
+    // As a scan session does: the shipped config adapters read config targets.
+    for i in targets.indices { targets[i].adapters = configuration.adapters }
     let outcome = await Engine(rules: configuration.rules, jobs: 4).scan(targets)
     return ScanReport(targets: targets, rules: outcome.rulesRun, findings: outcome.findings,
                       diagnostics: outcome.diagnostics, baselineID: "red-baseline-2.1", gate: .severity(.high))

@@ -111,6 +111,7 @@ public struct KeyValueCheck: Check {
                 }
                 continue
             }
+            context.understood(entry.path)
             let judged = (options.occurrence ?? .last) == .last ? [last] : pairs
             for pair in judged where !options.expect.isSatisfied(by: pair.value) {
                 let values = ["path": entry.path, "line": String(pair.line), "key": pair.key, "value": pair.value,

@@ -11,7 +11,8 @@ public struct DropbearCheck: Check {
 
     public static let id = "ssh.dropbear"
     public static let summary = "Judges Dropbear's start-up arguments: blank passwords, root password login."
-    public static let targetKinds: Set<TargetKind> = [.firmware]
+    /// A config target is OpenWrt's /etc/config/dropbear on its own (its name `dropbear`).
+    public static let targetKinds: Set<TargetKind> = [.firmware, .config]
 
     let paths: [Glob]
     let accounts: AccountSource
@@ -33,7 +34,8 @@ public struct DropbearCheck: Check {
         // lines naming dropbear (`PROG=/usr/sbin/dropbear`, `config_foreach … dropbear`) are not
         // start commands; /etc/config/dropbear says what runs.
         var procdScript: (path: String, line: Int, text: String)?
-        for file in context.files(matching: paths) {
+        // A config target is the UCI file alone (its name would match etc/default/dropbear).
+        for file in context.kind == .config ? [] : context.files(matching: paths) {
             guard var bytes = context.readUnlessBinary(file)?.bytes else { continue }
             CommentBlanker.blank(&bytes, markers: [Array("#".utf8)])
             let lines = LineIndex(bytes)
@@ -86,7 +88,7 @@ public struct DropbearCheck: Check {
         // OpenWrt keeps the settings in UCI, one instance per enabled `config dropbear` section;
         // its init script turns them into the same flags (PasswordAuth, RootPasswordAuth and
         // RootLogin default to on).
-        if let globs = try? PathPatterns.compile(["etc/config/dropbear"], key: "paths"),
+        if let globs = try? PathPatterns.compile([context.kind == .config ? "dropbear" : "etc/config/dropbear"], key: "paths"),
            let uci = context.files(matching: globs).first, let text = context.readText(uci) {
             for section in UCIFile(text).sections(ofType: "dropbear") where section.bool("enable", default: true) {
                 var flags = Set<Character>()
@@ -103,7 +105,10 @@ public struct DropbearCheck: Check {
             starts.append((procdScript.path, procdScript.line, [], procdScript.text + " (no /etc/config/dropbear: password logins on by default)"))
         }
         guard !starts.isEmpty else { return [] }
-        let rootHasPassword = accounts.accounts(in: context).contains { $0.name == "root" && ($0.hash.isUsable || $0.hash.kind == .empty) }
+        if context.kind == .config { for start in starts { context.understood(start.path) } }
+        // A UCI file on its own does not say whether root has a password: it permits the login.
+        let rootHasPassword = context.kind == .config
+            || accounts.accounts(in: context).contains { $0.name == "root" && ($0.hash.isUsable || $0.hash.kind == .empty) }
         for start in starts {
             if start.flags.contains("B") {
                 observations.append(Observation(

@@ -81,6 +81,7 @@ public struct SSHDConfigCheck: Check {
         var observations: [Observation] = []
         for file in context.files(matching: paths) {
             let all = SSHDConfigCheck.settings(file, context: context)
+            if !all.isEmpty { context.understood(file.path) }
             // Global settings: the first value wins. Match blocks: judged on their own.
             func first(_ keyword: String, match: String?) -> Setting? {
                 all.first { $0.keyword == keyword && $0.match == match }

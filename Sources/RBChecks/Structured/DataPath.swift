@@ -133,6 +133,7 @@ struct DataPathEvaluator: Sendable {
             let items = path.select(in: root).map { node, label in
                 SelectedItem(value: node.scalar?.string, line: node.mark?.line, label: label)
             }
+            if !items.isEmpty { context.understood(entry.path) }
             observations += assertion.judge(items, path: entry.path)
         }
         return observations

@@ -62,6 +62,7 @@ public struct NormalisedKeyCheck: Check {
         if let xpath = source.xpath { return xpath.split(separator: "|").compactMap(lastName) }
         if let path = source.path { return lastName(Substring(path)).map { [$0] } ?? [] }
         if let key = source.key { return lastName(Substring(key)).map { [$0] } ?? [] }
+        if let option = source.uci { return lastName(Substring(option)).map { [$0] } ?? [] }
         return []
     }
 
@@ -70,19 +71,30 @@ public struct NormalisedKeyCheck: Check {
     static func value(of key: String, in entry: FileEntry, text: String, adapter: ConfigAdapter, problem: inout (message: String, code: String)?) -> Found? {
         guard let sources = adapter.keys[key] else { return nil }
         let name = entry.path.lowercased()
+        let isXML = name.hasSuffix(".xml")
+        let isData = name.hasSuffix(".json") || name.hasSuffix(".yaml") || name.hasSuffix(".yml")
+        let namespaces = adapter.namespaces ?? [:]
+        var absent: (value: String, line: Int?)?
         for source in sources {
             let hints = hints(source)
-            if !hints.isEmpty, !hints.contains(where: { ByteSearch.contains(text, $0) }) { continue }
+            let hinted = hints.isEmpty || hints.contains(where: { ByteSearch.contains(text, $0) })
+            guard hinted || source.absent != nil else { continue }
             var raw: (String, Int?)?
-            if let xpath = source.xpath, name.hasSuffix(".xml") {
-                switch XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path) {
+            var within: Int?? = nil   // set (to a line or nil) when `absent` applies to this file
+            if let xpath = source.xpath, isXML {
+                switch XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path, namespaces: namespaces) {
                 case .success(let items):
                     if let item = items.first, let value = item.value { raw = (value, item.line) }
                 case .failure(let failure):
                     problem = ("not well-formed XML: \(failure.message)" + (failure.line.map { " (line \($0))" } ?? ""), "check.parse-error")
                     return nil
                 }
-            } else if let path = source.path, name.hasSuffix(".json") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+                if raw == nil, source.absent != nil, let scope = source.within,
+                   case .success(let items) = XMLDocument.select(scope, in: Array(text.utf8), name: entry.path, namespaces: namespaces),
+                   let item = items.first {
+                    within = .some(item.line)
+                }
+            } else if let path = source.path, isData {
                 let root: Node?
                 do {
                     root = try BoundedYAML.compose(text)
@@ -97,62 +109,95 @@ public struct NormalisedKeyCheck: Check {
                 if let dataPath = try? DataPath(path), let root, let (node, _) = dataPath.select(in: root).first, let scalar = node.scalar {
                     raw = (scalar.string, scalar.mark?.line)
                 }
-            } else if let key = source.key, !name.hasSuffix(".xml"), !name.hasSuffix(".json") {
+            } else if let key = source.key, !isXML, !isData {
                 if let pair = KeyValueCheck.parse(text, format: .auto, comments: ["#", ";"]).last(where: { $0.key == key }) {
                     raw = (pair.value, pair.line)
                 }
+            } else if let option = source.uci, !isXML, !isData {
+                switch UCIFile(text).lookup(option, file: entry.path) {
+                case .value(let value, let line): raw = (value, line)
+                case .sectionWithout(let line): if source.absent != nil { within = .some(line) }
+                case .none: break
+                }
             }
-            guard let (rawValue, line) = raw else { continue }
-            var value = String(rawValue.trimmingWhitespace())
-            if let renames = source.values, let renamed = renames.first(where: { $0.key.lowercased() == value.lowercased() })?.value {
-                value = renamed
+            guard let (rawValue, line) = raw else {
+                if absent == nil, let value = source.absent, case .some(let line) = within { absent = (value, line) }
+                continue
             }
-            if let scale = source.scale, let number = Double(value) {
-                let scaled = number * scale
-                value = scaled == scaled.rounded() ? String(Int(scaled)) : String(scaled)
-            }
-            return Found(value: value, line: line, adapter: adapter.adapter)
+            return Found(value: normalise(rawValue, source), line: line, adapter: adapter.adapter)
         }
+        if let absent { return Found(value: absent.value, line: absent.line, adapter: adapter.adapter) }
         return nil
+    }
+
+    /// `present`, then the renames, then the scale.
+    static func normalise(_ raw: String, _ source: ConfigAdapter.Source) -> String {
+        var value = source.present ?? String(raw.trimmingWhitespace())
+        if let renames = source.values, let renamed = renames.first(where: { $0.key.lowercased() == value.lowercased() })?.value {
+            value = renamed
+        }
+        if let scale = source.scale, let number = Double(value) {
+            let scaled = number * scale
+            value = scaled == scaled.rounded() ? String(Int(scaled)) : String(scaled)
+        }
+        return value
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
+        // Each file once, with every adapter that understands it in order: the first that finds
+        // the key decides. A vendor's export is never also "not set" for the generic adapter.
+        var order: [String] = []
+        var byFile: [String: (file: FileEntry, adapters: [ConfigAdapter])] = [:]
         for adapter in context.target.adapters.adapters {
             guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
             for file in context.files(matching: globs) {
-                guard let text = context.readText(file) else { continue }
-                guard ConfigContent.admits(file, text: text, context: context) else { continue }
-                // A file that does not parse is reported as such, never as "not set" or a pass.
-                var problem: (message: String, code: String)?
-                defer {
-                    if let problem { context.report(problem.message, path: file.path, code: problem.code) }
-                }
-                if let condition = options.when {
-                    guard let value = NormalisedKeyCheck.value(of: condition.key, in: file, text: text, adapter: adapter, problem: &problem),
-                          condition.expect.isSatisfied(by: value.value) else { continue }
-                }
-                guard let found = NormalisedKeyCheck.value(of: options.key, in: file, text: text, adapter: adapter, problem: &problem) else {
-                    guard context.kind == .config, problem == nil else { continue }
-                    switch options.missing ?? .review {
-                    case .pass: break
-                    case .fail, .review:
-                        observations.append(Observation(
-                            status: options.missing == .fail ? .fail : .review,
-                            message: "\(options.key) is not set in \(file.path) (adapter \(adapter.adapter)); expected \(options.expect)",
-                            location: Location(path: file.path),
-                            evidence: Evidence(key: options.key + ":missing", facts: ["key": options.key, "adapter": adapter.adapter])))
-                    }
-                    continue
-                }
-                guard !options.expect.isSatisfied(by: found.value) else { continue }
-                let values = ["key": options.key, "value": found.value, "expected": options.expect.description, "path": file.path]
-                observations.append(Observation(
-                    message: Template.render(options.message ?? "{key} = {value}; expected {expected}", values),
-                    location: Location(path: file.path, line: found.line),
-                    evidence: Evidence(key: options.key + "=" + found.value,
-                                       facts: ["key": options.key, "value": found.value, "adapter": found.adapter])))
+                if byFile[file.path] == nil { order.append(file.path); byFile[file.path] = (file, []) }
+                byFile[file.path]!.adapters.append(adapter)
             }
+        }
+        for path in order {
+            guard let (file, adapters) = byFile[path], let text = context.readText(file) else { continue }
+            guard ConfigContent.admits(file, text: text, context: context) else { continue }
+            // A file that does not parse is reported as such, never as "not set" or a pass.
+            var problem: (message: String, code: String)?
+            defer {
+                if let problem { context.report(problem.message, path: file.path, code: problem.code) }
+            }
+            func lookup(_ key: String) -> Found? {
+                for adapter in adapters {
+                    if let found = NormalisedKeyCheck.value(of: key, in: file, text: text, adapter: adapter, problem: &problem) { return found }
+                    if problem != nil { return nil }
+                }
+                return nil
+            }
+            if let condition = options.when {
+                guard let value = lookup(condition.key) else { continue }
+                context.understood(file.path)
+                guard condition.expect.isSatisfied(by: value.value) else { continue }
+            }
+            guard let found = lookup(options.key) else {
+                guard context.kind == .config, problem == nil else { continue }
+                let tried = adapters.map(\.adapter).joined(separator: ", ")
+                switch options.missing ?? .review {
+                case .pass: break
+                case .fail, .review:
+                    observations.append(Observation(
+                        status: options.missing == .fail ? .fail : .review,
+                        message: "\(options.key) is not set in \(file.path) (adapters tried: \(tried)); expected \(options.expect)",
+                        location: Location(path: file.path),
+                        evidence: Evidence(key: options.key + ":missing", facts: ["key": options.key, "adapter": tried])))
+                }
+                continue
+            }
+            context.understood(file.path)
+            guard !options.expect.isSatisfied(by: found.value) else { continue }
+            let values = ["key": options.key, "value": found.value, "expected": options.expect.description, "path": file.path]
+            observations.append(Observation(
+                message: Template.render(options.message ?? "{key} = {value}; expected {expected}", values),
+                location: Location(path: file.path, line: found.line),
+                evidence: Evidence(key: options.key + "=" + found.value,
+                                   facts: ["key": options.key, "value": found.value, "adapter": found.adapter])))
         }
         return observations
     }

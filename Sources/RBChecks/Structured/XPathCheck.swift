@@ -57,7 +57,9 @@ public struct XPathCheck: Check {
                 continue
             }
             switch XMLDocument.select(assertion.selector, in: content.bytes, name: entry.path, namespaces: namespaces) {
-            case .success(let items): observations += assertion.judge(items, path: entry.path)
+            case .success(let items):
+                if !items.isEmpty { context.understood(entry.path) }
+                observations += assertion.judge(items, path: entry.path)
             case .failure(let problem):
                 context.report("not well-formed XML: \(problem.message)",
                                path: entry.path + (problem.line.map { ":\($0)" } ?? ""), code: "check.parse-error")

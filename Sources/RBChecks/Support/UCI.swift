@@ -77,4 +77,43 @@ struct UCIFile {
         if inWord { words.append(current) }
         return words
     }
+
+    enum Lookup {
+        case value(String, line: Int)
+        /// The section exists and lacks the option (the line of its `config`).
+        case sectionWithout(line: Int)
+        case none
+    }
+
+    /// `PACKAGE.SECTION.OPTION` (`uci get` syntax) in this file: PACKAGE is the file's name (or
+    /// `*`), SECTION a name, `@TYPE[N]` or `@TYPE` (the first of that type setting the option).
+    func lookup(_ spec: String, file: String) -> Lookup {
+        let parts = spec.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3 else { return .none }
+        let base = file.split(separator: "/").last.map(String.init) ?? file
+        guard parts[0] == "*" || parts[0] == base else { return .none }
+        var candidates: [Section]
+        if parts[1].hasPrefix("@") {
+            var type = String(parts[1].dropFirst())
+            var index: Int?
+            if let open = type.firstIndex(of: "["), type.hasSuffix("]") {
+                index = Int(type[type.index(after: open)..<type.index(before: type.endIndex)])
+                type = String(type[..<open])
+            }
+            candidates = sections(ofType: type)
+            if let index {
+                let position = index < 0 ? candidates.count + index : index
+                candidates = candidates.indices.contains(position) ? [candidates[position]] : []
+            }
+        } else {
+            candidates = sections.filter { $0.name == parts[1] }
+        }
+        for section in candidates {
+            let values = section.list(parts[2])
+            if let last = values.last {
+                return .value(values.count > 1 ? values.map(\.value).joined(separator: " ") : last.value, line: values[0].line)
+            }
+        }
+        return candidates.first.map { .sectionWithout(line: $0.line) } ?? .none
+    }
 }

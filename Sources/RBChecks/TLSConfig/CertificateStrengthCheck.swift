@@ -51,7 +51,7 @@ public struct CertificateStrengthCheck: Check {
                     evidence: Evidence(key: "signature:" + cert.subject + ":" + cert.signature, facts: facts)))
             }
         }
-        if context.kind == .firmware { observations += generatedKeys(in: context) }
+        if context.kind != .endpoint { observations += generatedKeys(in: context) }
         return observations
     }
 
@@ -59,7 +59,7 @@ public struct CertificateStrengthCheck: Check {
     /// px5g is asked for (`bits`, `key_type rsa|ec`, `ec_curve`), so `option bits '1024'` ships a
     /// weak key to every device as surely as a weak certificate file.
     func generatedKeys(in context: CheckContext) -> [Observation] {
-        guard let globs = try? PathPatterns.compile(["etc/config/uhttpd"], key: "paths"),
+        guard let globs = try? PathPatterns.compile([context.kind == .config ? "uhttpd" : "etc/config/uhttpd"], key: "paths"),
               let file = context.files(matching: globs).first, let text = context.readText(file) else { return [] }
         var observations: [Observation] = []
         for section in UCIFile(text).sections(ofType: "cert") {

@@ -23,6 +23,8 @@ public struct ScanTarget: Sendable {
     public let selections = SelectionCache()
     /// Models built from the tree once and shared by the rules (the boot-service model).
     public let models = ModelCache()
+    /// The files some check recognised (see `CheckContext.understood`).
+    public let understanding = UnderstandingLog()
     /// For an endpoint target: where it is.
     public var endpoint: Endpoint?
     /// For an endpoint target: what its probe found (filled before the rules run), one value
@@ -101,6 +103,11 @@ public struct CheckContext: Sendable {
     }
 
     /// An informational notice about a file (not a failure: the exit code is not affected).
+    /// Records that this check recognised `path` as its format and judged it (pass or fail).
+    public func understood(_ path: String) {
+        target.understanding.mark(path, by: ruleID)
+    }
+
     public func note(_ message: String, path: String, code: String) {
         sink.report(Diagnostic(.note, .check, code: code, message, at: SourceLocation(file: target.spec + ":" + path)))
     }

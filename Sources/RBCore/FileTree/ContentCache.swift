@@ -202,3 +202,18 @@ public final class ModelCache: Sendable {
         }
     }
 }
+
+/// The files of a target that some check recognised and read as its format (a normalised key
+/// found, an sshd_config parsed, an XPath that selected something), whatever the verdict: a
+/// config target nothing recognised is said so, never a silent pass.
+public final class UnderstandingLog: Sendable {
+    private let files = Synchronization.Mutex<[String: Set<String>]>([:])
+
+    public init() {}
+
+    public func mark(_ path: String, by check: String) {
+        files.withLock { _ = $0[path, default: []].insert(check) }
+    }
+
+    public var isEmpty: Bool { files.withLock { $0.isEmpty } }
+}

@@ -11,8 +11,22 @@ public struct ConfigAdapter: Decodable, Sendable {
         public var xpath: String?
         /// A data path over JSON and YAML files (`auth.lockout.threshold`, `users[0].level`).
         public var path: String?
-        /// A key of INI / key=value files (`section.key` inside a section).
+        /// A key of INI / key=value files (`section.key` inside a section; Dahua's
+        /// `table.Telnet.Enable`).
         public var key: String?
+        /// An OpenWrt UCI option, in `uci get` syntax: `PACKAGE.SECTION.OPTION` where PACKAGE is
+        /// the file's name (`uhttpd` for /etc/config/uhttpd) and SECTION a name (`main`) or
+        /// `@TYPE[N]` / `@TYPE` (the first section of that type setting the option). A list's
+        /// values are joined with spaces.
+        public var uci: String?
+        /// The value when the source is present at all, whatever its text (`listen_https` present:
+        /// HTTPS on).
+        public var present: String?
+        /// The value when the file is of this source's kind and does not have it, within
+        /// `within` (an XPath that must match; for UCI, the option's section must exist):
+        /// `listen_http` absent from uhttpd's section is HTTP off, not "unknown".
+        public var absent: String?
+        public var within: String?
         /// Value renames (`digest/basic: basic`, `1: true`), applied case-insensitively.
         public var values: [String: String]?
         /// A factor for numbers (minutes in the file, seconds in the key: 60).
@@ -25,10 +39,13 @@ public struct ConfigAdapter: Decodable, Sendable {
     /// Files this adapter understands (globs; for a config target, its name).
     public var files: [String]
     public var keys: [String: [Source]]
+    /// Prefixes its XPaths may use for namespaces; without them names match by local name
+    /// whatever the namespace (vendors declare `xmlns` on every element).
+    public var namespaces: [String: String]?
     /// Where the adapter was loaded from.
     public var file: String = ""
 
-    enum CodingKeys: String, CodingKey { case version, adapter, title, files, keys }
+    enum CodingKeys: String, CodingKey { case version, adapter, title, files, keys, namespaces }
 }
 
 /// Every adapter a run knows.
@@ -62,9 +79,18 @@ public struct ConfigAdapters: Sendable {
                         continue
                     }
                     for (key, sources) in adapter.keys {
-                        for source in sources where [source.xpath, source.path, source.key].compactMap({ $0 }).count != 1 {
+                        for source in sources where [source.xpath, source.path, source.key, source.uci].compactMap({ $0 }).count != 1 {
                             diagnostics.append(Diagnostic(.error, .configuration, code: "adapter.bad-source",
-                                "key \(key): each source needs exactly one of xpath, path, key", at: SourceLocation(file: path)))
+                                "key \(key): each source needs exactly one of xpath, path, key, uci", at: SourceLocation(file: path)))
+                        }
+                        for source in sources where source.within != nil && source.absent == nil {
+                            diagnostics.append(Diagnostic(.error, .configuration, code: "adapter.bad-source",
+                                "key \(key): within only applies with absent", at: SourceLocation(file: path)))
+                        }
+                        for source in sources where source.absent != nil && source.xpath != nil && source.within == nil {
+                            diagnostics.append(Diagnostic(.error, .configuration, code: "adapter.bad-source",
+                                "key \(key): an XPath source with absent needs within (the element whose document it applies to)",
+                                at: SourceLocation(file: path)))
                         }
                     }
                     adapter.file = path

@@ -7,7 +7,7 @@ extension ScanSession {
     static func runChecks(on targets: inout [ScanTarget], _ configuration: Configuration, _ options: Options) async -> Engine.Outcome {
         for i in targets.indices { targets[i].adapters = configuration.adapters }
         let engine = Engine(rules: configuration.rules, jobs: options.jobs, limits: options.limits, progress: options.progress)
-        let outcome = await engine.scan(targets)
+        var outcome = await engine.scan(targets)
         // The SBOM when a report wants it: each firmware target's components (shared with
         // RB-PKG-004 when it ran).
         for i in targets.indices where targets[i].kind == .firmware && targets[i].tree != nil {
@@ -19,6 +19,29 @@ extension ScanSession {
                 targets[i].components = ComponentInventory.ifBuilt(targets[i])?.components
             }
         }
+        outcome.diagnostics += notUnderstood(targets, outcome.findings)
         return outcome
+    }
+
+    /// A config target no check recognised (no adapter found a key it knows, no parser took it,
+    /// no rule had a finding) was not judged at all: said so, with the adapters tried, instead of
+    /// the silent pass an empty result list would look like.
+    static func notUnderstood(_ targets: [ScanTarget], _ findings: [Finding]) -> [Diagnostic] {
+        var judged = Set<Int>()
+        for finding in findings where finding.status == .fail || finding.status == .review { judged.insert(finding.targetIndex) }
+        var diagnostics: [Diagnostic] = []
+        for (i, target) in targets.enumerated() where target.kind == .config && !judged.contains(i) && target.understanding.isEmpty {
+            let files = target.tree?.index.entries.filter { $0.type == .file } ?? []
+            let tried = target.adapters.adapters.filter { adapter in
+                let globs = adapter.files.compactMap { try? Glob($0) }
+                return files.contains { file in globs.contains { $0.matches(file.path) } }
+            }.map(\.adapter)
+            diagnostics.append(Diagnostic(.warning, .target, code: "config.not-understood",
+                "no rule understood this file: " + (tried.isEmpty ? "no config adapter reads files of this name"
+                    : "the config adapters for its name (\(tried.joined(separator: ", "))) found none of their keys")
+                + " and no check recognised its format; nothing in it was judged (docs/config-adapters.md: add an adapter)",
+                at: SourceLocation(file: target.spec)))
+        }
+        return diagnostics
     }
 }

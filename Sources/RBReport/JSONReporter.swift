@@ -74,7 +74,8 @@ public struct JSONReporter: Reporter {
                             path: finding.location.path, line: finding.location.line, fingerprint: finding.fingerprint,
                             gating: report.gates(finding), waiver: finding.waiver, baselineState: finding.baselineState?.rawValue,
                             evidence: EvidenceInfo(key: finding.evidence.key, snippet: finding.evidence.snippet,
-                                                   facts: finding.evidence.facts))
+                                                   facts: finding.evidence.facts),
+                            relatedLocations: finding.relatedLocations)
             },
             diagnostics: report.diagnostics.map { d in
                 DiagnosticInfo(level: d.level.rawValue, domain: d.domain.rawValue, code: d.code, message: d.message,
@@ -166,6 +167,8 @@ public struct JSONReporter: Reporter {
         var waiver: AppliedWaiver?
         var baselineState: String?
         var evidence: EvidenceInfo
+        /// The other places of a grouped review result.
+        var relatedLocations: [Location]?
     }
     struct EvidenceInfo: Encodable {
         var key: String

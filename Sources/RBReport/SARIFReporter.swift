@@ -63,6 +63,14 @@ public struct SARIFReporter: Reporter {
                 level: finding.status == .fail ? finding.severity.sarifLevel : "none",
                 message: Message(text: finding.message),
                 locations: [ResultLocation(physicalLocation: PhysicalLocation(artifactLocation: artifact, region: region))],
+                relatedLocations: finding.relatedLocations.map { related in
+                    related.enumerated().map { k, location in
+                        RelatedLocation(id: k + 1, physicalLocation: PhysicalLocation(
+                            artifactLocation: ArtifactLocation(uri: isEndpoint ? location.path : (location.path.isEmpty ? "." : URIPath.encode(location.path)),
+                                                               uriBaseId: isEndpoint ? nil : target.baseID),
+                            region: location.line.map { Region(startLine: max(1, $0), startColumn: location.column, snippet: nil) }))
+                    }
+                },
                 partialFingerprints: [fingerprintKey: finding.fingerprint],
                 baselineState: finding.baselineState?.rawValue,
                 suppressions: finding.waiver.map { waiver in
@@ -242,6 +250,7 @@ public struct SARIFReporter: Reporter {
         var level: String
         var message: Message
         var locations: [ResultLocation]
+        var relatedLocations: [RelatedLocation]?
         var partialFingerprints: [String: String]
         var baselineState: String?
         var suppressions: [Suppression]?
@@ -263,6 +272,7 @@ public struct SARIFReporter: Reporter {
         var facts: [String: String]?
     }
     struct ResultLocation: Encodable { var physicalLocation: PhysicalLocation }
+    struct RelatedLocation: Encodable { var id: Int; var physicalLocation: PhysicalLocation }
     struct PhysicalLocation: Encodable { var artifactLocation: ArtifactLocation; var region: Region? }
     struct Region: Encodable { var startLine: Int; var startColumn: Int?; var snippet: ArtifactContent? }
     struct ArtifactContent: Encodable { var text: String }

@@ -71,6 +71,10 @@ public struct TextReporter: Reporter {
             if finding.waiver != nil { tags.append("waived") }
             out += "\(severityLabel(finding)) \(finding.ruleID.padding(12)) \(VisibleText.escape(place))\(tags.isEmpty ? "" : " [" + tags.joined(separator: ", ") + "]")\n"
             out += "         \(VisibleText.escape(finding.message))\n"
+            if let related = finding.relatedLocations {
+                let places = related.prefix(8).map { $0.path + ($0.line.map { ":\($0)" } ?? "") }
+                out += "         also at: \(VisibleText.escape(places.joined(separator: ", ")))" + (related.count > 8 ? " (+\(related.count - 8) more)" : "") + "\n"
+            }
             if finding.status != .notApplicable, finding.baselineState != .absent, let fix = remediation[finding.ruleID], !fix.isEmpty {
                 out += paint("         fix: \(VisibleText.escape(fix))", "2") + "\n"
             }

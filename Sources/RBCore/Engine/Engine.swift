@@ -79,7 +79,7 @@ public struct Engine: Sendable {
                                           since: ruleStart)
                         }
                         let observations = try await rule.run(in: context)
-                        return observations.map { Engine.finding(from: $0, rule: rule, targetIndex: t) }
+                        return Engine.groupReviews(observations.map { Engine.finding(from: $0, rule: rule, targetIndex: t) })
                     } catch {
                         sink.report(Diagnostic(.error, .check, code: "check.failed",
                                                "\(rule.checkIDs) could not complete: \(error)",
@@ -102,6 +102,30 @@ public struct Engine: Sendable {
         let ran = Set(work.map(\.rule.id))
         let diagnostics = sink.all.sorted { ($0.ruleID ?? "", $0.location?.description ?? "", $0.message) < ($1.ruleID ?? "", $1.location?.description ?? "", $1.message) }
         return Outcome(findings: findings, diagnostics: diagnostics, rulesRun: rules.filter { ran.contains($0.id) })
+    }
+
+    /// A rule's review results on one target become one result: the first place as its location,
+    /// the others as related locations, every distinct message in it. Reviews are for a person to
+    /// look at; 150 rows of one heuristic on one image are not read, one row with 150 places is.
+    /// Its identity is the rule and the target (evidence key `reviews`), so fixing one of the
+    /// places does not make it a new result.
+    static func groupReviews(_ findings: [Finding]) -> [Finding] {
+        let reviews = findings.filter { $0.status == .review }.sorted(by: Finding.deterministicOrder)
+        guard reviews.count > 1, var grouped = reviews.first else { return findings }
+        var messages: [String] = []
+        for finding in reviews where !messages.contains(finding.message) { messages.append(finding.message) }
+        let shown = messages.prefix(10).joined(separator: "; ")
+        grouped.message = "\(reviews.count) items to review: " + shown + (messages.count > 10 ? "; … (\(messages.count - 10) more)" : "")
+        var related: [Location] = []
+        for finding in reviews.dropFirst() where finding.location != grouped.location && !related.contains(finding.location) {
+            related.append(finding.location)
+        }
+        grouped.relatedLocations = related.isEmpty ? nil : related
+        var facts = grouped.evidence.facts
+        facts["places"] = String(reviews.count)
+        grouped.evidence = Evidence(key: "reviews", snippet: nil, facts: facts)
+        grouped.fingerprint = Fingerprint.of(ruleID: grouped.ruleID, path: ".", key: "reviews")
+        return findings.filter { $0.status != .review } + [grouped]
     }
 
     /// Text files larger than this are not read ahead (only their binary verdict is).

@@ -78,6 +78,9 @@ public struct Finding: Hashable, Codable, Sendable {
     public var waiver: AppliedWaiver?
     /// Against `--compare` results: new, unchanged, updated, or absent (only in the previous run).
     public var baselineState: BaselineState?
+    /// The other places of a grouped result (a rule's review results on one target are one
+    /// result: SARIF `relatedLocations`).
+    public var relatedLocations: [Location]?
 
     public init(ruleID: String, status: FindingStatus, severity: Severity, category: Category,
                 message: String, targetIndex: Int, location: Location, evidence: Evidence) {

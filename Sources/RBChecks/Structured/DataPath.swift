@@ -127,7 +127,7 @@ struct DataPathEvaluator: Sendable {
                 context.report("\(tooLarge)", path: entry.path, code: "check.limit")
                 continue
             } catch {
-                context.report("not valid \(format): \(Self.describe(error))", path: entry.path, code: "check.parse-error")
+                context.unparsable("not valid \(format): \(Self.describe(error))", path: entry.path)
                 continue
             }
             let items = path.select(in: root).map { node, label in

@@ -162,7 +162,13 @@ public struct NormalisedKeyCheck: Check {
             // A file that does not parse is reported as such, never as "not set" or a pass.
             var problem: (message: String, code: String)?
             defer {
-                if let problem { context.report(problem.message, path: file.path, code: problem.code) }
+                if let problem {
+                    if problem.code == "check.parse-error" {
+                        context.unparsable(problem.message, path: file.path)
+                    } else {
+                        context.report(problem.message, path: file.path, code: problem.code)
+                    }
+                }
             }
             func lookup(_ key: String) -> Found? {
                 for adapter in adapters {

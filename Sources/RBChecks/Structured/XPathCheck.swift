@@ -61,8 +61,7 @@ public struct XPathCheck: Check {
                 if !items.isEmpty { context.understood(entry.path) }
                 observations += assertion.judge(items, path: entry.path)
             case .failure(let problem):
-                context.report("not well-formed XML: \(problem.message)",
-                               path: entry.path + (problem.line.map { ":\($0)" } ?? ""), code: "check.parse-error")
+                context.unparsable("not well-formed XML: \(problem.message)" + (problem.line.map { " (line \($0))" } ?? ""), path: entry.path)
             }
         }
         return observations

@@ -67,11 +67,12 @@ public struct ScanTarget: Sendable {
 public final class DiagnosticSink: Sendable {
     private let storage = Mutex<[Diagnostic]>([])
     public init() {}
-    /// Records a diagnostic. A note about a file (several rules read the same file) is kept once.
+    /// Records a diagnostic. A note about a file, or a file that does not parse (several rules
+    /// read the same file), is kept once.
     public func report(_ diagnostic: Diagnostic) {
         storage.withLock { all in
-            if diagnostic.level == .note,
-               all.contains(where: { $0.level == .note && $0.code == diagnostic.code && $0.location == diagnostic.location }) { return }
+            if diagnostic.level == .note || diagnostic.code == "check.parse-error",
+               all.contains(where: { $0.level == diagnostic.level && $0.code == diagnostic.code && $0.location == diagnostic.location }) { return }
             all.append(diagnostic)
         }
     }
@@ -102,12 +103,19 @@ public struct CheckContext: Sendable {
                                rule: ruleID))
     }
 
-    /// An informational notice about a file (not a failure: the exit code is not affected).
     /// Records that this check recognised `path` as its format and judged it (pass or fail).
     public func understood(_ path: String) {
         target.understanding.mark(path, by: ruleID)
     }
 
+    /// A file that does not parse as its format (binary or encrypted content was told apart
+    /// before, as a note): what it says was not judged, so the scan is incomplete (exit 3). Said
+    /// once per file, however many rules tried to read it.
+    public func unparsable(_ message: String, path: String) {
+        sink.report(Diagnostic(.error, .check, code: "check.parse-error", message, at: SourceLocation(file: target.spec + ":" + path)))
+    }
+
+    /// An informational notice about a file (not a failure: the exit code is not affected).
     public func note(_ message: String, path: String, code: String) {
         sink.report(Diagnostic(.note, .check, code: code, message, at: SourceLocation(file: target.spec + ":" + path)))
     }

@@ -123,15 +123,18 @@ public struct ELFHardeningCheck: Check {
             let verdict = Self.judge(elf, required: required)
             if verdict.missing.isEmpty && verdict.unknown.isEmpty { hardened += 1; continue }
             let evidence = Evidence(key: "elf:" + verdict.missing.joined(separator: ","), facts: verdict.facts)
+            let unknown = verdict.unknown.map { Self.names[$0] ?? $0 }.joined(separator: ", ")
             if !verdict.missing.isEmpty {
+                // A binary that fails anyway gets one result: what cannot be told is said in it,
+                // not as a second (review) result nobody can act on.
                 let severity: Severity? = verdict.missing.contains("nx") ? nil : .low
                 observations.append(Observation(severity: severity,
-                    message: "\(file.path) is built without \(verdict.missing.map { Self.names[$0] ?? $0 }.joined(separator: ", "))",
+                    message: "\(file.path) is built without \(verdict.missing.map { Self.names[$0] ?? $0 }.joined(separator: ", "))"
+                        + (unknown.isEmpty ? "" : " (\(unknown) cannot be told from the file)"),
                     location: Location(path: file.path), evidence: evidence))
-            }
-            if !verdict.unknown.isEmpty {
+            } else if !verdict.unknown.isEmpty {
                 observations.append(Observation(status: .review,
-                    message: "\(file.path): \(verdict.unknown.map { Self.names[$0] ?? $0 }.joined(separator: ", ")) cannot be told from the file (static without symbols, or a libc without __*_chk functions)",
+                    message: "\(file.path): \(unknown) cannot be told from the file (static without symbols, or a libc without __*_chk functions)",
                     location: Location(path: file.path), evidence: Evidence(key: "elf-unknown:" + verdict.unknown.joined(separator: ","), facts: verdict.facts)))
             }
         }

@@ -113,6 +113,24 @@ struct HiddenEndpointTests {
             "review usr/sbin/httpd /SDK/webLanguage",
         ])
     }
+
+    @Test("Under a web root, handlers count; pages and assets do not, even with the execute bit (web trees shipped 0777)")
+    func staticAssetsAreNotHandlers() async throws {
+        let root = try TemporaryDirectory(prefix: "rbscan-hidden-assets")
+        defer { root.remove() }
+        try FixtureWriter.write([
+            "web/css/main.css": .file("body{}\n", mode: 0o777),
+            "web/help/WanCfgHelpRpm.htm": .file("<html></html>\n", mode: 0o777),
+            "web/js/util.js": .file("var a;\n", mode: 0o755),
+            "web/userRpm/status": .file("#!/bin/sh\necho ok\n", mode: 0o755),
+            "web/cgi-bin/diag.cgi": .file("#!/bin/sh\n", mode: 0o755),
+            "web/debug.htm": .file("<html></html>\n", mode: 0o644),
+        ], into: root.path)
+        let (observations, _) = try await run(HiddenEndpointCheck.self, "{}", tree: try DirectoryTree(directory: root.path))
+        #expect(observations.map { "\($0.status) \($0.location.path)" }.sorted() == [
+            "fail web/debug.htm", "review web/cgi-bin/diag.cgi", "review web/userRpm/status",
+        ])
+    }
 }
 
 @Suite("Vendor advisories from the image's version metadata (RB-WEB-008)")

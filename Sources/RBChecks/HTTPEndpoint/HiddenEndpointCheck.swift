@@ -31,6 +31,9 @@ public struct HiddenEndpointCheck: Check {
     static let prefixes = ["cgi-bin", "ISAPI", "SDK", "PSIA", "onvif", "api", "debug", "factory", "test"].map { Array($0.utf8) }
     static let suspicious = try? Regex(#"(?i)debug|backdoor|factory|telnet|shell|exec|cmd|test"#)
     static let handlerSuffixes = [".cgi", ".sh", ".lua", ".php", ".asp", ".aspx", ".jsp", ".fcgi", ".pl", ".py"]
+    /// Pages and assets a web server sends as they are.
+    static let staticSuffixes = [".htm", ".html", ".css", ".js", ".json", ".xml", ".txt", ".gif", ".png", ".jpg", ".jpeg", ".ico",
+                                 ".svg", ".bmp", ".woff", ".woff2", ".ttf", ".eot", ".map", ".swf", ".jar", ".cab", ".gz"]
     static let webServers = Set(["httpd", "lighttpd", "boa", "goahead", "webs", "uhttpd", "mini_httpd", "thttpd", "nginx", "appweb"])
 
     let webRoots: [String]
@@ -59,8 +62,12 @@ public struct HiddenEndpointCheck: Check {
             for file in context.files(matching: [glob]) {
                 guard file.path.hasPrefix(root + "/") else { continue }
                 let url = "/" + file.path.dropFirst(root.count + 1)
-                // Handlers count; static pages and assets only when their name says debug/test.
-                let handler = url.hasPrefix("/cgi-bin/") || Self.handlerSuffixes.contains { url.hasSuffix($0) } || file.mode & 0o111 != 0
+                // Handlers count; static pages and assets only when their name says debug/test. The
+                // execute bit alone does not make a stylesheet a handler: images whose web files
+                // are all 0777 (TP-Link's) listed 150 help pages and stylesheets for review.
+                let lower = url.lowercased()
+                let asset = Self.staticSuffixes.contains { lower.hasSuffix($0) }
+                let handler = url.hasPrefix("/cgi-bin/") || Self.handlerSuffixes.contains { url.hasSuffix($0) } || (file.mode & 0o111 != 0 && !asset)
                 guard handler || (Self.suspicious?.hasMatch(in: Array(url.utf8)) ?? false) else { continue }
                 found.append(Endpoint(path: url, source: file.path))
             }

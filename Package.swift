@@ -83,7 +83,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/rbscan-cli"),
         // Helpers shared by the test targets (temp dirs, fixture trees, golden files).
-        .target(name: "RBTestSupport", dependencies: ["RBCore", "RBCrypto"], path: "Sources/RBTestSupport"),
+        .target(name: "RBTestSupport", dependencies: ["RBCore", "RBCrypto", "CSafeSystem"], path: "Sources/RBTestSupport"),
 
         .testTarget(name: "RBCryptoTests", dependencies: ["RBCrypto", "RBTestSupport"]),
         .testTarget(name: "RBCoreTests", dependencies: ["RBCore", "RBCrypto", "RBTestSupport"]),

@@ -1,3 +1,4 @@
+import CSafeSystem
 import Foundation
 import RBCrypto
 
@@ -85,16 +86,13 @@ public final class SpawnedProcess: @unchecked Sendable {
     public let pid: pid_t
 
     public init(_ executable: String, _ arguments: [String]) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for (fd, flags) in [(Int32(0), O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)] {
-            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", flags, 0)
-        }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        // Nothing of the test process but /dev/null: tests run in parallel, and a server that
+        // inherited another test's pipe to its rbscan kept that test from ever reading EOF (two
+        // such servers deadlocked a full run).
+        let rc = rb_spawn_detached(executable, argv, environ, &pid)
         guard rc == 0 else { throw TestSupportError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
         self.pid = pid
     }

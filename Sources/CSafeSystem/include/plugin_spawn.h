@@ -10,4 +10,9 @@
 int rb_spawn_plugin(const char *path, char *const argv[], char *const envp[], const char *dir,
                     const int child_fds[3], pid_t *pid);
 
+/// Starts a helper server for the tests (sshd, snmpd, a Python server): `path` with `argv`, stdin
+/// and stdout/stderr on /dev/null, every other descriptor closed, so it can never hold another
+/// test's pipe open. Returns 0 and sets *pid, or an errno value.
+int rb_spawn_detached(const char *path, char *const argv[], char *const envp[], pid_t *pid);
+
 #endif

@@ -44,6 +44,7 @@ public enum BuiltinChecks {
         CredentialStoreCheck.self,
         DatabaseCredentialCheck.self,
         NormalisedKeyCheck.self,
+        UCIOptionCheck.self,
         PresetPasswordCheck.self,
         CertificateStrengthCheck.self,
         CertificateValidityCheck.self,

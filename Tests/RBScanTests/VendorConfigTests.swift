@@ -42,7 +42,7 @@ struct VendorConfigTests {
             #expect(!outcome.codes.contains("check.parse-error"), "\(parts[0]) parses")
             rows += 1
         }
-        #expect(rows == 26)
+        #expect(rows == 28)
     }
 
     @Test("Namespaces never hide a match: default, prefixed and no namespace read alike; declared prefixes bind exactly")

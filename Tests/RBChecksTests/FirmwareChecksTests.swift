@@ -98,6 +98,7 @@ struct HiddenEndpointTests {
         binary += Array("/ISAPI/System/backdoorShell".utf8) + [0]       // crosses the first piece's end
         binary += [0] + Array("/ISAPI/System/deviceInfo".utf8) + [0] + Array("/SDK/webLanguage".utf8) + [0]
         binary += Array("x/api/not-a-string-start".utf8) + [0] + [UInt8](repeating: 0, count: 64)
+        binary += Array("/cgi-bin".utf8) + [0] + Array("/cgi-bin/".utf8) + [0]    // the CGI prefix setting, not endpoints
         try FixtureWriter.write([
             "etc/inittab": .file("::sysinit:/etc/init.d/rcS\n"),
             "etc/init.d/rcS": .file("#!/bin/sh\n/bin/davinci_httpd &\nhttpd -p 80\n"),

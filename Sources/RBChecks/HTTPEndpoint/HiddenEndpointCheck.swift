@@ -138,6 +138,9 @@ public struct HiddenEndpointCheck: Check {
             guard end < bytes.count else { break }
             let terminator = bytes[end]
             guard terminator == 0 || terminator == 34 || terminator == 39 || terminator == 63 || terminator == 32 || terminator == 10 else { continue }
+            // `/cgi-bin` or `/cgi-bin/` alone is the server's handler prefix (its CGI directory
+            // setting, as in uhttpd), not an endpoint.
+            guard end > at + 1 + prefix.count + 1 else { offset = end; continue }
             let path = String(decoding: bytes[at..<end], as: UTF8.self)
             if path.count >= 4, path.count <= 128 { result.insert(path) }
             offset = end

@@ -48,22 +48,26 @@ public struct NormalisedKeyCheck: Check {
     /// The names a source can only match if the file contains one of them: the last name of each
     /// XPath alternative, of the data path or of the key. A file without any is not parsed.
     static func hints(_ source: ConfigAdapter.Source) -> [String] {
-        func lastName(_ expression: Substring) -> String? {
-            var names: [String] = []
-            var current = ""
-            for ch in expression {
-                if ch.isLetter || ch.isNumber || ch == "_" || ch == "-" { current.append(ch) } else {
-                    if !current.isEmpty { names.append(current); current = "" }
-                }
-            }
-            if !current.isEmpty { names.append(current) }
-            return names.last { $0.first?.isLetter == true }
-        }
-        if let xpath = source.xpath { return xpath.split(separator: "|").compactMap(lastName) }
+        if let xpath = source.xpath { return xpathHints(xpath) }
         if let path = source.path { return lastName(Substring(path)).map { [$0] } ?? [] }
         if let key = source.key { return lastName(Substring(key)).map { [$0] } ?? [] }
         if let option = source.uci { return lastName(Substring(option)).map { [$0] } ?? [] }
         return []
+    }
+
+    /// The last name of each alternative of an XPath union.
+    static func xpathHints(_ xpath: String) -> [String] { xpath.split(separator: "|").compactMap(lastName) }
+
+    static func lastName(_ expression: Substring) -> String? {
+        var names: [String] = []
+        var current = ""
+        for ch in expression {
+            if ch.isLetter || ch.isNumber || ch == "_" || ch == "-" { current.append(ch) } else {
+                if !current.isEmpty { names.append(current); current = "" }
+            }
+        }
+        if !current.isEmpty { names.append(current) }
+        return names.last { $0.first?.isLetter == true }
     }
 
     /// `problem`: set when the file could not be parsed as its format (then nothing is found in
@@ -78,7 +82,13 @@ public struct NormalisedKeyCheck: Check {
         for source in sources {
             let hints = hints(source)
             let hinted = hints.isEmpty || hints.contains(where: { ByteSearch.contains(text, $0) })
-            guard hinted || source.absent != nil else { continue }
+            // An `absent` source still applies where its `within` element is (the file is not
+            // parsed for it otherwise: firmware trees hold thousands of XML files).
+            let scoped = source.within.map { within in
+                let names = NormalisedKeyCheck.xpathHints(within)
+                return names.isEmpty || names.contains(where: { ByteSearch.contains(text, $0) })
+            } ?? (source.uci != nil)
+            guard hinted || (source.absent != nil && scoped) else { continue }
             var raw: (String, Int?)?
             var within: Int?? = nil   // set (to a line or nil) when `absent` applies to this file
             if let xpath = source.xpath, isXML {

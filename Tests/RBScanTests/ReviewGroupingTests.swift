@@ -62,6 +62,9 @@ struct ReviewGroupingTests {
         let sarif = try String(contentsOfFile: dir.url("r.sarif"), encoding: .utf8)
         #expect(sarif.contains("\"relatedLocations\""))
         #expect(try validateSARIF(dir.url("r.sarif")).status == 0)
+        // rbscan merge keeps the other places.
+        let merged = try runProcess(rbscan, ["merge", dir.url("r.json"), "--fail-on", "never", "--format", "json"])
+        #expect(merged.status == 0 && merged.stdout.contains("\"relatedLocations\""), "\(merged.stderr)")
         // Fixing one place keeps the result's identity.
         let fingerprint = review["fingerprint"] as? String
         try "trace=1\n".write(toFile: dir.url("root/etc/b.conf"), atomically: true, encoding: .utf8)

@@ -87,6 +87,7 @@ public enum ReportReader {
                                                      facts: info.evidence?.facts ?? [:]))
             finding.fingerprint = fingerprint
             finding.baselineState = info.baselineState.flatMap(BaselineState.init(rawValue:))
+            finding.relatedLocations = info.relatedLocations
             if let waiver = info.waiver {
                 finding.waiver = AppliedWaiver(justification: waiver.justification ?? "", owner: waiver.owner,
                                                expires: waiver.expires ?? "", source: waiver.source ?? "")
@@ -229,12 +230,15 @@ public enum ReportReader {
             var target: Int?, line: Int?
             var waiver: Waiver?
             var evidence: EvidenceInfo?
+            /// A grouped review result's other places (kept through merge and diff).
+            var relatedLocations: [Location]?
             init(from decoder: any Decoder) throws {
                 let c = try decoder.container(keyedBy: Key.self)
                 ruleId = c.lenient("ruleId"); status = c.lenient("status"); severity = c.lenient("severity")
                 category = c.lenient("category"); message = c.lenient("message"); path = c.lenient("path")
                 fingerprint = c.lenient("fingerprint"); baselineState = c.lenient("baselineState")
                 target = c.lenient("target"); line = c.lenient("line"); waiver = c.lenient("waiver"); evidence = c.lenient("evidence")
+                relatedLocations = c.lenient("relatedLocations")
             }
         }
         struct Waiver: Decodable {

@@ -45,6 +45,7 @@ public enum BuiltinChecks {
         DatabaseCredentialCheck.self,
         NormalisedKeyCheck.self,
         UCIOptionCheck.self,
+        DeclaredServiceCheck.self,
         PresetPasswordCheck.self,
         CertificateStrengthCheck.self,
         CertificateValidityCheck.self,

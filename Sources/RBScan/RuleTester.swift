@@ -48,7 +48,7 @@ public struct RuleTester {
                 target.host = example.host?.facts
                 target.http = example.http?.facts
                 target.rtsp = example.rtsp?.facts
-                target.profile = example.host?.profile
+                target.profile = example.profile
                 target.adapters = adapters
                 let sink = DiagnosticSink()
                 var exampleLimits = limits

@@ -42,7 +42,18 @@ struct VendorConfigTests {
             #expect(!outcome.codes.contains("check.parse-error"), "\(parts[0]) parses")
             rows += 1
         }
-        #expect(rows == 28)
+        #expect(rows == 40)
+    }
+
+    @Test("A UCI file no rule judges (network: interfaces and addresses) is said so, naming the adapter that read it")
+    func notUnderstoodNamesTheAdapter() throws {
+        let result = try runProcess(rbscan, ["scan", examples + "/openwrt/network", "--format", "json"])
+        #expect(result.status == 0)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let diagnostics = report["diagnostics"] as? [[String: Any]] ?? []
+        let notice = try #require(diagnostics.first { $0["code"] as? String == "config.not-understood" })
+        #expect((notice["message"] as? String ?? "").contains("openwrt-uci"))
+        #expect((report["findings"] as? [[String: Any]] ?? []).isEmpty)
     }
 
     @Test("Namespaces never hide a match: default, prefixed and no namespace read alike; declared prefixes bind exactly")

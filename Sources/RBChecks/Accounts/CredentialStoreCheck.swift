@@ -22,7 +22,7 @@ public struct CredentialStoreCheck: Check {
     public var costHint: Int { 20 }
 
     public init(options: Options) throws(CheckOptionError) {
-        paths = try PathPatterns.compile(options.paths ?? ["**/*.{xml,ini,conf,cfg,json,yaml,yml,properties,cnf}"], key: "paths")
+        paths = try PathPatterns.compile(options.paths ?? ["**/*.{xml,ini,conf,cfg,json,yaml,yml,properties,cnf}", "etc/config/*"], key: "paths")
         exclude = try PathPatterns.compile(options.exclude ?? ["usr/share/**", "usr/lib/python*/**", "etc/ssl/**"], key: "exclude")
     }
 
@@ -36,6 +36,10 @@ public struct CredentialStoreCheck: Check {
     static func pairs(_ text: String, name: String) throws -> [Pair] {
         let lower = name.lowercased()
         if lower.hasSuffix(".xml") { return try xmlPairs(text) }
+        if isUCI(text, name: lower) {
+            // OpenWrt UCI (/etc/config/rpcd `config login` … `option password '…'`).
+            return UCIFile(text).sections.flatMap { section in section.values.map { Pair(key: $0.key, value: $0.value, line: $0.line) } }
+        }
         if lower.hasSuffix(".json") || lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") {
             let composed: Node?
             do { composed = try BoundedYAML.compose(text) } catch let tooLarge as BoundedYAML.TooLarge { throw tooLarge } catch {
@@ -63,6 +67,18 @@ public struct CredentialStoreCheck: Check {
         }
     }
 
+    /// A UCI file: under `etc/config/` (or a config target of that shape), without an extension,
+    /// whose first statement is `config TYPE`.
+    static func isUCI(_ text: String, name: String) -> Bool {
+        let base = name.split(separator: "/").last.map(String.init) ?? name
+        guard !base.contains(".") else { return false }
+        let first = text.split(separator: "\n").first { line in
+            let trimmed = line.trimmingWhitespace()
+            return !trimmed.isEmpty && !trimmed.hasPrefix("#")
+        }
+        return first.map { UCIFile.words($0).first == "config" } ?? false
+    }
+
     /// A structured config that does not parse: reported, never taken for "no credential".
     struct ParseError: Error, CustomStringConvertible {
         var message: String
@@ -88,6 +104,9 @@ public struct CredentialStoreCheck: Check {
         for file in context.files(matching: paths, excluding: exclude) {
             guard let text = context.readText(file) else { continue }
             guard ConfigContent.admits(file, text: text, context: context) else { continue }
+            // `etc/config/*` is read only when it is UCI (the extension patterns take the rest).
+            let base = file.path.split(separator: "/").last ?? ""
+            if !base.contains("."), !CredentialStoreCheck.isUCI(text, name: file.path.lowercased()) { continue }
             let pairs: [Pair]
             do { pairs = try CredentialStoreCheck.pairs(text, name: file.path) } catch let failure as ParseError {
                 context.report(failure.message, path: file.path, code: "check.parse-error")
@@ -98,13 +117,15 @@ public struct CredentialStoreCheck: Check {
             }
             var occurrences: [String: Int] = [:]
             for pair in pairs where StoredSecret.isSecretKey(pair.key) {
+                // A stored credential was found and judged: the file was understood.
+                context.understood(file.path)
                 let verdict = StoredSecret.classify(pair.value)
                 let masked = Mask.secret(pair.value)
                 let severity: Severity?
                 let what: String
                 switch verdict {
                 case .nothing, .strongHash: continue
-                case .fastHash(let algorithm): what = "as an unsalted \(algorithm) hash"; severity = .medium
+                case .fastHash(let algorithm): what = algorithm == "MD5-crypt" ? "as an MD5-crypt hash (salted but fast)" : "as an unsalted \(algorithm) hash"; severity = .medium
                 case .reversible: what = "base64-encoded (reversible)"; severity = nil
                 case .plaintext: what = "in plaintext"; severity = nil
                 }

@@ -50,7 +50,7 @@ public struct DatabaseCredentialCheck: Check {
                         guard let value = row.first ?? nil else { continue }
                         switch StoredSecret.classify(value) {
                         case .nothing, .strongHash: continue
-                        case .fastHash(let algorithm): counts["unsalted \(algorithm) hash", default: 0] += 1
+                        case .fastHash(let algorithm): counts[algorithm == "MD5-crypt" ? "MD5-crypt hash" : "unsalted \(algorithm) hash", default: 0] += 1
                         case .reversible: counts["base64-encoded", default: 0] += 1
                         case .plaintext: counts["plaintext", default: 0] += 1
                         }

@@ -54,8 +54,12 @@ enum StoredSecret {
         if value.allSatisfy({ $0 == "*" || $0 == "x" || $0 == "X" || $0 == "#" }) { return .nothing }
         if value.hasPrefix("${") || value.hasPrefix("$(") || value.hasPrefix("{{") || value.hasPrefix("<")
             || (value.hasPrefix("%") && value.hasSuffix("%")) || value.hasPrefix("@") { return .nothing }
+        // rpcd's `$p$USER`: the password of a system account (verified against /etc/shadow).
+        if value.hasPrefix("$p$"), value.count > 3 { return .nothing }
         let strongPrefixes = ["$2a$", "$2b$", "$2y$", "$5$", "$6$", "$y$", "$gy$", "$7$", "$argon2", "$pbkdf2", "pbkdf2_", "$scrypt", "{SSHA512}", "{PBKDF2}"]
         if strongPrefixes.contains(where: { value.hasPrefix($0) }) { return .strongHash }
+        // MD5-crypt: salted, but a thousand MD5 rounds (RB-PWD-004 judges it weak in /etc/shadow).
+        if value.hasPrefix("$1$"), value.count > 10 { return .fastHash("MD5-crypt") }
         if [32, 40, 64].contains(value.count), value.allSatisfy(\.isHexDigit) {
             return .fastHash(value.count == 32 ? "MD5" : value.count == 40 ? "SHA-1" : "SHA-256")
         }

@@ -21,6 +21,9 @@ public struct NormalisedKeyCheck: Check {
         /// (`when: {key: web.http.enabled, expect: {op: eq, value: "true"}}`); files where it is
         /// absent or not satisfied give no result.
         var when: Condition?
+        /// Inside firmware trees, files left to a boot-aware check (OpenWrt's
+        /// `etc/config/uhttpd`: whether uhttpd starts at all decides); config targets keep them.
+        var firmwareExclude: [String]?
     }
 
     public struct Condition: Decodable, Sendable {
@@ -33,10 +36,12 @@ public struct NormalisedKeyCheck: Check {
     public static let targetKinds: Set<TargetKind> = [.firmware, .config]
 
     let options: Options
+    let firmwareExclude: [Glob]
 
     public init(options: Options) throws(CheckOptionError) {
         guard options.key.contains(".") else { throw CheckOptionError(key: "key", "normalised keys are dotted, e.g. auth.lockout.threshold") }
         self.options = options
+        firmwareExclude = try PathPatterns.compile(options.firmwareExclude ?? [], key: "firmwareExclude")
     }
 
     struct Found {
@@ -140,6 +145,35 @@ public struct NormalisedKeyCheck: Check {
         return nil
     }
 
+    /// Whether `text` holds the container of one of `key`'s sources in `adapter`: the first named
+    /// step of an XPath, the section of a key (`table.General.`), the first name of a data path,
+    /// the package of a UCI option (the file's name).
+    static func couldHold(_ key: String, file: String, text: String, adapter: ConfigAdapter) -> Bool {
+        guard let sources = adapter.keys[key] else { return false }
+        let base = file.split(separator: "/").last.map(String.init) ?? file
+        for source in sources {
+            if let uci = source.uci, let package = uci.split(separator: ".").first, package == base { return true }
+            if let xpath = source.xpath {
+                for alternative in xpath.split(separator: "|") {
+                    if let name = firstName(alternative), ByteSearch.contains(text, name) { return true }
+                }
+            }
+            if let key = source.key, let dot = key.lastIndex(of: "."), ByteSearch.contains(text, String(key[...dot])) { return true }
+            if let path = source.path, let name = firstName(Substring(path)), ByteSearch.contains(text, name) { return true }
+        }
+        return false
+    }
+
+    /// The first element or field name of an expression (`//IllegalLoginLock/enabled` →
+    /// `IllegalLoginLock`).
+    static func firstName(_ expression: Substring) -> String? {
+        var current = ""
+        for ch in expression {
+            if ch.isLetter || ch.isNumber || ch == "_" || ch == "-" { current.append(ch) } else if !current.isEmpty { break }
+        }
+        return current.first?.isLetter == true ? current : nil
+    }
+
     /// `present`, then the renames, then the scale.
     static func normalise(_ raw: String, _ source: ConfigAdapter.Source) -> String {
         var value = source.present ?? String(raw.trimmingWhitespace())
@@ -162,6 +196,7 @@ public struct NormalisedKeyCheck: Check {
         for adapter in context.target.adapters.adapters {
             guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
             for file in context.files(matching: globs) {
+                if context.kind == .firmware, firmwareExclude.contains(where: { $0.matches(file.path) }) { continue }
                 if byFile[file.path] == nil { order.append(file.path); byFile[file.path] = (file, []) }
                 byFile[file.path]!.adapters.append(adapter)
             }
@@ -194,6 +229,10 @@ public struct NormalisedKeyCheck: Check {
             }
             guard let found = lookup(options.key) else {
                 guard context.kind == .config, problem == nil else { continue }
+                // "Not set" only where the key belongs: the file holds the resource or section
+                // the key lives in (an ISAPI <IllegalLoginLock>, a Dahua table.General, the UCI
+                // package luci). A firewall file is not asked for a session timeout.
+                guard adapters.contains(where: { NormalisedKeyCheck.couldHold(options.key, file: file.path, text: text, adapter: $0) }) else { continue }
                 let tried = adapters.map(\.adapter).joined(separator: ", ")
                 switch options.missing ?? .review {
                 case .pass: break

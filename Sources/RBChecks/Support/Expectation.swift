@@ -17,6 +17,15 @@ public struct Expectation: Decodable, Sendable, CustomStringConvertible {
 
     enum CodingKeys: String, CodingKey { case op, value, ignoreCase }
 
+    /// An expectation built in code (no pattern operators: those are written in rules).
+    init(_ op: Op, _ values: [String], ignoreCase: Bool = false) {
+        precondition(op != .matches && op != .notMatches, "pattern expectations come from rule files")
+        self.op = op
+        self.values = values
+        self.ignoreCase = ignoreCase
+        self.regex = nil
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         op = try container.decode(Op.self, forKey: .op)

@@ -150,6 +150,8 @@ public struct RuleExample: Decodable, Sendable {
     /// `--vuln-db` data for the example: OSV `records` and KEV CVE IDs (`kev`).
     public var vulnerabilities: ExampleVulnerabilities?
     public var findings: Int?
+    /// For file-tree and config examples: the device profile's declared interfaces.
+    public var declared: [DeviceProfile.Interface]?
     /// For fail examples: the line the (first) finding must point at (optional).
     public var line: Int?
     /// For fail examples: the highest severity among the failing results (optional).
@@ -158,7 +160,7 @@ public struct RuleExample: Decodable, Sendable {
     /// Where the example is written, for `rules test` messages.
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, rtsp, keyExchange, signingKeys, vulnerabilities, findings, line, severity, note }
+    enum CodingKeys: String, CodingKey { case files, config, tls, ssh, host, http, rtsp, keyExchange, signingKeys, vulnerabilities, findings, line, severity, note, declared }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -176,6 +178,7 @@ public struct RuleExample: Decodable, Sendable {
         line = try container.decodeIfPresent(Int.self, forKey: .line)
         severity = try container.decodeIfPresent(Severity.self, forKey: .severity)
         note = try container.decodeIfPresent(String.self, forKey: .note)
+        declared = try container.decodeIfPresent([DeviceProfile.Interface].self, forKey: .declared)
         if [files != nil, config != nil, tls != nil, ssh != nil, host != nil, http != nil, rtsp != nil].filter({ $0 }).count != 1 {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
                 debugDescription: "an example has exactly one of 'files' (a tree), 'config' (a config text), 'tls', 'ssh', 'host', 'http' or 'rtsp' (endpoint facts)"))
@@ -184,6 +187,11 @@ public struct RuleExample: Decodable, Sendable {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [CodingKeys.tls],
                 debugDescription: "unknown protocol version \(version) (one of \(TLSFacts.versionOrder.joined(separator: ", ")))"))
         }
+    }
+
+    /// The device profile of the example: its host's, or the `declared:` interfaces.
+    public var profile: DeviceProfile? {
+        host?.profile ?? declared.map { DeviceProfile(id: "example", title: "example", file: "example", interfaces: $0, sensitivePaths: []) }
     }
 
     /// The target kind the example stands for.

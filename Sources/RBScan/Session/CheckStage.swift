@@ -34,11 +34,11 @@ extension ScanSession {
             let files = target.tree?.index.entries.filter { $0.type == .file } ?? []
             let tried = target.adapters.adapters.filter { adapter in
                 let globs = adapter.files.compactMap { try? Glob($0) }
-                return files.contains { file in globs.contains { $0.matches(file.path) } }
+                return files.contains { file in globs.contains { $0.matchesBasename(String(file.name)) } }
             }.map(\.adapter)
             diagnostics.append(Diagnostic(.warning, .target, code: "config.not-understood",
                 "no rule understood this file: " + (tried.isEmpty ? "no config adapter reads files of this name"
-                    : "the config adapters for its name (\(tried.joined(separator: ", "))) found none of their keys")
+                    : "the config adapters for its name (\(tried.joined(separator: ", "))) found none of the settings the rules judge")
                 + " and no check recognised its format; nothing in it was judged (docs/config-adapters.md: add an adapter)",
                 at: SourceLocation(file: target.spec)))
         }

@@ -103,6 +103,14 @@ public struct BootServices: Sendable {
                                     executable: program.hasPrefix("/") ? program : nil))
         }
 
+        /// The sections of `/etc/config/<package>` (nil when the image has no such file).
+        func uciConfig(_ package: String) -> UCIFile? {
+            guard package.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }),
+                  let entry = context.tree?.resolve("etc/config/" + package), entry.type == .file,
+                  let text = context.readText(entry) else { return nil }
+            return UCIFile(text)
+        }
+
         // MARK: inittab
 
         mutating func readInittab(_ file: FileEntry) {
@@ -129,6 +137,10 @@ public struct BootServices: Sendable {
             guard !text.isEmpty else { return }
             // OpenWrt procd scripts: the service is `procd_set_param command …` inside start_service.
             let procd = text.contains { $0.contains("USE_PROCD=1") }
+            // procd services that read an `enabled` switch from their UCI config and return
+            // before starting when it is off (miniupnpd: `config_load upnpd`, `config_get_bool
+            // enabled config enabled 0`, `[ "$enabled" -eq 0 ] && return 1`).
+            var gate = ProcdGate()
             var variables: [String: String] = [:]
             var loops: [String: [String]] = [:]
             // Open if/case blocks: the condition text, and for a case the branch being read.
@@ -146,6 +158,7 @@ public struct BootServices: Sendable {
                 let line = Self.stripComment(logical).trimmingWhitespace()
                 logical = ""
                 guard !line.isEmpty else { continue }
+                if procd, gate.read(String(line), line: i + 1, config: uciConfig) { continue }
                 for segment in Self.split(String(line)) {
                     var segment = segment
                     // `then cmd`, `do cmd`, `else cmd`, `{ cmd`, `! cmd`: the command after the keyword.
@@ -205,6 +218,8 @@ public struct BootServices: Sendable {
                         if text.isEmpty { continue }
                     }
                     if procd, text.hasPrefix("procd_set_param command ") {
+                        // Switched off in its UCI config: the service returns before this line.
+                        if gate.off != nil { continue }
                         let service = String(text.dropFirst("procd_set_param command ".count))
                         let program = Self.words(service).first.map { Self.substitute($0, variables) } ?? ""
                         add(program, service, file, startLine, via: "procd", condition: condition, chain: chain)
@@ -496,6 +511,73 @@ public struct BootServices: Sendable {
             var path = Substring(path)
             while path.hasPrefix("/") { path = path.dropFirst() }
             return String(path)
+        }
+    }
+}
+
+/// Reads the lines of an OpenWrt procd init script that decide from UCI whether the service
+/// starts: `config_load PACKAGE`, `config_get_bool VAR SECTION OPTION [DEFAULT]` (a named section
+/// or `@TYPE[0]`), then a test of VAR followed by `&& return` / `|| return` (or exit). When the
+/// test makes the script return, `off` says why; commands after it are not starts. Sections
+/// named through a variable (config_foreach callbacks) are not resolved: the service counts as
+/// started, as before.
+struct ProcdGate {
+    var package: String?
+    var booleans: [String: (value: Bool, source: String)] = [:]
+    var off: String?
+
+    /// Whether the line was one of these statements.
+    mutating func read(_ line: String, line number: Int, config: (String) -> UCIFile?) -> Bool {
+        let words = BootServices.Builder.words(line).map { $0.trimmingCharacters(in: "\"'") }
+        guard let first = words.first else { return false }
+        switch first {
+        case "config_load":
+            guard words.count >= 2 else { return false }
+            package = words[1]
+            return true
+        case "config_get_bool":
+            guard words.count >= 4, let package, !words[2].hasPrefix("$"), let file = config(package) else { return false }
+            let section = words[2], option = words[3]
+            let fallback = words.count >= 5 ? ProcdGate.bool(words[4]) ?? false : false
+            let sections = section.hasPrefix("@") ? file.sections(ofType: String(section.dropFirst().prefix { $0 != "[" }))
+                : file.sections.filter { $0.name == section }
+            guard let found = sections.first else { return false }
+            let value = found.option(option).flatMap { ProcdGate.bool($0.value) } ?? fallback
+            let set = found.option(option).map { "option \(option) '\($0.value)' (line \($0.line))" } ?? "\(option) unset (default \(fallback ? 1 : 0))"
+            booleans[words[1]] = (value, "etc/config/\(package) \(section): \(set)")
+            return true
+        case "[", "test":
+            // [ "$VAR" -eq 0 ] && return …   /   [ "$VAR" = 1 ] || return …
+            guard off == nil, let close = words.firstIndex(of: first == "[" ? "]" : words.last ?? ""),
+                  close + 2 < words.count || (first == "test" && words.count >= 6) else { return false }
+            let test = Array(words[1..<(first == "[" ? close : min(4, words.count))])
+            let rest = Array(words[(first == "[" ? close + 1 : 4)...])
+            guard test.count == 3, rest.count >= 2, ["&&", "||"].contains(rest[0]), ["return", "exit"].contains(rest[1]) else { return false }
+            let name = test[0].trimmingCharacters(in: "${}")
+            guard test[0].hasPrefix("$"), let known = booleans[name], let literal = Int(test[2]) else { return false }
+            let value = known.value ? 1 : 0
+            let holds: Bool
+            switch test[1] {
+            case "-eq", "=", "==": holds = value == literal
+            case "-ne", "!=": holds = value != literal
+            case "-gt": holds = value > literal
+            case "-lt": holds = value < literal
+            case "-ge": holds = value >= literal
+            case "-le": holds = value <= literal
+            default: return false
+            }
+            if holds == (rest[0] == "&&") { off = known.source }
+            return true
+        default:
+            return false
+        }
+    }
+
+    static func bool(_ raw: String) -> Bool? {
+        switch raw.lowercased() {
+        case "1", "on", "true", "yes", "enabled": true
+        case "0", "off", "false", "no", "disabled": false
+        default: nil
         }
     }
 }

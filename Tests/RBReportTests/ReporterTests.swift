@@ -20,7 +20,9 @@ func fixtureReport() async throws -> ScanReport {
         "var/www files/index.html": .file("<html></html>\n", mode: 0o666),
     ])
     let device = MemoryTree(name: "device.xml", items: [
-        "device.xml": .file("<config>\n  <telnetd>\n    <enabled>true</enabled>\n  </telnetd>\n</config>\n"),
+        // A lockout container without threshold and duration: two review items grouped in one
+        // result, so the golden reports keep covering how reviews are rendered.
+        "device.xml": .file("<config>\n  <telnetd>\n    <enabled>true</enabled>\n  </telnetd>\n  <lockout>\n    <enabled>true</enabled>\n  </lockout>\n</config>\n"),
     ])
     var targets = [
         ScanTarget(spec: "fixture-rootfs", kind: .firmware, tree: rootfs, baseID: "FIXTURE_ROOTFS",

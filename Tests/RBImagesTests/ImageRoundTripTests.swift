@@ -147,6 +147,15 @@ struct ImageRoundTripTests {
         // this one is checked against its source tree only.
         ("holes.cramfs", "rm -rf src-holes && cp -a src src-holes && { head -c 5000 /dev/urandom; head -c 12288 /dev/zero; echo tail; } > src-holes/sparse.bin && mkfs.cramfs -z src-holes holes.cramfs >/dev/null",
          nil, "src-holes"),
+        // Extended block pointers (Linux 4.15+, e.g. ESP32-S3 Linux roots): direct compressed and
+        // uncompressed blocks, and plain blocks laid after them; no tool writes or reads them but
+        // the kernel, so our rewriter follows fs/cramfs/inode.c and the result is checked against
+        // the source tree.
+        ("ext-pointers.cramfs", """
+            rm -rf src-ext && cp -a src src-ext && head -c 20000 /dev/urandom > src-ext/random.bin && \
+            { head -c 9000 /dev/urandom; head -c 9000 /dev/zero; echo tail; } > src-ext/mixed.bin && \
+            mkfs.cramfs src-ext plain-ext.cramfs >/dev/null && python3 \(cramfsExtWriter) plain-ext.cramfs ext-pointers.cramfs
+            """, nil, "src-ext"),
         // squashfs 3.x/2.x: no tool writes them any more; our generator follows the published
         // layout and 7-Zip (which reads 1.x-4.x, and LZMA behind the sqlzma magics) reads its
         // output back in `legacySquashfsAgreesWith7Zip`.
@@ -192,6 +201,7 @@ struct ImageRoundTripTests {
         ("fs.romfs", "genromfs -d src -f fs.romfs -V fixture", nil, nil),
     ]
 
+    static let cramfsExtWriter = Repository.root + "/Tests/RBImagesTests/Tools/make-cramfs-ext.py"
     static let legacyWriter = Repository.root + "/Tests/RBImagesTests/Tools/make-squashfs-legacy.py"
     static let yaffsWriter = Repository.root + "/Tests/RBImagesTests/Tools/make-yaffs2.py"
     static let v4Writer = Repository.root + "/Tests/RBImagesTests/Tools/make-squashfs4.py"

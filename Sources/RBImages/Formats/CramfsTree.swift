@@ -179,8 +179,10 @@ public final class CramfsTree: FileTree {
                 }
             }
             let end = UInt64(pointer)
-            // Pointers in the table are end offsets: the next block starts where this one ends.
-            if !direct { previousEnd = end }
+            // Pointers in the table are end offsets: the next block starts where this one ends. A
+            // direct block ends where its length says, and a plain block after it starts there
+            // (Linux cramfs_read_folio: "previous ptr might be a direct ptr").
+            previousEnd = end
             if end == start {
                 out += [UInt8](repeating: 0, count: expected)   // a hole
                 continue

@@ -1,4 +1,4 @@
-import RBChecks
+@testable import RBChecks
 import RBCore
 import Testing
 
@@ -37,12 +37,44 @@ struct StructuredCheckTests {
     }
 
     @Test func malformedXMLIsADiagnosticWithTheLine() async throws {
+        // A config file given to be scanned must parse: an error (exit 3) with the line.
         let (obs, diags) = try await run(XPathCheck.self, "{paths: ['*.xml'], xpath: '//a'}",
-                                         files: ["bad.xml": .file("<a>\n<b>\n</a>\n")])
+                                         files: ["bad.xml": .file("<a>\n<b>\n</a>\n")], kind: .config)
         #expect(obs.isEmpty)
         let d = try #require(diags.first)
-        #expect(d.code == "check.parse-error")
+        #expect(d.code == "check.parse-error" && d.level == .error)
         #expect(d.location?.file.hasSuffix(":bad.xml") == true && d.message.contains("(line "))
+    }
+
+    /// The vendor near-XML of a public TRENDnet image (docs/real-firmware.tsv,
+    /// binwalk2_firmware.squashfs: `etc/defnodes/S20device.xml` escapes quotes with backslashes
+    /// inside an attribute): in a firmware tree it is judged as libxml2 recovers it, with a
+    /// warning once per file, and the scan is not partial because of it.
+    @Test func nearXMLInFirmwareIsJudgedAsRecoveredWithAWarning() async throws {
+        let nearXML = "<?xml version=\"1.0\"?>\n<dev>\n<bootver get=\"getbootver \\\"u-boot\\\"\" />\n<telnetd><enabled>1</enabled></telnetd>\n</dev>\n"
+        let options = "{paths: ['**/*.xml'], xpath: '//telnetd/enabled', mode: each, expect: {op: ne, value: '1'}}"
+        let (obs, diags) = try await run(XPathCheck.self, options, files: ["etc/defnodes/S20device.xml": .file(nearXML)])
+        #expect(obs.map(\.location.line) == [4])
+        #expect(diags.map(\.code) == ["check.xml-recovered"])
+        #expect(diags.first?.level == .warning && diags.first?.message.contains("(line 3)") == true)
+        // Given as a config target, the same file is a parse error.
+        let (configObs, configDiags) = try await run(XPathCheck.self, options, files: ["S20device.xml": .file(nearXML)], kind: .config)
+        #expect(configObs.isEmpty)
+        #expect(configDiags.map(\.code) == ["check.parse-error"])
+    }
+
+    /// Page templates named `.xml` (RomPager's, in the public LANCOM image fact_ros_test.ros) are
+    /// pages: a note, never a parse error.
+    @Test func htmlPagesNamedXMLAreNotConfigs() async throws {
+        let page = "<?xml version=\"1.0\" encoding=\"iso-8859-1\" ?>\n<!-- RpPageHeader RpUrl=/device/pingDB.xml --><!-- RpEnd -->\n<HTML>\n<BODY>\n<form><INPUT name=\"a\"></FORM>\n</BODY>\n</HTML>\n"
+        let (obs, diags) = try await run(XPathCheck.self, "{paths: ['**/*.xml'], xpath: '//a'}", files: ["device/pingDB.xml": .file(page)])
+        #expect(obs.isEmpty)
+        #expect(diags.map(\.code) == ["check.not-a-config"] && diags.first?.level == .note)
+        #expect(diags.first?.message.contains("an HTML page") == true)
+        let xhtml = "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"x\">\n<html xmlns=\"http://www.w3.org/1999/xhtml\"/>"
+        #expect(ConfigContent.notXML(Array(xhtml.utf8)) == "an HTML page")
+        #expect(ConfigContent.notXML(Array("<?xml version=\"1.0\"?>\n<!-- <html> -->\n<config/>".utf8)) == nil)
+        #expect(ConfigContent.firstElement(Array("\u{FEFF}<?pi x?><!-- c --><Html>".utf8)) == "Html")
     }
 
     @Test func externalEntitiesAreNotResolved() async throws {

@@ -41,7 +41,39 @@ enum ConfigContent {
     /// Why `bytes` cannot be XML, or nil when it starts like XML (possibly after a BOM and
     /// white space; UTF-16 is left to the parser).
     static func notXML(_ bytes: [UInt8]) -> String? {
-        notFormat(bytes, starts: [UInt8(ascii: "<")], name: "XML")
+        if let reason = notFormat(bytes, starts: [UInt8(ascii: "<")], name: "XML") { return reason }
+        return firstElement(bytes)?.lowercased() == "html" ? "an HTML page" : nil
+    }
+
+    /// The name of the first element, after the XML declaration, processing instructions,
+    /// comments and a DOCTYPE (within the first 8 KiB): web servers' page templates named
+    /// `.xml` (RomPager's `<!-- RpPageHeader … --><HTML>`) are pages, not configurations.
+    static func firstElement(_ bytes: [UInt8]) -> String? {
+        let head = Array(bytes.prefix(8192))
+        func find(_ needle: String, from: Int) -> Int? {
+            let n = Array(needle.utf8)
+            guard head.count >= n.count, from <= head.count - n.count else { return nil }
+            return (from...(head.count - n.count)).first { head[$0..<($0 + n.count)].elementsEqual(n) }
+        }
+        var i = 0
+        while i < head.count {
+            if [0x20, 0x09, 0x0a, 0x0d, 0xef, 0xbb, 0xbf].contains(head[i]) { i += 1; continue }
+            guard head[i] == UInt8(ascii: "<"), i + 1 < head.count else { return nil }
+            if head[i + 1] == UInt8(ascii: "?") {
+                guard let end = find("?>", from: i) else { return nil }
+                i = end + 2
+            } else if find("<!--", from: i) == i {
+                guard let end = find("-->", from: i + 4) else { return nil }
+                i = end + 3
+            } else if head[i + 1] == UInt8(ascii: "!") {
+                guard let end = head[i...].firstIndex(of: UInt8(ascii: ">")) else { return nil }
+                i = end + 1
+            } else {
+                let name = head[(i + 1)...].prefix { $0 > 0x20 && $0 != UInt8(ascii: ">") && $0 != UInt8(ascii: "/") }
+                return String(decoding: name, as: UTF8.self)
+            }
+        }
+        return nil
     }
 
     /// Why `bytes` cannot be a JSON config (an object or an array), or nil.

@@ -78,6 +78,14 @@ public struct NormalisedKeyCheck: Check {
     /// `problem`: set when the file could not be parsed as its format (then nothing is found in
     /// it, and the caller reports that instead of "not set").
     static func value(of key: String, in entry: FileEntry, text: String, adapter: ConfigAdapter, problem: inout (message: String, code: String)?) -> Found? {
+        var recovered: String?
+        return value(of: key, in: entry, text: text, adapter: adapter, recover: false, recovered: &recovered, problem: &problem)
+    }
+
+    /// `recover`: an XML file that fails the strict parse is read as libxml2 recovers it (firmware
+    /// trees: vendors' near-XML), and `recovered` says so.
+    static func value(of key: String, in entry: FileEntry, text: String, adapter: ConfigAdapter, recover: Bool,
+                      recovered: inout String?, problem: inout (message: String, code: String)?) -> Found? {
         guard let sources = adapter.keys[key] else { return nil }
         let name = entry.path.lowercased()
         let isXML = name.hasSuffix(".xml")
@@ -97,7 +105,17 @@ public struct NormalisedKeyCheck: Check {
             var raw: (String, Int?)?
             var within: Int?? = nil   // set (to a line or nil) when `absent` applies to this file
             if let xpath = source.xpath, isXML {
-                switch XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path, namespaces: namespaces) {
+                var parsed = XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path, namespaces: namespaces)
+                var lenient = false
+                if recover, case .failure(let failure) = parsed {
+                    let second = XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path, namespaces: namespaces, recover: true)
+                    if case .success = second {
+                        parsed = second
+                        lenient = true
+                        recovered = XMLDocument.recoveredMessage(failure)
+                    }
+                }
+                switch parsed {
                 case .success(let items):
                     if let item = items.first, let value = item.value { raw = (value, item.line) }
                 case .failure(let failure):
@@ -105,7 +123,8 @@ public struct NormalisedKeyCheck: Check {
                     return nil
                 }
                 if raw == nil, source.absent != nil, let scope = source.within,
-                   case .success(let items) = XMLDocument.select(scope, in: Array(text.utf8), name: entry.path, namespaces: namespaces),
+                   case .success(let items) = XMLDocument.select(scope, in: Array(text.utf8), name: entry.path, namespaces: namespaces,
+                                                                 recover: lenient),
                    let item = items.first {
                     within = .some(item.line)
                 }
@@ -206,7 +225,9 @@ public struct NormalisedKeyCheck: Check {
             guard ConfigContent.admits(file, text: text, context: context) else { continue }
             // A file that does not parse is reported as such, never as "not set" or a pass.
             var problem: (message: String, code: String)?
+            var recovered: String?
             defer {
+                if let recovered { context.recovered(recovered, path: file.path) }
                 if let problem {
                     if problem.code == "check.parse-error" {
                         context.unparsable(problem.message, path: file.path)
@@ -217,7 +238,8 @@ public struct NormalisedKeyCheck: Check {
             }
             func lookup(_ key: String) -> Found? {
                 for adapter in adapters {
-                    if let found = NormalisedKeyCheck.value(of: key, in: file, text: text, adapter: adapter, problem: &problem) { return found }
+                    if let found = NormalisedKeyCheck.value(of: key, in: file, text: text, adapter: adapter,
+                                                           recover: context.kind == .firmware, recovered: &recovered, problem: &problem) { return found }
                     if problem != nil { return nil }
                 }
                 return nil

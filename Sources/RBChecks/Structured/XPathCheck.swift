@@ -61,7 +61,17 @@ public struct XPathCheck: Check {
                 if !items.isEmpty { context.understood(entry.path) }
                 observations += assertion.judge(items, path: entry.path)
             case .failure(let problem):
-                context.unparsable("not well-formed XML: \(problem.message)" + (problem.line.map { " (line \($0))" } ?? ""), path: entry.path)
+                // In a firmware tree, a vendor's near-XML is judged as libxml2 recovers it (a
+                // warning); a config file given to be scanned must parse.
+                if context.kind == .firmware,
+                   case .success(let items) = XMLDocument.select(assertion.selector, in: content.bytes, name: entry.path,
+                                                                 namespaces: namespaces, recover: true) {
+                    context.recovered(XMLDocument.recoveredMessage(problem), path: entry.path)
+                    if !items.isEmpty { context.understood(entry.path) }
+                    observations += assertion.judge(items, path: entry.path)
+                } else {
+                    context.unparsable("not well-formed XML: \(problem.message)" + (problem.line.map { " (line \($0))" } ?? ""), path: entry.path)
+                }
             }
         }
         return observations
@@ -77,9 +87,13 @@ enum XMLDocument {
 
     /// Parses `bytes` (no network, no error output) and hands the document to `body`, which must
     /// not keep it: it is freed on return.
-    static func withDocument<T>(_ bytes: [UInt8], name: String, _ body: (xmlDocPtr) -> Result<T, Problem>) -> Result<T, Problem> {
+    /// `recover`: libxml2's recovery mode, for a document that failed the strict parse; a
+    /// document without a root element after it is still a failure.
+    static func withDocument<T>(_ bytes: [UInt8], name: String, recover: Bool = false,
+                                _ body: (xmlDocPtr) -> Result<T, Problem>) -> Result<T, Problem> {
         rb_xml_silence()
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+        var options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+        if recover { options |= Int32(XML_PARSE_RECOVER.rawValue) }
         guard let parser = xmlNewParserCtxt() else { return .failure(Problem(message: "out of memory")) }
         defer { xmlFreeParserCtxt(parser) }
         let parsed = bytes.withUnsafeBufferPointer { buffer in
@@ -95,7 +109,14 @@ enum XMLDocument {
             return .failure(Problem(message: "unparseable document"))
         }
         defer { xmlFreeDoc(doc) }
+        if recover, xmlDocGetRootElement(doc) == nil { return .failure(Problem(message: "nothing recoverable")) }
         return body(doc)
+    }
+
+    /// The warning for a document read in recovery mode, from its strict parse's problem.
+    static func recoveredMessage(_ problem: Problem) -> String {
+        "not well-formed XML: \(problem.message)" + (problem.line.map { " (line \($0))" } ?? "")
+            + "; judged as libxml2's recovery reads it (the device's own parser may read it otherwise)"
     }
 
     /// Evaluates `expression` over the document. Namespaces never hide a match: real exports
@@ -105,8 +126,8 @@ enum XMLDocument {
     /// prefixes matches elements and attributes by local name (the document's namespaces are
     /// taken off first); one that does is evaluated with those prefixes bound, exactly.
     static func select(_ expression: String, in bytes: [UInt8], name: String,
-                       namespaces: [String: String] = [:]) -> Result<[SelectedItem], Problem> {
-        withDocument(bytes, name: name) { doc in
+                       namespaces: [String: String] = [:], recover: Bool = false) -> Result<[SelectedItem], Problem> {
+        withDocument(bytes, name: name, recover: recover) { doc in
             let prefixed = namespaces.keys.contains { usesPrefix($0, expression) }
             if !prefixed { removeNamespaces(doc) }
             return evaluate(expression, in: doc, namespaces: prefixed ? namespaces : [:])
@@ -187,8 +208,8 @@ enum XMLDocument {
     /// Every leaf element (no element children) and every attribute, in document order, by one
     /// walk of the tree: linear in the document, where the XPath union `//*[not(*)] | //@*`
     /// merges node sets quadratically (40,000 elements took 7 s).
-    static func leaves(in bytes: [UInt8], name: String) -> Result<[SelectedItem], Problem> {
-        withDocument(bytes, name: name) { doc in .success(leaves(of: doc)) }
+    static func leaves(in bytes: [UInt8], name: String, recover: Bool = false) -> Result<[SelectedItem], Problem> {
+        withDocument(bytes, name: name, recover: recover) { doc in .success(leaves(of: doc)) }
     }
 
     private static func leaves(of doc: xmlDocPtr) -> [SelectedItem] {

@@ -67,11 +67,13 @@ public struct ScanTarget: Sendable {
 public final class DiagnosticSink: Sendable {
     private let storage = Mutex<[Diagnostic]>([])
     public init() {}
-    /// Records a diagnostic. A note about a file, or a file that does not parse (several rules
-    /// read the same file), is kept once.
+    /// Problems of a file itself, whichever rule read it: said once per file.
+    static let oncePerFile: Set<String> = ["check.parse-error", "check.unreadable-file", "check.xml-recovered"]
+    /// Records a diagnostic. A note about a file, or a file that does not parse or cannot be read
+    /// (several rules read the same file), is kept once.
     public func report(_ diagnostic: Diagnostic) {
         storage.withLock { all in
-            if diagnostic.level == .note || diagnostic.code == "check.parse-error",
+            if diagnostic.level == .note || DiagnosticSink.oncePerFile.contains(diagnostic.code),
                all.contains(where: { $0.level == diagnostic.level && $0.code == diagnostic.code && $0.location == diagnostic.location }) { return }
             all.append(diagnostic)
         }
@@ -113,6 +115,14 @@ public struct CheckContext: Sendable {
     /// once per file, however many rules tried to read it.
     public func unparsable(_ message: String, path: String) {
         sink.report(Diagnostic(.error, .check, code: "check.parse-error", message, at: SourceLocation(file: target.spec + ":" + path)))
+    }
+
+    /// A firmware file that is not well-formed XML but that libxml2's recovery reads (vendor
+    /// dialects: backslash-escaped quotes, HTML-style tags): it was judged as recovered, which the
+    /// device's own parser may read otherwise. A warning, said once per file: the exit code is
+    /// not affected.
+    public func recovered(_ message: String, path: String) {
+        sink.report(Diagnostic(.warning, .check, code: "check.xml-recovered", message, at: SourceLocation(file: target.spec + ":" + path)))
     }
 
     /// An informational notice about a file (not a failure: the exit code is not affected).

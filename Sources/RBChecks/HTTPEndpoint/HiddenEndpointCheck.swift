@@ -53,6 +53,16 @@ public struct HiddenEndpointCheck: Check {
         var source: String
     }
 
+    /// Whether a file starts like a program: an ELF header or a `#!` interpreter line.
+    static func isProgram(_ file: FileEntry, in context: CheckContext) -> Bool {
+        var head: [UInt8] = []
+        context.stream(file, chunk: 4096, overlap: 0) { piece, _ in
+            head = Array(piece.prefix(4))
+            return false
+        }
+        return head.starts(with: [0x7f, 0x45, 0x4c, 0x46]) || head.starts(with: [0x23, 0x21])
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         guard let tree = context.tree else { return [] }
         var found: [Endpoint] = []
@@ -67,7 +77,10 @@ public struct HiddenEndpointCheck: Check {
                 // are all 0777 (TP-Link's) listed 150 help pages and stylesheets for review.
                 let lower = url.lowercased()
                 let asset = Self.staticSuffixes.contains { lower.hasSuffix($0) }
-                let handler = url.hasPrefix("/cgi-bin/") || Self.handlerSuffixes.contains { url.hasSuffix($0) } || (file.mode & 0o111 != 0 && !asset)
+                // Nor does it make a data file one (TP-Link's 0777 `web/oem/model.conf`): an
+                // executable is a handler when it is a program (an ELF binary or a `#!` script).
+                let handler = url.hasPrefix("/cgi-bin/") || Self.handlerSuffixes.contains { url.hasSuffix($0) }
+                    || (file.mode & 0o111 != 0 && !asset && Self.isProgram(file, in: context))
                 guard handler || (Self.suspicious?.hasMatch(in: Array(url.utf8)) ?? false) else { continue }
                 found.append(Endpoint(path: url, source: file.path))
             }

@@ -67,12 +67,15 @@ public struct DeviceProfile: Sendable, Equatable {
     /// Publicly known configuration-export keys tried on encrypted configurations (RB-SEN-007).
     public var exportKeys: [ExportKey] = []
 
-    /// The ONVIF services' standard paths.
+    /// The ONVIF services' standard paths, and OpenWrt's LuCI and ubus.
     public static let defaultDocumentedPaths = ["/onvif/device_service", "/onvif/media_service", "/onvif/media2_service",
                                                 "/onvif/ptz_service", "/onvif/event_service", "/onvif/imaging_service",
                                                 "/onvif/analytics_service", "/onvif/deviceio_service", "/onvif/recording_service",
                                                 "/onvif/search_service", "/onvif/replay_service", "/onvif/snapshot",
-                                                "/onvif-http/snapshot"]
+                                                "/onvif-http/snapshot",
+                                                // OpenWrt's documented management interfaces: the LuCI web UI
+                                                // and uhttpd's ubus JSON-RPC (openwrt.org/docs/techref/ubus).
+                                                "/cgi-bin/luci", "/ubus"]
 
     /// Every documented path or prefix: `documentedPaths`, the sensitive paths and ONVIF paths.
     public var allDocumentedPaths: [String] {

@@ -283,17 +283,18 @@ struct CLITests {
     @Test func checksThatCannotCompleteExitThree() throws {
         let root = try cleanRoot()
         defer { root.remove() }
-        try FixtureWriter.write(["etc/config/device.xml": .file("<config>\n<telnetd>\n</config>\n")], into: root.path)
+        try FixtureWriter.write(["etc/config/device.json": .file("{\"telnetd\": {\"enabled\": true,\n")], into: root.path)
         let result = try scan([root.path, "--fail-on", "never"])
         #expect(result.status == 3)
-        #expect(result.stdout.contains("etc/config/device.xml"))
+        #expect(result.stdout.contains("etc/config/device.json"))
         #expect(result.stdout.contains("check.parse-error"))
     }
 
     /// Config files are judged by content: an encrypted `*.xml` (as Huawei ships
     /// defaultcfg.xml) and a text file named `.xml` are informational notices
-    /// naming them, once each, and do not make the scan partial; a file that starts as XML and
-    /// breaks still does (exit 3).
+    /// naming them, once each, and do not make the scan partial. In an image, XML that starts
+    /// well and breaks is judged as libxml2 recovers it (a warning, exit 0); JSON that breaks
+    /// makes the scan partial (exit 3).
     @Test func configFilesAreJudgedByContent() throws {
         let root = try cleanRoot()
         defer { root.remove() }
@@ -317,7 +318,11 @@ struct CLITests {
         #expect(notes.contains { ($0["message"] as? String)?.contains("etc/defaultcfg.xml is not XML (binary content, likely encrypted or compressed)") == true })
         #expect(!diagnostics.contains { $0["code"] as? String == "check.parse-error" })
 
-        try FixtureWriter.write(["etc/config/device.xml": .file("<config>\n<telnetd>\n</config>\n")], into: root.path)
+        try FixtureWriter.write(["etc/config/broken.xml": .file("<config>\n<telnetd>\n</config>\n")], into: root.path)
+        let recovered = try scan([root.path, "--fail-on", "never"])
+        #expect(recovered.status == 0)
+        #expect(recovered.stdout.contains("check.xml-recovered") && recovered.stdout.contains("etc/config/broken.xml"))
+        try FixtureWriter.write(["etc/config/device.json": .file("{\"telnetd\": {\"enabled\": true,\n")], into: root.path)
         #expect(try scan([root.path, "--fail-on", "never"]).status == 3)
     }
 
@@ -404,7 +409,7 @@ struct CLITests {
         defer { clean.remove() }
         let unreachable = "tls://127.0.0.1:1"
         try FixtureWriter.write(["bad/rule.yaml": .file("rules:\n  - id: RB-SYS-999\n    title: [unclosed\n")], into: dir.path)
-        try FixtureWriter.write(["etc/config/device.xml": .file("<config>\n<telnetd>\n</config>\n")], into: dir.url("broken"))
+        try FixtureWriter.write(["etc/config/device.json": .file("{\"telnetd\": {\"enabled\": true,\n")], into: dir.url("broken"))
 
         // Invalid configuration: 2, even with gating findings.
         let invalid = try scan([example, "--rules", dir.url("bad")])
@@ -795,7 +800,7 @@ struct CLITests {
         defer { dir.remove() }
         let root = try cleanRoot()
         defer { root.remove() }
-        try FixtureWriter.write(["etc/config/device.xml": .file("<config>\n<telnetd>\n</config>\n")], into: root.path)
+        try FixtureWriter.write(["etc/config/device.json": .file("{\"telnetd\": {\"enabled\": true,\n")], into: root.path)
         try Data([0, 1, 2, 3, 0xff, 0xfe]).write(to: URL(fileURLWithPath: dir.url("firmware.bin")))
         try Data("version: 1\nwaivers:\n  - rule: RB-IFC-001\n    bogus: 1\n".utf8).write(to: URL(fileURLWithPath: dir.url("waivers.yaml")))
         try FileManager.default.createDirectory(atPath: dir.url("vulndb"), withIntermediateDirectories: true)

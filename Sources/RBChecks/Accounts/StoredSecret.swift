@@ -54,6 +54,10 @@ enum StoredSecret {
         if value.allSatisfy({ $0 == "*" || $0 == "x" || $0 == "X" || $0 == "#" }) { return .nothing }
         if value.hasPrefix("${") || value.hasPrefix("$(") || value.hasPrefix("{{") || value.hasPrefix("<")
             || (value.hasPrefix("%") && value.hasSuffix("%")) || value.hasPrefix("@") { return .nothing }
+        // A file path is where a secret lives, not the secret (LuCI's `flash_keep` section lists
+        // `option passwd "/etc/passwd"` among the files kept over an upgrade).
+        if value.hasPrefix("/"), value.dropFirst().contains(where: \.isLetter),
+           value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "/._-".contains($0)) }) { return .nothing }
         // rpcd's `$p$USER`: the password of a system account (verified against /etc/shadow).
         if value.hasPrefix("$p$"), value.count > 3 { return .nothing }
         let strongPrefixes = ["$2a$", "$2b$", "$2y$", "$5$", "$6$", "$y$", "$gy$", "$7$", "$argon2", "$pbkdf2", "pbkdf2_", "$scrypt", "{SSHA512}", "{PBKDF2}"]

@@ -45,6 +45,14 @@ public struct BootServiceCheck: Check {
         self.options = options
     }
 
+    /// Where an init system lives: BusyBox/sysvinit, OpenWrt, systemd, or an init program.
+    static let initPaths = ["etc/inittab", "etc/init.d", "etc/rc.d", "etc/rcS", "etc/rc.local", "etc/systemd", "lib/systemd/system",
+                            "usr/lib/systemd/system", "sbin/init", "init", "linuxrc", "bin/init", "sbin/procd", "etc/crontabs"]
+
+    static func hasInitSystem(_ tree: any FileTree) -> Bool {
+        initPaths.contains { tree.index.entry(at: $0) != nil }
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         let model = BootServices.of(context)
         var observations: [Observation] = []
@@ -56,6 +64,13 @@ public struct BootServiceCheck: Check {
         }
         if options.expect == .present {
             guard matching.isEmpty else { return [] }
+            // No init system at all (a kernel's built-in initramfs beside the root filesystem):
+            // nothing starts here, and nothing is missing either.
+            if model.starts.isEmpty, let tree = context.tree, !BootServiceCheck.hasInitSystem(tree) {
+                return [Observation(status: .notApplicable,
+                                    message: "no init system in this filesystem (no inittab, init scripts, systemd units or init program)",
+                                    location: Location(path: "."), evidence: Evidence(key: "no-init"))]
+            }
             let sources = Set(model.starts.map(\.path)).count
             return [Observation(message: Template.render(options.message ?? "nothing matching {programs} is started at boot",
                                                          ["programs": options.programs.joined(separator: ", ")])

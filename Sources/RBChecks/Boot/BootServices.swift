@@ -286,6 +286,14 @@ public struct BootServices: Sendable {
                     program = String(inline.dropFirst(7))
                 }
             }
+            // OpenWrt's rc.common before procd: `service_start /sbin/syslogd $args` wraps
+            // start-stop-daemon (`service_stop` and `service_check` start nothing).
+            if program == "service_start", words.count > 1 {
+                program = words[1]
+                words.removeFirst()
+            } else if program == "service_stop" || program == "service_check" {
+                return
+            }
             // busybox APPLET …
             if program == "busybox" || program.hasSuffix("/busybox"), words.count > 1 {
                 program = words[1]

@@ -98,7 +98,15 @@ public struct RegexCheck: Check {
         var observations: [Observation] = []
         var anyMatch = false
         let markers = comments.map { Array($0.utf8) }
-        for entry in context.files(matching: paths, excluding: exclude) {
+        let selected = context.files(matching: paths, excluding: exclude)
+        // A filesystem holding none of the files (a kernel's built-in initramfs beside the root
+        // filesystem) cannot say that something is missing from them.
+        if expect == .present, selected.isEmpty, context.kind == .firmware {
+            return [Observation(status: .notApplicable,
+                                message: "none of the files this rule reads (\(patterns.joined(separator: ", "))) is in this filesystem",
+                                location: Location(path: "."), evidence: Evidence(key: "no-files"))]
+        }
+        for entry in selected {
             guard var bytes = (binary ? context.read(entry) : context.readUnlessBinary(entry))?.bytes else { continue }
             // Comments are blanked with spaces in place, so offsets and lines stay those of the
             // file; then the whole file is matched in one pass.

@@ -30,16 +30,18 @@ public struct DropbearCheck: Check {
         guard let start = try? Regex(#"(?<=^|[\s;&|"'=])(\S*/)?dropbear(?=[\s"']|$)([^\n;&|]*)|DROPBEAR_(?:EXTRA_)?ARGS\s*=\s*["']?([^"'\n]*)"#) else { return [] }
         var observations: [Observation] = []
         var starts: [(path: String, line: Int, flags: Set<Character>, text: String)] = []
-        // OpenWrt's procd service (`USE_PROCD=1`) builds dropbear's command line from UCI: its
-        // lines naming dropbear (`PROG=/usr/sbin/dropbear`, `config_foreach … dropbear`) are not
-        // start commands; /etc/config/dropbear says what runs.
+        // OpenWrt's procd service (`USE_PROCD=1`), and before procd its rc.common script that
+        // `config_load`s (Backfire/Attitude Adjustment: `service_start ${PROG} ${args}`), build
+        // dropbear's command line from UCI: their lines naming dropbear (`PROG=/usr/sbin/dropbear`,
+        // `config_foreach … dropbear`) are not start commands; /etc/config/dropbear says what runs.
         var procdScript: (path: String, line: Int, text: String)?
         // A config target is the UCI file alone (its name would match etc/default/dropbear).
         for file in context.kind == .config ? [] : context.files(matching: paths) {
             guard var bytes = context.readUnlessBinary(file)?.bytes else { continue }
+            let readsUCI = DropbearCheck.readsUCI(bytes)
             CommentBlanker.blank(&bytes, markers: [Array("#".utf8)])
             let lines = LineIndex(bytes)
-            if ByteSearch.firstIndex(of: Array("USE_PROCD=1".utf8), in: bytes) != nil {
+            if readsUCI {
                 if procdScript == nil, start.matches(in: bytes).first != nil {
                     let command = ByteSearch.firstIndex(of: Array("procd_set_param command".utf8), in: bytes)
                     let line = command.map { lines.line(atOffset: $0) } ?? 1
@@ -147,8 +149,32 @@ extension DropbearCheck {
         return names
     }
 
+    /// Whether an init script builds its command lines from UCI: a procd service, or an
+    /// rc.common script that loads a UCI package.
+    static func readsUCI(_ bytes: [UInt8]) -> Bool {
+        if ByteSearch.firstIndex(of: Array("USE_PROCD=1".utf8), in: bytes) != nil { return true }
+        return bytes.starts(with: Array("#!/bin/sh /etc/rc.common".utf8))
+            && ByteSearch.firstIndex(of: Array("config_load".utf8), in: bytes) != nil
+    }
+
     static func mayStart(_ line: String) -> Bool {
         var trimmed = line.drop { $0 == " " || $0 == "\t" }
+        // Environment assignments before the command (`SERVICE_PID_FILE="$pid_file" service_stop …`).
+        while let equals = trimmed.firstIndex(of: "="), !trimmed[..<equals].isEmpty,
+              trimmed[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            let value = trimmed[trimmed.index(after: equals)...]
+            var end = value.startIndex
+            var quote: Character?
+            while end < value.endIndex {
+                let ch = value[end]
+                if let open = quote { if ch == open { quote = nil } } else if ch == "\"" || ch == "'" { quote = ch } else if ch == " " || ch == "\t" { break }
+                end = value.index(after: end)
+            }
+            let rest = value[end...].drop { $0 == " " || $0 == "\t" }
+            // A bare assignment (`PROG=/usr/sbin/dropbear`) is judged below.
+            if rest.isEmpty { break }
+            trimmed = rest
+        }
         // A `case` arm's pattern (`stop)`) is not the command.
         if let close = trimmed.firstIndex(of: ")"), !trimmed[..<close].contains(" "), !trimmed[..<close].contains("(") {
             trimmed = trimmed[trimmed.index(after: close)...].drop { $0 == " " || $0 == "\t" }
@@ -161,7 +187,8 @@ extension DropbearCheck {
         let first = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) ?? ""
         let helpers: Set<String> = ["killall", "pidof", "pgrep", "pkill", "grep", "logger", "echo", "printf", "config_foreach",
                                     "config_load", "config_get", "config_get_bool", "config_list_foreach", "uci", "uci_load_validate",
-                                    "uci_get", "local", "append", "[", "test", "rm", "touch", "chown", "chmod", "mkdir", "cat", "ln"]
+                                    "uci_get", "local", "append", "[", "test", "rm", "touch", "chown", "chmod", "mkdir", "cat", "ln",
+                                    "service_stop", "service_check", "kill"]
         if helpers.contains(first) || first.hasPrefix("procd_add_") { return false }
         return true
     }

@@ -103,10 +103,8 @@ public struct ELFHardeningCheck: Check {
     static let names = ["nx": "NX (non-executable stack)", "pie": "PIE", "relro": "RELRO", "bindnow": "BIND_NOW (full RELRO)",
                         "canary": "stack canary", "fortify": "FORTIFY_SOURCE"]
 
-    public func run(in context: CheckContext) async throws -> [Observation] {
-        var observations: [Observation] = []
-        var judged = 0, hardened = 0
-        // The system and CGI directories, and every program the boot-service model starts.
+    /// The system and CGI directories, and every program the boot-service model starts.
+    func scope(_ context: CheckContext) -> [FileEntry] {
         var files = context.files(matching: paths, excluding: exclude)
         var inScope = Set(files.map(\.path))
         if let tree = context.tree {
@@ -116,9 +114,40 @@ public struct ELFHardeningCheck: Check {
                 files.append(file)
             }
         }
-        for file in files {
-            guard file.size >= 52, let content = context.read(file), ELFFile.isELF(content.bytes),
-                  let elf = ELFFile(content.bytes), elf.kind == .executable || (elf.kind == .shared && (elf.hasInterpreter || elf.pieFlag)) else { continue }
+        return files
+    }
+
+    /// An analysis result: the ELF facts of a file, or nil when it is no ELF file.
+    struct Facts: Sendable {
+        let elf: ELFFile?
+    }
+
+    static let analysis = ContentAnalysis(id: "elf-hardening") { bytes in
+        Facts(elf: bytes.count >= 52 && ELFFile.isELF(bytes) ? ELFFile(bytes) : nil)
+    }
+
+    /// The read-ahead pass works out the ELF facts of every file in scope while it holds the
+    /// file (for an image, while it is decompressed anyway), so the files are not read again.
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        guard context.kind == .firmware else { return ContentInterests() }
+        var analyses: [String: [ContentAnalysis]] = [:]
+        for file in scope(context) where file.size >= 52 { analyses[file.path] = [Self.analysis] }
+        return ContentInterests(analyses: analyses)
+    }
+
+    public func run(in context: CheckContext) async throws -> [Observation] {
+        var observations: [Observation] = []
+        var judged = 0, hardened = 0
+        for file in scope(context) {
+            guard file.size >= 52 else { continue }
+            let parsed: ELFFile?
+            if let facts = context.analysis(Self.analysis.id, of: file) as? Facts {
+                parsed = facts.elf
+            } else {
+                guard let content = context.read(file) else { continue }
+                parsed = (Self.analysis.run(content.bytes) as? Facts)?.elf
+            }
+            guard let elf = parsed, elf.kind == .executable || (elf.kind == .shared && (elf.hasInterpreter || elf.pieFlag)) else { continue }
             judged += 1
             let verdict = Self.judge(elf, required: required)
             if verdict.missing.isEmpty && verdict.unknown.isEmpty { hardened += 1; continue }

@@ -188,13 +188,17 @@ public struct CheckContext: Sendable {
     /// Streams a file once for the read-ahead pass and records in the shared cache which of
     /// `markers` it holds (when there are markers) and its `digests` (when the whole file could
     /// be read). Reading stops early only when no digest is wanted and every marker was found.
-    public func survey(_ entry: FileEntry, markers: [[UInt8]], digests: Set<DigestAlgorithm>) {
+    public func survey(_ entry: FileEntry, markers: [[UInt8]], digests: Set<DigestAlgorithm>, analyses: [ContentAnalysis] = []) {
         let wantMarkers = !markers.isEmpty && target.cache.markers(entry.path) == nil
         let whole = entry.size <= UInt64(limits.maxFileBytes)
         let hashing = whole ? digests.filter { target.cache.digest(entry.path, $0) == nil }.sorted().map { ($0, Digest($0.algorithm)) } : []
-        guard wantMarkers || !hashing.isEmpty else { return }
+        // Analyses need the whole file: its pieces are gathered while they stream by.
+        let analysing = whole ? analyses.filter { target.models.existing(Self.analysisKey($0.id, entry.path), as: AnalysisResult.self) == nil } : []
+        guard wantMarkers || !hashing.isEmpty || !analysing.isEmpty else { return }
         var found = Set<[UInt8]>()
         var head: [UInt8] = []
+        var gathered: [UInt8] = []
+        if !analysing.isEmpty { gathered.reserveCapacity(Int(entry.size)) }
         let overlap = wantMarkers ? markers.map(\.count).max() ?? 0 : 0
         var fed = 0
         let complete = stream(entry, overlap: overlap) { piece, offset in
@@ -202,11 +206,12 @@ public struct CheckContext: Sendable {
             // The overlap was fed with the piece before.
             let fresh = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(piece)[min(piece.count, max(0, fed - offset))...])
             for (_, digest) in hashing { digest.update(fresh) }
+            if !analysing.isEmpty { gathered.append(contentsOf: fresh) }
             fed = offset + piece.count
             if wantMarkers {
                 for marker in markers where !found.contains(marker) && ByteScan.contains(marker, in: piece) { found.insert(marker) }
             }
-            return !hashing.isEmpty || found.count < markers.count
+            return !hashing.isEmpty || !analysing.isEmpty || found.count < markers.count
         }
         guard complete else { return }
         if wantMarkers { target.cache.storeMarkers(entry.path, searched: Set(markers), found: found, head: head) }
@@ -214,6 +219,27 @@ public struct CheckContext: Sendable {
         for (algorithm, digest) in hashing {
             if let value = digest.finalize() { target.cache.storeDigest(entry.path, algorithm, value) }
         }
+        if !analysing.isEmpty { recordAnalyses(analysing, of: entry, bytes: gathered) }
+    }
+
+    /// A result of a `ContentAnalysis`, as kept for the check.
+    public struct AnalysisResult: Sendable {
+        public let value: any Sendable
+    }
+
+    static func analysisKey(_ id: String, _ path: String) -> String { "analysis:" + id + ":" + path }
+
+    /// Runs `analyses` on a file whose whole content is in hand and keeps their results.
+    public func recordAnalyses(_ analyses: [ContentAnalysis], of entry: FileEntry, bytes: [UInt8]) {
+        guard UInt64(bytes.count) == entry.size else { return }
+        for analysis in analyses {
+            _ = target.models.value(Self.analysisKey(analysis.id, entry.path)) { AnalysisResult(value: analysis.run(bytes)) }
+        }
+    }
+
+    /// What the read-ahead pass's analysis `id` found in `entry` (nil: not analysed; read the file).
+    public func analysis(_ id: String, of entry: FileEntry) -> (any Sendable)? {
+        target.models.existing(Self.analysisKey(id, entry.path), as: AnalysisResult.self)?.value
     }
 
     /// Records the digests of a file whose whole content is in hand.

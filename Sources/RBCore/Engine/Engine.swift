@@ -157,15 +157,17 @@ public struct Engine: Sendable {
                     let context = CheckContext(target: target, limits: limits, ruleID: "", sink: quiet)
                     for file in slice {
                         let digests = interests.digests[file.path] ?? []
+                        let analyses = interests.analyses[file.path] ?? []
                         // A large text file (a package index) is left to the rules that select
                         // it: caching it would cost its read and its memory for nothing.
                         if file.size > Engine.prefetchTextLimit {
                             context.noteIfBinary(file)
-                            if !digests.isEmpty { context.survey(file, markers: [], digests: digests) }
+                            if !digests.isEmpty || !analyses.isEmpty { context.survey(file, markers: [], digests: digests, analyses: analyses) }
                         } else if let content = context.readUnlessBinary(file) {
                             if !digests.isEmpty { context.recordDigests(digests, of: file, content: content) }
-                        } else if !markers.isEmpty || !digests.isEmpty {
-                            context.survey(file, markers: markers, digests: digests)
+                            if !analyses.isEmpty, !content.truncated { context.recordAnalyses(analyses, of: file, bytes: content.bytes) }
+                        } else if !markers.isEmpty || !digests.isEmpty || !analyses.isEmpty {
+                            context.survey(file, markers: markers, digests: digests, analyses: analyses)
                         }
                     }
                 }

@@ -32,14 +32,32 @@ public enum DigestAlgorithm: String, Sendable, Hashable, CaseIterable, Comparabl
 public struct ContentInterests: Sendable {
     /// Digests wanted per file, by the file's resolved path in the tree.
     public var digests: [String: Set<DigestAlgorithm>]
+    /// Analyses wanted per file: facts worked out from the whole file while the pass holds it
+    /// (an executable's ELF hardening facts), kept instead of the bytes.
+    public var analyses: [String: [ContentAnalysis]]
 
-    public init(digests: [String: Set<DigestAlgorithm>] = [:]) {
+    public init(digests: [String: Set<DigestAlgorithm>] = [:], analyses: [String: [ContentAnalysis]] = [:]) {
         self.digests = digests
+        self.analyses = analyses
     }
 
-    public var isEmpty: Bool { digests.isEmpty }
+    public var isEmpty: Bool { digests.isEmpty && analyses.isEmpty }
 
     public mutating func merge(_ other: ContentInterests) {
         digests.merge(other.digests) { $0.union($1) }
+        analyses.merge(other.analyses) { mine, theirs in mine + theirs.filter { new in !mine.contains { $0.id == new.id } } }
+    }
+}
+
+/// Facts a check works out from a file's whole content (`run`, given the bytes once), named by
+/// `id`; the read-ahead pass keeps the result for the check (`CheckContext.analysis`), so the
+/// file is not read, or decompressed from an image, a second time.
+public struct ContentAnalysis: Sendable {
+    public let id: String
+    public let run: @Sendable ([UInt8]) -> any Sendable
+
+    public init(id: String, run: @escaping @Sendable ([UInt8]) -> any Sendable) {
+        self.id = id
+        self.run = run
     }
 }

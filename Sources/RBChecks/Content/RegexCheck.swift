@@ -97,7 +97,6 @@ public struct RegexCheck: Check {
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         var anyMatch = false
-        let markers = comments.map { Array($0.utf8) }
         let selected = context.files(matching: paths, excluding: exclude)
         // A filesystem holding none of the files (a kernel's built-in initramfs beside the root
         // filesystem) cannot say that something is missing from them.
@@ -107,36 +106,20 @@ public struct RegexCheck: Check {
                                 location: Location(path: "."), evidence: Evidence(key: "no-files"))]
         }
         for entry in selected {
-            guard var bytes = (binary ? context.read(entry) : context.readUnlessBinary(entry))?.bytes else { continue }
-            // Comments are blanked with spaces in place, so offsets and lines stay those of the
-            // file; then the whole file is matched in one pass.
-            if !markers.isEmpty { CommentBlanker.blank(&bytes, markers: markers) }
-            var matches: [Regex.Match] = []
-            for range in searchRanges(in: bytes) {
-                for regex in regexes {
-                    matches += regex.matches(in: bytes, within: range, limit: expect == .present ? 1 : .max)
-                    if expect == .present && !matches.isEmpty { break }
-                }
-                if expect == .present && !matches.isEmpty { break }
+            let found: [FileMatch]
+            if let analysed = analysisID.flatMap({ context.analysis($0, of: entry) }) as? [FileMatch] {
+                found = analysed
+            } else {
+                guard let bytes = (binary ? context.read(entry) : context.readUnlessBinary(entry))?.bytes else { continue }
+                found = matches(in: bytes)
             }
-            if matches.isEmpty { continue }
-            matches.sort { $0.range.lowerBound < $1.range.lowerBound }
+            if found.isEmpty { continue }
             anyMatch = true
             if expect == .present { break }
-            let lines = LineIndex(bytes)
-            var seenLines = Set<Int>()
             var secretRank = 0
-            for match in matches {
-                // A pattern like `(^|\s)telnetd` may start its match on the newline before the
-                // word: the finding belongs to the line of the first byte that is not a line end.
-                var start = match.range.lowerBound
-                while start < match.range.upperBound - 1, bytes[start] == 10 || bytes[start] == 13 { start += 1 }
-                let line = lines.line(atOffset: start)
-                guard seenLines.insert(line).inserted else { continue }
-                let groups = [match.range] + match.groups
+            for match in found {
                 secretRank += 1
-                observations.append(observation(entry: entry, line: line, raw: lines.text(ofLine: line, in: bytes),
-                                                groups: groups.map { $0.map { String(decoding: bytes[$0], as: UTF8.self) } },
+                observations.append(observation(entry: entry, line: match.line, raw: match.raw, groups: match.groups,
                                                 secretRank: secretRank, secrets: context.limits.secrets))
             }
         }
@@ -150,6 +133,65 @@ public struct RegexCheck: Check {
                                                    facts: ["pattern": regexes.map(\.pattern).joined(separator: " | ")]))]
         }
         return observations
+    }
+
+    /// One matching line of a file: its number, its text and the match's groups (group 0 first).
+    struct FileMatch: Sendable {
+        var line: Int
+        var raw: String
+        var groups: [String?]
+    }
+
+    /// The matching lines of a file's bytes, one per line (with `expect: present`, the first only).
+    func matches(in original: [UInt8]) -> [FileMatch] {
+        var bytes = original
+        let markers = comments.map { Array($0.utf8) }
+        // Comments are blanked with spaces in place, so offsets and lines stay those of the
+        // file; then the whole file is matched in one pass.
+        if !markers.isEmpty { CommentBlanker.blank(&bytes, markers: markers) }
+        var matches: [Regex.Match] = []
+        for range in searchRanges(in: bytes) {
+            for regex in regexes {
+                matches += regex.matches(in: bytes, within: range, limit: expect == .present ? 1 : .max)
+                if expect == .present && !matches.isEmpty { break }
+            }
+            if expect == .present && !matches.isEmpty { break }
+        }
+        if matches.isEmpty { return [] }
+        if expect == .present { return [FileMatch(line: 0, raw: "", groups: [])] }
+        matches.sort { $0.range.lowerBound < $1.range.lowerBound }
+        let lines = LineIndex(bytes)
+        var seenLines = Set<Int>()
+        var found: [FileMatch] = []
+        for match in matches {
+            // A pattern like `(^|\s)telnetd` may start its match on the newline before the
+            // word: the finding belongs to the line of the first byte that is not a line end.
+            var start = match.range.lowerBound
+            while start < match.range.upperBound - 1, bytes[start] == 10 || bytes[start] == 13 { start += 1 }
+            let line = lines.line(atOffset: start)
+            guard seenLines.insert(line).inserted else { continue }
+            let groups = [match.range] + match.groups
+            found.append(FileMatch(line: line, raw: lines.text(ofLine: line, in: bytes),
+                                   groups: groups.map { $0.map { String(decoding: bytes[$0], as: UTF8.self) } }))
+        }
+        return found
+    }
+
+    /// The read-ahead pass's analysis of this check's files, for binaries (which the pass reads,
+    /// or decompresses, anyway and the content cache does not keep): the patterns run while it
+    /// holds each file. Named by everything that decides the matches.
+    var analysisID: String? {
+        guard binary else { return nil }
+        let parts = regexes.map(\.pattern) + comments + [literal.map { String(decoding: $0, as: UTF8.self) } ?? "", String(window), expect.rawValue]
+        return "file.regex:" + parts.joined(separator: "\u{1}")
+    }
+
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        guard context.kind == .firmware, let id = analysisID else { return ContentInterests() }
+        let analysis = ContentAnalysis(id: id) { [self] bytes in matches(in: bytes) }
+        var analyses: [String: [ContentAnalysis]] = [:]
+        for file in context.files(matching: paths, excluding: exclude) { analyses[file.path] = [analysis] }
+        return ContentInterests(analyses: analyses)
     }
 
     /// The whole file, or with a `literal` the merged windows around its occurrences.

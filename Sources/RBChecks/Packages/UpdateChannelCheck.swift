@@ -57,10 +57,58 @@ public struct UpdateChannelCheck: Check {
         return result
     }
 
+    /// An update source found in a program: its address, scheme and host.
+    struct ProgramURL: Sendable {
+        var address: String
+        var scheme: String
+        var host: String
+    }
+
+    /// The cleartext update sources of a program's bytes: URLs within 64 bytes of an update word
+    /// (what `run` judges in a binary), each address once.
+    static func programURLs(in bytes: [UInt8]) -> [ProgramURL] {
+        var found: [ProgramURL] = []
+        var seen = Set<String>()
+        for match in urls(in: bytes) {
+            guard let schemeRange = match.groups.first ?? nil, let hostRange = match.groups.count > 1 ? match.groups[1] : nil else { continue }
+            let scheme = String(decoding: bytes[schemeRange], as: UTF8.self)
+            let host = String(decoding: bytes[hostRange], as: UTF8.self).lowercased()
+            if host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || scheme == "https" { continue }
+            let window = max(0, match.range.lowerBound - 64)..<min(bytes.count, match.range.upperBound + 64)
+            guard updateWord?.hasMatch(in: Array(bytes[window])) ?? false else { continue }
+            let address = String(decoding: bytes[match.range], as: UTF8.self)
+            if seen.insert(address).inserted { found.append(ProgramURL(address: address, scheme: scheme, host: host)) }
+        }
+        return found
+    }
+
+    static let analysis = ContentAnalysis(id: "update.channels") { bytes in programURLs(in: bytes) }
+
+    /// Programs are searched in the read-ahead pass while it holds them (for an image, while it
+    /// decompresses them anyway); text files come from the content cache.
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        guard context.kind == .firmware else { return ContentInterests() }
+        var analyses: [String: [ContentAnalysis]] = [:]
+        for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 32 << 20 {
+            analyses[file.path] = [Self.analysis]
+        }
+        return ContentInterests(analyses: analyses)
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 32 << 20 {
             let text = context.readUnlessBinary(file)
+            if text == nil, let found = context.analysis(Self.analysis.id, of: file) as? [ProgramURL] {
+                for url in found {
+                    observations.append(Observation(
+                        message: "update source \(Snippet.make(url.address)) in \(file.path) is fetched over cleartext \(url.scheme)",
+                        location: Location(path: file.path),
+                        evidence: Evidence(key: "update-channel:" + url.scheme + ":" + url.host, snippet: Snippet.make(url.address),
+                                           facts: ["scheme": url.scheme, "host": url.host])))
+                }
+                continue
+            }
             guard let bytes = text?.bytes ?? context.read(file)?.bytes else { continue }
             let isText = text != nil
             let urls = Self.urls(in: bytes)

@@ -164,8 +164,9 @@ public struct Engine: Sendable {
                             context.noteIfBinary(file)
                             if !digests.isEmpty || !analyses.isEmpty { context.survey(file, markers: [], digests: digests, analyses: analyses) }
                         } else if let content = context.readUnlessBinary(file) {
+                            // Text stays in the content cache for the checks: analyses are for
+                            // binaries, which the cache does not keep.
                             if !digests.isEmpty { context.recordDigests(digests, of: file, content: content) }
-                            if !analyses.isEmpty, !content.truncated { context.recordAnalyses(analyses, of: file, bytes: content.bytes) }
                         } else if !markers.isEmpty || !digests.isEmpty || !analyses.isEmpty {
                             context.survey(file, markers: markers, digests: digests, analyses: analyses)
                         }

@@ -51,7 +51,9 @@ public struct ContentInterests: Sendable {
 
 /// Facts a check works out from a file's whole content (`run`, given the bytes once), named by
 /// `id`; the read-ahead pass keeps the result for the check (`CheckContext.analysis`), so the
-/// file is not read, or decompressed from an image, a second time.
+/// file is not read, or decompressed from an image, a second time. The pass runs analyses on
+/// binary files (and text files too large to cache); the text it caches, checks read from the
+/// cache as before.
 public struct ContentAnalysis: Sendable {
     public let id: String
     public let run: @Sendable ([UInt8]) -> any Sendable

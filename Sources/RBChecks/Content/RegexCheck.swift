@@ -48,6 +48,7 @@ public struct RegexCheck: Check {
     let paths: [Glob]
     let exclude: [Glob]
     let regexes: [Regex]
+    let ignoreCase: Bool
     let comments: [String]
     let expect: Expect
     let secret: Bool
@@ -73,6 +74,7 @@ public struct RegexCheck: Check {
             }
         }
         regexes = compiled
+        ignoreCase = options.ignoreCase ?? false
         comments = options.comments ?? []
         expect = options.expect ?? .absent
         secret = options.secret ?? false
@@ -182,7 +184,8 @@ public struct RegexCheck: Check {
     /// holds each file. Named by everything that decides the matches.
     var analysisID: String? {
         guard binary else { return nil }
-        let parts = regexes.map(\.pattern) + comments + [literal.map { String(decoding: $0, as: UTF8.self) } ?? "", String(window), expect.rawValue]
+        let parts = regexes.map(\.pattern) + comments
+            + [literal.map { String(decoding: $0, as: UTF8.self) } ?? "", String(window), expect.rawValue, ignoreCase ? "i" : ""]
         return "file.regex:" + parts.joined(separator: "\u{1}")
     }
 

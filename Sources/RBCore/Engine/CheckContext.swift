@@ -201,23 +201,32 @@ public struct CheckContext: Sendable {
         if !analysing.isEmpty { gathered.reserveCapacity(Int(entry.size)) }
         let overlap = wantMarkers ? markers.map(\.count).max() ?? 0 : 0
         var fed = 0
+        var digestSeconds = 0.0, markerSeconds = 0.0
         let complete = stream(entry, overlap: overlap) { piece, offset in
             if offset == 0 { head = Array(piece.prefix(16)) }
             // The overlap was fed with the piece before.
             let fresh = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(piece)[min(piece.count, max(0, fed - offset))...])
+            let t0 = Profiler.threadCPU()
             for (_, digest) in hashing { digest.update(fresh) }
+            let t1 = Profiler.threadCPU()
+            digestSeconds += t1 - t0
             if !analysing.isEmpty { gathered.append(contentsOf: fresh) }
             fed = offset + piece.count
             if wantMarkers {
                 for marker in markers where !found.contains(marker) && ByteScan.contains(marker, in: piece) { found.insert(marker) }
+                markerSeconds += Profiler.threadCPU() - t1
             }
             return !hashing.isEmpty || !analysing.isEmpty || found.count < markers.count
         }
         guard complete else { return }
-        if wantMarkers { target.cache.storeMarkers(entry.path, searched: Set(markers), found: found, head: head) }
+        if wantMarkers {
+            target.cache.storeMarkers(entry.path, searched: Set(markers), found: found, head: head)
+            Profiler.consumed("binary markers", bytes: fed, seconds: markerSeconds)
+        }
         guard UInt64(fed) == entry.size else { return }
         for (algorithm, digest) in hashing {
             if let value = digest.finalize() { target.cache.storeDigest(entry.path, algorithm, value) }
+            Profiler.consumed("digest " + algorithm.rawValue, bytes: fed, seconds: digestSeconds / Double(hashing.count))
         }
         if !analysing.isEmpty { recordAnalyses(analysing, of: entry, bytes: gathered) }
     }
@@ -233,7 +242,12 @@ public struct CheckContext: Sendable {
     public func recordAnalyses(_ analyses: [ContentAnalysis], of entry: FileEntry, bytes: [UInt8]) {
         guard UInt64(bytes.count) == entry.size else { return }
         for analysis in analyses {
-            _ = target.models.value(Self.analysisKey(analysis.id, entry.path)) { AnalysisResult(value: analysis.run(bytes)) }
+            _ = target.models.value(Self.analysisKey(analysis.id, entry.path)) { () -> AnalysisResult in
+                let before = Profiler.threadCPU()
+                let result = AnalysisResult(value: analysis.run(bytes))
+                Profiler.consumed("analysis " + analysis.id.prefix(40), bytes: bytes.count, seconds: Profiler.threadCPU() - before)
+                return result
+            }
         }
     }
 
@@ -246,7 +260,9 @@ public struct CheckContext: Sendable {
     public func recordDigests(_ digests: Set<DigestAlgorithm>, of entry: FileEntry, content: FileContent) {
         guard !content.truncated, UInt64(content.bytes.count) == entry.size else { return }
         for algorithm in digests.sorted() where target.cache.digest(entry.path, algorithm) == nil {
+            let before = Profiler.threadCPU()
             if let value = Digest.hash(content.bytes, algorithm.algorithm) { target.cache.storeDigest(entry.path, algorithm, value) }
+            Profiler.consumed("digest " + algorithm.rawValue, bytes: content.bytes.count, seconds: Profiler.threadCPU() - before)
         }
     }
 

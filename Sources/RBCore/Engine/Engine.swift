@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,6 +61,7 @@ public struct Engine: Sendable {
                 .sorted { $0.lexicographicallyPrecedes($1) }
             await prefetch(target, markers: markers, interests: interests)
             Profiler.note("prefetch \(target.spec)", since: start)
+            Profiler.flushConsumers("prefetch \(target.spec)")
         }
         var findings: [Finding] = []
         await withTaskGroup(of: [Finding].self) { group in
@@ -201,6 +203,34 @@ public enum Profiler {
         var now = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    /// What each consumer of the read-ahead pass cost (files, bytes, CPU seconds), by name
+    /// (`analysis elf-hardening`, `digest md5`).
+    private static let consumers = Synchronization.Mutex<[String: (files: Int, bytes: Int, seconds: Double)]>([:])
+
+    /// Adds one file's work to a consumer's figures (nothing when profiling is off).
+    public static func consumed(_ name: String, bytes: Int, seconds: Double) {
+        guard enabled else { return }
+        consumers.withLock { all in
+            var entry = all[name] ?? (0, 0, 0)
+            entry.files += 1
+            entry.bytes += bytes
+            entry.seconds += seconds
+            all[name] = entry
+        }
+    }
+
+    /// Prints the consumers' figures since the last flush, then starts again.
+    public static func flushConsumers(_ phase: String) {
+        guard enabled else { return }
+        let figures = consumers.withLock { all in
+            defer { all = [:] }
+            return all
+        }
+        for (name, entry) in figures.sorted(by: { $0.key < $1.key }) {
+            print("\(phase) consumer \(name): \(entry.files) file(s), \(entry.bytes / 1024) KiB, \(String(format: "%.3f", entry.seconds)) s CPU")
+        }
     }
 
     /// Prints one line to standard error when profiling is on.

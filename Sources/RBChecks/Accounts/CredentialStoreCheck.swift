@@ -33,19 +33,11 @@ public struct CredentialStoreCheck: Check {
     }
 
     /// Throws `BoundedYAML.TooLarge` for a YAML/JSON document whose aliases expand without bound.
-    /// `recovered`: set when `recover` let libxml2's recovery read an XML file the strict parse
+    /// `recovered`: set when `lenient` let libxml2's recovery read an XML file the strict parse
     /// refused (firmware trees: vendors' near-XML).
-    static func pairs(_ text: String, name: String, recover: Bool = false, recovered: UnsafeMutablePointer<String?>? = nil) throws -> [Pair] {
+    static func pairs(_ text: String, name: String, lenient: Bool, recovered: inout String?) throws -> [Pair] {
         let lower = name.lowercased()
-        if lower.hasSuffix(".xml") {
-            do { return try xmlPairs(text) } catch let strict as XMLDocument.Problem {
-                guard recover, let lenient = try? xmlPairs(text, recover: true) else {
-                    throw ParseError(message: "not well-formed XML: \(strict.message)" + (strict.line.map { " (line \($0))" } ?? ""))
-                }
-                recovered?.pointee = XMLDocument.recoveredMessage(strict)
-                return lenient
-            }
-        }
+        if lower.hasSuffix(".xml") { return try xmlPairs(text, lenient: lenient, recovered: &recovered) }
         if isUCI(text, name: lower) {
             // OpenWrt UCI (/etc/config/rpcd `config login` … `option password '…'`).
             return UCIFile(text).sections.flatMap { section in section.values.map { Pair(key: $0.key, value: $0.value, line: $0.line) } }
@@ -95,10 +87,15 @@ public struct CredentialStoreCheck: Check {
         var description: String { message }
     }
 
-    /// Throws the parser's `XMLDocument.Problem`.
-    static func xmlPairs(_ text: String, recover: Bool = false) throws -> [Pair] {
+    static func xmlPairs(_ text: String, lenient: Bool, recovered: inout String?) throws -> [Pair] {
         // Leaf elements and attributes, parsed by libxml2 as for xml.xpath, walked once.
-        let items = try XMLDocument.leaves(in: Array(text.utf8), name: "config", recover: recover).get()
+        let (result, recoveredFrom) = XMLDocument.leaves(in: Array(text.utf8), name: "config", lenient: lenient)
+        if let recoveredFrom { recovered = XMLDocument.recoveredMessage(recoveredFrom) }
+        let items: [SelectedItem]
+        switch result {
+        case .success(let found): items = found
+        case .failure(let problem): throw ParseError(message: problem.description)
+        }
         return items.compactMap { item in
             let key = item.label.split(separator: "/").last.map { $0.hasPrefix("@") ? String($0.dropFirst()) : String($0) } ?? item.label
             return item.value.map { Pair(key: key, value: $0, line: item.line) }
@@ -116,7 +113,7 @@ public struct CredentialStoreCheck: Check {
             let pairs: [Pair]
             var recovered: String?
             do {
-                pairs = try CredentialStoreCheck.pairs(text, name: file.path, recover: context.kind == .firmware, recovered: &recovered)
+                pairs = try CredentialStoreCheck.pairs(text, name: file.path, lenient: context.kind == .firmware, recovered: &recovered)
                 if let recovered { context.recovered(recovered, path: file.path) }
             } catch let failure as ParseError {
                 context.unparsable(failure.message, path: file.path)

@@ -113,11 +113,6 @@ public struct NormalisedKeyCheck: Check {
 
     /// `problem`: set when the file could not be parsed as its format (then nothing is found in
     /// it, and the caller reports that instead of "not set").
-    static func value(of key: String, in entry: FileEntry, text: String, adapter: ConfigAdapter, problem: inout (message: String, code: String)?) -> Found? {
-        var recovered: String?
-        return value(of: key, in: entry, text: text, adapter: adapter, recover: false, recovered: &recovered, problem: &problem)
-    }
-
     /// `recover`: an XML file that fails the strict parse is read as libxml2 recovers it (firmware
     /// trees: vendors' near-XML), and `recovered` says so.
     static func value(of key: String, in entry: FileEntry, text: String, adapter: ConfigAdapter, recover: Bool,
@@ -141,26 +136,19 @@ public struct NormalisedKeyCheck: Check {
             var raw: (String, Int?)?
             var within: Int?? = nil   // set (to a line or nil) when `absent` applies to this file
             if let xpath = source.xpath, isXML {
-                var parsed = XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path, namespaces: namespaces)
-                var lenient = false
-                if recover, case .failure(let failure) = parsed {
-                    let second = XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path, namespaces: namespaces, recover: true)
-                    if case .success = second {
-                        parsed = second
-                        lenient = true
-                        recovered = XMLDocument.recoveredMessage(failure)
-                    }
-                }
+                let (parsed, recoveredFrom) = XMLDocument.select(xpath, in: Array(text.utf8), name: entry.path,
+                                                                 namespaces: namespaces, lenient: recover)
+                if let recoveredFrom { recovered = XMLDocument.recoveredMessage(recoveredFrom) }
                 switch parsed {
                 case .success(let items):
                     if let item = items.first, let value = item.value { raw = (value, item.line) }
                 case .failure(let failure):
-                    problem = ("not well-formed XML: \(failure.message)" + (failure.line.map { " (line \($0))" } ?? ""), "check.parse-error")
+                    problem = (failure.description, "check.parse-error")
                     return nil
                 }
                 if raw == nil, source.absent != nil, let scope = source.within,
                    case .success(let items) = XMLDocument.select(scope, in: Array(text.utf8), name: entry.path, namespaces: namespaces,
-                                                                 recover: lenient),
+                                                                 lenient: recoveredFrom != nil).result,
                    let item = items.first {
                     within = .some(item.line)
                 }

@@ -56,22 +56,17 @@ public struct XPathCheck: Check {
                 context.note("\(entry.path) is not XML (\(reason)); not checked as XML", path: entry.path, code: "check.not-a-config")
                 continue
             }
-            switch XMLDocument.select(assertion.selector, in: content.bytes, name: entry.path, namespaces: namespaces) {
+            // In a firmware tree, a vendor's near-XML is judged as libxml2 recovers it (a
+            // warning); a config file given to be scanned must parse.
+            let (result, recoveredFrom) = XMLDocument.select(assertion.selector, in: content.bytes, name: entry.path,
+                                                             namespaces: namespaces, lenient: context.kind == .firmware)
+            if let recoveredFrom { context.recovered(XMLDocument.recoveredMessage(recoveredFrom), path: entry.path) }
+            switch result {
             case .success(let items):
                 if !items.isEmpty { context.understood(entry.path) }
                 observations += assertion.judge(items, path: entry.path)
             case .failure(let problem):
-                // In a firmware tree, a vendor's near-XML is judged as libxml2 recovers it (a
-                // warning); a config file given to be scanned must parse.
-                if context.kind == .firmware,
-                   case .success(let items) = XMLDocument.select(assertion.selector, in: content.bytes, name: entry.path,
-                                                                 namespaces: namespaces, recover: true) {
-                    context.recovered(XMLDocument.recoveredMessage(problem), path: entry.path)
-                    if !items.isEmpty { context.understood(entry.path) }
-                    observations += assertion.judge(items, path: entry.path)
-                } else {
-                    context.unparsable("not well-formed XML: \(problem.message)" + (problem.line.map { " (line \($0))" } ?? ""), path: entry.path)
-                }
+                context.unparsable(problem.description, path: entry.path)
             }
         }
         return observations
@@ -80,9 +75,11 @@ public struct XPathCheck: Check {
 
 /// libxml2 parsing and XPath evaluation, kept in one place so no C pointer escapes.
 enum XMLDocument {
-    struct Problem: Error {
+    struct Problem: Error, CustomStringConvertible {
         var message: String
         var line: Int?
+        /// As diagnostics say it: "not well-formed XML: … (line N)".
+        var description: String { "not well-formed XML: \(message)" + (line.map { " (line \($0))" } ?? "") }
     }
 
     /// Parses `bytes` (no network, no error output) and hands the document to `body`, which must
@@ -113,10 +110,21 @@ enum XMLDocument {
         return body(doc)
     }
 
+    /// Parses strictly and, when `lenient` and the strict parse fails, as libxml2's recovery
+    /// reads it (firmware trees: vendors' near-XML). `recoveredFrom`: the strict parse's problem
+    /// when the result came from recovery.
+    static func parse<T>(_ bytes: [UInt8], name: String, lenient: Bool,
+                         _ body: (xmlDocPtr) -> Result<T, Problem>) -> (result: Result<T, Problem>, recoveredFrom: Problem?) {
+        let strict = withDocument(bytes, name: name, body)
+        guard lenient, case .failure(let problem) = strict else { return (strict, nil) }
+        let recovered = withDocument(bytes, name: name, recover: true, body)
+        guard case .success = recovered else { return (strict, nil) }
+        return (recovered, problem)
+    }
+
     /// The warning for a document read in recovery mode, from its strict parse's problem.
     static func recoveredMessage(_ problem: Problem) -> String {
-        "not well-formed XML: \(problem.message)" + (problem.line.map { " (line \($0))" } ?? "")
-            + "; judged as libxml2's recovery reads it (the device's own parser may read it otherwise)"
+        "\(problem); judged as libxml2's recovery reads it (the device's own parser may read it otherwise)"
     }
 
     /// Evaluates `expression` over the document. Namespaces never hide a match: real exports
@@ -126,12 +134,18 @@ enum XMLDocument {
     /// prefixes matches elements and attributes by local name (the document's namespaces are
     /// taken off first); one that does is evaluated with those prefixes bound, exactly.
     static func select(_ expression: String, in bytes: [UInt8], name: String,
-                       namespaces: [String: String] = [:], recover: Bool = false) -> Result<[SelectedItem], Problem> {
-        withDocument(bytes, name: name, recover: recover) { doc in
+                       namespaces: [String: String] = [:], lenient: Bool) -> (result: Result<[SelectedItem], Problem>, recoveredFrom: Problem?) {
+        parse(bytes, name: name, lenient: lenient) { doc in
             let prefixed = namespaces.keys.contains { usesPrefix($0, expression) }
             if !prefixed { removeNamespaces(doc) }
             return evaluate(expression, in: doc, namespaces: prefixed ? namespaces : [:])
         }
+    }
+
+    /// `select`, strictly.
+    static func select(_ expression: String, in bytes: [UInt8], name: String,
+                       namespaces: [String: String] = [:]) -> Result<[SelectedItem], Problem> {
+        select(expression, in: bytes, name: name, namespaces: namespaces, lenient: false).result
     }
 
     /// Whether `expression` names `prefix:` as a name test's prefix (not inside a string literal's
@@ -208,8 +222,8 @@ enum XMLDocument {
     /// Every leaf element (no element children) and every attribute, in document order, by one
     /// walk of the tree: linear in the document, where the XPath union `//*[not(*)] | //@*`
     /// merges node sets quadratically (40,000 elements took 7 s).
-    static func leaves(in bytes: [UInt8], name: String, recover: Bool = false) -> Result<[SelectedItem], Problem> {
-        withDocument(bytes, name: name, recover: recover) { doc in .success(leaves(of: doc)) }
+    static func leaves(in bytes: [UInt8], name: String, lenient: Bool) -> (result: Result<[SelectedItem], Problem>, recoveredFrom: Problem?) {
+        parse(bytes, name: name, lenient: lenient) { doc in .success(leaves(of: doc)) }
     }
 
     private static func leaves(of doc: xmlDocPtr) -> [SelectedItem] {

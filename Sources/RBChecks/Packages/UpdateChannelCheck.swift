@@ -98,8 +98,10 @@ public struct UpdateChannelCheck: Check {
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 32 << 20 {
-            let text = context.readUnlessBinary(file)
-            if text == nil, let found = context.analysis(Self.analysis.id, of: file) as? [ProgramURL] {
+            guard let text = context.readUnlessBinary(file) else {
+                // A program: what the read-ahead pass found in it, or the same search on its bytes.
+                let found = context.analysis(Self.analysis.id, of: file) as? [ProgramURL]
+                    ?? context.read(file).map { Self.programURLs(in: $0.bytes) } ?? []
                 for url in found {
                     observations.append(Observation(
                         message: "update source \(Snippet.make(url.address)) in \(file.path) is fetched over cleartext \(url.scheme)",
@@ -109,43 +111,35 @@ public struct UpdateChannelCheck: Check {
                 }
                 continue
             }
-            guard let bytes = text?.bytes ?? context.read(file)?.bytes else { continue }
-            let isText = text != nil
+            let bytes = text.bytes
             let urls = Self.urls(in: bytes)
             guard !urls.isEmpty else { continue }
             let scriptName = Self.updateWord?.hasMatch(in: Array(file.name.utf8)) ?? false
-            let upgrades = isText && (scriptName || (Self.upgradeScript?.hasMatch(in: bytes) ?? false))
-            var lines: LineIndex?
+            let upgrades = scriptName || (Self.upgradeScript?.hasMatch(in: bytes) ?? false)
+            let lines = LineIndex(bytes)
             var seen = Set<String>()
             for match in urls {
                 guard let schemeRange = match.groups.first ?? nil, let hostRange = match.groups.count > 1 ? match.groups[1] : nil else { continue }
                 let scheme = String(decoding: bytes[schemeRange], as: UTF8.self)
                 let host = String(decoding: bytes[hostRange], as: UTF8.self).lowercased()
                 if host == "localhost" || host.hasPrefix("127.") || host == "[::1]" { continue }
-                if lines == nil, isText { lines = LineIndex(bytes) }
-                let line = lines.map { $0.line(atOffset: match.range.lowerBound) }
-                let lineText = lines.flatMap { index in line.map { index.text(ofLine: $0, in: bytes) } } ?? ""
-                // Near an update word: in a program, within 64 bytes; in text, as the value of a
-                // setting whose name says update (`update_server=`, `"fw_url": "`, `<UpdateURL>`),
-                // so that prose mentioning an update ("updated … see http://…") does not count.
-                let near: Bool
-                if isText, let lines, let line {
-                    let lineStart = lines.offset(ofLine: line)
-                    let before = Array(bytes[lineStart..<match.range.lowerBound])
-                    let last = before.last(where: { $0 != 32 && $0 != 9 })
-                    near = (Self.updateWord?.hasMatch(in: before) ?? false)
-                        && [UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: ">")].contains(last ?? 0)
-                } else {
-                    let window = max(0, match.range.lowerBound - 64)..<min(bytes.count, match.range.upperBound + 64)
-                    near = Self.updateWord?.hasMatch(in: Array(bytes[window])) ?? false
-                }
+                let line = lines.line(atOffset: match.range.lowerBound)
+                let lineText = lines.text(ofLine: line, in: bytes)
+                // Near an update word: as the value of a setting whose name says update
+                // (`update_server=`, `"fw_url": "`, `<UpdateURL>`), so that prose mentioning an
+                // update ("updated … see http://…") does not count. (In a program, within 64
+                // bytes: `programURLs`.)
+                let before = Array(bytes[lines.offset(ofLine: line)..<match.range.lowerBound])
+                let last = before.last(where: { $0 != 32 && $0 != 9 })
+                let near = (Self.updateWord?.hasMatch(in: before) ?? false)
+                    && [UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: ">")].contains(last ?? 0)
                 let fetched = upgrades && (Self.fetch?.hasMatch(in: Array(lineText.utf8)) ?? false)
                 guard near || fetched else { continue }
                 let address = String(decoding: bytes[match.range], as: UTF8.self)
                 let problem: String
                 if scheme != "https" {
                     problem = "is fetched over cleartext \(scheme)"
-                } else if isText, Self.insecure?.hasMatch(in: Array(lineText.utf8)) ?? false {
+                } else if Self.insecure?.hasMatch(in: Array(lineText.utf8)) ?? false {
                     problem = "is fetched over https with certificate checks switched off"
                 } else {
                     continue
@@ -154,8 +148,7 @@ public struct UpdateChannelCheck: Check {
                 observations.append(Observation(
                     message: "update source \(Snippet.make(address)) in \(file.path) \(problem)",
                     location: Location(path: file.path, line: line),
-                    evidence: Evidence(key: "update-channel:" + scheme + ":" + host,
-                                       snippet: isText ? Snippet.make(lineText) : Snippet.make(address),
+                    evidence: Evidence(key: "update-channel:" + scheme + ":" + host, snippet: Snippet.make(lineText),
                                        facts: ["scheme": scheme, "host": host])))
             }
         }

@@ -51,9 +51,7 @@ enum ConfigContent {
     static func firstElement(_ bytes: [UInt8]) -> String? {
         let head = Array(bytes.prefix(8192))
         func find(_ needle: String, from: Int) -> Int? {
-            let n = Array(needle.utf8)
-            guard head.count >= n.count, from <= head.count - n.count else { return nil }
-            return (from...(head.count - n.count)).first { head[$0..<($0 + n.count)].elementsEqual(n) }
+            from <= head.count ? ByteSearch.firstIndex(of: Array(needle.utf8), in: head, range: from..<head.count) : nil
         }
         var i = 0
         while i < head.count {

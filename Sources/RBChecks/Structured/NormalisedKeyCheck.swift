@@ -246,33 +246,25 @@ public struct NormalisedKeyCheck: Check {
         // target (the first config.normalised rule reads it), not once per rule.
         let keys = [options.key] + (options.when.map { [$0.key] } ?? [])
         let allNames = context.kind == .firmware ? NormalisedKeyCheck.adapterNames(context) : []
-        // Per adapter: the names its sources for these keys look for, or nil when a file cannot
-        // be skipped (a UCI source reads its package file whatever it holds; a source without
-        // names applies to every file).
-        var wantedBy: [String: Set<String>?] = [:]
+        // The names each adapter's sources for these keys look for, for the adapters whose files
+        // can be skipped (not those with a UCI source, which reads its package file whatever it
+        // holds, or a source without names, which applies to every file).
+        var wantedBy: [String: Set<String>] = [:]
         for adapter in context.target.adapters.adapters {
             let sources = keys.flatMap { adapter.keys[$0] ?? [] }
-            if sources.contains(where: { $0.uci != nil || NormalisedKeyCheck.hints($0).isEmpty }) {
-                wantedBy[adapter.adapter] = .some(nil)
-            } else {
-                wantedBy[adapter.adapter] = Set(sources.flatMap { NormalisedKeyCheck.hints($0) + ($0.within.map(NormalisedKeyCheck.xpathHints) ?? []) })
-            }
+            guard !sources.contains(where: { $0.uci != nil || NormalisedKeyCheck.hints($0).isEmpty }) else { continue }
+            wantedBy[adapter.adapter] = Set(sources.flatMap { NormalisedKeyCheck.hints($0) + ($0.within.map(NormalisedKeyCheck.xpathHints) ?? []) })
         }
         for path in order {
             guard let (file, adapters) = byFile[path] else { continue }
             if context.kind == .firmware {
-                var wanted = Set<String>()
-                var skippable = true
-                for adapter in adapters {
-                    guard let names = wantedBy[adapter.adapter] ?? nil else { skippable = false; break }
-                    wanted.formUnion(names)
-                }
-                if skippable {
+                let wanted = adapters.map { wantedBy[$0.adapter] }
+                if !wanted.contains(where: { $0 == nil }) {
                     let present = context.target.models.value("adapter-names:" + path) { () -> Set<String> in
                         guard let text = context.readText(file) else { return [] }
                         return Set(allNames.filter { ByteSearch.contains(text, $0) })
                     }
-                    if present.isDisjoint(with: wanted) { continue }
+                    if wanted.allSatisfy({ present.isDisjoint(with: $0!) }) { continue }
                 }
             }
             guard let text = context.readText(file) else { continue }

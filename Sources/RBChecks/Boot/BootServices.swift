@@ -258,7 +258,7 @@ public struct BootServices: Sendable {
                               variables: [String: String], loops: [String: [String]]) {
             var words = Self.words(text).map { Self.substitute($0, variables) }
             // Leading assignments and wrappers.
-            while let first = words.first, first.contains("="), first.first?.isLetter == true, !first.hasPrefix("/") { words.removeFirst() }
+            while let first = words.first, Self.isAssignment(first) { words.removeFirst() }
             while let first = words.first, ["exec", "nohup", "setsid", "command", "builtin", "time"].contains(first) { words.removeFirst() }
             guard var program = words.first else { return }
             // Sourced and loop-driven scripts.
@@ -485,6 +485,11 @@ public struct BootServices: Sendable {
         }
 
         /// Words of a simple command, quotes removed (no globbing, no expansion).
+        /// A word that assigns a variable (`NAME=value`, an environment prefix of a command).
+        static func isAssignment(_ word: String) -> Bool {
+            word.contains("=") && word.first?.isLetter == true
+        }
+
         static func words(_ text: String) -> [String] {
             var words: [String] = []
             var current = ""

@@ -159,21 +159,12 @@ extension DropbearCheck {
 
     static func mayStart(_ line: String) -> Bool {
         var trimmed = line.drop { $0 == " " || $0 == "\t" }
-        // Environment assignments before the command (`SERVICE_PID_FILE="$pid_file" service_stop …`).
-        while let equals = trimmed.firstIndex(of: "="), !trimmed[..<equals].isEmpty,
-              trimmed[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-            let value = trimmed[trimmed.index(after: equals)...]
-            var end = value.startIndex
-            var quote: Character?
-            while end < value.endIndex {
-                let ch = value[end]
-                if let open = quote { if ch == open { quote = nil } } else if ch == "\"" || ch == "'" { quote = ch } else if ch == " " || ch == "\t" { break }
-                end = value.index(after: end)
-            }
-            let rest = value[end...].drop { $0 == " " || $0 == "\t" }
-            // A bare assignment (`PROG=/usr/sbin/dropbear`) is judged below.
-            if rest.isEmpty { break }
-            trimmed = rest
+        // Environment assignments before the command (`SERVICE_PID_FILE="$pid_file" service_stop …`)
+        // are skipped as the boot model skips them; a bare assignment (`PROG=/usr/sbin/dropbear`)
+        // is judged below.
+        let words = BootServices.Builder.words(String(trimmed))
+        if let command = words.firstIndex(where: { !BootServices.Builder.isAssignment($0) }), command > 0 {
+            trimmed = Substring(words[command...].joined(separator: " "))
         }
         // A `case` arm's pattern (`stop)`) is not the command.
         if let close = trimmed.firstIndex(of: ")"), !trimmed[..<close].contains(" "), !trimmed[..<close].contains("(") {

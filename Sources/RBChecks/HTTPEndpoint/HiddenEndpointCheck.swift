@@ -55,10 +55,14 @@ public struct HiddenEndpointCheck: Check {
 
     /// Whether a file starts like a program: an ELF header or a `#!` interpreter line.
     static func isProgram(_ file: FileEntry, in context: CheckContext) -> Bool {
-        var head: [UInt8] = []
-        context.stream(file, chunk: 4096, overlap: 0) { piece, _ in
-            head = Array(piece.prefix(4))
-            return false
+        // What the read-ahead pass kept (a binary's first bytes, a text file's content), else
+        // the file's first block.
+        var head = context.head(of: file) ?? context.cachedContent(file).map { Array($0.bytes.prefix(4)) } ?? []
+        if head.isEmpty {
+            context.stream(file, chunk: 4096, overlap: 0) { piece, _ in
+                head = Array(piece.prefix(4))
+                return false
+            }
         }
         return head.starts(with: [0x7f, 0x45, 0x4c, 0x46]) || head.starts(with: [0x23, 0x21])
     }

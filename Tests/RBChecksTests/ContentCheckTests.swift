@@ -115,6 +115,34 @@ struct KeyValueCheckTests {
         #expect(colon.first?.line == 1)
     }
 
+    @Test("CRLF files (saved on Windows, vendor exports) read line by line like LF ones")
+    func crlfFilesAreLines() async throws {
+        let ini = KeyValueCheck.parse("[account]\r\nuser = admin\r\npassword = \"camera123\" ; note\r\n\r\n", format: .ini, comments: ["#", ";"])
+        #expect(ini.map(\.key) == ["account.user", "account.password"])
+        #expect(ini.map(\.value) == ["admin", "camera123"])
+        #expect(ini.map(\.line) == [2, 3])
+        let options = "{paths: ['etc/sysctl.conf'], key: kernel.randomize_va_space, expect: {op: eq, value: 2}}"
+        let (bad, _) = try await run(KeyValueCheck.self, options, files: ["etc/sysctl.conf": .file("kernel.randomize_va_space = 2\r\nkernel.randomize_va_space=0\r\n")])
+        #expect(bad.map(\.location.line) == [2])
+        #expect(bad.first?.evidence.facts["value"] == "0")
+    }
+
+    @Test("Lines, trimming and comments work on bytes: multi-byte text, quotes and markers keep their place")
+    func byteLevelTextHelpers() {
+        #expect("a\r\nb\n\nc".splitLines() == ["a", "b", "", "c"])
+        #expect("a\r\nb\n\r\nc\n".splitLines(omittingEmpty: true) == ["a", "b", "c"])
+        #expect("".splitLines() == [""])
+        #expect(" \t\r\n".trimmingWhitespace() == "")
+        #expect("\t é ü \r\n".trimmingWhitespace() == "é ü")
+        #expect(TextLines.stripComment("key = 'a # b' # comment", markers: ["#"]) == "key = 'a # b' ")
+        #expect(TextLines.stripComment("# whole", markers: ["#"]) == "")
+        #expect(TextLines.stripComment("url=http://x//y // c", markers: ["//"]) == "url=http://x//y ")
+        #expect(TextLines.stripComment("naïve=1 ;ü", markers: [";"]) == "naïve=1 ")
+        let pairs = KeyValueCheck.parse("clé = « valeur »\n", format: .equals, comments: ["#"])
+        #expect(pairs.first?.key == "clé")
+        #expect(pairs.first?.value == "« valeur »")
+    }
+
     @Test func numericComparisonsAndMissingKeys() async throws {
         let options = "{paths: ['**/*.ini'], format: ini, key: auth.lockout_threshold, expect: {op: le, value: 5}, missing: fail}"
         let (tooHigh, _) = try await run(KeyValueCheck.self, options, files: ["etc/cam.ini": .file("[auth]\nlockout_threshold = 10\n")])

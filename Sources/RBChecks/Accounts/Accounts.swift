@@ -142,7 +142,7 @@ public enum AccountFiles {
     /// Non-comment, non-empty colon-separated lines.
     public static func lines(_ text: String) -> [Line] {
         var result: [Line] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in text.splitLines().enumerated() {
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             guard !line.isEmpty, !line.hasPrefix("#"), !line.hasPrefix("+"), !line.hasPrefix("-") else { continue }
             result.append(Line(fields: line.split(separator: ":", omittingEmptySubsequences: false), number: i + 1))

@@ -74,7 +74,7 @@ public struct CredentialStoreCheck: Check {
     static func isUCI(_ text: String, name: String) -> Bool {
         let base = name.split(separator: "/").last.map(String.init) ?? name
         guard !base.contains(".") else { return false }
-        let first = text.split(separator: "\n").first { line in
+        let first = text.splitLines(omittingEmpty: true).first { line in
             let trimmed = line.trimmingWhitespace()
             return !trimmed.isEmpty && !trimmed.hasPrefix("#")
         }

@@ -115,7 +115,7 @@ public struct CleartextWebCheck: Check {
         guard let entry = context.tree?.resolve(BootServices.Builder.relative(path)), entry.type == .file,
               let text = context.readText(entry) else { return [] }
         var result: [(Int, String)] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in text.splitLines().enumerated() {
             let line = BootServices.Builder.stripComment(String(raw)).trimmingWhitespace()
             if !line.isEmpty { result.append((i + 1, String(line))) }
         }

@@ -62,27 +62,31 @@ public struct KeyValueCheck: Check {
         for (number, raw) in TextLines(text).lines.enumerated() {
             let line = TextLines.stripComment(raw, markers: comments).trimmingWhitespace()
             if line.isEmpty { continue }
-            if format == .ini || format == .auto, line.hasPrefix("["), line.hasSuffix("]") {
-                section = String(line.dropFirst().dropLast().trimmingWhitespace())
+            if format == .ini || format == .auto, line.utf8.first == 91, line.utf8.last == 93, line.utf8.count >= 2 {
+                section = String(line[line.utf8.index(after: line.utf8.startIndex)..<line.utf8.index(before: line.utf8.endIndex)].trimmingWhitespace())
                 continue
             }
             var body = line
             if format == .shell || format == .auto, body.hasPrefix("export ") {
                 body = body.dropFirst("export ".count).trimmingWhitespace()
             }
+            // Separators and quotes are ASCII: found in the UTF-8 bytes, whose indices slice the text.
+            let bytes = body.utf8
+            let blank: (UInt8) -> Bool = { $0 == 32 || $0 == 9 }
             let separatorIndex: Substring.Index?
             switch format {
-            case .equals, .ini, .shell: separatorIndex = body.firstIndex(of: "=")
-            case .colon: separatorIndex = body.firstIndex(of: ":")
-            case .space: separatorIndex = body.firstIndex(where: { $0 == " " || $0 == "\t" })
-            case .auto: separatorIndex = body.firstIndex(of: "=") ?? body.firstIndex(where: { $0 == " " || $0 == "\t" })
+            case .equals, .ini, .shell: separatorIndex = bytes.firstIndex(of: 61)
+            case .colon: separatorIndex = bytes.firstIndex(of: 58)
+            case .space: separatorIndex = bytes.firstIndex(where: blank)
+            case .auto: separatorIndex = bytes.firstIndex(of: 61) ?? bytes.firstIndex(where: blank)
             }
             guard let separator = separatorIndex else { continue }
             var key = String(body[..<separator].trimmingWhitespace())
-            var value = body[body.index(after: separator)...].trimmingWhitespace()
+            var value = body[bytes.index(after: separator)...].trimmingWhitespace()
             if format == .auto || format == .equals, key.hasSuffix("+") { key.removeLast(); key = String(key.trimmingWhitespace()) }
-            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
-                value = value.dropFirst().dropLast()
+            let valueBytes = value.utf8
+            if valueBytes.count >= 2, let first = valueBytes.first, first == 34 || first == 39, valueBytes.last == first {
+                value = value[valueBytes.index(after: valueBytes.startIndex)..<valueBytes.index(before: valueBytes.endIndex)]
             }
             if key.isEmpty { continue }
             if format == .ini || format == .auto, let section { key = section + "." + key }

@@ -94,7 +94,7 @@ public struct ComponentInventory: Sendable {
             }
             name = ""; version = ""; origin = ""; originVersion = ""; installed = false
         }
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in text.splitLines() {
             if line.isEmpty { flush(); continue }
             if line.hasPrefix("Package:") { name = String(line.dropFirst(8).trimmingWhitespace()) }
             if line.hasPrefix("Version:") { version = String(line.dropFirst(8).trimmingWhitespace()) }

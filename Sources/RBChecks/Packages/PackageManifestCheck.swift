@@ -160,7 +160,7 @@ public struct PackageManifestCheck: Check {
     /// Lines of a text file in the tree.
     static func lines(_ path: String, in context: CheckContext) -> [Substring]? {
         guard let entry = context.tree?.resolve(path), entry.type == .file, let text = context.readText(entry) else { return nil }
-        return text.split(separator: "\n", omittingEmptySubsequences: false)
+        return text.splitLines()
     }
 
     /// `HASH  PATH` lines (`sha256sum`/`md5sum` output; `*PATH` binary mode too).

@@ -186,9 +186,9 @@ public struct PrivateKeyCheck: Check {
         }
         if let start = candidates.first(where: { bytes[$0] == UInt8(ascii: "P") }) {
             let text = String(decoding: bytes[start..<min(bytes.count, start + 4096)], as: UTF8.self)
-            if let encryption = text.split(separator: "\n").first(where: { $0.hasPrefix("Encryption:") }),
+            if let encryption = text.splitLines(omittingEmpty: true).first(where: { $0.hasPrefix("Encryption:") }),
                text.contains("Private-Lines:") || text.contains("Private-MAC:") {
-                let type = text.split(separator: "\n").first.map { $0.split(separator: ":").dropFirst().joined(separator: ":").trimmingWhitespace() } ?? ""
+                let type = text.splitLines(omittingEmpty: true).first.map { $0.split(separator: ":").dropFirst().joined(separator: ":").trimmingWhitespace() } ?? ""
                 let line = lineNumber(bytes, at: start)
                 found.append(Found(kind: "PuTTY \(type) key", encrypted: !encryption.contains("none"), line: line,
                                    identity: Digest.sha256Hex(Array(text.utf8))))
@@ -201,7 +201,7 @@ public struct PrivateKeyCheck: Check {
     static func confirm(_ block: [UInt8], label: String, line: Int) -> Found? {
         let text = String(decoding: block, as: UTF8.self)
         var body = ""
-        for line in text.split(separator: "\n") {
+        for line in text.splitLines(omittingEmpty: true) {
             let trimmed = line.trimmingWhitespace()
             if trimmed.isEmpty || trimmed.hasPrefix("-----") || trimmed.contains(":") { continue }
             body += trimmed

@@ -67,7 +67,7 @@ public struct DropbearCheck: Check {
             // is the line that runs the variable, with the arguments after it.
             let text = String(decoding: bytes, as: UTF8.self)
             for variable in DropbearCheck.programVariables(in: text) {
-                for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                for (index, raw) in text.splitLines().enumerated() {
                     let line = String(raw)
                     guard DropbearCheck.mayStart(line), !line.contains(variable + "="),
                           let use = line.range(of: "${" + variable + "}") ?? line.range(of: "$" + variable) else { continue }
@@ -99,7 +99,7 @@ public struct DropbearCheck: Check {
                 if !section.bool("RootLogin", default: true) { flags.insert("w") }
                 let at = section.option("RootPasswordAuth") ?? section.option("PasswordAuth")
                 let line = at?.line ?? section.line
-                starts.append((uci.path, line, flags, text.split(separator: "\n", omittingEmptySubsequences: false)
+                starts.append((uci.path, line, flags, text.splitLines()
                     .dropFirst(line - 1).first.map(String.init) ?? "config dropbear"))
             }
         } else if let procdScript {
@@ -137,7 +137,7 @@ extension DropbearCheck {
     /// `NAME=dropbear`, which names pid files and messages).
     static func programVariables(in text: String) -> [String] {
         var names: [String] = []
-        for raw in text.split(separator: "\n") {
+        for raw in text.splitLines(omittingEmpty: true) {
             let line = raw.drop { $0 == " " || $0 == "\t" }
             guard let equals = line.firstIndex(of: "=") else { continue }
             let name = line[..<equals]

@@ -46,31 +46,31 @@ struct TextLines {
     let lines: [Substring]
 
     init(_ text: String) {
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
-        }
+        lines = text.splitLines()
     }
 
     /// `line` with everything from a comment marker on removed. A marker counts at the start of
-    /// the line or after white space, and not inside single or double quotes.
+    /// the line or after white space, and not inside single or double quotes. Walks the UTF-8
+    /// bytes (quotes, blanks and markers are matched as bytes; no grapheme decoding).
     static func stripComment(_ line: Substring, markers: [String]) -> Substring {
         guard !markers.isEmpty else { return line }
-        var quote: Character?
-        var previous: Character = " "
-        var index = line.startIndex
-        while index < line.endIndex {
-            let ch = line[index]
-            if let q = quote {
-                if ch == q { quote = nil }
-            } else if ch == "\"" || ch == "'" {
-                quote = ch
-            } else if previous == " " || previous == "\t" || index == line.startIndex {
-                for marker in markers where line[index...].hasPrefix(marker) {
+        let bytes = line.utf8
+        var quote: UInt8 = 0
+        var previous: UInt8 = 32
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if quote != 0 {
+                if byte == quote { quote = 0 }
+            } else if byte == 34 || byte == 39 {
+                quote = byte
+            } else if previous == 32 || previous == 9 {
+                for marker in markers where bytes[index...].starts(with: marker.utf8) {
                     return line[..<index]
                 }
             }
-            previous = ch
-            index = line.index(after: index)
+            previous = byte
+            index = bytes.index(after: index)
         }
         return line
     }

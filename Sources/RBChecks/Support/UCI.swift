@@ -35,7 +35,7 @@ struct UCIFile {
 
     init(_ text: String) {
         var number = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for raw in text.splitLines() {
             number += 1
             let words = UCIFile.words(raw)
             guard let keyword = words.first else { continue }

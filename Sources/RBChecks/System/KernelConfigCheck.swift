@@ -71,7 +71,7 @@ public struct KernelConfigCheck: Check {
     /// `CONFIG_X=value` lines (and `# CONFIG_X is not set`) → value and line.
     static func parse(_ text: String) -> [String: (value: String, line: Int)] {
         var settings: [String: (String, Int)] = [:]
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in text.splitLines().enumerated() {
             let line = raw.trimmingWhitespace()
             if line.hasPrefix("CONFIG_"), let equals = line.firstIndex(of: "=") {
                 settings[String(line[..<equals])] = (String(line[line.index(after: equals)...]), i + 1)

@@ -41,10 +41,58 @@ public enum Snippet {
 
 extension StringProtocol {
     /// The string without leading and trailing spaces, tabs, CR and LF (no Foundation needed).
+    /// Works on the UTF-8 bytes: a CRLF pair is one `Character`, which a per-character test for
+    /// CR or LF does not see, and a byte walk does not decode graphemes.
     public func trimmingWhitespace() -> Substring {
-        let ws: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let first = firstIndex(where: { !ws($0) }) else { return Substring() }
-        let last = lastIndex(where: { !ws($0) })!
-        return Substring(self[first...last])
+        let text = Substring(self)
+        let bytes = text.utf8
+        var start = bytes.startIndex, end = bytes.endIndex
+        while start < end, TextBytes.isWhitespace(bytes[start]) { start = bytes.index(after: start) }
+        while start < end {
+            let before = bytes.index(before: end)
+            guard TextBytes.isWhitespace(bytes[before]) else { break }
+            end = before
+        }
+        return text[start..<end]
     }
+
+    /// The lines of the text, split at LF bytes, with a CR before the LF removed. Swift's
+    /// `split(separator: "\n")` compares `Character`s, and CRLF is one `Character`: it would
+    /// make one line of a whole CRLF file (configs saved on Windows, vendor exports).
+    /// `omittingEmpty` leaves out lines that are empty once the CR is removed.
+    public func splitLines(omittingEmpty: Bool = false) -> [Substring] {
+        let text = Substring(self)
+        let bytes = text.utf8
+        var lines: [Substring] = []
+        var start = bytes.startIndex
+        var index = start
+        func add(_ end: String.Index) {
+            var last = end
+            if start < last {
+                let before = bytes.index(before: last)
+                if bytes[before] == 13 { last = before }
+            }
+            if !omittingEmpty || start < last { lines.append(text[start..<last]) }
+        }
+        while index < bytes.endIndex {
+            if bytes[index] == 10 {
+                add(index)
+                start = bytes.index(after: index)
+            }
+            index = bytes.index(after: index)
+        }
+        add(bytes.endIndex)
+        return lines
+    }
+
+    /// Whether the text starts with an ASCII or UTF-8 `prefix`, compared byte by byte.
+    public func hasBytePrefix(_ prefix: String) -> Bool {
+        utf8.starts(with: prefix.utf8)
+    }
+}
+
+/// Byte classes of text parsing.
+public enum TextBytes {
+    @inline(__always)
+    public static func isWhitespace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
 }

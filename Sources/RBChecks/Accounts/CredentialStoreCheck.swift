@@ -64,7 +64,11 @@ public struct CredentialStoreCheck: Check {
             walk(root, key: "")
             return result
         }
-        return KeyValueCheck.parse(text, format: .auto, comments: ["#", ";"]).map {
+        // A blank-separated line is `key value` only when the value is one word: prose
+        // ("pass in any parameters you want…") is not a stored password.
+        return KeyValueCheck.parse(text, format: .auto, comments: ["#", ";"]).filter { pair in
+            !pair.spaced || !pair.value.utf8.contains(where: { $0 == 32 || $0 == 9 })
+        }.map {
             Pair(key: $0.key.split(separator: ".").last.map(String.init) ?? $0.key, value: $0.value, line: $0.line)
         }
     }

@@ -53,6 +53,8 @@ public struct KeyValueCheck: Check {
         var value: String
         var line: Int
         var raw: Substring
+        /// The key was separated from the value by blanks (`PermitRootLogin yes`), not `=`/`:`.
+        var spaced = false
     }
 
     /// Parses `text` into key-value pairs in file order.
@@ -90,7 +92,7 @@ public struct KeyValueCheck: Check {
             }
             if key.isEmpty { continue }
             if format == .ini || format == .auto, let section { key = section + "." + key }
-            pairs.append(Pair(key: key, value: String(value), line: number + 1, raw: raw))
+            pairs.append(Pair(key: key, value: String(value), line: number + 1, raw: raw, spaced: blank(bytes[separator])))
         }
         return pairs
     }

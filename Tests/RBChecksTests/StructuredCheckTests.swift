@@ -165,3 +165,25 @@ struct FileCheckTests {
         #expect(optionError(FileModeCheck.self, "{paths: ['**']}") != nil)
     }
 }
+
+@Suite("LiteralSet: which adapter names a file holds, in one pass")
+struct LiteralSetTests {
+    @Test("Agrees with a plain substring search: overlapping, one-byte, multi-byte and edge names")
+    func agreesWithSubstringSearch() {
+        let names = ["IllegalLoginLock", "Lock", "enabled", "e", "é", "clé", "password", "pass", "ssl.use-sslv3", "zz", "a\"b", "loginLockEnable"]
+        let set = LiteralSet(names)
+        let texts = ["", "e", "<IllegalLoginLock><enabled>true</enabled></IllegalLoginLock>", "passwor", "xpassword",
+                     "ssl.use-sslv3 = \"enable\"", "clé=1\r\n", "z", "zz", "a\"b", "loginLockEnabl", "loginLockEnable"]
+        var generator = SystemRandomNumberGenerator()
+        var random: [String] = []
+        let alphabet = Array("eLockzpasé\"b .").map(String.init)
+        for _ in 0..<300 {
+            random.append((0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined())
+        }
+        for text in texts + random {
+            let expected = Set(names.filter { ByteSearch.contains(text, $0) })
+            #expect(set.present(in: text) == expected, "text: \(text)")
+        }
+        #expect(LiteralSet([]).present(in: "anything").isEmpty)
+    }
+}

@@ -4,6 +4,15 @@ import Glibc
 
 /// Literal byte search for the scanners that look through large binaries.
 public enum ByteScan {
+    /// Whether the first `within` bytes (all by default) hold a NUL: `memchr`, vectorised, where
+    /// `Array.contains(0)` tests byte by byte.
+    public static func hasNUL(_ bytes: [UInt8], within: Int = .max) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return false }
+            return memchr(base, 0, min(within, buffer.count)) != nil
+        }
+    }
+
     /// The offset of the first `needle` in `haystack`, or nil: `memchr` (vectorised) to each
     /// occurrence of the first byte, then a compare. Far faster than glibc's generic `memmem`
     /// when the first byte is uncommon, as `-` and `P` are in binaries.

@@ -96,7 +96,7 @@ public final class DirectoryTree: FileTree {
         try withVerifiedFile(entry) { fd, size in
             let wanted = min(limit, size)
             let (head, _) = try readAll(fd, into: [], upTo: min(8192, wanted), path: entry.path)
-            if head.contains(0) { return nil }
+            if ByteScan.hasNUL(head) { return nil }
             let (bytes, _) = try readAll(fd, into: head, upTo: wanted, path: entry.path)
             return FileContent(bytes: bytes, truncated: size > limit)
         }

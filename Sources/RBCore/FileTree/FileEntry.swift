@@ -59,7 +59,7 @@ public struct FileContent: Sendable {
     }
 
     /// Heuristic used by text checks: a NUL byte in the first 8 KiB means binary.
-    public var looksBinary: Bool { bytes.prefix(8192).contains(0) }
+    public var looksBinary: Bool { ByteScan.hasNUL(bytes, within: 8192) }
 
     /// The content as text (invalid UTF-8 repaired).
     public var text: String { String(decoding: bytes, as: UTF8.self) }

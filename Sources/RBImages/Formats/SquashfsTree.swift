@@ -361,7 +361,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         let wanted = Int(min(UInt64(limit), entry.size))
         var bytes: [UInt8] = []
         try read(inode, into: &bytes, from: 0, count: min(8192, wanted), reader: reader, path: entry.path)
-        if bytes.contains(0) { return nil }
+        if ByteScan.hasNUL(bytes) { return nil }
         bytes.reserveCapacity(wanted)
         try read(inode, into: &bytes, from: bytes.count, count: wanted - bytes.count, reader: reader, path: entry.path)
         return FileContent(bytes: bytes, truncated: entry.size > UInt64(limit))

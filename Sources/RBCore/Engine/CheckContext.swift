@@ -143,12 +143,21 @@ public struct CheckContext: Sendable {
         return target.selections.files(key) { tree.regularFiles(matching: globs, excluding: excluded) }
     }
 
+    /// Counts bytes produced by the tree (for an image: decompressed) by the read-ahead pass or by
+    /// a rule, for `RBSCAN_PROFILE`: what exceeds the tree's content size was read twice.
+    private func readFromTree(_ bytes: Int, since start: Double) {
+        guard Profiler.enabled else { return }
+        Profiler.consumed(ruleID.isEmpty ? "tree read (pass)" : "tree read by " + ruleID, bytes: bytes, seconds: Profiler.threadCPU() - start)
+    }
+
     /// Reads a file within the limits; a failure is reported and gives nil.
     public func read(_ entry: FileEntry) -> FileContent? {
         guard let tree else { return nil }
         if let kept = target.cache.whole(entry.path), !kept.truncated { return kept }
         do {
+            let before = Profiler.threadCPU()
             let content = try tree.read(entry, limit: limits.maxFileBytes)
+            readFromTree(content.bytes.count, since: before)
             if content.truncated {
                 report("only the first \(limits.maxFileBytes) bytes were read", path: entry.path, code: "check.file-truncated")
             } else {
@@ -169,7 +178,9 @@ public struct CheckContext: Sendable {
                        _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) -> Bool {
         guard let tree else { return false }
         do {
+            let before = Profiler.threadCPU()
             try tree.stream(entry, limit: limits.maxFileBytes, chunk: chunk, overlap: overlap, body)
+            readFromTree(Int(min(entry.size, UInt64(limits.maxFileBytes))), since: before)
             if entry.size > UInt64(limits.maxFileBytes) {
                 report("only the first \(limits.maxFileBytes) bytes were read", path: entry.path, code: "check.file-truncated")
             }
@@ -317,7 +328,10 @@ public struct CheckContext: Sendable {
         case .mustRead: break
         }
         do {
-            guard let content = try tree.readUnlessBinary(entry, limit: limits.maxFileBytes) else {
+            let before = Profiler.threadCPU()
+            let read = try tree.readUnlessBinary(entry, limit: limits.maxFileBytes)
+            readFromTree(read?.bytes.count ?? Int(min(entry.size, 8192)), since: before)
+            guard let content = read else {
                 target.cache.fulfil(entry.path, .binary)
                 return nil
             }

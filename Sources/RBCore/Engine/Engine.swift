@@ -100,6 +100,7 @@ public struct Engine: Sendable {
             }
         }
         Profiler.note("engine", since: engineStart)
+        Profiler.flushConsumers("rules")
         findings.sort(by: Finding.deterministicOrder)
         let ran = Set(work.map(\.rule.id))
         let diagnostics = sink.all.sorted { ($0.ruleID ?? "", $0.location?.description ?? "", $0.message) < ($1.ruleID ?? "", $1.location?.description ?? "", $1.message) }

@@ -149,3 +149,20 @@ struct AccountTests {
         #expect(outcome.matches.isEmpty)
     }
 }
+
+@Suite("Credential-store prefilter")
+struct SecretKeyPrefilterTests {
+    @Test("Every key isSecretKey accepts passes the file prefilter; files without a stem are skipped")
+    func prefilterNeverHidesASecretKey() {
+        let keys = ["password", "PASSWORD", "adminPassword", "db_passwd", "wifi.psk", "Secret", "api-secret", "credentials",
+                    "x.pwd", "userPwd", "passphrase", "rootPass", "mqtt_PASS", "Credential", "sPsk", "token_secret"]
+        for key in keys {
+            #expect(StoredSecret.isSecretKey(key) == true, "\(key)")
+            #expect(StoredSecret.mayHoldSecretKey("# config\n\(key) = x\n"), "\(key)")
+        }
+        #expect(!StoredSecret.mayHoldSecretKey("user = admin\nport = 8080\nname = cam\n"))
+        #expect(!StoredSecret.mayHoldSecretKey(""))
+        #expect(!StoredSecret.mayHoldSecretKey("pas"))
+        #expect(StoredSecret.mayHoldSecretKey("PwD"))
+    }
+}

@@ -64,6 +64,9 @@ public struct CredentialStoreCheck: Check {
             walk(root, key: "")
             return result
         }
+        // Every secret key name holds one of these stems (StoredSecret.keyPattern): a file
+        // without any has no credential line, and is not split into pairs.
+        guard StoredSecret.mayHoldSecretKey(text) else { return [] }
         // A blank-separated line is `key value` only when the value is one word: prose
         // ("pass in any parameters you want…") is not a stored password.
         return KeyValueCheck.parse(text, format: .auto, comments: ["#", ";"]).filter { pair in

@@ -43,6 +43,30 @@ enum StoredSecret {
         return words
     }
 
+    /// Whether `text` holds, in any letter case, a stem every key `isSecretKey` accepts contains
+    /// (pass, pwd, psk, secret, credential): one pass over the bytes, for skipping files.
+    static func mayHoldSecretKey(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            let count = bytes.count
+            var i = 0
+            while i + 3 <= count {
+                let a = bytes[i] | 0x20
+                if a == 0x70 || a == 0x73 || a == 0x63 {  // p, s, c
+                    for stem in secretStems where i + stem.count <= count && stem[0] == a {
+                        var j = 1
+                        while j < stem.count, bytes[i + j] | 0x20 == stem[j] { j += 1 }
+                        if j == stem.count { return true }
+                    }
+                }
+                i += 1
+            }
+            return false
+        }
+    }
+
+    private static let secretStems: [[UInt8]] = ["pass", "pwd", "psk", "secret", "credential"].map { Array($0.utf8) }
+
     static func isSecretKey(_ key: String) -> Bool {
         keyPattern.firstMatch(in: key) != nil && words(key).allSatisfy { !skipWords.contains($0) }
     }

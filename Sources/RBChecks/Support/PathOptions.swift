@@ -65,7 +65,7 @@ struct TextLines {
             } else if byte == 34 || byte == 39 {
                 quote = byte
             } else if previous == 32 || previous == 9 {
-                for marker in markers where bytes[index...].starts(with: marker.utf8) {
+                for marker in markers where marker.utf8.first == byte && bytes[index...].starts(with: marker.utf8) {
                     return line[..<index]
                 }
             }

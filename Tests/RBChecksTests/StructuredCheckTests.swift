@@ -186,4 +186,26 @@ struct LiteralSetTests {
         }
         #expect(LiteralSet([]).present(in: "anything").isEmpty)
     }
+
+    @Test("occurrences: every place of every literal, overlapping ones included, in order, up to the limit")
+    func occurrencesAreEveryPlace() {
+        let literals = ["://", "AKIA", "KIA", "psk", "p", "pass", "password"]
+        let set = LiteralSet(literals)
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("AKI:/pswordk ").map(String.init)
+        for _ in 0..<300 {
+            let text = (0..<Int.random(in: 0...60, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()
+            let bytes = Array(text.utf8)
+            var expected: [(Int, Int)] = []
+            for offset in 0..<bytes.count {
+                for (i, literal) in literals.enumerated() where bytes[offset...].starts(with: literal.utf8) { expected.append((offset, i)) }
+            }
+            let found = set.occurrences(in: bytes).map { ($0.offset, $0.name) }.sorted { $0 < $1 }
+            #expect(found.elementsEqual(expected.sorted { $0 < $1 }, by: ==), "text: \(text)")
+        }
+        #expect(set.occurrences(in: Array("pppp".utf8), limit: 2).count == 2)
+        let folded = LiteralSet(["pass", "Key", "k"], ignoringASCIICase: true)
+        #expect(folded.occurrences(in: Array("PaSs kEY é".utf8)).map(\.offset) == [0, 5, 5])
+        #expect(folded.occurrences(in: Array("pas[ ke".utf8)).map(\.offset) == [5])
+    }
 }

@@ -60,8 +60,8 @@ public struct CredentialCheck: Check {
     /// Patterns whose match can end far after the literal (a PEM key inside JSON).
     static let longReach = ["private key in a JSON credential": 16 << 10]
 
-    /// Every generic assignment's key contains one of these (case-insensitive).
-    static let keywords = "(?i)pass|pwd|secret|token|key"
+    /// Every generic assignment's key contains one of these (ASCII letters in any case).
+    static let keywords = ["pass", "pwd", "secret", "token", "key"]
 
     static let generic = #"(?i)(?:^|[\s,{;"'])["']?((?:[a-z0-9_.\-]*[_.\-])?(?:password|passwd|pwd|passphrase|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key|client[_\-]?secret))["']?\s*(?:=|:|=>)\s*["']?([^\s"',;<>]{6,128})"#
 
@@ -78,9 +78,11 @@ public struct CredentialCheck: Check {
     let minimumEntropy: Double
     let patterns: [Pattern]
     let genericPattern: Regex
-    /// Every pattern's literals in one alternation: one JIT pass tells which patterns can match.
-    let literalScan: Regex
-    let keywordScan: Regex
+    /// Every pattern's literals, found in one pass over a file (every occurrence, overlapping
+    /// ones too): which patterns can match, and where.
+    let literalScan: LiteralSet
+    let literalBytes: [[UInt8]]
+    let keywordScan: LiteralSet
 
     /// Whole-tree by default (every text file): started among the first.
     public var costHint: Int { paths.contains(where: \.selectsEverything) ? Engine.wholeTreeCost : 1 }
@@ -101,9 +103,10 @@ public struct CredentialCheck: Check {
                         reach: Self.longReach[$0.0] ?? 512)
             }
             genericPattern = try Regex(Self.generic)
-            let literals = Set(Self.specific.flatMap(\.1)).sorted().map(Self.escape)
-            literalScan = try Regex(literals.joined(separator: "|"))
-            keywordScan = try Regex(Self.keywords)
+            let literals = Set(Self.specific.flatMap(\.1)).sorted()
+            literalScan = LiteralSet(literals)
+            literalBytes = literals.map { Array($0.utf8) }
+            keywordScan = LiteralSet(Self.keywords, ignoringASCIICase: true)
         } catch {
             throw CheckOptionError(key: "paths", "\(error)")
         }
@@ -134,10 +137,12 @@ public struct CredentialCheck: Check {
                     evidence: Evidence(key: "secret:" + kind + ":" + identity, snippet: Mask.secret(value), facts: ["kind": kind])))
             }
             // The literals' offsets (one pass), then each pattern only around its literals.
-            let hits = literalScan.matches(in: bytes, limit: 4096)
+            let scanStart = Profiler.threadCPU()
+            let hits = literalScan.occurrences(in: bytes, limit: 4096)
+            Profiler.consumed("secrets.credentials literal scan", bytes: bytes.count, seconds: Profiler.threadCPU() - scanStart)
             let complete = hits.count < 4096
             var offsets: [[UInt8]: [Int]] = [:]
-            for hit in hits { offsets[Array(bytes[hit.range]), default: []].append(hit.range.lowerBound) }
+            for hit in hits { offsets[literalBytes[hit.name], default: []].append(hit.offset) }
             for pattern in patterns {
                 let near = pattern.literals.flatMap { offsets[$0] ?? [] }.sorted()
                 guard !near.isEmpty else { continue }
@@ -156,10 +161,12 @@ public struct CredentialCheck: Check {
             // Generic assignments count only in config-like files (a path test, far cheaper
             // than the case-insensitive pattern), and are looked for only around a key word.
             guard configFiles.contains(file.path) else { continue }
-            let words = keywordScan.matches(in: bytes, limit: 4096)
+            let wordStart = Profiler.threadCPU()
+            let words = keywordScan.occurrences(in: bytes, limit: 4096)
+            Profiler.consumed("secrets.credentials keyword scan", bytes: bytes.count, seconds: Profiler.threadCPU() - wordStart)
             guard !words.isEmpty else { continue }
             let windows = words.count < 4096
-                ? SearchWindows.around( words.map(\.range.lowerBound), in: bytes.count, before: 128, after: 256) : [0..<bytes.count]
+                ? SearchWindows.around( words.map(\.offset), in: bytes.count, before: 128, after: 256) : [0..<bytes.count]
             for window in windows {
                 for match in genericPattern.matches(in: bytes, within: window, limit: 256) {
                     guard match.groups.count > 1, let keyRange = match.groups[0], let valueRange = match.groups[1] else { continue }

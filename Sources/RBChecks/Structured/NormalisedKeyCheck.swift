@@ -382,9 +382,13 @@ struct LiteralSet: Sendable {
     /// Names of one byte, found with memchr.
     private let single: [Int]
 
-    init(_ names: [String]) {
+    /// ASCII letters match in either case (`occurrences` only).
+    private let foldCase: Bool
+
+    init(_ names: [String], ignoringASCIICase: Bool = false) {
         self.names = names
-        bytes = names.map { Array($0.utf8) }
+        foldCase = ignoringASCIICase
+        bytes = names.map { Array(ignoringASCIICase ? $0.lowercased().utf8 : $0.utf8) }
         var buckets = [[Int32]](repeating: [], count: 65536)
         var single: [Int] = []
         for (i, name) in bytes.enumerated() {
@@ -404,6 +408,49 @@ struct LiteralSet: Sendable {
         self.heads = heads
         self.members = members
         self.single = single
+    }
+
+    /// Every occurrence of every name in `bytes`, overlapping ones included, by offset (then by
+    /// name order): `(name index, offset)`. Stops after `limit` occurrences.
+    func occurrences(in bytes: [UInt8], limit: Int = .max) -> [(name: Int, offset: Int)] {
+        var hits: [(name: Int, offset: Int)] = []
+        bytes.withUnsafeBufferPointer { h in
+            guard let base = h.baseAddress, h.count > 0 else { return }
+            heads.withUnsafeBufferPointer { heads in
+                members.withUnsafeBufferPointer { members in
+                    let fold = foldCase
+                    @inline(__always) func byte(_ i: Int) -> UInt8 {
+                        let b = h[i]
+                        return fold && b >= 0x41 && b <= 0x5A ? b | 0x20 : b
+                    }
+                    for position in 0..<h.count {
+                        for i in single where self.bytes[i][0] == byte(position) {
+                            hits.append((i, position))
+                        }
+                        guard position + 1 < h.count else { break }
+                        let key = Int(byte(position)) << 8 | Int(byte(position + 1))
+                        let low = Int(heads[key]), high = Int(heads[key + 1])
+                        guard low != high else { continue }
+                        for m in low..<high {
+                            let name = Int(members[m])
+                            let candidate = self.bytes[name]
+                            guard candidate.count <= h.count - position else { continue }
+                            let equal: Bool
+                            if fold {
+                                var j = 2
+                                while j < candidate.count, byte(position + j) == candidate[j] { j += 1 }
+                                equal = j == candidate.count
+                            } else {
+                                equal = candidate.withUnsafeBufferPointer { memcmp(base + position, $0.baseAddress!, $0.count) == 0 }
+                            }
+                            if equal { hits.append((name, position)) }
+                        }
+                        if hits.count >= limit { return }
+                    }
+                }
+            }
+        }
+        return hits.count > limit ? Array(hits.prefix(limit)) : hits
     }
 
     /// The names `text` contains.

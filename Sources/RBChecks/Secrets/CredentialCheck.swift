@@ -180,13 +180,6 @@ public struct CredentialCheck: Check {
         return observations
     }
 
-    /// A literal as a PCRE pattern.
-    static func escape(_ literal: String) -> String {
-        var out = ""
-        for c in literal { if "\\^$.|?*+()[]{}/".contains(c) { out.append("\\") }; out.append(c) }
-        return out
-    }
-
     /// A value that is a variable, a template, a placeholder word or a mask rather than a secret.
     static func isPlaceholder(_ raw: String) -> Bool {
         let value = raw.trimmingCharacters(in: "\"'")

@@ -195,7 +195,20 @@ public enum Profiler {
 
     public static func note(_ what: String, since start: ContinuousClock.Instant) {
         guard enabled else { return }
-        print("\(what): \(ContinuousClock.now - start)")
+        print("\(what): \(ContinuousClock.now - start)" + memory())
+    }
+
+    /// The process's resident and peak resident memory (`/proc/self/status`), as a suffix.
+    static func memory() -> String {
+        guard let status = try? HostFiles.readText("/proc/self/status", limit: 1 << 16) else { return "" }
+        var rss = "?", peak = "?"
+        for line in status.splitLines(omittingEmpty: true) {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 2, let kib = Int(fields[1]) else { continue }
+            if fields[0] == "VmRSS:" { rss = String(kib / 1024) }
+            if fields[0] == "VmHWM:" { peak = String(kib / 1024) }
+        }
+        return " [RSS \(rss) MB, peak \(peak) MB]"
     }
 
     /// The calling thread's CPU time in seconds (0 when profiling is off).

@@ -245,7 +245,7 @@ public struct NormalisedKeyCheck: Check {
         // skipped without being read again: which names a file holds is worked out once per
         // target (the first config.normalised rule reads it), not once per rule.
         let keys = [options.key] + (options.when.map { [$0.key] } ?? [])
-        let allNames = context.kind == .firmware ? NormalisedKeyCheck.adapterNames(context) : LiteralSet([])
+        let allNames = context.kind == .firmware ? NormalisedKeyCheck.adapterNames(context) : nil
         // The names each adapter's sources for these keys look for, for the adapters whose files
         // can be skipped (not those with a UCI source, which reads its package file whatever it
         // holds, or a source without names, which applies to every file).
@@ -262,7 +262,7 @@ public struct NormalisedKeyCheck: Check {
                 if !wanted.contains(where: { $0 == nil }) {
                     let present = context.target.models.value("adapter-names:" + path) { () -> Set<String> in
                         guard let text = context.readText(file) else { return [] }
-                        return allNames.present(in: text)
+                        return allNames?.present(in: text) ?? []
                     }
                     if wanted.allSatisfy({ present.isDisjoint(with: $0!) }) { continue }
                 }

@@ -11,33 +11,41 @@ struct LiteralSet: Sendable {
     let names: [String]
     private let bytes: [[UInt8]]
     /// `members[heads[k]..<heads[k + 1]]`: the names whose first two bytes are `k` (big-endian).
+    /// Exact buckets: with hashed, fewer buckets, common text bigrams share a bucket with a name
+    /// and the scan slows by half; built by a counting sort, the table costs tens of microseconds.
     private let heads: [Int32]
     private let members: [Int32]
     /// Names of one byte, found with memchr.
     private let single: [Int]
 
-    /// ASCII letters match in either case (`occurrences` only).
-    private let foldCase: Bool
+    static let buckets = 65536
 
-    init(_ names: [String], ignoringASCIICase: Bool = false) {
+    @inline(__always)
+    static func bucket(_ first: UInt8, _ second: UInt8) -> Int { Int(first) << 8 | Int(second) }
+
+    init(_ names: [String]) {
         self.names = names
-        foldCase = ignoringASCIICase
-        bytes = names.map { Array(ignoringASCIICase ? $0.lowercased().utf8 : $0.utf8) }
-        var buckets = [[Int32]](repeating: [], count: 65536)
+        bytes = names.map { Array($0.utf8) }
+        // Counting sort by the first two bytes: one count array, its prefix sums, one fill.
         var single: [Int] = []
+        var heads = [Int32](repeating: 0, count: Self.buckets + 1)
+        var keyed: [(key: Int, name: Int32)] = []
         for (i, name) in bytes.enumerated() {
             switch name.count {
             case 0: continue
             case 1: single.append(i)
-            default: buckets[Int(name[0]) << 8 | Int(name[1])].append(Int32(i))
+            default:
+                let key = Self.bucket(name[0], name[1])
+                keyed.append((key, Int32(i)))
+                heads[key + 1] += 1
             }
         }
-        var heads: [Int32] = [0]
-        heads.reserveCapacity(65537)
-        var members: [Int32] = []
-        for bucket in buckets {
-            members.append(contentsOf: bucket)
-            heads.append(Int32(members.count))
+        for k in 0..<Self.buckets { heads[k + 1] += heads[k] }
+        var members = [Int32](repeating: 0, count: keyed.count)
+        var next = heads
+        for (key, name) in keyed {
+            members[Int(next[key])] = name
+            next[key] += 1
         }
         self.heads = heads
         self.members = members
@@ -52,32 +60,25 @@ struct LiteralSet: Sendable {
             guard let base = h.baseAddress, h.count > 0 else { return }
             heads.withUnsafeBufferPointer { heads in
                 members.withUnsafeBufferPointer { members in
-                    let fold = foldCase
-                    @inline(__always) func byte(_ i: Int) -> UInt8 {
-                        let b = h[i]
-                        return fold && b >= 0x41 && b <= 0x5A ? b | 0x20 : b
-                    }
+                    let hasSingles = !single.isEmpty
+                    var next = h[0]
                     for position in 0..<h.count {
-                        for i in single where self.bytes[i][0] == byte(position) {
-                            hits.append((i, position))
+                        let current = next
+                        if hasSingles {
+                            for i in single where self.bytes[i][0] == current { hits.append((i, position)) }
                         }
                         guard position + 1 < h.count else { break }
-                        let key = Int(byte(position)) << 8 | Int(byte(position + 1))
+                        next = h[position + 1]
+                        let key = Self.bucket(current, next)
                         let low = Int(heads[key]), high = Int(heads[key + 1])
                         guard low != high else { continue }
                         for m in low..<high {
                             let name = Int(members[m])
                             let candidate = self.bytes[name]
                             guard candidate.count <= h.count - position else { continue }
-                            let equal: Bool
-                            if fold {
-                                var j = 2
-                                while j < candidate.count, byte(position + j) == candidate[j] { j += 1 }
-                                equal = j == candidate.count
-                            } else {
-                                equal = candidate.withUnsafeBufferPointer { memcmp(base + position, $0.baseAddress!, $0.count) == 0 }
+                            if candidate.withUnsafeBufferPointer({ memcmp(base + position, $0.baseAddress!, $0.count) == 0 }) {
+                                hits.append((name, position))
                             }
-                            if equal { hits.append((name, position)) }
                         }
                         if hits.count >= limit { return }
                     }
@@ -103,7 +104,7 @@ struct LiteralSet: Sendable {
                     var position = 0
                     let last = h.count - 1
                     while position < last, remaining > 0 {
-                        let key = Int(h[position]) << 8 | Int(h[position + 1])
+                        let key = Self.bucket(h[position], h[position + 1])
                         let low = Int(heads[key]), high = Int(heads[key + 1])
                         if low != high {
                             for m in low..<high {

@@ -157,7 +157,7 @@ public struct TargetResolver {
     /// text (a config file).
     static func binaryFormat(_ bytes: [UInt8]) -> String? {
         if let format = ImageFormats.atStart(bytes) { return format.summary }
-        if bytes.prefix(8192).contains(0) { return "a binary file of unknown format" }
+        if ByteScan.hasNUL(bytes, within: 8192) { return "a binary file of unknown format" }
         return nil
     }
 

@@ -44,28 +44,12 @@ enum StoredSecret {
     }
 
     /// Whether `text` holds, in any letter case, a stem every key `isSecretKey` accepts contains
-    /// (pass, pwd, psk, secret, credential): one pass over the bytes, for skipping files.
+    /// (pass, pwd, psk, secret, credential), for skipping files.
     static func mayHoldSecretKey(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { bytes in
-            let count = bytes.count
-            var i = 0
-            while i + 3 <= count {
-                let a = bytes[i] | 0x20
-                if a == 0x70 || a == 0x73 || a == 0x63 {  // p, s, c
-                    for stem in secretStems where i + stem.count <= count && stem[0] == a {
-                        var j = 1
-                        while j < stem.count, bytes[i + j] | 0x20 == stem[j] { j += 1 }
-                        if j == stem.count { return true }
-                    }
-                }
-                i += 1
-            }
-            return false
-        }
+        secretStems.hasMatch(in: Array(text.utf8))
     }
 
-    private static let secretStems: [[UInt8]] = ["pass", "pwd", "psk", "secret", "credential"].map { Array($0.utf8) }
+    private static let secretStems = try! Regex("(?i)pass|pwd|psk|secret|credential")
 
     static func isSecretKey(_ key: String) -> Bool {
         keyPattern.firstMatch(in: key) != nil && words(key).allSatisfy { !skipWords.contains($0) }

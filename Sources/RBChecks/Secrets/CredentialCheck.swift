@@ -82,7 +82,6 @@ public struct CredentialCheck: Check {
     /// Every pattern's literals, found in one pass over a file (every occurrence, overlapping
     /// ones too): which patterns can match, and where.
     let literalScan: LiteralSet
-    let literalBytes: [[UInt8]]
     let keywordScan: Regex
 
     /// Whole-tree by default (every text file): started among the first.
@@ -104,9 +103,7 @@ public struct CredentialCheck: Check {
                         reach: Self.longReach[$0.0] ?? 512)
             }
             genericPattern = try Regex(Self.generic)
-            let literals = Set(Self.specific.flatMap(\.1)).sorted()
-            literalScan = LiteralSet(literals)
-            literalBytes = literals.map { Array($0.utf8) }
+            literalScan = LiteralSet(Set(Self.specific.flatMap(\.1)).sorted())
             keywordScan = try Regex(Self.keywords)
         } catch {
             throw CheckOptionError(key: "paths", "\(error)")
@@ -143,7 +140,7 @@ public struct CredentialCheck: Check {
             Profiler.consumed("secrets.credentials literal scan", bytes: bytes.count, seconds: Profiler.threadCPU() - scanStart)
             let complete = hits.count < 4096
             var offsets: [[UInt8]: [Int]] = [:]
-            for hit in hits { offsets[literalBytes[hit.name], default: []].append(hit.offset) }
+            for hit in hits { offsets[literalScan.bytes[hit.name], default: []].append(hit.offset) }
             for pattern in patterns {
                 let near = pattern.literals.flatMap { offsets[$0] ?? [] }.sorted()
                 guard !near.isEmpty else { continue }

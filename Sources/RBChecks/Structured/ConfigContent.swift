@@ -90,8 +90,8 @@ enum ConfigContent {
 
     /// NUL bytes, or not UTF-8, in the first 8 KiB.
     static func isBinary(_ bytes: [UInt8]) -> Bool {
+        if ByteScan.hasNUL(bytes, within: 8192) { return true }
         let head = bytes.prefix(8192)
-        if head.contains(0) { return true }
         // A multi-byte sequence cut at the 8 KiB boundary is not evidence of binary content.
         var decoder = UTF8()
         var iterator = head.dropLast(min(3, head.count)).makeIterator()

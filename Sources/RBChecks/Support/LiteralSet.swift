@@ -9,7 +9,8 @@ import Glibc
 /// scanned it 150 times and called memcmp at every occurrence of each first byte.
 struct LiteralSet: Sendable {
     let names: [String]
-    private let bytes: [[UInt8]]
+    /// Each name's UTF-8 bytes, by the index `occurrences` reports.
+    let bytes: [[UInt8]]
     /// `members[heads[k]..<heads[k + 1]]`: the names whose first two bytes are `k` (big-endian).
     /// Exact buckets: with hashed, fewer buckets, common text bigrams share a bucket with a name
     /// and the scan slows by half; built by a counting sort, the table costs tens of microseconds.

@@ -84,15 +84,10 @@ extension StringProtocol {
         add(bytes.endIndex)
         return lines
     }
-
-    /// Whether the text starts with an ASCII or UTF-8 `prefix`, compared byte by byte.
-    public func hasBytePrefix(_ prefix: String) -> Bool {
-        utf8.starts(with: prefix.utf8)
-    }
 }
 
 /// Byte classes of text parsing.
-public enum TextBytes {
+private enum TextBytes {
     @inline(__always)
-    public static func isWhitespace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
+    static func isWhitespace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
 }

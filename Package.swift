@@ -59,6 +59,7 @@ let package = Package(
         // Model, rule/baseline loading, FileTree, check protocol and the engine.
         .target(name: "RBCore", dependencies: [
             "RBCrypto",
+            "CSafeSystem",
             "CLibYAML",
             .product(name: "Yams", package: "Yams"),
         ]),

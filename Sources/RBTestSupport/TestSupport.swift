@@ -103,15 +103,22 @@ public struct ProcessResult: Sendable {
     }
 }
 
+/// The rule cache of the rbscan processes tests start (`RBSCAN_CACHE_DIR`).
+public let testCacheDirectory = (NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/")
+    + "rbscan-test-cache-\(getuid())"
+
 /// Runs a program to completion with its output captured.
 public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                        currentDirectory: String? = nil) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    if let environment {
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    var environment = environment ?? [:]
+    // rbscan's rule cache goes to a temporary directory, never to the user's ~/.cache.
+    if environment["RBSCAN_CACHE_DIR"] == nil && ProcessInfo.processInfo.environment["RBSCAN_CACHE_DIR"] == nil {
+        environment["RBSCAN_CACHE_DIR"] = testCacheDirectory
     }
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

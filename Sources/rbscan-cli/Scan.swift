@@ -217,6 +217,7 @@ struct Scan: AsyncParsableCommand {
         options.labels = labels
         options.pluginDirectories = pluginDirectories
         options.shippedRules = !noShippedRules
+        options.ruleCache = NodeCache.userDefault()
         if !quiet, Output.isTerminal(2), ProcessInfo.processInfo.environment["CI"] == nil {
             options.progress = { finished, total in Output.progress(finished, total) }
         }

@@ -48,6 +48,34 @@ struct CLITests {
         #expect(defaultGate.stdout.contains("Gate FAILED"))
     }
 
+    /// The rule cache changes nothing but the time: a scan with an empty cache, one with a warm
+    /// cache (checks built on first use) and one with the cache off report the same results;
+    /// `off` writes nothing.
+    @Test func theRuleCacheChangesNoResult() throws {
+        let dir = try TemporaryDirectory(prefix: "rbscan-cache")
+        defer { dir.remove() }
+        let config = example + "/etc/lighttpd/lighttpd.conf"
+        func run(_ cache: String, _ name: String) throws -> [String] {
+            let result = try runProcess(rbscan, ["scan", example, config, "--format", "json", "--output", dir.url(name), "--fail-on", "never"],
+                                        environment: ["RBSCAN_CACHE_DIR": cache])
+            #expect(result.status == 0, "\(result.stderr)")
+            let report = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.url(name)))) as? [String: Any])
+            let findings = try #require(report["findings"] as? [[String: Any]])
+            return findings.map { "\($0["ruleId"] ?? "") \($0["status"] ?? "") \($0["severity"] ?? "") \($0["path"] ?? "") \($0["fingerprint"] ?? "") \($0["message"] ?? "")" }.sorted()
+        }
+        let cold = try run(dir.url("cache"), "cold.json")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: dir.url("cache/yaml-v1"))
+        #expect(entries.count >= 10, "the packs and adapters were not kept")
+        let warm = try run(dir.url("cache"), "warm.json")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url("cache/yaml-v1")).sorted() == entries.sorted())
+        let uncached = try run("off", "off.json")
+        #expect(cold.count > 20)
+        #expect(cold.contains { $0.hasPrefix("RB-PWD-") && $0.contains(" fail ") })
+        #expect(warm == cold)
+        #expect(uncached == cold)
+        #expect(!FileManager.default.fileExists(atPath: dir.url("off")))
+    }
+
     @Test func cleanRootPassesEvenAtLow() throws {
         let root = try cleanRoot()
         defer { root.remove() }

@@ -61,7 +61,8 @@ public struct ConfigAdapters: Sendable {
     }
 
     /// Loads `DIR/adapters/*.yaml` for each rules directory (a missing folder is fine).
-    public static func load(ruleDirectories: [String]) -> (ConfigAdapters, [Diagnostic]) {
+    /// `cache`: composed adapters from earlier runs (`NodeCache`).
+    public static func load(ruleDirectories: [String], cache: NodeCache? = nil) -> (ConfigAdapters, [Diagnostic]) {
         var adapters: [ConfigAdapter] = []
         var diagnostics: [Diagnostic] = []
         for directory in ruleDirectories {
@@ -69,9 +70,11 @@ public struct ConfigAdapters: Sendable {
             guard HostFiles.kind(of: folder) == .directory, let names = try? HostFiles.list(directory: folder) else { continue }
             for name in names where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
                 let path = folder + "/" + name
+                let cpu = Profiler.threadCPU()
+                defer { Profiler.consumed("adapter load", bytes: 0, seconds: Profiler.threadCPU() - cpu) }
                 do {
                     let text = try HostFiles.readText(path)
-                    let node = try NodeDecoder.compose(text, file: path)
+                    let node = try NodeDecoder.compose(text, file: path, cache: cache)
                     var adapter = try NodeDecoder(file: path).decode(ConfigAdapter.self, from: node)
                     guard adapter.version == ConfigAdapter.supportedVersion else {
                         diagnostics.append(Diagnostic(.error, .configuration, code: "adapter.unsupported-version",

@@ -1,3 +1,4 @@
+import Synchronization
 import RBCrypto
 
 /// A rule: a stable ID and the metadata people read, bound to one check with its options.
@@ -82,16 +83,79 @@ public struct Rule: Sendable {
 /// One way a rule is checked: a check with its options, on some target kinds.
 public struct RuleImplementation: Sendable {
     public let checkID: String
-    public let check: any Check
     public let targets: [TargetKind]
     /// Overrides the rule's severity for results of this implementation.
     public let severity: Severity?
+    private let cell: CheckCell
+
+    /// The check, built on first use when the loader deferred it.
+    public var check: any Check { cell.check }
 
     public init(checkID: String, check: any Check, targets: [TargetKind], severity: Severity? = nil) {
         self.checkID = checkID
-        self.check = check
+        self.cell = CheckCell(built: check)
         self.targets = targets
         self.severity = severity
+    }
+
+    /// An implementation whose check is built when a scan first uses it: the loader defers
+    /// building for a pack already known to load cleanly (`NodeCache`), so a scan that runs
+    /// few rules (an endpoint) does not compile every rule's patterns. Should building fail
+    /// after all, the check reports that as its error on every target.
+    public init(checkID: String, targets: [TargetKind], severity: Severity? = nil,
+                build: @escaping @Sendable () throws(DiagnosticError) -> any Check) {
+        self.checkID = checkID
+        self.cell = CheckCell(pending: build)
+        self.targets = targets
+        self.severity = severity
+    }
+}
+
+/// A check, or how to build it once.
+private final class CheckCell: Sendable {
+    private enum State {
+        case built(any Check)
+        case pending(@Sendable () throws(DiagnosticError) -> any Check)
+    }
+    private let state: Mutex<State>
+
+    init(built check: any Check) { state = Mutex(.built(check)) }
+    init(pending build: @escaping @Sendable () throws(DiagnosticError) -> any Check) { state = Mutex(.pending(build)) }
+
+    var check: any Check {
+        state.withLock { state in
+            switch state {
+            case .built(let check):
+                return check
+            case .pending(let build):
+                let check: any Check
+                do {
+                    check = try build()
+                } catch let error as DiagnosticError {
+                    check = UnbuildableCheck(diagnostics: error.diagnostics)
+                } catch {
+                    check = UnbuildableCheck(diagnostics: [Diagnostic(.error, .configuration, code: "rule.bad-option", "\(error)")])
+                }
+                state = .built(check)
+                return check
+            }
+        }
+    }
+}
+
+/// Stands for a deferred check that could not be built: running it throws why.
+struct UnbuildableCheck: Check {
+    struct Options: Decodable, Sendable {}
+    static let id = "rbscan.unbuildable"
+    static let summary = "A rule's check that could not be built"
+    static let targetKinds = Set(TargetKind.allCases)
+    let diagnostics: [Diagnostic]
+
+    init(options: Options) { diagnostics = [] }
+    init(diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+
+    func run(in context: CheckContext) async throws -> [Observation] {
+        throw DiagnosticError(diagnostics)
     }
 }
 

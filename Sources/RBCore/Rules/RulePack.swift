@@ -57,10 +57,16 @@ public struct RuleLoader: Sendable {
     /// Whether rules' `examples:` are decoded (and validated). A scan skips them: they are a
     /// large part of every pack, and `rules lint` / `rules test` check them.
     public let examples: Bool
+    /// Composed packs from earlier runs (`NodeCache`); nil: none kept.
+    public let cache: NodeCache?
+    /// The registry's fingerprint for the cache's "loaded cleanly" record.
+    private let fingerprint: [UInt8]
 
-    public init(registry: CheckRegistry, examples: Bool = true) {
+    public init(registry: CheckRegistry, examples: Bool = true, cache: NodeCache? = nil) {
         self.registry = registry
         self.examples = examples
+        self.cache = cache
+        self.fingerprint = cache == nil ? [] : NodeCache.fingerprint(checkIDs: registry.types.map { $0.id })
     }
 
     /// The packs found in `directories` (`*.yaml`, `*.yml`, sorted by name, but the manifest)
@@ -150,31 +156,70 @@ public struct RuleLoader: Sendable {
 
     /// Loads a pack from text (`file` names it in diagnostics).
     public func loadPack(text: String, file: String) -> (RulePack?, [Diagnostic]) {
-        let decoder = NodeDecoder(file: file)
+        var profile = LoadProfile()
         let root: Node
-        do {
-            root = try NodeDecoder.compose(text, file: file)
-        } catch {
-            return (nil, error.diagnostics)
+        let cached = cache?.entry(for: text)
+        if let cached {
+            root = cached.node
+            profile.step("yaml cached", bytes: text.utf8.count)
+        } else {
+            do {
+                root = try NodeDecoder.compose(text, file: file)
+            } catch {
+                return (nil, error.diagnostics)
+            }
+            profile.step("yaml compose", bytes: text.utf8.count)
         }
+        // A pack that loaded cleanly under this registry before (same text, same build) builds
+        // its checks when a scan first uses them; any other pack builds and validates them now.
+        let deferChecks = !examples && cached?.cleanUnder == fingerprint
+        let (pack, diagnostics, builtinOnly) = build(root, file: file, deferChecks: deferChecks, profile: &profile)
+        if let cache {
+            // Clean: no diagnostic at all, and only built-in checks (a plugin can change under the pack).
+            let clean = pack != nil && diagnostics.isEmpty && builtinOnly
+            if cached == nil || (clean && cached?.cleanUnder != fingerprint) {
+                cache.store(root, for: text, cleanUnder: clean ? fingerprint : nil)
+            }
+        }
+        return (pack, diagnostics)
+    }
+
+    /// RBSCAN_PROFILE: the CPU each step of loading takes, summed over the packs.
+    struct LoadProfile {
+        var cpu = Profiler.threadCPU()
+        mutating func step(_ name: String, bytes: Int = 0) {
+            guard Profiler.enabled else { return }
+            let now = Profiler.threadCPU()
+            Profiler.consumed(name, bytes: bytes, seconds: now - cpu)
+            cpu = now
+        }
+    }
+
+    /// The pack in a composed document, its problems, and whether all its checks are built-in.
+    private func build(_ root: Node, file: String, deferChecks: Bool,
+                       profile: inout LoadProfile) -> (RulePack?, [Diagnostic], builtinOnly: Bool) {
+        let decoder = NodeDecoder(file: file)
+        var builtinOnly = true
+        defer { profile.step("rule checks") }
         // The version is read first so that a newer format gets a clear message, not key errors.
         if case .mapping(let mapping) = root, let versionNode = mapping["version"],
            let version = Int(versionNode.scalar?.string ?? ""), version > RulePack.supportedVersion {
             return (nil, [Diagnostic(.error, .configuration, code: "rules.unsupported-version",
                 "pack format version \(version) is newer than this rbscan reads (\(RulePack.supportedVersion))",
-                at: SourceLocation(file: file, line: versionNode.mark?.line, column: versionNode.mark?.column))])
+                at: SourceLocation(file: file, line: versionNode.mark?.line, column: versionNode.mark?.column))], builtinOnly)
         }
         let document: RulePackDocument
         do {
             document = try decoder.decode(RulePackDocument.self, from: root)
         } catch {
-            return (nil, error.diagnostics)
+            return (nil, error.diagnostics, builtinOnly)
         }
         var diagnostics: [Diagnostic] = []
         if document.version < 1 {
             diagnostics.append(decoder.diagnostic("pack format version must be 1", code: "rules.unsupported-version",
                                                   mark: nodeMark(root, "version")))
         }
+        profile.step("pack decode")
         var rules: [Rule] = []
         let ruleNodes: [Node]
         if case .mapping(let mapping) = root, case .sequence(let sequence)? = mapping["rules"] {
@@ -191,6 +236,7 @@ public struct RuleLoader: Sendable {
                 diagnostics += error.diagnostics
                 continue
             }
+            profile.step("rule decode")
             let location = SourceLocation(file: file, line: node.mark?.line, column: node.mark?.column)
             var ruleProblems: [Diagnostic] = []
             let category = doc.category
@@ -244,9 +290,25 @@ public struct RuleLoader: Sendable {
                         "targets is empty", at: markLocation(file, nodeMark(partNode, "targets")), rule: doc.id))
                     continue
                 }
+                if registry.type(for: part.check) == nil { builtinOnly = false }
+                if deferChecks, let type = registry.type(for: part.check) {
+                    let unsupported = part.targets.filter { !type.targetKinds.contains($0) }
+                    if !unsupported.isEmpty {
+                        ruleProblems.append(Diagnostic(.error, .configuration, code: "rule.target-unsupported",
+                            "check \(part.check) cannot run on \(unsupported.map(\.rawValue).joined(separator: ", "))",
+                            at: markLocation(file, nodeMark(partNode, "targets")), rule: doc.id))
+                    }
+                    let registry = self.registry, id = part.check, options = part.options
+                    implementations.append(RuleImplementation(checkID: id, targets: part.targets, severity: part.severity) { () throws(DiagnosticError) in
+                        try registry.instantiate(id, options: options, decoder: decoder)
+                    })
+                    continue
+                }
                 let check: any Check
                 do {
+                    profile.step("rule checks")
                     check = try registry.instantiate(part.check, options: part.options, decoder: decoder)
+                    profile.step("check instantiation")
                 } catch {
                     ruleProblems += error.diagnostics.map { diagnostic in
                         var d = diagnostic
@@ -284,7 +346,7 @@ public struct RuleLoader: Sendable {
                               references: doc.references ?? [], implementations: implementations,
                               examples: examples, source: location, pack: document.pack))
         }
-        return (RulePack(id: document.pack, title: document.title, file: file, rules: rules), diagnostics)
+        return (RulePack(id: document.pack, title: document.title, file: file, rules: rules), diagnostics, builtinOnly)
     }
 
     private func attachSources(_ examples: inout RuleExamples, ruleNode: Node, file: String) {

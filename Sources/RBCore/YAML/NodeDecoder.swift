@@ -3,7 +3,7 @@ import Yams
 /// Decodes `Decodable` types from a composed YAML node, strictly: a key the type does not read is
 /// an error, and every error names `file:line:column`. Rule packs, baselines and every other
 /// on-disk format rbscan owns go through here (Yams' own decoder drops the positions).
-public struct NodeDecoder {
+public struct NodeDecoder: Sendable {
     /// The file name used in diagnostics.
     public let file: String
 
@@ -30,6 +30,16 @@ public struct NodeDecoder {
             throw DiagnosticError(Diagnostic(.error, .configuration, code: "yaml.syntax", "\(error)",
                                              at: SourceLocation(file: file)))
         }
+    }
+
+    /// `compose`, through `cache` when there is one: a document composed before (same text,
+    /// same build) is read back from it, and a new one is kept for next time.
+    public static func compose(_ text: String, file: String, cache: NodeCache?) throws(DiagnosticError) -> Node {
+        guard let cache else { return try compose(text, file: file) }
+        if let entry = cache.entry(for: text) { return entry.node }
+        let node = try compose(text, file: file)
+        cache.store(node, for: text)
+        return node
     }
 
     static func yamlDiagnostic(_ error: YamlError, file: String) -> Diagnostic {

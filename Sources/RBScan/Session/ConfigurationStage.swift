@@ -5,12 +5,14 @@ import RBCore
 extension ScanSession {
     /// Loads the shipped `Rules/` with the `--rules` directories layered over it (without it when
     /// `shippedRules` is false; `RuleDirectories.layered`) and the baseline.
+    /// `cache`: composed packs and adapters from earlier runs (`NodeCache`).
     /// `pluginDirectories`: external check plugins (`--plugins DIR`, after the site's
     /// `share/rbscan/plugins` when it exists); their checks join the
     /// registry and the rule packs in their `rules/` directories join the rules directories.
     public static func configuration(ruleDirectories: [String], baseline: String?, examples: Bool = true,
                                      registry: CheckRegistry = BuiltinChecks.registry,
-                                     pluginDirectories: [String] = [], shippedRules: Bool = true) -> Configuration {
+                                     pluginDirectories: [String] = [], shippedRules: Bool = true,
+                                     cache: NodeCache? = nil) -> Configuration {
         var diagnostics: [Diagnostic] = []
         var registry = registry
         var pluginRules: [String] = []
@@ -29,9 +31,9 @@ extension ScanSession {
         let (directories, layerDiagnostics) = RuleDirectories.layered(shipped: Resources.defaultRulesDirectory, includeShipped: shippedRules,
                                                                       given: ruleDirectories, plugins: pluginRules)
         diagnostics += layerDiagnostics
-        let (packs, loadDiagnostics) = RuleLoader(registry: registry, examples: examples).load(directories: directories)
+        let (packs, loadDiagnostics) = RuleLoader(registry: registry, examples: examples, cache: cache).load(directories: directories)
         diagnostics += loadDiagnostics
-        let (adapters, adapterDiagnostics) = ConfigAdapters.load(ruleDirectories: directories)
+        let (adapters, adapterDiagnostics) = ConfigAdapters.load(ruleDirectories: directories, cache: cache)
         diagnostics += adapterDiagnostics
         var loadedBaseline: Baseline?
         if let path = Resources.baselinePath(baseline) {

@@ -32,6 +32,9 @@ public struct ScanSession {
         public var labels: [String: TargetLabel] = [:]
         /// Called as rule runs finish (finished, total), for a progress bar.
         public var progress: (@Sendable (Int, Int) -> Void)?
+        /// Composed rule packs and adapters kept between runs (`NodeCache.userDefault()` for the
+        /// command line); nil: parse them every time.
+        public var ruleCache: NodeCache?
 
         public init(targets: [String], baseline: String? = nil, ruleDirectories: [String] = [],
                     failOn: GateThreshold? = nil, jobs: Int? = nil, limits: ScanLimits = ScanLimits(),
@@ -70,8 +73,9 @@ public struct ScanSession {
         // A scan does not run the rules' examples (`rules lint` / `rules test` decode and check them).
         let configuration = configuration(ruleDirectories: options.ruleDirectories, baseline: options.baseline,
                                           examples: false, registry: registry, pluginDirectories: options.pluginDirectories,
-                                          shippedRules: options.shippedRules)
+                                          shippedRules: options.shippedRules, cache: options.ruleCache)
         Profiler.note("rules loaded", since: configurationStart)
+        Profiler.flushConsumers("rules")
         var (targets, targetDiagnostics) = await prepared
         let gate = options.failOn ?? configuration.baseline?.failOn ?? .severity(.high)
         let baselineID = configuration.baseline?.id ?? "none"

@@ -4,6 +4,7 @@ import RBScan
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Show what a firmware image holds: containers, offsets, sizes, compression, filesystems.")
 
     @Argument(help: "The image file.")

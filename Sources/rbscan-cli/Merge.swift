@@ -27,6 +27,7 @@ enum ReportGate {
 /// with the fleet rules applied over every target; the exit code is the merged gate's.
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "merge",
         abstract: "Merge rbscan JSON or SARIF reports (e.g. the shards of a fleet scan) into one; fleet rules run over the merged targets.",
         discussion: """
         The merged gate is --fail-on, else the baseline's threshold: never the shards' own (a \
@@ -86,6 +87,7 @@ struct Merge: ParsableCommand {
 /// updated, unchanged, and OLD's absent results); the gate counts only new findings.
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diff",
         abstract: "Compare two rbscan reports: NEW's results get a baselineState against OLD; exit 1 when NEW has new findings at or above the gate.")
 
     @Argument(help: "The earlier report (JSON or SARIF).")

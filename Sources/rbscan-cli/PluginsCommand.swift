@@ -27,7 +27,7 @@ struct PluginsCommand: AsyncParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the plugins and the checks they provide.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the plugins and the checks they provide.")
         @OptionGroup var source: Source
 
         func run() throws {
@@ -42,6 +42,7 @@ struct PluginsCommand: AsyncParsableCommand {
 
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "test",
             abstract: "Run the pass and fail examples of every rule that uses a plugin's check (the plugins' rules/ packs and --rules).")
         @OptionGroup var source: Source
         @Option(name: .customLong("rules"), help: "More rules directories whose rules may use the plugins' checks (repeatable).", completion: .directory)
@@ -74,6 +75,7 @@ extension PluginsCommand {
     /// rule pack using its check, pass and fail examples, and a README (PluginTemplate).
     struct New: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "new",
             abstract: "Write a working plugin to start from: manifest, program, a rule with pass/fail examples, README.")
         @Argument(help: "The plugin's name (lower case letters, digits, '-').")
         var name: String

@@ -63,6 +63,7 @@ struct RBScanCommand: AsyncParsableCommand {
 
 struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "version",
         abstract: "Print rbscan's version, the commit it was built from, and the rule packs and baseline it loads.")
 
     func run() {

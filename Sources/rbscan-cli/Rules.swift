@@ -4,6 +4,7 @@ import RBScan
 
 struct Rules: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rules",
         abstract: "List, lint, test and explain rules.",
         subcommands: [List.self, Lint.self, Test.self, Explain.self])
 
@@ -33,7 +34,7 @@ struct Rules: AsyncParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the rules the baseline selects.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the rules the baseline selects.")
         @OptionGroup var source: Source
 
         func run() throws {
@@ -48,6 +49,7 @@ struct Rules: AsyncParsableCommand {
 
     struct Lint: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "lint",
             abstract: "Check rule packs and the baseline: unknown keys and checks, bad options, duplicate or malformed IDs.")
         @OptionGroup var source: Source
 
@@ -62,7 +64,7 @@ struct Rules: AsyncParsableCommand {
     }
 
     struct Test: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run every rule's pass and fail examples.")
+        static let configuration = CommandConfiguration(commandName: "test", abstract: "Run every rule's pass and fail examples.")
         @OptionGroup var source: Source
         @Argument(help: "Rule IDs to test (default: all loaded rules).", completion: .custom { _, _, _ in RuleIDs.all() })
         var ids: [String] = []
@@ -86,7 +88,7 @@ struct Rules: AsyncParsableCommand {
     }
 
     struct Explain: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show everything about one rule.")
+        static let configuration = CommandConfiguration(commandName: "explain", abstract: "Show everything about one rule.")
         @OptionGroup var source: Source
         @Argument(help: "The rule ID, e.g. RB-SYS-001.", completion: .custom { _, _, _ in RuleIDs.all() })
         var id: String

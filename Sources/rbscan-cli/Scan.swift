@@ -6,6 +6,10 @@ import RBScan
 
 struct Scan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        // Named explicitly here and in every command: ArgumentParser otherwise derives the name
+        // from the type with String(describing:), a runtime conformance search that took about
+        // a fifth of the start-up of a scan.
+        commandName: "scan",
         abstract: "Scan targets against the baseline.",
         discussion: """
         TARGET: a directory (an extracted root filesystem), a firmware image (recognised by \

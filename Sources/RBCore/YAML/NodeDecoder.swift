@@ -346,6 +346,19 @@ extension String {
     }
 }
 
+extension Node.Mapping {
+    /// The value of the last pair whose key is the scalar `key` (what `mapping[key]` finds for
+    /// the string keys of rbscan's formats, without allocating a key node and resolving tags to
+    /// compare each pair: most of the time of decoding a rule pack).
+    func value(forKey key: String) -> Node? {
+        var found: Node?
+        for (name, value) in self {
+            if case .scalar(let scalar) = name, scalar.string == key { found = value }
+        }
+        return found
+    }
+}
+
 struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let mapping: Node.Mapping
     let usage: DecodeState.Usage
@@ -360,12 +373,12 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func contains(_ key: Key) -> Bool {
         usage.accessed.insert(key.stringValue)
-        return mapping[key.stringValue] != nil
+        return mapping.value(forKey: key.stringValue) != nil
     }
 
     private func child(_ key: Key) throws -> NodeDecoderImpl {
         usage.accessed.insert(key.stringValue)
-        guard let node = mapping[key.stringValue] else {
+        guard let node = mapping.value(forKey: key.stringValue) else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
         }
         return decoder.child(node, key: key)
@@ -373,7 +386,7 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decodeNil(forKey key: Key) throws -> Bool {
         usage.accessed.insert(key.stringValue)
-        guard let node = mapping[key.stringValue] else { return true }
+        guard let node = mapping.value(forKey: key.stringValue) else { return true }
         return decoder.child(node, key: key).isNull
     }
 
@@ -383,7 +396,7 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         usage.accessed.insert(key.stringValue)
-        guard let node = mapping[key.stringValue] else { return nil }
+        guard let node = mapping.value(forKey: key.stringValue) else { return nil }
         let child = decoder.child(node, key: key)
         if child.isNull { return nil }
         return try child.decodeAny(type)

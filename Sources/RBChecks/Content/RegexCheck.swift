@@ -179,22 +179,24 @@ public struct RegexCheck: Check {
         return found
     }
 
-    /// The read-ahead pass's analysis of this check's files, for binaries (which the pass reads,
-    /// or decompresses, anyway and the content cache does not keep): the patterns run while it
-    /// holds each file. Named by everything that decides the matches.
+    /// The read-ahead pass's analysis of this check's files: the patterns run while the pass
+    /// holds each file (it reads, or decompresses, every file once anyway; the content cache
+    /// holds only part of a large image's text). Named by everything that decides the matches.
     var analysisID: String? {
-        guard binary else { return nil }
         let parts = regexes.map(\.pattern) + comments
-            + [literal.map { String(decoding: $0, as: UTF8.self) } ?? "", String(window), expect.rawValue, ignoreCase ? "i" : ""]
+            + [literal.map { String(decoding: $0, as: UTF8.self) } ?? "", String(window), expect.rawValue, ignoreCase ? "i" : "",
+               binary ? "binary" : "text"]
         return "file.regex:" + parts.joined(separator: "\u{1}")
     }
 
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard context.kind == .firmware, let id = analysisID else { return ContentInterests() }
-        let analysis = ContentAnalysis(id: id) { [self] bytes in matches(in: bytes) }
-        var analyses: [String: [ContentAnalysis]] = [:]
-        for file in context.files(matching: paths, excluding: exclude) { analyses[file.path] = [analysis] }
-        return ContentInterests(analyses: analyses)
+        let analysis = ContentAnalysis(id: id, binaries: binary, nothing: [FileMatch](), isNothing: { $0.isEmpty }) { [self] bytes in
+            matches(in: bytes)
+        }
+        var interests = ContentInterests()
+        interests.add(analysis, positions: context.filePositions(matching: paths, excluding: exclude))
+        return interests
     }
 
     /// The whole file, or with a `literal` the merged windows around its occurrences.

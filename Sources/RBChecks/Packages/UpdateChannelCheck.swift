@@ -88,11 +88,11 @@ public struct UpdateChannelCheck: Check {
     /// decompresses them anyway); text files come from the content cache.
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard context.kind == .firmware else { return ContentInterests() }
-        var analyses: [String: [ContentAnalysis]] = [:]
-        for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 32 << 20 {
-            analyses[file.path] = [Self.analysis]
-        }
-        return ContentInterests(analyses: analyses)
+        guard let entries = context.tree?.index.entries else { return ContentInterests() }
+        var interests = ContentInterests()
+        interests.add(Self.analysis, positions: context.filePositions(matching: paths, excluding: exclude)
+            .filter { entries[$0].size > 0 && entries[$0].size < 32 << 20 })
+        return interests
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {

@@ -110,72 +110,119 @@ public struct CredentialCheck: Check {
         }
     }
 
+    /// One secret found in a file: its kind, its value and the line it starts on. A file's hits
+    /// come one per value, specific patterns first (they name a value better than the generic one).
+    struct Hit: Sendable {
+        var kind: String
+        var value: String
+        var line: Int
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         // One index look-up instead of a glob test per file.
         let configFiles = Set(context.files(matching: configPaths).map(\.path))
         for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 1 << 20 {
-            guard let content = context.readUnlessBinary(file) else { continue }
-            let bytes = content.bytes
-            var seen = Set<String>()
+            let config = configFiles.contains(file.path)
+            let found: [Hit]
+            if let analysed = context.analysis(analysisID(config: config), of: file) as? [Hit] {
+                found = analysed
+            } else {
+                guard let content = context.readUnlessBinary(file) else { continue }
+                found = hits(in: content.bytes, config: config)
+            }
+            // The identity: a keyed digest of the value with the user's key, else the value's
+            // rank among this kind in the file (never a plain digest, which a word list reverses).
             var occurrences: [String: Int] = [:]
-            var lines: LineIndex?
-            func report(_ kind: String, _ value: String, at offset: Int) {
-                // One finding per value: a specific pattern (run first) names it better than the generic one.
-                guard seen.insert(value).inserted else { return }
-                if lines == nil { lines = LineIndex(bytes) }
-                let line = lines!.line(atOffset: offset)
-                // The identity: a keyed digest of the value with the user's key, else the value's
-                // rank among this kind in the file (never a plain digest, which a word list reverses).
-                occurrences[kind, default: 0] += 1
-                let identity = context.limits.secrets.identity(value) ?? "#\(occurrences[kind]!)"
+            for hit in found {
+                occurrences[hit.kind, default: 0] += 1
+                let identity = context.limits.secrets.identity(hit.value) ?? "#\(occurrences[hit.kind]!)"
                 observations.append(Observation(
-                    message: "\(kind) in \(file.path): \(Mask.secret(value))",
-                    location: Location(path: file.path, line: line),
-                    evidence: Evidence(key: "secret:" + kind + ":" + identity, snippet: Mask.secret(value), facts: ["kind": kind])))
-            }
-            // The literals' offsets (one pass), then each pattern only around its literals.
-            let scanStart = Profiler.threadCPU()
-            let hits = literalScan.occurrences(in: bytes, limit: 4096)
-            Profiler.consumed("secrets.credentials literal scan", bytes: bytes.count, seconds: Profiler.threadCPU() - scanStart)
-            let complete = hits.count < 4096
-            var offsets: [[UInt8]: [Int]] = [:]
-            for hit in hits { offsets[literalScan.bytes[hit.name], default: []].append(hit.offset) }
-            for pattern in patterns {
-                let near = pattern.literals.flatMap { offsets[$0] ?? [] }.sorted()
-                guard !near.isEmpty else { continue }
-                let windows = complete ? SearchWindows.around( near, in: bytes.count, before: 256, after: pattern.reach) : [0..<bytes.count]
-                for window in windows {
-                    for match in pattern.regex.matches(in: bytes, within: window, limit: 64) {
-                        guard pattern.group < match.groups.count, let range = match.groups[pattern.group] else { continue }
-                        let value = String(decoding: bytes[range], as: UTF8.self)
-                        if pattern.filtered, Self.isPlaceholder(value) { continue }
-                        if pattern.kind == "URL credentials", let userRange = match.groups[0],
-                           Self.isPlaceholder(String(decoding: bytes[userRange], as: UTF8.self)) && value.count < 8 { continue }
-                        report(pattern.kind, value, at: range.lowerBound)
-                    }
-                }
-            }
-            // Generic assignments count only in config-like files (a path test, far cheaper
-            // than the case-insensitive pattern), and are looked for only around a key word.
-            guard configFiles.contains(file.path) else { continue }
-            let wordStart = Profiler.threadCPU()
-            let words = keywordScan.matches(in: bytes, limit: 4096)
-            Profiler.consumed("secrets.credentials keyword scan", bytes: bytes.count, seconds: Profiler.threadCPU() - wordStart)
-            guard !words.isEmpty else { continue }
-            let windows = words.count < 4096
-                ? SearchWindows.around( words.map(\.range.lowerBound), in: bytes.count, before: 128, after: 256) : [0..<bytes.count]
-            for window in windows {
-                for match in genericPattern.matches(in: bytes, within: window, limit: 256) {
-                    guard match.groups.count > 1, let keyRange = match.groups[0], let valueRange = match.groups[1] else { continue }
-                    let value = String(decoding: bytes[valueRange], as: UTF8.self)
-                    guard !Self.isPlaceholder(value), Self.looksRandom(value, minimumEntropy: minimumEntropy) else { continue }
-                    let key = String(decoding: bytes[keyRange], as: UTF8.self)
-                    report("hard-coded \(key)", value, at: keyRange.lowerBound)
-                }
+                    message: "\(hit.kind) in \(file.path): \(Mask.secret(hit.value))",
+                    location: Location(path: file.path, line: hit.line),
+                    evidence: Evidence(key: "secret:" + hit.kind + ":" + identity, snippet: Mask.secret(hit.value), facts: ["kind": hit.kind])))
             }
         }
         return observations
+    }
+
+    /// The read-ahead pass runs the search on every text file of the selection while it holds
+    /// it (a firmware image's text is far larger than the content cache): one analysis for the
+    /// config-like files (generic assignments too), one for the others.
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        guard context.kind == .firmware else { return ContentInterests() }
+        guard let entries = context.tree?.index.entries else { return ContentInterests() }
+        let configFiles = Set(context.filePositions(matching: configPaths))
+        let selected = context.filePositions(matching: paths, excluding: exclude).filter { entries[$0].size > 0 && entries[$0].size < 1 << 20 }
+        var interests = ContentInterests()
+        interests.add(analysis(config: false), positions: selected.lazy.filter { !configFiles.contains($0) })
+        interests.add(analysis(config: true), positions: selected.lazy.filter { configFiles.contains($0) })
+        return interests
+    }
+
+    private func analysis(config: Bool) -> ContentAnalysis {
+        ContentAnalysis(id: analysisID(config: config), binaries: false, nothing: [Hit](), isNothing: { $0.isEmpty }) { [self] bytes in
+            hits(in: bytes, config: config)
+        }
+    }
+
+    /// Named by what decides the hits: the shipped patterns, the entropy floor and config-ness.
+    func analysisID(config: Bool) -> String {
+        "secrets.credentials:\(minimumEntropy):" + (config ? "config" : "plain")
+    }
+
+    /// The secrets in a text file's bytes; generic assignments only when `config`.
+    func hits(in bytes: [UInt8], config: Bool) -> [Hit] {
+        var found: [Hit] = []
+        var seen = Set<String>()
+        var lines: LineIndex?
+        func report(_ kind: String, _ value: String, at offset: Int) {
+            // One hit per value: a specific pattern (run first) names it better than the generic one.
+            guard seen.insert(value).inserted else { return }
+            if lines == nil { lines = LineIndex(bytes) }
+            found.append(Hit(kind: kind, value: value, line: lines!.line(atOffset: offset)))
+        }
+        // The literals' offsets (one pass), then each pattern only around its literals.
+        let scanStart = Profiler.threadCPU()
+        let literalHits = literalScan.occurrences(in: bytes, limit: 4096)
+        Profiler.consumed("secrets.credentials literal scan", bytes: bytes.count, seconds: Profiler.threadCPU() - scanStart)
+        let complete = literalHits.count < 4096
+        var offsets: [[UInt8]: [Int]] = [:]
+        for hit in literalHits { offsets[literalScan.bytes[hit.name], default: []].append(hit.offset) }
+        for pattern in patterns {
+            let near = pattern.literals.flatMap { offsets[$0] ?? [] }.sorted()
+            guard !near.isEmpty else { continue }
+            let windows = complete ? SearchWindows.around( near, in: bytes.count, before: 256, after: pattern.reach) : [0..<bytes.count]
+            for window in windows {
+                for match in pattern.regex.matches(in: bytes, within: window, limit: 64) {
+                    guard pattern.group < match.groups.count, let range = match.groups[pattern.group] else { continue }
+                    let value = String(decoding: bytes[range], as: UTF8.self)
+                    if pattern.filtered, Self.isPlaceholder(value) { continue }
+                    if pattern.kind == "URL credentials", let userRange = match.groups[0],
+                       Self.isPlaceholder(String(decoding: bytes[userRange], as: UTF8.self)) && value.count < 8 { continue }
+                    report(pattern.kind, value, at: range.lowerBound)
+                }
+            }
+        }
+        // Generic assignments count only in config-like files (a path test, far cheaper
+        // than the case-insensitive pattern), and are looked for only around a key word.
+        guard config else { return found }
+        let wordStart = Profiler.threadCPU()
+        let words = keywordScan.matches(in: bytes, limit: 4096)
+        Profiler.consumed("secrets.credentials keyword scan", bytes: bytes.count, seconds: Profiler.threadCPU() - wordStart)
+        guard !words.isEmpty else { return found }
+        let windows = words.count < 4096
+            ? SearchWindows.around( words.map(\.range.lowerBound), in: bytes.count, before: 128, after: 256) : [0..<bytes.count]
+        for window in windows {
+            for match in genericPattern.matches(in: bytes, within: window, limit: 256) {
+                guard match.groups.count > 1, let keyRange = match.groups[0], let valueRange = match.groups[1] else { continue }
+                let value = String(decoding: bytes[valueRange], as: UTF8.self)
+                guard !Self.isPlaceholder(value), Self.looksRandom(value, minimumEntropy: minimumEntropy) else { continue }
+                let key = String(decoding: bytes[keyRange], as: UTF8.self)
+                report("hard-coded \(key)", value, at: keyRange.lowerBound)
+            }
+        }
+        return found
     }
 
     /// A value that is a variable, a template, a placeholder word or a mask rather than a secret.

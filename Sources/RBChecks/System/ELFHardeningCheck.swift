@@ -130,9 +130,10 @@ public struct ELFHardeningCheck: Check {
     /// file (for an image, while it is decompressed anyway), so the files are not read again.
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard context.kind == .firmware else { return ContentInterests() }
-        var analyses: [String: [ContentAnalysis]] = [:]
-        for file in scope(context) where file.size >= 52 { analyses[file.path] = [Self.analysis] }
-        return ContentInterests(analyses: analyses)
+        guard let index = context.tree?.index else { return ContentInterests() }
+        var interests = ContentInterests()
+        interests.add(Self.analysis, positions: scope(context).lazy.filter { $0.size >= 52 }.compactMap { index.position(of: $0.path) })
+        return interests
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {

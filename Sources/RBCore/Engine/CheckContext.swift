@@ -23,6 +23,8 @@ public struct ScanTarget: Sendable {
     public let selections = SelectionCache()
     /// Models built from the tree once and shared by the rules (the boot-service model).
     public let models = ModelCache()
+    /// What the read-ahead pass's analyses found.
+    public let analyses = AnalysisStore()
     /// The files some check recognised (see `CheckContext.understood`).
     public let understanding = UnderstandingLog()
     /// For an endpoint target: where it is.
@@ -139,8 +141,23 @@ public struct CheckContext: Sendable {
                 entry.type == .file && globs.contains { $0.matchesBasename(String(entry.name)) }
             }
         }
+        // Only the positions are kept (8 bytes a file, not a copy of each entry): a 200,000-file
+        // image has a handful of whole-tree selections.
+        let entries = tree.index.entries
+        return filePositions(matching: globs, excluding: excluded).map { entries[$0] }
+    }
+
+    /// `files(matching:excluding:)` as positions in the tree's index (`tree.index.entries`):
+    /// how a check names the files it wants analysed (`ContentInterests.add`).
+    public func filePositions(matching globs: [Glob], excluding excluded: [Glob] = []) -> [Int] {
+        guard let tree else { return [] }
+        if kind == .config {
+            return tree.index.entries.indices.filter { i in
+                tree.index.entries[i].type == .file && globs.contains { $0.matchesBasename(String(tree.index.entries[i].name)) }
+            }
+        }
         let key = globs.map(\.pattern).joined(separator: "\u{0}") + "\u{1}" + excluded.map(\.pattern).joined(separator: "\u{0}")
-        return target.selections.files(key) { tree.regularFiles(matching: globs, excluding: excluded) }
+        return target.selections.positions(key) { tree.regularFilePositions(matching: globs, excluding: excluded) }
     }
 
     /// Counts bytes produced by the tree (for an image: decompressed) by the read-ahead pass or by
@@ -199,13 +216,15 @@ public struct CheckContext: Sendable {
     /// Streams a file once for the read-ahead pass and records in the shared cache which of
     /// `markers` it holds (when there are markers) and its `digests` (when the whole file could
     /// be read). Reading stops early only when no digest is wanted and every marker was found.
-    public func survey(_ entry: FileEntry, markers: [[UInt8]], digests: Set<DigestAlgorithm>, analyses: [ContentAnalysis] = []) {
+    /// Returns whether the analyses were run (the whole file was read).
+    @discardableResult
+    public func survey(_ entry: FileEntry, markers: [[UInt8]], digests: Set<DigestAlgorithm>, analyses: [ContentAnalysis] = []) -> Bool {
         let wantMarkers = !markers.isEmpty && target.cache.markers(entry.path) == nil
         let whole = entry.size <= UInt64(limits.maxFileBytes)
         let hashing = whole ? digests.filter { target.cache.digest(entry.path, $0) == nil }.sorted().map { ($0, Digest($0.algorithm)) } : []
         // Analyses need the whole file: its pieces are gathered while they stream by.
-        let analysing = whole ? analyses.filter { target.models.existing(Self.analysisKey($0.id, entry.path), as: AnalysisResult.self) == nil } : []
-        guard wantMarkers || !hashing.isEmpty || !analysing.isEmpty else { return }
+        let analysing = whole ? analyses.filter { target.analyses.result($0.id, entry.path) == nil } : []
+        guard wantMarkers || !hashing.isEmpty || !analysing.isEmpty else { return whole }
         var found = Set<[UInt8]>()
         var head: [UInt8] = []
         var gathered: [UInt8] = []
@@ -229,42 +248,57 @@ public struct CheckContext: Sendable {
             }
             return !hashing.isEmpty || !analysing.isEmpty || found.count < markers.count
         }
-        guard complete else { return }
+        guard complete else { return false }
         if wantMarkers {
             target.cache.storeMarkers(entry.path, searched: Set(markers), found: found, head: head)
             Profiler.consumed("binary markers", bytes: fed, seconds: markerSeconds)
         }
-        guard UInt64(fed) == entry.size else { return }
+        guard UInt64(fed) == entry.size else { return false }
         for (algorithm, digest) in hashing {
             if let value = digest.finalize() { target.cache.storeDigest(entry.path, algorithm, value) }
             Profiler.consumed("digest " + algorithm.rawValue, bytes: fed, seconds: digestSeconds / Double(hashing.count))
         }
         if !analysing.isEmpty { recordAnalyses(analysing, of: entry, bytes: gathered) }
+        return true
     }
 
-    /// A result of a `ContentAnalysis`, as kept for the check.
-    public struct AnalysisResult: Sendable {
-        public let value: any Sendable
-    }
+    /// Stands for a file a text analysis could not run on (unreadable, cut short): its check
+    /// reads the file itself, and reports why.
+    struct NotAnalysed: Sendable {}
 
-    static func analysisKey(_ id: String, _ path: String) -> String { "analysis:" + id + ":" + path }
-
-    /// Runs `analyses` on a file whose whole content is in hand and keeps their results.
+    /// Runs `analyses` on a file whose whole content is in hand and keeps their results (a text
+    /// analysis's "nothing found" is not kept per file: see `analysis(_:of:)`).
     public func recordAnalyses(_ analyses: [ContentAnalysis], of entry: FileEntry, bytes: [UInt8]) {
-        guard UInt64(bytes.count) == entry.size else { return }
-        for analysis in analyses {
-            _ = target.models.value(Self.analysisKey(analysis.id, entry.path)) { () -> AnalysisResult in
-                let before = Profiler.threadCPU()
-                let result = AnalysisResult(value: analysis.run(bytes))
-                Profiler.consumed("analysis " + analysis.id.prefix(40), bytes: bytes.count, seconds: Profiler.threadCPU() - before)
-                return result
-            }
+        guard UInt64(bytes.count) == entry.size else {
+            notAnalysed(analyses, entry)
+            return
+        }
+        for analysis in analyses where target.analyses.result(analysis.id, entry.path) == nil {
+            let before = Profiler.threadCPU()
+            let value = analysis.run(bytes)
+            Profiler.consumed("analysis " + analysis.id.prefix(40), bytes: bytes.count, seconds: Profiler.threadCPU() - before)
+            if analysis.text && analysis.isNothing(value) { continue }
+            target.analyses.store(analysis.id, entry.path, value)
         }
     }
 
-    /// What the read-ahead pass's analysis `id` found in `entry` (nil: not analysed; read the file).
+    /// Records that the text analyses among `analyses` could not run on `entry`.
+    public func notAnalysed(_ analyses: [ContentAnalysis], _ entry: FileEntry) {
+        for analysis in analyses where analysis.text { target.analyses.store(analysis.id, entry.path, NotAnalysed()) }
+    }
+
+    /// Records that the read-ahead pass has run `analysis` over every file that asked for it:
+    /// from now on a file of its selection without a kept result is one where it found nothing.
+    public func completed(_ analysis: ContentAnalysis) {
+        guard analysis.text, let nothing = analysis.nothing else { return }
+        target.analyses.complete(analysis.id, nothing: nothing)
+    }
+
+    /// What the read-ahead pass's analysis `id` found in `entry`, a file the check declared
+    /// interest in (`Check.contentInterests`); nil: not analysed, read the file.
     public func analysis(_ id: String, of entry: FileEntry) -> (any Sendable)? {
-        target.models.existing(Self.analysisKey(id, entry.path), as: AnalysisResult.self)?.value
+        if let kept = target.analyses.result(id, entry.path) { return kept is NotAnalysed ? nil : kept }
+        return target.analyses.nothing(id)
     }
 
     /// Records the digests of a file whose whole content is in hand.
@@ -302,6 +336,12 @@ public struct CheckContext: Sendable {
 
     /// Records in the shared cache that `entry` is binary when its first 8 KiB say so, without
     /// keeping a text file's content (nothing is reported: a rule reading it will).
+    /// Whether the shared cache holds the verdict that `entry` is binary.
+    public func isKnownBinary(_ entry: FileEntry) -> Bool {
+        if case .binary? = target.cache.lookup(entry.path) { return true }
+        return false
+    }
+
     public func noteIfBinary(_ entry: FileEntry) {
         guard let tree, case .mustRead = target.cache.claim(entry.path) else { return }
         if let head = try? tree.read(entry, limit: 8192), head.looksBinary {

@@ -160,18 +160,34 @@ public struct Engine: Sendable {
                     let context = CheckContext(target: target, limits: limits, ruleID: "", sink: quiet)
                     for file in slice {
                         let digests = interests.digests[file.path] ?? []
-                        let analyses = interests.analyses[file.path] ?? []
+                        let analyses = tree.index.position(of: file.path).map { interests.analyses(at: $0) } ?? []
                         // A large text file (a package index) is left to the rules that select
                         // it: caching it would cost its read and its memory for nothing.
                         if file.size > Engine.prefetchTextLimit {
                             context.noteIfBinary(file)
-                            if !digests.isEmpty || !analyses.isEmpty { context.survey(file, markers: [], digests: digests, analyses: analyses) }
+                            let binary = context.isKnownBinary(file)
+                            let wanted = analyses.filter { $0.binaries || (!binary && $0.text) }
+                            if !digests.isEmpty || !wanted.isEmpty,
+                               !context.survey(file, markers: [], digests: digests, analyses: wanted) {
+                                context.notAnalysed(wanted, file)
+                            }
                         } else if let content = context.readUnlessBinary(file) {
-                            // Text stays in the content cache for the checks: analyses are for
-                            // binaries, which the cache does not keep.
                             if !digests.isEmpty { context.recordDigests(digests, of: file, content: content) }
-                        } else if !markers.isEmpty || !digests.isEmpty || !analyses.isEmpty {
-                            context.survey(file, markers: markers, digests: digests, analyses: analyses)
+                            // Text analyses run on the content in hand; the other checks find it
+                            // in the content cache while it has room.
+                            let text = analyses.filter(\.text)
+                            if !text.isEmpty {
+                                if content.truncated { context.notAnalysed(text, file) } else { context.recordAnalyses(text, of: file, bytes: content.bytes) }
+                            }
+                        } else if context.isKnownBinary(file) {
+                            let binaries = analyses.filter(\.binaries)
+                            if !markers.isEmpty || !digests.isEmpty || !binaries.isEmpty,
+                               !context.survey(file, markers: markers, digests: digests, analyses: binaries) {
+                                context.notAnalysed(binaries, file)
+                            }
+                        } else {
+                            // Unreadable: the rules read it again and report why.
+                            context.notAnalysed(analyses, file)
                         }
                     }
                 }
@@ -179,6 +195,9 @@ public struct Engine: Sendable {
             for _ in 0..<min(jobs, chunks.count) { addNext() }
             for await _ in group { addNext() }
         }
+        // Every text analysis has now seen every file that asked for it.
+        let context = CheckContext(target: target, limits: limits, ruleID: "", sink: quiet)
+        for analysis in interests.analysisList where analysis.text { context.completed(analysis) }
     }
 
     /// Every finding passes the one secret-masking pass here, before any reporter sees it.

@@ -167,15 +167,61 @@ public final class ContentCache: @unchecked Sendable {
 /// File selections by pattern set, shared by the rules scanning one target: many rules (and the
 /// several checks of one rule) select files with the same patterns.
 public final class SelectionCache: Sendable {
-    private let selections = Synchronization.Mutex<[String: [FileEntry]]>([:])
+    private let selections = Synchronization.Mutex<[String: [Int]]>([:])
 
     public init() {}
 
-    public func files(_ key: String, _ compute: () -> [FileEntry]) -> [FileEntry] {
+    /// The selection for `key`, as positions in the tree's index.
+    public func positions(_ key: String, _ compute: () -> [Int]) -> [Int] {
         if let known = selections.withLock({ $0[key] }) { return known }
-        let files = compute()
-        selections.withLock { $0[key] = files }
-        return files
+        let positions = compute()
+        selections.withLock { $0[key] = positions }
+        return positions
+    }
+}
+
+/// What the read-ahead pass's analyses found, per analysis and file path (the paths are the
+/// index's own strings, not new keys), and which text analyses have seen all their files.
+public final class AnalysisStore: Sendable {
+    private final class Table: Sendable {
+        let results = Synchronization.Mutex<[String: any Sendable]>([:])
+        /// Set when the pass has run the analysis on every file that asked for it: its result
+        /// for a file without a kept one.
+        let nothing = Synchronization.Mutex<(any Sendable)?>(nil)
+    }
+    private let tables = Synchronization.Mutex<[String: Table]>([:])
+
+    public init() {}
+
+    private func table(_ id: String, create: Bool) -> Table? {
+        tables.withLock { tables in
+            if let known = tables[id] { return known }
+            guard create else { return nil }
+            let made = Table()
+            tables[id] = made
+            return made
+        }
+    }
+
+    /// The kept result of analysis `id` for `path` (nil: none kept).
+    public func result(_ id: String, _ path: String) -> (any Sendable)? {
+        table(id, create: false)?.results.withLock { $0[path] }
+    }
+
+    /// Keeps `value` unless a result is kept already.
+    public func store(_ id: String, _ path: String, _ value: any Sendable) {
+        table(id, create: true)!.results.withLock { results in
+            if results[path] == nil { results[path] = value }
+        }
+    }
+
+    public func complete(_ id: String, nothing: any Sendable) {
+        table(id, create: true)!.nothing.withLock { $0 = nothing }
+    }
+
+    /// What a completed text analysis answers for a file without a kept result.
+    public func nothing(_ id: String) -> (any Sendable)? {
+        table(id, create: false)?.nothing.withLock { $0 }
     }
 }
 

@@ -58,6 +58,11 @@ extension FileTree {
     /// The regular files that `globs` select, with links resolved inside the root and each file
     /// given once (under its resolved path), in path order.
     public func regularFiles(matching globs: [Glob], excluding excluded: [Glob] = []) -> [FileEntry] {
+        regularFilePositions(matching: globs, excluding: excluded).map { index.entries[$0] }
+    }
+
+    /// `regularFiles` as positions in `index.entries`.
+    public func regularFilePositions(matching globs: [Glob], excluding excluded: [Glob] = []) -> [Int] {
         let skip = excluded.isEmpty ? [] : Set(index.positions(matching: excluded))
         var targets: [Int] = []
         var resolvedLink = false
@@ -79,7 +84,7 @@ extension FileTree {
             for position in targets where unique.last != position { unique.append(position) }
             targets = unique
         }
-        return targets.map { index.entries[$0] }
+        return targets
     }
 }
 
@@ -115,6 +120,9 @@ public struct PathIndex: Sendable {
         }
         self.links = links
     }
+
+    /// The position of the entry whose path is exactly `path`.
+    public func position(of path: String) -> Int? { positions[path] }
 
     /// What the symlink at `position` resolves to inside the root (nil: dangling or a loop).
     public func linkTarget(of position: Int) -> FileEntry? {

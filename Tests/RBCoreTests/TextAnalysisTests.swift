@@ -1,0 +1,81 @@
+import RBCore
+import RBTestSupport
+import Synchronization
+import Testing
+
+/// A memory tree that counts the reads of each file and fails those of `broken`.
+private struct CountingTree: FileTree {
+    let inner: MemoryTree
+    let broken: Set<String>
+    final class Reads: Sendable { let counts = Mutex<[String: Int]>([:]) }
+    let reads = Reads()
+    var displayName: String { inner.displayName }
+    var hasMetadata: Bool { true }
+    var index: PathIndex { inner.index }
+    var indexDiagnostics: [Diagnostic] { [] }
+    struct Broken: Error {}
+    func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
+        reads.counts.withLock { $0[entry.path, default: 0] += 1 }
+        if broken.contains(entry.path) { throw Broken() }
+        return try inner.read(entry, limit: limit)
+    }
+    func count(_ path: String) -> Int { reads.counts.withLock { $0[path] ?? 0 } }
+}
+
+/// Counts the `x` bytes of every text file through a text analysis, and says per file where
+/// the answer came from.
+private struct XCountCheck: Check {
+    struct Options: Decodable, Sendable {}
+    static let id = "test.x-count"
+    static let summary = "counts x"
+    static let targetKinds: Set<TargetKind> = [.firmware]
+    static let analysis = ContentAnalysis(id: "x-count", binaries: false, nothing: 0, isNothing: { $0 == 0 }) { bytes in
+        bytes.filter { $0 == UInt8(ascii: "x") }.count
+    }
+    init(options: Options) {}
+    var costHint: Int { Engine.wholeTreeCost }
+    func contentInterests(in context: CheckContext) -> ContentInterests {
+        var interests = ContentInterests()
+        interests.add(Self.analysis, positions: context.filePositions(matching: [try! Glob("**")]))
+        return interests
+    }
+    func run(in context: CheckContext) async throws -> [Observation] {
+        context.files(matching: [try! Glob("**")]).map { file in
+            let message: String
+            if let count = context.analysis(Self.analysis.id, of: file) as? Int {
+                message = "\(file.path): \(count) from the pass"
+            } else if let content = context.readUnlessBinary(file) {
+                message = "\(file.path): \(content.bytes.filter { $0 == UInt8(ascii: "x") }.count) read again"
+            } else {
+                message = "\(file.path): unreadable or binary"
+            }
+            return Observation(message: message, location: Location(path: file.path), evidence: Evidence(key: file.path))
+        }
+    }
+}
+
+@Suite("Read-ahead pass: text analyses")
+struct TextAnalysisTests {
+    /// Text analyses run while the pass holds each file: files with and without matches are
+    /// answered without a second read, binaries are "nothing" for a text-only analysis, and a
+    /// file the pass could not read is left to the check, which reads it (and reports it).
+    @Test func textAnalysesAnswerWithoutASecondRead() async throws {
+        let binary = MemoryTree.Item(type: .file, content: Array("xx\u{0}xx".utf8))
+        let tree = CountingTree(inner: MemoryTree(items: ["a.txt": .file("xxx\n"), "b.txt": .file("none\n"),
+                                                           "bin": binary, "c.txt": .file("x\n")]),
+                                broken: ["c.txt"])
+        let check = XCountCheck(options: .init())
+        let rule = Rule(id: "RB-SYS-001", title: "t", category: .SYS, severity: .low, description: "d", rationale: nil,
+                        remediation: "r", references: [],
+                        implementations: [RuleImplementation(checkID: XCountCheck.id, check: check, targets: [.firmware])],
+                        examples: RuleExamples(), source: SourceLocation(file: "x"), pack: "p")
+        let target = ScanTarget(spec: "mem", kind: .firmware, tree: tree, baseID: "MEM", baseURI: nil)
+        let outcome = await Engine(rules: [rule], jobs: 2).scan([target])
+        let messages = outcome.findings.map(\.message).sorted()
+        #expect(messages == ["a.txt: 3 from the pass", "b.txt: 0 from the pass", "bin: 0 from the pass", "c.txt: unreadable or binary"])
+        #expect(tree.count("a.txt") == 1, "read again after the pass")
+        #expect(tree.count("b.txt") == 1)
+        #expect(tree.count("c.txt") == 2, "the check did not try the file the pass could not read")
+        #expect(outcome.diagnostics.contains { $0.code == "check.unreadable-file" && "\($0)".contains("c.txt") }, "\(outcome.diagnostics)")
+    }
+}

@@ -51,7 +51,7 @@ public struct PrivateKeyCheck: Check {
     }
 
     /// A key found in a file.
-    struct Found: Equatable {
+    struct Found: Equatable, Sendable {
         var kind: String
         var encrypted: Bool
         var line: Int
@@ -113,8 +113,31 @@ public struct PrivateKeyCheck: Check {
         context.files(matching: paths, excluding: exclude).filter { $0.size > 0 }.flatMap { observations(in: $0, context: context) }
     }
 
+    /// What the content scan finds in a text file: its keys, or (a text starting with `0`,
+    /// the DER SEQUENCE byte) a file whose name may still make it a DER or PKCS#12 key.
+    enum TextScan: Sendable {
+        case keys([Found])
+        case byName
+    }
+
+    /// Text files are scanned by the read-ahead pass while it holds them (an image's text is far
+    /// larger than the content cache); binaries by their markers, as below.
+    static let textAnalysis = ContentAnalysis(id: "secrets.private-key:text", binaries: false, nothing: TextScan.keys([]),
+                                              isNothing: { if case .keys(let found) = $0 { found.isEmpty } else { false } }) { bytes in
+        bytes.first == 0x30 ? .byName : .keys(scan(bytes))
+    }
+
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        guard context.kind == .firmware, let entries = context.tree?.index.entries else { return ContentInterests() }
+        var interests = ContentInterests()
+        interests.add(Self.textAnalysis, positions: context.filePositions(matching: paths, excluding: exclude).filter { entries[$0].size > 0 })
+        return interests
+    }
+
     private func observations(in file: FileEntry, context: CheckContext) -> [Observation] {
-        var observations: [Observation] = []
+        if !context.isKnownBinary(file), case .keys(let found)? = context.analysis(Self.textAnalysis.id, of: file) as? TextScan {
+            return report(found, in: file)
+        }
         // Text files come from the shared cache. A binary is searched in pieces for a marker
         // and read whole only when it holds one (or its name says it is a DER/Dropbear key).
         let content: FileContent
@@ -140,6 +163,11 @@ public struct PrivateKeyCheck: Check {
             found.append(Found(kind: "Dropbear \(type) host key", encrypted: false, line: 1,
                                identity: Digest.sha256Hex(content.bytes)))
         }
+        return report(found, in: file)
+    }
+
+    private func report(_ found: [Found], in file: FileEntry) -> [Observation] {
+        var observations: [Observation] = []
         let name = file.path.split(separator: "/").last ?? ""
         let library = name.hasPrefix("lib") && name.contains(".so")
         for key in found {

@@ -243,8 +243,9 @@ public enum Profiler {
     private static let consumers = Synchronization.Mutex<[String: (files: Int, bytes: Int, seconds: Double)]>([:])
 
     /// Adds one file's work to a consumer's figures (nothing when profiling is off).
-    public static func consumed(_ name: String, bytes: Int, seconds: Double) {
+    public static func consumed(_ name: @autoclosure () -> String, bytes: Int, seconds: Double) {
         guard enabled else { return }
+        let name = name()
         consumers.withLock { all in
             var entry = all[name] ?? (0, 0, 0)
             entry.files += 1

@@ -189,16 +189,18 @@ public final class AnalysisStore: Sendable {
         /// for a file without a kept one.
         let nothing = Synchronization.Mutex<(any Sendable)?>(nil)
     }
-    private let tables = Synchronization.Mutex<[String: Table]>([:])
+    /// A handful per target, found by comparing ids (hashing a file.regex id, its patterns
+    /// spelt out, for every file and analysis cost more).
+    private let tables = Synchronization.Mutex<[(id: String, table: Table)]>([])
 
     public init() {}
 
     private func table(_ id: String, create: Bool) -> Table? {
         tables.withLock { tables in
-            if let known = tables[id] { return known }
+            if let known = tables.first(where: { $0.id == id }) { return known.table }
             guard create else { return nil }
             let made = Table()
-            tables[id] = made
+            tables.append((id, made))
             return made
         }
     }

@@ -84,20 +84,28 @@ public struct UpdateChannelCheck: Check {
 
     static let analysis = ContentAnalysis(id: "update.channels") { bytes in programURLs(in: bytes) }
 
+    /// Whether a text file holds a URL at all (most do not): a text file without one is not read
+    /// again.
+    static let hasURL = ContentAnalysis(id: "update.channels:has-url", binaries: false, nothing: false, isNothing: { !$0 }) { bytes in
+        !urls(in: bytes).isEmpty
+    }
+
     /// Programs are searched in the read-ahead pass while it holds them (for an image, while it
-    /// decompresses them anyway); text files come from the content cache.
+    /// decompresses them anyway), and text files for a URL.
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard context.kind == .firmware else { return ContentInterests() }
         guard let entries = context.tree?.index.entries else { return ContentInterests() }
+        let selected = context.filePositions(matching: paths, excluding: exclude).filter { entries[$0].size > 0 && entries[$0].size < 32 << 20 }
         var interests = ContentInterests()
-        interests.add(Self.analysis, positions: context.filePositions(matching: paths, excluding: exclude)
-            .filter { entries[$0].size > 0 && entries[$0].size < 32 << 20 })
+        interests.add(Self.analysis, positions: selected)
+        interests.add(Self.hasURL, positions: selected)
         return interests
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 32 << 20 {
+            if !context.isKnownBinary(file), context.analysis(Self.hasURL.id, of: file) as? Bool == false { continue }
             guard let text = context.readUnlessBinary(file) else {
                 // A program: what the read-ahead pass found in it, or the same search on its bytes.
                 let found = context.analysis(Self.analysis.id, of: file) as? [ProgramURL]

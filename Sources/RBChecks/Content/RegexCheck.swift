@@ -194,9 +194,7 @@ public struct RegexCheck: Check {
         let analysis = ContentAnalysis(id: id, binaries: binary, nothing: [FileMatch](), isNothing: { $0.isEmpty }) { [self] bytes in
             matches(in: bytes)
         }
-        var interests = ContentInterests()
-        interests.add(analysis, positions: context.filePositions(matching: paths, excluding: exclude))
-        return interests
+        return ContentInterests(analysis, positions: context.filePositions(matching: paths, excluding: exclude))
     }
 
     /// The whole file, or with a `literal` the merged windows around its occurrences.

@@ -96,16 +96,13 @@ public struct UpdateChannelCheck: Check {
         guard context.kind == .firmware else { return ContentInterests() }
         guard let entries = context.tree?.index.entries else { return ContentInterests() }
         let selected = context.filePositions(matching: paths, excluding: exclude).filter { entries[$0].size > 0 && entries[$0].size < 32 << 20 }
-        var interests = ContentInterests()
-        interests.add(Self.analysis, positions: selected)
-        interests.add(Self.hasURL, positions: selected)
-        return interests
+        return ContentInterests(Self.analysis, Self.hasURL, positions: selected)
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 32 << 20 {
-            if !context.isKnownBinary(file), context.analysis(Self.hasURL.id, of: file) as? Bool == false { continue }
+            if context.analysis(Self.hasURL.id, of: file) as? Bool == false { continue }
             guard let text = context.readUnlessBinary(file) else {
                 // A program: what the read-ahead pass found in it, or the same search on its bytes.
                 let found = context.analysis(Self.analysis.id, of: file) as? [ProgramURL]

@@ -51,17 +51,15 @@ public struct UpdateHandlerCheck: Check {
 
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard let entries = context.tree?.index.entries else { return ContentInterests() }
-        var interests = ContentInterests()
-        interests.add(Self.writesFlash, positions: context.filePositions(matching: paths)
+        return ContentInterests(Self.writesFlash, positions: context.filePositions(matching: paths)
             .filter { entries[$0].size > 0 && entries[$0].size < 64 << 20 })
-        return interests
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         for file in context.files(matching: paths) where file.size > 0 && file.size < 64 << 20 {
             // A text file the pass saw write no flash needs no second read.
-            if !context.isKnownBinary(file), context.analysis(Self.writesFlash.id, of: file) as? Bool == false { continue }
+            if context.analysis(Self.writesFlash.id, of: file) as? Bool == false { continue }
             let named = Self.handlerName?.hasMatch(in: Array(file.name.utf8)) ?? false
             if let content = context.readUnlessBinary(file) {
                 guard let write = Self.flashWrite?.matches(in: content.bytes, limit: 1).first else { continue }

@@ -129,13 +129,11 @@ public struct PrivateKeyCheck: Check {
 
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard context.kind == .firmware, let entries = context.tree?.index.entries else { return ContentInterests() }
-        var interests = ContentInterests()
-        interests.add(Self.textAnalysis, positions: context.filePositions(matching: paths, excluding: exclude).filter { entries[$0].size > 0 })
-        return interests
+        return ContentInterests(Self.textAnalysis, positions: context.filePositions(matching: paths, excluding: exclude).filter { entries[$0].size > 0 })
     }
 
     private func observations(in file: FileEntry, context: CheckContext) -> [Observation] {
-        if !context.isKnownBinary(file), case .keys(let found)? = context.analysis(Self.textAnalysis.id, of: file) as? TextScan {
+        if case .keys(let found)? = context.analysis(Self.textAnalysis.id, of: file) as? TextScan {
             return report(found, in: file)
         }
         // Text files come from the shared cache. A binary is searched in pieces for a marker

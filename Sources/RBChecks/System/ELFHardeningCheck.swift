@@ -131,9 +131,7 @@ public struct ELFHardeningCheck: Check {
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard context.kind == .firmware else { return ContentInterests() }
         guard let index = context.tree?.index else { return ContentInterests() }
-        var interests = ContentInterests()
-        interests.add(Self.analysis, positions: scope(context).lazy.filter { $0.size >= 52 }.compactMap { index.position(of: $0.path) })
-        return interests
+        return ContentInterests(Self.analysis, positions: scope(context).filter { $0.size >= 52 }.compactMap { index.position(of: $0.path) })
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {

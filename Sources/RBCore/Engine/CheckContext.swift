@@ -291,14 +291,17 @@ public struct CheckContext: Sendable {
     /// from now on a file of its selection without a kept result is one where it found nothing.
     public func completed(_ analysis: ContentAnalysis) {
         guard analysis.text, let nothing = analysis.nothing else { return }
-        target.analyses.complete(analysis.id, nothing: nothing)
+        target.analyses.complete(analysis.id, nothing: nothing, binaries: analysis.binaries)
     }
 
     /// What the read-ahead pass's analysis `id` found in `entry`, a file the check declared
-    /// interest in (`Check.contentInterests`); nil: not analysed, read the file.
+    /// interest in (`Check.contentInterests`); nil: not analysed, read the file. A text-only
+    /// analysis says nothing about a binary: nil there too (the check's own binary handling,
+    /// or `readUnlessBinary` answering from the cached verdict).
     public func analysis(_ id: String, of entry: FileEntry) -> (any Sendable)? {
         if let kept = target.analyses.result(id, entry.path) { return kept is NotAnalysed ? nil : kept }
-        return target.analyses.nothing(id)
+        guard let nothing = target.analyses.nothing(id), nothing.binaries || !isKnownBinary(entry) else { return nil }
+        return nothing.value
     }
 
     /// Records the digests of a file whose whole content is in hand.

@@ -186,8 +186,8 @@ public final class AnalysisStore: Sendable {
     private final class Table: Sendable {
         let results = Synchronization.Mutex<[String: any Sendable]>([:])
         /// Set when the pass has run the analysis on every file that asked for it: its result
-        /// for a file without a kept one.
-        let nothing = Synchronization.Mutex<(any Sendable)?>(nil)
+        /// for a file without a kept one, and whether it ran on binaries.
+        let nothing = Synchronization.Mutex<(value: any Sendable, binaries: Bool)?>(nil)
     }
     /// A handful per target, found by comparing ids (hashing a file.regex id, its patterns
     /// spelt out, for every file and analysis cost more).
@@ -217,12 +217,13 @@ public final class AnalysisStore: Sendable {
         }
     }
 
-    public func complete(_ id: String, nothing: any Sendable) {
-        table(id, create: true)!.nothing.withLock { $0 = nothing }
+    public func complete(_ id: String, nothing: any Sendable, binaries: Bool) {
+        table(id, create: true)!.nothing.withLock { $0 = (nothing, binaries) }
     }
 
-    /// What a completed text analysis answers for a file without a kept result.
-    public func nothing(_ id: String) -> (any Sendable)? {
+    /// What a completed text analysis answers for a file without a kept result, and whether it
+    /// ran on binaries.
+    public func nothing(_ id: String) -> (value: any Sendable, binaries: Bool)? {
         table(id, create: false)?.nothing.withLock { $0 }
     }
 }

@@ -45,6 +45,12 @@ public struct ContentInterests: Sendable {
         self.digests = digests
     }
 
+    /// `analyses` for the files at `positions` in the tree's index (`CheckContext.filePositions`).
+    public init(_ analyses: ContentAnalysis..., positions: [Int]) {
+        self.digests = [:]
+        for analysis in analyses { add(analysis, positions: positions) }
+    }
+
     /// `analysis` for the files at `positions` in the tree's index (`CheckContext.filePositions`).
     public mutating func add(_ analysis: ContentAnalysis, positions: some Sequence<Int>) {
         let index: Int

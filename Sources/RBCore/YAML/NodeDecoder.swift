@@ -83,7 +83,8 @@ public struct NodeDecoder: Sendable {
         }
         var unknown: [Diagnostic] = []
         for usage in state.usages where !usage.readsAllKeys {
-            for (key, _) in usage.mapping {
+            for index in usage.mapping.indices {
+                let key = usage.mapping[index].key
                 let name = key.scalar?.string ?? "\(key)"
                 guard !usage.accessed.contains(name) else { continue }
                 let expected = usage.accessed.sorted().joined(separator: ", ")
@@ -350,12 +351,15 @@ extension Node.Mapping {
     /// The value of the last pair whose key is the scalar `key` (what `mapping[key]` finds for
     /// the string keys of rbscan's formats, without allocating a key node and resolving tags to
     /// compare each pair: most of the time of decoding a rule pack).
+    /// Walks the pairs by index from the end: Yams' `makeIterator` copies every pair into a new
+    /// array on each call, and this runs once per key a decoder asks for.
     func value(forKey key: String) -> Node? {
-        var found: Node?
-        for (name, value) in self {
-            if case .scalar(let scalar) = name, scalar.string == key { found = value }
+        var index = endIndex
+        while index > startIndex {
+            index -= 1
+            if case .scalar(let scalar) = self[index].key, scalar.string == key { return self[index].value }
         }
-        return found
+        return nil
     }
 }
 

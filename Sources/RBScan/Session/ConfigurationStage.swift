@@ -1,5 +1,7 @@
+import Dispatch
 import RBChecks
 import RBCore
+import Synchronization
 
 // Stage 0 of a scan: the rules, the external plugins' checks and the baseline.
 extension ScanSession {
@@ -31,9 +33,18 @@ extension ScanSession {
         let (directories, layerDiagnostics) = RuleDirectories.layered(shipped: Resources.defaultRulesDirectory, includeShipped: shippedRules,
                                                                       given: ruleDirectories, plugins: pluginRules)
         diagnostics += layerDiagnostics
+        // The adapters load on another worker while the packs load (start-up is part of every
+        // endpoint scan); both only read their own files.
+        let loadedAdapters = Mutex<(ConfigAdapters, [Diagnostic])?>(nil)
+        let adaptersDone = DispatchGroup()
+        DispatchQueue.global().async(group: adaptersDone) {
+            let result = ConfigAdapters.load(ruleDirectories: directories, cache: cache)
+            loadedAdapters.withLock { $0 = result }
+        }
         let (packs, loadDiagnostics) = RuleLoader(registry: registry, examples: examples, cache: cache).load(directories: directories)
         diagnostics += loadDiagnostics
-        let (adapters, adapterDiagnostics) = ConfigAdapters.load(ruleDirectories: directories, cache: cache)
+        adaptersDone.wait()
+        let (adapters, adapterDiagnostics) = loadedAdapters.withLock { $0 } ?? (ConfigAdapters(), [])
         diagnostics += adapterDiagnostics
         var loadedBaseline: Baseline?
         if let path = Resources.baselinePath(baseline) {

@@ -44,6 +44,36 @@ public struct SigningKeyCheck: Check {
     /// An update public key and where it was found.
     struct TrustedKey { var identity: String; var source: String }
 
+    /// Whether a text file may hold a private key or a usign secret key at all, worked out by the
+    /// read-ahead pass while it holds each file: the search below then reads again only those
+    /// (an image's text is larger than the content cache).
+    static let mayHoldKey = ContentAnalysis(id: "update.keys:may-hold-key", binaries: false, nothing: false,
+                                            isNothing: { !$0 }) { bytes in
+        !PrivateKeyCheck.candidates(in: bytes).isEmpty || ByteSearch.firstIndex(of: usignComment, in: bytes) != nil
+    }
+
+    /// The key files an update script verifies with (`openssl … -verify FILE`), worked out by the
+    /// read-ahead pass for the scripts it holds: most scripts name none, and are not read again.
+    static let verifyKeyFiles = ContentAnalysis(id: "update.keys:verify-key-files", binaries: false, nothing: [String](),
+                                                isNothing: { $0.isEmpty }) { keyFileNames(in: $0) }
+
+    /// The files named after `-verify` / `-inkey` in a script's `openssl` commands.
+    static func keyFileNames(in bytes: [UInt8]) -> [String] {
+        (verifyKeyFile?.matches(in: bytes, limit: 16) ?? []).compactMap { match -> String? in
+            guard match.groups.count > 1, let range = match.groups[1] else { return nil }
+            return String(decoding: bytes[range], as: UTF8.self)
+        }
+    }
+
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        guard context.kind == .firmware, let entries = context.tree?.index.entries else { return ContentInterests() }
+        var interests = ContentInterests(Self.mayHoldKey, positions: context.filePositions(matching: Self.everything ?? [], excluding: Self.skipped ?? [])
+            .filter { entries[$0].size > 0 })
+        interests.merge(ContentInterests(Self.verifyKeyFiles, positions: context.filePositions(matching: Self.scriptPaths ?? [])
+            .filter { entries[$0].size > 0 && entries[$0].size < 16 << 20 }))
+        return interests
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         let trusted = trustedKeys(in: context)
         guard !trusted.isEmpty else { return [] }
@@ -58,6 +88,7 @@ public struct SigningKeyCheck: Check {
         let usignKeys = Dictionary(trusted.filter { $0.identity.hasPrefix("usign:") }.map { (String($0.identity.dropFirst(6)), $0.source) },
                                    uniquingKeysWith: { a, _ in a })
         for file in context.files(matching: Self.everything ?? [], excluding: Self.skipped ?? []) where file.size > 0 {
+            if context.analysis(Self.mayHoldKey.id, of: file) as? Bool == false { continue }
             let content: FileContent
             if let text = context.readUnlessBinary(file) {
                 content = text
@@ -98,14 +129,18 @@ public struct SigningKeyCheck: Check {
             }
         }
         guard let tree = context.tree else { return [] }
+        func addKeyFiles(_ named: [String]) {
+            for name in named {
+                let path = String(name.drop { $0 == "/" })
+                guard let entry = tree.resolve(path), entry.type == .file, let key = context.read(entry) else { continue }
+                add(key.bytes, source: entry.path)
+            }
+        }
         for file in context.files(matching: Self.scriptPaths ?? []) where file.size > 0 && file.size < 16 << 20 {
-            if let text = context.readUnlessBinary(file) {
-                for match in Self.verifyKeyFile?.matches(in: text.bytes, limit: 16) ?? [] {
-                    guard match.groups.count > 1, let range = match.groups[1] else { continue }
-                    let path = String(String(decoding: text.bytes[range], as: UTF8.self).drop { $0 == "/" })
-                    guard let entry = tree.resolve(path), entry.type == .file, let key = context.read(entry) else { continue }
-                    add(key.bytes, source: entry.path)
-                }
+            if let named = context.analysis(Self.verifyKeyFiles.id, of: file) as? [String] {
+                addKeyFiles(named)
+            } else if let text = context.readUnlessBinary(file) {
+                addKeyFiles(Self.keyFileNames(in: text.bytes))
             } else if UpdateHandlerCheck.handlerName?.hasMatch(in: Array(file.name.utf8)) ?? false,
                       let content = context.read(file), ByteSearch.firstIndex(of: Array("-----BEGIN PUBLIC KEY-----".utf8), in: content.bytes) != nil {
                 add(content.bytes, source: file.path)

@@ -29,10 +29,27 @@ public struct OutboundTransportCheck: Check {
                                            key: "exclude")
     }
 
+    static let schemeSeparator = Array("://".utf8)
+
+    /// Whether a text file may hold a finding at all (a URL, or a line the SMTP pattern matches),
+    /// worked out by the read-ahead pass while it holds each file: most configuration files have
+    /// neither, and an image's text is larger than the content cache.
+    static let mayMatch = ContentAnalysis(id: "config.outbound-transport:may-match", binaries: false, nothing: false,
+                                          isNothing: { !$0 }) { bytes in
+        ByteSearch.firstIndex(of: schemeSeparator, in: bytes) != nil || (smtpPlain?.hasMatch(in: bytes) ?? true)
+    }
+
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        guard context.kind == .firmware, let entries = context.tree?.index.entries else { return ContentInterests() }
+        return ContentInterests(Self.mayMatch, positions: context.filePositions(matching: paths, excluding: exclude)
+            .filter { entries[$0].size < 1 << 20 })
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         guard let setting = Self.setting, let smtpPlain = Self.smtpPlain else { return [] }
         var observations: [Observation] = []
         for file in context.files(matching: paths, excluding: exclude) where file.size < 1 << 20 {
+            if context.analysis(Self.mayMatch.id, of: file) as? Bool == false { continue }
             guard let content = context.readUnlessBinary(file) else { continue }
             let bytes = content.bytes
             var lines: LineIndex?

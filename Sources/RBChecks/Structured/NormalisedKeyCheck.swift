@@ -75,6 +75,26 @@ public struct NormalisedKeyCheck: Check {
         }
     }
 
+    /// Which adapter names each configuration file of an image holds, worked out by the
+    /// read-ahead pass while it holds the file (one analysis for every config.normalised rule of
+    /// the target, whose names it covers): files holding none of a rule's names are then not
+    /// read again (an image's text is larger than the content cache).
+    static func namesAnalysis(_ context: CheckContext) -> ContentAnalysis {
+        let names = adapterNames(context)
+        return ContentAnalysis(id: "config.normalised:adapter-names", binaries: false, nothing: Set<String>(),
+                               isNothing: { $0.isEmpty }) { names.present(in: $0) }
+    }
+
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        guard context.kind == .firmware else { return ContentInterests() }
+        var positions = Set<Int>()
+        for adapter in context.target.adapters.adapters {
+            guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
+            positions.formUnion(context.filePositions(matching: globs))
+        }
+        return ContentInterests(Self.namesAnalysis(context), positions: positions.sorted())
+    }
+
     /// The last name of each alternative of an XPath union.
     static func xpathHints(_ xpath: String) -> [String] { xpath.split(separator: "|").compactMap(lastName) }
 
@@ -260,10 +280,11 @@ public struct NormalisedKeyCheck: Check {
             if context.kind == .firmware {
                 let wanted = adapters.map { wantedBy[$0.adapter] }
                 if !wanted.contains(where: { $0 == nil }) {
-                    let present = context.target.models.value("adapter-names:" + path) { () -> Set<String> in
-                        guard let text = context.readText(file) else { return [] }
-                        return allNames?.present(in: text) ?? []
-                    }
+                    let present = context.analysis("config.normalised:adapter-names", of: file) as? Set<String>
+                        ?? context.target.models.value("adapter-names:" + path) { () -> Set<String> in
+                            guard let text = context.readText(file) else { return [] }
+                            return allNames?.present(in: text) ?? []
+                        }
                     if wanted.allSatisfy({ present.isDisjoint(with: $0!) }) { continue }
                 }
             }

@@ -92,10 +92,19 @@ struct LiteralSet: Sendable {
     /// The names `text` contains.
     func present(in text: String) -> Set<String> {
         var text = text
+        return text.withUTF8 { present(in: $0) }
+    }
+
+    /// The names `bytes` contain (the names are ASCII, so UTF-8 repair changes nothing).
+    func present(in content: [UInt8]) -> Set<String> {
+        content.withUnsafeBufferPointer { present(in: $0) }
+    }
+
+    private func present(in h: UnsafeBufferPointer<UInt8>) -> Set<String> {
         var found = [Bool](repeating: false, count: bytes.count)
         var remaining = bytes.filter { !$0.isEmpty }.count
-        text.withUTF8 { h in
-            guard let base = h.baseAddress, h.count > 0 else { return }
+        do {
+            guard let base = h.baseAddress, h.count > 0 else { return [] }
             for i in single where memchr(base, Int32(bytes[i][0]), h.count) != nil {
                 found[i] = true
                 remaining -= 1

@@ -247,47 +247,67 @@ public struct NormalisedKeyCheck: Check {
         return value
     }
 
+    /// A file the target's adapters read, with the positions (in the target's adapter list) of
+    /// the adapters that understand it.
+    struct FileAdapters: Sendable {
+        var file: FileEntry
+        var adapters: [Int]
+    }
+
+    /// Every file the target's adapters read, in the order the adapters first select them: the
+    /// same for every config.normalised rule of a target, so worked out once (a 200,000-file
+    /// image has tens of thousands of `*.conf` files and a dozen such rules).
+    static func filesByAdapter(_ context: CheckContext) -> [FileAdapters] {
+        context.target.models.value("config.normalised:files") { () -> [FileAdapters] in
+            var order: [FileAdapters] = []
+            var slot: [String: Int] = [:]
+            for (i, adapter) in context.target.adapters.adapters.enumerated() {
+                guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
+                for file in context.files(matching: globs) {
+                    if let at = slot[file.path] {
+                        order[at].adapters.append(i)
+                    } else {
+                        slot[file.path] = order.count
+                        order.append(FileAdapters(file: file, adapters: [i]))
+                    }
+                }
+            }
+            return order
+        }
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
-        // Each file once, with every adapter that understands it in order: the first that finds
-        // the key decides. A vendor's export is never also "not set" for the generic adapter.
-        var order: [String] = []
-        var byFile: [String: (file: FileEntry, adapters: [ConfigAdapter])] = [:]
-        for adapter in context.target.adapters.adapters {
-            guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
-            for file in context.files(matching: globs) {
-                if context.kind == .firmware, firmwareExclude.contains(where: { $0.matches(file.path) }) { continue }
-                if byFile[file.path] == nil { order.append(file.path); byFile[file.path] = (file, []) }
-                byFile[file.path]!.adapters.append(adapter)
-            }
-        }
+        let allAdapters = context.target.adapters.adapters
         // In an image, a file none of whose adapters' names for this rule's keys occur in is
         // skipped without being read again: which names a file holds is worked out once per
-        // target (the first config.normalised rule reads it), not once per rule.
+        // target (by the read-ahead pass, else by the first config.normalised rule that reads it).
         let keys = [options.key] + (options.when.map { [$0.key] } ?? [])
         let allNames = context.kind == .firmware ? NormalisedKeyCheck.adapterNames(context) : nil
         // The names each adapter's sources for these keys look for, for the adapters whose files
-        // can be skipped (not those with a UCI source, which reads its package file whatever it
+        // can be skipped (nil: those with a UCI source, which reads its package file whatever it
         // holds, or a source without names, which applies to every file).
-        var wantedBy: [String: Set<String>] = [:]
-        for adapter in context.target.adapters.adapters {
+        let wantedBy: [Set<String>?] = allAdapters.map { adapter in
             let sources = keys.flatMap { adapter.keys[$0] ?? [] }
-            guard !sources.contains(where: { $0.uci != nil || NormalisedKeyCheck.hints($0).isEmpty }) else { continue }
-            wantedBy[adapter.adapter] = Set(sources.flatMap { NormalisedKeyCheck.hints($0) + ($0.within.map(NormalisedKeyCheck.xpathHints) ?? []) })
+            guard !sources.contains(where: { $0.uci != nil || NormalisedKeyCheck.hints($0).isEmpty }) else { return nil }
+            return Set(sources.flatMap { NormalisedKeyCheck.hints($0) + ($0.within.map(NormalisedKeyCheck.xpathHints) ?? []) })
         }
-        for path in order {
-            guard let (file, adapters) = byFile[path] else { continue }
+        // Each file once, with every adapter that understands it in order: the first that finds
+        // the key decides. A vendor's export is never also "not set" for the generic adapter.
+        for group in NormalisedKeyCheck.filesByAdapter(context) {
+            let file = group.file
             if context.kind == .firmware {
-                let wanted = adapters.map { wantedBy[$0.adapter] }
-                if !wanted.contains(where: { $0 == nil }) {
+                if firmwareExclude.contains(where: { $0.matches(file.path) }) { continue }
+                if !group.adapters.contains(where: { wantedBy[$0] == nil }) {
                     let present = context.analysis("config.normalised:adapter-names", of: file) as? Set<String>
-                        ?? context.target.models.value("adapter-names:" + path) { () -> Set<String> in
+                        ?? context.target.models.value("adapter-names:" + file.path) { () -> Set<String> in
                             guard let text = context.readText(file) else { return [] }
                             return allNames?.present(in: text) ?? []
                         }
-                    if wanted.allSatisfy({ present.isDisjoint(with: $0!) }) { continue }
+                    if group.adapters.allSatisfy({ present.isDisjoint(with: wantedBy[$0]!) }) { continue }
                 }
             }
+            let adapters = group.adapters.map { allAdapters[$0] }
             guard let text = context.readText(file) else { continue }
             guard ConfigContent.admits(file, text: text, context: context) else { continue }
             // A file that does not parse is reported as such, never as "not set" or a pass.

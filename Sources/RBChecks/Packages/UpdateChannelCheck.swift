@@ -84,26 +84,88 @@ public struct UpdateChannelCheck: Check {
 
     static let analysis = ContentAnalysis(id: "update.channels") { bytes in programURLs(in: bytes) }
 
-    /// Whether a text file holds a URL at all (most do not): a text file without one is not read
-    /// again.
-    static let hasURL = ContentAnalysis(id: "update.channels:has-url", binaries: false, nothing: false, isNothing: { !$0 }) { bytes in
-        !urls(in: bytes).isEmpty
+    /// A URL of a text file that is an update source when the file is an upgrade script
+    /// (`fetchedLine`: a fetch command on its line) or in any case (`near`: the value of a
+    /// setting whose name says update), with what is wrong with it.
+    struct TextURL: Sendable {
+        var address: String
+        var scheme: String
+        var host: String
+        var line: Int
+        var lineText: String
+        var problem: String
+        var near: Bool
+        var fetchedLine: Bool
     }
 
+    /// What a text file's bytes say, before its name is known: whether the text reads like an
+    /// upgrade script, and its URLs that may be update sources fetched insecurely.
+    struct TextScan: Sendable {
+        var upgradeScript: Bool
+        var urls: [TextURL]
+    }
+
+    static func textScan(_ bytes: [UInt8]) -> TextScan {
+        let urls = Self.urls(in: bytes)
+        guard !urls.isEmpty else { return TextScan(upgradeScript: false, urls: []) }
+        let lines = LineIndex(bytes)
+        var found: [TextURL] = []
+        for match in urls {
+            guard let schemeRange = match.groups.first ?? nil, let hostRange = match.groups.count > 1 ? match.groups[1] : nil else { continue }
+            let scheme = String(decoding: bytes[schemeRange], as: UTF8.self)
+            let host = String(decoding: bytes[hostRange], as: UTF8.self).lowercased()
+            if host == "localhost" || host.hasPrefix("127.") || host == "[::1]" { continue }
+            let line = lines.line(atOffset: match.range.lowerBound)
+            let lineText = lines.text(ofLine: line, in: bytes)
+            // Near an update word: as the value of a setting whose name says update
+            // (`update_server=`, `"fw_url": "`, `<UpdateURL>`), so that prose mentioning an
+            // update ("updated … see http://…") does not count. (In a program, within 64
+            // bytes: `programURLs`.)
+            let before = Array(bytes[lines.offset(ofLine: line)..<match.range.lowerBound])
+            let last = before.last(where: { $0 != 32 && $0 != 9 })
+            let near = (Self.updateWord?.hasMatch(in: before) ?? false)
+                && [UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: ">")].contains(last ?? 0)
+            let fetchedLine = Self.fetch?.hasMatch(in: Array(lineText.utf8)) ?? false
+            guard near || fetchedLine else { continue }
+            let problem: String
+            if scheme != "https" {
+                problem = "is fetched over cleartext \(scheme)"
+            } else if Self.insecure?.hasMatch(in: Array(lineText.utf8)) ?? false {
+                problem = "is fetched over https with certificate checks switched off"
+            } else {
+                continue
+            }
+            found.append(TextURL(address: String(decoding: bytes[match.range], as: UTF8.self), scheme: scheme, host: host,
+                                 line: line, lineText: lineText, problem: problem, near: near, fetchedLine: fetchedLine))
+        }
+        guard !found.isEmpty else { return TextScan(upgradeScript: false, urls: []) }
+        return TextScan(upgradeScript: Self.upgradeScript?.hasMatch(in: bytes) ?? false, urls: found)
+    }
+
+    /// A text file's update sources: `textScan` is worked out by the read-ahead pass while it
+    /// holds each file (an image's text is larger than the content cache), so only the few
+    /// files with a candidate URL are looked at again, and none is read again.
+    static let textAnalysis = ContentAnalysis(id: "update.channels:text", binaries: false, nothing: TextScan(upgradeScript: false, urls: []),
+                                              isNothing: { $0.urls.isEmpty }) { textScan($0) }
+
     /// Programs are searched in the read-ahead pass while it holds them (for an image, while it
-    /// decompresses them anyway), and text files for a URL.
+    /// decompresses them anyway), and text files for candidate update sources (`textScan`).
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard context.kind == .firmware else { return ContentInterests() }
         guard let entries = context.tree?.index.entries else { return ContentInterests() }
         let selected = context.filePositions(matching: paths, excluding: exclude).filter { entries[$0].size > 0 && entries[$0].size < 32 << 20 }
-        return ContentInterests(Self.analysis, Self.hasURL, positions: selected)
+        return ContentInterests(Self.analysis, Self.textAnalysis, positions: selected)
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 32 << 20 {
-            if context.analysis(Self.hasURL.id, of: file) as? Bool == false { continue }
-            guard let text = context.readUnlessBinary(file) else {
+            let scan: TextScan
+            if let analysed = context.analysis(Self.textAnalysis.id, of: file) as? TextScan {
+                scan = analysed
+            } else if let text = context.readUnlessBinary(file) {
+                scan = Self.textScan(text.bytes)
+            } else {
                 // A program: what the read-ahead pass found in it, or the same search on its bytes.
                 let found = context.analysis(Self.analysis.id, of: file) as? [ProgramURL]
                     ?? context.read(file).map { Self.programURLs(in: $0.bytes) } ?? []
@@ -116,45 +178,16 @@ public struct UpdateChannelCheck: Check {
                 }
                 continue
             }
-            let bytes = text.bytes
-            let urls = Self.urls(in: bytes)
-            guard !urls.isEmpty else { continue }
-            let scriptName = Self.updateWord?.hasMatch(in: Array(file.name.utf8)) ?? false
-            let upgrades = scriptName || (Self.upgradeScript?.hasMatch(in: bytes) ?? false)
-            let lines = LineIndex(bytes)
+            guard !scan.urls.isEmpty else { continue }
+            let upgrades = (Self.updateWord?.hasMatch(in: Array(file.name.utf8)) ?? false) || scan.upgradeScript
             var seen = Set<String>()
-            for match in urls {
-                guard let schemeRange = match.groups.first ?? nil, let hostRange = match.groups.count > 1 ? match.groups[1] : nil else { continue }
-                let scheme = String(decoding: bytes[schemeRange], as: UTF8.self)
-                let host = String(decoding: bytes[hostRange], as: UTF8.self).lowercased()
-                if host == "localhost" || host.hasPrefix("127.") || host == "[::1]" { continue }
-                let line = lines.line(atOffset: match.range.lowerBound)
-                let lineText = lines.text(ofLine: line, in: bytes)
-                // Near an update word: as the value of a setting whose name says update
-                // (`update_server=`, `"fw_url": "`, `<UpdateURL>`), so that prose mentioning an
-                // update ("updated … see http://…") does not count. (In a program, within 64
-                // bytes: `programURLs`.)
-                let before = Array(bytes[lines.offset(ofLine: line)..<match.range.lowerBound])
-                let last = before.last(where: { $0 != 32 && $0 != 9 })
-                let near = (Self.updateWord?.hasMatch(in: before) ?? false)
-                    && [UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: ">")].contains(last ?? 0)
-                let fetched = upgrades && (Self.fetch?.hasMatch(in: Array(lineText.utf8)) ?? false)
-                guard near || fetched else { continue }
-                let address = String(decoding: bytes[match.range], as: UTF8.self)
-                let problem: String
-                if scheme != "https" {
-                    problem = "is fetched over cleartext \(scheme)"
-                } else if Self.insecure?.hasMatch(in: Array(lineText.utf8)) ?? false {
-                    problem = "is fetched over https with certificate checks switched off"
-                } else {
-                    continue
-                }
-                guard seen.insert(address).inserted else { continue }
+            for url in scan.urls where url.near || (upgrades && url.fetchedLine) {
+                guard seen.insert(url.address).inserted else { continue }
                 observations.append(Observation(
-                    message: "update source \(Snippet.make(address)) in \(file.path) \(problem)",
-                    location: Location(path: file.path, line: line),
-                    evidence: Evidence(key: "update-channel:" + scheme + ":" + host, snippet: Snippet.make(lineText),
-                                       facts: ["scheme": scheme, "host": host])))
+                    message: "update source \(Snippet.make(url.address)) in \(file.path) \(url.problem)",
+                    location: Location(path: file.path, line: url.line),
+                    evidence: Evidence(key: "update-channel:" + url.scheme + ":" + url.host, snippet: Snippet.make(url.lineText),
+                                       facts: ["scheme": url.scheme, "host": url.host])))
             }
         }
         return observations

@@ -25,6 +25,14 @@ public struct UpdateHandlerCheck: Check {
     /// and `update-rc.d` are not updaters).
     static let handlerName = try? Regex(#"(?i)upgrade|fwup|firmware|flash|(^|[-_.])ota([-_.]|$)|(fw|sys|ota|firm)[-_]?update|update[-_]?(fw|firm)"#)
     static let flashWrite = try? Regex(#"(^|[\s;|&(`])(mtd\s+(-\w+\s+)*write|flashcp|flash_erase|nandwrite|ubiupdatevol|sysupgrade\s|dd\s[^\n]*\bof=/dev/(mtd|mmcblk|ubi))"#)
+    /// What every match of `flashWrite` contains, without its leading alternation (which keeps
+    /// PCRE2 from skipping ahead to a possible first byte): files without it cannot match, and
+    /// most text is ruled out at memchr-like speed.
+    static let flashWriteHint = try? Regex(#"mtd\s|flashcp|flash_erase|nandwrite|ubiupdatevol|sysupgrade\s|of=/dev/(mtd|mmcblk|ubi)"#)
+    static func writesFlash(_ bytes: [UInt8]) -> Bool {
+        guard flashWriteHint?.hasMatch(in: bytes) ?? true else { return false }
+        return flashWrite?.hasMatch(in: bytes) ?? false
+    }
     static let verification = try? Regex(#"(^|[\s;|&(`])(openssl\s+(dgst|pkeyutl|rsautl|smime|cms)\b[^\n]*\s-verify|gpgv\b|gpg\s[^\n]*--verify|usign\s[^\n]*-V\b|signify\s[^\n]*-V\b|ucert\s[^\n]*-V\b|rauc\s+install\b|swupdate\s[^\n]*\s-k\s)"#)
     static let checksum = try? Regex(#"\b(md5sum|sha1sum|sha256sum|sha512sum|crc32|cksum)\b"#)
     static let source = try? Regex(#"(^|[\s;])(\.|source)\s+(/[^\s;]+)"#)
@@ -46,7 +54,7 @@ public struct UpdateHandlerCheck: Check {
     /// each file (most scripts do not, and an image's text is larger than the content cache).
     static let writesFlash = ContentAnalysis(id: "update.verification:writes-flash", binaries: false, nothing: false,
                                              isNothing: { !$0 }) { bytes in
-        Self.flashWrite?.hasMatch(in: bytes) ?? false
+        writesFlash(bytes)
     }
 
     public func contentInterests(in context: CheckContext) -> ContentInterests {
@@ -62,7 +70,7 @@ public struct UpdateHandlerCheck: Check {
             if context.analysis(Self.writesFlash.id, of: file) as? Bool == false { continue }
             let named = Self.handlerName?.hasMatch(in: Array(file.name.utf8)) ?? false
             if let content = context.readUnlessBinary(file) {
-                guard let write = Self.flashWrite?.matches(in: content.bytes, limit: 1).first else { continue }
+                guard Self.writesFlash(content.bytes), let write = Self.flashWrite?.matches(in: content.bytes, limit: 1).first else { continue }
                 let lines = LineIndex(content.bytes)
                 let writeLine = lines.line(atOffset: write.range.lowerBound + (content.bytes[write.range.lowerBound] == 10 ? 1 : 0))
                 if verifies(content.bytes, before: write.range.lowerBound, in: context, depth: 0) { continue }

@@ -25,6 +25,11 @@ public struct CertificateValidityCheck: Check {
         maximumLifetime = options.maximumLifetimeDays ?? 366
     }
 
+    /// The server configs that name certificates are searched in the read-ahead pass.
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        ServerConfigReferences.interests(in: context)
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         for (path, cert) in files.leaves(in: context) {

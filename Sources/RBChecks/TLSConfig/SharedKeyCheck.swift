@@ -32,6 +32,11 @@ public struct SharedKeyCheck: Check {
         exclude = try PathPatterns.compile(options.exclude ?? ["proc/**", "sys/**", "usr/share/doc/**"], key: "exclude")
     }
 
+    /// The server configs that name certificates are searched in the read-ahead pass.
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        ServerConfigReferences.interests(in: context)
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         // The image's certificates by public key.

@@ -49,6 +49,11 @@ enum StoredSecret {
         secretStems.hasMatch(in: Array(text.utf8))
     }
 
+    /// `mayHoldSecretKey` on a file's bytes (the stems are ASCII: UTF-8 repair changes nothing).
+    static func mayHoldSecretKey(bytes: [UInt8]) -> Bool {
+        secretStems.hasMatch(in: bytes)
+    }
+
     private static let secretStems = try! Regex("(?i)pass|pwd|psk|secret|credential")
 
     static func isSecretKey(_ key: String) -> Bool {

@@ -51,11 +51,23 @@ public struct ConfigExportCheck: Check {
     static let aesMarkers = ["AES_set_decrypt_key", "EVP_aes_", "mbedtls_aes_setkey_dec", "wc_AesSetKey", "aes_decrypt", "AES_decrypt",
                              "aes_setkey_dec"].map { Array($0.utf8) }
 
+    /// Whether a file looks encrypted (`looksEncrypted`, which reads its first 4 KiB), worked out
+    /// by the read-ahead pass while it holds each file: the others are not read again.
+    static let encryptedAnalysis = ContentAnalysis(id: "secrets.config-export:looks-encrypted", binaries: true, nothing: false,
+                                                   isNothing: { !$0 }) { looksEncrypted($0) }
+
+    public func contentInterests(in context: CheckContext) -> ContentInterests {
+        guard context.kind == .firmware, let entries = context.tree?.index.entries else { return ContentInterests() }
+        return ContentInterests(Self.encryptedAnalysis, positions: context.filePositions(matching: paths)
+            .filter { entries[$0].size >= 32 && entries[$0].size <= 4 << 20 })
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         let exports = context.files(matching: paths).filter { $0.size >= 32 && $0.size <= 4 << 20 }
         guard !exports.isEmpty else { return [] }
         var encrypted: [(FileEntry, [UInt8])] = []
         for file in exports {
+            if context.analysis(Self.encryptedAnalysis.id, of: file) as? Bool == false { continue }
             // Text comes from the shared cache; only binaries are read here.
             guard let content = context.readUnlessBinary(file) ?? context.read(file), Self.looksEncrypted(content.bytes) else { continue }
             encrypted.append((file, content.bytes))

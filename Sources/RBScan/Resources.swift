@@ -29,14 +29,15 @@ public enum Resources {
     public static var defaultProfile: String? { home().map { $0 + "/Profiles/generic-camera.yaml" } }
 
     /// The site's plugins, loaded by every run that loads the shipped rules:
-    /// `<prefix>/share/rbscan/plugins` (or `$RBSCAN_HOME/plugins`). Only a directory spelled
-    /// exactly `plugins`: on a case-insensitive file system a checkout's `Plugins/` (the
-    /// examples) would otherwise answer to the name and run in every scan.
+    /// `<prefix>/share/rbscan/plugins.d` (or `$RBSCAN_HOME/plugins.d`). Not `plugins`: on a
+    /// case-insensitive file system that is the examples' `Plugins/` (installed beside it), which
+    /// must not run in every scan.
     public static var defaultPluginsDirectory: String? {
-        guard let home = home(), (try? HostFiles.list(directory: home))?.contains("plugins") == true,
-              HostFiles.kind(of: home + "/plugins") == .directory else { return nil }
-        return home + "/plugins"
+        guard let home = home(), HostFiles.kind(of: home + "/" + sitePluginsName) == .directory else { return nil }
+        return home + "/" + sitePluginsName
     }
+
+    public static let sitePluginsName = "plugins.d"
 
     static func isHome(_ dir: String) -> Bool {
         HostFiles.kind(of: dir + "/Rules") == .directory && HostFiles.kind(of: dir + "/Baselines") == .directory

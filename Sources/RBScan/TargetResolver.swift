@@ -179,7 +179,7 @@ public struct TargetResolver {
 
     /// Services cameras offer that no probe reads as a target of its own (a host sweep still
     /// finds and judges them).
-    static let knownUnprobed = ["telnet"]
+    public static let knownUnprobed = ["telnet"]
 
     /// A SARIF `uriBaseId` from the target's name: `rootfs/` → `ROOTFS`, unique in the run.
     public static func uniqueID(for spec: String, used: inout Set<String>) -> String {

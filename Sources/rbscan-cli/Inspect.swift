@@ -10,7 +10,7 @@ struct Inspect: ParsableCommand {
     @Argument(help: "The image file.")
     var image: String?
 
-    @Flag(name: .customLong("formats"), help: "List the container formats rbscan reads (the table of docs/image-formats.md).")
+    @Flag(name: .customLong("formats"), help: "List the container formats this build reads (from the format registry, ImageFormats.all).")
     var formats = false
 
     @Option(help: "text or json.")

@@ -18,7 +18,7 @@ struct PluginsCommand: AsyncParsableCommand {
 
         func load() throws -> [Plugin] {
             let directories = self.directories.isEmpty ? Resources.defaultPluginsDirectory.map { [$0] } ?? [] : self.directories
-            guard !directories.isEmpty else { throw ValidationError("give --plugins DIR (no site plugins in share/rbscan/plugins)") }
+            guard !directories.isEmpty else { throw ValidationError("give --plugins DIR (no site plugins in share/rbscan/plugins.d)") }
             let (plugins, diagnostics) = Plugin.load(directories: directories)
             for diagnostic in diagnostics { Output.stderr("\(diagnostic)\n") }
             if diagnostics.contains(where: { $0.level == .error }) { throw ExitCode(ExitStatus.usage.rawValue) }

@@ -4,16 +4,19 @@ import RBImages
 import RBTestSupport
 import Testing
 
-/// The format table is the one registry of image formats: the docs' table is generated from it,
-/// and every format type in the sources is in it.
+/// The format table is the one registry of image formats: `rbscan inspect --formats` prints it,
+/// the docs do not copy it (a format added in its own file needs no other edit), and every format
+/// type in the sources is in it.
 @Suite("Format table")
 struct FormatTableTests {
-    @Test func docsTableIsGeneratedFromTheTable() throws {
+    @Test func theTableListsEveryFormatAndTheDocsDoNotCopyIt() throws {
+        let rows = ImageFormats.markdownTable.split(separator: "\n").dropFirst(2)
+        #expect(rows.count == ImageFormats.all.count)
+        for (row, format) in zip(rows, ImageFormats.all) {
+            #expect(row.hasPrefix("| \(format.name) |"), "\(row)")
+        }
         let page = try String(contentsOfFile: Repository.root + "/docs/image-formats.md", encoding: .utf8)
-        let start = try #require(page.range(of: "<!-- generated: rbscan inspect --formats -->\n"))
-        let end = try #require(page.range(of: "<!-- end generated -->"))
-        #expect(String(page[start.upperBound..<end.lowerBound]) == ImageFormats.markdownTable,
-                "docs/image-formats.md is stale: regenerate its table with rbscan inspect --formats")
+        #expect(page.contains("`rbscan inspect --formats`") && !page.contains("<!-- generated"))
     }
 
     @Test func everyFormatTypeIsRegisteredOnce() throws {

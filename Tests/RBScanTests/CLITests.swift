@@ -368,8 +368,8 @@ struct CLITests {
         let rule = try runProcess(rbscan, ["rules", "explain", "rb-sys-01"])
         #expect(rule.status == 2 && rule.stderr.contains("did you mean RB-SYS-001"), "\(rule.stderr)")
         #expect(try runProcess(rbscan, ["rules", "explain", "rb-sys-001"]).stdout.hasPrefix("RB-SYS-001: "))
-        let scheme = try scan(["ftp://127.0.0.1:21"])
-        #expect(scheme.status == 2 && scheme.stderr.contains("unsupported scheme ftp://"), "\(scheme.stderr)")
+        let scheme = try scan(["gopher-x://127.0.0.1:21"])
+        #expect(scheme.status == 2 && scheme.stderr.contains("unsupported scheme gopher-x://"), "\(scheme.stderr)")
         // A report to a file: stdout is the summary (no finding lines), the verdict last.
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -72,19 +72,21 @@ struct PluginTests {
         #expect(test.status == 0 && test.stdout.contains("PASS EXAMPLE-WEB-001") && test.stdout.contains("PASS EXAMPLE-WIFI-001"), "\(test.stdout)\(test.stderr)")
     }
 
-    /// The site's plugins in `share/rbscan/plugins` (here `$RBSCAN_HOME/plugins`) run in every
-    /// scan that loads the shipped rules; `Plugins/` (the examples' spelling) never does;
+    /// The site's plugins in `share/rbscan/plugins.d` (here `$RBSCAN_HOME/plugins.d`) run in every
+    /// scan that loads the shipped rules; `Plugins/` (the examples) and `plugins` (the same name on
+    /// a case-insensitive file system) never do;
     /// `--no-shipped-rules` leaves them out with the shipped rules.
     @Test func sitePluginsDirectoryIsLoaded() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let root = Repository.root
         try ImageFixtures.sh("""
-            mkdir -p home/plugins other/Plugins
+            mkdir -p home/plugins.d other/Plugins other/plugins
             cp -a '\(root)/Rules' '\(root)/Baselines' '\(root)/Profiles' home/
             cp -a '\(root)/Rules' '\(root)/Baselines' '\(root)/Profiles' other/
-            cp -a '\(root)/Plugins/busybox-httpd' home/plugins/
+            cp -a '\(root)/Plugins/busybox-httpd' home/plugins.d/
             cp -a '\(root)/Plugins/busybox-httpd' other/Plugins/
+            cp -a '\(root)/Plugins/busybox-httpd' other/plugins/
             mkdir -p rootfs/etc && printf 'A:*\\n/cgi-bin:admin:admin\\n' > rootfs/etc/httpd.conf
             """, in: dir.path)
         func scan(_ home: String, _ extra: [String] = []) throws -> String {
@@ -177,6 +179,12 @@ struct PluginTests {
         ("segfault", "read request\nkill -SEGV $$\n", "killed by signal 11"),
         ("garbage", "read request\necho '{not json'\nsleep 1\n", "not a protocol message"),
         ("quits", "read request\nexit 0\n", "ended without a result"),
+        // Asks and asks without reading the answers: rbscan's writes to its stdin stop under the
+        // same deadline as its reads.
+        ("deaf", #"read request; yes '{"type":"stat","path":"etc/passwd"}' | head -c 1073741824; sleep 600"#, "timeout"),
+        ("deafread", #"read request; while :; do printf '{"type":"read","path":"etc/passwd"}\n'; done"#, "timeout"),
+        ("many", #"read request; awk 'BEGIN { printf "{\"type\":\"result\",\"observations\":["; for (i = 0; i < 10050; i++) { if (i) printf ","; printf "{\"message\":\"m%d\"}", i }; print "]}" }'"#,
+         "10050 observations, more than 10000 (output limit)"),
     ])
     func hostilePluginsAreBoundedDiagnostics(name: String, script: String, expected: String) throws {
         let dir = try TemporaryDirectory()

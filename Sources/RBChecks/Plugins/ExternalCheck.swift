@@ -81,7 +81,11 @@ struct ExternalCheck: Check {
             return .failure(Problem(message: "cannot start \(plugin.command[0]): \(error.message)"))
         }
         let writer = child.stdin
-        var channel = Channel(stdout: child.stdout, stderr: child.stderr, deadline: Date().addingTimeInterval(plugin.timeout))
+        // Writes wait for the plugin under the same deadline as reads: a plugin that stops
+        // reading its stdin (while asking for more) must not block the scan.
+        _ = fcntl(writer, F_SETFL, fcntl(writer, F_GETFL) | O_NONBLOCK)
+        let deadline = Date().addingTimeInterval(plugin.timeout)
+        var channel = Channel(stdout: child.stdout, stderr: child.stderr, deadline: deadline)
         // Whatever happens, the plugin and everything it started (its process group) end with the run.
         defer { child.finish() }
         func fail(_ message: String) -> Result<[RBCore.Observation], Problem> {
@@ -93,7 +97,11 @@ struct ExternalCheck: Check {
         let target = RunRequest.Target(kind: context.kind.rawValue, name: context.target.spec, hasMetadata: context.tree?.hasMetadata ?? false)
         let endpoint = context.target.endpoint.map { RunRequest.Endpoint(scheme: $0.scheme, host: $0.host, port: Int($0.port)) }
         let request = RunRequest(check: spec.id, rule: context.ruleID, options: options, target: target, endpoint: endpoint)
-        guard Self.send(.run(request), to: writer) else { return fail("the plugin closed its input before the request") }
+        switch Self.send(.run(request), to: writer, deadline: deadline) {
+        case .sent: break
+        case .timeout: return fail("the plugin did not read its request within \(Int(plugin.timeout)) s (timeout)")
+        case .closed: return fail("the plugin closed its input before the request")
+        }
         while true {
             let line: [UInt8]
             switch channel.nextLine() {
@@ -119,7 +127,11 @@ struct ExternalCheck: Check {
             case .stat(let stat): answer = serve(stat, context: context)
             case .read(let read): answer = serve(read, context: context)
             }
-            guard Self.send(answer, to: writer) else { return fail("the plugin closed its input") }
+            switch Self.send(answer, to: writer, deadline: deadline) {
+            case .sent: break
+            case .timeout: return fail("the plugin stopped reading the answers to its requests; none taken within \(Int(plugin.timeout)) s (timeout)")
+            case .closed: return fail("the plugin closed its input")
+            }
         }
     }
 
@@ -201,9 +213,15 @@ struct ExternalCheck: Check {
         return parts.joined(separator: "/")
     }
 
+    /// Observations one run may give (docs/plugins.md, Bounds).
+    static let maxObservations = 10_000
+
     func parse(_ items: [RBPluginSDK.Observation]) -> Result<[RBCore.Observation], Problem> {
+        guard items.count <= Self.maxObservations else {
+            return .failure(Problem(message: "\(items.count) observations, more than \(Self.maxObservations) (output limit)"))
+        }
         var observations: [RBCore.Observation] = []
-        for item in items.prefix(10_000) {
+        for item in items {
             guard !item.message.isEmpty else { return .failure(Problem(message: "an observation without a message")) }
             let status = item.status.flatMap { FindingStatus(rawValue: $0.rawValue) } ?? .fail
             let severity = item.severity.flatMap { Severity(rawValue: $0.rawValue) }
@@ -221,27 +239,36 @@ struct ExternalCheck: Check {
     /// One answer as a line on the plugin's stdin. A `data` answer's base64 is spliced into the
     /// encoded message rather than encoded by JSONEncoder, which writes a long string about half
     /// as fast (a file read is the protocol's hot path).
-    static func send(_ message: HostMessage, to fd: Int32) -> Bool {
+    enum Sent { case sent, timeout, closed }
+
+    /// `fd` is non-blocking: the bytes go as the pipe takes them, until `deadline`.
+    static func send(_ message: HostMessage, to fd: Int32, deadline: Date) -> Sent {
         var encoded: Data
         if case .data(var answer) = message {
             let bytes = answer.data
             answer.data = Data()
             guard let line = try? PluginCoding.line(HostMessage.data(answer)),
-                  let range = line.firstRange(of: Data("\"data\":\"\"".utf8)) else { return false }
+                  let range = line.firstRange(of: Data("\"data\":\"\"".utf8)) else { return .closed }
             encoded = line
             encoded.replaceSubrange(range, with: Data("\"data\":\"".utf8) + bytes.base64EncodedData() + Data("\"".utf8))
         } else {
-            guard let line = try? PluginCoding.line(message) else { return false }
+            guard let line = try? PluginCoding.line(message) else { return .closed }
             encoded = line
         }
-        return encoded.withUnsafeBytes { raw in
+        return encoded.withUnsafeBytes { raw -> Sent in
             var done = 0
             while done < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                done += n
+                if n >= 0 { done += n; continue }
+                guard errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else { return .closed }
+                if errno == EINTR { continue }
+                let remaining = deadline.timeIntervalSinceNow
+                guard remaining > 0 else { return .timeout }
+                var out = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                let ready = poll(&out, 1, Int32(min(remaining, 1) * 1000) + 1)
+                if ready > 0, out.revents & Int16(POLLERR | POLLHUP) != 0, out.revents & Int16(POLLOUT) == 0 { return .closed }
             }
-            return true
+            return .sent
         }
     }
 

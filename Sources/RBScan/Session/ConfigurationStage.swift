@@ -9,7 +9,7 @@ extension ScanSession {
     /// `shippedRules` is false; `RuleDirectories.layered`) and the baseline.
     /// `cache`: composed packs and adapters from earlier runs (`NodeCache`).
     /// `pluginDirectories`: external check plugins (`--plugins DIR`, after the site's
-    /// `share/rbscan/plugins` when it exists); their checks join the
+    /// `share/rbscan/plugins.d` when it exists); their checks join the
     /// registry and the rule packs in their `rules/` directories join the rules directories.
     public static func configuration(ruleDirectories: [String], baseline: String?, examples: Bool = true,
                                      registry: CheckRegistry = BuiltinChecks.registry,
@@ -18,7 +18,7 @@ extension ScanSession {
         var diagnostics: [Diagnostic] = []
         var registry = registry
         var pluginRules: [String] = []
-        // The site's plugins (share/rbscan/plugins) come with the shipped rules; --no-shipped-rules
+        // The site's plugins (share/rbscan/plugins.d) come with the shipped rules; --no-shipped-rules
         // leaves both out.
         var pluginDirectories = pluginDirectories
         if shippedRules, let site = Resources.defaultPluginsDirectory, !pluginDirectories.contains(site) {

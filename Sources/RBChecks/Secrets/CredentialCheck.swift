@@ -36,6 +36,8 @@ public struct CredentialCheck: Check {
         var filtered: Bool
         /// How far after its literal a match can end (the pattern runs only that near).
         var reach: Int
+        /// The literals' positions in `literalScan` (its hits are found by position).
+        var literalIndices: [Int] = []
     }
 
     static let specific: [(String, [String], String, Int, Bool)] = [
@@ -97,17 +99,20 @@ public struct CredentialCheck: Check {
                                                                        "**/config/**", "mnt/**", "opt/**", "www/**", "var/**"],
                                                key: "configPaths")
         minimumEntropy = options.minimumEntropy ?? 3.0
+        let literals = LiteralSet(Set(Self.specific.flatMap(\.1)).sorted())
+        let position = Dictionary(uniqueKeysWithValues: literals.bytes.enumerated().map { ($1, $0) })
         do {
             patterns = try Self.specific.map {
-                Pattern(kind: $0.0, literals: $0.1.map { Array($0.utf8) }, regex: try Regex($0.2), group: $0.3 - 1, filtered: $0.4,
-                        reach: Self.longReach[$0.0] ?? 512)
+                let bytes = $0.1.map { Array($0.utf8) }
+                return Pattern(kind: $0.0, literals: bytes, regex: try Regex($0.2), group: $0.3 - 1, filtered: $0.4,
+                               reach: Self.longReach[$0.0] ?? 512, literalIndices: bytes.compactMap { position[$0] })
             }
             genericPattern = try Regex(Self.generic)
-            literalScan = LiteralSet(Set(Self.specific.flatMap(\.1)).sorted())
             keywordScan = try Regex(Self.keywords)
         } catch {
             throw CheckOptionError(key: "paths", "\(error)")
         }
+        literalScan = literals
     }
 
     /// One secret found in a file: its kind, its value and the line it starts on. A file's hits
@@ -187,11 +192,14 @@ public struct CredentialCheck: Check {
         let literalHits = literalScan.occurrences(in: bytes, limit: 4096)
         Profiler.consumed("secrets.credentials literal scan", bytes: bytes.count, seconds: Profiler.threadCPU() - scanStart)
         let complete = literalHits.count < 4096
-        var offsets: [[UInt8]: [Int]] = [:]
-        for hit in literalHits { offsets[literalScan.bytes[hit.name], default: []].append(hit.offset) }
-        for pattern in patterns {
-            let near = pattern.literals.flatMap { offsets[$0] ?? [] }.sorted()
+        // Most files hold no literal at all; the others few: offsets by literal position.
+        var offsets = [[Int]](repeating: [], count: literalHits.isEmpty ? 0 : literalScan.bytes.count)
+        for hit in literalHits { offsets[hit.name].append(hit.offset) }
+        for pattern in patterns where !literalHits.isEmpty {
+            var near: [Int] = []
+            for index in pattern.literalIndices { near += offsets[index] }
             guard !near.isEmpty else { continue }
+            near.sort()
             let windows = complete ? SearchWindows.around( near, in: bytes.count, before: 256, after: pattern.reach) : [0..<bytes.count]
             for window in windows {
                 for match in pattern.regex.matches(in: bytes, within: window, limit: 64) {

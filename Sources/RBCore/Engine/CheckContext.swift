@@ -299,8 +299,9 @@ public struct CheckContext: Sendable {
     /// analysis says nothing about a binary: nil there too (the check's own binary handling,
     /// or `readUnlessBinary` answering from the cached verdict).
     public func analysis(_ id: String, of entry: FileEntry) -> (any Sendable)? {
-        if let kept = target.analyses.result(id, entry.path) { return kept is NotAnalysed ? nil : kept }
-        guard let nothing = target.analyses.nothing(id), nothing.binaries || !isKnownBinary(entry) else { return nil }
+        let answer = target.analyses.answer(id, entry.path)
+        if let kept = answer.kept { return kept is NotAnalysed ? nil : kept }
+        guard let nothing = answer.nothing, nothing.binaries || !isKnownBinary(entry) else { return nil }
         return nothing.value
     }
 

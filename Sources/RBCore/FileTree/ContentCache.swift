@@ -210,6 +210,14 @@ public final class AnalysisStore: Sendable {
         table(id, create: false)?.results.withLock { $0[path] }
     }
 
+    /// The kept result for `path` and, when none is kept, what the completed analysis answers
+    /// (one table lookup: rules ask this for every file of their selection).
+    public func answer(_ id: String, _ path: String) -> (kept: (any Sendable)?, nothing: (value: any Sendable, binaries: Bool)?) {
+        guard let table = table(id, create: false) else { return (nil, nil) }
+        if let kept = table.results.withLock({ $0[path] }) { return (kept, nil) }
+        return (nil, table.nothing.withLock { $0 })
+    }
+
     /// Keeps `value` unless a result is kept already.
     public func store(_ id: String, _ path: String, _ value: any Sendable) {
         table(id, create: true)!.results.withLock { results in

@@ -46,7 +46,10 @@ public final class ContentCache: @unchecked Sendable {
     /// Files larger than this are never kept.
     public let largestFile: Int
 
-    public init(budget: Int = 96 << 20, largestFile: Int = 64 << 20) {
+    /// 32 MiB: the whole-tree text rules take what they need from the read-ahead pass's analyses,
+    /// so the cache serves the few files rules parse in full; a larger budget mostly held text
+    /// nobody read again (10k-file/800 MB image: 154 MB -> 72 MB peak RSS at 16 MiB, same time).
+    public init(budget: Int = 32 << 20, largestFile: Int = 64 << 20) {
         self.budget = budget
         self.largestFile = largestFile
         mutex.initialize(to: pthread_mutex_t())

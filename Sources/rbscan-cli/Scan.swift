@@ -31,7 +31,7 @@ struct Scan: AsyncParsableCommand {
             --output shard-1.json
         """)
 
-    @Argument(help: "Targets: directories (root filesystems), firmware images, config files, tls://, ssh://, http(s)://, rtsp:// endpoints or hosts.", completion: .file())
+    @Argument(help: ArgumentHelp("Targets: directories (root filesystems), firmware images, config files, \(EndpointProbes.schemeList) endpoints, IP addresses or host://NAME hosts."), completion: .file())
     var targets: [String] = []
 
     @Option(name: .customLong("inventory"), help: "A fleet inventory (YAML: targets with names and tags), scanned after the TARGET arguments.", completion: .file(extensions: ["yaml", "yml"]))

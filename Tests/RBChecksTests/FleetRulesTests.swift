@@ -67,6 +67,37 @@ struct FleetRulesTests {
         #expect(try findings(shared, rule: legacy, registry: BuiltinChecks.registry).count == 2)
     }
 
+    @Test("A rule bound to a fleet check alone joins every run of several targets, facts or not, and no single-target run")
+    func fleetOnlyRule() throws {
+        let text = """
+            version: 1
+            pack: t
+            title: T
+            rules:
+              - id: ACME-TLS-001
+                title: fleet only
+                category: TLS
+                severity: high
+                description: d
+                remediation: r
+                check: fleet.shared-keys
+                targets: [fleet]
+
+            """
+        let (pack, diagnostics) = RuleLoader(registry: BuiltinChecks.registry).loadPack(text: text, file: "t.yaml")
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let rule = try #require(pack?.rules.first)
+        func rulesRun(_ targets: [ScanTarget]) -> [String] {
+            var report = ScanReport(targets: targets, rules: [], findings: [], diagnostics: [], baselineID: "b", gate: .severity(.high))
+            FleetRules.apply(to: &report, available: [rule])
+            return report.rules.map(\.id)
+        }
+        let bare = ["tls://192.0.2.1:443", "tls://192.0.2.2:443"].map { ScanTarget(spec: $0, kind: .endpoint, tree: nil, baseID: $0, baseURI: nil) }
+        #expect(rulesRun(bare) == ["ACME-TLS-001"])
+        #expect(rulesRun([bare[0]]) == [])
+        #expect(rulesRun([endpoint("tls://192.0.2.1:443", key: "k")]) == ["ACME-TLS-001"])
+    }
+
     @Test("A fleet check is never run on a single target")
     func notPerTarget() async throws {
         let check = SharedKeyFleetCheck(options: .init())

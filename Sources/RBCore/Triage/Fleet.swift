@@ -138,9 +138,11 @@ public enum FleetRules {
     /// back from reports (`rbscan merge`), whose implementations are only named.
     public static func apply(to report: inout ScanReport, available: [Rule] = [], registry: CheckRegistry? = nil) {
         report.findings.removeAll { $0.evidence.key.hasPrefix("fleet:") }
-        let hasFacts = report.targets.contains { $0.fleet.map { !$0.isEmpty } ?? false }
+        // A fleet: several targets, or digests to compare. A rule bound to a fleet check alone
+        // (one that reads what it needs itself) runs on any run of several targets.
+        let isFleet = report.targets.count > 1 || report.targets.contains { $0.fleet.map { !$0.isEmpty } ?? false }
         var rules = Dictionary(report.rules.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        for rule in available where rules[rule.id] == nil && rule.enabled && hasFacts && !fleetChecks(of: rule, registry).isEmpty {
+        for rule in available where rules[rule.id] == nil && rule.enabled && isFleet && !fleetChecks(of: rule, registry).isEmpty {
             rules[rule.id] = rule
             report.rules = (report.rules + [rule]).sorted { $0.id < $1.id }
         }

@@ -72,5 +72,5 @@ public enum EndpointProbes {
     }
 
     /// `tls://, ssh://, http://…` for messages.
-    static var schemeList: String { schemes.map { $0 + "://" }.joined(separator: ", ") }
+    public static var schemeList: String { schemes.map { $0 + "://" }.joined(separator: ", ") }
 }

@@ -60,9 +60,12 @@ public struct PrivateKeyCheck: Check {
     }
 
     static let begin = Array("-----BEGIN ".utf8)
-    /// Every candidate the content scan looks at starts with one of these.
-    static let markers = [begin, Array("PuTTY-User-Key-File-".utf8)]
     static let privateLabel = Array("PRIVATE KEY-----".utf8)
+    static let putty = Array("PuTTY-User-Key-File-".utf8)
+    /// Every candidate the content scan looks at starts with `begin` and has `privateLabel`
+    /// after it, or starts with `putty`: a binary without them holds no key the scan finds
+    /// (libcrypto has `-----BEGIN ` format strings, never `PRIVATE KEY-----`).
+    static let markers = [begin, putty, privateLabel]
 
     /// Offsets of `-----BEGIN … PRIVATE KEY-----` (label within 40 bytes) and of the first
     /// `PuTTY-User-Key-File-`, ascending, at most 64.
@@ -80,7 +83,7 @@ public struct PrivateKeyCheck: Check {
                 }
                 from = labelStart
             }
-            if let putty = ByteScan.find(markers[1], in: buffer) { result.append(putty) }
+            if let found = ByteScan.find(putty, in: buffer) { result.append(found) }
         }
         return result.sorted()
     }
@@ -96,14 +99,15 @@ public struct PrivateKeyCheck: Check {
     /// Whether a binary holds a key marker: from the read-ahead pass when it searched the file,
     /// else by streaming it.
     static func holdsMarker(_ file: FileEntry, in context: CheckContext) -> Bool {
+        func marked(_ has: [Bool]) -> Bool { (has[0] && has[2]) || has[1] }
         let known = markers.map { context.holds($0, in: file) }
-        if known.allSatisfy({ $0 != nil }) { return known.contains(true) }
-        var marked = false
+        if known.allSatisfy({ $0 != nil }) { return marked(known.map { $0 == true }) }
+        var has = [false, false, false]
         context.stream(file, overlap: 32) { piece, _ in
-            marked = markers.contains { ByteScan.find($0, in: piece) != nil }
-            return !marked
+            for (i, marker) in markers.enumerated() where !has[i] { has[i] = ByteScan.find(marker, in: piece) != nil }
+            return !marked(has)
         }
-        return marked
+        return marked(has)
     }
 
     /// Every file, binaries included: a whole-image pass (the read-ahead pass searches the binaries).

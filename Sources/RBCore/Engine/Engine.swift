@@ -62,6 +62,11 @@ public struct Engine: Sendable {
             await prefetch(target, markers: markers, interests: interests)
             Profiler.note("prefetch \(target.spec)", since: start)
             Profiler.flushConsumers("prefetch \(target.spec)")
+            if Profiler.enabled {
+                for (id, kept) in target.analyses.keptCounts() {
+                    Profiler.print("prefetch \(target.spec) kept results \(id.prefix(40)): \(kept) file(s)")
+                }
+            }
         }
         var findings: [Finding] = []
         await withTaskGroup(of: [Finding].self) { group in

@@ -228,6 +228,11 @@ public final class AnalysisStore: Sendable {
         }
     }
 
+    /// For RBSCAN_PROFILE: each analysis and how many per-file results it keeps.
+    public func keptCounts() -> [(id: String, kept: Int)] {
+        tables.withLock { tables in tables.map { ($0.id, $0.table.results.withLock { $0.count }) } }
+    }
+
     public func complete(_ id: String, nothing: any Sendable, binaries: Bool) {
         table(id, create: true)!.nothing.withLock { $0 = (nothing, binaries) }
     }

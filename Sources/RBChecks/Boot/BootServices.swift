@@ -82,7 +82,7 @@ public struct BootServices: Sendable {
 
         func files(_ patterns: [String]) -> [FileEntry] {
             guard let globs = try? PathPatterns.compile(patterns, key: "paths") else { return [] }
-            return context.files(matching: globs)
+            return Array(context.files(matching: globs))
         }
 
         func entries(_ pattern: String) -> [FileEntry] {

@@ -114,7 +114,11 @@ public struct PrivateKeyCheck: Check {
     public var costHint: Int { paths.contains(where: \.selectsEverything) ? Engine.wholeTreeCost : 1 }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
-        context.files(matching: paths, excluding: exclude).filter { $0.size > 0 }.flatMap { observations(in: $0, context: context) }
+        var found: [Observation] = []
+        for file in context.files(matching: paths, excluding: exclude) where file.size > 0 {
+            found += observations(in: file, context: context)
+        }
+        return found
     }
 
     /// What the content scan finds in a text file: its keys, or (a text starting with `0`,

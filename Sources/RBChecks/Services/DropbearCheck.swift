@@ -36,7 +36,7 @@ public struct DropbearCheck: Check {
         // `config_foreach … dropbear`) are not start commands; /etc/config/dropbear says what runs.
         var procdScript: (path: String, line: Int, text: String)?
         // A config target is the UCI file alone (its name would match etc/default/dropbear).
-        for file in context.kind == .config ? [] : context.files(matching: paths) {
+        for file in context.kind == .config ? FileSelection() : context.files(matching: paths) {
             guard var bytes = context.readUnlessBinary(file)?.bytes else { continue }
             let readsUCI = DropbearCheck.readsUCI(bytes)
             CommentBlanker.blank(&bytes, markers: [Array("#".utf8)])

@@ -105,7 +105,7 @@ public struct ELFHardeningCheck: Check {
 
     /// The system and CGI directories, and every program the boot-service model starts.
     func scope(_ context: CheckContext) -> [FileEntry] {
-        var files = context.files(matching: paths, excluding: exclude)
+        var files = Array(context.files(matching: paths, excluding: exclude))
         var inScope = Set(files.map(\.path))
         if let tree = context.tree {
             for start in BootServices.of(context).starts {

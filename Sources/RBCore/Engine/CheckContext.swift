@@ -134,17 +134,11 @@ public struct CheckContext: Sendable {
 
     /// The regular files a rule's path patterns select. For a config-file target the one file is
     /// selected when its name matches a pattern's last component (`**/*.xml` selects `device.xml`).
-    public func files(matching globs: [Glob], excluding excluded: [Glob] = []) -> [FileEntry] {
-        guard let tree else { return [] }
-        if kind == .config {
-            return tree.index.entries.filter { entry in
-                entry.type == .file && globs.contains { $0.matchesBasename(String(entry.name)) }
-            }
-        }
+    public func files(matching globs: [Glob], excluding excluded: [Glob] = []) -> FileSelection {
+        guard let tree else { return FileSelection() }
         // Only the positions are kept (8 bytes a file, not a copy of each entry): a 200,000-file
-        // image has a handful of whole-tree selections.
-        let entries = tree.index.entries
-        return filePositions(matching: globs, excluding: excluded).map { entries[$0] }
+        // image has a handful of whole-tree selections, and a copy of one is 13 MB.
+        return FileSelection(entries: tree.index.entries, positions: filePositions(matching: globs, excluding: excluded))
     }
 
     /// `files(matching:excluding:)` as positions in the tree's index (`tree.index.entries`):
@@ -390,4 +384,25 @@ public struct CheckContext: Sendable {
             return nil
         }
     }
+}
+
+/// The files a selection names, read from the tree's index by position as they are used: a
+/// view, not a copy of the entries.
+public struct FileSelection: RandomAccessCollection, Sendable {
+    let entries: [FileEntry]
+    let positions: [Int]
+
+    public init() {
+        entries = []
+        positions = []
+    }
+
+    init(entries: [FileEntry], positions: [Int]) {
+        self.entries = entries
+        self.positions = positions
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { positions.count }
+    public subscript(position: Int) -> FileEntry { entries[positions[position]] }
 }

@@ -71,7 +71,7 @@ public struct ComponentInventory: Sendable {
         }
         // The kernel's module directory names its release when no kernel image is in the tree.
         if !found.contains(where: { $0.name == "linux" }), let glob = try? Glob("lib/modules/*") {
-            for entry in context.tree?.index.entries(matching: [glob]) ?? [] where entry.type == .directory {
+            for entry in context.tree?.index.entries(matching: [glob]) ?? FileSelection() where entry.type == .directory {
                 let release = String(entry.name)
                 guard let version = release.split(whereSeparator: { $0 == "-" || $0 == "+" }).first,
                       version.split(separator: ".").count >= 2 else { continue }

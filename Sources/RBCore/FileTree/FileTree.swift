@@ -199,8 +199,9 @@ public struct PathIndex: Sendable {
     /// Each brace alternative only visits the entries below its literal directory; an entry's
     /// path is split once however many alternatives test it; `**/NAME` alternatives (the most
     /// common shape in rules) only look at the last component.
-    public func entries(matching globs: [Glob]) -> [FileEntry] {
-        positions(matching: globs).map { entries[$0] }
+    /// A view by position, not a copy (13 MB for a whole 200,000-entry tree).
+    public func entries(matching globs: [Glob]) -> FileSelection {
+        FileSelection(entries: entries, positions: positions(matching: globs))
     }
 
     /// Positions (into `entries`) of the entries matching any of `globs`, ascending.

@@ -30,9 +30,10 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
 
     private let source: ByteSource
     private var superblock: sqfs_super_t
-    /// The regular files' inodes, taken out of libsquashfs's directory tree (which is freed once
-    /// indexed: its nodes, about 20 MB for 200,000 entries, are not needed to read the files).
-    private let inodes: [String: UnsafeMutablePointer<sqfs_inode_generic_t>]
+    /// The regular files' inodes by position in `index`, taken out of libsquashfs's directory
+    /// tree (which is freed once indexed: its nodes, about 20 MB for 200,000 entries, are not
+    /// needed to read the files). An array, not a dictionary by path (12 MB at 200,000 files).
+    private let inodes: [UnsafeMutablePointer<sqfs_inode_generic_t>?]
     /// One data reader per thread: its block and fragment cache then follows that thread's
     /// path-ordered reads instead of being thrashed by readers taking turns.
     private let readers = Mutex<[UInt: DataReader]>([:])
@@ -99,12 +100,18 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
                           diagnostics: &diagnostics, image: source.file.name)
         sqfs_dir_tree_destroy(root)
         index = PathIndex(entries)
-        self.inodes = inodes
+        self.inodes = index.entries.map { $0.type == .file ? inodes[$0.path] : nil }
         indexDiagnostics = diagnostics
     }
 
     deinit {
-        for inode in inodes.values { sqfs_free(inode) }
+        // Once each (a path named twice by a malformed image shares the last one's inode).
+        for inode in Set(inodes.compactMap { $0 }) { sqfs_free(inode) }
+    }
+
+    /// The inode of a regular file of this tree.
+    private func inode(of entry: FileEntry) -> UnsafeMutablePointer<sqfs_inode_generic_t>? {
+        index.position(of: entry.path).flatMap { inodes[$0] }
     }
 
     static func errorText(_ rc: Int32) -> String {
@@ -254,7 +261,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     /// first data block, so each compressed block is decompressed once by a sequential reader.
     public func readOrder(_ files: [FileEntry]) -> [FileEntry] {
         func key(_ entry: FileEntry) -> (UInt32, UInt64) {
-            guard let inode = inodes[entry.path] else { return (UInt32.max, UInt64.max) }
+            guard let inode = inode(of: entry) else { return (UInt32.max, UInt64.max) }
             var start: UInt64 = 0
             _ = sqfs_inode_get_file_block_start(inode, &start)
             if entry.size < UInt64(superblock.block_size) {
@@ -345,7 +352,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     }
 
     public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
-        guard entry.type == .file, let inode = inodes[entry.path] else {
+        guard entry.type == .file, let inode = inode(of: entry) else {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")
         }
         let reader = try checkout()
@@ -360,7 +367,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     /// One pass: the first 8 KiB decide, a text file's rest follows from the same reader (whose
     /// block cache still holds the first block).
     public func readUnlessBinary(_ entry: FileEntry, limit: Int) throws -> FileContent? {
-        guard entry.type == .file, let inode = inodes[entry.path] else {
+        guard entry.type == .file, let inode = inode(of: entry) else {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")
         }
         let reader = try checkout()

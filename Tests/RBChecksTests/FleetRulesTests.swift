@@ -4,29 +4,36 @@ import Testing
 
 @Suite("Fleet checks")
 struct FleetRulesTests {
-    /// RB-TLS-009 as the shipped pack binds it: a per-target check and the fleet check.
-    func tlsRule() throws -> Rule {
+    /// A one-rule pack: `id` bound as `binding` (YAML lines at the rule's indentation) says.
+    func rule(_ id: String, _ binding: String) throws -> Rule {
         let text = """
             version: 1
             pack: t
             title: T
             rules:
-              - id: RB-TLS-009
-                title: unique keys
+              - id: \(id)
+                title: fleet rule
                 category: TLS
                 severity: high
                 description: d
                 remediation: r
-                checks:
-                  - check: tls.shared-key
-                    targets: [firmware]
-                  - check: fleet.shared-keys
-                    targets: [fleet]
+            \(binding)
 
             """
         let (pack, diagnostics) = RuleLoader(registry: BuiltinChecks.registry).loadPack(text: text, file: "t.yaml")
         #expect(diagnostics.isEmpty, "\(diagnostics)")
         return try #require(pack?.rules.first)
+    }
+
+    /// RB-TLS-009 as the shipped pack binds it: a per-target check and the fleet check.
+    func tlsRule() throws -> Rule {
+        try rule("RB-TLS-009", """
+                checks:
+                  - check: tls.shared-key
+                    targets: [firmware]
+                  - check: fleet.shared-keys
+                    targets: [fleet]
+            """)
     }
 
     func endpoint(_ spec: String, key: String, name: String? = nil) -> ScanTarget {
@@ -69,27 +76,13 @@ struct FleetRulesTests {
 
     @Test("A rule bound to a fleet check alone joins every run of several targets, facts or not, and no single-target run")
     func fleetOnlyRule() throws {
-        let text = """
-            version: 1
-            pack: t
-            title: T
-            rules:
-              - id: ACME-TLS-001
-                title: fleet only
-                category: TLS
-                severity: high
-                description: d
-                remediation: r
+        let fleetOnly = try rule("ACME-TLS-001", """
                 check: fleet.shared-keys
                 targets: [fleet]
-
-            """
-        let (pack, diagnostics) = RuleLoader(registry: BuiltinChecks.registry).loadPack(text: text, file: "t.yaml")
-        #expect(diagnostics.isEmpty, "\(diagnostics)")
-        let rule = try #require(pack?.rules.first)
+            """)
         func rulesRun(_ targets: [ScanTarget]) -> [String] {
             var report = ScanReport(targets: targets, rules: [], findings: [], diagnostics: [], baselineID: "b", gate: .severity(.high))
-            FleetRules.apply(to: &report, available: [rule])
+            FleetRules.apply(to: &report, available: [fleetOnly])
             return report.rules.map(\.id)
         }
         let bare = ["tls://192.0.2.1:443", "tls://192.0.2.2:443"].map { ScanTarget(spec: $0, kind: .endpoint, tree: nil, baseID: $0, baseURI: nil) }

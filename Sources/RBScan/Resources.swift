@@ -39,6 +39,14 @@ public enum Resources {
 
     public static let sitePluginsName = "plugins.d"
 
+    /// `<home>/plugins` spelled exactly so (where site plugins went before they moved to
+    /// `plugins.d`), when it exists: it is no longer loaded, and a scan says so.
+    public static var formerSitePluginsDirectory: String? {
+        guard let home = home(), (try? HostFiles.list(directory: home))?.contains("plugins") == true,
+              HostFiles.kind(of: home + "/plugins") == .directory else { return nil }
+        return home + "/plugins"
+    }
+
     static func isHome(_ dir: String) -> Bool {
         HostFiles.kind(of: dir + "/Rules") == .directory && HostFiles.kind(of: dir + "/Baselines") == .directory
     }

@@ -236,12 +236,14 @@ struct ExternalCheck: Check {
         return .success(observations)
     }
 
-    /// One answer as a line on the plugin's stdin. A `data` answer's base64 is spliced into the
-    /// encoded message rather than encoded by JSONEncoder, which writes a long string about half
-    /// as fast (a file read is the protocol's hot path).
+    /// How a `send` ended (`closed` also for a message that cannot be encoded, which the
+    /// protocol's own types never give).
     enum Sent { case sent, timeout, closed }
 
-    /// `fd` is non-blocking: the bytes go as the pipe takes them, until `deadline`.
+    /// One answer as a line on the plugin's stdin. A `data` answer's base64 is spliced into the
+    /// encoded message rather than encoded by JSONEncoder, which writes a long string about half
+    /// as fast (a file read is the protocol's hot path). `fd` is non-blocking: the bytes go as the
+    /// pipe takes them, until `deadline`.
     static func send(_ message: HostMessage, to fd: Int32, deadline: Date) -> Sent {
         var encoded: Data
         if case .data(var answer) = message {

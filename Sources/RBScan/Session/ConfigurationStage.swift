@@ -24,6 +24,11 @@ extension ScanSession {
         if shippedRules, let site = Resources.defaultPluginsDirectory, !pluginDirectories.contains(site) {
             pluginDirectories.insert(site, at: 0)
         }
+        if shippedRules, let former = Resources.formerSitePluginsDirectory {
+            diagnostics.append(Diagnostic(.warning, .configuration, code: "plugins.moved",
+                "site plugins are loaded from \(Resources.sitePluginsName) beside it, no longer from this directory (on a case-insensitive file system 'plugins' is the examples' 'Plugins'): move them",
+                at: SourceLocation(file: former)))
+        }
         if !pluginDirectories.isEmpty {
             let (plugins, pluginDiagnostics) = Plugin.load(directories: pluginDirectories)
             diagnostics += pluginDiagnostics

@@ -79,9 +79,11 @@ public struct NormalisedKeyCheck: Check {
     /// read-ahead pass while it holds the file (one analysis for every config.normalised rule of
     /// the target, whose names it covers): files holding none of a rule's names are then not
     /// read again (an image's text is larger than the content cache).
+    static let namesAnalysisID = "config.normalised:adapter-names"
+
     static func namesAnalysis(_ context: CheckContext) -> ContentAnalysis {
         let names = adapterNames(context)
-        return ContentAnalysis(id: "config.normalised:adapter-names", binaries: false, nothing: Set<String>(),
+        return ContentAnalysis(id: namesAnalysisID, binaries: false, nothing: Set<String>(),
                                isNothing: { $0.isEmpty }) { names.present(in: $0) }
     }
 
@@ -299,7 +301,7 @@ public struct NormalisedKeyCheck: Check {
             if context.kind == .firmware {
                 if firmwareExclude.contains(where: { $0.matches(file.path) }) { continue }
                 if !group.adapters.contains(where: { wantedBy[$0] == nil }) {
-                    let present = context.analysis("config.normalised:adapter-names", of: file) as? Set<String>
+                    let present = context.analysis(NormalisedKeyCheck.namesAnalysisID, of: file) as? Set<String>
                         ?? context.target.models.value("adapter-names:" + file.path) { () -> Set<String> in
                             guard let text = context.readText(file) else { return [] }
                             return allNames?.present(in: text) ?? []

@@ -109,29 +109,24 @@ public struct CredentialStoreCheck: Check {
         }
     }
 
-    /// Whether a file is parsed as a document (XML, JSON, YAML): one can be reported as not
-    /// parsing or not a config whatever it holds.
-    static func isDocument(_ path: String) -> Bool {
-        let lower = path.lowercased()
-        return [".xml", ".json", ".yaml", ".yml"].contains(where: { lower.hasSuffix($0) })
-    }
-
     /// Whether a file holds a secret-key stem at all, worked out by the read-ahead pass while it
     /// holds each file: a key-value, INI or UCI file without one has no credential (`pairs`) and
-    /// is not read again (an image's text is larger than the content cache).
+    /// is not read again (an image's text is larger than the content cache). Documents (XML,
+    /// JSON, YAML: `ConfigContent.isDocument`) are always read: one that does not parse is
+    /// reported whatever it holds.
     static let stemAnalysis = ContentAnalysis(id: "config.credentials:secret-stem", binaries: false, nothing: false,
                                               isNothing: { !$0 }) { StoredSecret.mayHoldSecretKey(bytes: $0) }
 
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard context.kind == .firmware, let entries = context.tree?.index.entries else { return ContentInterests() }
         return ContentInterests(Self.stemAnalysis, positions: context.filePositions(matching: paths, excluding: exclude)
-            .filter { !Self.isDocument(entries[$0].path) })
+            .filter { !ConfigContent.isDocument(entries[$0].path) })
     }
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         for file in context.files(matching: paths, excluding: exclude) {
-            if !Self.isDocument(file.path), context.analysis(Self.stemAnalysis.id, of: file) as? Bool == false { continue }
+            if !ConfigContent.isDocument(file.path), context.analysis(Self.stemAnalysis.id, of: file) as? Bool == false { continue }
             guard let text = context.readText(file) else { continue }
             guard ConfigContent.admits(file, text: text, context: context) else { continue }
             // `etc/config/*` is read only when it is UCI (the extension patterns take the rest).

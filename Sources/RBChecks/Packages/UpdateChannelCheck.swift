@@ -103,11 +103,13 @@ public struct UpdateChannelCheck: Check {
     struct TextScan: Sendable {
         var upgradeScript: Bool
         var urls: [TextURL]
+
+        static let nothing = TextScan(upgradeScript: false, urls: [])
     }
 
     static func textScan(_ bytes: [UInt8]) -> TextScan {
         let urls = Self.urls(in: bytes)
-        guard !urls.isEmpty else { return TextScan(upgradeScript: false, urls: []) }
+        guard !urls.isEmpty else { return .nothing }
         let lines = LineIndex(bytes)
         var found: [TextURL] = []
         for match in urls {
@@ -138,14 +140,14 @@ public struct UpdateChannelCheck: Check {
             found.append(TextURL(address: String(decoding: bytes[match.range], as: UTF8.self), scheme: scheme, host: host,
                                  line: line, lineText: lineText, problem: problem, near: near, fetchedLine: fetchedLine))
         }
-        guard !found.isEmpty else { return TextScan(upgradeScript: false, urls: []) }
+        guard !found.isEmpty else { return .nothing }
         return TextScan(upgradeScript: Self.upgradeScript?.hasMatch(in: bytes) ?? false, urls: found)
     }
 
     /// A text file's update sources: `textScan` is worked out by the read-ahead pass while it
     /// holds each file (an image's text is larger than the content cache), so only the few
     /// files with a candidate URL are looked at again, and none is read again.
-    static let textAnalysis = ContentAnalysis(id: "update.channels:text", binaries: false, nothing: TextScan(upgradeScript: false, urls: []),
+    static let textAnalysis = ContentAnalysis(id: "update.channels:text", binaries: false, nothing: TextScan.nothing,
                                               isNothing: { $0.urls.isEmpty }) { textScan($0) }
 
     /// Programs are searched in the read-ahead pass while it holds them (for an image, while it

@@ -29,9 +29,10 @@ public struct UpdateHandlerCheck: Check {
     /// PCRE2 from skipping ahead to a possible first byte): files without it cannot match, and
     /// most text is ruled out at memchr-like speed.
     static let flashWriteHint = try? Regex(#"mtd\s|flashcp|flash_erase|nandwrite|ubiupdatevol|sysupgrade\s|of=/dev/(mtd|mmcblk|ubi)"#)
-    static func writesFlash(_ bytes: [UInt8]) -> Bool {
-        guard flashWriteHint?.hasMatch(in: bytes) ?? true else { return false }
-        return flashWrite?.hasMatch(in: bytes) ?? false
+    /// The first flash write in a script's bytes (the hint rules most text out first).
+    static func firstFlashWrite(in bytes: [UInt8]) -> Regex.Match? {
+        guard flashWriteHint?.hasMatch(in: bytes) ?? true else { return nil }
+        return flashWrite?.matches(in: bytes, limit: 1).first
     }
     static let verification = try? Regex(#"(^|[\s;|&(`])(openssl\s+(dgst|pkeyutl|rsautl|smime|cms)\b[^\n]*\s-verify|gpgv\b|gpg\s[^\n]*--verify|usign\s[^\n]*-V\b|signify\s[^\n]*-V\b|ucert\s[^\n]*-V\b|rauc\s+install\b|swupdate\s[^\n]*\s-k\s)"#)
     static let checksum = try? Regex(#"\b(md5sum|sha1sum|sha256sum|sha512sum|crc32|cksum)\b"#)
@@ -52,14 +53,12 @@ public struct UpdateHandlerCheck: Check {
 
     /// Whether a text file writes flash at all, worked out by the read-ahead pass while it holds
     /// each file (most scripts do not, and an image's text is larger than the content cache).
-    static let writesFlash = ContentAnalysis(id: "update.verification:writes-flash", binaries: false, nothing: false,
-                                             isNothing: { !$0 }) { bytes in
-        writesFlash(bytes)
-    }
+    static let writesFlashAnalysis = ContentAnalysis(id: "update.verification:writes-flash", binaries: false, nothing: false,
+                                                     isNothing: { !$0 }) { firstFlashWrite(in: $0) != nil }
 
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard let entries = context.tree?.index.entries else { return ContentInterests() }
-        return ContentInterests(Self.writesFlash, positions: context.filePositions(matching: paths)
+        return ContentInterests(Self.writesFlashAnalysis, positions: context.filePositions(matching: paths)
             .filter { entries[$0].size > 0 && entries[$0].size < 64 << 20 })
     }
 
@@ -67,10 +66,10 @@ public struct UpdateHandlerCheck: Check {
         var observations: [Observation] = []
         for file in context.files(matching: paths) where file.size > 0 && file.size < 64 << 20 {
             // A text file the pass saw write no flash needs no second read.
-            if context.analysis(Self.writesFlash.id, of: file) as? Bool == false { continue }
+            if context.analysis(Self.writesFlashAnalysis.id, of: file) as? Bool == false { continue }
             let named = Self.handlerName?.hasMatch(in: Array(file.name.utf8)) ?? false
             if let content = context.readUnlessBinary(file) {
-                guard Self.writesFlash(content.bytes), let write = Self.flashWrite?.matches(in: content.bytes, limit: 1).first else { continue }
+                guard let write = Self.firstFlashWrite(in: content.bytes) else { continue }
                 let lines = LineIndex(content.bytes)
                 let writeLine = lines.line(atOffset: write.range.lowerBound + (content.bytes[write.range.lowerBound] == 10 ? 1 : 0))
                 if verifies(content.bytes, before: write.range.lowerBound, in: context, depth: 0) { continue }

@@ -15,12 +15,17 @@ enum ConfigContent {
         return false
     }
 
+    /// Whether a file is parsed as a document by its name (XML, JSON, YAML).
+    static func isDocument(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return [".xml", ".json", ".yaml", ".yml"].contains(where: { lower.hasSuffix($0) })
+    }
+
     /// Whether a config file read as `text` is to be parsed: a structured one (XML, JSON, YAML
     /// by name) over the size limit is reported (`withinLimit`), and a `.xml`/`.json` whose
     /// content is not that format at all is a `check.not-a-config` notice.
     static func admits(_ file: FileEntry, text: String, context: CheckContext) -> Bool {
-        let lower = file.path.lowercased()
-        if [".xml", ".json", ".yaml", ".yml"].contains(where: { lower.hasSuffix($0) }),
+        if isDocument(file.path),
            !withinLimit(file, size: text.utf8.count, format: "structured", context: context) { return false }
         if let reason = notStructured(file, Array(text.utf8)) {
             context.note("\(file.path) is not \(reason); not checked as a config", path: file.path, code: "check.not-a-config")

@@ -237,11 +237,6 @@ public final class AnalysisStore: Sendable {
         table(id, create: true)!.nothing.withLock { $0 = (nothing, binaries) }
     }
 
-    /// What a completed text analysis answers for a file without a kept result, and whether it
-    /// ran on binaries.
-    public func nothing(_ id: String) -> (value: any Sendable, binaries: Bool)? {
-        table(id, create: false)?.nothing.withLock { $0 }
-    }
 }
 
 /// Values computed once per target and shared by every rule that asks for them (a model of the

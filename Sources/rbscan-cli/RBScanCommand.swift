@@ -22,6 +22,7 @@ struct RBScanCommand: AsyncParsableCommand {
     /// Runs the command and maps every outcome to the exit-code contract (ArgumentParser's own
     /// usage errors would exit 64; rbscan's contract says 2).
     static func main() async {
+        Profiler.begin()
         Output.prepareStandardStreams()
         let known = configuration.subcommands.map { $0.configuration.commandName ?? "\($0)".lowercased() } + ["help"]
         if let suggestion = Suggestions.forSubcommand(Array(CommandLine.arguments.dropFirst()), known: known) {

@@ -48,13 +48,34 @@ public struct Engine: Sendable {
             let rulesHere = planned.filter { $0.targetIndex == t }
             // What the checks want computed while each file is in memory (digests a package
             // manifest lists), asked before the pass.
-            var interests = ContentInterests()
-            for (_, rule, _, _) in rulesHere {
-                let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
-                for implementation in rule.implementations(for: target.kind) {
-                    interests.merge(implementation.check.contentInterests(in: context))
+            // Asked on every core: a package manifest's plan and the path selections of the
+            // other rules are independent. Each lane takes every `lanes`-th rule and the lanes
+            // merge in order, so the result does not depend on timing.
+            let interestsStart = ContinuousClock.now
+            let lanes = max(1, min(jobs, rulesHere.count))
+            var parts = [ContentInterests](repeating: ContentInterests(), count: lanes)
+            await withTaskGroup(of: (Int, ContentInterests).self) { group in
+                for lane in 0..<lanes {
+                    group.addTask {
+                        var part = ContentInterests()
+                        for i in stride(from: lane, to: rulesHere.count, by: lanes) {
+                            let rule = rulesHere[i].rule
+                            let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
+                            let before = Profiler.threadCPU()
+                            for implementation in rule.implementations(for: target.kind) {
+                                part.merge(implementation.check.contentInterests(in: context))
+                            }
+                            Profiler.consumed("interests of " + rule.id, bytes: 0, seconds: Profiler.threadCPU() - before)
+                        }
+                        return (lane, part)
+                    }
                 }
+                for await (lane, part) in group { parts[lane] = part }
             }
+            var interests = ContentInterests()
+            for part in parts { interests.merge(part) }
+            Profiler.note("interests \(target.spec)", since: interestsStart)
+            Profiler.flushConsumers("interests \(target.spec)")
             guard !interests.isEmpty || rulesHere.contains(where: { $0.cost >= Engine.wholeTreeCost }) else { continue }
             let start = ContinuousClock.now
             let markers = Array(Set(rulesHere.flatMap { $0.rule.implementations(for: target.kind).flatMap(\.check.binaryMarkers) }))
@@ -216,10 +237,25 @@ public struct Engine: Sendable {
 /// `RBSCAN_PROFILE=1` prints phase and per-rule times to standard error (for benchmarks).
 public enum Profiler {
     public static let enabled = getenv("RBSCAN_PROFILE") != nil
+    /// When the command began (`begin()`): each phase line says when it ended, `@0.123 s`, so
+    /// the serial stretches between phases show.
+    private static let origin = ContinuousClock.now
+
+    /// Marks the start of the command (called first thing by the CLI): a static is set when
+    /// first read.
+    public static func begin() {
+        guard enabled else { return }
+        _ = origin
+    }
 
     public static func note(_ what: String, since start: ContinuousClock.Instant) {
         guard enabled else { return }
-        print("\(what): \(ContinuousClock.now - start)" + memory())
+        let now = ContinuousClock.now
+        print("\(what): \(now - start) @\(String(format: "%.3f", seconds(now - origin))) s" + memory())
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// The process's resident and peak resident memory (`/proc/self/status`), as a suffix.

@@ -76,6 +76,24 @@ public struct ScanSession {
                                           shippedRules: options.shippedRules, cache: options.ruleCache)
         Profiler.note("rules loaded", since: configurationStart)
         Profiler.flushConsumers("rules")
+        // A path target (a directory, an image, a config file) runs most rules: their checks
+        // (options decoded, patterns compiled) are built now, on the cores the index walk
+        // leaves idle, instead of one after the other when the engine plans. Endpoint-only runs
+        // keep building only the checks they use.
+        if options.targets.contains(where: { !$0.contains("://") }) {
+            let building = configuration.rules.flatMap { rule in
+                rule.implementations.filter { $0.targets.contains(.firmware) || $0.targets.contains(.config) }
+            }
+            await withTaskGroup(of: Void.self) { group in
+                let lanes = max(1, min(coreCount, building.count))
+                for lane in 0..<lanes {
+                    group.addTask {
+                        for i in stride(from: lane, to: building.count, by: lanes) { _ = building[i].check }
+                    }
+                }
+            }
+            Profiler.note("checks built", since: configurationStart)
+        }
         var (targets, targetDiagnostics) = await prepared
         let gate = options.failOn ?? configuration.baseline?.failOn ?? .severity(.high)
         let baselineID = configuration.baseline?.id ?? "none"

@@ -38,11 +38,12 @@ extension ScanSession {
         let (directories, layerDiagnostics) = RuleDirectories.layered(shipped: Resources.defaultRulesDirectory, includeShipped: shippedRules,
                                                                       given: ruleDirectories, plugins: pluginRules)
         diagnostics += layerDiagnostics
-        // The adapters load on another worker while the packs load (start-up is part of every
-        // endpoint scan); both only read their own files.
+        // The adapters load on a thread of their own while the packs load (start-up is part of
+        // every endpoint scan); both only read their own files. Not a global-queue worker: those
+        // may all be busy (the index walk), and this thread would wait for them.
         let loadedAdapters = Mutex<(ConfigAdapters, [Diagnostic])?>(nil)
         let adaptersDone = DispatchGroup()
-        DispatchQueue.global().async(group: adaptersDone) {
+        DispatchQueue(label: "rbscan.adapters").async(group: adaptersDone) {
             let result = ConfigAdapters.load(ruleDirectories: directories, cache: cache)
             loadedAdapters.withLock { $0 = result }
         }

@@ -9,7 +9,10 @@ extension ScanSession {
         let limits = options.limits
         let caProblem = limits.caFile.flatMap { CertificateTrust.validate(caFile: $0) }
         let resolveStart = ContinuousClock.now
-        let (targets, diagnostics) = TargetResolver(limits: limits).resolve(options.targets, labels: options.labels)
+        let specs = options.targets, labels = options.labels
+        let (targets, diagnostics) = await onOwnThread("rbscan.resolve") {
+            TargetResolver(limits: limits).resolve(specs, labels: labels)
+        }
         Profiler.note("targets resolved", since: resolveStart)
         if let caProblem, let caFile = limits.caFile {
             return ([], diagnostics + [Diagnostic(.error, .target, code: "ca-file.invalid", "--ca-file: " + caProblem,

@@ -1,0 +1,14 @@
+import Dispatch
+
+/// Runs blocking work on a thread of its own and waits for it without holding a thread.
+///
+/// The cooperative pool that runs Swift tasks, and Dispatch's global queues, have as many
+/// threads as cores. A long synchronous job in a task (the index walk of a directory or an image)
+/// takes one of them; start-up work that hands pieces to Dispatch workers (rule packs and config
+/// adapters loading concurrently) then waits for the walk to end instead of running beside it.
+/// A private serial queue gets an overcommit thread: the job runs there and the pool stays free.
+public func onOwnThread<T: Sendable>(_ label: String, _ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue(label: label).async { continuation.resume(returning: work()) }
+    }
+}

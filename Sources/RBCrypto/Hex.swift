@@ -14,7 +14,12 @@ public enum Hex {
 
     /// The bytes of hex text (either case), or nil for an odd length or a non-hex digit.
     public static func decode(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
+        decode(digits: Array(text.utf8))
+    }
+
+    /// The bytes of hex digits given as UTF-8 (a slice of a manifest line), as `decode(_:)`.
+    public static func decode(digits: some Collection<UInt8>) -> [UInt8]? {
+        let digits = Array(digits)
         guard digits.count % 2 == 0, !digits.isEmpty else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(digits.count / 2)

@@ -154,7 +154,10 @@ public struct PackageManifestCheck: Check {
 
     /// `/a/b` or `a/b` → `a/b`.
     static func relative(_ path: Substring) -> String {
-        String(path.drop { $0 == "/" })
+        let bytes = path.utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex, bytes[start] == UInt8(ascii: "/") { start = bytes.index(after: start) }
+        return String(path[start...])
     }
 
     /// Lines of a text file in the tree.
@@ -166,13 +169,19 @@ public struct PackageManifestCheck: Check {
     /// `HASH  PATH` lines (`sha256sum`/`md5sum` output; `*PATH` binary mode too).
     static func sumLines(_ lines: [Substring], base: String, manifest: String, package: String, conffiles: Set<String>) -> [Expected] {
         var result: [Expected] = []
+        result.reserveCapacity(lines.count)
+        // Byte by byte (a dpkg root lists thousands of lines): the separators are ASCII, so
+        // the UTF-8 view gives the same pieces as characters would, without grapheme breaking.
         for line in lines {
-            guard let space = line.firstIndex(of: " ") else { continue }
-            let hashText = line[..<space]
-            guard hashText.count == 32 || hashText.count == 64, let digest = Hex.decode(String(hashText)) else { continue }
-            var name = line[space...].drop { $0 == " " }
-            if name.first == "*" { name = name.dropFirst() }
-            guard !name.isEmpty else { continue }
+            let bytes = line.utf8
+            guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { continue }
+            let hashLength = bytes.distance(from: bytes.startIndex, to: space)
+            guard hashLength == 32 || hashLength == 64, let digest = Hex.decode(digits: bytes[..<space]) else { continue }
+            var start = space
+            while start < bytes.endIndex, bytes[start] == UInt8(ascii: " ") { start = bytes.index(after: start) }
+            if start < bytes.endIndex, bytes[start] == UInt8(ascii: "*") { start = bytes.index(after: start) }
+            guard start < bytes.endIndex else { continue }
+            let name = line[start...]
             let path = base.isEmpty ? relative(name) : base + "/" + relative(name)
             result.append(Expected(path: path, digest: digest, conffile: conffiles.contains(path), manifest: manifest, package: package))
         }

@@ -45,13 +45,17 @@ let package = Package(
         // removes the private temporary directory on SIGINT/SIGTERM/SIGHUP, and the spawn of
         // external check plugins (glibc's GNU-only posix_spawn file actions). No library.
         .target(name: "CSafeSystem", path: "Sources/CSafeSystem"),
+        // MD5 of 8 or 16 messages abreast (AVX2/AVX-512 lanes), for the read-ahead pass's file
+        // digests: OpenSSL hashes one message at a time and Debian 12 packages no multi-buffer
+        // hashing library (isa-l_crypto). Plain C, no library.
+        .target(name: "CMD5Lanes", path: "Sources/CMD5Lanes"),
 
         // OpenSSL behind Swift types: digests, HMAC, random bytes, Base64 and hex; keys and
         // certificates from PEM/DER and PKCS#12 (freed with their values); signature and
         // detached-CMS verification; AES and single-DES decryption of vendor schemes with
         // public keys. The one place these are implemented; nothing above it calls their
         // OpenSSL functions.
-        .target(name: "RBCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "RBCrypto", dependencies: ["COpenSSL", "CMD5Lanes"]),
         // The external check plugin protocol (messages, PluginSession): Foundation only, so a
         // plugin depending on it builds none of rbscan's C libraries.
         .target(name: "RBPluginSDK"),

@@ -211,18 +211,24 @@ public struct CheckContext: Sendable {
     /// `markers` it holds (when there are markers) and its `digests` (when the whole file could
     /// be read). Reading stops early only when no digest is wanted and every marker was found.
     /// Returns whether the analyses were run (the whole file was read).
+    /// With `lanes`, a file's MD5 (when wanted, and the file is at most `laneLimit` bytes) is
+    /// computed in the worker's MD5 lanes with other files' instead of on its own: the file is
+    /// gathered whole and handed over.
     @discardableResult
-    public func survey(_ entry: FileEntry, markers: [[UInt8]], digests: Set<DigestAlgorithm>, analyses: [ContentAnalysis] = []) -> Bool {
+    public func survey(_ entry: FileEntry, markers: [[UInt8]], digests: Set<DigestAlgorithm>, analyses: [ContentAnalysis] = [],
+                       lanes: FileLanes? = nil, laneLimit: UInt64 = 4 << 20) -> Bool {
         let wantMarkers = !markers.isEmpty && target.cache.markers(entry.path) == nil
         let whole = entry.size <= UInt64(limits.maxFileBytes)
-        let hashing = whole ? digests.filter { target.cache.digest(entry.path, $0) == nil }.sorted().map { ($0, Digest($0.algorithm)) } : []
+        let inLanes = lanes != nil && whole && entry.size <= laneLimit && digests.contains(.md5) && target.cache.digest(entry.path, .md5) == nil
+        let hashing = whole ? digests.filter { !(inLanes && $0 == .md5) && target.cache.digest(entry.path, $0) == nil }.sorted().map { ($0, Digest($0.algorithm)) } : []
         // Analyses need the whole file: its pieces are gathered while they stream by.
         let analysing = whole ? analyses.filter { target.analyses.result($0.id, entry.path) == nil } : []
-        guard wantMarkers || !hashing.isEmpty || !analysing.isEmpty else { return whole }
+        guard wantMarkers || !hashing.isEmpty || !analysing.isEmpty || inLanes else { return whole }
         var found = Set<[UInt8]>()
         var head: [UInt8] = []
         var gathered: [UInt8] = []
-        if !analysing.isEmpty { gathered.reserveCapacity(Int(entry.size)) }
+        let gathering = !analysing.isEmpty || inLanes
+        if gathering { gathered.reserveCapacity(Int(entry.size)) }
         let overlap = wantMarkers ? markers.map(\.count).max() ?? 0 : 0
         var fed = 0
         var digestSeconds = 0.0, markerSeconds = 0.0
@@ -234,13 +240,13 @@ public struct CheckContext: Sendable {
             for (_, digest) in hashing { digest.update(fresh) }
             let t1 = Profiler.threadCPU()
             digestSeconds += t1 - t0
-            if !analysing.isEmpty { gathered.append(contentsOf: fresh) }
+            if gathering { gathered.append(contentsOf: fresh) }
             fed = offset + piece.count
             if wantMarkers {
                 for marker in markers where !found.contains(marker) && ByteScan.contains(marker, in: piece) { found.insert(marker) }
                 markerSeconds += Profiler.threadCPU() - t1
             }
-            return !hashing.isEmpty || !analysing.isEmpty || found.count < markers.count
+            return !hashing.isEmpty || gathering || found.count < markers.count
         }
         guard complete else { return false }
         if wantMarkers {
@@ -253,7 +259,29 @@ public struct CheckContext: Sendable {
             Profiler.consumed("digest " + algorithm.rawValue, bytes: fed, seconds: digestSeconds / Double(hashing.count))
         }
         if !analysing.isEmpty { recordAnalyses(analysing, of: entry, bytes: gathered) }
+        if inLanes, let lanes { hashInLanes(gathered, of: entry, lanes: lanes) }
         return true
+    }
+
+    /// Hands a whole file to the worker's MD5 lanes, and keeps the digests of the files that
+    /// finished meanwhile.
+    public func hashInLanes(_ bytes: [UInt8], of entry: FileEntry, lanes: FileLanes) {
+        guard UInt64(bytes.count) == entry.size, target.cache.digest(entry.path, .md5) == nil else { return }
+        let before = Profiler.threadCPU()
+        keepLaneDigests(lanes.add(bytes, path: entry.path))
+        Profiler.consumed("digest md5 (lanes)", bytes: bytes.count, seconds: Profiler.threadCPU() - before)
+    }
+
+    /// Completes the MD5 lanes' files and keeps their digests, and says what finishing them
+    /// cost.
+    public func finishLanes(_ lanes: FileLanes) {
+        let before = Profiler.threadCPU()
+        keepLaneDigests(lanes.finish())
+        Profiler.consumed("digest md5 (lanes)", bytes: 0, seconds: Profiler.threadCPU() - before)
+    }
+
+    private func keepLaneDigests(_ finished: [(path: String, digest: [UInt8])]) {
+        for (path, digest) in finished { target.cache.storeDigest(path, .md5, digest) }
     }
 
     /// Stands for a file a text analysis could not run on (unreadable, cut short): its check
@@ -405,4 +433,28 @@ public struct FileSelection: RandomAccessCollection, Sendable {
     public var startIndex: Int { 0 }
     public var endIndex: Int { positions.count }
     public subscript(position: Int) -> FileEntry { entries[positions[position]] }
+}
+
+/// One read-ahead worker's MD5 lanes (`MD5Batch`): files in, digests by path out.
+public final class FileLanes {
+    private let batch = MD5Batch()
+    private var paths: [Int: String] = [:]
+    private var next = 0
+
+    public init() {}
+
+    /// Whether this processor hashes in lanes at all (otherwise: one file at a time).
+    public static var available: Bool { MD5Batch.width > 0 }
+
+    func add(_ bytes: [UInt8], path: String) -> [(path: String, digest: [UInt8])] {
+        paths[next] = path
+        next += 1
+        return named(batch.add(bytes, tag: next - 1))
+    }
+
+    func finish() -> [(path: String, digest: [UInt8])] { named(batch.finish()) }
+
+    private func named(_ finished: [(tag: Int, digest: [UInt8])]) -> [(path: String, digest: [UInt8])] {
+        finished.map { (paths.removeValue(forKey: $0.tag)!, $0.digest) }
+    }
 }

@@ -176,50 +176,57 @@ public struct Engine: Sendable {
         let limits = self.limits
         // Problems are not reported here: the rules that need a file read it again and report.
         let quiet = DiagnosticSink()
+        // Each worker takes the next chunk until none is left, and keeps one batch of MD5
+        // lanes across its chunks (the files a package manifest lists are hashed abreast, 8 or
+        // 16 at a time, instead of one by one).
+        let wantsMD5 = FileLanes.available && interests.digests.values.contains { $0.contains(.md5) }
+        let counter = ChunkCounter()
         await withTaskGroup(of: Void.self) { group in
-            var next = 0
-            func addNext() {
-                guard next < chunks.count else { return }
-                let slice = chunks[next]
-                next += 1
+            for _ in 0..<min(jobs, chunks.count) {
                 group.addTask {
                     let context = CheckContext(target: target, limits: limits, ruleID: "", sink: quiet)
-                    for file in slice {
-                        let digests = interests.digests[file.path] ?? []
-                        let analyses = tree.index.position(of: file.path).map { interests.analyses(at: $0) } ?? []
-                        // A large text file (a package index) is left to the rules that select
-                        // it: caching it would cost its read and its memory for nothing.
-                        if file.size > Engine.prefetchTextLimit {
-                            context.noteIfBinary(file)
-                            let binary = context.isKnownBinary(file)
-                            let wanted = analyses.filter { $0.binaries || (!binary && $0.text) }
-                            if !digests.isEmpty || !wanted.isEmpty,
-                               !context.survey(file, markers: [], digests: digests, analyses: wanted) {
-                                context.notAnalysed(wanted, file)
+                    let lanes = wantsMD5 ? FileLanes() : nil
+                    while case let next = counter.take(), next < chunks.count {
+                        for file in chunks[next] {
+                            var digests = interests.digests[file.path] ?? []
+                            let analyses = tree.index.position(of: file.path).map { interests.analyses(at: $0) } ?? []
+                            // A large text file (a package index) is left to the rules that select
+                            // it: caching it would cost its read and its memory for nothing.
+                            if file.size > Engine.prefetchTextLimit {
+                                context.noteIfBinary(file)
+                                let binary = context.isKnownBinary(file)
+                                let wanted = analyses.filter { $0.binaries || (!binary && $0.text) }
+                                if !digests.isEmpty || !wanted.isEmpty,
+                                   !context.survey(file, markers: [], digests: digests, analyses: wanted, lanes: lanes) {
+                                    context.notAnalysed(wanted, file)
+                                }
+                            } else if let content = context.readUnlessBinary(file) {
+                                if let lanes, !content.truncated, digests.contains(.md5) {
+                                    context.hashInLanes(content.bytes, of: file, lanes: lanes)
+                                    digests.remove(.md5)
+                                }
+                                if !digests.isEmpty { context.recordDigests(digests, of: file, content: content) }
+                                // Text analyses run on the content in hand; the other checks find it
+                                // in the content cache while it has room.
+                                let text = analyses.filter(\.text)
+                                if !text.isEmpty {
+                                    if content.truncated { context.notAnalysed(text, file) } else { context.recordAnalyses(text, of: file, bytes: content.bytes) }
+                                }
+                            } else if context.isKnownBinary(file) {
+                                let binaries = analyses.filter(\.binaries)
+                                if !markers.isEmpty || !digests.isEmpty || !binaries.isEmpty,
+                                   !context.survey(file, markers: markers, digests: digests, analyses: binaries, lanes: lanes) {
+                                    context.notAnalysed(binaries, file)
+                                }
+                            } else {
+                                // Unreadable: the rules read it again and report why.
+                                context.notAnalysed(analyses, file)
                             }
-                        } else if let content = context.readUnlessBinary(file) {
-                            if !digests.isEmpty { context.recordDigests(digests, of: file, content: content) }
-                            // Text analyses run on the content in hand; the other checks find it
-                            // in the content cache while it has room.
-                            let text = analyses.filter(\.text)
-                            if !text.isEmpty {
-                                if content.truncated { context.notAnalysed(text, file) } else { context.recordAnalyses(text, of: file, bytes: content.bytes) }
-                            }
-                        } else if context.isKnownBinary(file) {
-                            let binaries = analyses.filter(\.binaries)
-                            if !markers.isEmpty || !digests.isEmpty || !binaries.isEmpty,
-                               !context.survey(file, markers: markers, digests: digests, analyses: binaries) {
-                                context.notAnalysed(binaries, file)
-                            }
-                        } else {
-                            // Unreadable: the rules read it again and report why.
-                            context.notAnalysed(analyses, file)
                         }
                     }
+                    if let lanes { context.finishLanes(lanes) }
                 }
             }
-            for _ in 0..<min(jobs, chunks.count) { addNext() }
-            for await _ in group { addNext() }
         }
         // Every text analysis has now seen every file that asked for it.
         let context = CheckContext(target: target, limits: limits, ruleID: "", sink: quiet)
@@ -232,6 +239,13 @@ public struct Engine: Sendable {
                                      category: rule.category, message: observation.message, targetIndex: targetIndex,
                                      location: observation.location, evidence: observation.evidence))
     }
+}
+
+/// Hands out chunk numbers to the read-ahead pass's workers, each once.
+final class ChunkCounter: Sendable {
+    private let next = Atomic<Int>(0)
+
+    func take() -> Int { next.add(1, ordering: .relaxed).oldValue }
 }
 
 /// `RBSCAN_PROFILE=1` prints phase and per-rule times to standard error (for benchmarks).

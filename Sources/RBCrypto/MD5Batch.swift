@@ -5,31 +5,31 @@ import CMD5Lanes
 /// (whose dependent additions leave most of a core idle). For the read-ahead pass, which hashes
 /// every file a package manifest lists.
 ///
-/// `add` hands over a message with a number of the caller's choosing (its tag) and gives back
-/// the digests of the messages that finished meanwhile; `finish` completes the rest. Messages are hashed in the order they fill lanes;
-/// the batch holds at most `budget` bytes of messages (beyond that, `add` hashes until some
-/// finish). Not shared between threads: one batch per worker.
+/// `add` hands over a copy of a message with a number of the caller's choosing (its tag) and
+/// gives back the digests of the messages that finished meanwhile; `finish` completes the rest.
+/// Messages fill lanes in the order they come; the batch holds at most `budget` bytes of
+/// messages (beyond that, `add` hashes until some finish). Not shared between threads: one
+/// batch per worker.
 ///
 /// `MD5Batch.width` is 0 on a processor without either vector unit: use `Digest(.md5)` there.
 public final class MD5Batch {
     /// The lanes this processor hashes at once (0: no vector unit for it).
     public static var width: Int { Int(rb_md5_lanes_width()) }
 
+    /// A message copied with MD5's padding after it (so a lane reads it straight through, and
+    /// its storage stays put until its digest is out).
     private struct Message {
-        let bytes: [UInt8]
+        let blocks: UnsafeMutableRawBufferPointer
+        let count: Int
         let tag: Int
     }
 
     private struct Lane {
         let message: Message
-        /// MD5's padded last block(s) once the message's whole blocks are done; nil before.
-        var tail: [UInt8]?
-        /// Blocks of the current part (the message's whole blocks, then the tail) done.
+        /// Blocks done.
         var done = 0
-
-        var source: [UInt8] { tail ?? message.bytes }
-        /// Blocks left in the current part.
-        var left: Int { source.count / 64 - done }
+        var left: Int { message.blocks.count / 64 - done }
+        var next: UnsafePointer<UInt8> { UnsafePointer(message.blocks.baseAddress!.assumingMemoryBound(to: UInt8.self) + done * 64) }
     }
 
     private let width: Int
@@ -50,17 +50,23 @@ public final class MD5Batch {
     public init(width: Int = MD5Batch.width, budget: Int = 16 << 20) {
         self.width = max(1, min(width, Int(RB_MD5_MAX_LANES)))
         self.budget = budget
-        self.alone = max(1, self.width / 4)
+        // One lane of a vector step advances at 1/width of its throughput, which is 8-11 times
+        // one scalar MD5's here: two lanes or more are still faster abreast.
+        self.alone = min(2, self.width)
         lanes = Array(repeating: nil, count: self.width)
         pointers.initialize(repeating: nil, count: Int(RB_MD5_MAX_LANES))
     }
 
-    deinit { pointers.deallocate() }
+    deinit {
+        for lane in lanes { lane?.message.blocks.deallocate() }
+        for message in queue[queueHead...] { message.blocks.deallocate() }
+        pointers.deallocate()
+    }
 
-    /// Queues `bytes` under `tag`; returns the messages that finished meanwhile (possibly
-    /// others than this one, possibly none).
+    /// Queues a copy of `bytes` under `tag`; returns the messages that finished meanwhile
+    /// (possibly others than this one, possibly none).
     public func add(_ bytes: [UInt8], tag: Int) -> [(tag: Int, digest: [UInt8])] {
-        queue.append(Message(bytes: bytes, tag: tag))
+        queue.append(MD5Batch.padded(bytes, tag: tag))
         held += bytes.count
         while held > budget || queue.count - queueHead > width {
             guard step() else { break }
@@ -79,13 +85,24 @@ public final class MD5Batch {
         return done
     }
 
-    /// Fills the idle lanes and advances the busy ones until the first of them completes its
-    /// current part; false when nothing was left to do.
+    /// Fills the idle lanes and advances the busy ones until the first of them completes; false
+    /// when nothing was left to do.
     private func step() -> Bool {
-        for i in 0..<width where lanes[i] == nil && queueHead < queue.count {
-            lanes[i] = Lane(message: queue[queueHead])
-            rb_md5_lanes_reset(&state, Int32(i))
-            queueHead += 1
+        var busy = 0
+        var blocks = Int.max
+        for i in 0..<width {
+            if lanes[i] == nil, queueHead < queue.count {
+                lanes[i] = Lane(message: queue[queueHead])
+                rb_md5_lanes_reset(&state, Int32(i))
+                queueHead += 1
+            }
+            if let lane = lanes[i] {
+                busy += 1
+                blocks = min(blocks, lane.left)
+                pointers[i] = lane.next
+            } else {
+                pointers[i] = nil
+            }
         }
         if queueHead == queue.count {
             queue.removeAll(keepingCapacity: true)
@@ -94,82 +111,46 @@ public final class MD5Batch {
             queue.removeFirst(queueHead)
             queueHead = 0
         }
-        // A lane whose part is done moves on (a message shorter than a block has no whole
-        // blocks: straight to its tail).
-        for i in 0..<width { advanceIfDone(i) }
-        let busy = (0..<width).filter { lanes[$0] != nil }
-        guard !busy.isEmpty else { return false }
-        if queueHead == queue.count && busy.count < alone {
-            for i in busy { finishAlone(i) }
+        guard busy > 0 else { return false }
+        if queueHead == queue.count && busy < alone {
+            for i in 0..<width { if let lane = lanes[i] { rb_md5_lane_blocks(&state, Int32(i), lane.next, lane.left); complete(i) } }
             return true
         }
-        let blocks = busy.map { lanes[$0]!.left }.min()!
-        withPointers(0) {
-            rb_md5_lanes_blocks(&state, pointers, blocks, Int32(width))
+        rb_md5_lanes_blocks(&state, pointers, blocks, Int32(width))
+        for i in 0..<width where lanes[i] != nil {
+            lanes[i]!.done += blocks
+            if lanes[i]!.left == 0 { complete(i) }
         }
-        for i in busy { lanes[i]!.done += blocks }
-        for i in busy { advanceIfDone(i) }
         return true
     }
 
-    /// Points `pointers[i]` at lane i's next block for every lane from `i` on, then runs `body`
-    /// while the messages' storage is pinned.
-    private func withPointers(_ i: Int, _ body: () -> Void) {
-        guard i < width else { return body() }
-        guard let lane = lanes[i] else {
-            pointers[i] = nil
-            return withPointers(i + 1, body)
-        }
-        lane.source.withUnsafeBufferPointer { buffer in
-            pointers[i] = buffer.baseAddress.map { UnsafePointer($0 + lane.done * 64) }
-            withPointers(i + 1, body)
-        }
-        pointers[i] = nil
-    }
-
-    /// Moves lane i from its body to its tail, or from its tail to done, when its part is over.
-    private func advanceIfDone(_ i: Int) {
-        guard let lane = lanes[i], lane.left == 0 else { return }
-        if lane.tail == nil {
-            lanes[i]!.tail = MD5Batch.tail(of: lane.message.bytes)
-            lanes[i]!.done = 0
-            return
-        }
+    /// Takes lane i's digest out and frees its message.
+    private func complete(_ i: Int) {
+        guard let lane = lanes[i] else { return }
         var digest = [UInt8](repeating: 0, count: 16)
-        for word in 0..<4 {
-            let value = withUnsafeBytes(of: state.state) { raw in
-                raw.load(fromByteOffset: (word * Int(RB_MD5_MAX_LANES) + i) * 4, as: UInt32.self)
+        withUnsafeBytes(of: state.state) { raw in
+            for word in 0..<4 {
+                let value = raw.load(fromByteOffset: (word * Int(RB_MD5_MAX_LANES) + i) * 4, as: UInt32.self)
+                for byte in 0..<4 { digest[word * 4 + byte] = UInt8(truncatingIfNeeded: value >> (8 * byte)) }
             }
-            for byte in 0..<4 { digest[word * 4 + byte] = UInt8(truncatingIfNeeded: value >> (8 * byte)) }
         }
         done.append((lane.message.tag, digest))
-        held -= lane.message.bytes.count
+        held -= lane.message.count
+        lane.message.blocks.deallocate()
         lanes[i] = nil
     }
 
-    /// Finishes lane i one block at a time, without the vector unit.
-    private func finishAlone(_ i: Int) {
-        while let lane = lanes[i] {
-            if lane.left > 0 {
-                lane.source.withUnsafeBufferPointer { buffer in
-                    rb_md5_lane_blocks(&state, Int32(i), buffer.baseAddress! + lane.done * 64, lane.left)
-                }
-                lanes[i]!.done += lane.left
-            }
-            advanceIfDone(i)
-        }
-    }
-
-    /// The message's last partial block with MD5's padding: 0x80, zeros, the bit length as a
-    /// little-endian 64-bit number; one block, or two when the length does not fit.
-    static func tail(of bytes: [UInt8]) -> [UInt8] {
-        let whole = bytes.count / 64 * 64
-        var tail = Array(bytes[whole...])
-        tail.append(0x80)
-        let length = tail.count + 8 <= 64 ? 64 : 128
-        tail += [UInt8](repeating: 0, count: length - 8 - tail.count)
-        let bits = UInt64(bytes.count) &* 8
-        for byte in 0..<8 { tail.append(UInt8(truncatingIfNeeded: bits >> (8 * byte))) }
-        return tail
+    /// A copy of `bytes` followed by MD5's padding: 0x80, zeros, the bit length as a
+    /// little-endian 64-bit number, to a whole number of blocks.
+    private static func padded(_ bytes: [UInt8], tag: Int) -> Message {
+        let count = bytes.count
+        let length = (count + 1 + 8 + 63) / 64 * 64
+        let blocks = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
+        bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: blocks[..<count]).copyMemory(from: $0) }
+        blocks[count] = 0x80
+        blocks.baseAddress!.advanced(by: count + 1).initializeMemory(as: UInt8.self, repeating: 0, count: length - 8 - count - 1)
+        let bits = UInt64(count) &* 8
+        for byte in 0..<8 { blocks[length - 8 + byte] = UInt8(truncatingIfNeeded: bits >> (8 * byte)) }
+        return Message(blocks: blocks, count: count, tag: tag)
     }
 }

@@ -38,6 +38,8 @@ public struct PrivateKeyCheck: Check {
     let derNames: [Glob]
     let pkcs12Names: [Glob]
     let dropbearNames: [Glob]
+    /// The three name lists together (every binary is tested against them).
+    let keyNames: [Glob]
     let knownTestKeys: Set<String>
 
     public init(options: Options) throws(CheckOptionError) {
@@ -48,6 +50,7 @@ public struct PrivateKeyCheck: Check {
         derNames = try PathPatterns.compile(["**/*.{key,der,p8,pk8}"], key: "paths")
         pkcs12Names = try PathPatterns.compile(["**/*.{p12,pfx,P12,PFX}"], key: "paths")
         dropbearNames = try PathPatterns.compile(["**/dropbear_*_host_key", "**/dropbear/*host_key*"], key: "paths")
+        keyNames = derNames + pkcs12Names + dropbearNames
     }
 
     /// A key found in a file.
@@ -89,9 +92,19 @@ public struct PrivateKeyCheck: Check {
     }
     static let dashes = Array("-----".utf8)
 
-    /// The 1-based line of `offset` (counted only for the rare hits).
+    /// The 1-based line of `offset` (counted only for the rare hits): the newlines before it,
+    /// found by memchr (a key inside a 2 MB library is not worth a whole line index).
     static func lineNumber(_ bytes: [UInt8], at offset: Int) -> Int {
-        LineIndex(bytes).line(atOffset: offset)
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return 1 }
+            var line = 1, at = 0
+            let end = min(offset, raw.count)
+            while at < end, let hit = memchr(base + at, 10, end - at) {
+                line += 1
+                at = base.distance(to: UnsafeRawPointer(hit)) + 1
+            }
+            return line
+        }
     }
 
     public var binaryMarkers: [[UInt8]] { Self.markers }
@@ -100,8 +113,9 @@ public struct PrivateKeyCheck: Check {
     /// else by streaming it.
     static func holdsMarker(_ file: FileEntry, in context: CheckContext) -> Bool {
         func marked(_ has: [Bool]) -> Bool { (has[0] && has[2]) || has[1] }
-        let known = markers.map { context.holds($0, in: file) }
-        if known.allSatisfy({ $0 != nil }) { return marked(known.map { $0 == true }) }
+        if let known = context.markerSearch(of: file), markers.allSatisfy(known.searched.contains) {
+            return marked(markers.map(known.found.contains))
+        }
         var has = [false, false, false]
         context.stream(file, overlap: 32) { piece, _ in
             for (i, marker) in markers.enumerated() where !has[i] { has[i] = ByteScan.find(marker, in: piece) != nil }
@@ -151,7 +165,7 @@ public struct PrivateKeyCheck: Check {
             content = text
         } else {
             let marked = Self.holdsMarker(file, in: context)
-            let named = (derNames + pkcs12Names + dropbearNames).contains(where: { $0.matches(file.path) })
+            let named = keyNames.contains(where: { $0.matches(file.path) })
             // A small binary shaped like a DER private key, whatever its name.
             let shaped = !marked && !named && file.size <= 16 << 10
                 && Self.derShaped(context.head(of: file) ?? Self.head(of: file, in: context))
@@ -173,6 +187,7 @@ public struct PrivateKeyCheck: Check {
     }
 
     private func report(_ found: [Found], in file: FileEntry) -> [Observation] {
+        guard !found.isEmpty else { return [] }
         var observations: [Observation] = []
         let name = file.path.split(separator: "/").last ?? ""
         let library = name.hasPrefix("lib") && name.contains(".so")

@@ -353,6 +353,12 @@ public struct CheckContext: Sendable {
         target.cache.markers(entry.path)?.head
     }
 
+    /// Which markers the read-ahead pass searched `entry` for and which it found (nil: not
+    /// searched): one lookup for a check that asks about several.
+    public func markerSearch(of entry: FileEntry) -> (searched: Set<[UInt8]>, found: Set<[UInt8]>)? {
+        target.cache.markers(entry.path).map { ($0.searched, $0.found) }
+    }
+
     /// Whether `entry` holds `marker`, when the read-ahead pass searched it for that marker
     /// (nil: not searched; read the file).
     public func holds(_ marker: [UInt8], in entry: FileEntry) -> Bool? {
@@ -437,7 +443,7 @@ public struct FileSelection: RandomAccessCollection, Sendable {
 
 /// One read-ahead worker's MD5 lanes (`MD5Batch`): files in, digests by path out.
 public final class FileLanes {
-    private let batch = MD5Batch()
+    private let batch = MD5Batch(budget: 8 << 20)
     private var paths: [Int: String] = [:]
     private var next = 0
 

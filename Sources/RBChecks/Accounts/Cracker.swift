@@ -97,8 +97,7 @@ struct Cracker: Sendable {
             }
         }
         let final = state.withLock { $0 }
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - start).seconds
         return Outcome(matches: final.matches, tried: final.tried, total: items.count, seconds: seconds, timedOut: final.timedOut)
     }
 }

@@ -362,8 +362,8 @@ public struct CheckContext: Sendable {
     /// Whether `entry` holds `marker`, when the read-ahead pass searched it for that marker
     /// (nil: not searched; read the file).
     public func holds(_ marker: [UInt8], in entry: FileEntry) -> Bool? {
-        guard let (searched, found, _) = target.cache.markers(entry.path), searched.contains(marker) else { return nil }
-        return found.contains(marker)
+        guard let known = markerSearch(of: entry), known.searched.contains(marker) else { return nil }
+        return known.found.contains(marker)
     }
 
     /// Records in the shared cache that `entry` is binary when its first 8 KiB say so, without

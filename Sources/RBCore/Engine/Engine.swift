@@ -52,25 +52,18 @@ public struct Engine: Sendable {
             // other rules are independent. Each lane takes every `lanes`-th rule and the lanes
             // merge in order, so the result does not depend on timing.
             let interestsStart = ContinuousClock.now
-            let lanes = max(1, min(jobs, rulesHere.count))
-            var parts = [ContentInterests](repeating: ContentInterests(), count: lanes)
-            await withTaskGroup(of: (Int, ContentInterests).self) { group in
-                for lane in 0..<lanes {
-                    group.addTask {
-                        var part = ContentInterests()
-                        for i in stride(from: lane, to: rulesHere.count, by: lanes) {
-                            let rule = rulesHere[i].rule
-                            let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
-                            let before = Profiler.threadCPU()
-                            for implementation in rule.implementations(for: target.kind) {
-                                part.merge(implementation.check.contentInterests(in: context))
-                            }
-                            Profiler.consumed("interests of " + rule.id, bytes: 0, seconds: Profiler.threadCPU() - before)
-                        }
-                        return (lane, part)
+            let parts = await inLanes(rulesHere.count, lanes: jobs) { indices in
+                var part = ContentInterests()
+                for i in indices {
+                    let rule = rulesHere[i].rule
+                    let context = CheckContext(target: target, limits: limits, ruleID: rule.id, sink: sink)
+                    let before = Profiler.threadCPU()
+                    for implementation in rule.implementations(for: target.kind) {
+                        part.merge(implementation.check.contentInterests(in: context))
                     }
+                    Profiler.consumed("interests of " + rule.id, bytes: 0, seconds: Profiler.threadCPU() - before)
                 }
-                for await (lane, part) in group { parts[lane] = part }
+                return part
             }
             var interests = ContentInterests()
             for part in parts { interests.merge(part) }
@@ -241,6 +234,11 @@ public struct Engine: Sendable {
     }
 }
 
+extension Duration {
+    /// The duration in seconds, as a floating-point number (for figures and rates).
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
 /// Hands out chunk numbers to the read-ahead pass's workers, each once.
 final class ChunkCounter: Sendable {
     private let next = Atomic<Int>(0)
@@ -265,11 +263,7 @@ public enum Profiler {
     public static func note(_ what: String, since start: ContinuousClock.Instant) {
         guard enabled else { return }
         let now = ContinuousClock.now
-        print("\(what): \(now - start) @\(String(format: "%.3f", seconds(now - origin))) s" + memory())
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        print("\(what): \(now - start) @\(String(format: "%.3f", (now - origin).seconds)) s" + memory())
     }
 
     /// The process's resident and peak resident memory (`/proc/self/status`), as a suffix.

@@ -12,3 +12,18 @@ public func onOwnThread<T: Sendable>(_ label: String, _ work: @escaping @Sendabl
         DispatchQueue(label: label).async { continuation.resume(returning: work()) }
     }
 }
+
+/// Runs `body` on `lanes` tasks at once, lane i taking the indices i, i + lanes, i + 2 * lanes, …
+/// of 0..<count; returns each lane's result in lane order, so what is merged from them does not
+/// depend on timing.
+public func inLanes<T: Sendable>(_ count: Int, lanes: Int, _ body: @escaping @Sendable (StrideTo<Int>) -> T) async -> [T] {
+    let lanes = max(1, min(lanes, count))
+    return await withTaskGroup(of: (Int, T).self) { group in
+        for lane in 0..<lanes {
+            group.addTask { (lane, body(stride(from: lane, to: count, by: lanes))) }
+        }
+        var results = [T?](repeating: nil, count: lanes)
+        for await (lane, result) in group { results[lane] = result }
+        return results.map { $0! }
+    }
+}

@@ -84,13 +84,8 @@ public struct ScanSession {
             let building = configuration.rules.flatMap { rule in
                 rule.implementations.filter { $0.targets.contains(.firmware) || $0.targets.contains(.config) }
             }
-            await withTaskGroup(of: Void.self) { group in
-                let lanes = max(1, min(coreCount, building.count))
-                for lane in 0..<lanes {
-                    group.addTask {
-                        for i in stride(from: lane, to: building.count, by: lanes) { _ = building[i].check }
-                    }
-                }
+            _ = await inLanes(building.count, lanes: coreCount) { indices in
+                for i in indices { _ = building[i].check }
             }
             Profiler.note("checks built", since: configurationStart)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import RBCore
 
 /// A report format. Reporters are looked up by name (`--format sarif`) or by output file
@@ -75,9 +76,37 @@ enum JSONOutput {
     /// and text are never built for the whole array. The result is byte-identical to `encode`.
     static func stream<T: Encodable, Element: Encodable>(_ document: T, array: StreamedArray<Element>,
                                                           to sink: any ReportSink) throws {
-        let encoder = encoder()
-        let text = String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
-        let quoted = String(decoding: try encoder.encode([marker]), as: UTF8.self)
+        // The document around the array and the array's elements are encoded on all cores, a
+        // batch of elements at a time (memory stays bounded by the batch), each piece by its own
+        // encoder; they are written in order, so the bytes are those of one encoder.
+        let batch = 512
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let jobs = UncheckedSendable((document: document, array: array))
+        func encodeBatch(_ start: Int, withDocument: Bool) throws -> (document: String?, elements: [String]) {
+            let end = min(jobs.value.array.count, start + batch)
+            let slices = max(1, min(cores, (end - start + 31) / 32))
+            let pieces = Mutex<[Int: Result<[String], any Error>]>([:])
+            let documentText = Mutex<Result<String, any Error>?>(nil)
+            DispatchQueue.concurrentPerform(iterations: slices + (withDocument ? 1 : 0)) { slice in
+                let encoder = encoder()
+                if slice == slices {
+                    let text = Result { String(decoding: try encoder.encode(jobs.value.document), as: UTF8.self) + "\n" }
+                    documentText.withLock { $0 = text }
+                    return
+                }
+                let lower = start + (end - start) * slice / slices, upper = start + (end - start) * (slice + 1) / slices
+                let result = Result { try (lower..<upper).map { String(decoding: try encoder.encode(jobs.value.array.element($0)), as: UTF8.self) } }
+                pieces.withLock { $0[slice] = result }
+            }
+            let all = pieces.withLock { $0 }
+            var elements: [String] = []
+            elements.reserveCapacity(end - start)
+            for slice in 0..<slices { elements += try all[slice]!.get() }
+            return (try documentText.withLock { $0 }?.get(), elements)
+        }
+        let first = try encodeBatch(0, withDocument: true)
+        let text = first.document!
+        let quoted = String(decoding: try encoder().encode([marker]), as: UTF8.self)
         // `["<marker>"]` pretty-printed: the marker's own quoted form is its middle line.
         guard let markerText = quoted.split(separator: "\n").dropFirst().first.map({ $0.trimmingCharacters(in: .whitespaces) }),
               let range = text.range(of: markerText) else {
@@ -88,24 +117,35 @@ enum JSONOutput {
         let inner = indent + "  "
         try sink.write(String(text[..<range.lowerBound]) + "[\n")
         var chunk = ""
-        for i in 0..<array.count {
-            let element = String(decoding: try encoder.encode(array.element(i)), as: UTF8.self)
-            // Every line one level deeper, except the empty line the encoder puts inside an
-            // empty container (it carries no indentation when nested).
-            var first = true
-            for line in element.split(separator: "\n", omittingEmptySubsequences: false) {
-                if !first { chunk += "\n" }
-                first = false
-                if !line.isEmpty { chunk += inner + line }
+        var elements = first.elements
+        var start = 0
+        while start < array.count {
+            for (offset, element) in elements.enumerated() {
+                // Every line one level deeper, except the empty line the encoder puts inside an
+                // empty container (it carries no indentation when nested).
+                var firstLine = true
+                for line in element.split(separator: "\n", omittingEmptySubsequences: false) {
+                    if !firstLine { chunk += "\n" }
+                    firstLine = false
+                    if !line.isEmpty { chunk += inner + line }
+                }
+                chunk += start + offset + 1 < array.count ? ",\n" : "\n"
+                if chunk.utf8.count >= 1 << 20 {
+                    try sink.write(chunk)
+                    chunk = ""
+                }
             }
-            chunk += i + 1 < array.count ? ",\n" : "\n"
-            if chunk.utf8.count >= 1 << 20 {
-                try sink.write(chunk)
-                chunk = ""
-            }
+            start += batch
+            if start < array.count { elements = try encodeBatch(start, withDocument: false).elements }
         }
         try sink.write(chunk + indent + "]" + String(text[range.upperBound...]))
     }
+}
+
+/// A value handed to the report encoders' threads. Encoding only reads it.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// An array field of a report document whose elements are made on demand: encoded in full by

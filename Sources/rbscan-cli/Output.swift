@@ -161,6 +161,18 @@ enum Output {
     static var colorAllowed: Bool { stdoutIsTerminal && getenv("NO_COLOR") == nil && getenv("TERM").map { String(cString: $0) } != "dumb" }
 
     static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
+
+    /// Keeps `value` alive until the process exits, so that its memory goes back with the
+    /// process instead of being released object by object on the way out (a scan's report of a
+    /// few thousand results costs 5-10 ms to tear down, after its last use).
+    static func keepUntilExit<T>(_ value: T) {
+        _ = Unmanaged.passRetained(KeptUntilExit(value))
+    }
+}
+
+private final class KeptUntilExit<T> {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 struct OutputError: Error, CustomStringConvertible {

@@ -240,6 +240,7 @@ struct Scan: AsyncParsableCommand {
             throw ExitCode(status.rawValue)
         }
         try reports.write(report, plan: plan)
+        Output.keepUntilExit(report)
         throw ExitCode(status.rawValue)
     }
 }

@@ -85,7 +85,17 @@ public struct ContentInterests: Sendable {
     public var isEmpty: Bool { digests.isEmpty && !wanted.contains { $0 != 0 } && wantedBeyond.isEmpty }
 
     public mutating func merge(_ other: ContentInterests) {
-        digests.merge(other.digests) { $0.union($1) }
+        // Merging into nothing is taking the other whole (a package manifest's interests list
+        // thousands of paths: rehashing them all at every merge cost milliseconds).
+        if digests.isEmpty && analysisList.isEmpty && wantedBeyond.isEmpty {
+            self = other
+            return
+        }
+        if digests.isEmpty {
+            digests = other.digests
+        } else if !other.digests.isEmpty {
+            digests.merge(other.digests) { $0.union($1) }
+        }
         guard !other.analysisList.isEmpty else { return }
         // The other's analysis numbers in this one's list.
         var mapped: [Int] = []

@@ -57,6 +57,9 @@ public struct RegexCheck: Check {
     let window: Int
     let status: FindingStatus
     let message: String
+    /// The read-ahead analysis this check's matches are kept under: named by everything that
+    /// decides them (made once; it is looked up for every file the check selects).
+    let analysisID: String
 
     public init(options: Options) throws(CheckOptionError) {
         guard !options.paths.isEmpty else { throw CheckOptionError(key: "paths", "needs at least one pattern") }
@@ -91,6 +94,10 @@ public struct RegexCheck: Check {
         status = options.status ?? .fail
         guard status != .notApplicable else { throw CheckOptionError(key: "status", "fail or review") }
         message = options.message ?? (expect == .absent ? "{path}:{line}: {text}" : "no file matching {paths} contains the required setting")
+        let parts = regexes.map(\.pattern) + comments
+            + [literal.map { String(decoding: $0, as: UTF8.self) } ?? "", String(window), expect.rawValue, ignoreCase ? "i" : "",
+               binary ? "binary" : "text"]
+        analysisID = "file.regex:" + parts.joined(separator: "\u{1}")
     }
 
     /// Patterns that select every file (`**`) make this a whole-image pass.
@@ -109,7 +116,7 @@ public struct RegexCheck: Check {
         }
         for entry in selected {
             let found: [FileMatch]
-            if let analysed = analysisID.flatMap({ context.analysis($0, of: entry) }) as? [FileMatch] {
+            if let analysed = context.analysis(analysisID, of: entry) as? [FileMatch] {
                 found = analysed
             } else {
                 guard let bytes = (binary ? context.read(entry) : context.readUnlessBinary(entry))?.bytes else { continue }
@@ -182,15 +189,9 @@ public struct RegexCheck: Check {
     /// The read-ahead pass's analysis of this check's files: the patterns run while the pass
     /// holds each file (it reads, or decompresses, every file once anyway; the content cache
     /// holds only part of a large image's text). Named by everything that decides the matches.
-    var analysisID: String? {
-        let parts = regexes.map(\.pattern) + comments
-            + [literal.map { String(decoding: $0, as: UTF8.self) } ?? "", String(window), expect.rawValue, ignoreCase ? "i" : "",
-               binary ? "binary" : "text"]
-        return "file.regex:" + parts.joined(separator: "\u{1}")
-    }
-
     public func contentInterests(in context: CheckContext) -> ContentInterests {
-        guard context.kind == .firmware, let id = analysisID else { return ContentInterests() }
+        guard context.kind == .firmware else { return ContentInterests() }
+        let id = analysisID
         let analysis = ContentAnalysis(id: id, binaries: binary, nothing: [FileMatch](), isNothing: { $0.isEmpty }) { [self] bytes in
             matches(in: bytes)
         }

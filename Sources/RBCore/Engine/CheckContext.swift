@@ -185,12 +185,16 @@ public struct CheckContext: Sendable {
     /// failure is reported and gives false. Large binaries are searched this way without being
     /// held whole.
     @discardableResult
-    public func stream(_ entry: FileEntry, chunk: Int = 1 << 20, overlap: Int,
+    public func stream(_ entry: FileEntry, chunk: Int = 1 << 20, overlap: Int, from opened: (any OpenedFile)? = nil,
                        _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) -> Bool {
         guard let tree else { return false }
         do {
             let before = Profiler.threadCPU()
-            try tree.stream(entry, limit: limits.maxFileBytes, chunk: chunk, overlap: overlap, body)
+            if let opened {
+                try opened.stream(limit: limits.maxFileBytes, chunk: chunk, overlap: overlap, body)
+            } else {
+                try tree.stream(entry, limit: limits.maxFileBytes, chunk: chunk, overlap: overlap, body)
+            }
             readFromTree(Int(min(entry.size, UInt64(limits.maxFileBytes))), since: before)
             if entry.size > UInt64(limits.maxFileBytes) {
                 report("only the first \(limits.maxFileBytes) bytes were read", path: entry.path, code: "check.file-truncated")
@@ -216,7 +220,7 @@ public struct CheckContext: Sendable {
     /// gathered whole and handed over.
     @discardableResult
     public func survey(_ entry: FileEntry, markers: [[UInt8]], digests: Set<DigestAlgorithm>, analyses: [ContentAnalysis] = [],
-                       lanes: FileLanes? = nil, laneLimit: UInt64 = 4 << 20) -> Bool {
+                       lanes: FileLanes? = nil, laneLimit: UInt64 = 4 << 20, from opened: (any OpenedFile)? = nil) -> Bool {
         let wantMarkers = !markers.isEmpty && target.cache.markers(entry.path) == nil
         let whole = entry.size <= UInt64(limits.maxFileBytes)
         let inLanes = lanes != nil && whole && entry.size <= laneLimit && digests.contains(.md5) && target.cache.digest(entry.path, .md5) == nil
@@ -232,7 +236,7 @@ public struct CheckContext: Sendable {
         let overlap = wantMarkers ? markers.map(\.count).max() ?? 0 : 0
         var fed = 0
         var digestSeconds = 0.0, markerSeconds = 0.0
-        let complete = stream(entry, overlap: overlap) { piece, offset in
+        let complete = stream(entry, overlap: overlap, from: opened) { piece, offset in
             if offset == 0 { head = Array(piece.prefix(16)) }
             // The overlap was fed with the piece before.
             let fresh = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(piece)[min(piece.count, max(0, fed - offset))...])
@@ -374,9 +378,9 @@ public struct CheckContext: Sendable {
         return false
     }
 
-    public func noteIfBinary(_ entry: FileEntry) {
+    public func noteIfBinary(_ entry: FileEntry, from opened: (any OpenedFile)? = nil) {
         guard let tree, case .mustRead = target.cache.claim(entry.path) else { return }
-        if let head = try? tree.read(entry, limit: 8192), head.looksBinary {
+        if let head = try? (opened.map { try $0.read(limit: 8192) } ?? tree.read(entry, limit: 8192)), head.looksBinary {
             target.cache.fulfil(entry.path, .binary)
         } else {
             target.cache.abandon(entry.path)
@@ -392,7 +396,8 @@ public struct CheckContext: Sendable {
 
     /// Reads a file unless its first 8 KiB hold a NUL byte (then nil, having read only those).
     /// Verdicts and small text files are shared with the other rules scanning this target.
-    public func readUnlessBinary(_ entry: FileEntry) -> FileContent? {
+    /// With `opened` (the read-ahead pass), the file is read through it.
+    public func readUnlessBinary(_ entry: FileEntry, from opened: (any OpenedFile)? = nil) -> FileContent? {
         guard let tree else { return nil }
         switch target.cache.claim(entry.path) {
         case .cached(.binary): return nil
@@ -401,7 +406,7 @@ public struct CheckContext: Sendable {
         }
         do {
             let before = Profiler.threadCPU()
-            let read = try tree.readUnlessBinary(entry, limit: limits.maxFileBytes)
+            let read = try opened.map { try $0.readUnlessBinary(limit: limits.maxFileBytes) } ?? tree.readUnlessBinary(entry, limit: limits.maxFileBytes)
             readFromTree(read?.bytes.count ?? Int(min(entry.size, 8192)), since: before)
             guard let content = read else {
                 target.cache.fulfil(entry.path, .binary)

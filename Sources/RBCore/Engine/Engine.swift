@@ -181,19 +181,23 @@ public struct Engine: Sendable {
                     let lanes = wantsMD5 ? FileLanes() : nil
                     while case let next = counter.take(), next < chunks.count {
                         for file in chunks[next] {
+                            // One open for every read of the file below (its first 8 KiB, then a
+                            // binary streamed whole); a file that will not open is read by the
+                            // usual calls, which report why.
+                            let opened = try? tree.opened(file)
                             var digests = interests.digests[file.path] ?? []
                             let analyses = tree.index.position(of: file.path).map { interests.analyses(at: $0) } ?? []
                             // A large text file (a package index) is left to the rules that select
                             // it: caching it would cost its read and its memory for nothing.
                             if file.size > Engine.prefetchTextLimit {
-                                context.noteIfBinary(file)
+                                context.noteIfBinary(file, from: opened)
                                 let binary = context.isKnownBinary(file)
                                 let wanted = analyses.filter { $0.binaries || (!binary && $0.text) }
                                 if !digests.isEmpty || !wanted.isEmpty,
-                                   !context.survey(file, markers: [], digests: digests, analyses: wanted, lanes: lanes) {
+                                   !context.survey(file, markers: [], digests: digests, analyses: wanted, lanes: lanes, from: opened) {
                                     context.notAnalysed(wanted, file)
                                 }
-                            } else if let content = context.readUnlessBinary(file) {
+                            } else if let content = context.readUnlessBinary(file, from: opened) {
                                 if let lanes, !content.truncated, digests.contains(.md5) {
                                     context.hashInLanes(content.bytes, of: file, lanes: lanes)
                                     digests.remove(.md5)
@@ -208,7 +212,7 @@ public struct Engine: Sendable {
                             } else if context.isKnownBinary(file) {
                                 let binaries = analyses.filter(\.binaries)
                                 if !markers.isEmpty || !digests.isEmpty || !binaries.isEmpty,
-                                   !context.survey(file, markers: markers, digests: digests, analyses: binaries, lanes: lanes) {
+                                   !context.survey(file, markers: markers, digests: digests, analyses: binaries, lanes: lanes, from: opened) {
                                     context.notAnalysed(binaries, file)
                                 }
                             } else {

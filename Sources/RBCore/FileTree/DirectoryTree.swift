@@ -85,62 +85,109 @@ public final class DirectoryTree: FileTree {
     deinit { close(rootFD) }
 
     public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
-        try withVerifiedFile(entry) { fd, size in
-            let (bytes, _) = try readAll(fd, into: [], upTo: min(limit, size), path: entry.path)
-            return FileContent(bytes: bytes, truncated: size > limit)
-        }
+        try withVerifiedFile(entry) { fd, size in try Self.read(fd, size: size, limit: limit, path: entry.path) }
     }
 
     /// One open: the first 8 KiB decide, and a text file's rest is read from the same descriptor.
     public func readUnlessBinary(_ entry: FileEntry, limit: Int) throws -> FileContent? {
+        try withVerifiedFile(entry) { fd, size in try Self.readUnlessBinary(fd, size: size, limit: limit, path: entry.path) }
+    }
+
+    public func stream(_ entry: FileEntry, limit: Int, chunk: Int, overlap: Int,
+                       _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws {
         try withVerifiedFile(entry) { fd, size in
-            let wanted = min(limit, size)
-            let (head, _) = try readAll(fd, into: [], upTo: min(8192, wanted), path: entry.path)
-            if ByteScan.hasNUL(head) { return nil }
-            let (bytes, _) = try readAll(fd, into: head, upTo: wanted, path: entry.path)
-            return FileContent(bytes: bytes, truncated: size > limit)
+            try Self.stream(fd, size: size, limit: limit, chunk: chunk, overlap: overlap, path: entry.path, body)
         }
+    }
+
+    /// The file opened and checked once; every read of it `pread`s from offset 0.
+    public func opened(_ entry: FileEntry) throws -> any OpenedFile {
+        let (fd, size) = try openVerified(entry)
+        return Opened(fd: fd, size: size, path: entry.path)
+    }
+
+    private final class Opened: OpenedFile {
+        let fd: Int32
+        let size: Int
+        let path: String
+
+        init(fd: Int32, size: Int, path: String) {
+            self.fd = fd
+            self.size = size
+            self.path = path
+        }
+
+        deinit { close(fd) }
+
+        func readUnlessBinary(limit: Int) throws -> FileContent? {
+            try DirectoryTree.readUnlessBinary(fd, size: size, limit: limit, path: path)
+        }
+
+        func read(limit: Int) throws -> FileContent { try DirectoryTree.read(fd, size: size, limit: limit, path: path) }
+
+        func stream(limit: Int, chunk: Int, overlap: Int, _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws {
+            try DirectoryTree.stream(fd, size: size, limit: limit, chunk: chunk, overlap: overlap, path: path, body)
+        }
+    }
+
+    private static func read(_ fd: Int32, size: Int, limit: Int, path: String) throws -> FileContent {
+        let (bytes, _) = try readAll(fd, into: [], upTo: min(limit, size), path: path)
+        return FileContent(bytes: bytes, truncated: size > limit)
+    }
+
+    private static func readUnlessBinary(_ fd: Int32, size: Int, limit: Int, path: String) throws -> FileContent? {
+        let wanted = min(limit, size)
+        let (head, _) = try readAll(fd, into: [], upTo: min(8192, wanted), path: path)
+        if ByteScan.hasNUL(head) { return nil }
+        let (bytes, _) = try readAll(fd, into: head, upTo: wanted, path: path)
+        return FileContent(bytes: bytes, truncated: size > limit)
     }
 
     /// `pread`s into one buffer of `overlap + chunk` bytes: no allocation per piece and nothing
     /// larger than a chunk in memory.
-    public func stream(_ entry: FileEntry, limit: Int, chunk: Int, overlap: Int,
-                       _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws {
+    private static func stream(_ fd: Int32, size: Int, limit: Int, chunk: Int, overlap: Int, path: String,
+                               _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws {
         precondition(chunk > 0 && overlap >= 0)
-        try withVerifiedFile(entry) { fd, size in
-            let total = min(limit, size)
-            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: overlap + chunk)
-            defer { buffer.deallocate() }
-            var kept = 0      // bytes carried over from the previous piece
-            var offset = 0    // file offset of buffer[0]
-            var position = 0  // bytes of the file read so far
-            while position < total {
-                var filled = kept
-                while filled < kept + chunk, position < total {
-                    let n = pread(fd, buffer.baseAddress! + filled, min(kept + chunk - filled, total - position), off_t(position))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw FileTreeError(.unreadable, path: entry.path, "read failed at offset \(position): \(DirectoryTree.errnoText())")
-                    }
-                    if n == 0 { break }
-                    filled += n
-                    position += n
+        let total = min(limit, size)
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: overlap + chunk)
+        defer { buffer.deallocate() }
+        var kept = 0      // bytes carried over from the previous piece
+        var offset = 0    // file offset of buffer[0]
+        var position = 0  // bytes of the file read so far
+        while position < total {
+            var filled = kept
+            while filled < kept + chunk, position < total {
+                let n = pread(fd, buffer.baseAddress! + filled, min(kept + chunk - filled, total - position), off_t(position))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileTreeError(.unreadable, path: path, "read failed at offset \(position): \(DirectoryTree.errnoText())")
                 }
-                if filled == kept { break }
-                guard try body(UnsafeBufferPointer(rebasing: buffer[0..<filled]), offset) else { return }
-                kept = min(overlap, filled)
-                if kept > 0 {
-                    memmove(buffer.baseAddress!, buffer.baseAddress! + (filled - kept), kept)
-                }
-                offset += filled - kept
-                if position >= total { break }
+                if n == 0 { break }
+                filled += n
+                position += n
             }
+            if filled == kept { break }
+            guard try body(UnsafeBufferPointer(rebasing: buffer[0..<filled]), offset) else { return }
+            kept = min(overlap, filled)
+            if kept > 0 {
+                memmove(buffer.baseAddress!, buffer.baseAddress! + (filled - kept), kept)
+            }
+            offset += filled - kept
+            if position >= total { break }
         }
     }
 
     /// Opens `entry` relative to the root without following links and checks that it is the
     /// indexed inode before handing the descriptor over.
     private func withVerifiedFile<T>(_ entry: FileEntry, _ body: (Int32, Int) throws -> T) throws -> T {
+        let (fd, size) = try openVerified(entry)
+        defer { close(fd) }
+        return try body(fd, size)
+    }
+
+    /// The descriptor of `entry`, opened without following a final link, and its size, once
+    /// its inode is checked to be the indexed one. The caller closes it.
+    private func openVerified(_ entry: FileEntry) throws -> (Int32, Int) {
         guard entry.type == .file, let identity = identities[entry.path] else {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the index")
         }
@@ -148,18 +195,18 @@ public final class DirectoryTree: FileTree {
         guard fd >= 0 else {
             throw FileTreeError(.unreadable, path: entry.path, "cannot open: \(DirectoryTree.errnoText())")
         }
-        defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
               UInt64(st.st_dev) == identity.device, UInt64(st.st_ino) == identity.inode else {
+            close(fd)
             throw FileTreeError(.changedDuringScan, path: entry.path,
                                 "the file changed during the scan (not the indexed inode); not read")
         }
-        return try body(fd, Int(st.st_size))
+        return (fd, Int(st.st_size))
     }
 
     /// Appends to `start` until it holds `total` bytes or the file ends (no zero-filling).
-    private func readAll(_ fd: Int32, into start: [UInt8], upTo total: Int, path: String) throws -> ([UInt8], Bool) {
+    private static func readAll(_ fd: Int32, into start: [UInt8], upTo total: Int, path: String) throws -> ([UInt8], Bool) {
         let already = start.count
         guard total > already else { return (start, false) }
         var failure: Int32 = 0
@@ -169,7 +216,7 @@ public final class DirectoryTree: FileTree {
                 _ = start.withUnsafeBufferPointer { memcpy(buffer.baseAddress!, $0.baseAddress!, already) }
             }
             while filled < total {
-                let n = Glibc.read(fd, buffer.baseAddress! + filled, total - filled)
+                let n = pread(fd, buffer.baseAddress! + filled, total - filled, off_t(filled))
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = errno

@@ -27,10 +27,42 @@ public protocol FileTree: Sendable {
     /// holding them whole.
     func stream(_ entry: FileEntry, limit: Int, chunk: Int, overlap: Int,
                 _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws
+    /// `entry` held open for several reads by one worker (the read-ahead pass reads a file's
+    /// first 8 KiB, then streams a binary's whole content): one open and one check of the
+    /// indexed inode instead of one per read. Trees without descriptors hand over a view that
+    /// reads as `read`/`stream` do.
+    func opened(_ entry: FileEntry) throws -> any OpenedFile
+}
+
+/// A file of a tree held open (`FileTree.opened`): the tree's reads, on the one file. Used by one
+/// worker at a time; the file is closed when the value goes.
+public protocol OpenedFile: AnyObject {
+    func readUnlessBinary(limit: Int) throws -> FileContent?
+    func read(limit: Int) throws -> FileContent
+    func stream(limit: Int, chunk: Int, overlap: Int, _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws
+}
+
+/// `FileTree.opened` for trees that read by entry: each read goes to the tree.
+final class TreeFileView: OpenedFile {
+    let tree: any FileTree
+    let entry: FileEntry
+
+    init(tree: any FileTree, entry: FileEntry) {
+        self.tree = tree
+        self.entry = entry
+    }
+
+    func readUnlessBinary(limit: Int) throws -> FileContent? { try tree.readUnlessBinary(entry, limit: limit) }
+    func read(limit: Int) throws -> FileContent { try tree.read(entry, limit: limit) }
+    func stream(limit: Int, chunk: Int, overlap: Int, _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Bool) throws {
+        try tree.stream(entry, limit: limit, chunk: chunk, overlap: overlap, body)
+    }
 }
 
 extension FileTree {
     public func readOrder(_ files: [FileEntry]) -> [FileEntry] { files }
+
+    public func opened(_ entry: FileEntry) throws -> any OpenedFile { TreeFileView(tree: self, entry: entry) }
 
     /// Reads the file whole and hands it over as one piece (image trees decompress whole files
     /// anyway).

@@ -118,7 +118,7 @@ public struct PrivateKeyCheck: Check {
         }
         var has = [false, false, false]
         context.stream(file, overlap: 32) { piece, _ in
-            for (i, marker) in markers.enumerated() where !has[i] { has[i] = ByteScan.find(marker, in: piece) != nil }
+            has = ByteScan.present(markers, in: piece, skipping: has)
             return !marked(has)
         }
         return marked(has)

@@ -247,7 +247,8 @@ public struct CheckContext: Sendable {
             if gathering { gathered.append(contentsOf: fresh) }
             fed = offset + piece.count
             if wantMarkers {
-                for marker in markers where !found.contains(marker) && ByteScan.contains(marker, in: piece) { found.insert(marker) }
+                let present = ByteScan.present(markers, in: piece, skipping: markers.map(found.contains))
+                for (marker, here) in zip(markers, present) where here { found.insert(marker) }
                 markerSeconds += Profiler.threadCPU() - t1
             }
             return !hashing.isEmpty || gathering || found.count < markers.count

@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -38,18 +41,24 @@ public final class DirectoryTree: FileTree {
         guard fd >= 0 else {
             throw FileTreeError(.unreadable, path: path, "cannot open directory: \(DirectoryTree.errnoText())")
         }
-        var walker = Walker(limits: limits)
         var rootStat = stat()
         fstat(fd, &rootStat)
-        walker.entries.append(FileEntry(path: "", type: .directory, mode: UInt32(rootStat.st_mode) & 0o7777,
-                                        uid: rootStat.st_uid, gid: rootStat.st_gid, mtime: Int64(rootStat.st_mtim.tv_sec)))
-        walker.walk(directoryFD: fd, relative: "", depth: 0)
+        let root = FileEntry(path: "", type: .directory, mode: UInt32(rootStat.st_mode) & 0o7777,
+                             uid: rootStat.st_uid, gid: rootStat.st_gid, mtime: Int64(rootStat.st_mtim.tv_sec))
+        // On all cores; a tree past the entry limit is walked again on one thread, so that which
+        // entries are kept (the first ones in walk order) does not depend on timing.
+        let walked = ParallelWalk.run(root, rootFD: fd, limits: limits) ?? {
+            var walker = Walker(limits: limits)
+            walker.entries.append(root)
+            walker.walk(directoryFD: fd, relative: "", depth: 0)
+            return (walker.entries, walker.identities, walker.diagnostics)
+        }()
         self.rootFD = fd
         self.hostRoot = path
         self.displayName = path
-        self.index = PathIndex(walker.entries)
-        self.identities = walker.identities
-        self.indexDiagnostics = walker.diagnostics
+        self.index = PathIndex(walked.entries)
+        self.identities = walked.identities
+        self.indexDiagnostics = walked.diagnostics
     }
 
     /// A tree holding exactly one host file, under its base name: a config-file target.
@@ -314,30 +323,13 @@ public final class DirectoryTree: FileTree {
 
         mutating func walk(directoryFD: Int32, relative: String, relativeRaw: [UInt8] = [], depth: Int) {
             guard depth <= limits.maxDepth else {
-                diagnostics.append(Diagnostic(.error, .check, code: "tree.depth-limit",
-                    "directory nesting deeper than \(limits.maxDepth); not indexed below this point",
-                    at: SourceLocation(file: relative)))
+                diagnostics.append(Walker.depthLimit(limits, at: relative))
                 return
             }
-            let dupFD = dup(directoryFD)
-            guard dupFD >= 0, let dir = fdopendir(dupFD) else {
-                if dupFD >= 0 { close(dupFD) }
-                diagnostics.append(Diagnostic(.error, .check, code: "tree.unreadable-directory",
-                    "cannot list directory: \(DirectoryTree.errnoText())", at: SourceLocation(file: relative.isEmpty ? "." : relative)))
+            guard let names = Walker.list(directoryFD) else {
+                diagnostics.append(Walker.unreadable(at: relative))
                 return
             }
-            // Names are kept as the bytes readdir gave: every call below uses them, never a
-            // lossy decoding (a name that is not UTF-8 would otherwise be "cannot stat").
-            var names: [(display: String, raw: [UInt8])] = []
-            while let item = readdir(dir) {
-                let raw = withUnsafeBytes(of: item.pointee.d_name) { bytes in
-                    Array(bytes.prefix { $0 != 0 })
-                }
-                if raw != [0x2e] && raw != [0x2e, 0x2e] { names.append((DirectoryTree.displayName(raw), raw)) }
-            }
-            closedir(dir)
-            names.sort { PathOrder.precedes($0.display, $1.display) }
-
             for (name, rawName) in names {
                 guard entries.count < limits.maxEntries else {
                     if !limitReported {
@@ -348,37 +340,213 @@ public final class DirectoryTree: FileTree {
                     }
                     return
                 }
-                let path = relative.isEmpty ? name : relative + "/" + name
-                let rawPath = relativeRaw.isEmpty ? rawName : relativeRaw + [UInt8(ascii: "/")] + rawName
-                var st = stat()
-                guard DirectoryTree.withCName(rawName, { fstatat(directoryFD, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
-                    diagnostics.append(Diagnostic(.error, .check, code: "tree.unreadable-entry",
-                        "cannot stat: \(DirectoryTree.errnoText())", at: SourceLocation(file: path)))
-                    continue
-                }
-                var linkTarget: String?
-                if (st.st_mode & S_IFMT) == S_IFLNK {
-                    var buffer = [CChar](repeating: 0, count: 4097)
-                    let n = DirectoryTree.withCName(rawName) { readlinkat(directoryFD, $0, &buffer, 4096) }
-                    if n >= 0 {
-                        linkTarget = DirectoryTree.displayName(buffer[0..<n].map { UInt8(bitPattern: $0) })
+                switch Walker.visit(directoryFD, name: name, rawName: rawName, relative: relative, relativeRaw: relativeRaw) {
+                case .failed(let diagnostic):
+                    diagnostics.append(diagnostic)
+                case .entry(let entry, let identity, let child):
+                    entries.append(entry)
+                    if let identity { identities[entry.path] = identity }
+                    switch child {
+                    case nil: break
+                    case .failed(let diagnostic)?: diagnostics.append(diagnostic)
+                    case .opened(let childFD, let rawPath)?:
+                        walk(directoryFD: childFD, relative: entry.path, relativeRaw: rawPath, depth: depth + 1)
+                        close(childFD)
                     }
                 }
-                entries.append(Walker.entry(path: path, stat: st, linkTarget: linkTarget))
-                switch st.st_mode & S_IFMT {
-                case S_IFREG:
-                    identities[path] = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), raw: rawPath)
-                case S_IFDIR:
-                    let child = DirectoryTree.withCName(rawName) { openat(directoryFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-                    if child < 0 {
-                        diagnostics.append(Diagnostic(.error, .check, code: "tree.unreadable-directory",
-                            "cannot open directory: \(DirectoryTree.errnoText())", at: SourceLocation(file: path)))
-                        continue
+            }
+        }
+
+        static func depthLimit(_ limits: ScanLimits, at relative: String) -> Diagnostic {
+            Diagnostic(.error, .check, code: "tree.depth-limit",
+                       "directory nesting deeper than \(limits.maxDepth); not indexed below this point",
+                       at: SourceLocation(file: relative))
+        }
+
+        static func unreadable(at relative: String) -> Diagnostic {
+            Diagnostic(.error, .check, code: "tree.unreadable-directory",
+                       "cannot list directory: \(DirectoryTree.errnoText())", at: SourceLocation(file: relative.isEmpty ? "." : relative))
+        }
+
+        /// The directory's names (not `.` and `..`) in path order, as readdir gave their bytes:
+        /// every call below uses them, never a lossy decoding (a name that is not UTF-8 would
+        /// otherwise be "cannot stat"). Nil when it cannot be listed.
+        static func list(_ directoryFD: Int32) -> [(display: String, raw: [UInt8])]? {
+            let dupFD = dup(directoryFD)
+            guard dupFD >= 0, let dir = fdopendir(dupFD) else {
+                if dupFD >= 0 { close(dupFD) }
+                return nil
+            }
+            // The duplicate shares the directory's read offset: start from the top whatever
+            // an earlier listing of it left (the one-thread walk after an abandoned parallel one).
+            rewinddir(dir)
+            var names: [(display: String, raw: [UInt8])] = []
+            while let item = readdir(dir) {
+                let raw = withUnsafeBytes(of: item.pointee.d_name) { bytes in
+                    Array(bytes.prefix { $0 != 0 })
+                }
+                if raw != [0x2e] && raw != [0x2e, 0x2e] { names.append((DirectoryTree.displayName(raw), raw)) }
+            }
+            closedir(dir)
+            names.sort { PathOrder.precedes($0.display, $1.display) }
+            return names
+        }
+
+        enum Child {
+            case opened(Int32, rawPath: [UInt8])
+            case failed(Diagnostic)
+        }
+
+        enum Visit {
+            case entry(FileEntry, FileIdentity?, Child?)
+            case failed(Diagnostic)
+        }
+
+        /// One name of a directory: its entry (`fstatat`, never following a link), a regular
+        /// file's identity, and a subdirectory opened for walking (the caller closes it).
+        static func visit(_ directoryFD: Int32, name: String, rawName: [UInt8], relative: String, relativeRaw: [UInt8]) -> Visit {
+            let path = relative.isEmpty ? name : relative + "/" + name
+            let rawPath = relativeRaw.isEmpty ? rawName : relativeRaw + [UInt8(ascii: "/")] + rawName
+            var st = stat()
+            guard DirectoryTree.withCName(rawName, { fstatat(directoryFD, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+                return .failed(Diagnostic(.error, .check, code: "tree.unreadable-entry",
+                    "cannot stat: \(DirectoryTree.errnoText())", at: SourceLocation(file: path)))
+            }
+            var linkTarget: String?
+            if (st.st_mode & S_IFMT) == S_IFLNK {
+                var buffer = [CChar](repeating: 0, count: 4097)
+                let n = DirectoryTree.withCName(rawName) { readlinkat(directoryFD, $0, &buffer, 4096) }
+                if n >= 0 {
+                    linkTarget = DirectoryTree.displayName(buffer[0..<n].map { UInt8(bitPattern: $0) })
+                }
+            }
+            let entry = Walker.entry(path: path, stat: st, linkTarget: linkTarget)
+            switch st.st_mode & S_IFMT {
+            case S_IFREG:
+                return .entry(entry, FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), raw: rawPath), nil)
+            case S_IFDIR:
+                let child = DirectoryTree.withCName(rawName) { openat(directoryFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                if child < 0 {
+                    return .entry(entry, nil, .failed(Diagnostic(.error, .check, code: "tree.unreadable-directory",
+                        "cannot open directory: \(DirectoryTree.errnoText())", at: SourceLocation(file: path))))
+                }
+                return .entry(entry, nil, .opened(child, rawPath: rawPath))
+            default:
+                return .entry(entry, nil, nil)
+            }
+        }
+    }
+
+    /// The walk on all cores: each directory's listing is made by whichever worker reaches it
+    /// (a subdirectory goes to another worker while fewer than two per core are waiting, else
+    /// the worker walks it itself), then the listings are joined in the one-thread walk's order:
+    /// the same entries, identities and diagnostics, in the same order. Directories are walked
+    /// through descriptors as in `Walker` (a queued one holds its own), so a link swapped in
+    /// during the walk is never followed. Nil when the tree has more entries than the limit:
+    /// the one-thread walk then decides which are kept.
+    enum ParallelWalk {
+        /// What a directory's walk produced, in walk order.
+        enum Item {
+            case entry(FileEntry, FileIdentity?)
+            case diagnostic(Diagnostic)
+            /// The listing of the subdirectory walked by another worker.
+            case listing(Int)
+        }
+
+        final class State: @unchecked Sendable {
+            let limits: ScanLimits
+            let workers: Int
+            let group = DispatchGroup()
+            let listings = Synchronization.Mutex<[Int: [Item]]>([:])
+            let nextID = Atomic<Int>(1)
+            let queued = Atomic<Int>(0)
+            let seen = Atomic<Int>(0)
+            let overflow = Atomic<Bool>(false)
+
+            init(limits: ScanLimits, workers: Int) {
+                self.limits = limits
+                self.workers = workers
+            }
+        }
+
+        static func run(_ root: FileEntry, rootFD: Int32, limits: ScanLimits) -> (entries: [FileEntry], identities: [String: FileIdentity], diagnostics: [Diagnostic])? {
+            let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            let state = State(limits: limits, workers: workers)
+            state.seen.store(1, ordering: .relaxed)  // the root, as the one-thread walk counts it
+            let rootCopy = dup(rootFD)
+            guard rootCopy >= 0 else { return nil }
+            state.group.enter()
+            schedule(state, fd: rootCopy, relative: "", relativeRaw: [], depth: 0, id: 0)
+            state.group.wait()
+            guard !state.overflow.load(ordering: .acquiring) else { return nil }
+            let listings = state.listings.withLock { $0 }
+            var entries = [root]
+            entries.reserveCapacity(state.seen.load(ordering: .relaxed))
+            var identities: [String: FileIdentity] = [:]
+            identities.reserveCapacity(state.seen.load(ordering: .relaxed))
+            var diagnostics: [Diagnostic] = []
+            func join(_ id: Int) {
+                for item in listings[id] ?? [] {
+                    switch item {
+                    case .entry(let entry, let identity):
+                        entries.append(entry)
+                        if let identity { identities[entry.path] = identity }
+                    case .diagnostic(let diagnostic): diagnostics.append(diagnostic)
+                    case .listing(let child): join(child)
                     }
-                    walk(directoryFD: child, relative: path, relativeRaw: rawPath, depth: depth + 1)
-                    close(child)
-                default:
-                    break
+                }
+            }
+            join(0)
+            return (entries, identities, diagnostics)
+        }
+
+        private static func schedule(_ state: State, fd: Int32, relative: String, relativeRaw: [UInt8], depth: Int, id: Int) {
+            state.queued.add(1, ordering: .relaxed)
+            DispatchQueue.global().async {
+                state.queued.subtract(1, ordering: .relaxed)
+                var items: [Item] = []
+                walk(state, fd: fd, relative: relative, relativeRaw: relativeRaw, depth: depth, into: &items)
+                close(fd)
+                state.listings.withLock { $0[id] = items }
+                state.group.leave()
+            }
+        }
+
+        private static func walk(_ state: State, fd: Int32, relative: String, relativeRaw: [UInt8], depth: Int, into items: inout [Item]) {
+            guard !state.overflow.load(ordering: .relaxed) else { return }
+            guard depth <= state.limits.maxDepth else {
+                items.append(.diagnostic(Walker.depthLimit(state.limits, at: relative)))
+                return
+            }
+            guard let names = Walker.list(fd) else {
+                items.append(.diagnostic(Walker.unreadable(at: relative)))
+                return
+            }
+            // Past the limit the one-thread walk decides: stop here.
+            if state.seen.add(names.count, ordering: .relaxed).newValue > state.limits.maxEntries {
+                state.overflow.store(true, ordering: .releasing)
+                return
+            }
+            for (name, rawName) in names {
+                switch Walker.visit(fd, name: name, rawName: rawName, relative: relative, relativeRaw: relativeRaw) {
+                case .failed(let diagnostic):
+                    items.append(.diagnostic(diagnostic))
+                case .entry(let entry, let identity, let child):
+                    items.append(.entry(entry, identity))
+                    switch child {
+                    case nil: break
+                    case .failed(let diagnostic)?: items.append(.diagnostic(diagnostic))
+                    case .opened(let childFD, let rawPath)?:
+                        if state.queued.load(ordering: .relaxed) < 2 * state.workers {
+                            let id = state.nextID.add(1, ordering: .relaxed).oldValue
+                            items.append(.listing(id))
+                            state.group.enter()
+                            schedule(state, fd: childFD, relative: entry.path, relativeRaw: rawPath, depth: depth + 1, id: id)
+                        } else {
+                            walk(state, fd: childFD, relative: entry.path, relativeRaw: rawPath, depth: depth + 1, into: &items)
+                            close(childFD)
+                        }
+                    }
                 }
             }
         }

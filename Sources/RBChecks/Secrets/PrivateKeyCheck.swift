@@ -113,9 +113,7 @@ public struct PrivateKeyCheck: Check {
     /// else by streaming it.
     static func holdsMarker(_ file: FileEntry, in context: CheckContext) -> Bool {
         func marked(_ has: [Bool]) -> Bool { (has[0] && has[2]) || has[1] }
-        if let known = context.markerSearch(of: file), markers.allSatisfy(known.searched.contains) {
-            return marked(markers.map(known.found.contains))
-        }
+        if let known = context.markerSearch(of: file)?.holds(markers) { return marked(known) }
         var has = [false, false, false]
         context.stream(file, overlap: 32) { piece, _ in
             has = ByteScan.present(markers, in: piece, skipping: has)
@@ -129,8 +127,13 @@ public struct PrivateKeyCheck: Check {
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var found: [Observation] = []
-        for file in context.files(matching: paths, excluding: exclude) where file.size > 0 {
-            found += observations(in: file, context: context)
+        let selected = context.files(matching: paths, excluding: exclude)
+        // Looked up once for the whole selection: the pass's text results, and the files whose
+        // names make them DER, PKCS#12 or Dropbear key candidates.
+        let analysed = context.analysis(Self.textAnalysis.id)
+        let named = Set(context.filePositions(matching: keyNames))
+        for (file, position) in zip(selected, selected.indexPositions) where file.size > 0 {
+            found += observations(in: file, named: named.contains(position), analysed: analysed, context: context)
         }
         return found
     }
@@ -154,8 +157,8 @@ public struct PrivateKeyCheck: Check {
         return ContentInterests(Self.textAnalysis, positions: context.filePositions(matching: paths, excluding: exclude).filter { entries[$0].size > 0 })
     }
 
-    private func observations(in file: FileEntry, context: CheckContext) -> [Observation] {
-        if case .keys(let found)? = context.analysis(Self.textAnalysis.id, of: file) as? TextScan {
+    private func observations(in file: FileEntry, named: Bool, analysed: (FileEntry) -> (any Sendable)?, context: CheckContext) -> [Observation] {
+        if case .keys(let found)? = analysed(file) as? TextScan {
             return report(found, in: file)
         }
         // Text files come from the shared cache. A binary is searched in pieces for a marker
@@ -165,7 +168,6 @@ public struct PrivateKeyCheck: Check {
             content = text
         } else {
             let marked = Self.holdsMarker(file, in: context)
-            let named = keyNames.contains(where: { $0.matches(file.path) })
             // A small binary shaped like a DER private key, whatever its name.
             let shaped = !marked && !named && file.size <= 16 << 10
                 && Self.derShaped(context.head(of: file) ?? Self.head(of: file, in: context))

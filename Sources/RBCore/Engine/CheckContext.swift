@@ -228,7 +228,7 @@ public struct CheckContext: Sendable {
         // Analyses need the whole file: its pieces are gathered while they stream by.
         let analysing = whole ? analyses.filter { target.analyses.result($0.id, entry.path) == nil } : []
         guard wantMarkers || !hashing.isEmpty || !analysing.isEmpty || inLanes else { return whole }
-        var found = Set<[UInt8]>()
+        var found = [Bool](repeating: false, count: markers.count)
         var head: [UInt8] = []
         var gathered: [UInt8] = []
         let gathering = !analysing.isEmpty || inLanes
@@ -247,15 +247,14 @@ public struct CheckContext: Sendable {
             if gathering { gathered.append(contentsOf: fresh) }
             fed = offset + piece.count
             if wantMarkers {
-                let present = ByteScan.present(markers, in: piece, skipping: markers.map(found.contains))
-                for (marker, here) in zip(markers, present) where here { found.insert(marker) }
+                found = ByteScan.present(markers, in: piece, skipping: found)
                 markerSeconds += Profiler.threadCPU() - t1
             }
-            return !hashing.isEmpty || gathering || found.count < markers.count
+            return !hashing.isEmpty || gathering || found.contains(false)
         }
         guard complete else { return false }
         if wantMarkers {
-            target.cache.storeMarkers(entry.path, searched: Set(markers), found: found, head: head)
+            target.cache.storeMarkers(entry.path, MarkerSearch(searched: markers, found: found), head: head)
             Profiler.consumed("binary markers", bytes: fed, seconds: markerSeconds)
         }
         guard UInt64(fed) == entry.size else { return false }
@@ -332,6 +331,17 @@ public struct CheckContext: Sendable {
         return nothing.value
     }
 
+    /// `analysis(id, of:)` for many files: the results as the pass left them, read without a
+    /// lock per file (a whole-tree rule asks for thousands).
+    public func analysis(_ id: String) -> (_ entry: FileEntry) -> (any Sendable)? {
+        let view = target.analyses.view(id)
+        return { entry in
+            if let kept = view.kept[entry.path] { return kept is NotAnalysed ? nil : kept }
+            guard let nothing = view.nothing, nothing.binaries || !isKnownBinary(entry) else { return nil }
+            return nothing.value
+        }
+    }
+
     /// Records the digests of a file whose whole content is in hand.
     public func recordDigests(_ digests: Set<DigestAlgorithm>, of entry: FileEntry, content: FileContent) {
         guard !content.truncated, UInt64(content.bytes.count) == entry.size else { return }
@@ -360,15 +370,14 @@ public struct CheckContext: Sendable {
 
     /// Which markers the read-ahead pass searched `entry` for and which it found (nil: not
     /// searched): one lookup for a check that asks about several.
-    public func markerSearch(of entry: FileEntry) -> (searched: Set<[UInt8]>, found: Set<[UInt8]>)? {
-        target.cache.markers(entry.path).map { ($0.searched, $0.found) }
+    public func markerSearch(of entry: FileEntry) -> MarkerSearch? {
+        target.cache.markers(entry.path)?.search
     }
 
     /// Whether `entry` holds `marker`, when the read-ahead pass searched it for that marker
     /// (nil: not searched; read the file).
     public func holds(_ marker: [UInt8], in entry: FileEntry) -> Bool? {
-        guard let known = markerSearch(of: entry), known.searched.contains(marker) else { return nil }
-        return known.found.contains(marker)
+        markerSearch(of: entry)?.holds(marker)
     }
 
     /// Records in the shared cache that `entry` is binary when its first 8 KiB say so, without
@@ -444,6 +453,8 @@ public struct FileSelection: RandomAccessCollection, Sendable {
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { positions.count }
+    /// Where each selected file is in the tree's index (`tree.index.entries`), in selection order.
+    public var indexPositions: [Int] { positions }
     public subscript(position: Int) -> FileEntry { entries[positions[position]] }
 }
 

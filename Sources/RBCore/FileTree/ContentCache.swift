@@ -37,7 +37,7 @@ public final class ContentCache: @unchecked Sendable {
     private var wholeBytes = 0
     public let binaryBudget = 64 << 20
     /// For binaries searched by the read-ahead pass: the markers looked for and those found.
-    private var markerResults: [String: (searched: Set<[UInt8]>, found: Set<[UInt8]>, head: [UInt8])] = [:]
+    private var markerResults: [String: (search: MarkerSearch, head: [UInt8])] = [:]
     /// Digests computed by the read-ahead pass for the checks that asked for them.
     private var digests: [String: [DigestAlgorithm: [UInt8]]] = [:]
     private var bytes = 0
@@ -132,13 +132,13 @@ public final class ContentCache: @unchecked Sendable {
         wholeBytes += size
     }
 
-    public func storeMarkers(_ path: String, searched: Set<[UInt8]>, found: Set<[UInt8]>, head: [UInt8]) {
+    public func storeMarkers(_ path: String, _ search: MarkerSearch, head: [UInt8]) {
         pthread_mutex_lock(mutex)
-        markerResults[path] = (searched, found, head)
+        markerResults[path] = (search, head)
         pthread_mutex_unlock(mutex)
     }
 
-    public func markers(_ path: String) -> (searched: Set<[UInt8]>, found: Set<[UInt8]>, head: [UInt8])? {
+    public func markers(_ path: String) -> (search: MarkerSearch, head: [UInt8])? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return markerResults[path]
@@ -221,6 +221,13 @@ public final class AnalysisStore: Sendable {
         return (nil, table.nothing.withLock { $0 })
     }
 
+    /// Analysis `id`'s kept results and its completion, as they stand now: for a rule that asks
+    /// about every file of its selection after the pass (one lookup each, no lock).
+    public func view(_ id: String) -> AnalysisView {
+        guard let table = table(id, create: false) else { return AnalysisView(kept: [:], nothing: nil) }
+        return AnalysisView(kept: table.results.withLock { $0 }, nothing: table.nothing.withLock { $0 })
+    }
+
     /// Keeps `value` unless a result is kept already.
     public func store(_ id: String, _ path: String, _ value: any Sendable) {
         table(id, create: true)!.results.withLock { results in
@@ -237,6 +244,12 @@ public final class AnalysisStore: Sendable {
         table(id, create: true)!.nothing.withLock { $0 = (nothing, binaries) }
     }
 
+}
+
+/// A snapshot of one analysis's results (`AnalysisStore.view`).
+public struct AnalysisView: Sendable {
+    let kept: [String: any Sendable]
+    let nothing: (value: any Sendable, binaries: Bool)?
 }
 
 /// Values computed once per target and shared by every rule that asks for them (a model of the
@@ -276,4 +289,34 @@ public final class UnderstandingLog: Sendable {
     }
 
     public var isEmpty: Bool { files.withLock { $0.isEmpty } }
+}
+
+/// Which byte markers the read-ahead pass searched a binary for, and which it found: kept as the
+/// list searched (the same few for every binary) and one flag each, so that asking costs a
+/// comparison of short arrays, not hashing them.
+public struct MarkerSearch: Sendable {
+    public let searched: [[UInt8]]
+    public let found: [Bool]
+
+    public init(searched: [[UInt8]], found: [Bool]) {
+        precondition(searched.count == found.count)
+        self.searched = searched
+        self.found = found
+    }
+
+    /// Whether the file holds `marker`; nil when it was not searched for it.
+    public func holds(_ marker: [UInt8]) -> Bool? {
+        searched.firstIndex(of: marker).map { found[$0] }
+    }
+
+    /// Whether it was searched for every one of `markers`, and which of them it holds.
+    public func holds(_ markers: [[UInt8]]) -> [Bool]? {
+        if markers == searched { return found }
+        var answers: [Bool] = []
+        for marker in markers {
+            guard let answer = holds(marker) else { return nil }
+            answers.append(answer)
+        }
+        return answers
+    }
 }

@@ -231,26 +231,50 @@ public struct CheckContext: Sendable {
         var found = [Bool](repeating: false, count: markers.count)
         var head: [UInt8] = []
         var gathered: [UInt8] = []
+        // Analyses and MD5 lanes need the whole file (both only when it is within the limit).
         let gathering = !analysing.isEmpty || inLanes
-        if gathering { gathered.reserveCapacity(Int(entry.size)) }
         let overlap = wantMarkers ? markers.map(\.count).max() ?? 0 : 0
         var fed = 0
         var digestSeconds = 0.0, markerSeconds = 0.0
-        let complete = stream(entry, overlap: overlap, from: opened) { piece, offset in
-            if offset == 0 { head = Array(piece.prefix(16)) }
-            // The overlap was fed with the piece before.
-            let fresh = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(piece)[min(piece.count, max(0, fed - offset))...])
-            let t0 = Profiler.threadCPU()
-            for (_, digest) in hashing { digest.update(fresh) }
-            let t1 = Profiler.threadCPU()
-            digestSeconds += t1 - t0
-            if gathering { gathered.append(contentsOf: fresh) }
-            fed = offset + piece.count
-            if wantMarkers {
-                found = ByteScan.present(markers, in: piece, skipping: found)
-                markerSeconds += Profiler.threadCPU() - t1
+        let complete: Bool
+        if gathering, let tree {
+            // The whole file is wanted in memory anyway: read it into place at once, instead of
+            // streaming pieces through a buffer and copying each into the gathered bytes.
+            let before = Profiler.threadCPU()
+            do {
+                gathered = try (opened.map { try $0.read(limit: limits.maxFileBytes) } ?? tree.read(entry, limit: limits.maxFileBytes)).bytes
+                readFromTree(gathered.count, since: before)
+                head = Array(gathered.prefix(16))
+                let t0 = Profiler.threadCPU()
+                for (_, digest) in hashing { digest.update(gathered) }
+                let t1 = Profiler.threadCPU()
+                digestSeconds = t1 - t0
+                if wantMarkers {
+                    found = gathered.withUnsafeBufferPointer { ByteScan.present(markers, in: $0) }
+                    markerSeconds = Profiler.threadCPU() - t1
+                }
+                fed = gathered.count
+                complete = true
+            } catch {
+                report("\(error)", path: entry.path, code: "check.unreadable-file")
+                complete = false
             }
-            return !hashing.isEmpty || gathering || found.contains(false)
+        } else {
+            complete = stream(entry, overlap: overlap, from: opened) { piece, offset in
+                if offset == 0 { head = Array(piece.prefix(16)) }
+                // The overlap was fed with the piece before.
+                let fresh = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(piece)[min(piece.count, max(0, fed - offset))...])
+                let t0 = Profiler.threadCPU()
+                for (_, digest) in hashing { digest.update(fresh) }
+                let t1 = Profiler.threadCPU()
+                digestSeconds += t1 - t0
+                fed = offset + piece.count
+                if wantMarkers {
+                    found = ByteScan.present(markers, in: piece, skipping: found)
+                    markerSeconds += Profiler.threadCPU() - t1
+                }
+                return !hashing.isEmpty || found.contains(false)
+            }
         }
         guard complete else { return false }
         if wantMarkers {

@@ -48,6 +48,9 @@ public struct PackageManifestCheck: Check {
     struct Plan: Sendable {
         var expected: [Expected]
         var diversions: [String: Diversion]
+        /// Each expected file resolved in the tree (its diversion followed), by position in the
+        /// index; nil: missing. Resolved once for the pass's interests and the verification.
+        var resolved: [Int?] = []
         /// Where each expected file is looked for (its diversion followed).
         func path(of item: Expected) -> String {
             if let diversion = diversions[item.path], diversion.package != item.package { return diversion.to }
@@ -67,7 +70,11 @@ public struct PackageManifestCheck: Check {
             expected += dpkg(in: context)
             expected += opkg(in: context)
             expected += plain(in: context)
-            return Plan(expected: expected, diversions: expected.isEmpty ? [:] : Self.diversions(in: context))
+            var plan = Plan(expected: expected, diversions: expected.isEmpty ? [:] : Self.diversions(in: context))
+            if let index = context.tree?.index {
+                plan.resolved = expected.map { index.resolve(plan.path(of: $0)).flatMap { index.position(of: $0.path) } }
+            }
+            return plan
         }
     }
 
@@ -76,9 +83,9 @@ public struct PackageManifestCheck: Check {
         guard let tree = context.tree else { return ContentInterests() }
         let plan = plan(in: context)
         var interests = ContentInterests()
-        for item in plan.expected {
+        for (item, position) in zip(plan.expected, plan.resolved) {
             guard let digest = item.digest, let algorithm = DigestAlgorithm(digestLength: digest.count),
-                  let entry = tree.resolve(plan.path(of: item)), entry.type == .file else { continue }
+                  let position, case let entry = tree.index.entries[position], entry.type == .file else { continue }
             interests.digests[entry.path, default: []].insert(algorithm)
         }
         return interests
@@ -91,12 +98,13 @@ public struct PackageManifestCheck: Check {
         guard !expected.isEmpty else { return [] }
         // Hash in batches on the engine's workers (files the read-ahead pass hashed are looked
         // up); results keep the manifest order.
-        let batches = stride(from: 0, to: expected.count, by: 64).map { Array(expected[$0..<min($0 + 64, expected.count)]) }
+        let batches = stride(from: 0, to: expected.count, by: 64).map { $0..<min($0 + 64, expected.count) }
         var parts = [[Observation]](repeating: [], count: batches.count)
         await withTaskGroup(of: (Int, [Observation]).self) { group in
             for (i, batch) in batches.enumerated() {
                 group.addTask {
-                    (i, batch.compactMap { Self.verify($0, tree: tree, plan: plan, context: context) })
+                    (i, batch.compactMap { Self.verify(expected[$0], at: plan.resolved[$0].map { tree.index.entries[$0] },
+                                                       plan: plan, context: context) })
                 }
             }
             for await (i, part) in group { parts[i] = part }
@@ -105,10 +113,11 @@ public struct PackageManifestCheck: Check {
     }
 
     /// The observation for one expected file, or nil when it matches.
-    static func verify(_ item: Expected, tree: any FileTree, plan: Plan, context: CheckContext) -> Observation? {
-        let path = plan.path(of: item)
-        let facts = ["manifest": item.manifest, "package": item.package, "listedPath": item.path]
-        guard let entry = tree.resolve(path) else {
+    static func verify(_ item: Expected, at resolved: FileEntry?, plan: Plan, context: CheckContext) -> Observation? {
+        // Made only for a finding (most listed files match).
+        var facts: [String: String] { ["manifest": item.manifest, "package": item.package, "listedPath": item.path] }
+        guard let entry = resolved else {
+            let path = plan.path(of: item)
             // A conffile the administrator removed is configuration, not tampering.
             return Observation(severity: item.conffile ? .info : .medium,
                                message: "\(path) is listed by \(item.package) (\(item.manifest)) but missing from the image",

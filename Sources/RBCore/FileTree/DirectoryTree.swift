@@ -453,7 +453,7 @@ public final class DirectoryTree: FileTree {
             case listing(Int)
         }
 
-        final class State: @unchecked Sendable {
+        final class State: Sendable {
             let limits: ScanLimits
             let workers: Int
             let group = DispatchGroup()

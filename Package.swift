@@ -49,6 +49,8 @@ let package = Package(
         // digests: OpenSSL hashes one message at a time and Debian 12 packages no multi-buffer
         // hashing library (isa-l_crypto). Plain C, no library.
         .target(name: "CMD5Lanes", path: "Sources/CMD5Lanes"),
+        // The credential key-word scan, 16 text offsets at a time (SSE2); plain C, no library.
+        .target(name: "CTextScan", path: "Sources/CTextScan"),
 
         // OpenSSL behind Swift types: digests, HMAC, random bytes, Base64 and hex; keys and
         // certificates from PEM/DER and PKCS#12 (freed with their values); signature and
@@ -74,7 +76,7 @@ let package = Package(
         // against a CA file, OpenSSL's cipher-suite names); its other crypto is RBCrypto's.
         .target(name: "RBNet", dependencies: ["RBCore", "RBCrypto", "COpenSSL", "CLibXML2", "CLibSSH"]),
         // Built-in check plugins, one per file, registered in BuiltinChecks.all.
-        .target(name: "RBChecks", dependencies: ["RBCore", "RBCrypto", "RBPluginSDK", "CSafeSystem", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RBChecks", dependencies: ["RBCore", "RBCrypto", "RBPluginSDK", "CSafeSystem", "CTextScan", "CLibXML2", "CPCRE2", "CCrypt", "CSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
         // Reporters: SARIF 2.1.0, JSON, text.
         .target(name: "RBReport", dependencies: ["RBCore", "RBCrypto"]),
         // The library the CLI drives: target resolution, scan sessions, rule lint/test.

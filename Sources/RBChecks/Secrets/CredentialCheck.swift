@@ -84,7 +84,7 @@ public struct CredentialCheck: Check {
     /// Every pattern's literals, found in one pass over a file (every occurrence, overlapping
     /// ones too): which patterns can match, and where.
     let literalScan: LiteralSet
-    let keywordScan: Regex
+    let keywordScan: KeywordScan
 
     /// Whole-tree by default (every text file): started among the first.
     public var costHint: Int { paths.contains(where: \.selectsEverything) ? Engine.wholeTreeCost : 1 }
@@ -108,7 +108,7 @@ public struct CredentialCheck: Check {
                                reach: Self.longReach[$0.0] ?? 512, literalIndices: bytes.compactMap { position[$0] })
             }
             genericPattern = try Regex(Self.generic)
-            keywordScan = try Regex(Self.keywords)
+            keywordScan = try KeywordScan()
         } catch {
             throw CheckOptionError(key: "paths", "\(error)")
         }
@@ -216,11 +216,11 @@ public struct CredentialCheck: Check {
         // than the case-insensitive pattern), and are looked for only around a key word.
         guard config else { return found }
         let wordStart = Profiler.threadCPU()
-        let words = keywordScan.matches(in: bytes, limit: 4096)
+        let words = keywordScan.starts(in: bytes, limit: 4096)
         Profiler.consumed("secrets.credentials keyword scan", bytes: bytes.count, seconds: Profiler.threadCPU() - wordStart)
         guard !words.isEmpty else { return found }
         let windows = words.count < 4096
-            ? SearchWindows.around( words.map(\.range.lowerBound), in: bytes.count, before: 128, after: 256) : [0..<bytes.count]
+            ? SearchWindows.around(words, in: bytes.count, before: 128, after: 256) : [0..<bytes.count]
         for window in windows {
             for match in genericPattern.matches(in: bytes, within: window, limit: 256) {
                 guard match.groups.count > 1, let keyRange = match.groups[0], let valueRange = match.groups[1] else { continue }

@@ -16,6 +16,10 @@ struct LiteralSet: Sendable {
     /// and the scan slows by half; built by a counting sort, the table costs tens of microseconds.
     private let heads: [Int32]
     private let members: [Int32]
+    /// Each name's first four bytes (fewer for a shorter name) as a little-endian word, and the
+    /// mask of the bytes it has: most offsets whose first two bytes start a name are told apart
+    /// by one load and compare, without a memcmp call.
+    private let prefixes: [(word: UInt32, mask: UInt32)]
     /// Names of one byte, found with memchr.
     private let single: [Int]
 
@@ -51,6 +55,14 @@ struct LiteralSet: Sendable {
         self.heads = heads
         self.members = members
         self.single = single
+        prefixes = bytes.map { name in
+            var word: UInt32 = 0, mask: UInt32 = 0
+            for (i, byte) in name.prefix(4).enumerated() {
+                word |= UInt32(byte) << (8 * UInt32(i))
+                mask |= 0xff << (8 * UInt32(i))
+            }
+            return (word, mask)
+        }
     }
 
     /// Every occurrence of every name in `bytes`, overlapping ones included, by offset (then by
@@ -73,10 +85,19 @@ struct LiteralSet: Sendable {
                         let key = Self.bucket(current, next)
                         let low = Int(heads[key]), high = Int(heads[key + 1])
                         guard low != high else { continue }
+                        let word = position + 4 <= h.count ? UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self) : nil
                         for m in low..<high {
                             let name = Int(members[m])
                             let candidate = self.bytes[name]
                             guard candidate.count <= h.count - position else { continue }
+                            if let word {
+                                let prefix = prefixes[name]
+                                guard word & prefix.mask == prefix.word else { continue }
+                                if candidate.count <= 4 {
+                                    hits.append((name, position))
+                                    continue
+                                }
+                            }
                             if candidate.withUnsafeBufferPointer({ memcmp(base + position, $0.baseAddress!, $0.count) == 0 }) {
                                 hits.append((name, position))
                             }

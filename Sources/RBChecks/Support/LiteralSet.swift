@@ -85,7 +85,7 @@ struct LiteralSet: Sendable {
                         let key = Self.bucket(current, next)
                         let low = Int(heads[key]), high = Int(heads[key + 1])
                         guard low != high else { continue }
-                        let word = position + 4 <= h.count ? UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self) : nil
+                        let word = position + 4 <= h.count ? UInt32(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self)) : nil
                         for m in low..<high {
                             let name = Int(members[m])
                             let candidate = self.bytes[name]

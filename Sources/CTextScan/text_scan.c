@@ -21,6 +21,17 @@ static size_t word_at(const uint8_t *h, size_t n, size_t i) {
     return 0;
 }
 
+/// Records the key word at `at`, unless a match before it covers `at` (matches do not overlap):
+/// 1 when one was recorded.
+static int take(const uint8_t *h, size_t n, size_t at, size_t *out, size_t *found, size_t *allowed) {
+    if (at < *allowed) return 0;
+    size_t length = word_at(h, n, at);
+    if (!length) return 0;
+    out[(*found)++] = at;
+    *allowed = at + length;
+    return 1;
+}
+
 size_t rb_credential_keywords(const uint8_t *h, size_t n, size_t *out, size_t limit) {
     size_t found = 0, allowed = 0, i = 0;
     if (limit == 0) return 0;
@@ -42,22 +53,12 @@ size_t rb_credential_keywords(const uint8_t *h, size_t n, size_t *out, size_t li
         while (mask) {
             size_t at = i + (size_t)__builtin_ctz(mask);
             mask &= mask - 1;
-            if (at < allowed) continue;
-            size_t length = word_at(h, n, at);
-            if (!length) continue;
-            out[found++] = at;
-            allowed = at + length;
-            if (found == limit) return found;
+            if (take(h, n, at, out, &found, &allowed) && found == limit) return found;
         }
     }
 #endif
     for (; i < n; i++) {
-        if (i < allowed) continue;
-        size_t length = word_at(h, n, i);
-        if (!length) continue;
-        out[found++] = i;
-        allowed = i + length;
-        if (found == limit) return found;
+        if (take(h, n, i, out, &found, &allowed) && found == limit) return found;
     }
     return found;
 }

@@ -350,20 +350,22 @@ public struct CheckContext: Sendable {
     /// or `readUnlessBinary` answering from the cached verdict).
     public func analysis(_ id: String, of entry: FileEntry) -> (any Sendable)? {
         let answer = target.analyses.answer(id, entry.path)
-        if let kept = answer.kept { return kept is NotAnalysed ? nil : kept }
-        guard let nothing = answer.nothing, nothing.binaries || !isKnownBinary(entry) else { return nil }
-        return nothing.value
+        return analysis(kept: answer.kept, nothing: answer.nothing, of: entry)
     }
 
     /// `analysis(id, of:)` for many files: the results as the pass left them, read without a
     /// lock per file (a whole-tree rule asks for thousands).
     public func analysis(_ id: String) -> (_ entry: FileEntry) -> (any Sendable)? {
         let view = target.analyses.view(id)
-        return { entry in
-            if let kept = view.kept[entry.path] { return kept is NotAnalysed ? nil : kept }
-            guard let nothing = view.nothing, nothing.binaries || !isKnownBinary(entry) else { return nil }
-            return nothing.value
-        }
+        return { entry in analysis(kept: view.kept[entry.path], nothing: view.nothing, of: entry) }
+    }
+
+    /// The answer for `entry` from its kept result and the analysis's completion (both ways of
+    /// asking above).
+    private func analysis(kept: (any Sendable)?, nothing: (value: any Sendable, binaries: Bool)?, of entry: FileEntry) -> (any Sendable)? {
+        if let kept { return kept is NotAnalysed ? nil : kept }
+        guard let nothing, nothing.binaries || !isKnownBinary(entry) else { return nil }
+        return nothing.value
     }
 
     /// Records the digests of a file whose whole content is in hand.

@@ -70,6 +70,31 @@ struct CorruptionTests {
         #expect(problems > 0)
     }
 
+    /// A table pointer near 2^64 (found by the libFuzzer image target, 65bc388's CI) is a
+    /// corrupt-image diagnostic, not an arithmetic-overflow trap: for squashfs 4.0 in both byte
+    /// orders, at the id table's first block pointer (libsquashfs reads the little-endian image
+    /// and says "out of bounds"; rbscan's own big-endian reader says "past the end").
+    @Test(arguments: ["squashfs-gzip.img", "v4-be.sqfs"])
+    func tablePointerPastTheEndIsCorrupt(name: String) throws {
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.corpus + "/" + name)))
+        let bigEndian = bytes.starts(with: Array("sqsh".utf8))
+        func u64(_ at: Int) -> UInt64 {
+            (0..<8).reduce(UInt64(0)) { value, i in value | UInt64(bytes[at + i]) << (8 * UInt64(bigEndian ? 7 - i : i)) }
+        }
+        // Superblock offset 48: where the id table's block pointers start.
+        let idTable = Int(u64(48))
+        let pointer: UInt64 = 0xFFFF_FFFF_FFFF_FF00
+        for i in 0..<8 { bytes[idTable + i] = UInt8(truncatingIfNeeded: pointer >> (8 * UInt64(bigEndian ? 7 - i : i))) }
+        let dir = try TemporaryDirectory(prefix: "rbscan-corrupt")
+        defer { dir.remove() }
+        let path = dir.url(name)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let analysis = try ImageScanner(limits: ScanLimits()).analyze(path: path)
+        let d = try #require(analysis.diagnostics.first { $0.code == "image.corrupt" })
+        #expect(d.message.contains(bigEndian ? "past the end" : "out of bounds"), "\(d)")
+        #expect(d.location?.offset != nil)
+    }
+
     /// A truncated image names the offset of the container it cut.
     @Test func truncatedSquashfsNamesItsOffset() throws {
         let original = try Data(contentsOf: URL(fileURLWithPath: Self.corpus + "/rootfs.uimg"))

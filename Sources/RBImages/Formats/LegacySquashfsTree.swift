@@ -130,7 +130,7 @@ public final class LegacySquashfsTree: FileTree {
             var entries: [UInt8] = []
             for i in 0..<(index.count / pointerSize) {
                 let at = sb.major == 3 ? index.u64(i * 8, littleEndian: le) : UInt64(index.u32(i * 4, littleEndian: le))
-                let block = try LegacySquashfsTree.readMetadata(source, from: at, to: at + 8192 + 3, check: sb.check, le: le,
+                let block = try LegacySquashfsTree.readMetadata(source, from: at, to: LegacySquashfsTree.singleBlockEnd(at, check: true), check: sb.check, le: le,
                                                                 decoder: decoder, limit: limit, single: true)
                 entries += block.bytes
             }
@@ -202,8 +202,21 @@ public final class LegacySquashfsTree: FileTree {
         }
     }
 
+    /// Where one metadata block starting at `start` ends at most (8 KiB of data and its header):
+    /// the `to` of a `single` read. Saturates: a pointer read from the image may be anything.
+    static func singleBlockEnd(_ start: UInt64, check: Bool) -> UInt64 {
+        let (end, overflow) = start.addingReportingOverflow(8192 + (check ? 3 : 2))
+        return overflow ? .max : end
+    }
+
     static func readMetadata(_ source: ByteSource, from start: UInt64, to end: UInt64, check: Bool, le: Bool,
                              decoder: any SquashfsBlockCodec, limit: UInt64, single: Bool = false) throws(ImageError) -> Metadata {
+        // Table pointers come from the image: one past its end is corrupt (and would overflow
+        // the block arithmetic below).
+        guard start <= source.size else {
+            throw ImageError(.corrupt, source.file.name,
+                             "metadata block pointer \(start) lies past the end of the filesystem (\(source.size) bytes)", offset: source.base)
+        }
         var out = Metadata(bytes: [], starts: [:])
         var offset = start
         let headerSize: UInt64 = check ? 3 : 2

@@ -80,7 +80,7 @@ public final class Squashfs4NativeTree: FileTree {
             var bytes: [UInt8] = []
             for b in 0..<(pointers.count / 8) {
                 let at = pointers.u64(b * 8, littleEndian: le)
-                bytes += try LegacySquashfsTree.readMetadata(source, from: at, to: at + 8194, check: false, le: headersLE, decoder: codec,
+                bytes += try LegacySquashfsTree.readMetadata(source, from: at, to: LegacySquashfsTree.singleBlockEnd(at, check: false), check: false, le: headersLE, decoder: codec,
                                                              limit: limit, single: true).bytes
             }
             return bytes

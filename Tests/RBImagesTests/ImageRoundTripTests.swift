@@ -102,6 +102,37 @@ struct ImageRoundTripTests {
         #expect(d.location?.offset == 0)
     }
 
+    /// The read-ahead pass hands batches of read order to its workers: a batch must not end in
+    /// the middle of a fragment block's files, or two workers decompress that block. 400 files of
+    /// 1-5 KB share some 13 fragment blocks of 128 KiB; batches of 32 would split nearly all.
+    @Test func readBatchesKeepFragmentBlocksWhole() throws {
+        let dir = try TemporaryDirectory(prefix: "rbscan-batches")
+        var random = SplitMix(seed: 21)
+        for i in 0..<400 {
+            let folder = dir.url("src/d\(i % 7)")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let size = 1000 + Int(random.next() % 4000)
+            try Data((0..<size).map { UInt8(32 + ($0 * 7 + i) % 90) }).write(to: URL(fileURLWithPath: folder + "/f\(i).txt"))
+        }
+        try ImageFixtures.sh("mksquashfs src fragments.sqfs -comp gzip -noappend -quiet", in: dir.path)
+        let analysis = try ImageScanner(limits: ScanLimits()).analyze(path: dir.url("fragments.sqfs"))
+        let tree = try #require(analysis.filesystems.first?.node.tree as? SquashfsTree)
+        let files = tree.index.entries.filter { $0.type == .file }
+        let batches = tree.readBatches(files, size: 32)
+        // The same files in the same order as read order, none lost or repeated.
+        #expect(batches.flatMap { $0 }.map(\.path) == tree.readOrder(files).map(\.path))
+        #expect(batches.dropLast().allSatisfy { $0.count >= 32 })
+        let blocks = Set(files.compactMap { tree.fragmentBlock(of: $0) })
+        #expect(blocks.count >= 10, "the fixture should spread over many fragment blocks")
+        for (a, b) in zip(batches, batches.dropFirst()) {
+            let last = try #require(a.last), first = try #require(b.first)
+            let block = try #require(tree.fragmentBlock(of: last))
+            #expect(tree.fragmentBlock(of: first) != block, "\(last.path) and \(first.path) share fragment block \(block)")
+        }
+        // The rule bit: some batch went past 32 to finish its block.
+        #expect(batches.contains { $0.count > 32 })
+    }
+
     /// OpenWrt's mksquashfs (and its forks) store a 12-byte xz options block (mainline: 8 bytes,
     /// dictionary size and filter flags). Layout as read from OpenWrt/PandoraBox images (see
     /// docs/real-firmware.md): after the 2-byte metadata header 0x800c come 12 bytes

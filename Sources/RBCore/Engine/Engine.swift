@@ -157,15 +157,13 @@ public struct Engine: Sendable {
     public static let wholeTreeCost = 100
 
     /// Reads every regular file of `target` once (binary verdict, text content) into its cache,
-    /// in contiguous chunks of the tree's read order so that neighbouring files share
-    /// decompressed blocks.
+    /// in contiguous batches of the tree's read order so that neighbouring files share
+    /// decompressed blocks (a batch never splits the files of one compressed block).
     /// With `markers`, each binary is read to its end (in pieces) and the markers it holds are
     /// recorded in the cache.
     func prefetch(_ target: ScanTarget, markers: [[UInt8]] = [], interests: ContentInterests = ContentInterests()) async {
         guard let tree = target.tree else { return }
-        let files = tree.readOrder(tree.index.entries.filter { $0.type == .file })
-        let chunk = 32
-        let chunks = stride(from: 0, to: files.count, by: chunk).map { files[$0..<min($0 + chunk, files.count)] }
+        let chunks = tree.readBatches(tree.index.entries.filter { $0.type == .file }, size: 32)
         let limits = self.limits
         // Problems are not reported here: the rules that need a file read it again and report.
         let quiet = DiagnosticSink()

@@ -20,6 +20,10 @@ public protocol FileTree: Sendable {
     /// `files` in the order that reads them fastest (an image's on-disk order, so that shared
     /// compressed blocks are decompressed once); path order by default.
     func readOrder(_ files: [FileEntry]) -> [FileEntry]
+    /// `files` in read order, cut into batches of about `size` files for parallel readers. A
+    /// batch never ends inside a group of files that share one compressed block (a squashfs
+    /// fragment block): two workers would each decompress it. Plain `size` slices by default.
+    func readBatches(_ files: [FileEntry], size: Int) -> [ArraySlice<FileEntry>]
     /// Streams at most `limit` bytes of `entry` through `body` in pieces of at most `chunk` new
     /// bytes, each piece starting with the last `overlap` bytes of the one before (so that a
     /// match shorter than `overlap` is never cut in two). `body` gets the piece and the file
@@ -61,6 +65,11 @@ final class TreeFileView: OpenedFile {
 
 extension FileTree {
     public func readOrder(_ files: [FileEntry]) -> [FileEntry] { files }
+
+    public func readBatches(_ files: [FileEntry], size: Int) -> [ArraySlice<FileEntry>] {
+        let ordered = readOrder(files), size = max(1, size)
+        return stride(from: 0, to: ordered.count, by: size).map { ordered[$0..<min($0 + size, ordered.count)] }
+    }
 
     public func opened(_ entry: FileEntry) throws -> any OpenedFile { TreeFileView(tree: self, entry: entry) }
 

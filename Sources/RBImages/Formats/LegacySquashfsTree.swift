@@ -394,6 +394,17 @@ public final class LegacySquashfsTree: FileTree {
         }
     }
 
+    /// On-disk order: each fragment block's files together, then the others by first block.
+    public func readOrder(_ files: [FileEntry]) -> [FileEntry] { ordered(files).map(\.entry) }
+
+    public func readBatches(_ files: [FileEntry], size: Int) -> [ArraySlice<FileEntry>] {
+        SquashfsFileReader.batches(ordered(files), size: size)
+    }
+
+    private func ordered(_ entries: [FileEntry]) -> [(entry: FileEntry, fragment: UInt32?)] {
+        SquashfsFileReader.ordered(entries, data: { $0.type == .file ? files[$0.path] : nil })
+    }
+
     public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
         guard entry.type == .file, let file = files[entry.path] else {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")

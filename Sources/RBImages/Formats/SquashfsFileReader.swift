@@ -1,4 +1,5 @@
 import RBCore
+import Synchronization
 
 /// Reads regular files of the squashfs images rbscan parses itself (3.x/2.x, big-endian 4.0):
 /// data blocks from the file's start, each behind a size word (bit 24: stored; 0: sparse), and
@@ -17,6 +18,16 @@ struct SquashfsFileReader: Sendable {
     let codec: any SquashfsBlockCodec
     let blockSize: Int
     let fragments: [(start: UInt64, size: UInt32)]
+    /// The last few fragment blocks decoded: files read in fragment order take their tails from
+    /// one decoded block instead of decoding it once per file.
+    private let recent = FragmentCache()
+
+    init(source: ByteSource, codec: any SquashfsBlockCodec, blockSize: Int, fragments: [(start: UInt64, size: UInt32)]) {
+        self.source = source
+        self.codec = codec
+        self.blockSize = blockSize
+        self.fragments = fragments
+    }
 
     /// Decodes one block; `expected`: the bytes it must yield (nil for a fragment block).
     func block(at offset: UInt64, word: UInt32, expected: Int?, path: String) throws -> [UInt8] {
@@ -48,12 +59,66 @@ struct SquashfsFileReader: Sendable {
             guard Int(file.fragment) < fragments.count else {
                 throw FileTreeError(.unreadable, path: path, "fragment \(file.fragment) is not in the fragment table")
             }
-            let fragment = fragments[Int(file.fragment)]
-            let whole = try block(at: fragment.start, word: fragment.size, expected: nil, path: path)
+            let whole: [UInt8]
+            if let cached = recent.block(file.fragment) {
+                whole = cached
+            } else {
+                let fragment = fragments[Int(file.fragment)]
+                whole = try block(at: fragment.start, word: fragment.size, expected: nil, path: path)
+                recent.keep(whole, as: file.fragment)
+            }
             let tail = Int(file.size % UInt64(blockSize)), from = Int(file.fragmentOffset)
             guard from + tail <= whole.count else { throw FileTreeError(.unreadable, path: path, "fragment tail out of bounds") }
             out += whole[from..<(from + tail)]
         }
         return FileContent(bytes: Array(out.prefix(wanted)), truncated: file.size > UInt64(limit))
+    }
+}
+
+extension SquashfsFileReader {
+    /// `files` in on-disk order (the files in fragment blocks by block and offset, then the others
+    /// by first data block) with the fragment block each one lives in.
+    static func ordered(_ files: [FileEntry], data: (FileEntry) -> FileData?) -> [(entry: FileEntry, fragment: UInt32?)] {
+        func key(_ entry: FileEntry) -> (UInt32, UInt64) {
+            guard let file = data(entry) else { return (UInt32.max, UInt64.max) }
+            if file.blocks.isEmpty, file.fragment != 0xffff_ffff { return (file.fragment, UInt64(file.fragmentOffset)) }
+            return (UInt32.max, file.start)
+        }
+        return files.map { ($0, key($0)) }.sorted { $0.1 < $1.1 }
+            .map { (entry: $0.0, fragment: $0.1.0 == UInt32.max ? nil : $0.1.0) }
+    }
+
+    /// Batches of about `size` files of `keyed` (in read order), none ending inside a fragment
+    /// block's files: workers taking turns would each decode the block.
+    static func batches(_ keyed: [(entry: FileEntry, fragment: UInt32?)], size: Int) -> [ArraySlice<FileEntry>] {
+        let entries = keyed.map(\.entry), size = max(1, size)
+        var batches: [ArraySlice<FileEntry>] = []
+        var start = 0
+        while start < keyed.count {
+            var end = min(start + size, keyed.count)
+            while end < keyed.count, let fragment = keyed[end - 1].fragment, keyed[end].fragment == fragment { end += 1 }
+            batches.append(entries[start..<end])
+            start = end
+        }
+        return batches
+    }
+}
+
+/// A few decoded fragment blocks, shared by the readers of one tree (most recently used last).
+final class FragmentCache: Sendable {
+    private let blocks = Mutex<[(index: UInt32, bytes: [UInt8])]>([])
+    /// Blocks kept: one per reader of the read-ahead pass, and a spare.
+    static let capacity = 4
+
+    func block(_ index: UInt32) -> [UInt8]? {
+        blocks.withLock { all in all.last { $0.index == index }?.bytes }
+    }
+
+    func keep(_ bytes: [UInt8], as index: UInt32) {
+        blocks.withLock { all in
+            all.removeAll { $0.index == index }
+            all.append((index, bytes))
+            if all.count > Self.capacity { all.removeFirst(all.count - Self.capacity) }
+        }
     }
 }

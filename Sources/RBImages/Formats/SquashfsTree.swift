@@ -259,20 +259,43 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
 
     /// On-disk order: files living in fragment blocks grouped by fragment, the others by their
     /// first data block, so each compressed block is decompressed once by a sequential reader.
-    public func readOrder(_ files: [FileEntry]) -> [FileEntry] {
+    public func readOrder(_ files: [FileEntry]) -> [FileEntry] { ordered(files).map(\.entry) }
+
+    /// Read order cut into batches of about `size` files, a fragment block's files never split
+    /// between two batches: workers taking turns would each decompress the block (with files of
+    /// about 4 KB a 128 KiB fragment block holds some 30 of them, so nearly every block would be
+    /// decompressed twice).
+    public func readBatches(_ files: [FileEntry], size: Int) -> [ArraySlice<FileEntry>] {
+        SquashfsFileReader.batches(ordered(files), size: size)
+    }
+
+    /// The fragment block holding the whole of `entry` (a file shorter than a block whose tail
+    /// went to a fragment), nil for any other file. Read order groups files by it.
+    public func fragmentBlock(of entry: FileEntry) -> UInt32? {
+        guard entry.size < UInt64(superblock.block_size), let inode = inode(of: entry) else { return nil }
+        return fragmentLocation(inode)?.block
+    }
+
+    private func fragmentLocation(_ inode: UnsafeMutablePointer<sqfs_inode_generic_t>) -> (block: UInt32, offset: UInt32)? {
+        var fragment: UInt32 = 0xffff_ffff, offset: UInt32 = 0
+        guard sqfs_inode_get_frag_location(inode, &fragment, &offset) == 0, fragment != 0xffff_ffff else { return nil }
+        return (fragment, offset)
+    }
+
+    /// `files` sorted by where their bytes start, with the fragment block each one lives in
+    /// (nil for files with data blocks, which come after the fragment groups).
+    private func ordered(_ files: [FileEntry]) -> [(entry: FileEntry, fragment: UInt32?)] {
         func key(_ entry: FileEntry) -> (UInt32, UInt64) {
             guard let inode = inode(of: entry) else { return (UInt32.max, UInt64.max) }
+            if entry.size < UInt64(superblock.block_size), let fragment = fragmentLocation(inode) {
+                return (fragment.block, UInt64(fragment.offset))
+            }
             var start: UInt64 = 0
             _ = sqfs_inode_get_file_block_start(inode, &start)
-            if entry.size < UInt64(superblock.block_size) {
-                var fragment: UInt32 = 0xffff_ffff, offset: UInt32 = 0
-                if sqfs_inode_get_frag_location(inode, &fragment, &offset) == 0, fragment != 0xffff_ffff {
-                    return (fragment, UInt64(offset))
-                }
-            }
             return (UInt32.max, start)
         }
-        return files.map { ($0, key($0)) }.sorted { $0.1 < $1.1 }.map(\.0)
+        return files.map { ($0, key($0)) }.sorted { $0.1 < $1.1 }
+            .map { (entry: $0.0, fragment: $0.1.0 == UInt32.max ? nil : $0.1.0) }
     }
 
     /// One libsquashfs data reader with its own decompressor and file object.

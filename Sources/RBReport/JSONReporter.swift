@@ -72,6 +72,7 @@ public struct JSONReporter: Reporter {
                 return FindingInfo(ruleId: finding.ruleID, status: finding.status.rawValue, severity: finding.severity.rawValue,
                             category: finding.category.rawValue, message: finding.message, target: finding.targetIndex,
                             path: finding.location.path, line: finding.location.line, fingerprint: finding.fingerprint,
+                            evidenceState: Fingerprint.evidenceState(finding.evidence),
                             gating: report.gates(finding), waiver: finding.waiver, baselineState: finding.baselineState?.rawValue,
                             evidence: EvidenceInfo(key: finding.evidence.key, snippet: finding.evidence.snippet,
                                                    facts: finding.evidence.facts),
@@ -163,6 +164,8 @@ public struct JSONReporter: Reporter {
         var path: String
         var line: Int?
         var fingerprint: String
+        /// What `--compare` checks to call a finding updated (`Fingerprint.evidenceState`).
+        var evidenceState: String
         var gating: Bool
         var waiver: AppliedWaiver?
         var baselineState: String?

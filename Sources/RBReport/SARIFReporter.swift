@@ -78,7 +78,8 @@ public struct SARIFReporter: Reporter {
                                  properties: SuppressionProperties(owner: waiver.owner, expires: waiver.expires, waiver: waiver.source))]
                 },
                 properties: ResultProperties(severity: finding.severity.rawValue, category: finding.category.rawValue,
-                                             target: target.spec, evidenceKey: finding.evidence.key, facts: facts))
+                                             target: target.spec, evidenceKey: finding.evidence.key,
+                                             evidenceState: Fingerprint.evidenceState(finding.evidence), facts: facts))
         }
         var baseIDs: [String: ArtifactLocationBase] = [:]
         var artifacts: [Artifact] = []
@@ -269,6 +270,8 @@ public struct SARIFReporter: Reporter {
         var category: String
         var target: String
         var evidenceKey: String
+        /// What `--compare` checks to call a finding updated (`Fingerprint.evidenceState`).
+        var evidenceState: String
         var facts: [String: String]?
     }
     struct ResultLocation: Encodable { var physicalLocation: PhysicalLocation }

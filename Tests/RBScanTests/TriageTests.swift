@@ -64,6 +64,61 @@ struct TriageTests {
         #expect(Set(results.compactMap { $0["baselineState"] as? String }) == ["new", "unchanged", "updated", "absent"])
     }
 
+    /// States per rule and path, for the assertions below.
+    func states(_ document: [String: Any]) -> [String] {
+        findings(document).map { "\($0["baselineState"] ?? "-") \($0["ruleId"] ?? "") \($0["path"] ?? "")" }.sorted()
+    }
+
+    @Test("A one-line fix moves other findings' lines and changes their messages' details: only the fixed finding is absent, none is updated")
+    func oneLineFix() throws {
+        let dir = try TemporaryDirectory(prefix: "rbscan-triage-fix")
+        defer { dir.remove() }
+        // The bundled example camera root: rcS lowers ASLR on line 4, then starts lighttpd on
+        // line 6, which RB-DAT-001's message names (`etc/init.d/rcS:6`); RB-AUD-004's message
+        // counts the boot commands read.
+        try ImageFixtures.sh("cp -a '\(Repository.root)/Examples/camera-rootfs' root", in: dir.path)
+        #expect(try scan([dir.url("root"), "--fail-on", "never", "--format", "json", "--output", dir.url("r1.json"),
+                          "--format", "sarif", "--output", dir.url("r1.sarif")]).status == 0)
+        try ImageFixtures.sh("sed -i '/randomize_va_space/d' root/etc/init.d/rcS", in: dir.path)
+        let before = try json(String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir.url("r1.json"))), as: UTF8.self))
+        for previous in ["r1.json", "r1.sarif"] {
+            let second = try scan([dir.url("root"), "--compare", dir.url(previous), "--fail-on", "never", "--format", "json"])
+            #expect(second.status == 0, "\(second.stderr)")
+            let after = try json(second.stdout)
+            let changed = states(after).filter { !$0.hasPrefix("unchanged ") }
+            #expect(changed == ["absent RB-SYS-001 etc/init.d/rcS"], "\(previous): \(changed)")
+            // The test holds only if messages did change under the fix: a line number and a count.
+            func message(_ document: [String: Any], _ rule: String) -> String? {
+                findings(document).first { $0["ruleId"] as? String == rule && $0["baselineState"] as? String != "absent" }?["message"] as? String
+            }
+            for rule in ["RB-DAT-001", "RB-AUD-004"] {
+                let old = try #require(message(before, rule)), new = try #require(message(after, rule))
+                #expect(old != new, "\(rule): the fixture no longer changes this message")
+            }
+        }
+    }
+
+    @Test("Rewording rule messages changes no finding's identity or state")
+    func rewordedMessages() throws {
+        let dir = try TemporaryDirectory(prefix: "rbscan-triage-reword")
+        defer { dir.remove() }
+        try ImageFixtures.sh("cp -a '\(Repository.root)/Examples/camera-rootfs' root && cp -a '\(Repository.root)/Rules' rules", in: dir.path)
+        #expect(try scan([dir.url("root"), "--fail-on", "never", "--format", "json", "--output", dir.url("r1.json")]).status == 0)
+        // The same rules with two messages reworded (a copy of Rules/ takes the shipped one's place).
+        try ImageFixtures.sh("""
+            sed -i 's/message: "telnetd is started at boot ({via}): {command}"/message: "Telnet server launched during start-up via {via}: {command}"/' rules/interfaces.yaml && \
+            sed -i 's/message: "no time synchronisation ({programs}) is started at boot or from cron"/message: "Clock is never synchronised (looked for {programs})"/' rules/audit.yaml && \
+            grep -q 'Telnet server launched' rules/interfaces.yaml && grep -q 'Clock is never synchronised' rules/audit.yaml
+            """, in: dir.path)
+        let second = try scan([dir.url("root"), "--rules", dir.url("rules"), "--compare", dir.url("r1.json"), "--fail-on", "never", "--format", "json"])
+        #expect(second.status == 0, "\(second.stderr)")
+        let after = try json(second.stdout)
+        #expect(states(after).allSatisfy { $0.hasPrefix("unchanged ") }, "\(states(after).filter { !$0.hasPrefix("unchanged ") })")
+        let messages = findings(after).compactMap { $0["message"] as? String }
+        #expect(messages.contains { $0.hasPrefix("Telnet server launched during start-up") })
+        #expect(messages.contains { $0.hasPrefix("Clock is never synchronised") })
+    }
+
     @Test("Several targets: a finding fixed on one target and kept on another is absent there and unchanged here; one target under a new name matches by fingerprint")
     func perTarget() throws {
         let a = try TemporaryDirectory(prefix: "rbscan-tgt-a")

@@ -39,6 +39,13 @@ public struct Evidence: Hashable, Codable, Sendable {
         self.snippet = snippet
         self.facts = facts
     }
+
+    /// Facts that describe a finding's surroundings, not the finding: they change when something
+    /// else in the image changes (one boot command fewer, a service started from another line,
+    /// other examples of the same problem, another number of login attempts), so they never make
+    /// a compared finding `updated` (`Fingerprint.evidenceState`). Checks name such facts with
+    /// these names; every other fact is evidence.
+    public static let contextFacts: Set<String> = ["bootCommands", "startedAt", "examples", "sample", "attempts", "line", "column"]
 }
 
 /// What a check reports; the engine turns it into a `Finding` by adding the rule's metadata.

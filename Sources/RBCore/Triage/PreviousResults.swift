@@ -16,6 +16,8 @@ public struct PreviousResults: Sendable {
         public var line: Int?
         public var target: String
         public var waived: Bool
+        /// `Fingerprint.evidenceState` of the earlier finding (nil in reports written before it).
+        public var evidenceState: String? = nil
     }
 
     public let file: String
@@ -65,7 +67,8 @@ public struct PreviousResults: Sendable {
                         message: result.message?.text ?? "",
                         path: uri.contains("://") ? uri : (uri.removingPercentEncoding ?? uri),
                         line: physical?.region?.startLine,
-                        target: result.properties?.target ?? "", waived: !(result.suppressions ?? []).isEmpty))
+                        target: result.properties?.target ?? "", waived: !(result.suppressions ?? []).isEmpty,
+                        evidenceState: result.properties?.evidenceState))
                 }
             }
         } else if document.schemaVersion, let findings = document.findings {
@@ -80,7 +83,8 @@ public struct PreviousResults: Sendable {
                     severity: Severity(rawValue: finding.severity ?? "") ?? .medium,
                     category: finding.category ?? "", message: finding.message ?? "",
                     path: finding.path ?? "", line: finding.line,
-                    target: target >= 0 && target < targets.count ? targets[target] : "", waived: finding.waived))
+                    target: target >= 0 && target < targets.count ? targets[target] : "", waived: finding.waived,
+                    evidenceState: finding.evidenceState))
             }
         } else {
             throw fail("not an rbscan SARIF (runs) or JSON (schemaVersion, findings) report")
@@ -147,17 +151,25 @@ public struct PreviousResults: Sendable {
         struct Artifact: Decodable { var uri: String? }
         struct Region: Decodable {
             var startLine: Int?
-            init(from decoder: any Decoder) throws { startLine = (try? decoder.container(keyedBy: Key.self))?.lenient("startLine") }
+            /// The evidence snippet rbscan writes on the region.
+            var snippet: String?
+            init(from decoder: any Decoder) throws {
+                let c = try? decoder.container(keyedBy: Key.self)
+                startLine = c?.lenient("startLine")
+                snippet = (c?.lenient("snippet") as Message?)?.text
+            }
         }
         struct Properties: Decodable {
             var severity: String?
             var category: String?
             var target: String?
+            var evidenceState: String?
             init(from decoder: any Decoder) throws {
                 let c = try decoder.container(keyedBy: Key.self)
                 severity = c.lenient("severity")
                 category = c.lenient("category")
                 target = c.lenient("target")
+                evidenceState = c.lenient("evidenceState")
             }
         }
         struct Finding: Decodable {
@@ -172,6 +184,7 @@ public struct PreviousResults: Sendable {
             var path: String?
             var line: Int?
             var waived: Bool
+            var evidenceState: String?
             init(from decoder: any Decoder) throws {
                 let c = try decoder.container(keyedBy: Key.self)
                 func text(_ name: String) -> String? { c.lenient(name) }
@@ -185,6 +198,7 @@ public struct PreviousResults: Sendable {
                 message = text("message")
                 path = text("path")
                 line = c.lenient("line")
+                evidenceState = text("evidenceState")
                 waived = c.contains(Key("waiver")) && !((try? c.decodeNil(forKey: Key("waiver"))) ?? true)
             }
         }
@@ -258,8 +272,11 @@ public struct PreviousResults: Sendable {
                 continue
             }
             matched.insert(index)
+            // Updated: another status or severity, or other evidence. Never the message: its wording
+            // and incidental details (a line number, a count of other things) are not the finding.
             let before = entries[index]
-            let same = before.status == finding.status && before.severity == finding.severity && before.message == finding.message
+            let same = before.status == finding.status && before.severity == finding.severity
+                && (before.evidenceState.map { $0 == Fingerprint.evidenceState(finding.evidence) } ?? true)
             report.findings[i].baselineState = same ? .unchanged : .updated
         }
         let targetIndex = Dictionary(report.targets.enumerated().map { ($1.spec, $0) }, uniquingKeysWith: { a, _ in a })

@@ -142,7 +142,8 @@ public enum ReportReader {
             var finding = Finding(ruleID: ruleID, status: kind == "review" ? .review : kind == "notApplicable" ? .notApplicable : .fail,
                                   severity: severity, category: category, message: result.message?.text ?? "",
                                   targetIndex: index[spec] ?? 0, location: Location(path: path, line: physical?.region?.startLine),
-                                  evidence: Evidence(key: result.properties?.evidenceKey ?? "", facts: result.properties?.facts ?? [:]))
+                                  evidence: Evidence(key: result.properties?.evidenceKey ?? "", snippet: physical?.region?.snippet,
+                                                     facts: result.properties?.facts ?? [:]))
             finding.fingerprint = fingerprint
             finding.baselineState = result.baselineState.flatMap(BaselineState.init(rawValue:))
             if let suppression = result.suppressions?.first {

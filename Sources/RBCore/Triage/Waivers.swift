@@ -2,7 +2,8 @@ import Foundation
 
 /// Where a finding stands against the results it is compared with (`--compare`), as SARIF's
 /// `baselineState`: new, unchanged, updated (same fingerprint, other severity, status or
-/// message), or absent (in the previous results only: fixed, or no longer scanned).
+/// evidence: `Fingerprint.evidenceState`, never the message), or absent (in the previous results
+/// only: fixed, or no longer scanned).
 public enum BaselineState: String, Codable, Sendable, CaseIterable {
     case new, unchanged, updated, absent
 }

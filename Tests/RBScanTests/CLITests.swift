@@ -113,6 +113,89 @@ struct CLITests {
         #expect(cpes == ["cpe:2.3:a:busybox:busybox", "cpe:2.3:a:dropbear_ssh_project:dropbear_ssh", "cpe:2.3:a:openssl:openssl"], "\(cpes)")
     }
 
+    /// The SBOM of a real Debian package database: this machine's own (the CI machine is Debian
+    /// 12): its dpkg status, file lists, copyright files and os-release, and libc.so.6 under a
+    /// merged /usr, copied into a root. Checked against dpkg-query on the same database.
+    @Test("--format cyclonedx on the host's real dpkg database: one component per installed package (dpkg-query), qualifiers, dependencies, licences, glibc folded into libc6; valid")
+    func sbomOfTheHostPackageDatabase() throws {
+        let root = try cleanRoot()
+        defer { root.remove() }
+        let libc = try ImageFixtures.sh("readlink -f \"$(ls /usr/lib/*/libc.so.6 | head -n1)\"", in: "/").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(libc.hasPrefix("/usr/lib/"), "\(libc)")
+        _ = try ImageFixtures.sh("""
+            set -e
+            mkdir -p var/lib/dpkg/info usr/share/doc etc "$(dirname '.\(libc)')"
+            cp /var/lib/dpkg/status var/lib/dpkg/ && cp /var/lib/dpkg/info/*.list var/lib/dpkg/info/
+            cp -L /etc/os-release etc/os-release && cp '\(libc)' '.\(libc)' && ln -s usr/lib lib
+            here=$PWD; cd /usr/share/doc
+            for d in *; do
+              if [ -L "$d" ]; then cp -a "$d" "$here/usr/share/doc/"
+              elif [ -f "$d/copyright" ]; then mkdir -p "$here/usr/share/doc/$d" && cp "$d/copyright" "$here/usr/share/doc/$d/"; fi
+            done
+            """, in: root.path)
+        let bom = root.url("host.cdx.json")
+        let result = try scan([root.path, "--output", bom, "--fail-on", "never"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let validation = try validateCycloneDX(bom)
+        #expect(validation.status == 0, "\(validation.stdout)\(validation.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bom))) as? [String: Any])
+        let components = document["components"] as? [[String: Any]] ?? []
+        func property(_ component: [String: Any], _ name: String) -> String? {
+            (component["properties"] as? [[String: Any]] ?? []).first { $0["name"] as? String == name }?["value"] as? String
+        }
+        let packages = components.filter { property($0, "rbscan:source") == "dpkg" }
+        // Exactly the installed packages dpkg-query lists, each once (name and architecture).
+        let listed = try ImageFixtures.sh("dpkg-query --admindir=var/lib/dpkg -W -f '${db:Status-Status} ${Package} ${Architecture}\\n' | awk '$1 == \"installed\" {print $2, $3}' | sort",
+                                          in: root.path).split(separator: "\n").map(String.init)
+        let ours = packages.map { "\($0["name"] ?? "") \(URLComponents(string: $0["purl"] as? String ?? "")?.queryItems?.first { $0.name == "arch" }?.value ?? "-")" }.sorted()
+        #expect(listed.count > 50)
+        #expect(ours == listed, "\(Set(ours).symmetricDifference(listed).sorted().prefix(10))")
+        #expect(Set(components.compactMap { $0["bom-ref"] as? String }).count == components.count, "duplicate bom-refs")
+        // Package URLs carry arch, distro and (where the source differs) upstream; one
+        // operating-system component names the distribution.
+        let os = components.filter { $0["type"] as? String == "operating-system" }
+        #expect(os.count == 1 && os.first?["name"] as? String == "debian", "\(os)")
+        let distro = "debian-" + ((os.first?["version"] as? String) ?? "?")
+        for package in packages {
+            let purl = package["purl"] as? String ?? ""
+            #expect(purl.hasPrefix("pkg:deb/debian/") && purl.contains("arch=") && purl.contains("distro=\(distro)"), "\(purl)")
+        }
+        // glibc's version string is folded into libc6, which owns libc.so.6: no second glibc.
+        #expect(!components.contains { $0["name"] as? String == "glibc" })
+        let libc6 = try #require(packages.first { $0["name"] as? String == "libc6" })
+        #expect((libc6["purl"] as? String ?? "").contains("upstream=glibc"))
+        #expect(property(libc6, "rbscan:detected")?.hasPrefix("glibc ") == true)
+        #expect((libc6["cpe"] as? String ?? "").hasPrefix("cpe:2.3:a:gnu:glibc:"))
+        // Dependencies: every edge joins two listed packages; libc6's are dpkg's own.
+        let refs = Set(components.compactMap { $0["bom-ref"] as? String })
+        let dependencies = document["dependencies"] as? [[String: Any]] ?? []
+        #expect(dependencies.count > packages.count / 2)
+        for entry in dependencies {
+            #expect(refs.contains(entry["ref"] as? String ?? "") && (entry["dependsOn"] as? [String] ?? []).allSatisfy(refs.contains))
+        }
+        let libc6Ref = try #require(libc6["bom-ref"] as? String)
+        let libc6Depends = try ImageFixtures.sh("dpkg-query --admindir=var/lib/dpkg -W -f '${Depends}' libc6", in: root.path)
+        let dependsOn = (dependencies.first { $0["ref"] as? String == libc6Ref }?["dependsOn"] as? [String] ?? []).map { ref in String(ref.split(separator: "@")[0].split(separator: "/").last ?? "") }
+        for name in libc6Depends.split(separator: ",").map({ String($0.trimmingCharacters(in: .whitespaces).prefix { !" (:".contains($0) }) }) {
+            #expect(dependsOn.contains(name), "libc6 depends on \(name): \(dependsOn)")
+        }
+        // Licences from the copyright files, as SPDX identifiers where they map onto one: every
+        // package with a machine-readable (DEP-5) copyright file has them.
+        let machineReadable = Set(try ImageFixtures.sh("""
+            for f in usr/share/doc/*/copyright; do
+              if head -n1 "$f" | grep -q '^Format:.*copyright-format'; then basename "$(dirname "$f")"; fi
+            done
+            """, in: root.path).split(separator: "\n").map(String.init))
+        let unlicensed = packages.filter { machineReadable.contains($0["name"] as? String ?? "") && ($0["licenses"] as? [Any])?.isEmpty != false }
+        #expect(unlicensed.isEmpty, "\(unlicensed.compactMap { $0["name"] })")
+        let libc6Licences: [String] = ((libc6["licenses"] as? [[String: Any]]) ?? []).compactMap { choice in
+            (choice["license"] as? [String: Any]).flatMap { $0["id"] as? String }
+        }
+        if FileManager.default.fileExists(atPath: "/usr/share/doc/libc6/copyright") {
+            #expect(libc6Licences.contains("LGPL-2.1-only"), "\(libc6Licences)")
+        }
+    }
+
     @Test("--signing-key: a signed squashfs image passes RB-PKG-008, the same image with one padding byte changed fails critical, an unsigned one high")
     func imageSignature() throws {
         let root = try cleanRoot()

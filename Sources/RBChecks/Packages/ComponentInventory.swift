@@ -1,4 +1,5 @@
 import RBCore
+import RBCrypto
 
 /// The components of a firmware tree: installed packages from the dpkg and opkg databases, and
 /// the version strings of the components camera images embed without a package manager
@@ -50,7 +51,10 @@ public struct ComponentInventory: Sendable {
 
     init(context: CheckContext) {
         var found: [Component] = []
-        found += Self.packages("var/lib/dpkg/status", source: "dpkg", in: context)
+        let distribution = Self.distribution(in: context)
+        var dpkg = Self.packages("var/lib/dpkg/status", source: "dpkg", in: context)
+        Self.addLicenses(to: &dpkg, in: context)
+        found += dpkg
         for database in ["usr/lib/opkg/status", "var/lib/opkg/status"] { found += Self.packages(database, source: "opkg", in: context) }
         var seen = Set<String>()
         for signature in Self.compiled {
@@ -66,7 +70,12 @@ public struct ComponentInventory: Sendable {
                       let range = signature.regex.group(named: "v", in: match) else { continue }
                 let version = String(decoding: bytes[range], as: UTF8.self)
                 guard seen.insert(signature.name + " " + version).inserted else { continue }
-                found.append(Component(name: signature.name, version: version, source: "binary", path: file.path))
+                var component = Component(name: signature.name, version: version, source: "binary", path: file.path)
+                // The file's own hash (the bytes in hand when the whole file was read).
+                if !signature.inName, let content = context.read(file), !content.truncated {
+                    component.sha256 = Digest.sha256Hex(content.bytes)
+                }
+                found.append(component)
             }
         }
         // The kernel's module directory names its release when no kernel image is in the tree.
@@ -79,26 +88,115 @@ public struct ComponentInventory: Sendable {
                 break
             }
         }
+        Self.assignOwners(&found, in: context)
+        if let distribution {
+            for i in found.indices { found[i].distribution = distribution }
+        }
         components = found
     }
 
-    /// Installed packages of a dpkg/opkg status database.
+    /// The tree's distribution: `etc/os-release` (or `usr/lib/os-release`), else OpenWrt's
+    /// `etc/openwrt_release`, else Debian's `etc/debian_version`; nil when none says.
+    static func distribution(in context: CheckContext) -> Component.Distribution? {
+        func fields(_ path: String) -> [String: String]? {
+            guard let entry = context.tree?.resolve(path), entry.type == .file, entry.size < 1 << 16,
+                  let text = context.readText(entry) else { return nil }
+            var values: [String: String] = [:]
+            for line in text.splitLines(omittingEmpty: true) {
+                let pair = line.split(separator: "=", maxSplits: 1)
+                guard pair.count == 2 else { continue }
+                values[String(pair[0].trimmingWhitespace())] = pair[1].trimmingCharacters(in: "\"' ")
+            }
+            return values
+        }
+        for path in ["etc/os-release", "usr/lib/os-release"] {
+            guard let values = fields(path), let id = values["ID"]?.lowercased(), !id.isEmpty else { continue }
+            return Component.Distribution(id: id, versionID: values["VERSION_ID"].flatMap { $0.isEmpty ? nil : $0 }, prettyName: values["PRETTY_NAME"])
+        }
+        if let values = fields("etc/openwrt_release"), let id = values["DISTRIB_ID"], !id.isEmpty {
+            return Component.Distribution(id: id.lowercased(), versionID: values["DISTRIB_RELEASE"], prettyName: values["DISTRIB_DESCRIPTION"])
+        }
+        if let entry = context.tree?.resolve("etc/debian_version"), entry.type == .file, let text = context.readText(entry),
+           let major = text.split(separator: ".").first?.trimmingWhitespace(), !major.isEmpty, major.allSatisfy(\.isNumber) {
+            return Component.Distribution(id: "debian", versionID: String(major), prettyName: nil)
+        }
+        return nil
+    }
+
+    /// Which installed package's file list holds each version-string detection's file (dpkg's
+    /// `info/NAME[:ARCH].list`, opkg's `info/NAME.list`), resolving links on the listed paths
+    /// (a merged `/usr` lists `/lib/…/libc.so.6` for `usr/lib/…/libc.so.6`).
+    static func assignOwners(_ components: inout [Component], in context: CheckContext) {
+        guard let tree = context.tree else { return }
+        let detections = components.indices.filter { components[$0].source == "binary" }
+        guard !detections.isEmpty else { return }
+        var wanted: [String: [Int]] = [:]
+        var names = Set<Substring>()
+        for i in detections {
+            let path = tree.resolve(components[i].path)?.path ?? components[i].path
+            wanted[path, default: []].append(i)
+            names.insert(FileEntry.lastComponent(of: path))
+        }
+        let installed = Set(components.filter { $0.source != "binary" }.map(\.name))
+        let lists = (try? PathPatterns.compile(["var/lib/dpkg/info/*.list", "{usr,var}/lib/opkg/info/*.list"], key: "paths")) ?? []
+        for list in context.files(matching: lists) {
+            let base = list.name.dropLast(".list".count)
+            let package = String(base.split(separator: ":").first ?? base)
+            guard installed.contains(package), let text = context.readText(list) else { continue }
+            for line in text.splitLines(omittingEmpty: true) {
+                let listed = String(line.split(separator: "\t").first ?? line)
+                guard names.contains(FileEntry.lastComponent(of: listed)) else { continue }
+                let relative = String(listed.drop(while: { $0 == "/" }))
+                let path = tree.resolve(relative)?.path ?? relative
+                for i in wanted[path] ?? [] where components[i].ownedBy == nil { components[i].ownedBy = package }
+            }
+        }
+    }
+
+    /// Licences of dpkg packages from `usr/share/doc/NAME/copyright`: the `License:` fields of a
+    /// machine-readable file (DEP-5), else the `/usr/share/common-licenses/…` it refers to.
+    static func addLicenses(to packages: inout [Component], in context: CheckContext) {
+        var byFile: [String: [String]] = [:]
+        for i in packages.indices {
+            guard let entry = context.tree?.resolve("usr/share/doc/" + packages[i].name + "/copyright"), entry.type == .file,
+                  entry.size < 4 << 20 else { continue }
+            if byFile[entry.path] == nil { byFile[entry.path] = context.readText(entry).map(DebianCopyright.licenses) ?? [] }
+            if let licenses = byFile[entry.path], !licenses.isEmpty { packages[i].licenses = licenses }
+        }
+    }
+
+    /// Installed packages of a dpkg/opkg status database, with their dependencies on each other.
     static func packages(_ path: String, source: String, in context: CheckContext) -> [Component] {
         guard let entry = context.tree?.resolve(path), entry.type == .file, let text = context.readText(entry) else { return [] }
         var result: [Component] = []
-        var name = "", version = "", origin = "", originVersion = "", installed = false
+        var depends: [[[Substring]]] = []
+        var provides: [String: [String]] = [:]
+        var name = "", version = "", origin = "", originVersion = "", architecture = "", installed = false
+        var relations: [Substring] = [], provided: [Substring] = []
         func flush() {
             if installed, !name.isEmpty, !version.isEmpty {
-                result.append(Component(name: name, version: version, source: source, path: entry.path,
-                                        sourcePackage: origin.isEmpty ? name : origin, sourceVersion: originVersion.isEmpty ? version : originVersion))
+                var component = Component(name: name, version: version, source: source, path: entry.path,
+                                          sourcePackage: origin.isEmpty ? name : origin, sourceVersion: originVersion.isEmpty ? version : originVersion)
+                component.architecture = architecture.isEmpty ? nil : architecture
+                result.append(component)
+                depends.append(relations.map(Self.alternatives))
+                for virtual in provided { provides[String(Self.packageName(virtual)), default: []].append(name) }
             }
-            name = ""; version = ""; origin = ""; originVersion = ""; installed = false
+            name = ""; version = ""; origin = ""; originVersion = ""; architecture = ""; installed = false
+            relations = []; provided = []
+        }
+        func list(_ value: Substring) -> [Substring] {
+            value.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
         }
         for line in text.splitLines() {
             if line.isEmpty { flush(); continue }
             if line.hasPrefix("Package:") { name = String(line.dropFirst(8).trimmingWhitespace()) }
             if line.hasPrefix("Version:") { version = String(line.dropFirst(8).trimmingWhitespace()) }
+            if line.hasPrefix("Architecture:") { architecture = String(line.dropFirst(13).trimmingWhitespace()) }
             if line.hasPrefix("Status:") { installed = line.hasSuffix(" installed") }
+            if line.hasPrefix("Depends:") { relations += list(line.dropFirst(8)) }
+            if line.hasPrefix("Pre-Depends:") { relations += list(line.dropFirst(12)) }
+            if line.hasPrefix("Provides:") { provided += list(line.dropFirst(9)) }
             if line.hasPrefix("Source:") {
                 // `Source: glibc` or `Source: glibc (2.36-9)` when the versions differ (binNMUs).
                 let value = line.dropFirst(7).trimmingWhitespace()
@@ -108,6 +206,31 @@ public struct ComponentInventory: Sendable {
             }
         }
         flush()
+        // Each relation: its first alternative that is installed, or provided by an installed package.
+        let names = Set(result.map(\.name))
+        for i in result.indices {
+            var targets = Set<String>()
+            for group in depends[i] {
+                for alternative in group {
+                    let wanted = String(alternative)
+                    if names.contains(wanted) { targets.insert(wanted); break }
+                    if let provider = provides[wanted]?.sorted().first { targets.insert(provider); break }
+                }
+            }
+            targets.remove(result[i].name)
+            if !targets.isEmpty { result[i].dependsOn = targets.sorted() }
+        }
         return result
+    }
+
+    /// `libc6 (>= 2.34) | libc6.1:any` → `[libc6, libc6.1]`: the package names of one relation.
+    static func alternatives(_ relation: Substring) -> [Substring] {
+        relation.split(separator: "|").map { packageName($0) }.filter { !$0.isEmpty }
+    }
+
+    /// The name in `perl:any (>= 5.36) [amd64] <!nocheck>`: up to a space, `(`, `[`, `<` or `:`.
+    static func packageName(_ text: Substring) -> Substring {
+        let trimmed = text.trimmingWhitespace()
+        return trimmed.prefix { !" ([<:\t".contains($0) }
     }
 }

@@ -70,7 +70,7 @@ public struct HTMLReporter: Reporter {
         out += "</div></section>\n"
 
         // Findings table.
-        let targetsOptions = report.targets.enumerated().map { "<option value=\"\($0.offset)\">\(Self.escape($0.element.name ?? $0.element.spec))</option>" }.joined()
+        let targetsOptions = report.targets.enumerated().map { "<option value=\"\($0.offset)\">\(Self.escape($0.element.label))</option>" }.joined()
         out += """
         <section id="findings"><h2>Findings</h2>
         <form id="filters" onsubmit="return false">
@@ -94,11 +94,11 @@ public struct HTMLReporter: Reporter {
             if finding.waiver != nil { status = "waived" } else if finding.baselineState == .absent { status = "absent" }
             let gating = report.gates(finding)
             let rank = finding.status == .fail ? Severity.allCases.firstIndex(of: finding.severity) ?? 0 : -1
-            let search = [finding.ruleID, rule?.title ?? "", place, finding.message, target.spec, target.name ?? ""].joined(separator: " ").lowercased()
+            let search = [finding.ruleID, rule?.title ?? "", place, finding.message, target.spec, target.label].joined(separator: " ").lowercased()
             out += "<tbody class=\"finding\" data-severity=\"\(finding.severity.rawValue)\" data-rank=\"\(rank)\" data-category=\"\(finding.category.rawValue)\" data-status=\"\(status)\" data-gating=\"\(gating)\" data-target=\"\(finding.targetIndex)\" data-index=\"\(n)\" data-search=\"\(Self.escape(search))\">"
             let badge = finding.status == .fail ? "sev-" + finding.severity.rawValue : "sev-none"
             out += "<tr class=\"row\" tabindex=\"0\"><td><span class=\"sev \(badge)\">\(finding.status == .fail ? finding.severity.rawValue : finding.status == .review ? "review" : "n/a")</span></td>"
-            out += "<td><code>\(finding.ruleID)</code></td><td>\(finding.category.rawValue)</td><td>\(Self.escape(target.name ?? target.spec))</td>"
+            out += "<td><code>\(finding.ruleID)</code></td><td>\(finding.category.rawValue)</td><td>\(Self.escape(target.label))</td>"
             out += "<td><code>\(Self.escape(place))</code></td><td>\(status)\(gating ? " <b title=\"counts for the gate\">●</b>" : "")\(finding.baselineState.map { $0 == .unchanged || $0 == .absent ? "" : " <i>\($0.rawValue)</i>" } ?? "")</td>"
             out += "<td>\(Self.escape(finding.message))</td></tr>"
             out += "<tr class=\"detail\" hidden><td colspan=\"7\"><dl>"

@@ -50,7 +50,7 @@ public struct JSONReporter: Reporter {
             summary: summary,
             targets: report.targets.enumerated().map { i, target in
                 Target(index: i, spec: target.spec, kind: target.kind.rawValue, baseId: target.baseID,
-                       uri: target.baseURI, containers: target.containers, name: target.name,
+                       uri: target.baseURI, containers: target.containers, name: target.name, label: target.label,
                        tags: target.tags.isEmpty ? nil : target.tags, fleet: target.fleet?.forReport,
                        components: target.components)
             },
@@ -120,6 +120,8 @@ public struct JSONReporter: Reporter {
         var uri: String?
         var containers: [String]
         var name: String?
+        /// How reports name the target: `name`, else a short label (`cam.bin → squashfs@0x40`).
+        var label: String
         var tags: [String]?
         /// Digests the fleet rules compare across targets (kept so that `rbscan merge` can).
         var fleet: FleetFacts?

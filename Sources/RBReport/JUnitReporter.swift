@@ -51,7 +51,7 @@ public struct JUnitReporter: Reporter {
                 cases.append(body.isEmpty ? open + "/>\n" : open + ">\n" + body + "    </testcase>\n")
             }
             totals.tests += counts.tests; totals.failures += counts.failures; totals.errors += counts.errors; totals.skipped += counts.skipped
-            suites.append("  <testsuite name=\"\(XML.escape(target.spec))\" tests=\"\(counts.tests)\" failures=\"\(counts.failures)\" errors=\"\(counts.errors)\" skipped=\"\(counts.skipped)\" time=\"0\">\n"
+            suites.append("  <testsuite name=\"\(XML.escape(target.label))\" tests=\"\(counts.tests)\" failures=\"\(counts.failures)\" errors=\"\(counts.errors)\" skipped=\"\(counts.skipped)\" time=\"0\">\n"
                 + "    <properties>\n"
                 + "      <property name=\"kind\" value=\"\(target.kind.rawValue)\"/>\n"
                 + "      <property name=\"baseline\" value=\"\(XML.escape(report.baselineID))\"/>\n"

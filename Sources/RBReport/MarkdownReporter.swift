@@ -26,7 +26,7 @@ public struct MarkdownReporter: Reporter {
         case .usage: out += "## ⚠️ rbscan: scan not valid (configuration errors, or no target could be scanned)\n\n"
         case .incomplete: out += "## ⚠️ rbscan: scan incomplete — some targets or checks could not be examined; no failing finding at or above \(report.gate) in what was\n\n"
         }
-        let targets = report.targets.map { "`\(Self.code($0.spec))` (\($0.kind.rawValue))" }
+        let targets = report.targets.map { $0.label == $0.spec ? "`\(Self.code($0.spec))` (\($0.kind.rawValue))" : "**\(Self.code($0.label))** `\(Self.code($0.spec))` (\($0.kind.rawValue))" }
         out += "Baseline `\(report.baselineID)`, gate `\(report.gate)`\(report.failOnNew ? " (new findings only)" : ""), \(report.rules.count) rules on "
             + (targets.count <= 5 ? targets.joined(separator: ", ") : "\(targets.count) targets") + ".\n\n"
         let failed = current.filter { $0.status == .fail && $0.waiver == nil }
@@ -74,7 +74,7 @@ public struct MarkdownReporter: Reporter {
             if let state = finding.baselineState, state != .unchanged { message = "**\(state.rawValue)** " + message }
             if let waiver = finding.waiver { message += " — waived until \(waiver.expires)\(waiver.owner.map { " (\(Self.cell($0)))" } ?? ""): \(Self.cell(waiver.justification))" }
             out += "| \(Self.badge(finding.severity)) \(finding.severity.rawValue) | \(finding.ruleID) | "
-                + (multiTarget ? "`\(Self.code(report.targets[finding.targetIndex].spec))` | " : "")
+                + (multiTarget ? "`\(Self.code(report.targets[finding.targetIndex].label))` | " : "")
                 + "`\(Self.code(place))` | \(message) | \(Self.cell(finding.baselineState == .absent ? "" : fixes[finding.ruleID] ?? "")) |\n"
         }
         if findings.count > limit { out += "\n… and \(findings.count - limit) more (see the SARIF or JSON report).\n" }

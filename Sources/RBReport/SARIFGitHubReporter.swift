@@ -95,7 +95,7 @@ public struct SARIFGitHubReporter: Reporter {
                         SARIFReporter.fingerprintKey: finding.fingerprint,
                     ],
                     properties: ResultProperties(severity: finding.severity.rawValue, category: finding.category.rawValue,
-                                                 target: target.name ?? target.spec, imagePath: finding.location.path,
+                                                 target: target.label, imagePath: finding.location.path,
                                                  securitySeverity: finding.severity == .info ? nil : finding.severity.securitySeverity)))
             }
             let driver = SARIFReporter.ToolComponent(name: "rbscan", version: RBScanVersion.current, semanticVersion: RBScanVersion.current,

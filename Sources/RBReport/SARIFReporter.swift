@@ -78,7 +78,7 @@ public struct SARIFReporter: Reporter {
                                  properties: SuppressionProperties(owner: waiver.owner, expires: waiver.expires, waiver: waiver.source))]
                 },
                 properties: ResultProperties(severity: finding.severity.rawValue, category: finding.category.rawValue,
-                                             target: target.spec, evidenceKey: finding.evidence.key,
+                                             target: target.spec, targetName: target.label, evidenceKey: finding.evidence.key,
                                              evidenceState: Fingerprint.evidenceState(finding.evidence), facts: facts))
         }
         var baseIDs: [String: ArtifactLocationBase] = [:]
@@ -89,7 +89,7 @@ public struct SARIFReporter: Reporter {
         for target in report.targets where target.kind != .endpoint {
             // Every uriBaseId a result names is defined: with the directory's URI, or for a
             // filesystem inside an image (no host location) by its description alone.
-            baseIDs[target.baseID] = ArtifactLocationBase(uri: target.baseURI, description: Message(text: target.spec))
+            baseIDs[target.baseID] = ArtifactLocationBase(uri: target.baseURI, description: Message(text: target.label))
             var parent: Int?
             for (depth, label) in target.containers.dropLast().enumerated() {
                 let key = target.containers[0...depth].joined(separator: "\u{0}")
@@ -107,7 +107,7 @@ public struct SARIFReporter: Reporter {
             }
             artifacts.append(Artifact(location: ArtifactLocation(uri: ".", uriBaseId: target.baseID), parentIndex: parent,
                                       offset: target.containers.last.flatMap(ContainerLabel.offset),
-                                      description: Message(text: target.spec),
+                                      description: Message(text: target.label),
                                       roles: ["analysisTarget"],
                                       properties: ArtifactProperties(kind: target.kind.rawValue,
                                                                      containers: target.containers.isEmpty ? nil : target.containers,
@@ -115,7 +115,7 @@ public struct SARIFReporter: Reporter {
         }
         for target in report.targets where target.kind == .endpoint {
             artifacts.append(Artifact(location: ArtifactLocation(uri: target.spec, uriBaseId: nil), parentIndex: nil, offset: nil,
-                                      description: Message(text: target.spec), roles: ["analysisTarget"],
+                                      description: Message(text: target.label), roles: ["analysisTarget"],
                                       properties: ArtifactProperties(kind: target.kind.rawValue, containers: nil, format: nil)))
         }
         let notifications = report.diagnostics.map { diagnostic in
@@ -268,7 +268,10 @@ public struct SARIFReporter: Reporter {
     struct ResultProperties: Encodable {
         var severity: String
         var category: String
+        /// The target as given, container chain included (what `--compare` and `merge` match on).
         var target: String
+        /// The target's name in every report: its inventory name, else a short label.
+        var targetName: String
         var evidenceKey: String
         /// What `--compare` checks to call a finding updated (`Fingerprint.evidenceState`).
         var evidenceState: String

@@ -37,7 +37,8 @@ public struct TextReporter: Reporter {
         var out = "rbscan \(RBScanVersion.current) · baseline \(report.baselineID) · gate: \(report.gate)\n"
         for (i, target) in report.targets.enumerated() {
             let count = report.findings.filter { $0.targetIndex == i }.count
-            out += "target \(VisibleText.escape(target.spec)) (\(target.kind.rawValue)): \(count) result(s)\n"
+            let chain = target.label == target.spec ? "" : " [\(VisibleText.escape(target.spec))]"
+            out += "target \(VisibleText.escape(target.label))\(chain) (\(target.kind.rawValue)): \(count) result(s)\n"
         }
         out += "\n"
         let failed = report.current.filter { $0.status == .fail && $0.waiver == nil }
@@ -65,7 +66,7 @@ public struct TextReporter: Reporter {
         for finding in report.findings where listsFindings {
             var place = finding.location.path.isEmpty ? "." : finding.location.path
             if let line = finding.location.line { place += ":\(line)" }
-            if multiTarget { place = report.targets[finding.targetIndex].spec + " " + place }
+            if multiTarget { place = report.targets[finding.targetIndex].label + " " + place }
             var tags: [String] = []
             if let state = finding.baselineState, state != .unchanged { tags.append(state.rawValue) }
             if finding.waiver != nil { tags.append("waived") }

@@ -147,6 +147,44 @@ struct FleetTests {
         #expect(try pkg006([("cam-debug", "other", "debug"), ("cam-release", "release", "release")]) == [])
     }
 
+    @Test("Every format names a target by its inventory name (else the image file and filesystem), the container chain kept as a property")
+    func targetNamesInEveryFormat() throws {
+        let work = try TemporaryDirectory(prefix: "rbscan-names")
+        defer { work.remove() }
+        try writeRoot(work.url("root"), index: 0)
+        // A filesystem two containers deep: squashfs in a uImage.
+        try ImageFixtures.sh("""
+            mksquashfs root fs.sqfs -comp xz -noappend -quiet && \
+            mkimage -A arm -O linux -T filesystem -C none -n rootfs -d fs.sqfs cam.uimage >/dev/null
+            """, in: work.path)
+        try "version: 1\ntargets:\n  - {name: cam-lobby-01, target: cam.uimage, tags: [lobby]}\n".write(toFile: work.url("fleet.yaml"), atomically: true, encoding: .utf8)
+        func outputs(_ arguments: [String], prefix: String) throws -> [String: String] {
+            let formats = ["text": "txt", "junit": "junit.xml", "markdown": "md", "sarif": "sarif", "json": "json", "html": "html"]
+            var argv = ["scan"] + arguments + ["--fail-on", "never", "--quiet"]
+            for (format, ext) in formats { argv += ["--format", format, "--output", work.url("\(prefix).\(ext)")] }
+            let result = try runProcess(rbscan, argv)
+            #expect(result.status == 0, "\(result.stderr)")
+            return try formats.mapValues { try String(contentsOfFile: work.url("\(prefix).\($0)"), encoding: .utf8) }
+        }
+        for (arguments, prefix, label) in [(["--inventory", work.url("fleet.yaml")], "named", "cam-lobby-01"),
+                                           ([work.url("cam.uimage")], "plain", "cam.uimage → squashfs@0x40")] {
+            let out = try outputs(arguments, prefix: prefix)
+            #expect(out["text"]?.contains("target \(label) [\(work.url("cam.uimage")) → uImage@0x0 → squashfs@0x40] (firmware)") == true, "\(out["text"] ?? "")")
+            #expect(out["junit"]?.contains("<testsuite name=\"\(label)\"") == true)
+            #expect(out["markdown"]?.contains("**\(label)**") == true)
+            #expect(out["html"]?.contains(label) == true)
+            let sarif = try #require(try JSONSerialization.jsonObject(with: Data((out["sarif"] ?? "").utf8)) as? [String: Any])
+            let run = try #require((sarif["runs"] as? [[String: Any]])?.first)
+            let properties = (run["results"] as? [[String: Any]] ?? []).compactMap { $0["properties"] as? [String: Any] }
+            #expect(!properties.isEmpty && properties.allSatisfy { $0["targetName"] as? String == label })
+            #expect(properties.allSatisfy { ($0["target"] as? String ?? "").hasSuffix("cam.uimage → uImage@0x0 → squashfs@0x40") }, "the chain stays a property")
+            let artifacts = run["artifacts"] as? [[String: Any]] ?? []
+            #expect(artifacts.contains { ($0["description"] as? [String: Any])?["text"] as? String == label })
+            let json = try #require(try JSONSerialization.jsonObject(with: Data((out["json"] ?? "").utf8)) as? [String: Any])
+            #expect((json["targets"] as? [[String: Any]])?.first?["label"] as? String == label)
+        }
+    }
+
     @Test("Inventory and --shard errors: malformed inventory names file:line, bad shard and no target are usage errors")
     func inventoryErrors() throws {
         let work = try TemporaryDirectory(prefix: "rbscan-badinv")

@@ -54,6 +54,16 @@ public struct ScanTarget: Sendable {
     public var name: String?
     public var tags: [String] = []
 
+    /// How every report names the target: its inventory name; else, for a filesystem in an image,
+    /// the image's file name and the filesystem (`cam-5.5.0.bin → squashfs@0x40`, where `spec`
+    /// is the whole chain from the path given); else what the user typed. The full chain stays
+    /// in `spec` and `containers`.
+    public var label: String {
+        if let name, !name.isEmpty { return name }
+        guard containers.count > 1, let file = containers.first, let filesystem = containers.last else { return spec }
+        return (file.split(separator: "/").last.map(String.init) ?? file) + " → " + filesystem
+    }
+
     public init(spec: String, kind: TargetKind, tree: (any FileTree)?, baseID: String, baseURI: String?,
                 containers: [String] = []) {
         self.spec = spec

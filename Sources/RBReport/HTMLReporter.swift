@@ -4,10 +4,14 @@ import RBCore
 /// A self-contained HTML triage report (`--format html`, `r.html`): no request leaves the page
 /// at view time (styles, script and charts are inline; charts are SVG drawn here). It holds the
 /// verdict, the targets with their container chains, charts of failing results by severity and
-/// category, a findings table that filters (text, severity, category, status, target) and sorts
-/// (any column), each finding's evidence, remediation and references in a row that unfolds, and a
-/// compliance view that maps the rules' references to ETSI EN 303 645 provisions, GB/T 38626
-/// sections and the OWASP IoT Top 10 (fail / review / pass / not assessed per provision).
+/// category, a grouped view (each problem — rule, image-relative location and evidence, i.e. one
+/// fingerprint — once, with the targets it affects, their names and tags, and the first and last
+/// inventory target it shows in), a findings table in severity order that filters (text,
+/// severity, category, status, target), sorts (any column) and exports what it shows as CSV,
+/// each finding's evidence, remediation and references in a row that unfolds, and a compliance
+/// view that maps the rules' references to ETSI EN 303 645 provisions (with their clause
+/// headings), GB/T 38626 sections and the OWASP IoT Top 10 (fail / review / pass / not assessed
+/// per provision).
 ///
 /// Filters and sort can be set in the address (`report.html#severity=high&q=telnet&sort=rule`),
 /// which is also how the tests drive the page in headless Chromium.
@@ -69,6 +73,9 @@ public struct HTMLReporter: Reporter {
         if !states.isEmpty { out += "<ul class=\"counts\">" + states.joined() + "</ul>" }
         out += "</div></section>\n"
 
+        // Across several targets only: with one, each problem is one finding of the table below.
+        if report.targets.count > 1 { out += Self.groups(report, rules: rules) }
+
         // Findings table.
         let targetsOptions = report.targets.enumerated().map { "<option value=\"\($0.offset)\">\(Self.escape($0.element.label))</option>" }.joined()
         out += """
@@ -80,13 +87,21 @@ public struct HTMLReporter: Reporter {
         <select id="f-status" aria-label="status"><option value="">all statuses</option><option value="fail">fail</option><option value="gating">gating</option><option value="review">review</option><option value="notApplicable">not applicable</option><option value="waived">waived</option><option value="absent">absent</option></select>
         <select id="f-target" aria-label="target"><option value="">all targets</option>\(targetsOptions)</select>
         <span id="shown"></span>
+        <a id="csv" download="rbscan-findings.csv" href="data:text/csv;charset=utf-8,">Export CSV</a>
         </form>
         <table id="results"><thead><tr>
         <th data-key="severity" data-type="number">Severity</th><th data-key="rule">Rule</th><th data-key="category">Category</th><th data-key="target">Target</th><th data-key="location">Location</th><th data-key="status">Status</th><th data-key="message">Finding</th>
         </tr></thead>
 
         """
-        for (n, finding) in report.findings.enumerated() {
+        // Severity first: failing results from critical down, then reviews, not applicable, and
+        // absent ones last; the report's order (target, path) within each.
+        let order = report.findings.indices.sorted { a, b in
+            let x = Self.orderRank(report.findings[a]), y = Self.orderRank(report.findings[b])
+            return x != y ? x > y : a < b
+        }
+        for n in order {
+            let finding = report.findings[n]
             let rule = rules[finding.ruleID]
             let target = report.targets[finding.targetIndex]
             let place = (finding.location.path.isEmpty ? "." : finding.location.path) + (finding.location.line.map { ":\($0)" } ?? "")
@@ -94,8 +109,8 @@ public struct HTMLReporter: Reporter {
             if finding.waiver != nil { status = "waived" } else if finding.baselineState == .absent { status = "absent" }
             let gating = report.gates(finding)
             let rank = finding.status == .fail ? Severity.allCases.firstIndex(of: finding.severity) ?? 0 : -1
-            let search = [finding.ruleID, rule?.title ?? "", place, finding.message, target.spec, target.label].joined(separator: " ").lowercased()
-            out += "<tbody class=\"finding\" data-severity=\"\(finding.severity.rawValue)\" data-rank=\"\(rank)\" data-category=\"\(finding.category.rawValue)\" data-status=\"\(status)\" data-gating=\"\(gating)\" data-target=\"\(finding.targetIndex)\" data-index=\"\(n)\" data-search=\"\(Self.escape(search))\">"
+            let search = [finding.ruleID, rule?.title ?? "", place, finding.message, target.spec, target.label, finding.fingerprint].joined(separator: " ").lowercased()
+            out += "<tbody class=\"finding\" data-fingerprint=\"\(finding.fingerprint)\" data-severity=\"\(finding.severity.rawValue)\" data-rank=\"\(rank)\" data-category=\"\(finding.category.rawValue)\" data-status=\"\(status)\" data-gating=\"\(gating)\" data-target=\"\(finding.targetIndex)\" data-index=\"\(n)\" data-search=\"\(Self.escape(search))\">"
             let badge = finding.status == .fail ? "sev-" + finding.severity.rawValue : "sev-none"
             out += "<tr class=\"row\" tabindex=\"0\"><td><span class=\"sev \(badge)\">\(finding.status == .fail ? finding.severity.rawValue : finding.status == .review ? "review" : "n/a")</span></td>"
             out += "<td><code>\(finding.ruleID)</code></td><td>\(finding.category.rawValue)</td><td>\(Self.escape(target.label))</td>"
@@ -130,6 +145,82 @@ public struct HTMLReporter: Reporter {
         try sink.write(out)
     }
 
+    /// Sort key of the findings table's default order: a failing result's severity (critical 4 …
+    /// info 0), review -1, not applicable -2, absent -3.
+    static func orderRank(_ finding: Finding) -> Int {
+        if finding.baselineState == .absent { return -3 }
+        switch finding.status {
+        case .fail: return finding.severity.rank
+        case .review: return -1
+        case .notApplicable: return -2
+        }
+    }
+
+    /// One problem across targets: the findings of one fingerprint (rule, image-relative path,
+    /// evidence key), failing or to review, in this run.
+    struct Group {
+        var fingerprint: String
+        var findings: [Finding]
+        var targets: [Int]
+    }
+
+    /// The grouped view: each problem once, with how many targets (of the scan's) it affects,
+    /// which (inventory names and tags), and with an inventory the first and last target in its
+    /// order that show it (an inventory listing releases oldest first gives first and last
+    /// release seen). Most severe first, then most widespread.
+    static func groups(_ report: ScanReport, rules: [String: Rule]) -> String {
+        var byFingerprint: [String: Group] = [:]
+        var order: [String] = []
+        for finding in report.current where finding.status == .fail || finding.status == .review {
+            if byFingerprint[finding.fingerprint] == nil {
+                byFingerprint[finding.fingerprint] = Group(fingerprint: finding.fingerprint, findings: [], targets: [])
+                order.append(finding.fingerprint)
+            }
+            byFingerprint[finding.fingerprint]!.findings.append(finding)
+            if !byFingerprint[finding.fingerprint]!.targets.contains(finding.targetIndex) {
+                byFingerprint[finding.fingerprint]!.targets.append(finding.targetIndex)
+            }
+        }
+        let groups = order.compactMap { byFingerprint[$0] }.map { group -> Group in
+            var sorted = group
+            sorted.targets.sort()
+            return sorted
+        }.sorted { a, b in
+            let x = a.findings.map(orderRank).max() ?? -9, y = b.findings.map(orderRank).max() ?? -9
+            if x != y { return x > y }
+            if a.targets.count != b.targets.count { return a.targets.count > b.targets.count }
+            let p = a.findings[0], q = b.findings[0]
+            return (p.ruleID, p.location.path, p.fingerprint) < (q.ruleID, q.location.path, q.fingerprint)
+        }
+        let inventory = report.targets.contains { $0.name != nil }
+        let shared = groups.filter { $0.targets.count > 1 }.count
+        var out = "<section id=\"groups\"><h2>Problems across targets</h2><p class=\"meta\">Each problem once — one rule at one place in the image with the same evidence (one fingerprint) — with the targets it affects: \(groups.count) problem(s), \(shared) of them in more than one of the \(report.targets.count) target(s).\(inventory ? " First and last: in the inventory's order." : "")</p>"
+        out += "<table class=\"plain\" id=\"group-table\"><thead><tr><th>Severity</th><th>Rule</th><th>Location</th><th>Evidence</th><th>Targets</th><th>Affected</th>\(inventory ? "<th>First / last</th>" : "")</tr></thead><tbody>"
+        for group in groups {
+            let lead = group.findings.max { orderRank($0) < orderRank($1) } ?? group.findings[0]
+            let rule = rules[lead.ruleID]
+            let badge = lead.status == .fail ? "sev-" + lead.severity.rawValue : "sev-none"
+            let severity = lead.status == .fail ? lead.severity.rawValue : "review"
+            let names = group.targets.map { index -> String in
+                let target = report.targets[index]
+                let tags = target.tags.map { "<span class=\"tag\">\(escape($0))</span>" }.joined()
+                return "<span class=\"affected\" data-target=\"\(index)\">\(escape(target.label))\(tags)</span>"
+            }.joined(separator: ", ")
+            out += "<tr class=\"group\" data-fingerprint=\"\(group.fingerprint)\" data-rule=\"\(lead.ruleID)\" data-path=\"\(escape(lead.location.path))\" data-severity=\"\(severity)\" data-count=\"\(group.targets.count)\">"
+            out += "<td><span class=\"sev \(badge)\">\(severity)</span></td>"
+            out += "<td><code>\(lead.ruleID)</code> \(escape(rule?.title ?? ""))</td>"
+            out += "<td><code>\(escape(lead.location.path.isEmpty ? "." : lead.location.path))</code></td>"
+            out += "<td><code>\(escape(String(lead.evidence.key.prefix(80))))</code></td>"
+            out += "<td><a href=\"#q=\(group.fingerprint)\" title=\"show these findings\"><b>\(group.targets.count)</b> of \(report.targets.count)</a></td>"
+            out += "<td>\(names)</td>"
+            if inventory, let first = group.targets.first, let last = group.targets.last {
+                out += "<td>\(escape(report.targets[first].label)) / \(escape(report.targets[last].label))</td>"
+            }
+            out += "</tr>"
+        }
+        return out + "</tbody></table></section>\n"
+    }
+
     static func verdict(_ report: ScanReport) -> String {
         switch report.exitStatus {
         case .ok: "<p class=\"verdict pass\" id=\"verdict\">Gate passed: no failing finding at or above \(report.gate)</p>"
@@ -147,6 +238,16 @@ public struct HTMLReporter: Reporter {
         let counts: [(Int, Int)] = [(1, 5), (2, 3), (3, 16), (4, 4), (5, 8), (6, 9), (7, 2), (8, 3), (9, 3), (10, 1), (11, 4), (12, 3), (13, 1)]
         return counts.flatMap { section, count in (1...count).map { "5.\(section)-\($0)" } }
     }()
+    /// The headings of ETSI EN 303 645 V2.1.1 (2020-06) clause 5, the thirteen guidelines each
+    /// provision belongs to (public document, www.etsi.org).
+    static let etsiClauses: [String: String] = [
+        "5.1": "No universal default passwords", "5.2": "Implement a means to manage reports of vulnerabilities",
+        "5.3": "Keep software updated", "5.4": "Securely store sensitive security parameters", "5.5": "Communicate securely",
+        "5.6": "Minimize exposed attack surfaces", "5.7": "Ensure software integrity", "5.8": "Ensure that personal data is secure",
+        "5.9": "Make systems resilient to outages", "5.10": "Examine system telemetry data",
+        "5.11": "Make it easy for users to delete user data", "5.12": "Make installation and maintenance of devices easy",
+        "5.13": "Validate input data",
+    ]
     static let owasp: [(String, String)] = [
         ("I1", "Weak, guessable or hardcoded passwords"), ("I2", "Insecure network services"), ("I3", "Insecure ecosystem interfaces"),
         ("I4", "Lack of secure update mechanism"), ("I5", "Use of insecure or outdated components"), ("I6", "Insufficient privacy protection"),
@@ -213,9 +314,11 @@ public struct HTMLReporter: Reporter {
             let summary = ["fail", "review", "pass", "not assessed"].map { "\(tally[$0] ?? 0) \($0)" }.joined(separator: " · ")
             return out + "</tbody></table><p class=\"meta\">\(summary)</p>"
         }
-        let etsiRows = (etsiProvisions + (mapped["etsi"] ?? [:]).keys.filter { !etsiProvisions.contains($0) }.sorted()).map { ($0, "") }
+        let etsiRows = (etsiProvisions + (mapped["etsi"] ?? [:]).keys.filter { !etsiProvisions.contains($0) }.sorted()).map { id in
+            (id, etsiClauses[String(id.prefix { $0 != "-" })].map { "— " + $0 } ?? "")
+        }
         let gbtRows = (mapped["gbt"] ?? [:]).keys.sorted { $0.compare($1, options: .numeric) == .orderedAscending }.map { ($0, "") }
-        var out = "<section id=\"compliance\"><h2>Compliance view</h2><p class=\"meta\">Each provision's result comes from the rules that reference it: fail if any of their results fails (waived ones excepted), review if one needs review, pass only when every one of them judged a scanned target it applies to (an endpoint rule only the endpoints whose protocol it reads); otherwise not assessed, with the rules that judged nothing. GB/T 38626 is mapped at section level (the clause text is not public), listing the sections the rules name.</p>"
+        var out = "<section id=\"compliance\"><h2>Compliance view</h2><p class=\"meta\">Each provision's result comes from the rules that reference it: fail if any of their results fails (waived ones excepted), review if one needs review, pass only when every one of them judged a scanned target it applies to (an endpoint rule only the endpoints whose protocol it reads); otherwise not assessed, with the rules that judged nothing. Each ETSI provision is shown with the heading of its clause (ETSI EN 303 645 V2.1.1 (2020-06), clause 5). GB/T 38626 is mapped at section level (the clause text is not public), listing the sections the rules name.</p>"
         out += table("ETSI EN 303 645", "etsi", etsiRows)
         out += table("GB/T 38626-2020", "gbt", gbtRows)
         out += table("OWASP IoT Top 10 (2018)", "owasp", owasp)
@@ -289,6 +392,7 @@ public struct HTMLReporter: Reporter {
     .c{border-radius:4px;padding:0 6px;font-size:12px}.c-fail{background:#fbe4e0;color:#8b1a1a}.c-pass{background:#e3f4e6;color:#17602a}
     .c-review{background:#fff2cc;color:#6b4d00}.c-unchecked{background:#eef1f6;color:#5a6272}
     code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
+    .affected{white-space:nowrap}#csv{align-self:center}#group-table td:nth-child(2){min-width:220px}
     """
 
     /// Filtering, sorting and unfolding; the address fragment carries the state.
@@ -307,10 +411,18 @@ public struct HTMLReporter: Reporter {
         var d=b.dataset,ok=(!text||d.search.indexOf(text)>=0)&&(!sev.value||(d.severity===sev.value&&d.status==="fail"))&&(!cat.value||d.category===cat.value)
           &&(!tg.value||d.target===tg.value)&&(!st.value||(st.value==="gating"?d.gating==="true":d.status===st.value));
         b.hidden=!ok;if(ok)n++;});
-      shown.textContent=n+" of "+bodies.length+" shown";
+      shown.textContent=n+" of "+bodies.length+" shown";csv();
       var h=[];if(text)h.push("q="+encodeURIComponent(text));if(sev.value)h.push("severity="+sev.value);if(cat.value)h.push("category="+cat.value);
       if(st.value)h.push("status="+st.value);if(tg.value)h.push("target="+tg.value);if(sortKey)h.push("sort="+sortKey+(sortDir<0?":desc":""));
       var hash=h.join("&");if(location.hash.slice(1)!==hash)history.replaceState(null,"",hash?"#"+hash:location.pathname);}
+    function cell(v){v=String(v);if(/^[=+\\-@\\t\\r]/.test(v))v="'"+v;return /[",\\n\\r]/.test(v)?'"'+v.replace(/"/g,'""')+'"':v;}
+    function csv(){
+      var lines=["severity,status,rule,category,target,location,message,fingerprint"],n=0;
+      Array.prototype.forEach.call(table.tBodies,function(b){if(b.hidden)return;n++;var c=b.rows[0].cells,d=b.dataset;
+        lines.push([d.status==="fail"||d.status==="waived"||d.status==="absent"?d.severity:"",d.status,c[1].textContent,c[2].textContent,
+          c[3].textContent,c[4].textContent,c[6].textContent,d.fingerprint].map(cell).join(","));});
+      var a=document.getElementById("csv");a.href="data:text/csv;charset=utf-8,"+encodeURIComponent(lines.join("\\r\\n")+"\\r\\n");
+      a.textContent="Export CSV ("+n+" rows)";a.setAttribute("data-rows",n);}
     function sort(key,dir){
       sortKey=key;sortDir=dir;
       Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th){th.className=th.dataset.key===key?(dir>0?"asc":"desc"):"";});

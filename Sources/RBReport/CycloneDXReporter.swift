@@ -139,6 +139,9 @@ public struct CycloneDXReporter: Reporter {
                                                                        tools: Tools(components: [Tool(name: "rbscan", version: RBScanVersion.current)]),
                                                                        component: root),
                                 components: components)
+        // The image holds every component: the root's direct dependencies, so that consumers
+        // see a complete graph (cyclonedx-python-lib warns on a root without any).
+        if !components.isEmpty { dependencies.insert(Dependency(ref: root.bomRef, dependsOn: components.map(\.bomRef)), at: 0) }
         document.dependencies = dependencies.isEmpty ? nil : dependencies
         let vulnerabilities = Self.vulnerabilities(report)
         document.vulnerabilities = vulnerabilities.isEmpty ? nil : vulnerabilities

@@ -234,4 +234,33 @@ struct PluginTests {
         #expect(result.status == 0, "\(result.stderr)\(result.stdout.suffix(800))")
         #expect(result.stdout.contains("refused 4 target 2 host 0"), "\(result.stdout.suffix(1500))")
     }
+
+    /// A plugin that gives no evidence keys: its findings' identity comes from their evidence
+    /// (snippet, facts) or rank, never the message, so rewording keeps every fingerprint and a
+    /// --compare against the earlier run says unchanged.
+    @Test func keylessPluginFindingsKeepTheirIdentityWhenReworded() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        func run(_ wording: String) throws -> ProcessResult {
+            let script = """
+                read request
+                printf '{"type":"result","observations":[{"message":"%s telnet","path":"etc/inittab","line":4,"evidence":{"snippet":"::respawn:/usr/sbin/telnetd"}},{"message":"%s mode","path":"etc/shadow","evidence":{"facts":{"mode":"0644"}}},{"message":"%s one","path":"etc/passwd"},{"message":"%s two","path":"etc/passwd"}]}\\n' \
+                  '\(wording)' '\(wording)' '\(wording)' '\(wording)'
+                """
+            let plugin = try hostilePlugin("keyless", script: script, in: dir)
+            return try runProcess(rbscan, ["scan", example, "--plugins", plugin, "--fail-on", "never", "--format", "json", "--output", dir.url("\(wording).json")]
+                                  + (wording == "Second" ? ["--compare", dir.url("First.json")] : []))
+        }
+        #expect(try run("First").status == 0)
+        #expect(try run("Second").status == 0)
+        func plugin(_ file: String) throws -> [[String: Any]] {
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.url(file)))) as? [String: Any])
+            return (document["findings"] as? [[String: Any]] ?? []).filter { $0["ruleId"] as? String == "HOSTILE-TEST-001" }
+        }
+        let first = try plugin("First.json"), second = try plugin("Second.json")
+        #expect(first.count == 4 && second.count == 4)
+        #expect(Set(first.compactMap { $0["fingerprint"] as? String }) == Set(second.compactMap { $0["fingerprint"] as? String }))
+        #expect(Set(first.compactMap { $0["fingerprint"] as? String }).count == 4, "four distinct identities")
+        #expect(second.allSatisfy { $0["baselineState"] as? String == "unchanged" && ($0["message"] as? String ?? "").hasPrefix("Second") }, "\(second)")
+    }
 }

@@ -221,17 +221,27 @@ struct ExternalCheck: Check {
             return .failure(Problem(message: "\(items.count) observations, more than \(Self.maxObservations) (output limit)"))
         }
         var observations: [RBCore.Observation] = []
+        // Keyless observations per path, for an identity that does not hang on the message.
+        var keyless: [String: Int] = [:]
         for item in items {
             guard !item.message.isEmpty else { return .failure(Problem(message: "an observation without a message")) }
             let status = item.status.flatMap { FindingStatus(rawValue: $0.rawValue) } ?? .fail
             let severity = item.severity.flatMap { Severity(rawValue: $0.rawValue) }
             let path = item.path.flatMap(Self.safePath) ?? ""
             let evidence = item.evidence ?? RBPluginSDK.Evidence()
+            let snippet = evidence.snippet.map { String($0.prefix(500)) }, facts = evidence.facts ?? [:]
+            // Without a key, the identity is the evidence (the offending text, else the facts),
+            // else the observation's rank among the path's keyless ones: never the message, so a
+            // plugin that rewords its messages keeps its findings' fingerprints.
+            let key = evidence.key ?? {
+                if let snippet, !snippet.isEmpty { return "\(spec.id):snippet:\(snippet)" }
+                if !facts.isEmpty { return "\(spec.id):facts:" + facts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1f}") }
+                keyless[path, default: 0] += 1
+                return "\(spec.id):#\(keyless[path]!)"
+            }()
             observations.append(RBCore.Observation(status: status, severity: severity, message: String(item.message.prefix(2000)),
                                                    location: Location(path: path, line: item.line),
-                                                   evidence: RBCore.Evidence(key: evidence.key ?? "\(spec.id):\(path):\(item.message)",
-                                                                             snippet: evidence.snippet.map { String($0.prefix(500)) },
-                                                                             facts: evidence.facts ?? [:])))
+                                                   evidence: RBCore.Evidence(key: key, snippet: snippet, facts: facts)))
         }
         return .success(observations)
     }

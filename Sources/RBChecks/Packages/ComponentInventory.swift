@@ -142,13 +142,23 @@ public struct ComponentInventory: Sendable {
         for list in context.files(matching: lists) {
             let base = list.name.dropLast(".list".count)
             let package = String(base.split(separator: ":").first ?? base)
-            guard installed.contains(package), let text = context.readText(list) else { continue }
-            for line in text.splitLines(omittingEmpty: true) {
-                let listed = String(line.split(separator: "\t").first ?? line)
-                guard names.contains(FileEntry.lastComponent(of: listed)) else { continue }
-                let relative = String(listed.drop(while: { $0 == "/" }))
-                let path = tree.resolve(relative)?.path ?? relative
-                for i in wanted[path] ?? [] where components[i].ownedBy == nil { components[i].ownedBy = package }
+            guard installed.contains(package), let content = context.read(list), !content.truncated else { continue }
+            let bytes = content.bytes
+            // Only the lines ending in a detection's file name matter: found by byte search, not
+            // by splitting every list (a Debian root lists tens of thousands of paths).
+            for name in names {
+                let needle = Array(("/" + name).utf8)
+                var from = 0
+                while let at = ByteSearch.firstIndex(of: needle, in: bytes, range: from..<bytes.count) {
+                    let end = at + needle.count
+                    from = end
+                    guard end == bytes.count || bytes[end] == 0x0a || bytes[end] == 0x09 || bytes[end] == 0x0d else { continue }
+                    var start = at
+                    while start > 0, bytes[start - 1] != 0x0a { start -= 1 }
+                    let relative = String(decoding: bytes[start..<end], as: UTF8.self).drop { $0 == "/" }
+                    let path = tree.resolve(String(relative))?.path ?? String(relative)
+                    for i in wanted[path] ?? [] where components[i].ownedBy == nil { components[i].ownedBy = package }
+                }
             }
         }
     }
@@ -160,7 +170,7 @@ public struct ComponentInventory: Sendable {
         for i in packages.indices {
             guard let entry = context.tree?.resolve("usr/share/doc/" + packages[i].name + "/copyright"), entry.type == .file,
                   entry.size < 4 << 20 else { continue }
-            if byFile[entry.path] == nil { byFile[entry.path] = context.readText(entry).map(DebianCopyright.licenses) ?? [] }
+            if byFile[entry.path] == nil { byFile[entry.path] = context.read(entry).map { DebianCopyright.licenses($0.bytes) } ?? [] }
             if let licenses = byFile[entry.path], !licenses.isEmpty { packages[i].licenses = licenses }
         }
     }

@@ -111,6 +111,11 @@ struct CLITests {
         }
         let cpes = (document["components"] as? [[String: Any]] ?? []).compactMap { $0["cpe"] as? String }.map { $0.split(separator: ":").prefix(5).joined(separator: ":") }.sorted()
         #expect(cpes == ["cpe:2.3:a:busybox:busybox", "cpe:2.3:a:dropbear_ssh_project:dropbear_ssh", "cpe:2.3:a:openssl:openssl"], "\(cpes)")
+        // A version string found in a file no package owns: the component carries the file's SHA-256.
+        let busybox = try #require((document["components"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "busybox" })
+        let hash = (busybox["hashes"] as? [[String: Any]])?.first
+        let expected = try ImageFixtures.sh("sha256sum bin/busybox | cut -d' ' -f1", in: root.path).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(hash?["alg"] as? String == "SHA-256" && hash?["content"] as? String == expected, "\(busybox)")
     }
 
     /// The SBOM of a real Debian package database: this machine's own (the CI machine is Debian

@@ -60,21 +60,21 @@ public struct ComponentInventory: Sendable {
         for signature in Self.compiled {
             for file in context.files(matching: signature.paths) where file.size < 64 << 20 {
                 let bytes: [UInt8]
+                var whole = false
                 if signature.inName {
                     bytes = Array(file.name.utf8)
                 } else {
                     guard let content = context.readUnlessBinary(file) ?? context.read(file) else { continue }
                     bytes = content.bytes
+                    whole = !content.truncated
                 }
                 guard let match = signature.regex.matches(in: bytes, limit: 1).first,
                       let range = signature.regex.group(named: "v", in: match) else { continue }
                 let version = String(decoding: bytes[range], as: UTF8.self)
                 guard seen.insert(signature.name + " " + version).inserted else { continue }
                 var component = Component(name: signature.name, version: version, source: "binary", path: file.path)
-                // The file's own hash (the bytes in hand when the whole file was read).
-                if !signature.inName, let content = context.read(file), !content.truncated {
-                    component.sha256 = Digest.sha256Hex(content.bytes)
-                }
+                // The file's own hash, from the bytes in hand when they are the whole file.
+                if whole { component.sha256 = Digest.sha256Hex(bytes) }
                 found.append(component)
             }
         }

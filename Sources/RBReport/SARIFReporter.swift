@@ -79,7 +79,8 @@ public struct SARIFReporter: Reporter {
                 },
                 properties: ResultProperties(severity: finding.severity.rawValue, category: finding.category.rawValue,
                                              target: target.spec, targetName: target.label, evidenceKey: finding.evidence.key,
-                                             evidenceState: Fingerprint.evidenceState(finding.evidence), facts: facts))
+                                             evidenceState: Fingerprint.evidenceState(finding.evidence),
+                                             snippet: finding.location.line == nil ? finding.evidence.snippet : nil, facts: facts))
         }
         var baseIDs: [String: ArtifactLocationBase] = [:]
         var artifacts: [Artifact] = []
@@ -275,6 +276,8 @@ public struct SARIFReporter: Reporter {
         var evidenceKey: String
         /// What `--compare` checks to call a finding updated (`Fingerprint.evidenceState`).
         var evidenceState: String
+        /// The evidence snippet of a result without a line (a result with one has it on its region).
+        var snippet: String?
         var facts: [String: String]?
     }
     struct ResultLocation: Encodable { var physicalLocation: PhysicalLocation }

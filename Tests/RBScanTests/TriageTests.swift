@@ -98,6 +98,24 @@ struct TriageTests {
         }
     }
 
+    @Test("Evidence states survive a SARIF report read back by merge: a comparison against it sees the same evidence")
+    func evidenceStateThroughSARIF() throws {
+        let dir = try TemporaryDirectory(prefix: "rbscan-triage-sarif")
+        defer { dir.remove() }
+        let example = Repository.root + "/Examples/camera-rootfs"
+        #expect(try scan([example, "--fail-on", "never", "--format", "json", "--output", dir.url("r.json"),
+                          "--format", "sarif", "--output", dir.url("r.sarif")]).status == 0)
+        let merged = try runProcess(rbscan, ["merge", dir.url("r.sarif"), "--fail-on", "never", "--format", "json"])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        func states(_ document: [String: Any]) -> [String: String] {
+            Dictionary(findings(document).compactMap { f in (f["fingerprint"] as? String).map { ($0, f["evidenceState"] as? String ?? "") } },
+                       uniquingKeysWith: { a, _ in a })
+        }
+        let direct = states(try json(String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir.url("r.json"))), as: UTF8.self)))
+        let read = states(try json(merged.stdout))
+        #expect(!direct.isEmpty && read == direct, "\(direct.filter { read[$0.key] != $0.value })")
+    }
+
     @Test("Rewording rule messages changes no finding's identity or state")
     func rewordedMessages() throws {
         let dir = try TemporaryDirectory(prefix: "rbscan-triage-reword")

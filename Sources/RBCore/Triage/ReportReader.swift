@@ -142,7 +142,7 @@ public enum ReportReader {
             var finding = Finding(ruleID: ruleID, status: kind == "review" ? .review : kind == "notApplicable" ? .notApplicable : .fail,
                                   severity: severity, category: category, message: result.message?.text ?? "",
                                   targetIndex: index[spec] ?? 0, location: Location(path: path, line: physical?.region?.startLine),
-                                  evidence: Evidence(key: result.properties?.evidenceKey ?? "", snippet: physical?.region?.snippet,
+                                  evidence: Evidence(key: result.properties?.evidenceKey ?? "", snippet: physical?.region?.snippet ?? result.properties?.snippet,
                                                      facts: result.properties?.facts ?? [:]))
             finding.fingerprint = fingerprint
             finding.baselineState = result.baselineState.flatMap(BaselineState.init(rawValue:))
@@ -320,12 +320,12 @@ public enum ReportReader {
             }
         }
         struct ResultProperties: Decodable {
-            var severity: String?, category: String?, target: String?, evidenceKey: String?
+            var severity: String?, category: String?, target: String?, evidenceKey: String?, snippet: String?
             var facts: [String: String]?
             init(from decoder: any Decoder) throws {
                 let c = try decoder.container(keyedBy: Key.self)
                 severity = c.lenient("severity"); category = c.lenient("category"); target = c.lenient("target")
-                evidenceKey = c.lenient("evidenceKey"); facts = c.lenient("facts")
+                evidenceKey = c.lenient("evidenceKey"); facts = c.lenient("facts"); snippet = c.lenient("snippet")
             }
         }
         struct Suppression: Decodable {

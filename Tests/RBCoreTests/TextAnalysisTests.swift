@@ -1,4 +1,4 @@
-import RBCore
+@testable import RBCore
 import RBTestSupport
 import Synchronization
 import Testing
@@ -79,5 +79,22 @@ struct TextAnalysisTests {
         #expect(tree.count("bin") == 1, "the binary was read again")
         #expect(tree.count("c.txt") == 2, "the check did not try the file the pass could not read")
         #expect(outcome.diagnostics.contains { $0.code == "check.unreadable-file" && "\($0)".contains("c.txt") }, "\(outcome.diagnostics)")
+    }
+
+    /// After the pass, the content cache holds the text an analysis found something in (rules
+    /// parse those) and the text no analysis looks at (rules select it by path), not the text
+    /// every analysis passed over: that would fill the cache with files nobody reads again.
+    @Test func theCacheKeepsWhatRulesWillRead() async throws {
+        let tree = CountingTree(inner: MemoryTree(items: ["a.txt": .file("xxx\n"), "b.txt": .file("none\n"), "etc/passwd": .file("root:x:0:0::/root:/bin/sh\n")]),
+                                broken: [])
+        let target = ScanTarget(spec: "mem", kind: .firmware, tree: tree, baseID: "MEM", baseURI: nil)
+        let context = CheckContext(target: target, limits: ScanLimits(), ruleID: "", sink: DiagnosticSink())
+        let positions = ["a.txt", "b.txt"].compactMap { tree.index.position(of: $0) }
+        await Engine(rules: [], jobs: 2).prefetch(target, interests: ContentInterests(XCountCheck.analysis, positions: positions))
+        #expect(target.cache.lookup("a.txt") != nil, "found something: kept")
+        #expect(target.cache.lookup("b.txt") == nil, "found nothing: not kept")
+        #expect(target.cache.lookup("etc/passwd") != nil, "no analysis looks at it: kept")
+        #expect(context.analysis(XCountCheck.analysis.id, of: try #require(tree.index.entry(at: "b.txt"))) as? Int == 0, "still answered")
+        #expect(["a.txt", "b.txt", "etc/passwd"].allSatisfy { tree.count($0) == 1 })
     }
 }

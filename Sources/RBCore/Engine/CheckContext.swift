@@ -327,19 +327,29 @@ public struct CheckContext: Sendable {
     struct NotAnalysed: Sendable {}
 
     /// Runs `analyses` on a file whose whole content is in hand and keeps their results (a text
-    /// analysis's "nothing found" is not kept per file: see `analysis(_:of:)`).
-    public func recordAnalyses(_ analyses: [ContentAnalysis], of entry: FileEntry, bytes: [UInt8]) {
+    /// analysis's "nothing found" is not kept per file: see `analysis(_:of:)`). Returns whether
+    /// a rule will read the file again for them: some analysis found something in it, or could
+    /// not run on it.
+    @discardableResult
+    public func recordAnalyses(_ analyses: [ContentAnalysis], of entry: FileEntry, bytes: [UInt8]) -> Bool {
         guard UInt64(bytes.count) == entry.size else {
             notAnalysed(analyses, entry)
-            return
+            return true
         }
-        for analysis in analyses where target.analyses.result(analysis.id, entry.path) == nil {
+        var found = false
+        for analysis in analyses {
+            if let known = target.analyses.result(analysis.id, entry.path) {
+                found = found || !(analysis.text && analysis.isNothing(known))
+                continue
+            }
             let before = Profiler.threadCPU()
             let value = analysis.run(bytes)
             Profiler.consumed("analysis " + analysis.id.prefix(40), bytes: bytes.count, seconds: Profiler.threadCPU() - before)
             if analysis.text && analysis.isNothing(value) { continue }
             target.analyses.store(analysis.id, entry.path, value)
+            found = true
         }
+        return found
     }
 
     /// Records that the text analyses among `analyses` could not run on `entry`.
@@ -444,6 +454,13 @@ public struct CheckContext: Sendable {
     /// Verdicts and small text files are shared with the other rules scanning this target.
     /// With `opened` (the read-ahead pass), the file is read through it.
     public func readUnlessBinary(_ entry: FileEntry, from opened: (any OpenedFile)? = nil) -> FileContent? {
+        readUnlessBinary(entry, from: opened, keep: { _ in true })
+    }
+
+    /// `readUnlessBinary`, with `keep` deciding, while the file is still claimed, whether its
+    /// text goes into the content cache (the read-ahead pass keeps the files its analyses found
+    /// something in: the ones rules will parse, instead of whichever came first).
+    public func readUnlessBinary(_ entry: FileEntry, from opened: (any OpenedFile)?, keep: (FileContent) -> Bool) -> FileContent? {
         guard let tree else { return nil }
         switch target.cache.claim(entry.path) {
         case .cached(.binary): return nil
@@ -461,7 +478,7 @@ public struct CheckContext: Sendable {
             if content.truncated {
                 report("only the first \(limits.maxFileBytes) bytes were read", path: entry.path, code: "check.file-truncated")
             }
-            target.cache.fulfil(entry.path, .text(content))
+            target.cache.fulfil(entry.path, .text(content), keep: keep(content))
             return content
         } catch {
             target.cache.abandon(entry.path)

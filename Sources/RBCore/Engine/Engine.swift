@@ -183,6 +183,7 @@ public struct Engine: Sendable {
                             // binary streamed whole); a file that will not open is read by the
                             // usual calls, which report why.
                             let opened = try? tree.opened(file)
+                            var analysed = false
                             var digests = interests.digests[file.path] ?? []
                             let analyses = tree.index.position(of: file.path).map { interests.analyses(at: $0) } ?? []
                             // A large text file (a package index) is left to the rules that select
@@ -195,18 +196,21 @@ public struct Engine: Sendable {
                                    !context.survey(file, markers: [], digests: digests, analyses: wanted, lanes: lanes, from: opened) {
                                     context.notAnalysed(wanted, file)
                                 }
-                            } else if let content = context.readUnlessBinary(file, from: opened) {
+                            } else if let content = context.readUnlessBinary(file, from: opened, keep: { content in
+                                // Text analyses run on the content in hand. The content cache then
+                                // keeps the files they found something in (rules parse those), and
+                                // the files no analysis looks at (rules select them by path), but
+                                // not the text every analysis passed over.
+                                analysed = true
+                                return Self.analyse(analyses, file, content, context)
+                            }) {
+                                // Already in the cache (a rule's interests read it): analysed here.
+                                if !analysed { Self.analyse(analyses, file, content, context) }
                                 if let lanes, !content.truncated, digests.contains(.md5) {
                                     context.hashInLanes(content.bytes, of: file, lanes: lanes)
                                     digests.remove(.md5)
                                 }
                                 if !digests.isEmpty { context.recordDigests(digests, of: file, content: content) }
-                                // Text analyses run on the content in hand; the other checks find it
-                                // in the content cache while it has room.
-                                let text = analyses.filter(\.text)
-                                if !text.isEmpty {
-                                    if content.truncated { context.notAnalysed(text, file) } else { context.recordAnalyses(text, of: file, bytes: content.bytes) }
-                                }
                             } else if context.isKnownBinary(file) {
                                 let binaries = analyses.filter(\.binaries)
                                 if !markers.isEmpty || !digests.isEmpty || !binaries.isEmpty,
@@ -226,6 +230,19 @@ public struct Engine: Sendable {
         // Every text analysis has now seen every file that asked for it.
         let context = CheckContext(target: target, limits: limits, ruleID: "", sink: quiet)
         for analysis in interests.analysisList where analysis.text { context.completed(analysis) }
+    }
+
+    /// Runs the text analyses of `analyses` on a text file's content; returns whether a rule will
+    /// read the file again (some analysis found something, could not run, or none looks at it).
+    @discardableResult
+    static func analyse(_ analyses: [ContentAnalysis], _ file: FileEntry, _ content: FileContent, _ context: CheckContext) -> Bool {
+        let text = analyses.filter(\.text)
+        guard !text.isEmpty else { return true }
+        if content.truncated {
+            context.notAnalysed(text, file)
+            return true
+        }
+        return context.recordAnalyses(text, of: file, bytes: content.bytes)
     }
 
     /// Every finding passes the one secret-masking pass here, before any reporter sees it.

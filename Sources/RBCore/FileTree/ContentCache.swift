@@ -96,12 +96,14 @@ public final class ContentCache: @unchecked Sendable {
         }
     }
 
-    /// Records what the claiming reader found and wakes the waiters.
-    public func fulfil(_ path: String, _ entry: Entry) {
+    /// Records what the claiming reader found and wakes the waiters. `keep` false: a text is not
+    /// kept (the read-ahead pass found nothing in it that any rule reads it for), and a waiter
+    /// reads it for itself.
+    public func fulfil(_ path: String, _ entry: Entry, keep: Bool = true) {
         pthread_mutex_lock(mutex)
         switch entry {
         case .binary: binary.insert(path)
-        case .text(let content): storeLocked(path, content)
+        case .text(let content): if keep { storeLocked(path, content) }
         }
         loading.remove(path)
         pthread_cond_broadcast(condition)

@@ -125,8 +125,9 @@ public struct CredentialStoreCheck: Check {
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
+        let stems = context.analysis(Self.stemAnalysis.id)
         for file in context.files(matching: paths, excluding: exclude) {
-            if !ConfigContent.isDocument(file.path), context.analysis(Self.stemAnalysis.id, of: file) as? Bool == false { continue }
+            if !ConfigContent.isDocument(file.path), stems(file) as? Bool == false { continue }
             guard let text = context.readText(file) else { continue }
             guard ConfigContent.admits(file, text: text, context: context) else { continue }
             // `etc/config/*` is read only when it is UCI (the extension patterns take the rest).

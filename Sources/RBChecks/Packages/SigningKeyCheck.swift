@@ -87,8 +87,9 @@ public struct SigningKeyCheck: Check {
         let identities = Set(trusted.map(\.identity))
         let usignKeys = Dictionary(trusted.filter { $0.identity.hasPrefix("usign:") }.map { (String($0.identity.dropFirst(6)), $0.source) },
                                    uniquingKeysWith: { a, _ in a })
+        let mayHoldKey = context.analysis(Self.mayHoldKey.id)
         for file in context.files(matching: Self.everything ?? [], excluding: Self.skipped ?? []) where file.size > 0 {
-            if context.analysis(Self.mayHoldKey.id, of: file) as? Bool == false { continue }
+            if mayHoldKey(file) as? Bool == false { continue }
             let content: FileContent
             if let text = context.readUnlessBinary(file) {
                 content = text
@@ -136,8 +137,9 @@ public struct SigningKeyCheck: Check {
                 add(key.bytes, source: entry.path)
             }
         }
+        let verifyKeyFiles = context.analysis(Self.verifyKeyFiles.id)
         for file in context.files(matching: Self.scriptPaths ?? []) where file.size > 0 && file.size < 16 << 20 {
-            if let named = context.analysis(Self.verifyKeyFiles.id, of: file) as? [String] {
+            if let named = verifyKeyFiles(file) as? [String] {
                 addKeyFiles(named)
             } else if let text = context.readUnlessBinary(file) {
                 addKeyFiles(Self.keyFileNames(in: text.bytes))

@@ -161,15 +161,16 @@ public struct UpdateChannelCheck: Check {
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
+        let textScans = context.analysis(Self.textAnalysis.id), programs = context.analysis(Self.analysis.id)
         for file in context.files(matching: paths, excluding: exclude) where file.size > 0 && file.size < 32 << 20 {
             let scan: TextScan
-            if let analysed = context.analysis(Self.textAnalysis.id, of: file) as? TextScan {
+            if let analysed = textScans(file) as? TextScan {
                 scan = analysed
             } else if let text = context.readUnlessBinary(file) {
                 scan = Self.textScan(text.bytes)
             } else {
                 // A program: what the read-ahead pass found in it, or the same search on its bytes.
-                let found = context.analysis(Self.analysis.id, of: file) as? [ProgramURL]
+                let found = programs(file) as? [ProgramURL]
                     ?? context.read(file).map { Self.programURLs(in: $0.bytes) } ?? []
                 for url in found {
                     observations.append(Observation(

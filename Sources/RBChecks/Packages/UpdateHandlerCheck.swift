@@ -64,9 +64,10 @@ public struct UpdateHandlerCheck: Check {
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
+        let writesFlash = context.analysis(Self.writesFlashAnalysis.id)
         for file in context.files(matching: paths) where file.size > 0 && file.size < 64 << 20 {
             // A text file the pass saw write no flash needs no second read.
-            if context.analysis(Self.writesFlashAnalysis.id, of: file) as? Bool == false { continue }
+            if writesFlash(file) as? Bool == false { continue }
             let named = Self.handlerName?.hasMatch(in: Array(file.name.utf8)) ?? false
             if let content = context.readUnlessBinary(file) {
                 guard let write = Self.firstFlashWrite(in: content.bytes) else { continue }

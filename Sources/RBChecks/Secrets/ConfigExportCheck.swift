@@ -66,8 +66,9 @@ public struct ConfigExportCheck: Check {
         let exports = context.files(matching: paths).filter { $0.size >= 32 && $0.size <= 4 << 20 }
         guard !exports.isEmpty else { return [] }
         var encrypted: [(FileEntry, [UInt8])] = []
+        let looksEncrypted = context.analysis(Self.encryptedAnalysis.id)
         for file in exports {
-            if context.analysis(Self.encryptedAnalysis.id, of: file) as? Bool == false { continue }
+            if looksEncrypted(file) as? Bool == false { continue }
             // Text comes from the shared cache; only binaries are read here.
             guard let content = context.readUnlessBinary(file) ?? context.read(file), Self.looksEncrypted(content.bytes) else { continue }
             encrypted.append((file, content.bytes))

@@ -48,8 +48,9 @@ public struct OutboundTransportCheck: Check {
     public func run(in context: CheckContext) async throws -> [Observation] {
         guard let setting = Self.setting, let smtpPlain = Self.smtpPlain else { return [] }
         var observations: [Observation] = []
+        let mayMatch = context.analysis(Self.mayMatch.id)
         for file in context.files(matching: paths, excluding: exclude) where file.size < 1 << 20 {
-            if context.analysis(Self.mayMatch.id, of: file) as? Bool == false { continue }
+            if mayMatch(file) as? Bool == false { continue }
             guard let content = context.readUnlessBinary(file) else { continue }
             let bytes = content.bytes
             var lines: LineIndex?

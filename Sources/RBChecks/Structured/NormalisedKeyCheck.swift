@@ -296,12 +296,14 @@ public struct NormalisedKeyCheck: Check {
         }
         // Each file once, with every adapter that understands it in order: the first that finds
         // the key decides. A vendor's export is never also "not set" for the generic adapter.
+        // The pass's answers for every file, read once (not a lock and a table search per file).
+        let namesIn = context.analysis(NormalisedKeyCheck.namesAnalysisID)
         for group in NormalisedKeyCheck.filesByAdapter(context) {
             let file = group.file
             if context.kind == .firmware {
                 if firmwareExclude.contains(where: { $0.matches(file.path) }) { continue }
                 if !group.adapters.contains(where: { wantedBy[$0] == nil }) {
-                    let present = context.analysis(NormalisedKeyCheck.namesAnalysisID, of: file) as? Set<String>
+                    let present = namesIn(file) as? Set<String>
                         ?? context.target.models.value("adapter-names:" + file.path) { () -> Set<String> in
                             guard let text = context.readText(file) else { return [] }
                             return allNames?.present(in: text) ?? []

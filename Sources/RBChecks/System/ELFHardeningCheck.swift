@@ -137,10 +137,11 @@ public struct ELFHardeningCheck: Check {
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         var judged = 0, hardened = 0
+        let analysed = context.analysis(Self.analysis.id)
         for file in scope(context) {
             guard file.size >= 52 else { continue }
             let parsed: ELFFile?
-            if let facts = context.analysis(Self.analysis.id, of: file) as? Facts {
+            if let facts = analysed(file) as? Facts {
                 parsed = facts.elf
             } else {
                 guard let content = context.read(file) else { continue }

@@ -1,5 +1,6 @@
 import Foundation
 import RBCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,24 @@ public struct TemporaryDirectory: Sendable {
     }
 
     public func url(_ relative: String) -> String { path + "/" + relative }
+
+    /// A directory shared by a suite's tests through a static (built once, used by many), so
+    /// no test can remove it: it is removed when the test process exits.
+    public static func removedAtExit(prefix: String) throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory(prefix: prefix)
+        _ = exitCleanup
+        exitRemovals.withLock { $0.append(directory) }
+        return directory
+    }
 }
+
+/// The shared directories `TemporaryDirectory.removedAtExit` made, removed by one exit handler.
+private let exitRemovals = Mutex<[TemporaryDirectory]>([])
+private let exitCleanup: Void = {
+    atexit {
+        for directory in exitRemovals.withLock({ $0 }) { directory.remove() }
+    }
+}()
 
 public struct TestSupportError: Error, CustomStringConvertible {
     public var description: String

@@ -10,7 +10,7 @@ import Testing
 struct ImageRoundTripTests {
     /// One shared work directory: the fixture tree and the images made from it.
     static let work: (dir: TemporaryDirectory, source: String, expected: [String: ImageFixtures.EntrySnapshot])? = {
-        guard let dir = try? TemporaryDirectory(prefix: "rbscan-images") else { return nil }
+        guard let dir = try? TemporaryDirectory.removedAtExit(prefix: "rbscan-images") else { return nil }
         let source = dir.url("src")
         guard (try? ImageFixtures.makeSourceTree(at: source)) != nil,
               let tree = try? DirectoryTree(directory: source),

@@ -79,10 +79,19 @@ extension SquashfsFileReader {
     /// `files` in on-disk order (the files in fragment blocks by block and offset, then the others
     /// by first data block) with the fragment block each one lives in.
     static func ordered(_ files: [FileEntry], data: (FileEntry) -> FileData?) -> [(entry: FileEntry, fragment: UInt32?)] {
+        ordered(files) { entry in
+            guard let file = data(entry) else { return nil }
+            return file.blocks.isEmpty && file.fragment != 0xffff_ffff ? (file.fragment, UInt64(file.fragmentOffset)) : (nil, file.start)
+        }
+    }
+
+    /// `files` in on-disk order, from where each one's bytes start: `place` gives its fragment
+    /// block and the offset there for a file wholly in a fragment, else no block and its first
+    /// data block (nil: not a file of the image, read last). Every squashfs reader's read order.
+    static func ordered(_ files: [FileEntry], place: (FileEntry) -> (fragment: UInt32?, offset: UInt64)?) -> [(entry: FileEntry, fragment: UInt32?)] {
         func key(_ entry: FileEntry) -> (UInt32, UInt64) {
-            guard let file = data(entry) else { return (UInt32.max, UInt64.max) }
-            if file.blocks.isEmpty, file.fragment != 0xffff_ffff { return (file.fragment, UInt64(file.fragmentOffset)) }
-            return (UInt32.max, file.start)
+            guard let place = place(entry) else { return (UInt32.max, UInt64.max) }
+            return (place.fragment ?? UInt32.max, place.offset)
         }
         return files.map { ($0, key($0)) }.sorted { $0.1 < $1.1 }
             .map { (entry: $0.0, fragment: $0.1.0 == UInt32.max ? nil : $0.1.0) }

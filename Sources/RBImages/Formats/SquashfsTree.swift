@@ -285,17 +285,15 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     /// `files` sorted by where their bytes start, with the fragment block each one lives in
     /// (nil for files with data blocks, which come after the fragment groups).
     private func ordered(_ files: [FileEntry]) -> [(entry: FileEntry, fragment: UInt32?)] {
-        func key(_ entry: FileEntry) -> (UInt32, UInt64) {
-            guard let inode = inode(of: entry) else { return (UInt32.max, UInt64.max) }
+        SquashfsFileReader.ordered(files) { entry in
+            guard let inode = inode(of: entry) else { return nil }
             if entry.size < UInt64(superblock.block_size), let fragment = fragmentLocation(inode) {
                 return (fragment.block, UInt64(fragment.offset))
             }
             var start: UInt64 = 0
             _ = sqfs_inode_get_file_block_start(inode, &start)
-            return (UInt32.max, start)
+            return (nil, start)
         }
-        return files.map { ($0, key($0)) }.sorted { $0.1 < $1.1 }
-            .map { (entry: $0.0, fragment: $0.1.0 == UInt32.max ? nil : $0.1.0) }
     }
 
     /// One libsquashfs data reader with its own decompressor and file object.

@@ -98,17 +98,7 @@ public struct ComponentInventory: Sendable {
     /// The tree's distribution: `etc/os-release` (or `usr/lib/os-release`), else OpenWrt's
     /// `etc/openwrt_release`, else Debian's `etc/debian_version`; nil when none says.
     static func distribution(in context: CheckContext) -> Component.Distribution? {
-        func fields(_ path: String) -> [String: String]? {
-            guard let entry = context.tree?.resolve(path), entry.type == .file, entry.size < 1 << 16,
-                  let text = context.readText(entry) else { return nil }
-            var values: [String: String] = [:]
-            for line in text.splitLines(omittingEmpty: true) {
-                let pair = line.split(separator: "=", maxSplits: 1)
-                guard pair.count == 2 else { continue }
-                values[String(pair[0].trimmingWhitespace())] = pair[1].trimmingCharacters(in: "\"' ")
-            }
-            return values
-        }
+        func fields(_ path: String) -> [String: String]? { releaseFields(path, in: context) }
         for path in ["etc/os-release", "usr/lib/os-release"] {
             guard let values = fields(path), let id = values["ID"]?.lowercased(), !id.isEmpty else { continue }
             return Component.Distribution(id: id, versionID: values["VERSION_ID"].flatMap { $0.isEmpty ? nil : $0 }, prettyName: values["PRETTY_NAME"])
@@ -121,6 +111,19 @@ public struct ComponentInventory: Sendable {
             return Component.Distribution(id: "debian", versionID: String(major), prettyName: nil)
         }
         return nil
+    }
+
+    /// The `NAME=value` fields of a release file (os-release, OpenWrt's `openwrt_release`), values
+    /// unquoted; nil when the tree has no such file.
+    static func releaseFields(_ path: String, in context: CheckContext) -> [String: String]? {
+        guard let entry = context.tree?.resolve(path), entry.type == .file, let text = context.readText(entry) else { return nil }
+        var values: [String: String] = [:]
+        for line in text.splitLines(omittingEmpty: true) {
+            let pair = line.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2 else { continue }
+            values[String(pair[0])] = pair[1].trimmingCharacters(in: "\"' ")
+        }
+        return values
     }
 
     /// Which installed package's file list holds each version-string detection's file (dpkg's

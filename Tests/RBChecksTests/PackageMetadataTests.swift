@@ -50,7 +50,7 @@ struct PackageMetadataTests {
 
     @Test("Every SPDX identifier the copyright mapping produces is one the SBOM writes as an id")
     func mappingStaysInTheSPDXList() {
-        let produced = DebianCopyright.plain.values.map { $0 } + DebianCopyright.versioned.keys.flatMap { stem in
+        let produced = Component.debianLicenceNames.values.map { $0 } + Component.debianLicenceStems.keys.flatMap { stem in
             [DebianCopyright.spdx(Substring(stem)), DebianCopyright.spdx(Substring(stem + "+"))]
         }
         #expect(produced.allSatisfy(Component.spdxIdentifiers.contains), "\(produced.filter { !Component.spdxIdentifiers.contains($0) })")

@@ -74,23 +74,7 @@ enum DebianCopyright {
     static func spdx(_ name: Substring) -> String {
         let orLater = name.hasSuffix("+")
         let base = orLater ? name.dropLast() : name
-        if let family = versioned[base.lowercased()] { return family + (orLater ? "-or-later" : "-only") }
-        return plain[name.lowercased()] ?? String(name)
+        if let family = Component.debianLicenceStems[base.lowercased()] { return family + (orLater ? "-or-later" : "-only") }
+        return Component.debianLicenceNames[name.lowercased()] ?? String(name)
     }
-
-    /// Versioned GNU licences: DEP-5 name without `+` → SPDX stem.
-    static let versioned: [String: String] = [
-        "gpl-1": "GPL-1.0", "gpl-2": "GPL-2.0", "gpl-3": "GPL-3.0", "gplv2": "GPL-2.0", "gplv3": "GPL-3.0",
-        "lgpl-2": "LGPL-2.0", "lgpl-2.1": "LGPL-2.1", "lgpl-3": "LGPL-3.0", "lgplv2.1": "LGPL-2.1", "lgplv3": "LGPL-3.0",
-        "agpl-3": "AGPL-3.0", "gfdl-1.2": "GFDL-1.2", "gfdl-1.3": "GFDL-1.3",
-    ]
-
-    /// Other DEP-5 short names with an SPDX twin.
-    static let plain: [String: String] = [
-        "expat": "MIT", "mit": "MIT", "bsd-2-clause": "BSD-2-Clause", "bsd-3-clause": "BSD-3-Clause", "bsd-4-clause": "BSD-4-Clause",
-        "isc": "ISC", "zlib": "Zlib", "apache-2": "Apache-2.0", "apache-2.0": "Apache-2.0", "cc0-1.0": "CC0-1.0", "x11": "X11",
-        "fsfullr": "FSFULLR", "fsfap": "FSFAP", "fsful": "FSFUL", "artistic": "Artistic-1.0-Perl", "artistic-2.0": "Artistic-2.0",
-        "mpl-1.1": "MPL-1.1", "mpl-2.0": "MPL-2.0", "openssl": "OpenSSL", "python-2.0": "Python-2.0",
-        "beerware": "Beerware", "latex2e": "Latex2e", "curl": "curl",
-    ]
 }

@@ -53,18 +53,27 @@ public struct Component: Sendable, Hashable, Codable {
         public var qualifier: String { versionID.map { id + "-" + $0 } ?? id }
     }
 
-    /// The SPDX licence identifiers rbscan writes as such (`DebianCopyright` maps Debian's short
-    /// names onto these); any other licence is written by name.
-    public static let spdxIdentifiers: Set<String> = {
-        var ids: Set<String> = ["MIT", "BSD-2-Clause", "BSD-3-Clause", "BSD-4-Clause", "ISC", "Zlib", "Apache-2.0", "CC0-1.0", "X11",
-                                "FSFULLR", "FSFAP", "FSFUL", "Artistic-1.0-Perl", "Artistic-2.0", "MPL-1.1", "MPL-2.0", "OpenSSL",
-                                "Python-2.0", "Beerware", "Latex2e", "curl"]
-        for stem in ["GPL-1.0", "GPL-2.0", "GPL-3.0", "LGPL-2.0", "LGPL-2.1", "LGPL-3.0", "AGPL-3.0", "GFDL-1.2", "GFDL-1.3"] {
-            ids.insert(stem + "-only")
-            ids.insert(stem + "-or-later")
-        }
-        return ids
-    }()
+    /// The SPDX licence identifiers rbscan writes as such: the ones Debian's short names map
+    /// onto (`DebianCopyright`, through the tables below); any other licence is written by name.
+    public static let spdxIdentifiers: Set<String> = Set(debianLicenceNames.values)
+        .union(debianLicenceStems.values.flatMap { [$0 + "-only", $0 + "-or-later"] })
+
+    /// Versioned GNU licences: Debian (DEP-5) short name without `+` → SPDX stem (`-only`, or
+    /// `-or-later` for a name ending in `+`).
+    public static let debianLicenceStems: [String: String] = [
+        "gpl-1": "GPL-1.0", "gpl-2": "GPL-2.0", "gpl-3": "GPL-3.0", "gplv2": "GPL-2.0", "gplv3": "GPL-3.0",
+        "lgpl-2": "LGPL-2.0", "lgpl-2.1": "LGPL-2.1", "lgpl-3": "LGPL-3.0", "lgplv2.1": "LGPL-2.1", "lgplv3": "LGPL-3.0",
+        "agpl-3": "AGPL-3.0", "gfdl-1.2": "GFDL-1.2", "gfdl-1.3": "GFDL-1.3",
+    ]
+
+    /// Other Debian (DEP-5) short names with an SPDX twin, lowercased.
+    public static let debianLicenceNames: [String: String] = [
+        "expat": "MIT", "mit": "MIT", "bsd-2-clause": "BSD-2-Clause", "bsd-3-clause": "BSD-3-Clause", "bsd-4-clause": "BSD-4-Clause",
+        "isc": "ISC", "zlib": "Zlib", "apache-2": "Apache-2.0", "apache-2.0": "Apache-2.0", "cc0-1.0": "CC0-1.0", "x11": "X11",
+        "fsfullr": "FSFULLR", "fsfap": "FSFAP", "fsful": "FSFUL", "artistic": "Artistic-1.0-Perl", "artistic-2.0": "Artistic-2.0",
+        "mpl-1.1": "MPL-1.1", "mpl-2.0": "MPL-2.0", "openssl": "OpenSSL", "python-2.0": "Python-2.0",
+        "beerware": "Beerware", "latex2e": "Latex2e", "curl": "curl",
+    ]
 
     /// The upstream version of a distribution package version: without the epoch (`1:`) and
     /// the Debian revision (`-9+deb12u4`). `2:6.2.1+dfsg1-1.1` gives `6.2.1+dfsg1`.

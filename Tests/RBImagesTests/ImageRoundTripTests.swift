@@ -118,7 +118,8 @@ struct ImageRoundTripTests {
         let analysis = try ImageScanner(limits: ScanLimits()).analyze(path: dir.url("fragments.sqfs"))
         let tree = try #require(analysis.filesystems.first?.node.tree as? SquashfsTree)
         let files = tree.index.entries.filter { $0.type == .file }
-        let batches = tree.readBatches(files, size: 32)
+        let positions = tree.index.entries.indices.compactMap { tree.index.entries[$0].type == .file ? Int32($0) : nil }
+        let batches = tree.readBatches(positions, size: 32).map { $0.map { tree.index.entries[Int($0)] } }
         // The same files in the same order as read order, none lost or repeated.
         #expect(batches.flatMap { $0 }.map(\.path) == tree.readOrder(files).map(\.path))
         #expect(batches.dropLast().allSatisfy { $0.count >= 32 })

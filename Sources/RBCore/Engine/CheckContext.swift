@@ -146,19 +146,19 @@ public struct CheckContext: Sendable {
     /// selected when its name matches a pattern's last component (`**/*.xml` selects `device.xml`).
     public func files(matching globs: [Glob], excluding excluded: [Glob] = []) -> FileSelection {
         guard let tree else { return FileSelection() }
-        // Only the positions are kept (8 bytes a file, not a copy of each entry): a 200,000-file
+        // Only the positions are kept (4 bytes a file, not a copy of each entry): a 200,000-file
         // image has a handful of whole-tree selections, and a copy of one is 13 MB.
         return FileSelection(entries: tree.index.entries, positions: filePositions(matching: globs, excluding: excluded))
     }
 
     /// `files(matching:excluding:)` as positions in the tree's index (`tree.index.entries`):
     /// how a check names the files it wants analysed (`ContentInterests.add`).
-    public func filePositions(matching globs: [Glob], excluding excluded: [Glob] = []) -> [Int] {
-        guard let tree else { return [] }
+    public func filePositions(matching globs: [Glob], excluding excluded: [Glob] = []) -> Positions {
+        guard let tree else { return Positions() }
         if kind == .config {
-            return tree.index.entries.indices.filter { i in
+            return Positions(tree.index.entries.indices.filter { i in
                 tree.index.entries[i].type == .file && globs.contains { $0.matchesBasename(String(tree.index.entries[i].name)) }
-            }
+            })
         }
         let key = globs.map(\.pattern).joined(separator: "\u{0}") + "\u{1}" + excluded.map(\.pattern).joined(separator: "\u{0}")
         return target.selections.positions(key) { tree.regularFilePositions(matching: globs, excluding: excluded) }
@@ -492,14 +492,14 @@ public struct CheckContext: Sendable {
 /// view, not a copy of the entries.
 public struct FileSelection: RandomAccessCollection, Sendable {
     let entries: [FileEntry]
-    let positions: [Int]
+    let positions: Positions
 
     public init() {
         entries = []
-        positions = []
+        positions = Positions()
     }
 
-    init(entries: [FileEntry], positions: [Int]) {
+    init(entries: [FileEntry], positions: Positions) {
         self.entries = entries
         self.positions = positions
     }
@@ -507,7 +507,7 @@ public struct FileSelection: RandomAccessCollection, Sendable {
     public var startIndex: Int { 0 }
     public var endIndex: Int { positions.count }
     /// Where each selected file is in the tree's index (`tree.index.entries`), in selection order.
-    public var indexPositions: [Int] { positions }
+    public var indexPositions: Positions { positions }
     public subscript(position: Int) -> FileEntry { entries[positions[position]] }
 }
 

@@ -163,7 +163,8 @@ public struct Engine: Sendable {
     /// recorded in the cache.
     func prefetch(_ target: ScanTarget, markers: [[UInt8]] = [], interests: ContentInterests = ContentInterests()) async {
         guard let tree = target.tree else { return }
-        let chunks = tree.readBatches(tree.index.entries.filter { $0.type == .file }, size: 32)
+        let entries = tree.index.entries
+        let chunks = tree.readBatches(entries.indices.compactMap { entries[$0].type == .file ? Int32($0) : nil }, size: 32)
         let limits = self.limits
         // Problems are not reported here: the rules that need a file read it again and report.
         let quiet = DiagnosticSink()
@@ -178,14 +179,15 @@ public struct Engine: Sendable {
                     let context = CheckContext(target: target, limits: limits, ruleID: "", sink: quiet)
                     let lanes = wantsMD5 ? FileLanes() : nil
                     while case let next = counter.take(), next < chunks.count {
-                        for file in chunks[next] {
+                        for position in chunks[next] {
+                            let file = entries[Int(position)]
                             // One open for every read of the file below (its first 8 KiB, then a
                             // binary streamed whole); a file that will not open is read by the
                             // usual calls, which report why.
                             let opened = try? tree.opened(file)
                             var analysed = false
                             var digests = interests.digests[file.path] ?? []
-                            let analyses = tree.index.position(of: file.path).map { interests.analyses(at: $0) } ?? []
+                            let analyses = interests.analyses(at: Int(position))
                             // A large text file (a package index) is left to the rules that select
                             // it: caching it would cost its read and its memory for nothing.
                             if file.size > Engine.prefetchTextLimit {

@@ -172,12 +172,12 @@ public final class ContentCache: @unchecked Sendable {
 /// File selections by pattern set, shared by the rules scanning one target: many rules (and the
 /// several checks of one rule) select files with the same patterns.
 public final class SelectionCache: Sendable {
-    private let selections = Synchronization.Mutex<[String: [Int]]>([:])
+    private let selections = Synchronization.Mutex<[String: Positions]>([:])
 
     public init() {}
 
     /// The selection for `key`, as positions in the tree's index.
-    public func positions(_ key: String, _ compute: () -> [Int]) -> [Int] {
+    public func positions(_ key: String, _ compute: () -> Positions) -> Positions {
         if let known = selections.withLock({ $0[key] }) { return known }
         let positions = compute()
         selections.withLock { $0[key] = positions }

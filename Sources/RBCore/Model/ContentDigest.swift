@@ -46,7 +46,7 @@ public struct ContentInterests: Sendable {
     }
 
     /// `analyses` for the files at `positions` in the tree's index (`CheckContext.filePositions`).
-    public init(_ analyses: ContentAnalysis..., positions: [Int]) {
+    public init(_ analyses: ContentAnalysis..., positions: some Sequence<Int>) {
         self.digests = [:]
         for analysis in analyses { add(analysis, positions: positions) }
     }

@@ -204,8 +204,12 @@ public final class Squashfs4NativeTree: FileTree {
     /// On-disk order: each fragment block's files together, then the others by first block.
     public func readOrder(_ files: [FileEntry]) -> [FileEntry] { ordered(files).map(\.entry) }
 
-    public func readBatches(_ files: [FileEntry], size: Int) -> [ArraySlice<FileEntry>] {
-        SquashfsFileReader.batches(ordered(files), size: size)
+    public func readBatches(_ positions: [Int32], size: Int) -> [ArraySlice<Int32>] {
+        let ordered = SquashfsFileReader.ordered(positions: positions) { position -> (fragment: UInt32?, offset: UInt64)? in
+            guard index.entries[position].type == .file, let file = files[index.entries[position].path] else { return nil }
+            return SquashfsFileReader.place(of: file)
+        }
+        return SquashfsFileReader.batches(positions: ordered, size: size)
     }
 
     private func ordered(_ entries: [FileEntry]) -> [(entry: FileEntry, fragment: UInt32?)] {

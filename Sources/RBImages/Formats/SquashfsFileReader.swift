@@ -79,10 +79,13 @@ extension SquashfsFileReader {
     /// `files` in on-disk order (the files in fragment blocks by block and offset, then the others
     /// by first data block) with the fragment block each one lives in.
     static func ordered(_ files: [FileEntry], data: (FileEntry) -> FileData?) -> [(entry: FileEntry, fragment: UInt32?)] {
-        ordered(files) { entry in
-            guard let file = data(entry) else { return nil }
-            return file.blocks.isEmpty && file.fragment != 0xffff_ffff ? (file.fragment, UInt64(file.fragmentOffset)) : (nil, file.start)
-        }
+        ordered(files) { entry in data(entry).map(place(of:)) }
+    }
+
+    /// Where a file's bytes start: its fragment block and the offset there for a file wholly
+    /// in a fragment, else no block and its first data block.
+    static func place(of file: FileData) -> (fragment: UInt32?, offset: UInt64) {
+        file.blocks.isEmpty && file.fragment != 0xffff_ffff ? (file.fragment, UInt64(file.fragmentOffset)) : (nil, file.start)
     }
 
     /// `files` in on-disk order, from where each one's bytes start: `place` gives its fragment
@@ -95,6 +98,36 @@ extension SquashfsFileReader {
         }
         return files.map { ($0, key($0)) }.sorted { $0.1 < $1.1 }
             .map { (entry: $0.0, fragment: $0.1.0 == UInt32.max ? nil : $0.1.0) }
+    }
+
+    /// `positions` (in the tree's index) in the same on-disk order as `ordered(_:place:)`, with
+    /// the fragment block of each (`UInt32.max`: none), sorted as 16-byte records: the
+    /// read-ahead pass orders every file of the image, and copies of the entries cost 80 bytes
+    /// each, 48 MB at the peak for 200,000 files.
+    static func ordered(positions: [Int32], place: (Int) -> (fragment: UInt32?, offset: UInt64)?) -> [(position: Int32, fragment: UInt32)] {
+        var keyed: [(fragment: UInt32, position: Int32, offset: UInt64)] = []
+        keyed.reserveCapacity(positions.count)
+        for position in positions {
+            let where_ = place(Int(position))
+            keyed.append((where_.map { $0.fragment ?? UInt32.max } ?? UInt32.max, position, where_?.offset ?? UInt64.max))
+        }
+        // Ties in path order (the positions' order), as the stable sort of `ordered` keeps them.
+        keyed.sort { ($0.fragment, $0.offset, $0.position) < ($1.fragment, $1.offset, $1.position) }
+        return keyed.map { ($0.position, $0.fragment) }
+    }
+
+    /// `batches` for positions (see `ordered(positions:place:)`).
+    static func batches(positions keyed: [(position: Int32, fragment: UInt32)], size: Int) -> [ArraySlice<Int32>] {
+        let order = keyed.map(\.position), size = max(1, size)
+        var batches: [ArraySlice<Int32>] = []
+        var start = 0
+        while start < keyed.count {
+            var end = min(start + size, keyed.count)
+            while end < keyed.count, keyed[end - 1].fragment != UInt32.max, keyed[end].fragment == keyed[end - 1].fragment { end += 1 }
+            batches.append(order[start..<end])
+            start = end
+        }
+        return batches
     }
 
     /// Batches of about `size` files of `keyed` (in read order), none ending inside a fragment

@@ -265,8 +265,11 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     /// between two batches: workers taking turns would each decompress the block (with files of
     /// about 4 KB a 128 KiB fragment block holds some 30 of them, so nearly every block would be
     /// decompressed twice).
-    public func readBatches(_ files: [FileEntry], size: Int) -> [ArraySlice<FileEntry>] {
-        SquashfsFileReader.batches(ordered(files), size: size)
+    public func readBatches(_ positions: [Int32], size: Int) -> [ArraySlice<Int32>] {
+        let ordered = SquashfsFileReader.ordered(positions: positions) { position in
+            inodes[position].map { place(of: $0, size: index.entries[position].size) }
+        }
+        return SquashfsFileReader.batches(positions: ordered, size: size)
     }
 
     /// The fragment block holding the whole of `entry` (a file shorter than a block whose tail
@@ -285,15 +288,17 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     /// `files` sorted by where their bytes start, with the fragment block each one lives in
     /// (nil for files with data blocks, which come after the fragment groups).
     private func ordered(_ files: [FileEntry]) -> [(entry: FileEntry, fragment: UInt32?)] {
-        SquashfsFileReader.ordered(files) { entry in
-            guard let inode = inode(of: entry) else { return nil }
-            if entry.size < UInt64(superblock.block_size), let fragment = fragmentLocation(inode) {
-                return (fragment.block, UInt64(fragment.offset))
-            }
-            var start: UInt64 = 0
-            _ = sqfs_inode_get_file_block_start(inode, &start)
-            return (nil, start)
+        SquashfsFileReader.ordered(files) { entry in inode(of: entry).map { place(of: $0, size: entry.size) } }
+    }
+
+    /// Where the bytes of a file of `size` bytes start (see `SquashfsFileReader.ordered`).
+    private func place(of inode: UnsafeMutablePointer<sqfs_inode_generic_t>, size: UInt64) -> (fragment: UInt32?, offset: UInt64) {
+        if size < UInt64(superblock.block_size), let fragment = fragmentLocation(inode) {
+            return (fragment.block, UInt64(fragment.offset))
         }
+        var start: UInt64 = 0
+        _ = sqfs_inode_get_file_block_start(inode, &start)
+        return (nil, start)
     }
 
     /// One libsquashfs data reader with its own decompressor and file object.

@@ -62,3 +62,46 @@ size_t rb_credential_keywords(const uint8_t *h, size_t n, size_t *out, size_t li
     }
     return found;
 }
+
+size_t rb_pair_candidates(const uint8_t *h, size_t n, size_t *start, const uint64_t *pairs,
+                          uint32_t *out, size_t capacity) {
+    size_t found = 0, i = *start;
+    if (n < 2) {
+        *start = n;
+        return 0;
+    }
+    for (; i + 1 < n; i++) {
+        uint32_t key = (uint32_t)h[i] | ((uint32_t)h[i + 1] << 8);
+        if ((pairs[key >> 6] >> (key & 63)) & 1) {
+            out[found++] = (uint32_t)i;
+            if (found == capacity) {
+                i++;
+                break;
+            }
+        }
+    }
+    *start = i;
+    return found;
+}
+
+size_t rb_triple_candidates(const uint8_t *h, size_t n, size_t *start, const uint64_t *bits,
+                            uint32_t *out, size_t capacity) {
+    size_t found = 0, i = *start;
+    if (n < 3) {
+        *start = n;
+        return 0;
+    }
+    for (; i + 2 < n; i++) {
+        uint32_t key = rb_triple_key(h[i], h[i + 1], h[i + 2]);
+        if ((bits[key >> 6] >> (key & 63)) & 1) {
+            out[found++] = (uint32_t)i;
+            if (found == capacity) {
+                i++;
+                break;
+            }
+        }
+    }
+    *start = i < n ? i : n;
+    if (i + 2 >= n) *start = n;
+    return found;
+}

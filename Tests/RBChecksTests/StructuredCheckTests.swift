@@ -187,14 +187,20 @@ struct LiteralSetTests {
         #expect(LiteralSet([]).present(in: "anything").isEmpty)
     }
 
-    @Test("occurrences: every place of every literal, overlapping ones included, in order, up to the limit")
-    func occurrencesAreEveryPlace() {
-        let literals = ["://", "AKIA", "KIA", "psk", "p", "pass", "password"]
+    /// One-byte names (a scan of every offset), two-byte ones (the pair bitmap) and names of
+    /// three bytes or more only (the hashed triple bitmap).
+    @Test("occurrences: every place of every literal, overlapping ones included, in order, up to the limit",
+          arguments: [["://", "AKIA", "KIA", "psk", "p", "pass", "password"],
+                      ["://", "AKIA", "KIA", "psk", "ps", "pass", "password"],
+                      ["://", "AKIA", "KIA", "psk", "pass", "password", "sword"]])
+    func occurrencesAreEveryPlace(literals: [String]) {
         let set = LiteralSet(literals)
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("AKI:/pswordk ").map(String.init)
-        for _ in 0..<300 {
-            let text = (0..<Int.random(in: 0...60, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()
+        // Short texts, and long ones with more candidate offsets than one batch of the scan.
+        for round in 0..<300 {
+            let length = round < 280 ? Int.random(in: 0...60, using: &generator) : Int.random(in: 3000...9000, using: &generator)
+            let text = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }.joined()
             let bytes = Array(text.utf8)
             var expected: [(Int, Int)] = []
             for offset in 0..<bytes.count {
@@ -202,7 +208,9 @@ struct LiteralSetTests {
             }
             let found = set.occurrences(in: bytes).map { ($0.offset, $0.name) }.sorted { $0 < $1 }
             #expect(found.elementsEqual(expected.sorted { $0 < $1 }, by: ==), "text: \(text)")
+            let present = Set(literals.filter { ByteSearch.contains(text, $0) })
+            #expect(set.present(in: text) == present)
         }
-        #expect(set.occurrences(in: Array("pppp".utf8), limit: 2).count == 2)
+        #expect(set.occurrences(in: Array("passpasspass".utf8), limit: 2).count == 2)
     }
 }

@@ -25,13 +25,14 @@ public struct UpdateHandlerCheck: Check {
     /// and `update-rc.d` are not updaters).
     static let handlerName = try? Regex(#"(?i)upgrade|fwup|firmware|flash|(^|[-_.])ota([-_.]|$)|(fw|sys|ota|firm)[-_]?update|update[-_]?(fw|firm)"#)
     static let flashWrite = try? Regex(#"(^|[\s;|&(`])(mtd\s+(-\w+\s+)*write|flashcp|flash_erase|nandwrite|ubiupdatevol|sysupgrade\s|dd\s[^\n]*\bof=/dev/(mtd|mmcblk|ubi))"#)
-    /// What every match of `flashWrite` contains, without its leading alternation (which keeps
-    /// PCRE2 from skipping ahead to a possible first byte): files without it cannot match, and
-    /// most text is ruled out at memchr-like speed.
-    static let flashWriteHint = try? Regex(#"mtd\s|flashcp|flash_erase|nandwrite|ubiupdatevol|sysupgrade\s|of=/dev/(mtd|mmcblk|ubi)"#)
-    /// The first flash write in a script's bytes (the hint rules most text out first).
+    /// A literal every match of `flashWrite` contains (`of=/dev/` by its rarer `=/dev/`): a
+    /// file holding none cannot match, and one scan of its bytes for all of them (two-byte
+    /// bitmap, `LiteralSet`) rules most text out. A regex of the same alternation ran at a
+    /// third of the speed: its possible first bytes (m, f, n, u, s, o) start most words.
+    static let flashWriteHints = LiteralSet(["mtd", "flashcp", "flash_erase", "nandwrite", "ubiupdatevol", "sysupgrade", "=/dev/"])
+    /// The first flash write in a script's bytes (the hints rule most text out first).
     static func firstFlashWrite(in bytes: [UInt8]) -> Regex.Match? {
-        guard flashWriteHint?.hasMatch(in: bytes) ?? true else { return nil }
+        guard !flashWriteHints.occurrences(in: bytes, limit: 1).isEmpty else { return nil }
         return flashWrite?.matches(in: bytes, limit: 1).first
     }
     static let verification = try? Regex(#"(^|[\s;|&(`])(openssl\s+(dgst|pkeyutl|rsautl|smime|cms)\b[^\n]*\s-verify|gpgv\b|gpg\s[^\n]*--verify|usign\s[^\n]*-V\b|signify\s[^\n]*-V\b|ucert\s[^\n]*-V\b|rauc\s+install\b|swupdate\s[^\n]*\s-k\s)"#)

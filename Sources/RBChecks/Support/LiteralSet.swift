@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CTextScan
 
 /// Which of many literal names occur in a text, found in one pass over its bytes (case
 /// sensitive, substring semantics like `ByteSearch.contains`). Names are bucketed by their first
@@ -22,6 +23,14 @@ struct LiteralSet: Sendable {
     private let prefixes: [(word: UInt32, mask: UInt32)]
     /// Names of one byte, found with memchr.
     private let single: [Int]
+    /// Bit `first | second << 8` set for the first two bytes of each name of two or more: the
+    /// scan tests this 8 KiB bitmap at each offset (in C) and looks in `heads` only where it is
+    /// set (a few percent of a text's offsets), not in the 256 KiB table at every one.
+    private let pairs: [UInt64]
+    /// When every name has three bytes or more: the bit `rb_triple_key` of each name's first
+    /// three bytes, tested instead of `pairs` (text has far fewer offsets where the first three
+    /// bytes of `password` or `private_key` start than where `pa` or `pr` do).
+    private let triples: [UInt64]?
 
     static let buckets = 65536
 
@@ -55,6 +64,22 @@ struct LiteralSet: Sendable {
         self.heads = heads
         self.members = members
         self.single = single
+        var pairs = [UInt64](repeating: 0, count: Self.buckets / 64)
+        for name in bytes where name.count >= 2 {
+            let key = Int(name[0]) | Int(name[1]) << 8
+            pairs[key >> 6] |= UInt64(1) << UInt64(key & 63)
+        }
+        self.pairs = pairs
+        if !bytes.isEmpty, bytes.allSatisfy({ $0.count >= 3 }) {
+            var triples = [UInt64](repeating: 0, count: Self.buckets / 64)
+            for name in bytes {
+                let key = Int(rb_triple_key(name[0], name[1], name[2]))
+                triples[key >> 6] |= UInt64(1) << UInt64(key & 63)
+            }
+            self.triples = triples
+        } else {
+            triples = nil
+        }
         prefixes = bytes.map { name in
             var word: UInt32 = 0, mask: UInt32 = 0
             for (i, byte) in name.prefix(4).enumerated() {
@@ -73,18 +98,10 @@ struct LiteralSet: Sendable {
             guard let base = h.baseAddress, h.count > 0 else { return }
             heads.withUnsafeBufferPointer { heads in
                 members.withUnsafeBufferPointer { members in
-                    let hasSingles = !single.isEmpty
-                    var next = h[0]
-                    for position in 0..<h.count {
-                        let current = next
-                        if hasSingles {
-                            for i in single where self.bytes[i][0] == current { hits.append((i, position)) }
-                        }
-                        guard position + 1 < h.count else { break }
-                        next = h[position + 1]
-                        let key = Self.bucket(current, next)
+                    /// The names starting at `position` (whose two bytes begin some name).
+                    func match(at position: Int) {
+                        let key = Self.bucket(h[position], h[position + 1])
                         let low = Int(heads[key]), high = Int(heads[key + 1])
-                        guard low != high else { continue }
                         let word = position + 4 <= h.count ? UInt32(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self)) : nil
                         for m in low..<high {
                             let name = Int(members[m])
@@ -102,12 +119,47 @@ struct LiteralSet: Sendable {
                                 hits.append((name, position))
                             }
                         }
+                    }
+                    if single.isEmpty {
+                        // The offsets where a name may start, from C, a batch at a time.
+                        candidates(in: h) { offsets in
+                            for offset in offsets {
+                                match(at: Int(offset))
+                                if hits.count >= limit { return false }
+                            }
+                            return true
+                        }
+                        return
+                    }
+                    for position in 0..<h.count {
+                        let current = h[position]
+                        for i in single where self.bytes[i][0] == current { hits.append((i, position)) }
+                        guard position + 1 < h.count else { break }
+                        match(at: position)
                         if hits.count >= limit { return }
                     }
                 }
             }
         }
         return hits.count > limit ? Array(hits.prefix(limit)) : hits
+    }
+
+    /// Calls `body` with batches of the offsets of `h` where a name may start (first three
+    /// bytes, or two, in the bitmaps), ascending, until it returns false or the text ends.
+    private func candidates(in h: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt32>) -> Bool) {
+        guard let base = h.baseAddress, h.count > 1 else { return }
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 1024) { found in
+            (triples ?? pairs).withUnsafeBufferPointer { bits in
+                var start = 0
+                while start < h.count - 1 {
+                    let count = triples == nil
+                        ? rb_pair_candidates(base, h.count, &start, bits.baseAddress!, found.baseAddress!, found.count)
+                        : rb_triple_candidates(base, h.count, &start, bits.baseAddress!, found.baseAddress!, found.count)
+                    if count > 0, !body(UnsafeBufferPointer(rebasing: found[..<count])) { return }
+                    if count < found.count { return }
+                }
+            }
+        }
     }
 
     /// The names `text` contains.
@@ -132,25 +184,27 @@ struct LiteralSet: Sendable {
             }
             heads.withUnsafeBufferPointer { heads in
                 members.withUnsafeBufferPointer { members in
-                    var position = 0
-                    let last = h.count - 1
-                    while position < last, remaining > 0 {
+                    func match(at position: Int) {
                         let key = Self.bucket(h[position], h[position + 1])
                         let low = Int(heads[key]), high = Int(heads[key + 1])
-                        if low != high {
-                            for m in low..<high {
-                                let name = Int(members[m])
-                                guard !found[name] else { continue }
-                                let candidate = bytes[name]
-                                guard candidate.count <= h.count - position else { continue }
-                                let equal = candidate.withUnsafeBufferPointer { memcmp(base + position, $0.baseAddress!, $0.count) == 0 }
-                                if equal {
-                                    found[name] = true
-                                    remaining -= 1
-                                }
+                        for m in low..<high {
+                            let name = Int(members[m])
+                            guard !found[name] else { continue }
+                            let candidate = bytes[name]
+                            guard candidate.count <= h.count - position else { continue }
+                            let equal = candidate.withUnsafeBufferPointer { memcmp(base + position, $0.baseAddress!, $0.count) == 0 }
+                            if equal {
+                                found[name] = true
+                                remaining -= 1
                             }
                         }
-                        position += 1
+                    }
+                    // The offsets where a name may start, from C, a batch at a time.
+                    if remaining > 0 {
+                        candidates(in: h) { offsets in
+                            for offset in offsets where remaining > 0 { match(at: Int(offset)) }
+                            return remaining > 0
+                        }
                     }
                 }
             }

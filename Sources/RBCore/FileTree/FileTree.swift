@@ -150,7 +150,9 @@ public struct PathIndex: Sendable {
     private let plain: Bool
 
     public init(_ unsorted: [FileEntry]) {
-        let sorted = unsorted.sorted { PathOrder.precedes($0.path, $1.path) }
+        // Most trees come sorted (their readers sort): a check instead of a copy.
+        let inOrder = zip(unsorted, unsorted.dropFirst()).allSatisfy { !PathOrder.precedes($1.path, $0.path) }
+        let sorted = inOrder ? unsorted : unsorted.sorted { PathOrder.precedes($0.path, $1.path) }
         entries = sorted
         let table = PathTable(sorted)
         self.table = table

@@ -90,7 +90,8 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
             throw ImageError(.corrupt, source.file.name, "cannot read the squashfs directory tree (\(SquashfsTree.errorText(rc)))", offset: source.base)
         }
         var entries: [FileEntry] = []
-        var inodes: [String: UnsafeMutablePointer<sqfs_inode_generic_t>] = [:]
+        // Each entry's inode (regular files only), in step with `entries`.
+        var inodes: [UnsafeMutablePointer<sqfs_inode_generic_t>?] = []
         var diagnostics: [Diagnostic] = []
         if let note = components.optionsNote {
             diagnostics.append(Diagnostic(.warning, .check, code: "image.compressor-options", note,
@@ -99,14 +100,17 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         SquashfsTree.walk(root, path: "", depth: 0, limits: limits, entries: &entries, inodes: &inodes,
                           diagnostics: &diagnostics, image: source.file.name)
         sqfs_dir_tree_destroy(root)
-        index = PathIndex(entries)
-        self.inodes = index.entries.map { $0.type == .file ? inodes[$0.path] : nil }
+        // Path order for both (a path named twice by a malformed image keeps its walk order:
+        // the index finds the last one, whose inode is read, as before).
+        let order = entries.indices.sorted { PathOrder.precedes(entries[$0].path, entries[$1].path) }
+        index = PathIndex(order.map { entries[$0] })
+        self.inodes = order.map { inodes[$0] }
         indexDiagnostics = diagnostics
     }
 
     deinit {
         // Once each (a path named twice by a malformed image shares the last one's inode).
-        for inode in Set(inodes.compactMap { $0 }) { sqfs_free(inode) }
+        for inode in inodes { if let inode { sqfs_free(inode) } }
     }
 
     /// The inode of a regular file of this tree.
@@ -194,7 +198,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     }
 
     private static func walk(_ node: UnsafeMutablePointer<sqfs_tree_node_t>, path: String, depth: Int, limits: ScanLimits,
-                             entries: inout [FileEntry], inodes: inout [String: UnsafeMutablePointer<sqfs_inode_generic_t>],
+                             entries: inout [FileEntry], inodes: inout [UnsafeMutablePointer<sqfs_inode_generic_t>?],
                              diagnostics: inout [Diagnostic], image: String) {
         guard let inode = node.pointee.inode else { return }
         guard entries.count < limits.maxEntries else {
@@ -231,9 +235,10 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         if type == .file {
             // Ours from now on: the tree is destroyed without it (deinit frees it). A malformed
             // image naming one path twice: the last one is read, as before.
-            if let earlier = inodes[path] { sqfs_free(earlier) }
-            inodes[path] = inode
+            inodes.append(inode)
             node.pointee.inode = nil
+        } else {
+            inodes.append(nil)
         }
         guard type == .directory else { return }
         guard depth < limits.maxDepth else {

@@ -63,45 +63,94 @@ size_t rb_credential_keywords(const uint8_t *h, size_t n, size_t *out, size_t li
     return found;
 }
 
-size_t rb_pair_candidates(const uint8_t *h, size_t n, size_t *start, const uint64_t *pairs,
-                          uint32_t *out, size_t capacity) {
-    size_t found = 0, i = *start;
-    if (n < 2) {
-        *start = n;
-        return 0;
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <tmmintrin.h>
+
+/// SSSE3 (pshufb) is on every x86-64 CPU since 2006, but not in the x86-64 baseline the
+/// binary is built for: asked of the CPU once.
+static int has_ssse3(void) {
+    static int known = -1;
+    if (known < 0) {
+        unsigned a, b, c, d;
+        known = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSSE3) ? 1 : 0;
     }
-    for (; i + 1 < n; i++) {
-        uint32_t key = (uint32_t)h[i] | ((uint32_t)h[i + 1] << 8);
-        if ((pairs[key >> 6] >> (key & 63)) & 1) {
-            out[found++] = (uint32_t)i;
+    return known;
+}
+
+__attribute__((target("ssse3")))
+static size_t teddy_ssse3(const uint8_t *h, size_t n, size_t *start, const uint8_t *masks, int width,
+                          uint32_t *out, size_t capacity, size_t *next) {
+    size_t found = 0, i = *start;
+    const __m128i low = _mm_set1_epi8(0x0f), zero = _mm_setzero_si128();
+    __m128i lo[3], hi[3];
+    for (int k = 0; k < 3; k++) {
+        lo[k] = _mm_loadu_si128((const __m128i *)(masks + 16 * k));
+        hi[k] = _mm_loadu_si128((const __m128i *)(masks + 48 + 16 * k));
+    }
+    // A block of 16 offsets reads bytes i .. i + 15 + width - 1.
+    for (; i + 16 + (size_t)width - 1 <= n; i += 16) {
+        __m128i m = _mm_set1_epi8((char)0xff);
+        for (int k = 0; k < width; k++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(h + i + k));
+            __m128i l = _mm_shuffle_epi8(lo[k], _mm_and_si128(v, low));
+            __m128i u = _mm_shuffle_epi8(hi[k], _mm_and_si128(_mm_srli_epi16(v, 4), low));
+            m = _mm_and_si128(m, _mm_and_si128(l, u));
+        }
+        unsigned bits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) ^ 0xffffu;
+        while (bits) {
+            size_t at = i + (size_t)__builtin_ctz(bits);
+            bits &= bits - 1;
+            out[found++] = (uint32_t)at;
             if (found == capacity) {
-                i++;
-                break;
+                *next = at + 1;
+                return found;
             }
         }
     }
-    *start = i;
+    *next = i;
+    return found;
+}
+#endif
+
+/// The same test, one offset at a time (other CPUs, and the last offsets of a text).
+static size_t teddy_scalar(const uint8_t *h, size_t n, size_t i, const uint8_t *masks, int width,
+                           uint32_t *out, size_t found, size_t capacity, size_t *next) {
+    for (; i + (size_t)width <= n; i++) {
+        uint8_t m = 0xff;
+        for (int k = 0; k < width; k++) {
+            uint8_t b = h[i + k];
+            m &= masks[16 * k + (b & 15)] & masks[48 + 16 * k + (b >> 4)];
+        }
+        if (m) {
+            out[found++] = (uint32_t)i;
+            if (found == capacity) {
+                *next = i + 1;
+                return found;
+            }
+        }
+    }
+    *next = n;
     return found;
 }
 
-size_t rb_triple_candidates(const uint8_t *h, size_t n, size_t *start, const uint64_t *bits,
-                            uint32_t *out, size_t capacity) {
-    size_t found = 0, i = *start;
-    if (n < 3) {
+size_t rb_teddy_candidates(const uint8_t *h, size_t n, size_t *start, const uint8_t *masks, int width,
+                           uint32_t *out, size_t capacity) {
+    size_t found = 0, next = *start;
+    if (width < 1 || width > 3 || capacity == 0) {
         *start = n;
         return 0;
     }
-    for (; i + 2 < n; i++) {
-        uint32_t key = rb_triple_key(h[i], h[i + 1], h[i + 2]);
-        if ((bits[key >> 6] >> (key & 63)) & 1) {
-            out[found++] = (uint32_t)i;
-            if (found == capacity) {
-                i++;
-                break;
-            }
+#if defined(__x86_64__)
+    if (has_ssse3()) {
+        found = teddy_ssse3(h, n, start, masks, width, out, capacity, &next);
+        if (found == capacity) {
+            *start = next;
+            return found;
         }
     }
-    *start = i < n ? i : n;
-    if (i + 2 >= n) *start = n;
+#endif
+    found = teddy_scalar(h, n, next, masks, width, out, found, capacity, &next);
+    *start = next;
     return found;
 }

@@ -23,14 +23,14 @@ struct LiteralSet: Sendable {
     private let prefixes: [(word: UInt32, mask: UInt32)]
     /// Names of one byte, found with memchr.
     private let single: [Int]
-    /// Bit `first | second << 8` set for the first two bytes of each name of two or more: the
-    /// scan tests this 8 KiB bitmap at each offset (in C) and looks in `heads` only where it is
-    /// set (a few percent of a text's offsets), not in the 256 KiB table at every one.
-    private let pairs: [UInt64]
-    /// When every name has three bytes or more: the bit `rb_triple_key` of each name's first
-    /// three bytes, tested instead of `pairs` (text has far fewer offsets where the first three
-    /// bytes of `password` or `private_key` start than where `pa` or `pr` do).
-    private let triples: [UInt64]?
+    /// The Teddy tables of the names' first `width` bytes (see `rb_teddy_candidates`): the
+    /// scan finds, 16 offsets at a time, the few where a name may start, and looks in `heads`
+    /// only there, not at every offset (a per-offset look-up in the 256 KiB table cost a
+    /// nanosecond a byte of text).
+    private let teddy: [UInt8]
+    /// 3 when every name has three bytes or more (their first three bytes are far rarer in
+    /// text than their first two), else 2.
+    private let width: Int32
 
     static let buckets = 65536
 
@@ -64,22 +64,18 @@ struct LiteralSet: Sendable {
         self.heads = heads
         self.members = members
         self.single = single
-        var pairs = [UInt64](repeating: 0, count: Self.buckets / 64)
-        for name in bytes where name.count >= 2 {
-            let key = Int(name[0]) | Int(name[1]) << 8
-            pairs[key >> 6] |= UInt64(1) << UInt64(key & 63)
-        }
-        self.pairs = pairs
-        if !bytes.isEmpty, bytes.allSatisfy({ $0.count >= 3 }) {
-            var triples = [UInt64](repeating: 0, count: Self.buckets / 64)
-            for name in bytes {
-                let key = Int(rb_triple_key(name[0], name[1], name[2]))
-                triples[key >> 6] |= UInt64(1) << UInt64(key & 63)
+        let width = !bytes.isEmpty && bytes.allSatisfy({ $0.count >= 3 }) ? 3 : 2
+        var teddy = [UInt8](repeating: 0, count: 96)
+        // Eight buckets, names spread over them in turn.
+        for (i, name) in bytes.enumerated() where name.count >= width {
+            let bit = UInt8(1) << UInt8(i % 8)
+            for k in 0..<width {
+                teddy[16 * k + Int(name[k] & 15)] |= bit
+                teddy[48 + 16 * k + Int(name[k] >> 4)] |= bit
             }
-            self.triples = triples
-        } else {
-            triples = nil
         }
+        self.teddy = teddy
+        self.width = Int32(width)
         prefixes = bytes.map { name in
             var word: UInt32 = 0, mask: UInt32 = 0
             for (i, byte) in name.prefix(4).enumerated() {
@@ -144,17 +140,15 @@ struct LiteralSet: Sendable {
         return hits.count > limit ? Array(hits.prefix(limit)) : hits
     }
 
-    /// Calls `body` with batches of the offsets of `h` where a name may start (first three
-    /// bytes, or two, in the bitmaps), ascending, until it returns false or the text ends.
+    /// Calls `body` with batches of the offsets of `h` where a name of two bytes or more may
+    /// start, ascending, until it returns false or the text ends.
     private func candidates(in h: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt32>) -> Bool) {
         guard let base = h.baseAddress, h.count > 1 else { return }
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 1024) { found in
-            (triples ?? pairs).withUnsafeBufferPointer { bits in
+            teddy.withUnsafeBufferPointer { teddy in
                 var start = 0
-                while start < h.count - 1 {
-                    let count = triples == nil
-                        ? rb_pair_candidates(base, h.count, &start, bits.baseAddress!, found.baseAddress!, found.count)
-                        : rb_triple_candidates(base, h.count, &start, bits.baseAddress!, found.baseAddress!, found.count)
+                while start < h.count {
+                    let count = rb_teddy_candidates(base, h.count, &start, teddy.baseAddress!, width, found.baseAddress!, found.count)
                     if count > 0, !body(UnsafeBufferPointer(rebasing: found[..<count])) { return }
                     if count < found.count { return }
                 }

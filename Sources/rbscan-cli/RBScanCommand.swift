@@ -23,6 +23,7 @@ struct RBScanCommand: AsyncParsableCommand {
     /// usage errors would exit 64; rbscan's contract says 2).
     static func main() async {
         Profiler.begin()
+        HeapTrim.configure()
         Output.prepareStandardStreams()
         let known = configuration.subcommands.map { $0.configuration.commandName ?? "\($0)".lowercased() } + ["help"]
         if let suggestion = Suggestions.forSubcommand(Array(CommandLine.arguments.dropFirst()), known: known) {

@@ -67,6 +67,7 @@ public struct Engine: Sendable {
             }
             var interests = ContentInterests()
             for part in parts { interests.merge(part) }
+            HeapTrim.releaseFree()
             Profiler.note("interests \(target.spec)", since: interestsStart)
             Profiler.flushConsumers("interests \(target.spec)")
             guard !interests.isEmpty || rulesHere.contains(where: { $0.cost >= Engine.wholeTreeCost }) else { continue }

@@ -13,6 +13,7 @@ extension ScanSession {
         let (targets, diagnostics) = await onOwnThread("rbscan.resolve") {
             TargetResolver(limits: limits).resolve(specs, labels: labels)
         }
+        HeapTrim.releaseFree()
         Profiler.note("targets resolved", since: resolveStart)
         if let caProblem, let caFile = limits.caFile {
             return ([], diagnostics + [Diagnostic(.error, .target, code: "ca-file.invalid", "--ca-file: " + caProblem,

@@ -9,6 +9,7 @@
 #include <sqfs/compressor.h>
 #include <sqfs/id_table.h>
 #include <sqfs/dir_reader.h>
+#include <sqfs/dir.h>
 #include <sqfs/data_reader.h>
 #include <sqfs/inode.h>
 #include <sqfs/error.h>
@@ -123,6 +124,7 @@ static inline sqfs_compressor_t *rb_sqfs_callback_compressor_create(const sqfs_c
 
 /* Flexible array members are not imported into Swift. */
 static inline const char *rb_sqfs_node_name(const sqfs_tree_node_t *node) { return (const char *)node->name; }
+static inline const char *rb_sqfs_dir_entry_name(const sqfs_dir_entry_t *entry) { return (const char *)entry->name; }
 static inline const char *rb_sqfs_slink_target(const sqfs_inode_generic_t *inode) { return (const char *)inode->extra; }
 static inline sqfs_u32 rb_sqfs_slink_size(const sqfs_inode_generic_t *inode) {
     return inode->base.type == SQFS_INODE_EXT_SLINK ? inode->data.slink_ext.target_size : inode->data.slink.target_size;

@@ -84,8 +84,8 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
             throw ImageError(.corrupt, source.file.name, "cannot create a squashfs directory reader", offset: source.base)
         }
         defer { rb_sqfs_destroy(UnsafeMutableRawPointer(directories)) }
-        var root: UnsafeMutablePointer<sqfs_tree_node_t>?
-        rc = sqfs_dir_reader_get_full_hierarchy(directories, ids, nil, 0, &root)
+        var root: UnsafeMutablePointer<sqfs_inode_generic_t>?
+        rc = sqfs_dir_reader_get_root_inode(directories, &root)
         guard rc == 0, let root else {
             throw ImageError(.corrupt, source.file.name, "cannot read the squashfs directory tree (\(SquashfsTree.errorText(rc)))", offset: source.base)
         }
@@ -97,9 +97,17 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
             diagnostics.append(Diagnostic(.warning, .check, code: "image.compressor-options", note,
                                           at: SourceLocation(file: source.file.name, offset: Int(source.base) + 96)))
         }
-        SquashfsTree.walk(root, path: "", depth: 0, limits: limits, entries: &entries, inodes: &inodes,
-                          diagnostics: &diagnostics, image: source.file.name)
-        sqfs_dir_tree_destroy(root)
+        // One directory listing at a time, not libsquashfs's whole tree at once (a node per
+        // entry: some 20 MB for 200,000 entries, freed in the middle of what stays).
+        var walker = Walker(reader: directories, ids: ids, limits: limits, image: source.file.name)
+        let walked = walker.visit(root, path: "", depth: 0, ancestors: [])
+        entries = walker.entries
+        inodes = walker.inodes
+        diagnostics += walker.diagnostics
+        if walked != 0 {
+            for inode in inodes { if let inode { sqfs_free(inode) } }
+            throw ImageError(.corrupt, source.file.name, "cannot read the squashfs directory tree (\(SquashfsTree.errorText(walked)))", offset: source.base)
+        }
         // Path order for both (a path named twice by a malformed image keeps its walk order:
         // the index finds the last one, whose inode is read, as before).
         let order = entries.indices.sorted { PathOrder.precedes(entries[$0].path, entries[$1].path) }
@@ -197,66 +205,116 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         return Components(compressor: compressor, optionsNote: nil)
     }
 
-    private static func walk(_ node: UnsafeMutablePointer<sqfs_tree_node_t>, path: String, depth: Int, limits: ScanLimits,
-                             entries: inout [FileEntry], inodes: inout [UnsafeMutablePointer<sqfs_inode_generic_t>?],
-                             diagnostics: inout [Diagnostic], image: String) {
-        guard let inode = node.pointee.inode else { return }
-        guard entries.count < limits.maxEntries else {
-            if entries.count == limits.maxEntries {
-                diagnostics.append(Diagnostic(.error, .check, code: "image.entry-limit",
-                    "more than \(limits.maxEntries) entries; the rest is not indexed", at: SourceLocation(file: image)))
+    /// Walks the directory tree from the root inode with one libsquashfs directory reader,
+    /// listing a directory, then descending into its subdirectories.
+    struct Walker {
+        let reader: OpaquePointer
+        let ids: OpaquePointer
+        let limits: ScanLimits
+        let image: String
+        var entries: [FileEntry] = []
+        /// Each entry's inode (regular files only; theirs to keep), in step with `entries`.
+        var inodes: [UnsafeMutablePointer<sqfs_inode_generic_t>?] = []
+        var diagnostics: [Diagnostic] = []
+        private var limitReported = false
+
+        init(reader: OpaquePointer, ids: OpaquePointer, limits: ScanLimits, image: String) {
+            self.reader = reader
+            self.ids = ids
+            self.limits = limits
+            self.image = image
+        }
+
+        /// Records `inode` (owned by the walk: kept for a regular file, freed otherwise) at
+        /// `path`, and what is below it for a directory. Returns 0, or libsquashfs's error (a
+        /// directory that is its own ancestor: a loop).
+        mutating func visit(_ inode: UnsafeMutablePointer<sqfs_inode_generic_t>, path: String, depth: Int,
+                            ancestors: [UInt32]) -> Int32 {
+            var kept = false
+            defer { if !kept { sqfs_free(inode) } }
+            guard entries.count < limits.maxEntries else {
+                if !limitReported {
+                    limitReported = true
+                    diagnostics.append(Diagnostic(.error, .check, code: "image.entry-limit",
+                        "more than \(limits.maxEntries) entries; the rest is not indexed", at: SourceLocation(file: image)))
+                }
+                return 0
             }
-            return
-        }
-        let base = inode.pointee.base
-        var type: FileType
-        var size: UInt64 = 0
-        var link: String?
-        switch Int32(base.type) {
-        case Int32(SQFS_INODE_DIR.rawValue), Int32(SQFS_INODE_EXT_DIR.rawValue): type = .directory
-        case Int32(SQFS_INODE_FILE.rawValue), Int32(SQFS_INODE_EXT_FILE.rawValue):
-            type = .file
-            var fileSize: UInt64 = 0
-            if sqfs_inode_get_file_size(inode, &fileSize) == 0 { size = fileSize }
-        case Int32(SQFS_INODE_SLINK.rawValue), Int32(SQFS_INODE_EXT_SLINK.rawValue):
-            type = .symlink
-            let length = Int(rb_sqfs_slink_size(inode))
-            if let target = rb_sqfs_slink_target(inode) {
-                link = String(decoding: UnsafeRawBufferPointer(start: target, count: min(length, 4096)), as: UTF8.self)
+            let base = inode.pointee.base
+            var uid: UInt32 = 0, gid: UInt32 = 0
+            var rc = sqfs_id_table_index_to_id(ids, base.uid_idx, &uid)
+            if rc == 0 { rc = sqfs_id_table_index_to_id(ids, base.gid_idx, &gid) }
+            guard rc == 0 else { return rc }
+            var type: FileType
+            var size: UInt64 = 0
+            var link: String?
+            switch Int32(base.type) {
+            case Int32(SQFS_INODE_DIR.rawValue), Int32(SQFS_INODE_EXT_DIR.rawValue): type = .directory
+            case Int32(SQFS_INODE_FILE.rawValue), Int32(SQFS_INODE_EXT_FILE.rawValue):
+                type = .file
+                var fileSize: UInt64 = 0
+                if sqfs_inode_get_file_size(inode, &fileSize) == 0 { size = fileSize }
+            case Int32(SQFS_INODE_SLINK.rawValue), Int32(SQFS_INODE_EXT_SLINK.rawValue):
+                type = .symlink
+                let length = Int(rb_sqfs_slink_size(inode))
+                if let target = rb_sqfs_slink_target(inode) {
+                    link = String(decoding: UnsafeRawBufferPointer(start: target, count: min(length, 4096)), as: UTF8.self)
+                }
+                size = UInt64(length)
+            case Int32(SQFS_INODE_BDEV.rawValue), Int32(SQFS_INODE_EXT_BDEV.rawValue): type = .blockDevice
+            case Int32(SQFS_INODE_CDEV.rawValue), Int32(SQFS_INODE_EXT_CDEV.rawValue): type = .charDevice
+            case Int32(SQFS_INODE_FIFO.rawValue), Int32(SQFS_INODE_EXT_FIFO.rawValue): type = .fifo
+            default: type = .socket
             }
-            size = UInt64(length)
-        case Int32(SQFS_INODE_BDEV.rawValue), Int32(SQFS_INODE_EXT_BDEV.rawValue): type = .blockDevice
-        case Int32(SQFS_INODE_CDEV.rawValue), Int32(SQFS_INODE_EXT_CDEV.rawValue): type = .charDevice
-        case Int32(SQFS_INODE_FIFO.rawValue), Int32(SQFS_INODE_EXT_FIFO.rawValue): type = .fifo
-        default: type = .socket
-        }
-        entries.append(FileEntry(path: path, type: type, mode: UInt32(base.mode) & 0o7777, uid: node.pointee.uid,
-                                 gid: node.pointee.gid, size: size, linkTarget: link, mtime: Int64(base.mod_time)))
-        if type == .file {
-            // Ours from now on: the tree is destroyed without it (deinit frees it). A malformed
-            // image naming one path twice: the last one is read, as before.
-            inodes.append(inode)
-            node.pointee.inode = nil
-        } else {
-            inodes.append(nil)
-        }
-        guard type == .directory else { return }
-        guard depth < limits.maxDepth else {
-            diagnostics.append(Diagnostic(.error, .check, code: "image.depth-limit",
-                "directory nesting deeper than \(limits.maxDepth)", at: SourceLocation(file: image + ":" + path)))
-            return
-        }
-        var child = node.pointee.children
-        while let current = child {
-            let name = String(cString: rb_sqfs_node_name(current))
-            if name.isEmpty || name == "." || name == ".." || name.contains("/") {
-                diagnostics.append(Diagnostic(.warning, .check, code: "image.bad-name",
-                    "invalid entry name '\(name)' skipped", at: SourceLocation(file: image + ":" + path)))
-            } else {
-                walk(current, path: path.isEmpty ? name : path + "/" + name, depth: depth + 1, limits: limits,
-                     entries: &entries, inodes: &inodes, diagnostics: &diagnostics, image: image)
+            entries.append(FileEntry(path: path, type: type, mode: UInt32(base.mode) & 0o7777, uid: uid,
+                                     gid: gid, size: size, linkTarget: link, mtime: Int64(base.mod_time)))
+            // A regular file's inode is read from later (deinit frees it). A malformed image
+            // naming one path twice: the last one is read.
+            kept = type == .file
+            inodes.append(kept ? inode : nil)
+            guard type == .directory else { return 0 }
+            guard depth < limits.maxDepth else {
+                diagnostics.append(Diagnostic(.error, .check, code: "image.depth-limit",
+                    "directory nesting deeper than \(limits.maxDepth)", at: SourceLocation(file: image + ":" + path)))
+                return 0
             }
-            child = current.pointee.next
+            if ancestors.contains(base.inode_number) { return SQFS_ERROR_LINK_LOOP.rawValue }
+            // The listing first (the reader holds one directory at a time), then each child.
+            rc = sqfs_dir_reader_open_dir(reader, inode, 0)
+            guard rc == 0 else { return rc }
+            var children: [(name: String, inode: UnsafeMutablePointer<sqfs_inode_generic_t>)] = []
+            defer { for child in children { sqfs_free(child.inode) } }
+            while true {
+                var entry: UnsafeMutablePointer<sqfs_dir_entry_t>?
+                rc = sqfs_dir_reader_read(reader, &entry)
+                if rc > 0 { break }
+                guard rc == 0, let entry else { return rc }
+                let name = String(decoding: UnsafeRawBufferPointer(start: rb_sqfs_dir_entry_name(entry), count: Int(entry.pointee.size) + 1),
+                                  as: UTF8.self)
+                sqfs_free(entry)
+                var child: UnsafeMutablePointer<sqfs_inode_generic_t>?
+                rc = sqfs_dir_reader_get_inode(reader, &child)
+                guard rc == 0, let child else { return rc }
+                children.append((name, child))
+            }
+            let listed = children
+            children = []
+            for (i, child) in listed.enumerated() {
+                let name = child.name
+                if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.utf8.contains(0) {
+                    diagnostics.append(Diagnostic(.warning, .check, code: "image.bad-name",
+                        "invalid entry name '\(name)' skipped", at: SourceLocation(file: image + ":" + path)))
+                    sqfs_free(child.inode)
+                    continue
+                }
+                let failed = visit(child.inode, path: path.isEmpty ? name : path + "/" + name, depth: depth + 1,
+                                   ancestors: ancestors + [base.inode_number])
+                if failed != 0 {
+                    for rest in listed[(i + 1)...] { sqfs_free(rest.inode) }
+                    return failed
+                }
+            }
+            return 0
         }
     }
 

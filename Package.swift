@@ -66,6 +66,8 @@ let package = Package(
         .target(name: "RBCore", dependencies: [
             "RBCrypto",
             "CSafeSystem",
+            // The content cache keeps text LZ4-compressed (half the memory or less).
+            "CLZ4",
             "CLibYAML",
             .product(name: "Yams", package: "Yams"),
         ]),

@@ -124,6 +124,30 @@ static inline sqfs_compressor_t *rb_sqfs_callback_compressor_create(const sqfs_c
 
 /* Flexible array members are not imported into Swift. */
 static inline const char *rb_sqfs_node_name(const sqfs_tree_node_t *node) { return (const char *)node->name; }
+/* A regular file's block count and block sizes (the inode's payload). */
+static inline sqfs_u32 rb_sqfs_file_block_count(const sqfs_inode_generic_t *inode) {
+    return inode->payload_bytes_used / sizeof(sqfs_u32);
+}
+static inline const sqfs_u32 *rb_sqfs_file_block_sizes(const sqfs_inode_generic_t *inode) { return inode->extra; }
+
+/* An extended regular-file inode holding what libsquashfs's data reader reads a file by (where
+   its blocks start, its size, its fragment, its block sizes), made from the few bytes the tree
+   keeps per file instead of the inode itself. Freed with free(); NULL when out of memory. */
+static inline sqfs_inode_generic_t *rb_sqfs_file_inode(sqfs_u64 blocks_start, sqfs_u64 size, sqfs_u32 fragment,
+                                                       sqfs_u32 fragment_offset, const sqfs_u32 *blocks, sqfs_u32 count) {
+    sqfs_inode_generic_t *inode = calloc(1, sizeof(*inode) + (size_t)count * sizeof(sqfs_u32));
+    if (!inode) return NULL;
+    inode->base.type = SQFS_INODE_EXT_FILE;
+    inode->payload_bytes_available = inode->payload_bytes_used = count * (sqfs_u32)sizeof(sqfs_u32);
+    inode->data.file_ext.blocks_start = blocks_start;
+    inode->data.file_ext.file_size = size;
+    inode->data.file_ext.nlink = 1;
+    inode->data.file_ext.fragment_idx = fragment;
+    inode->data.file_ext.fragment_offset = fragment_offset;
+    inode->data.file_ext.xattr_idx = 0xFFFFFFFF;
+    for (sqfs_u32 i = 0; i < count; i++) inode->extra[i] = blocks[i];
+    return inode;
+}
 static inline const char *rb_sqfs_dir_entry_name(const sqfs_dir_entry_t *entry) { return (const char *)entry->name; }
 static inline const char *rb_sqfs_slink_target(const sqfs_inode_generic_t *inode) { return (const char *)inode->extra; }
 static inline sqfs_u32 rb_sqfs_slink_size(const sqfs_inode_generic_t *inode) {

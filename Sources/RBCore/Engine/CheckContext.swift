@@ -82,11 +82,16 @@ public final class DiagnosticSink: Sendable {
     /// Problems of a file itself, whichever rule read it: said once per file.
     static let oncePerFile: Set<String> = ["check.parse-error", "check.unreadable-file", "check.xml-recovered"]
     /// Records a diagnostic. A note about a file, or a file that does not parse or cannot be read
-    /// (several rules read the same file), is kept once.
+    /// (several rules read the same file), is kept once: the wording that sorts first, so the
+    /// same words every run whichever rule got there first (an HTML page named `.xml` is "not
+    /// XML" to two checks, in their own words).
     public func report(_ diagnostic: Diagnostic) {
         storage.withLock { all in
             if diagnostic.level == .note || DiagnosticSink.oncePerFile.contains(diagnostic.code),
-               all.contains(where: { $0.level == diagnostic.level && $0.code == diagnostic.code && $0.location == diagnostic.location }) { return }
+               let known = all.firstIndex(where: { $0.level == diagnostic.level && $0.code == diagnostic.code && $0.location == diagnostic.location }) {
+                if diagnostic.message < all[known].message { all[known] = diagnostic }
+                return
+            }
             all.append(diagnostic)
         }
     }

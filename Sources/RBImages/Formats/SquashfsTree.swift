@@ -30,10 +30,11 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
 
     private let source: ByteSource
     private var superblock: sqfs_super_t
-    /// The regular files' inodes by position in `index`, taken out of libsquashfs's directory
-    /// tree (which is freed once indexed: its nodes, about 20 MB for 200,000 entries, are not
-    /// needed to read the files). An array, not a dictionary by path (12 MB at 200,000 files).
-    private let inodes: [UnsafeMutablePointer<sqfs_inode_generic_t>?]
+    /// What reading each regular file needs, by position in `index` (`FileRecord.none` for
+    /// the other entries), and the block sizes of all of them: 24 bytes a file, where keeping
+    /// libsquashfs's inode took 80 and a pointer (17 MB for 200,000 files).
+    private let records: [FileRecord]
+    private let blockSizes: [UInt32]
     /// One data reader per thread: its block and fragment cache then follows that thread's
     /// path-ordered reads instead of being thrashed by readers taking turns.
     private let readers = Mutex<[UInt: DataReader]>([:])
@@ -91,7 +92,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         }
         var entries: [FileEntry] = []
         // Each entry's inode (regular files only), in step with `entries`.
-        var inodes: [UnsafeMutablePointer<sqfs_inode_generic_t>?] = []
+        var records: [FileRecord] = []
         var diagnostics: [Diagnostic] = []
         if let note = components.optionsNote {
             diagnostics.append(Diagnostic(.warning, .check, code: "image.compressor-options", note,
@@ -102,28 +103,32 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         var walker = Walker(reader: directories, ids: ids, limits: limits, image: source.file.name)
         let walked = walker.visit(root, path: "", depth: 0, ancestors: [])
         entries = walker.entries
-        inodes = walker.inodes
+        records = walker.records
         diagnostics += walker.diagnostics
         if walked != 0 {
-            for inode in inodes { if let inode { sqfs_free(inode) } }
             throw ImageError(.corrupt, source.file.name, "cannot read the squashfs directory tree (\(SquashfsTree.errorText(walked)))", offset: source.base)
         }
         // Path order for both (a path named twice by a malformed image keeps its walk order:
         // the index finds the last one, whose inode is read, as before).
         let order = entries.indices.sorted { PathOrder.precedes(entries[$0].path, entries[$1].path) }
         index = PathIndex(order.map { entries[$0] })
-        self.inodes = order.map { inodes[$0] }
+        self.records = order.map { records[$0] }
+        blockSizes = walker.blockSizes
         indexDiagnostics = diagnostics
     }
 
-    deinit {
-        // Once each (a path named twice by a malformed image shares the last one's inode).
-        for inode in inodes { if let inode { sqfs_free(inode) } }
+    /// What reading the regular file `entry` of this tree needs.
+    private func record(of entry: FileEntry) -> FileRecord? {
+        guard let position = index.position(of: entry.path), records[position].isFile else { return nil }
+        return records[position]
     }
 
-    /// The inode of a regular file of this tree.
-    private func inode(of entry: FileEntry) -> UnsafeMutablePointer<sqfs_inode_generic_t>? {
-        index.position(of: entry.path).flatMap { inodes[$0] }
+    /// The inode libsquashfs's data reader reads `record`'s file by (free it with `free`).
+    private func inode(of record: FileRecord, size: UInt64) -> UnsafeMutablePointer<sqfs_inode_generic_t>? {
+        blockSizes.withUnsafeBufferPointer { sizes in
+            rb_sqfs_file_inode(record.blocksStart, size, record.fragment, record.fragmentOffset,
+                               sizes.baseAddress.map { $0 + Int(record.firstBlock) }, record.blockCount)
+        }
     }
 
     static func errorText(_ rc: Int32) -> String {
@@ -213,8 +218,10 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         let limits: ScanLimits
         let image: String
         var entries: [FileEntry] = []
-        /// Each entry's inode (regular files only; theirs to keep), in step with `entries`.
-        var inodes: [UnsafeMutablePointer<sqfs_inode_generic_t>?] = []
+        /// Each entry's file record (`FileRecord.none` but for regular files), in step with
+        /// `entries`, and the files' block sizes.
+        var records: [FileRecord] = []
+        var blockSizes: [UInt32] = []
         var diagnostics: [Diagnostic] = []
         private var limitReported = false
 
@@ -225,13 +232,12 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
             self.image = image
         }
 
-        /// Records `inode` (owned by the walk: kept for a regular file, freed otherwise) at
-        /// `path`, and what is below it for a directory. Returns 0, or libsquashfs's error (a
-        /// directory that is its own ancestor: a loop).
+        /// Records `inode` (owned by the walk, freed here) at `path`, and what is below it for a
+        /// directory. Returns 0, or libsquashfs's error (a directory that is its own ancestor:
+        /// a loop).
         mutating func visit(_ inode: UnsafeMutablePointer<sqfs_inode_generic_t>, path: String, depth: Int,
                             ancestors: [UInt32]) -> Int32 {
-            var kept = false
-            defer { if !kept { sqfs_free(inode) } }
+            defer { sqfs_free(inode) }
             guard entries.count < limits.maxEntries else {
                 if !limitReported {
                     limitReported = true
@@ -268,10 +274,21 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
             }
             entries.append(FileEntry(path: path, type: type, mode: UInt32(base.mode) & 0o7777, uid: uid,
                                      gid: gid, size: size, linkTarget: link, mtime: Int64(base.mod_time)))
-            // A regular file's inode is read from later (deinit frees it). A malformed image
-            // naming one path twice: the last one is read.
-            kept = type == .file
-            inodes.append(kept ? inode : nil)
+            // What reading a regular file needs. A malformed image naming one path twice: the
+            // last one is read.
+            if type == .file {
+                var start: UInt64 = 0, fragment: UInt32 = 0xffff_ffff, offset: UInt32 = 0
+                _ = sqfs_inode_get_file_block_start(inode, &start)
+                if sqfs_inode_get_frag_location(inode, &fragment, &offset) != 0 { fragment = 0xffff_ffff }
+                let count = rb_sqfs_file_block_count(inode)
+                records.append(FileRecord(blocksStart: start, fragment: fragment, fragmentOffset: offset,
+                                          firstBlock: UInt32(truncatingIfNeeded: blockSizes.count), blockCount: count))
+                if count > 0, let sizes = rb_sqfs_file_block_sizes(inode) {
+                    blockSizes.append(contentsOf: UnsafeBufferPointer(start: sizes, count: Int(count)))
+                }
+            } else {
+                records.append(.none)
+            }
             guard type == .directory else { return 0 }
             guard depth < limits.maxDepth else {
                 diagnostics.append(Diagnostic(.error, .check, code: "image.depth-limit",
@@ -330,7 +347,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     /// decompressed twice).
     public func readBatches(_ positions: [Int32], size: Int) -> [ArraySlice<Int32>] {
         let ordered = SquashfsFileReader.ordered(positions: positions) { position in
-            inodes[position].map { place(of: $0, size: index.entries[position].size) }
+            records[position].isFile ? place(of: records[position], size: index.entries[position].size) : nil
         }
         return SquashfsFileReader.batches(positions: ordered, size: size)
     }
@@ -338,30 +355,22 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     /// The fragment block holding the whole of `entry` (a file shorter than a block whose tail
     /// went to a fragment), nil for any other file. Read order groups files by it.
     public func fragmentBlock(of entry: FileEntry) -> UInt32? {
-        guard entry.size < UInt64(superblock.block_size), let inode = inode(of: entry) else { return nil }
-        return fragmentLocation(inode)?.block
-    }
-
-    private func fragmentLocation(_ inode: UnsafeMutablePointer<sqfs_inode_generic_t>) -> (block: UInt32, offset: UInt32)? {
-        var fragment: UInt32 = 0xffff_ffff, offset: UInt32 = 0
-        guard sqfs_inode_get_frag_location(inode, &fragment, &offset) == 0, fragment != 0xffff_ffff else { return nil }
-        return (fragment, offset)
+        guard entry.size < UInt64(superblock.block_size), let record = record(of: entry), record.fragment != 0xffff_ffff else { return nil }
+        return record.fragment
     }
 
     /// `files` sorted by where their bytes start, with the fragment block each one lives in
     /// (nil for files with data blocks, which come after the fragment groups).
     private func ordered(_ files: [FileEntry]) -> [(entry: FileEntry, fragment: UInt32?)] {
-        SquashfsFileReader.ordered(files) { entry in inode(of: entry).map { place(of: $0, size: entry.size) } }
+        SquashfsFileReader.ordered(files) { entry in record(of: entry).map { place(of: $0, size: entry.size) } }
     }
 
     /// Where the bytes of a file of `size` bytes start (see `SquashfsFileReader.ordered`).
-    private func place(of inode: UnsafeMutablePointer<sqfs_inode_generic_t>, size: UInt64) -> (fragment: UInt32?, offset: UInt64) {
-        if size < UInt64(superblock.block_size), let fragment = fragmentLocation(inode) {
-            return (fragment.block, UInt64(fragment.offset))
+    private func place(of record: FileRecord, size: UInt64) -> (fragment: UInt32?, offset: UInt64) {
+        if size < UInt64(superblock.block_size), record.fragment != 0xffff_ffff {
+            return (record.fragment, UInt64(record.fragmentOffset))
         }
-        var start: UInt64 = 0
-        _ = sqfs_inode_get_file_block_start(inode, &start)
-        return (nil, start)
+        return (nil, record.blocksStart)
     }
 
     /// One libsquashfs data reader with its own decompressor and file object.
@@ -440,10 +449,20 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
         if done < count { bytes.removeSubrange((start + done)...) }
     }
 
-    public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
-        guard entry.type == .file, let inode = inode(of: entry) else {
+    /// The inode to read `entry` by (free it with `free`).
+    private func fileInode(_ entry: FileEntry) throws -> UnsafeMutablePointer<sqfs_inode_generic_t> {
+        guard entry.type == .file, let record = record(of: entry) else {
             throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")
         }
+        guard let inode = inode(of: record, size: entry.size) else {
+            throw FileTreeError(.unreadable, path: entry.path, "out of memory")
+        }
+        return inode
+    }
+
+    public func read(_ entry: FileEntry, limit: Int) throws -> FileContent {
+        let inode = try fileInode(entry)
+        defer { free(inode) }
         let reader = try checkout()
         defer { checkin(reader) }
         var bytes: [UInt8] = []
@@ -456,9 +475,8 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
     /// One pass: the first 8 KiB decide, a text file's rest follows from the same reader (whose
     /// block cache still holds the first block).
     public func readUnlessBinary(_ entry: FileEntry, limit: Int) throws -> FileContent? {
-        guard entry.type == .file, let inode = inode(of: entry) else {
-            throw FileTreeError(.notRegularFile, path: entry.path, "not a regular file in the image")
-        }
+        let inode = try fileInode(entry)
+        defer { free(inode) }
         let reader = try checkout()
         defer { checkin(reader) }
         let wanted = Int(min(UInt64(limit), entry.size))
@@ -481,4 +499,19 @@ private func squashfsLZMABlock(_ context: UnsafeMutableRawPointer?, _ input: Uns
     }
     out.withUnsafeBytes { UnsafeMutableRawPointer(output).copyMemory(from: $0.baseAddress!, byteCount: out.count) }
     return out.count
+}
+
+/// What reading a regular file of a squashfs image needs (`SquashfsTree` keeps one per entry).
+struct FileRecord: Sendable {
+    var blocksStart: UInt64
+    /// Fragment block index, 0xFFFFFFFF for none.
+    var fragment: UInt32
+    var fragmentOffset: UInt32
+    /// Where the file's block sizes start in the tree's list of them, and how many.
+    var firstBlock: UInt32
+    var blockCount: UInt32
+
+    /// Not a regular file.
+    static let none = FileRecord(blocksStart: 0, fragment: 0xffff_ffff, fragmentOffset: 0, firstBlock: 0, blockCount: UInt32.max)
+    var isFile: Bool { blockCount != UInt32.max }
 }

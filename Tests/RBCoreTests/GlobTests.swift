@@ -44,6 +44,39 @@ struct GlobTests {
         #expect(try !Glob("etc/sysctl.conf").matchesBasename("device.xml"))
     }
 
+    /// More than 64 entries under a pattern's directory: the look-up goes through the sorted
+    /// names (literal, prefix and suffix last segments), which must agree with testing each path.
+    @Test func nameIndexLookupAgreesWithBruteForce() throws {
+        var generator = SplitMixGenerator(seed: 7)
+        let letters = Array("ab.c")
+        var paths = Set<String>()
+        while paths.count < 600 {
+            let depth = Int(generator.next() % 3) + 1
+            var parts: [String] = []
+            for _ in 0..<depth {
+                let length = Int(generator.next() % 5) + 1
+                parts.append(String((0..<length).map { _ in letters[Int(generator.next() % UInt64(letters.count))] }))
+            }
+            paths.insert(parts.joined(separator: "/"))
+        }
+        // Every parent directory too, as a real tree has.
+        for path in Array(paths) {
+            var parts = path.split(separator: "/").dropLast()
+            while !parts.isEmpty {
+                paths.insert(parts.joined(separator: "/"))
+                parts = parts.dropLast()
+            }
+        }
+        let entries = paths.map { FileEntry(path: $0, type: .file) }
+        let index = PathIndex(entries)
+        for pattern in ["**/ab", "**/a", "**/ab*", "**/a*", "**/*ab", "**/*b", "**/*.c", "**/c.*", "a/**/b*", "**/*.cab",
+                        "**/{ab,ba}", "**/abcab", "**/.*", "**/*."] {
+            let glob = try Glob(pattern)
+            let expected = Set(paths.filter { glob.matches($0) })
+            #expect(Set(index.entries(matching: [glob]).map(\.path)) == expected, "pattern \(pattern)")
+        }
+    }
+
     @Test func indexLookupAgreesWithBruteForce() throws {
         let paths = ["etc", "etc/a", "etc/b/c", "etc-x", "etc-x/y", "etcz", "bin", "bin/sh", "usr/etc/a", "etc/b"]
         let entries = paths.map { FileEntry(path: $0, type: $0.contains("/") ? .file : .directory) }
@@ -53,5 +86,18 @@ struct GlobTests {
             let expected = Set(paths.filter { glob.matches($0) })
             #expect(Set(index.entries(matching: [glob]).map(\.path)) == expected, "pattern \(pattern)")
         }
+    }
+}
+
+/// A seeded generator for repeatable random trees.
+struct SplitMixGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -77,6 +77,25 @@ struct GlobTests {
         }
     }
 
+    /// Sparse selections are kept as lists, dense ones as bitsets: both read back the same.
+    @Test func positionsAgreeInBothForms() {
+        var generator = SplitMixGenerator(seed: 11)
+        var made: [(Positions, [Int])] = []
+        for density in [0, 1, 3, 30, 60, 100] {
+            let size = 3000
+            let expected = (0..<size).filter { _ in Int(generator.next() % 100) < density }
+            let positions = Positions(expected)
+            #expect(Array(positions) == expected)
+            #expect(positions.count == expected.count)
+            for (i, position) in expected.enumerated() where i % 7 == 0 { #expect(positions[i] == position) }
+            for probe in stride(from: 0, to: size + 70, by: 13) { #expect(positions.contains(probe) == expected.contains(probe)) }
+            made.append((positions, expected))
+        }
+        let union = Positions.union(made.map(\.0))
+        #expect(Array(union) == Array(Set(made.flatMap(\.1))).sorted())
+        #expect(Positions([1, 2, 3]) == Positions([1, 2, 3]) && Positions([1, 2]) != Positions([1, 3]))
+    }
+
     @Test func indexLookupAgreesWithBruteForce() throws {
         let paths = ["etc", "etc/a", "etc/b/c", "etc-x", "etc-x/y", "etcz", "bin", "bin/sh", "usr/etc/a", "etc/b"]
         let entries = paths.map { FileEntry(path: $0, type: $0.contains("/") ? .file : .directory) }

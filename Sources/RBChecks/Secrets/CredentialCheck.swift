@@ -125,16 +125,14 @@ public struct CredentialCheck: Check {
 
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
-        // Both selections are in index order: one walk through the config files' positions
-        // tells each file's config-ness (a set of their paths took 12 MB for an image's 80,000).
+        // Config-ness by position (a set of the config files' paths took 12 MB for an image's
+        // 80,000).
         let configFiles = context.filePositions(matching: configPaths)
-        var nextConfig = 0
         // The pass's answers, read through one view each (not a lock and a table per file).
         let analysed = [false: context.analysis(analysisID(config: false)), true: context.analysis(analysisID(config: true))]
         let selection = context.files(matching: paths, excluding: exclude)
         for (file, position) in zip(selection, selection.indexPositions) where file.size > 0 && file.size < 1 << 20 {
-            while nextConfig < configFiles.count, configFiles[nextConfig] < position { nextConfig += 1 }
-            let config = nextConfig < configFiles.count && configFiles[nextConfig] == position
+            let config = configFiles.contains(position)
             let found: [Hit]
             if let analysed = analysed[config]!(file) as? [Hit] {
                 found = analysed

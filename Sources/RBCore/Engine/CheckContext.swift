@@ -514,6 +514,15 @@ public struct FileSelection: RandomAccessCollection, Sendable {
     /// Where each selected file is in the tree's index (`tree.index.entries`), in selection order.
     public var indexPositions: Positions { positions }
     public subscript(position: Int) -> FileEntry { entries[positions[position]] }
+
+    /// In order, sequentially (indexing a bitset of positions is a search per element).
+    public struct Iterator: IteratorProtocol {
+        let entries: [FileEntry]
+        var positions: Positions.Iterator
+        public mutating func next() -> FileEntry? { positions.next().map { entries[$0] } }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(entries: entries, positions: positions.makeIterator()) }
 }
 
 /// One read-ahead worker's MD5 lanes (`MD5Batch`): files in, digests by path out.

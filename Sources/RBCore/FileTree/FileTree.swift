@@ -130,7 +130,7 @@ extension FileTree {
             for position in targets where unique.last != position { unique.append(position) }
             targets = unique
         }
-        return Positions(storage: targets)
+        return Positions(sorted: targets)
     }
 }
 
@@ -266,12 +266,7 @@ public struct PathIndex: Sendable {
         case 0: return Positions()
         case 1: return lists[0]
         default:
-            var all = lists.flatMap(\.storage)
-            all.sort()
-            var result: [Int32] = []
-            result.reserveCapacity(all.count)
-            for position in all where result.last != position { result.append(position) }
-            return Positions(storage: result)
+            return Positions.union(lists)
         }
     }
 
@@ -294,7 +289,7 @@ public struct PathIndex: Sendable {
         } else {
             for i in range { test(i) }
         }
-        let positions = Positions(storage: result)
+        let positions = Positions(sorted: result)
         memo.table.withLock { $0[alternative] = positions }
         return positions
     }

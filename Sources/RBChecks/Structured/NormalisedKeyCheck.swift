@@ -295,7 +295,8 @@ public struct NormalisedKeyCheck: Check {
                     }
                 }
             }
-            return order
+            // Kept for the scan: at its exact size, not the capacity appending left (up to twice).
+            return order.withUnsafeBufferPointer { Array($0) }
         }
     }
 

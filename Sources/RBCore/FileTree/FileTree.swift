@@ -375,6 +375,7 @@ final class PositionMemo: Sendable {
         nameIndex.withLock { index in
             if let index { return index }
             let built = NameIndex(entries)
+            Profiler.print("name index built: \(entries.count) entries")
             index = built
             return built
         }

@@ -434,10 +434,7 @@ public struct CheckContext: Sendable {
     /// Records in the shared cache that `entry` is binary when its first 8 KiB say so, without
     /// keeping a text file's content (nothing is reported: a rule reading it will).
     /// Whether the shared cache holds the verdict that `entry` is binary.
-    public func isKnownBinary(_ entry: FileEntry) -> Bool {
-        if case .binary? = target.cache.lookup(entry.path) { return true }
-        return false
-    }
+    public func isKnownBinary(_ entry: FileEntry) -> Bool { target.cache.isBinary(entry.path) }
 
     public func noteIfBinary(_ entry: FileEntry, from opened: (any OpenedFile)? = nil) {
         guard let tree, case .mustRead = target.cache.claim(entry.path) else { return }

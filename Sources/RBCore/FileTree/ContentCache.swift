@@ -76,6 +76,13 @@ public final class ContentCache: @unchecked Sendable {
         return texts[path].flatMap(\.content).map(Entry.text)
     }
 
+    /// Whether a reader found `path` binary (a set look-up: no kept text is decompressed).
+    public func isBinary(_ path: String) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return binary.contains(path)
+    }
+
     public func lookup(_ path: String) -> Entry? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

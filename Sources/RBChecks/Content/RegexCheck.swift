@@ -114,9 +114,11 @@ public struct RegexCheck: Check {
                                 message: "none of the files this rule reads (\(patterns.joined(separator: ", "))) is in this filesystem",
                                 location: Location(path: "."), evidence: Evidence(key: "no-files"))]
         }
+        // The pass's answers through one view (not a lock and a table per file).
+        let analysis = context.analysis(analysisID)
         for entry in selected {
             let found: [FileMatch]
-            if let analysed = context.analysis(analysisID, of: entry) as? [FileMatch] {
+            if let analysed = analysis(entry) as? [FileMatch] {
                 found = analysed
             } else {
                 guard let bytes = (binary ? context.read(entry) : context.readUnlessBinary(entry))?.bytes else { continue }

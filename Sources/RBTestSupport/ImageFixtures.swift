@@ -101,8 +101,9 @@ public enum ImageFixtures {
     }
 }
 
-/// A small deterministic generator for fixture bytes and corruption seeds.
-public struct SplitMix {
+/// A small deterministic generator for fixture bytes, corruption seeds and random test inputs
+/// (the messages of a failing test are the same on every run).
+public struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {

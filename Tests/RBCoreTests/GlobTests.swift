@@ -1,4 +1,5 @@
 import RBCore
+import RBTestSupport
 import Testing
 
 @Suite("Glob patterns")
@@ -47,7 +48,7 @@ struct GlobTests {
     /// More than 64 entries under a pattern's directory: the look-up goes through the sorted
     /// names (literal, prefix and suffix last segments), which must agree with testing each path.
     @Test func nameIndexLookupAgreesWithBruteForce() throws {
-        var generator = SplitMixGenerator(seed: 7)
+        var generator = SplitMix(seed: 7)
         let letters = Array("ab.c")
         var paths = Set<String>()
         while paths.count < 600 {
@@ -79,7 +80,7 @@ struct GlobTests {
 
     /// Sparse selections are kept as lists, dense ones as bitsets: both read back the same.
     @Test func positionsAgreeInBothForms() {
-        var generator = SplitMixGenerator(seed: 11)
+        var generator = SplitMix(seed: 11)
         var made: [(Positions, [Int])] = []
         for density in [0, 1, 3, 30, 60, 100] {
             let size = 3000
@@ -105,18 +106,5 @@ struct GlobTests {
             let expected = Set(paths.filter { glob.matches($0) })
             #expect(Set(index.entries(matching: [glob]).map(\.path)) == expected, "pattern \(pattern)")
         }
-    }
-}
-
-/// A seeded generator for repeatable random trees.
-struct SplitMixGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

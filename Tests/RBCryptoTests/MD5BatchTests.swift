@@ -1,4 +1,5 @@
 import RBCrypto
+import RBTestSupport
 import Testing
 
 @Suite("MD5Batch: many messages abreast give OpenSSL's MD5 of each")
@@ -68,19 +69,6 @@ struct MD5BatchTests {
                 #expect(batch.add([0x61], tag: 0).isEmpty)
                 #expect(batch.finish().map { Hex.encode($0.digest) } == ["0cc175b9c0f1b6a831c399e269772661"])
             }
-        }
-    }
-
-    /// A reproducible generator (the test's messages are the same on every run).
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
         }
     }
 }

@@ -205,11 +205,7 @@ public final class Squashfs4NativeTree: FileTree {
     public func readOrder(_ files: [FileEntry]) -> [FileEntry] { ordered(files).map(\.entry) }
 
     public func readBatches(_ positions: [Int32], size: Int) -> [ArraySlice<Int32>] {
-        let ordered = SquashfsFileReader.ordered(positions: positions) { position -> (fragment: UInt32?, offset: UInt64)? in
-            guard index.entries[position].type == .file, let file = files[index.entries[position].path] else { return nil }
-            return SquashfsFileReader.place(of: file)
-        }
-        return SquashfsFileReader.batches(positions: ordered, size: size)
+        SquashfsFileReader.batches(positions, size: size, entries: index.entries, files: files)
     }
 
     private func ordered(_ entries: [FileEntry]) -> [(entry: FileEntry, fragment: UInt32?)] {

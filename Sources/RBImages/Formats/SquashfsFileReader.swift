@@ -116,6 +116,16 @@ extension SquashfsFileReader {
         return keyed.map { ($0.position, $0.fragment) }
     }
 
+    /// Read batches of the files at `positions` for a tree that keeps its files' data by path
+    /// (the native 2.x, 3.x and big-endian 4.0 readers).
+    static func batches(_ positions: [Int32], size: Int, entries: [FileEntry], files: [String: FileData]) -> [ArraySlice<Int32>] {
+        let keyed = ordered(positions: positions) { position -> (fragment: UInt32?, offset: UInt64)? in
+            guard entries[position].type == .file, let file = files[entries[position].path] else { return nil }
+            return place(of: file)
+        }
+        return batches(positions: keyed, size: size)
+    }
+
     /// `batches` for positions (see `ordered(positions:place:)`).
     static func batches(positions keyed: [(position: Int32, fragment: UInt32)], size: Int) -> [ArraySlice<Int32>] {
         let order = keyed.map(\.position), size = max(1, size)

@@ -129,12 +129,12 @@ public struct CredentialCheck: Check {
         // 80,000).
         let configFiles = context.filePositions(matching: configPaths)
         // The pass's answers, read through one view each (not a lock and a table per file).
-        let analysed = [false: context.analysis(analysisID(config: false)), true: context.analysis(analysisID(config: true))]
+        let plainAnalysis = context.analysis(analysisID(config: false)), configAnalysis = context.analysis(analysisID(config: true))
         let selection = context.files(matching: paths, excluding: exclude)
         for (file, position) in zip(selection, selection.indexPositions) where file.size > 0 && file.size < 1 << 20 {
             let config = configFiles.contains(position)
             let found: [Hit]
-            if let analysed = analysed[config]!(file) as? [Hit] {
+            if let analysed = (config ? configAnalysis : plainAnalysis)(file) as? [Hit] {
                 found = analysed
             } else {
                 guard let content = context.readUnlessBinary(file) else { continue }

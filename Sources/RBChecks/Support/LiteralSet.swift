@@ -4,10 +4,11 @@ import Glibc
 import CTextScan
 
 /// Which of many literal names occur in a text, found in one pass over its bytes (case
-/// sensitive, substring semantics like `ByteSearch.contains`). Names are bucketed by their first
-/// two bytes: each position of the text costs one table look-up, and a name is compared only
-/// where its first two bytes are. Searching a file for each of 150 names with memchr + memcmp
-/// scanned it 150 times and called memcmp at every occurrence of each first byte.
+/// sensitive, substring semantics like `ByteSearch.contains`). A Teddy scan (`teddy`) finds
+/// the few offsets where a name may start, 16 at a time; there the names are bucketed by their
+/// first two bytes, and a name is compared only where its first two bytes are. Searching a file
+/// for each of 150 names with memchr + memcmp scanned it 150 times and called memcmp at every
+/// occurrence of each first byte.
 struct LiteralSet: Sendable {
     let names: [String]
     /// Each name's UTF-8 bytes, by the index `occurrences` reports.

@@ -33,6 +33,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
         // libyaml's event parser: YAML alias expansion is bounded before Yams composes a document.
         .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
@@ -72,7 +73,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Image readers: container detection and carving, squashfs, archives, uImage, TRX, …
-        .target(name: "RBImages", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4"]),
+        .target(name: "RBImages", dependencies: ["RBCore", "RBCrypto", "CSafeSystem", "CSquashFS", "CArchive", "CZlib", "CExt2fs", "CLZO", "CLZMA", "CZstd", "CBzip2", "CLZ4", "CDeflate"]),
         // Endpoint probes: the raw-handshake TLS scanner. It keeps COpenSSL for the TLS sessions
         // themselves (the certificate handshake, the served chain's PEM and its verification
         // against a CA file, OpenSSL's cipher-suite names); its other crypto is RBCrypto's.

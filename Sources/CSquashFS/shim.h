@@ -83,18 +83,25 @@ static inline int rb_sqfs_read_at(sqfs_file_t *file, sqfs_u64 offset, void *buff
     return file->read_at(file, offset, buffer, size);
 }
 
-/* A decompressor whose blocks are decoded by a callback (rbscan's vendor-LZMA ladder), for
-   squashfs 4.0 images whose LZMA blocks are not in the mainline framing. */
+/* A decompressor whose blocks are decoded by a callback: rbscan's vendor-LZMA ladder, for
+   squashfs 4.0 images whose LZMA blocks are not in the mainline framing, and libdeflate for gzip
+   images. `release`, when set, frees `context` with the compressor. */
 typedef long (*rb_sqfs_block_fn)(void *context, const sqfs_u8 *in, sqfs_u32 size, sqfs_u8 *out, sqfs_u32 outsize);
+typedef void (*rb_sqfs_release_fn)(void *context);
 
 typedef struct {
     sqfs_compressor_t base;
     rb_sqfs_block_fn fn;
     void *context;
+    rb_sqfs_release_fn release;
     sqfs_compressor_config_t config;
 } rb_sqfs_callback_compressor;
 
-static void rb_sqfs_callback_destroy(sqfs_object_t *obj) { free(obj); }
+static void rb_sqfs_callback_destroy(sqfs_object_t *obj) {
+    rb_sqfs_callback_compressor *c = (rb_sqfs_callback_compressor *)obj;
+    if (c->release != NULL) c->release(c->context);
+    free(obj);
+}
 static void rb_sqfs_callback_get_configuration(const sqfs_compressor_t *cmp, sqfs_compressor_config_t *cfg) {
     *cfg = ((const rb_sqfs_callback_compressor *)cmp)->config;
 }
@@ -107,7 +114,8 @@ static sqfs_s32 rb_sqfs_callback_do_block(sqfs_compressor_t *cmp, const sqfs_u8 
 }
 
 static inline sqfs_compressor_t *rb_sqfs_callback_compressor_create(const sqfs_compressor_config_t *config,
-                                                                    rb_sqfs_block_fn fn, void *context) {
+                                                                    rb_sqfs_block_fn fn, void *context,
+                                                                    rb_sqfs_release_fn release) {
     rb_sqfs_callback_compressor *c = (rb_sqfs_callback_compressor *)calloc(1, sizeof(*c));
     if (c == NULL) return NULL;
     c->base.base.destroy = rb_sqfs_callback_destroy;
@@ -118,6 +126,7 @@ static inline sqfs_compressor_t *rb_sqfs_callback_compressor_create(const sqfs_c
     c->base.do_block = rb_sqfs_callback_do_block;
     c->fn = fn;
     c->context = context;
+    c->release = release;
     c->config = *config;
     return &c->base;
 }

@@ -1,3 +1,4 @@
+import CDeflate
 import CSquashFS
 import RBCore
 import Synchronization
@@ -177,7 +178,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
             // LZMA: the vendor framings (no size field, other lc/lp/pb, no header) as well as
             // mainline's 13-byte header, through rbscan's ladder.
             guard let compressor = rb_sqfs_callback_compressor_create(&config, squashfsLZMABlock,
-                                                                      Unmanaged.passUnretained(lzma).toOpaque()) else {
+                                                                      Unmanaged.passUnretained(lzma).toOpaque(), nil) else {
                 throw ImageError(.unreadable, name, "out of memory")
             }
             return Components(compressor: compressor, optionsNote: nil)
@@ -203,11 +204,26 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
                     throw ImageError(.corrupt, name, "cannot create the \(compression) decompressor", offset: offset)
                 }
                 let length = optionsBlockLength(file)
-                return Components(compressor: fresh, optionsNote:
-                    "the \(compression) compressor options block is not in the standard layout (\(length.map { "\($0) bytes" } ?? "unreadable"): \(errorText(optionsRC))); decompressing with the stream's own properties, as unsquashfs does")
+                return fastest(Components(compressor: fresh, optionsNote:
+                    "the \(compression) compressor options block is not in the standard layout (\(length.map { "\($0) bytes" } ?? "unreadable"): \(errorText(optionsRC))); decompressing with the stream's own properties, as unsquashfs does"),
+                               config: &config, compressionID: superblock.compression_id)
             }
         }
-        return Components(compressor: compressor, optionsNote: nil)
+        return fastest(Components(compressor: compressor, optionsNote: nil), config: &config, compressionID: superblock.compression_id)
+    }
+
+    /// gzip blocks are decoded by libdeflate (whole-block decoding, about twice zlib's speed, and
+    /// its Adler-32 check is vectorised) instead of libsquashfs's zlib decompressor, which has
+    /// served only to read the options block. Other compressions keep libsquashfs's.
+    static func fastest(_ components: Components, config: inout sqfs_compressor_config_t, compressionID: UInt16) -> Components {
+        guard compressionID == 1, let decompressor = rb_deflate_decompressor_new() else { return components }
+        guard let fast = rb_sqfs_callback_compressor_create(&config, rb_deflate_zlib_block, decompressor,
+                                                            rb_deflate_decompressor_free) else {
+            rb_deflate_decompressor_free(decompressor)
+            return components
+        }
+        rb_sqfs_destroy(components.compressor)
+        return Components(compressor: fast, optionsNote: components.optionsNote)
     }
 
     /// Walks the directory tree from the root inode with one libsquashfs directory reader,

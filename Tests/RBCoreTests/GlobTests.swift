@@ -46,7 +46,9 @@ struct GlobTests {
     }
 
     /// More than 64 entries under a pattern's directory: the look-up goes through the sorted
-    /// names (literal, prefix and suffix last segments), which must agree with testing each path.
+    /// names (literal, prefix and suffix last segments, a pattern's literal head or tail), scans
+    /// the names for `*text*`, or takes the range below a prefix, and must agree with testing
+    /// each path.
     @Test func nameIndexLookupAgreesWithBruteForce() throws {
         var generator = SplitMix(seed: 7)
         let letters = Array("ab.c")
@@ -71,7 +73,11 @@ struct GlobTests {
         let entries = paths.map { FileEntry(path: $0, type: .file) }
         let index = PathIndex(entries)
         for pattern in ["**/ab", "**/a", "**/ab*", "**/a*", "**/*ab", "**/*b", "**/*.c", "**/c.*", "a/**/b*", "**/*.cab",
-                        "**/{ab,ba}", "**/abcab", "**/.*", "**/*."] {
+                        "**/{ab,ba}", "**/abcab", "**/.*", "**/*.",
+                        // Patterns narrowed by their literal head or tail, names containing a text.
+                        "**/a?b", "**/ab*.c", "**/*b.?", "**/[ab]c*", "**/a*[bc]", "**/?", "**/*ab*", "**/*.*",
+                        // Everything below a prefix: `a.b` sorts between `a` and `a/` in byte order.
+                        "a/**", "ab/**", "a.b/**", "**", "c/a/**"] {
             let glob = try Glob(pattern)
             let expected = Set(paths.filter { glob.matches($0) })
             #expect(Set(index.entries(matching: [glob]).map(\.path)) == expected, "pattern \(pattern)")

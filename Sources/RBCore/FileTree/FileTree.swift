@@ -279,6 +279,23 @@ public struct PathIndex: Sendable {
     func positions(of alternative: Glob.Alternative) -> Positions {
         if let known = memo.table.withLock({ $0[alternative] }) { return known }
         let range = range(under: alternative.literalPrefix)
+        if alternative.everythingUnderPrefix {
+            // `prefix/**`, `**`: the prefix and what is below it, without testing each path. In
+            // byte order a sibling such as `prefix-x` sorts between `prefix` and `prefix/`, inside
+            // the range: the part below starts at `prefix/`. (The root's path is empty: not matched.)
+            let prefix = alternative.literalPrefix
+            var selected: [Int32] = []
+            var below = range.lowerBound
+            if range.lowerBound < range.upperBound, entries[range.lowerBound].path == prefix {
+                if !prefix.isEmpty { selected.append(Int32(range.lowerBound)) }
+                below = range.lowerBound + 1
+            }
+            if !prefix.isEmpty { below = max(below, lowerBound(prefix + "/")) }
+            if below < range.upperBound { selected.append(contentsOf: Int32(below)..<Int32(range.upperBound)) }
+            let positions = Positions(sorted: selected)
+            memo.table.withLock { $0[alternative] = positions }
+            return positions
+        }
         var result: [Int32] = []
         func test(_ i: Int) {
             var path = entries[i].path
@@ -437,14 +454,44 @@ struct NameIndex: Sendable {
         return aCount - bCount
     }
 
-    /// Positions of the entries whose name can match `segment`; nil when the segment's shape
-    /// gives no narrowing (a general pattern, `*`, `**`, `*text*`).
+    /// Positions of the entries whose name can match `segment` (a superset the caller tests);
+    /// nil when the segment's shape gives no narrowing (`*`, `**`, a pattern that starts and
+    /// ends with a wildcard).
     func candidates(_ segment: Glob.Segment) -> [Int32]? {
         switch segment {
         case .literal(let text): return starting(with: Array(text.utf8), in: forward, reversed: false, exact: true)
         case .prefix(let text) where !text.isEmpty: return starting(with: Array(text.utf8), in: forward, reversed: false, exact: false)
         case .suffix(let text) where !text.isEmpty: return starting(with: Array(text.utf8.reversed()), in: backward, reversed: true, exact: false)
+        case .contains(let text) where !text.isEmpty: return containing(Array(text.utf8))
+        case .pattern(let text):
+            // `default*.cfg`: every name it matches starts with the text before the first
+            // special character (fnmatch without flags: `*`, `?`, `[`, and `\` escaping) and
+            // ends with the text after the last one.
+            let utf8 = Array(text.utf8)
+            let special: (UInt8) -> Bool = { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[")
+                || $0 == UInt8(ascii: "]") || $0 == UInt8(ascii: "\\") }
+            guard let first = utf8.firstIndex(where: special), let last = utf8.lastIndex(where: special) else { return nil }
+            let head = Array(utf8[..<first]), tail = Array(utf8[(last + 1)...])
+            if head.count >= tail.count, !head.isEmpty { return starting(with: head, in: forward, reversed: false, exact: false) }
+            if !tail.isEmpty { return starting(with: tail.reversed(), in: backward, reversed: true, exact: false) }
+            return nil
         default: return nil
+        }
+    }
+
+    /// The entries whose name contains `key`, by one look at each name in the arena (not at
+    /// each path).
+    private func containing(_ key: [UInt8]) -> [Int32] {
+        bytes.withUnsafeBufferPointer { arena in
+            starts.withUnsafeBufferPointer { starts in
+                var result: [Int32] = []
+                for i in 0..<(starts.count - 1) {
+                    let start = Int(starts[i]), count = Int(starts[i + 1]) - start
+                    guard count >= key.count else { continue }
+                    if ByteScan.contains(key, in: UnsafeBufferPointer(rebasing: arena[start..<(start + count)])) { result.append(Int32(i)) }
+                }
+                return result
+            }
         }
     }
 

@@ -270,6 +270,16 @@ public struct NormalisedKeyCheck: Check {
             return found + (beyond ?? [])
         }
 
+        /// Whether `body` holds for every adapter (without making the list).
+        func allAdapters(_ body: (Int) -> Bool) -> Bool {
+            var bits = mask
+            while bits != 0 {
+                if !body(bits.trailingZeroBitCount) { return false }
+                bits &= bits - 1
+            }
+            return (beyond ?? []).allSatisfy(body)
+        }
+
         mutating func add(_ adapter: Int) {
             if adapter < 64 { mask |= UInt64(1) << UInt64(adapter) } else { beyond = (beyond ?? []) + [adapter] }
         }
@@ -300,14 +310,57 @@ public struct NormalisedKeyCheck: Check {
         }
     }
 
+    /// For each file of `filesByAdapter` (in step), the adapter names it holds, as bits over
+    /// `adapterNames`' names: from the pass's analysis, or from the file's text when the pass
+    /// did not analyse it. Worked out once per target: a dozen config.normalised rules each
+    /// looked up tens of thousands of files' name sets by path, and hashed the names.
+    struct NamesPresent: Sendable {
+        let words: Int
+        let bits: [UInt64]
+        let slot: [String: Int]
+
+        /// The bits of `names` (names outside the set are never present: left out).
+        func mask(_ names: Set<String>) -> [UInt64] {
+            var mask = [UInt64](repeating: 0, count: words)
+            for name in names {
+                if let i = slot[name] { mask[i >> 6] |= UInt64(1) << UInt64(i & 63) }
+            }
+            return mask
+        }
+
+        /// Whether file `index` holds any of the names of `mask`.
+        func holdsAny(_ index: Int, of mask: [UInt64]) -> Bool {
+            for w in 0..<words where bits[index * words + w] & mask[w] != 0 { return true }
+            return false
+        }
+    }
+
+    static func namesPresent(_ context: CheckContext, files: [FileAdapters]) -> NamesPresent {
+        context.target.models.value("config.normalised:names-present") { () -> NamesPresent in
+            let names = adapterNames(context)
+            let slot = Dictionary(names.names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            let words = max(1, (names.names.count + 63) / 64)
+            var bits = [UInt64](repeating: 0, count: files.count * words)
+            let namesIn = context.analysis(namesAnalysisID)
+            let entries = context.tree?.index.entries ?? []
+            for (i, group) in files.enumerated() {
+                let file = entries[Int(group.position)]
+                let present = namesIn(file) as? Set<String> ?? context.readText(file).map { names.present(in: $0) } ?? []
+                for name in present {
+                    if let k = slot[name] { bits[i * words + (k >> 6)] |= UInt64(1) << UInt64(k & 63) }
+                }
+            }
+            return NamesPresent(words: words, bits: bits, slot: slot)
+        }
+    }
+
     public func run(in context: CheckContext) async throws -> [Observation] {
         var observations: [Observation] = []
         let allAdapters = context.target.adapters.adapters
         // In an image, a file none of whose adapters' names for this rule's keys occur in is
         // skipped without being read again: which names a file holds is worked out once per
-        // target (by the read-ahead pass, else by the first config.normalised rule that reads it).
+        // target (by the read-ahead pass, else from the text: `namesPresent`).
         let keys = [options.key] + (options.when.map { [$0.key] } ?? [])
-        let allNames = context.kind == .firmware ? NormalisedKeyCheck.adapterNames(context) : nil
         // The names each adapter's sources for these keys look for, for the adapters whose files
         // can be skipped (nil: those with a UCI source, which reads its package file whatever it
         // holds, or a source without names, which applies to every file).
@@ -319,23 +372,19 @@ public struct NormalisedKeyCheck: Check {
         // Each file once, with every adapter that understands it in order: the first that finds
         // the key decides. A vendor's export is never also "not set" for the generic adapter.
         // The pass's answers for every file, read once (not a lock and a table search per file).
-        let namesIn = context.analysis(NormalisedKeyCheck.namesAnalysisID)
+        let files = NormalisedKeyCheck.filesByAdapter(context)
         let entries = context.tree?.index.entries ?? []
-        for group in NormalisedKeyCheck.filesByAdapter(context) {
-            let file = entries[Int(group.position)]
-            let groupAdapters = group.adapters
-            if context.kind == .firmware {
-                if firmwareExclude.contains(where: { $0.matches(file.path) }) { continue }
-                if !groupAdapters.contains(where: { wantedBy[$0] == nil }) {
-                    let present = namesIn(file) as? Set<String>
-                        ?? context.target.models.value("adapter-names:" + file.path) { () -> Set<String> in
-                            guard let text = context.readText(file) else { return [] }
-                            return allNames?.present(in: text) ?? []
-                        }
-                    if groupAdapters.allSatisfy({ present.isDisjoint(with: wantedBy[$0]!) }) { continue }
-                }
+        let present = context.kind == .firmware ? NormalisedKeyCheck.namesPresent(context, files: files) : nil
+        let wantedMasks = wantedBy.map { wanted in wanted.flatMap { present?.mask($0) } }
+        let excluded = firmwareExclude.isEmpty ? Positions() : context.tree?.index.positions(matching: firmwareExclude) ?? Positions()
+        for (i, group) in files.enumerated() {
+            if let present {
+                if excluded.contains(Int(group.position)) { continue }
+                // Skipped unread when none of its adapters' names for these keys are in it.
+                if group.allAdapters({ wantedMasks[$0].map { !present.holdsAny(i, of: $0) } ?? false }) { continue }
             }
-            let adapters = groupAdapters.map { allAdapters[$0] }
+            let file = entries[Int(group.position)]
+            let adapters = group.adapters.map { allAdapters[$0] }
             guard let text = context.readText(file) else { continue }
             guard ConfigContent.admits(file, text: text, context: context) else { continue }
             // A file that does not parse is reported as such, never as "not set" or a pass.

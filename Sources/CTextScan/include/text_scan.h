@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "literal_scan.h"
 
 /// Where the credential key words start in `data` (`n` bytes), as the regex
 /// `(?i)pass|pwd|secret|token|key` finds them with ASCII case folding: leftmost, non-overlapping,

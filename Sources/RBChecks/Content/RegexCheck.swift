@@ -48,6 +48,8 @@ public struct RegexCheck: Check {
     let paths: [Glob]
     let exclude: [Glob]
     let regexes: [Regex]
+    /// Per expression, texts one of which its every match holds (nil: always run it).
+    let requirements: [RequiredLiterals?]
     let ignoreCase: Bool
     let comments: [String]
     let expect: Expect
@@ -77,6 +79,7 @@ public struct RegexCheck: Check {
             }
         }
         regexes = compiled
+        requirements = sources.map { RequiredLiterals(pattern: $0, ignoreCase: options.ignoreCase ?? false) }
         ignoreCase = options.ignoreCase ?? false
         comments = options.comments ?? []
         expect = options.expect ?? .absent
@@ -155,6 +158,10 @@ public struct RegexCheck: Check {
 
     /// The matching lines of a file's bytes, one per line (with `expect: present`, the first only).
     func matches(in original: [UInt8]) -> [FileMatch] {
+        // Only the expressions whose texts the file holds can match (most files hold none of
+        // them: then neither the copy nor the blanking below happens).
+        let candidates = regexes.indices.filter { requirements[$0]?.mayMatch(original) ?? true }.map { regexes[$0] }
+        if candidates.isEmpty { return [] }
         var bytes = original
         let markers = comments.map { Array($0.utf8) }
         // Comments are blanked with spaces in place, so offsets and lines stay those of the
@@ -162,7 +169,7 @@ public struct RegexCheck: Check {
         if !markers.isEmpty { CommentBlanker.blank(&bytes, markers: markers) }
         var matches: [Regex.Match] = []
         for range in searchRanges(in: bytes) {
-            for regex in regexes {
+            for regex in candidates {
                 matches += regex.matches(in: bytes, within: range, limit: expect == .present ? 1 : .max)
                 if expect == .present && !matches.isEmpty { break }
             }

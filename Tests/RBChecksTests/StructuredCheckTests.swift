@@ -183,8 +183,24 @@ struct LiteralSetTests {
         for text in texts + random {
             let expected = Set(names.filter { ByteSearch.contains(text, $0) })
             #expect(set.present(in: text) == expected, "text: \(text)")
+            #expect(set.presentBits(in: Array(text.utf8)) == NameBits(set.names.map(expected.contains)), "text: \(text)")
         }
         #expect(LiteralSet([]).present(in: "anything").isEmpty)
+    }
+
+    @Test("NameBits: inline words and the rest, intersections")
+    func nameBits() {
+        var a = NameBits(), b = NameBits()
+        #expect(a.isEmpty && !a.intersects(b))
+        a.insert(3); a.insert(70); a.insert(200)
+        b.insert(200)
+        #expect(!a.isEmpty && a.intersects(b) && b.intersects(a))
+        var c = NameBits()
+        c.insert(4); c.insert(71); c.insert(129)
+        #expect(!a.intersects(c))
+        c.insert(70)
+        #expect(a.intersects(c))
+        #expect(NameBits((0..<300).map { $0 == 257 }) == { var d = NameBits(); d.insert(257); return d }())
     }
 
     /// One-byte names (a scan of every offset), two-byte ones (the pair bitmap) and names of

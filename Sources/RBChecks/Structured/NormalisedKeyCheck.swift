@@ -83,18 +83,15 @@ public struct NormalisedKeyCheck: Check {
 
     static func namesAnalysis(_ context: CheckContext) -> ContentAnalysis {
         let names = adapterNames(context)
-        return ContentAnalysis(id: namesAnalysisID, binaries: false, nothing: Set<String>(),
-                               isNothing: { $0.isEmpty }) { names.present(in: $0) }
+        return ContentAnalysis(id: namesAnalysisID, binaries: false, nothing: NameBits(),
+                               isNothing: { $0.isEmpty }) { names.presentBits(in: $0) }
     }
 
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard context.kind == .firmware else { return ContentInterests() }
-        var positions = Set<Int>()
-        for adapter in context.target.adapters.adapters {
-            guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
-            positions.formUnion(context.filePositions(matching: globs))
-        }
-        return ContentInterests(Self.namesAnalysis(context), positions: positions.sorted())
+        // The adapters' files, as every config.normalised rule of the target reads them (worked
+        // out once; each rule made a set of tens of thousands of positions).
+        return ContentInterests(Self.namesAnalysis(context), positions: Self.filesByAdapter(context).lazy.map { Int($0.position) })
     }
 
     /// The last name of each alternative of an XPath union.
@@ -255,9 +252,9 @@ public struct NormalisedKeyCheck: Check {
     /// has some 80,000 config files: 14 MB kept for the scan).
     struct FileAdapters: Sendable {
         var position: Int32
-        /// Bit i: adapter i, for the first 64.
-        var mask: UInt64
-        /// Adapters past the 64th.
+        /// Bit i: adapter i, for the first 32 (16 bytes a file in all).
+        var mask: UInt32
+        /// Adapters past the 32nd.
         var beyond: [Int]?
 
         var adapters: [Int] {
@@ -281,7 +278,7 @@ public struct NormalisedKeyCheck: Check {
         }
 
         mutating func add(_ adapter: Int) {
-            if adapter < 64 { mask |= UInt64(1) << UInt64(adapter) } else { beyond = (beyond ?? []) + [adapter] }
+            if adapter < 32 { mask |= UInt32(1) << UInt32(adapter) } else { beyond = (beyond ?? []) + [adapter] }
         }
     }
 
@@ -290,12 +287,24 @@ public struct NormalisedKeyCheck: Check {
     /// image has tens of thousands of `*.conf` files and a dozen such rules).
     static func filesByAdapter(_ context: CheckContext) -> [FileAdapters] {
         context.target.models.value("config.normalised:files") { () -> [FileAdapters] in
-            var order: [FileAdapters] = []
-            // Slot + 1 of each position in `order`, 0 for none.
+            let selections: [Positions?] = context.target.adapters.adapters.map { adapter in
+                (try? PathPatterns.compile(adapter.files, key: "files")).map { context.files(matching: $0).indexPositions }
+            }
+            // Slot + 1 of each position in `order`, 0 for none. Counted first, so that the list
+            // is made at its size (appending grew it to up to twice that, then it was copied).
             var slot = [Int32](repeating: 0, count: context.tree?.index.count ?? 0)
-            for (i, adapter) in context.target.adapters.adapters.enumerated() {
-                guard let globs = try? PathPatterns.compile(adapter.files, key: "files") else { continue }
-                for position in context.files(matching: globs).indexPositions {
+            var distinct = 0
+            for selection in selections {
+                for position in selection ?? Positions() where slot[position] == 0 {
+                    slot[position] = -1
+                    distinct += 1
+                }
+            }
+            for i in slot.indices { slot[i] = 0 }
+            var order: [FileAdapters] = []
+            order.reserveCapacity(distinct)
+            for (i, selection) in selections.enumerated() {
+                for position in selection ?? Positions() {
                     if slot[position] != 0 {
                         order[Int(slot[position]) - 1].add(i)
                     } else {
@@ -305,8 +314,7 @@ public struct NormalisedKeyCheck: Check {
                     }
                 }
             }
-            // Kept for the scan: at its exact size, not the capacity appending left (up to twice).
-            return order.withUnsafeBufferPointer { Array($0) }
+            return order
         }
     }
 
@@ -315,42 +323,33 @@ public struct NormalisedKeyCheck: Check {
     /// did not analyse it. Worked out once per target: a dozen config.normalised rules each
     /// looked up tens of thousands of files' name sets by path, and hashed the names.
     struct NamesPresent: Sendable {
-        let words: Int
-        let bits: [UInt64]
+        let bits: [NameBits]
         let slot: [String: Int]
 
         /// The bits of `names` (names outside the set are never present: left out).
-        func mask(_ names: Set<String>) -> [UInt64] {
-            var mask = [UInt64](repeating: 0, count: words)
+        func mask(_ names: Set<String>) -> NameBits {
+            var mask = NameBits()
             for name in names {
-                if let i = slot[name] { mask[i >> 6] |= UInt64(1) << UInt64(i & 63) }
+                if let i = slot[name] { mask.insert(i) }
             }
             return mask
         }
 
         /// Whether file `index` holds any of the names of `mask`.
-        func holdsAny(_ index: Int, of mask: [UInt64]) -> Bool {
-            for w in 0..<words where bits[index * words + w] & mask[w] != 0 { return true }
-            return false
-        }
+        func holdsAny(_ index: Int, of mask: NameBits) -> Bool { bits[index].intersects(mask) }
     }
 
     static func namesPresent(_ context: CheckContext, files: [FileAdapters]) -> NamesPresent {
         context.target.models.value("config.normalised:names-present") { () -> NamesPresent in
             let names = adapterNames(context)
             let slot = Dictionary(names.names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-            let words = max(1, (names.names.count + 63) / 64)
-            var bits = [UInt64](repeating: 0, count: files.count * words)
             let namesIn = context.analysis(namesAnalysisID)
             let entries = context.tree?.index.entries ?? []
-            for (i, group) in files.enumerated() {
+            let bits = files.map { group -> NameBits in
                 let file = entries[Int(group.position)]
-                let present = namesIn(file) as? Set<String> ?? context.readText(file).map { names.present(in: $0) } ?? []
-                for name in present {
-                    if let k = slot[name] { bits[i * words + (k >> 6)] |= UInt64(1) << UInt64(k & 63) }
-                }
+                return namesIn(file) as? NameBits ?? context.readText(file).map { names.presentBits(in: $0) } ?? NameBits()
             }
-            return NamesPresent(words: words, bits: bits, slot: slot)
+            return NamesPresent(bits: bits, slot: slot)
         }
     }
 

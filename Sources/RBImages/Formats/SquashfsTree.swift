@@ -334,7 +334,7 @@ public final class SquashfsTree: FileTree, @unchecked Sendable {
             children = []
             for (i, child) in listed.enumerated() {
                 let name = child.name
-                if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.utf8.contains(0) {
+                if name.isEmpty || name == "." || name == ".." || name.utf8.contains(UInt8(ascii: "/")) || name.utf8.contains(0) {
                     diagnostics.append(Diagnostic(.warning, .check, code: "image.bad-name",
                         "invalid entry name '\(name)' skipped", at: SourceLocation(file: image + ":" + path)))
                     sqfs_free(child.inode)

@@ -85,18 +85,20 @@ public enum ImageFormats {
     /// For each value of a magic's first byte, then of its second, the candidates (positions in
     /// `candidates`) whose magic starts with those bytes: a byte pair rules out nearly every
     /// coincidence before any comparison.
-    static let byFirstTwoBytes: [[Int]] = {
-        var table = [[Int]](repeating: [], count: 256 * 256)
+    /// Keyed by the two bytes as one big-endian number; only pairs some magic starts with (a
+    /// table of all 65,536 pairs held 512 KB of empty lists).
+    static let byFirstTwoBytes: [Int: [Int]] = {
+        var table: [Int: [Int]] = [:]
         for (k, candidate) in candidates.enumerated() {
             precondition(candidate.magic.count >= 2, "a magic needs at least two bytes")
-            table[Int(candidate.magic[0]) << 8 | Int(candidate.magic[1])].append(k)
+            table[Int(candidate.magic[0]) << 8 | Int(candidate.magic[1]), default: []].append(k)
         }
         return table
     }()
 
     /// Whether any magic starts with each two-byte value: the carving loop's hot path reads this
     /// flat table instead of the candidate lists (no reference counting per byte).
-    static let hasCandidate: [Bool] = byFirstTwoBytes.map { !$0.isEmpty }
+    static let hasCandidate: [Bool] = (0..<65536).map { byFirstTwoBytes[$0] != nil }
 
     /// The first offset in `from..<limit` where some magic's first two bytes are (the second
     /// byte may lie past `limit`, within `bytes`), or `limit`.

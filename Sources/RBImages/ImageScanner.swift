@@ -123,7 +123,7 @@ public struct ImageScanner: Sendable {
             while i < limit {
                 i = ImageFormats.nextCandidateOffset(in: bytes, from: i, limit: limit)
                 guard i < limit else { break }
-                let candidates = ImageFormats.byFirstTwoBytes[Int(bytes[i]) << 8 | Int(bytes[i + 1])]
+                let candidates = ImageFormats.byFirstTwoBytes[Int(bytes[i]) << 8 | Int(bytes[i + 1])] ?? []
                 if !candidates.isEmpty {
                     for k in candidates {
                         let candidate = ImageFormats.candidates[k]

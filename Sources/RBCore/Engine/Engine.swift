@@ -67,6 +67,7 @@ public struct Engine: Sendable {
             }
             var interests = ContentInterests()
             for part in parts { interests.merge(part) }
+            interests.compact()
             HeapTrim.releaseFree()
             Profiler.note("interests \(target.spec)", since: interestsStart)
             Profiler.flushConsumers("interests \(target.spec)")

@@ -62,7 +62,7 @@ public struct ContentInterests: Sendable {
         }
         for position in positions {
             if index < 64 {
-                if position >= wanted.count { wanted += [UInt64](repeating: 0, count: max(position + 1 - wanted.count, wanted.count)) }
+                if position >= wanted.count { wanted.append(contentsOf: repeatElement(0, count: position + 1 - wanted.count)) }
                 wanted[position] |= UInt64(1) << UInt64(index)
             } else if !(wantedBeyond[position] ?? []).contains(index) {
                 wantedBeyond[position, default: []].append(index)
@@ -80,6 +80,13 @@ public struct ContentInterests: Sendable {
         }
         for index in wantedBeyond[position] ?? [] { found.append(analysisList[index]) }
         return found
+    }
+
+    /// Drops the spare capacity growing left (the pass keeps one set of interests, a word for
+    /// each file of the tree: 1.6 MB for 200,000 files, up to twice that before).
+    public mutating func compact() {
+        while wanted.last == 0 { wanted.removeLast() }
+        wanted = wanted.withUnsafeBufferPointer { Array($0) }
     }
 
     public var isEmpty: Bool { digests.isEmpty && !wanted.contains { $0 != 0 } && wantedBeyond.isEmpty }

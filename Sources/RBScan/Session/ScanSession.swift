@@ -103,6 +103,10 @@ public struct ScanSession {
                                 baselineID: baselineID, gate: gate, startTime: start, endTime: Timestamp.now(),
                                 commandLine: options.commandLine)
         applyFleetChecks(to: &report, configuration, options)
+        // The checks are done: the file contents they kept go before the reports are written
+        // (the reports' own memory came on top of the scan's peak).
+        for target in report.targets { target.cache.releaseContent() }
+        HeapTrim.releaseFree()
         return report
     }
 }

@@ -63,6 +63,13 @@ size_t rb_credential_keywords(const uint8_t *h, size_t n, size_t *out, size_t li
     return found;
 }
 
+/// Whether the two bytes at `at` begin some name (`pairs`: a bit per pair; NULL: any may).
+static inline int pair_allowed(const uint8_t *h, size_t at, const uint64_t *pairs) {
+    if (pairs == NULL) return 1;
+    unsigned key = (unsigned)h[at] << 8 | h[at + 1];
+    return (int)((pairs[key >> 6] >> (key & 63)) & 1);
+}
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <tmmintrin.h>
@@ -80,7 +87,7 @@ static int has_ssse3(void) {
 
 __attribute__((target("ssse3")))
 static size_t teddy_ssse3(const uint8_t *h, size_t n, size_t *start, const uint8_t *masks, int width,
-                          uint32_t *out, size_t capacity, size_t *next) {
+                          const uint64_t *pairs, uint32_t *out, size_t capacity, size_t *next) {
     size_t found = 0, i = *start;
     const __m128i low = _mm_set1_epi8(0x0f), zero = _mm_setzero_si128();
     __m128i lo[3], hi[3];
@@ -101,6 +108,7 @@ static size_t teddy_ssse3(const uint8_t *h, size_t n, size_t *start, const uint8
         while (bits) {
             size_t at = i + (size_t)__builtin_ctz(bits);
             bits &= bits - 1;
+            if (!pair_allowed(h, at, pairs)) continue;
             out[found++] = (uint32_t)at;
             if (found == capacity) {
                 *next = at + 1;
@@ -115,14 +123,14 @@ static size_t teddy_ssse3(const uint8_t *h, size_t n, size_t *start, const uint8
 
 /// The same test, one offset at a time (other CPUs, and the last offsets of a text).
 static size_t teddy_scalar(const uint8_t *h, size_t n, size_t i, const uint8_t *masks, int width,
-                           uint32_t *out, size_t found, size_t capacity, size_t *next) {
+                           const uint64_t *pairs, uint32_t *out, size_t found, size_t capacity, size_t *next) {
     for (; i + (size_t)width <= n; i++) {
         uint8_t m = 0xff;
         for (int k = 0; k < width; k++) {
             uint8_t b = h[i + k];
             m &= masks[16 * k + (b & 15)] & masks[48 + 16 * k + (b >> 4)];
         }
-        if (m) {
+        if (m && pair_allowed(h, i, pairs)) {
             out[found++] = (uint32_t)i;
             if (found == capacity) {
                 *next = i + 1;
@@ -135,7 +143,7 @@ static size_t teddy_scalar(const uint8_t *h, size_t n, size_t i, const uint8_t *
 }
 
 size_t rb_teddy_candidates(const uint8_t *h, size_t n, size_t *start, const uint8_t *masks, int width,
-                           uint32_t *out, size_t capacity) {
+                           const uint64_t *pairs, uint32_t *out, size_t capacity) {
     size_t found = 0, next = *start;
     if (width < 1 || width > 3 || capacity == 0) {
         *start = n;
@@ -143,14 +151,14 @@ size_t rb_teddy_candidates(const uint8_t *h, size_t n, size_t *start, const uint
     }
 #if defined(__x86_64__)
     if (has_ssse3()) {
-        found = teddy_ssse3(h, n, start, masks, width, out, capacity, &next);
+        found = teddy_ssse3(h, n, start, masks, width, pairs, out, capacity, &next);
         if (found == capacity) {
             *start = next;
             return found;
         }
     }
 #endif
-    found = teddy_scalar(h, n, next, masks, width, out, found, capacity, &next);
+    found = teddy_scalar(h, n, next, masks, width, pairs, out, found, capacity, &next);
     *start = next;
     return found;
 }

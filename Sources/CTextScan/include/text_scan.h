@@ -17,8 +17,10 @@ size_t rb_credential_keywords(const uint8_t *data, size_t n, size_t *out, size_t
 /// bucket bits; an offset is a candidate when some bucket survives every lookup). `masks` holds
 /// `lo[k][16]` for k < 3, then `hi[k][16]` for k < 3. Offsets from `*start` up to `n - width`;
 /// writes at most `capacity` to `out`, ascending, returns how many, and leaves `*start` where the
-/// next call goes on (past `n - width`: done). A candidate may hold no name: the caller checks.
+/// next call goes on (past `n - width`: done). With `pairs` (65,536 bits, NULL for none) an
+/// offset whose two bytes begin no name is left out. A candidate may hold no name: the caller
+/// checks.
 size_t rb_teddy_candidates(const uint8_t *data, size_t n, size_t *start, const uint8_t *masks, int width,
-                           uint32_t *out, size_t capacity);
+                           const uint64_t *pairs, uint32_t *out, size_t capacity);
 
 #endif

@@ -17,6 +17,9 @@ struct LiteralSet: Sendable {
     /// Exact buckets: with hashed, fewer buckets, common text bigrams share a bucket with a name
     /// and the scan slows by half; built by a counting sort, the table costs tens of microseconds.
     private let heads: [Int32]
+    /// Bit k: some name starts with the two bytes k (8 KB, which stays in the first-level
+    /// cache where `heads` does not): most candidates of the scan stop here.
+    private let pairs: [UInt64]
     private let members: [Int32]
     /// Each name's first four bytes (fewer for a shorter name) as a little-endian word, and the
     /// mask of the bytes it has: most offsets whose first two bytes start a name are told apart
@@ -62,14 +65,22 @@ struct LiteralSet: Sendable {
             members[Int(next[key])] = name
             next[key] += 1
         }
+        var pairs = [UInt64](repeating: 0, count: Self.buckets / 64)
+        for (key, _) in keyed { pairs[key >> 6] |= UInt64(1) << UInt64(key & 63) }
+        self.pairs = pairs
         self.heads = heads
         self.members = members
         self.single = single
         let width = !bytes.isEmpty && bytes.allSatisfy({ $0.count >= 3 }) ? 3 : 2
         var teddy = [UInt8](repeating: 0, count: 96)
-        // Eight buckets, names spread over them in turn.
-        for (i, name) in bytes.enumerated() where name.count >= width {
-            let bit = UInt8(1) << UInt8(i % 8)
+        // Eight buckets of names in byte order, one run of it each: a bucket's names share
+        // first bytes, so its nibble masks stay sparse (dealt in turn, every bucket held names
+        // of most first letters, and the scan let through far more offsets).
+        let encoded = bytes
+        let ordered = encoded.indices.filter { encoded[$0].count >= width }.sorted { encoded[$0].lexicographicallyPrecedes(encoded[$1]) }
+        for (j, i) in ordered.enumerated() {
+            let name = encoded[i]
+            let bit = UInt8(1) << UInt8(j * 8 / ordered.count)
             for k in 0..<width {
                 teddy[16 * k + Int(name[k] & 15)] |= bit
                 teddy[48 + 16 * k + Int(name[k] >> 4)] |= bit
@@ -93,11 +104,12 @@ struct LiteralSet: Sendable {
         var hits: [(name: Int, offset: Int)] = []
         bytes.withUnsafeBufferPointer { h in
             guard let base = h.baseAddress, h.count > 0 else { return }
-            heads.withUnsafeBufferPointer { heads in
+            pairs.withUnsafeBufferPointer { pairs in heads.withUnsafeBufferPointer { heads in
                 members.withUnsafeBufferPointer { members in
                     /// The names starting at `position` (whose two bytes begin some name).
                     func match(at position: Int) {
                         let key = Self.bucket(h[position], h[position + 1])
+                        guard pairs[key >> 6] & (UInt64(1) << UInt64(key & 63)) != 0 else { return }
                         let low = Int(heads[key]), high = Int(heads[key + 1])
                         let word = position + 4 <= h.count ? UInt32(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self)) : nil
                         for m in low..<high {
@@ -136,7 +148,7 @@ struct LiteralSet: Sendable {
                         if hits.count >= limit { return }
                     }
                 }
-            }
+            } }
         }
         return hits.count > limit ? Array(hits.prefix(limit)) : hits
     }
@@ -147,11 +159,14 @@ struct LiteralSet: Sendable {
         guard let base = h.baseAddress, h.count > 1 else { return }
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 1024) { found in
             teddy.withUnsafeBufferPointer { teddy in
-                var start = 0
-                while start < h.count {
-                    let count = rb_teddy_candidates(base, h.count, &start, teddy.baseAddress!, width, found.baseAddress!, found.count)
-                    if count > 0, !body(UnsafeBufferPointer(rebasing: found[..<count])) { return }
-                    if count < found.count { return }
+                pairs.withUnsafeBufferPointer { pairs in
+                    var start = 0
+                    while start < h.count {
+                        let count = rb_teddy_candidates(base, h.count, &start, teddy.baseAddress!, width, pairs.baseAddress!,
+                                                        found.baseAddress!, found.count)
+                        if count > 0, !body(UnsafeBufferPointer(rebasing: found[..<count])) { return }
+                        if count < found.count { return }
+                    }
                 }
             }
         }
@@ -194,10 +209,11 @@ struct LiteralSet: Sendable {
                 found[i] = true
                 remaining -= 1
             }
-            heads.withUnsafeBufferPointer { heads in
+            pairs.withUnsafeBufferPointer { pairs in heads.withUnsafeBufferPointer { heads in
                 members.withUnsafeBufferPointer { members in
                     func match(at position: Int) {
                         let key = Self.bucket(h[position], h[position + 1])
+                        guard pairs[key >> 6] & (UInt64(1) << UInt64(key & 63)) != 0 else { return }
                         let low = Int(heads[key]), high = Int(heads[key + 1])
                         for m in low..<high {
                             let name = Int(members[m])
@@ -219,7 +235,7 @@ struct LiteralSet: Sendable {
                         }
                     }
                 }
-            }
+            } }
         }
         return found
     }

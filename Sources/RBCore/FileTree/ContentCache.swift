@@ -55,7 +55,7 @@ public final class ContentCache: @unchecked Sendable {
     /// holds some 25 MB of text. On the 200,000-file image the rules read again after the pass
     /// 3,470 files (0.35 s CPU) at 12 MiB, 359 at 16 MiB, 7,984 (0.82 s) at 8 MiB, and 3,647 with
     /// 32 MiB kept as read; peak RSS 104, 108, 100 and 147 MB. After later savings elsewhere,
-    /// 12 MiB peaked at 101 MB and 10 MiB at 99 MB (ru_maxrss, MiB: 97), 0.08 s slower.
+    /// 12 MiB peaked at 98.7-99.7 MiB and 10 MiB at 96.5-97.4 MiB (ru_maxrss), 0.08 s slower.
     public init(budget: Int = 10 << 20, largestFile: Int = 64 << 20) {
         self.budget = budget
         self.largestFile = largestFile

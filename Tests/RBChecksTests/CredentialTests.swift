@@ -1,5 +1,5 @@
 import Foundation
-import RBChecks
+@testable import RBChecks
 import RBCore
 import RBTestSupport
 import Testing
@@ -78,5 +78,35 @@ struct ConfigExportTests {
             #expect(observations.count == expected, "\(name): \(observations.map(\.message))")
             #expect(observations.allSatisfy { $0.evidence.facts["keySource"] == "profile key acme" && $0.evidence.facts["content"] == "XML" })
         }
+    }
+}
+
+@Suite("Generic credential assignments: only windows with an assigned key word are searched")
+struct CredentialWindowTests {
+    /// Random texts of key words, name characters, quotes, blanks, `=`, `:` and the two
+    /// non-ASCII letters PCRE2 folds onto k and s: every match of the generic pattern holds a
+    /// key word start (as the scan finds them) whose name is followed by an assignment.
+    @Test func everyMatchHoldsAnAssignedKeyWord() throws {
+        let generic = try Regex(CredentialCheck.generic)
+        let scan = try KeywordScan()
+        let pieces = ["password", "PassWord", "pwd", "secret", "token", "api_key", "api-Key", "key", "pass", "passphrase",
+                      "client_secret", "my.", "db_", "x", "9", "-", "_", " ", "\t", "\n", "=", ":", "=>", "\"", "'", ",", ";", "{",
+                      "s3cr3tV4lue", "Zq8!xT", "to\u{212A}en", "\u{017F}ecret", "é", "<", "value123456"]
+        var generator = SplitMix(seed: 424242)
+        var matched = 0
+        for _ in 0..<12000 {
+            let count = Int(generator.next() % 14) + 1
+            let text = (0..<count).map { _ in pieces[Int(generator.next() % UInt64(pieces.count))] }.joined()
+            let bytes = Array(text.utf8)
+            let words = scan.starts(in: bytes, limit: 4096)
+            for match in generic.matches(in: bytes) {
+                matched += 1
+                let held = words.contains { match.range.contains($0) && CredentialCheck.assignmentFollows(bytes, nameAt: $0) }
+                #expect(held, "\(text.debugDescription): match \(String(decoding: bytes[match.range], as: UTF8.self).debugDescription)")
+            }
+        }
+        #expect(matched > 300, "\(matched) matches checked")
+        #expect(CredentialCheck.assignmentFollows(Array("db_password\" : x".utf8), nameAt: 3))
+        #expect(!CredentialCheck.assignmentFollows(Array("the password is".utf8), nameAt: 4))
     }
 }

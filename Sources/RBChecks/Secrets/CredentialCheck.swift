@@ -223,8 +223,18 @@ public struct CredentialCheck: Check {
         let words = keywordScan.starts(in: bytes, limit: 4096)
         Profiler.consumed("secrets.credentials keyword scan", bytes: bytes.count, seconds: Profiler.threadCPU() - wordStart)
         guard !words.isEmpty else { return found }
-        let windows = words.count < 4096
+        var windows = words.count < 4096
             ? SearchWindows.around(words, in: bytes.count, before: 128, after: 256) : [0..<bytes.count]
+        if words.count < 4096 {
+            // Every match holds a key word whose name is followed by an assignment: the windows
+            // without one (prose that mentions a key or a password) hold no match.
+            let assigned = words.filter { Self.assignmentFollows(bytes, nameAt: $0) }
+            var next = 0
+            windows = windows.filter { window in
+                while next < assigned.count, assigned[next] < window.lowerBound { next += 1 }
+                return next < assigned.count && window.contains(assigned[next])
+            }
+        }
         for window in windows {
             for match in genericPattern.matches(in: bytes, within: window, limit: 256) {
                 guard match.groups.count > 1, let keyRange = match.groups[0], let valueRange = match.groups[1] else { continue }
@@ -235,6 +245,24 @@ public struct CredentialCheck: Check {
             }
         }
         return found
+    }
+
+    /// Whether the name holding the key word at `start` is followed, as `generic` requires, by
+    /// an optional quote, blanks and `=` or `:`. The name runs over what the pattern's key may
+    /// hold (letters, digits, `_`, `.`, `-`) and over any non-ASCII byte (PCRE2's UTF folding
+    /// puts U+212A and U+017F in `[a-z]`): a match's key ends where its name does, since the
+    /// pattern wants a quote, a blank, `=` or `:` right after it.
+    static func assignmentFollows(_ bytes: [UInt8], nameAt start: Int) -> Bool {
+        var i = start
+        while i < bytes.count {
+            let b = bytes[i]
+            let inName = b >= 0x80 || (b >= 48 && b <= 57) || (b | 0x20 >= 97 && b | 0x20 <= 122) || b == 95 || b == 46 || b == 45
+            guard inName else { break }
+            i += 1
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "\"") || bytes[i] == UInt8(ascii: "'") { i += 1 }
+        while i < bytes.count, bytes[i] == 32 || (bytes[i] >= 9 && bytes[i] <= 13) { i += 1 }
+        return i < bytes.count && (bytes[i] == UInt8(ascii: "=") || bytes[i] == UInt8(ascii: ":"))
     }
 
     /// A value that is a variable, a template, a placeholder word or a mask rather than a secret.

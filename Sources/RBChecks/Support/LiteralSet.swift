@@ -13,14 +13,13 @@ struct LiteralSet: Sendable {
     let names: [String]
     /// Each name's UTF-8 bytes, by the index `occurrences` reports.
     let bytes: [[UInt8]]
-    /// `members[heads[k]..<heads[k + 1]]`: the names whose first two bytes are `k` (big-endian).
-    /// Exact buckets: with hashed, fewer buckets, common text bigrams share a bucket with a name
-    /// and the scan slows by half; built by a counting sort, the table costs tens of microseconds.
-    private let heads: [Int32]
-    /// Bit k: some name starts with the two bytes k (8 KB, which stays in the first-level
-    /// cache where `heads` does not): most candidates of the scan stop here.
-    private let pairs: [UInt64]
+    /// The names of two bytes or more by their first two bytes (`bucket`, big-endian): `keys`
+    /// sorted, `members` the name at each place (`members(of:in:)` finds a key's run).
+    private let keys: [UInt16]
     private let members: [Int32]
+    /// Bit k: some name starts with the two bytes k (8 KB, which stays in the first-level
+    /// cache): most candidates of the scan stop here, in C.
+    private let pairs: [UInt64]
     /// Each name's first four bytes (fewer for a shorter name) as a little-endian word, and the
     /// mask of the bytes it has: most offsets whose first two bytes start a name are told apart
     /// by one load and compare, without a memcmp call.
@@ -28,8 +27,8 @@ struct LiteralSet: Sendable {
     /// Names of one byte, found with memchr.
     private let single: [Int]
     /// The Teddy tables of the names' first `width` bytes (see `rb_teddy_candidates`): the
-    /// scan finds, 16 offsets at a time, the few where a name may start, and looks in `heads`
-    /// only there, not at every offset (a per-offset look-up in the 256 KiB table cost a
+    /// scan finds, 16 offsets at a time, the few where a name may start, and looks the names up
+    /// only there, not at every offset (a per-offset look-up in a 256 KiB table cost a
     /// nanosecond a byte of text).
     private let teddy: [UInt8]
     /// 3 when every name has three bytes or more (their first three bytes are far rarer in
@@ -41,35 +40,40 @@ struct LiteralSet: Sendable {
     @inline(__always)
     static func bucket(_ first: UInt8, _ second: UInt8) -> Int { Int(first) << 8 | Int(second) }
 
+    /// The run of `members` whose first two bytes are `key`, by binary search in `keys` (a
+    /// 65,536-entry table of runs took 256 KB a set; the pair bitmap already turned away the
+    /// offsets no name starts at).
+    @inline(__always)
+    static func members(of key: Int, in keys: UnsafeBufferPointer<UInt16>) -> (Int, Int) {
+        var low = 0, high = keys.count
+        while low < high {
+            let mid = (low + high) >> 1
+            if Int(keys[mid]) < key { low = mid + 1 } else { high = mid }
+        }
+        var end = low
+        while end < keys.count, Int(keys[end]) == key { end += 1 }
+        return (low, end)
+    }
+
     init(_ names: [String]) {
         self.names = names
         bytes = names.map { Array($0.utf8) }
         // Counting sort by the first two bytes: one count array, its prefix sums, one fill.
         var single: [Int] = []
-        var heads = [Int32](repeating: 0, count: Self.buckets + 1)
         var keyed: [(key: Int, name: Int32)] = []
         for (i, name) in bytes.enumerated() {
             switch name.count {
             case 0: continue
             case 1: single.append(i)
-            default:
-                let key = Self.bucket(name[0], name[1])
-                keyed.append((key, Int32(i)))
-                heads[key + 1] += 1
+            default: keyed.append((Self.bucket(name[0], name[1]), Int32(i)))
             }
         }
-        for k in 0..<Self.buckets { heads[k + 1] += heads[k] }
-        var members = [Int32](repeating: 0, count: keyed.count)
-        var next = heads
-        for (key, name) in keyed {
-            members[Int(next[key])] = name
-            next[key] += 1
-        }
+        keyed.sort { $0.key != $1.key ? $0.key < $1.key : $0.name < $1.name }
         var pairs = [UInt64](repeating: 0, count: Self.buckets / 64)
         for (key, _) in keyed { pairs[key >> 6] |= UInt64(1) << UInt64(key & 63) }
         self.pairs = pairs
-        self.heads = heads
-        self.members = members
+        self.keys = keyed.map { UInt16($0.key) }
+        self.members = keyed.map(\.name)
         self.single = single
         let width = !bytes.isEmpty && bytes.allSatisfy({ $0.count >= 3 }) ? 3 : 2
         var teddy = [UInt8](repeating: 0, count: 96)
@@ -104,13 +108,13 @@ struct LiteralSet: Sendable {
         var hits: [(name: Int, offset: Int)] = []
         bytes.withUnsafeBufferPointer { h in
             guard let base = h.baseAddress, h.count > 0 else { return }
-            pairs.withUnsafeBufferPointer { pairs in heads.withUnsafeBufferPointer { heads in
+            pairs.withUnsafeBufferPointer { pairs in keys.withUnsafeBufferPointer { keys in
                 members.withUnsafeBufferPointer { members in
                     /// The names starting at `position` (whose two bytes begin some name).
                     func match(at position: Int) {
                         let key = Self.bucket(h[position], h[position + 1])
                         guard pairs[key >> 6] & (UInt64(1) << UInt64(key & 63)) != 0 else { return }
-                        let low = Int(heads[key]), high = Int(heads[key + 1])
+                        let (low, high) = Self.members(of: key, in: keys)
                         let word = position + 4 <= h.count ? UInt32(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self)) : nil
                         for m in low..<high {
                             let name = Int(members[m])
@@ -209,12 +213,12 @@ struct LiteralSet: Sendable {
                 found[i] = true
                 remaining -= 1
             }
-            pairs.withUnsafeBufferPointer { pairs in heads.withUnsafeBufferPointer { heads in
+            pairs.withUnsafeBufferPointer { pairs in keys.withUnsafeBufferPointer { keys in
                 members.withUnsafeBufferPointer { members in
                     func match(at position: Int) {
                         let key = Self.bucket(h[position], h[position + 1])
                         guard pairs[key >> 6] & (UInt64(1) << UInt64(key & 63)) != 0 else { return }
-                        let low = Int(heads[key]), high = Int(heads[key + 1])
+                        let (low, high) = Self.members(of: key, in: keys)
                         for m in low..<high {
                             let name = Int(members[m])
                             guard !found[name] else { continue }

@@ -50,13 +50,14 @@ public final class ContentCache: @unchecked Sendable {
     /// Files larger than this are never kept.
     public let largestFile: Int
 
-    /// 10 MiB of stored text: the whole-tree text rules take what they need from the read-ahead
+    /// 8 MiB of stored text: the whole-tree text rules take what they need from the read-ahead
     /// pass's analyses, so the cache serves the files rules parse in full. Kept compressed it
-    /// holds some 25 MB of text. On the 200,000-file image the rules read again after the pass
+    /// holds some 20 MB of text. On the 200,000-file image the rules read again after the pass
     /// 3,470 files (0.35 s CPU) at 12 MiB, 359 at 16 MiB, 7,984 (0.82 s) at 8 MiB, and 3,647 with
     /// 32 MiB kept as read; peak RSS 104, 108, 100 and 147 MB. After later savings elsewhere,
-    /// 12 MiB peaked at 98.7-99.7 MiB and 10 MiB at 96.5-97.4 MiB (ru_maxrss), 0.08 s slower.
-    public init(budget: Int = 10 << 20, largestFile: Int = 64 << 20) {
+    /// 12 MiB peaked at 98.7-99.7 MiB, 10 MiB at 96.5-97.8 and 8 MiB at 94.5-96.3 (ru_maxrss),
+    /// each about 0.05-0.08 s slower than the one before: the price of a peak under 100 MB.
+    public init(budget: Int = 8 << 20, largestFile: Int = 64 << 20) {
         self.budget = budget
         self.largestFile = largestFile
         mutex.initialize(to: pthread_mutex_t())

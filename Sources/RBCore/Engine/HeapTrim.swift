@@ -11,5 +11,8 @@ public enum HeapTrim {
     /// copies, the pass's orderings) are mapped on their own and go back to the system when
     /// freed. With glibc's moving threshold they left holes: peak RSS 181 -> 160 MB on that
     /// image, the same time (a file's content under 1 MiB still comes from the heap).
-    public static func configure() { rb_heap_fix_mmap_threshold(1 << 20) }
+    public static func configure() {
+        rb_heap_fix_mmap_threshold(1 << 20)
+        rb_release_startup_pages()
+    }
 }

@@ -89,9 +89,12 @@ public struct NormalisedKeyCheck: Check {
 
     public func contentInterests(in context: CheckContext) -> ContentInterests {
         guard context.kind == .firmware else { return ContentInterests() }
-        // The adapters' files, as every config.normalised rule of the target reads them (worked
-        // out once; each rule made a set of tens of thousands of positions).
-        return ContentInterests(Self.namesAnalysis(context), positions: Self.filesByAdapter(context).lazy.map { Int($0.position) })
+        // The adapters' files, as every config.normalised rule of the target reads them: the same
+        // interests for each such rule, worked out once (each rule made a set of tens of
+        // thousands of positions).
+        return context.target.models.value("config.normalised:interests") { () -> ContentInterests in
+            ContentInterests(Self.namesAnalysis(context), positions: Self.filesByAdapter(context).lazy.map { Int($0.position) })
+        }
     }
 
     /// The last name of each alternative of an XPath union.

@@ -60,9 +60,14 @@ public struct ContentInterests: Sendable {
             index = analysisList.count
             analysisList.append(analysis)
         }
+        let positions = Array(positions)
+        // One word per file up to the last wanted, made at once: a whole-tree rule's interests
+        // are a word for each of 200,000 files (grown by doubling, up to twice that).
+        if index < 64, let top = positions.max(), top >= wanted.count {
+            wanted += [UInt64](repeating: 0, count: top + 1 - wanted.count)
+        }
         for position in positions {
             if index < 64 {
-                if position >= wanted.count { wanted.append(contentsOf: repeatElement(0, count: position + 1 - wanted.count)) }
                 wanted[position] |= UInt64(1) << UInt64(index)
             } else if !(wantedBeyond[position] ?? []).contains(index) {
                 wantedBeyond[position, default: []].append(index)
@@ -82,8 +87,8 @@ public struct ContentInterests: Sendable {
         return found
     }
 
-    /// Drops the spare capacity growing left (the pass keeps one set of interests, a word for
-    /// each file of the tree: 1.6 MB for 200,000 files, up to twice that before).
+    /// Drops the words past the last file wanted and the spare capacity merging left: the pass
+    /// keeps one set of interests, a word for each file of the tree (1.6 MB for 200,000 files).
     public mutating func compact() {
         while wanted.last == 0 { wanted.removeLast() }
         wanted = wanted.withUnsafeBufferPointer { Array($0) }

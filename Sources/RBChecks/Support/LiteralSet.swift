@@ -58,7 +58,7 @@ struct LiteralSet: Sendable {
     init(_ names: [String]) {
         self.names = names
         bytes = names.map { Array($0.utf8) }
-        // Counting sort by the first two bytes: one count array, its prefix sums, one fill.
+        // Sorted by their first two bytes (then by index, as the names were given).
         var single: [Int] = []
         var keyed: [(key: Int, name: Int32)] = []
         for (i, name) in bytes.enumerated() {
@@ -213,12 +213,12 @@ struct LiteralSet: Sendable {
                 found[i] = true
                 remaining -= 1
             }
-            pairs.withUnsafeBufferPointer { pairs in keys.withUnsafeBufferPointer { keys in
+            keys.withUnsafeBufferPointer { keys in
                 members.withUnsafeBufferPointer { members in
+                    /// `position` comes from `candidates`, whose C scan has already checked the
+                    /// pair bitmap.
                     func match(at position: Int) {
-                        let key = Self.bucket(h[position], h[position + 1])
-                        guard pairs[key >> 6] & (UInt64(1) << UInt64(key & 63)) != 0 else { return }
-                        let (low, high) = Self.members(of: key, in: keys)
+                        let (low, high) = Self.members(of: Self.bucket(h[position], h[position + 1]), in: keys)
                         for m in low..<high {
                             let name = Int(members[m])
                             guard !found[name] else { continue }
@@ -239,7 +239,7 @@ struct LiteralSet: Sendable {
                         }
                     }
                 }
-            } }
+            }
         }
         return found
     }
